@@ -1,0 +1,60 @@
+# RCC: the two commands are `make run` and `make test`; everything else is
+# a step they call. Every target installs what it needs when it is missing.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := $(CURDIR)/bin
+GAMES_OUT := $(CURDIR)/build/games
+GAMES := $(notdir $(wildcard games/*))
+export PATH := $(BIN):$(PATH)
+
+APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev
+
+.PHONY: all setup build games test test-short vet bench run clean proto
+
+all: build games
+
+## setup: install the system packages and Go tools the build and tests use.
+setup:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if ! command -v pg_ctl >/dev/null && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then missing="$$missing postgresql"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }
+
+## build: the three programs into ./bin.
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd
+
+## games: every example game under games/ as a WASI reactor in build/games.
+games:
+	@mkdir -p $(GAMES_OUT)
+	@for g in $(GAMES); do \
+	  echo "building games/$$g -> build/games/$$g.wasm"; \
+	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(GAMES_OUT)/$$g.wasm ./games/$$g || exit 1; \
+	done
+
+vet:
+	$(GO) vet ./...
+
+## test: vet and every test, PostgreSQL ones included.
+test: setup games vet
+	$(GO) test -race -timeout 20m ./...
+
+## bench: the Go benchmarks quoted in docs/BENCHMARKS.md.
+bench: games
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/...
+
+## run: build everything and run the arena game locally, headless.
+run: setup build games
+	$(BIN)/rccctl game check $(GAMES_OUT)/arena.wasm
+	$(BIN)/rccctl game run $(GAMES_OUT)/arena.wasm --ticks 600 --players 8 --seed 42
+
+clean:
+	rm -rf $(BIN) build
