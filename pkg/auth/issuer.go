@@ -1,0 +1,204 @@
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults used when the matching [Options] field is zero.
+const (
+	// DefaultIssuer is the "iss" claim of the tokens the coordinator signs.
+	DefaultIssuer = "rcc-coordinator"
+	// DefaultAudience is the "aud" claim tokens are signed for and checked
+	// against.
+	DefaultAudience = "rcc"
+	// DefaultTicketTTL is how long a join ticket is valid.
+	DefaultTicketTTL = 60 * time.Second
+	// MaxTicketTTL is the longest lifetime a join ticket may be given; the
+	// replay cache remembers a used ticket until it expires.
+	MaxTicketTTL = 10 * time.Minute
+	// DefaultLeeway is the clock skew tolerated between the signer and the
+	// verifier when checking exp, nbf and iat.
+	DefaultLeeway = 5 * time.Second
+	// DefaultReplayCapacity is how many unexpired used tickets a verifier
+	// remembers at most.
+	DefaultReplayCapacity = 100_000
+)
+
+// Options configure an [Issuer] and a [Verifier]; the two sides of a
+// deployment must agree on Issuer and Audience. The zero value uses the
+// defaults.
+type Options struct {
+	// Issuer is the "iss" claim; DefaultIssuer if empty.
+	Issuer string
+	// Audience is the "aud" claim; DefaultAudience if empty.
+	Audience string
+	// Leeway is the clock skew a Verifier tolerates; DefaultLeeway if zero,
+	// none if negative. Issuers ignore it.
+	Leeway time.Duration
+	// ReplayCapacity bounds a Verifier's replay cache;
+	// DefaultReplayCapacity if zero. Issuers ignore it.
+	ReplayCapacity int
+	// Now is the clock; time.Now if nil. Tests set it.
+	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Issuer == "" {
+		o.Issuer = DefaultIssuer
+	}
+	if o.Audience == "" {
+		o.Audience = DefaultAudience
+	}
+	switch {
+	case o.Leeway == 0:
+		o.Leeway = DefaultLeeway
+	case o.Leeway < 0:
+		o.Leeway = 0
+	}
+	if o.ReplayCapacity <= 0 {
+		o.ReplayCapacity = DefaultReplayCapacity
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Issuer signs role tokens and join tickets with the coordinator's private
+// key. It is safe for concurrent use.
+type Issuer struct {
+	key  ed25519.PrivateKey
+	opts Options
+}
+
+// NewIssuer returns an Issuer signing with key.
+func NewIssuer(key ed25519.PrivateKey, opts Options) (*Issuer, error) {
+	if len(key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("new issuer: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	}
+	return &Issuer{key: key, opts: opts.withDefaults()}, nil
+}
+
+// PublicKey returns the public key that verifies this issuer's tokens.
+func (i *Issuer) PublicKey() ed25519.PublicKey {
+	return i.key.Public().(ed25519.PublicKey)
+}
+
+// RoleToken signs a token granting role to subject (an operator name, a tool,
+// an executor id) for ttl. Admin tokens may be long-lived (months); there is
+// no upper bound.
+func (i *Issuer) RoleToken(role Role, subject string, ttl time.Duration) (Token, Claims, error) {
+	if !role.Valid() {
+		return "", Claims{}, fmt.Errorf("issue role token: %w: %q", ErrUnknownRole, role)
+	}
+	if subject == "" {
+		return "", Claims{}, errors.New("issue role token: empty subject")
+	}
+	if ttl <= 0 {
+		return "", Claims{}, fmt.Errorf("issue role token: ttl %v is not positive", ttl)
+	}
+	wc := i.registered(subject, ttl)
+	wc.Kind = kindRole
+	wc.Role = role
+	tok, err := i.sign(wc)
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("issue role token: %w", err)
+	}
+	return tok, claimsOf(wc), nil
+}
+
+// TicketRequest says whom a join ticket admits, where.
+type TicketRequest struct {
+	// PlayerID is the player the ticket admits.
+	PlayerID string
+	// InstanceID is the game instance the player joins.
+	InstanceID string
+	// ExecutorID is the executor running the instance, the only one that
+	// accepts the ticket.
+	ExecutorID string
+	// TTL is how long the ticket is valid; DefaultTicketTTL if zero, at most
+	// MaxTicketTTL.
+	TTL time.Duration
+}
+
+// Ticket signs a single-use join ticket.
+func (i *Issuer) Ticket(req TicketRequest) (Token, Ticket, error) {
+	switch {
+	case req.PlayerID == "":
+		return "", Ticket{}, errors.New("issue ticket: empty player id")
+	case req.InstanceID == "":
+		return "", Ticket{}, errors.New("issue ticket: empty instance id")
+	case req.ExecutorID == "":
+		return "", Ticket{}, errors.New("issue ticket: empty executor id")
+	}
+	ttl := req.TTL
+	if ttl == 0 {
+		ttl = DefaultTicketTTL
+	}
+	if ttl < 0 || ttl > MaxTicketTTL {
+		return "", Ticket{}, fmt.Errorf("issue ticket: ttl %v outside (0, %v]", ttl, MaxTicketTTL)
+	}
+	wc := i.registered(req.PlayerID, ttl)
+	wc.Kind = kindTicket
+	wc.Instance = req.InstanceID
+	wc.Executor = req.ExecutorID
+	tok, err := i.sign(wc)
+	if err != nil {
+		return "", Ticket{}, fmt.Errorf("issue ticket: %w", err)
+	}
+	return tok, ticketOf(wc), nil
+}
+
+func (i *Issuer) registered(subject string, ttl time.Duration) *wireClaims {
+	now := i.opts.Now()
+	return &wireClaims{RegisteredClaims: jwt.RegisteredClaims{
+		Issuer:    i.opts.Issuer,
+		Subject:   subject,
+		Audience:  jwt.ClaimStrings{i.opts.Audience},
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		NotBefore: jwt.NewNumericDate(now),
+		IssuedAt:  jwt.NewNumericDate(now),
+		ID:        rand.Text(),
+	}}
+}
+
+func (i *Issuer) sign(wc *wireClaims) (Token, error) {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, wc).SignedString(i.key)
+	if err != nil {
+		return "", err
+	}
+	return Token(s), nil
+}
+
+func claimsOf(wc *wireClaims) Claims {
+	return Claims{
+		Issuer:    wc.Issuer,
+		Audience:  []string(wc.Audience),
+		Subject:   wc.Subject,
+		Role:      wc.Role,
+		ID:        wc.ID,
+		IssuedAt:  timeOf(wc.IssuedAt),
+		NotBefore: timeOf(wc.NotBefore),
+		ExpiresAt: timeOf(wc.ExpiresAt),
+	}
+}
+
+func ticketOf(wc *wireClaims) Ticket {
+	return Ticket{
+		Issuer:     wc.Issuer,
+		Audience:   []string(wc.Audience),
+		PlayerID:   wc.Subject,
+		InstanceID: wc.Instance,
+		ExecutorID: wc.Executor,
+		ID:         wc.ID,
+		IssuedAt:   timeOf(wc.IssuedAt),
+		NotBefore:  timeOf(wc.NotBefore),
+		ExpiresAt:  timeOf(wc.ExpiresAt),
+	}
+}
