@@ -1,0 +1,509 @@
+package meter
+
+import (
+	"fmt"
+)
+
+// A run is a straight-line sequence of instructions entered only at its
+// first instruction. Its whole cost is charged before that instruction.
+type run struct {
+	at    int   // offset in the function body where the charge goes
+	cost  int64 // instructions in the run
+	check bool  // compare fuel with zero after charging
+}
+
+type frameKind uint8
+
+const (
+	frameFunc frameKind = iota
+	frameBlock
+	frameLoop
+	frameIf
+)
+
+type frame struct {
+	kind           frameKind
+	startReachable bool // the frame's first instruction can execute
+	thenReachable  bool // for if: the end of the then arm is reachable
+	hasElse        bool
+	targeted       bool // a reachable branch targets the end of this block
+}
+
+// funcRewriter holds the state of one function body; it is reused across
+// the functions of a module.
+type funcRewriter struct {
+	fuel  uint32
+	opts  Options
+	runs  []run
+	ctrl  []frame
+	r     reader
+	cur   int  // index in runs of the run being extended, -1 when dead
+	reach bool // the current instruction can execute
+}
+
+func rewriteCode(s section, fuel uint32, opts Options) ([]byte, error) {
+	r := &reader{b: s.body, base: s.base}
+	n, _ := r.count(1) // checked by parseSection
+	out := make([]byte, 0, len(s.body)+len(s.body)/2+16)
+	out = appendULEB(out, uint64(n))
+	fr := &funcRewriter{fuel: fuel, opts: opts}
+	var body []byte
+	for range n {
+		size, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		base := r.off()
+		b, err := r.bytes(int(size))
+		if err != nil {
+			return nil, malformed(base, "function body exceeds the code section")
+		}
+		body, err = fr.rewrite(body[:0], b, base)
+		if err != nil {
+			return nil, err
+		}
+		out = appendULEB(out, uint64(len(body)))
+		out = append(out, body...)
+	}
+	if !r.eof() {
+		return nil, malformed(r.off(), "trailing bytes after the last function body")
+	}
+	return out, nil
+}
+
+// rewrite appends the instrumented version of the function body b to out.
+func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
+	f.r = reader{b: b, base: base}
+	f.runs = f.runs[:0]
+	f.ctrl = f.ctrl[:0]
+	r := &f.r
+	// Locals.
+	n, err := r.count(2)
+	if err != nil {
+		return nil, err
+	}
+	var total uint64
+	for range n {
+		k, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		total += uint64(k)
+		if total > 50000 {
+			return nil, malformed(r.off(), "too many locals")
+		}
+		if err := parseValType(r); err != nil {
+			return nil, err
+		}
+	}
+	codeStart := r.pos
+	if err := f.decode(); err != nil {
+		return nil, err
+	}
+	out = append(out, b[:codeStart]...)
+	prev := codeStart
+	for _, ru := range f.runs {
+		out = append(out, b[prev:ru.at]...)
+		out = f.appendCharge(out, ru)
+		prev = ru.at
+	}
+	return append(out, b[prev:]...), nil
+}
+
+// appendCharge appends the code that charges a run:
+//
+//	global.get $fuel; i64.const cost; i64.sub; global.set $fuel
+//
+// followed, when the run checks, by
+//
+//	global.get $fuel; i64.const 0; i64.lt_s; if; unreachable; end
+func (f *funcRewriter) appendCharge(out []byte, ru run) []byte {
+	out = append(out, 0x23)
+	out = appendULEB(out, uint64(f.fuel))
+	out = append(out, 0x42)
+	out = appendSLEB(out, ru.cost)
+	out = append(out, 0x7d, 0x24)
+	out = appendULEB(out, uint64(f.fuel))
+	if ru.check {
+		out = append(out, 0x23)
+		out = appendULEB(out, uint64(f.fuel))
+		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b)
+	}
+	return out
+}
+
+// startRun begins a new run at the current offset if the code there can
+// execute. loopOrEntry marks function entries and loop headers.
+func (f *funcRewriter) startRun(at int, loopOrEntry bool) {
+	if !f.reach {
+		f.cur = -1
+		return
+	}
+	f.runs = append(f.runs, run{at: at, check: loopOrEntry || f.opts.Checks == CheckEveryRun})
+	f.cur = len(f.runs) - 1
+}
+
+func (f *funcRewriter) dead() {
+	f.reach = false
+	f.cur = -1
+}
+
+// target marks the block at relative depth d as the target of a branch.
+func (f *funcRewriter) target(d uint32, off int) error {
+	if int64(d) >= int64(len(f.ctrl)) {
+		return malformed(off, fmt.Sprintf("branch depth %d exceeds the nesting depth %d", d, len(f.ctrl)))
+	}
+	if f.reach {
+		f.ctrl[len(f.ctrl)-1-int(d)].targeted = true
+	}
+	return nil
+}
+
+// decode walks the instructions of the body, recording its runs.
+func (f *funcRewriter) decode() error {
+	r := &f.r
+	f.ctrl = append(f.ctrl, frame{kind: frameFunc, startReachable: true})
+	f.reach = true
+	f.startRun(r.pos, true)
+	leader, leaderLoop := false, false
+	for {
+		at := r.pos
+		if leader {
+			f.startRun(at, leaderLoop)
+			leader, leaderLoop = false, false
+		}
+		if f.cur >= 0 {
+			f.runs[f.cur].cost++
+		}
+		off := r.off()
+		op, err := r.byte()
+		if err != nil {
+			return malformed(off, "function body ends inside an expression")
+		}
+		switch {
+		case op >= 0x45 && op <= 0xc4:
+			// Numeric instructions without immediates, including sign
+			// extension (0xc0-0xc4).
+			continue
+		case op >= 0x28 && op <= 0x3e:
+			if err := f.memarg(); err != nil {
+				return err
+			}
+			continue
+		}
+		switch op {
+		case 0x00: // unreachable
+			f.dead()
+		case 0x01: // nop
+		case 0x02, 0x03, 0x04: // block, loop, if
+			if err := f.blockType(); err != nil {
+				return err
+			}
+			switch op {
+			case 0x02:
+				f.ctrl = append(f.ctrl, frame{kind: frameBlock, startReachable: f.reach})
+			case 0x03:
+				f.ctrl = append(f.ctrl, frame{kind: frameLoop, startReachable: f.reach})
+				leader, leaderLoop = true, true
+			case 0x04:
+				f.ctrl = append(f.ctrl, frame{kind: frameIf, startReachable: f.reach})
+				leader = true
+			}
+		case 0x05: // else
+			top := &f.ctrl[len(f.ctrl)-1]
+			if top.kind != frameIf || top.hasElse {
+				return malformed(off, "else outside an if")
+			}
+			top.hasElse = true
+			top.thenReachable = f.reach
+			f.reach = top.startReachable
+			leader = true
+		case 0x0b: // end
+			top := f.ctrl[len(f.ctrl)-1]
+			f.ctrl = f.ctrl[:len(f.ctrl)-1]
+			if len(f.ctrl) == 0 {
+				if !r.eof() {
+					return malformed(r.off(), "bytes after the end of the function body")
+				}
+				return nil
+			}
+			switch top.kind {
+			case frameBlock:
+				if top.targeted {
+					f.reach = true
+					leader = true
+				}
+			case frameIf:
+				other := top.startReachable
+				if top.hasElse {
+					other = top.thenReachable
+				}
+				f.reach = f.reach || other || top.targeted
+				leader = true
+			}
+			// After a loop's end, or a block no branch targets, control
+			// only falls through: the current run goes on.
+		case 0x0c: // br
+			d, err := r.u32()
+			if err != nil {
+				return err
+			}
+			if err := f.target(d, off); err != nil {
+				return err
+			}
+			f.dead()
+		case 0x0d: // br_if
+			d, err := r.u32()
+			if err != nil {
+				return err
+			}
+			if err := f.target(d, off); err != nil {
+				return err
+			}
+			leader = true
+		case 0x0e: // br_table
+			n, err := r.count(1)
+			if err != nil {
+				return err
+			}
+			for range n + 1 {
+				d, err := r.u32()
+				if err != nil {
+					return err
+				}
+				if err := f.target(d, off); err != nil {
+					return err
+				}
+			}
+			f.dead()
+		case 0x0f: // return
+			f.dead()
+		case 0x10: // call
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		case 0x11: // call_indirect
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		case 0x1a, 0x1b: // drop, select
+		case 0x1c: // select t*
+			n, err := r.count(1)
+			if err != nil {
+				return err
+			}
+			for range n {
+				if err := parseValType(r); err != nil {
+					return err
+				}
+			}
+		case 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26:
+			// local.get/set/tee, global.get/set, table.get/set
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		case 0x3f, 0x40: // memory.size, memory.grow
+			if err := f.memIndex(); err != nil {
+				return err
+			}
+		case 0x41: // i32.const
+			if _, err := r.sleb(32); err != nil {
+				return err
+			}
+		case 0x42: // i64.const
+			if _, err := r.sleb(64); err != nil {
+				return err
+			}
+		case 0x43:
+			if err := r.skip(4); err != nil {
+				return err
+			}
+		case 0x44:
+			if err := r.skip(8); err != nil {
+				return err
+			}
+		case 0xd0: // ref.null
+			o := r.off()
+			t, err := r.byte()
+			if err != nil {
+				return err
+			}
+			if t != 0x70 && t != 0x6f {
+				return unsupported(o, fmt.Sprintf("ref.null heap type %#x", t))
+			}
+		case 0xd1: // ref.is_null
+		case 0xd2: // ref.func
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		case 0xfc:
+			if err := f.miscOp(off); err != nil {
+				return err
+			}
+		case 0xfd:
+			if err := f.simdOp(off); err != nil {
+				return err
+			}
+		default:
+			return unsupported(off, "instruction "+opName(op))
+		}
+	}
+}
+
+func (f *funcRewriter) memarg() error {
+	off := f.r.off()
+	align, err := f.r.u32()
+	if err != nil {
+		return err
+	}
+	if align&0x40 != 0 {
+		return unsupported(off, "memory index in memarg (multi-memory)")
+	}
+	_, err = f.r.u32()
+	return err
+}
+
+// memIndex reads the reserved memory index byte of memory instructions.
+func (f *funcRewriter) memIndex() error {
+	off := f.r.off()
+	b, err := f.r.byte()
+	if err != nil {
+		return err
+	}
+	if b != 0 {
+		return unsupported(off, fmt.Sprintf("memory index byte %#x (multi-memory)", b))
+	}
+	return nil
+}
+
+func (f *funcRewriter) blockType() error {
+	r := &f.r
+	off := r.off()
+	b, err := r.peek()
+	if err != nil {
+		return err
+	}
+	if b == 0x40 || isValType(b) {
+		r.pos++
+		return nil
+	}
+	v, err := r.sleb(33)
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return unsupported(off, fmt.Sprintf("block type %#x", b))
+	}
+	return nil
+}
+
+func (f *funcRewriter) miscOp(off int) error {
+	r := &f.r
+	sub, err := r.u32()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub <= 7: // trunc_sat
+		return nil
+	case sub == 8: // memory.init dataidx memidx
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+		return f.memIndex()
+	case sub == 9: // data.drop
+		_, err := r.u32()
+		return err
+	case sub == 10: // memory.copy
+		if err := f.memIndex(); err != nil {
+			return err
+		}
+		return f.memIndex()
+	case sub == 11: // memory.fill
+		return f.memIndex()
+	case sub == 12, sub == 14: // table.init elem table, table.copy table table
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+		_, err := r.u32()
+		return err
+	case sub == 13, sub >= 15 && sub <= 17: // elem.drop, table.grow/size/fill
+		_, err := r.u32()
+		return err
+	}
+	return unsupported(off, fmt.Sprintf("instruction 0xfc %d%s", sub, miscNote(sub)))
+}
+
+func miscNote(sub uint32) string {
+	if sub >= 0x12 && sub <= 0x13 {
+		return " (memory64 table instructions)"
+	}
+	return ""
+}
+
+// simdReserved lists the unassigned opcodes below 0x100 of the 0xfd space.
+var simdReserved = map[uint32]bool{
+	0x9a: true, 0xa2: true, 0xa5: true, 0xa6: true, 0xaf: true, 0xb0: true,
+	0xb2: true, 0xb3: true, 0xb4: true, 0xbb: true, 0xc2: true, 0xc5: true,
+	0xc6: true, 0xcf: true, 0xd0: true, 0xd2: true, 0xd3: true, 0xd4: true,
+	0xe2: true, 0xee: true,
+}
+
+func (f *funcRewriter) simdOp(off int) error {
+	r := &f.r
+	sub, err := r.u32()
+	if err != nil {
+		return err
+	}
+	switch {
+	case sub <= 0x0b, sub == 0x5c, sub == 0x5d: // loads, store, load_zero
+		return f.memarg()
+	case sub == 0x0c, sub == 0x0d: // v128.const, i8x16.shuffle
+		return r.skip(16)
+	case sub >= 0x15 && sub <= 0x22: // extract_lane, replace_lane
+		return r.skip(1)
+	case sub >= 0x54 && sub <= 0x5b: // load_lane, store_lane
+		if err := f.memarg(); err != nil {
+			return err
+		}
+		return r.skip(1)
+	case sub >= 0x100 && sub <= 0x113:
+		return unsupported(off, fmt.Sprintf("instruction 0xfd %#x (relaxed SIMD)", sub))
+	case sub <= 0xff && !simdReserved[sub]:
+		return nil
+	}
+	return unsupported(off, fmt.Sprintf("instruction 0xfd %#x (unknown SIMD opcode)", sub))
+}
+
+// opName names a single-byte opcode that Instrument refuses.
+func opName(op byte) string {
+	name, ok := refusedOps[op]
+	if !ok {
+		return fmt.Sprintf("%#02x (unknown opcode)", op)
+	}
+	return fmt.Sprintf("%s (%#02x, %s)", name[0], op, name[1])
+}
+
+var refusedOps = map[byte][2]string{
+	0x06: {"try", "legacy exception handling"},
+	0x07: {"catch", "legacy exception handling"},
+	0x08: {"throw", "exception handling"},
+	0x09: {"rethrow", "legacy exception handling"},
+	0x0a: {"throw_ref", "exception handling"},
+	0x18: {"delegate", "legacy exception handling"},
+	0x19: {"catch_all", "legacy exception handling"},
+	0x1f: {"try_table", "exception handling"},
+	0x12: {"return_call", "tail calls"},
+	0x13: {"return_call_indirect", "tail calls"},
+	0x14: {"call_ref", "typed function references"},
+	0x15: {"return_call_ref", "tail calls"},
+	0xd3: {"ref.as_non_null", "typed function references"},
+	0xd4: {"br_on_null", "typed function references"},
+	0xd5: {"ref.eq", "GC"},
+	0xd6: {"br_on_non_null", "typed function references"},
+	0xfb: {"0xfb prefix", "GC"},
+	0xfe: {"0xfe prefix", "threads and atomics"},
+}
