@@ -28,12 +28,12 @@ func fib(n int32) int32 {
 func primes(n int32) int32 {
 	sieve := make([]bool, n+1)
 	count := int32(0)
-	for i := int32(2); i <= n; i++ {
+	for i := 2; i <= int(n); i++ {
 		if sieve[i] {
 			continue
 		}
 		count++
-		for j := i * i; j <= n; j += i {
+		for j := i * i; j <= int(n); j += i {
 			sieve[j] = true
 		}
 	}
