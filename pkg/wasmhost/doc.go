@@ -1,0 +1,24 @@
+// Package wasmhost runs untrusted game modules in a wazero sandbox under the
+// RCC guest ABI v1.
+//
+// It is the daemon's inside, not a public API for other modules: the
+// executor and rccctl use it, game authors use pkg/sdk instead.
+//
+// An [Engine] compiles a module once ([Engine.Compile], with an on-disk
+// compilation cache keyed by content) and instantiates many instances from
+// it ([Module.Instantiate]). [Check] validates a module's bytes against the
+// ABI without compiling it and reports every problem it finds.
+//
+// One frame of an instance ([Instance.Frame]) runs, in this order: joins and
+// leaves, every queued input in arrival order, tick, serialize_state. Every
+// failure is an [*Error] carrying a [Reason] such as [ReasonTrap] or
+// [ReasonDeadlineExceeded]; once an instance has failed, every later call
+// returns the same error.
+//
+// The sandbox: linear memory is capped (64 MiB by default); WASI preview 1 is
+// the only import module, with no environment, args = [game], an empty stdin,
+// stdout and stderr captured as rate-limited, size-capped log lines, the
+// game's assets (if any) mounted read-only at /assets and nothing else; clocks
+// return virtual time (frame × step) and random_get is seeded from the
+// instance seed, so a run is reproducible from its module, seed and inputs.
+package wasmhost

@@ -1,0 +1,393 @@
+package wasmhost
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// DefaultTickHz is the tick rate when InstanceConfig.TickHz is zero.
+const DefaultTickHz = 60
+
+// InstanceConfig describes one instance of a game.
+type InstanceConfig struct {
+	InstanceID string
+	Game       string
+	Version    string
+	Seed       uint64
+	MaxPlayers int
+	// TickHz is the fixed tick rate (default 60); dt_ms is 1000/TickHz.
+	TickHz int
+	// Params are the spawn's game parameters, a JSON value (default {}).
+	Params json.RawMessage
+	// Assets, when set, is mounted read-only at /assets.
+	Assets fs.FS
+	// Log receives the guest's stdout and stderr lines.
+	Log       LogFunc
+	LogLimits LogLimits
+	// MemoryLimitPages lowers the engine's memory cap for this instance;
+	// it is checked after every frame.
+	MemoryLimitPages uint32
+}
+
+// initConfig is the JSON object init receives.
+type initConfig struct {
+	InstanceID string          `json:"instance_id"`
+	Game       string          `json:"game"`
+	Version    string          `json:"version"`
+	Seed       uint64          `json:"seed"`
+	MaxPlayers int             `json:"max_players"`
+	TickHz     int             `json:"tick_hz"`
+	Params     json.RawMessage `json:"params"`
+}
+
+// EventKind is the kind of a player event in a frame.
+type EventKind uint8
+
+// The player events of a frame.
+const (
+	EventInput EventKind = iota
+	EventJoin
+	EventLeave
+)
+
+// Event is one player event delivered in a frame.
+type Event struct {
+	Kind   EventKind
+	Player string
+	Data   []byte // input bytes, for EventInput
+}
+
+// Instance is one running game instance. It is not safe for concurrent use,
+// except for the read-only accessors documented as such.
+type Instance struct {
+	engine *Engine
+	module *Module
+	cfg    InstanceConfig
+	mod    api.Module
+	mem    api.Memory
+
+	alloc, tick, onInput, serialize, onJoin, onLeave api.Function
+
+	clock      *virtualClock
+	logs       *logCapture
+	dtBits     uint64
+	limitPages uint32
+	stack      [4]uint64
+	err        *Error
+
+	frames     atomic.Uint64
+	memBytes   atomic.Uint64
+	lastFrame  atomic.Int64 // nanoseconds
+	stateBytes atomic.Uint64
+}
+
+// virtualClock is the guest's clock: frame × step, strictly increasing
+// within a frame so that a guest polling it always sees time pass.
+type virtualClock struct {
+	frame  uint64
+	stepNs int64
+	last   int64
+}
+
+func (c *virtualClock) frameTime() int64 { return int64(c.frame) * c.stepNs }
+
+func (c *virtualClock) read() int64 {
+	t := c.frameTime()
+	if t <= c.last {
+		t = c.last + 1
+	}
+	c.last = t
+	return t
+}
+
+// Instantiate starts an instance of the module: it calls _initialize, if
+// exported, then init with the JSON configuration. A failure is an *Error;
+// init returning non-zero is ReasonInitFailed.
+func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
+	e := m.engine
+	if cfg.TickHz <= 0 {
+		cfg.TickHz = DefaultTickHz
+	}
+	if len(cfg.Params) == 0 {
+		cfg.Params = json.RawMessage("{}")
+	}
+	if !json.Valid(cfg.Params) {
+		return nil, fmt.Errorf("instance params are not valid JSON")
+	}
+	limit := e.cfg.MemoryLimitPages
+	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
+		limit = cfg.MemoryLimitPages
+	}
+	clock := &virtualClock{stepNs: int64(time.Second) / int64(cfg.TickHz)}
+	logs := newLogCapture(cfg.LogLimits, cfg.Log, clock)
+	inst := &Instance{
+		engine: e, module: m, cfg: cfg, clock: clock, logs: logs,
+		dtBits:     uint64(math.Float32bits(float32(1000.0 / float64(cfg.TickHz)))),
+		limitPages: limit,
+	}
+
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:8], cfg.Seed)
+	copy(seed[8:], "rcc random_get")
+	mc := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs(cfg.Game).
+		WithStdout(&streamWriter{c: logs, stream: Stdout}).
+		WithStderr(&streamWriter{c: logs, stream: Stderr}).
+		WithStartFunctions(). // _initialize is called below, under a deadline
+		WithRandSource(rand.NewChaCha8(seed)).
+		WithWalltime(func() (int64, int32) {
+			t := clock.read()
+			return t / 1e9, int32(t % 1e9)
+		}, 1).
+		WithNanotime(clock.read, 1).
+		WithNanosleep(func(int64) {})
+	if cfg.Assets != nil {
+		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(cfg.Assets, "/assets"))
+	}
+	mod, err := e.rt.InstantiateModule(withMemoryAllocator(ctx), m.compiled, mc)
+	if err != nil {
+		return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
+	}
+	inst.mod = mod
+	inst.mem = mod.Memory()
+	inst.alloc = mod.ExportedFunction("alloc")
+	inst.tick = mod.ExportedFunction("tick")
+	inst.onInput = mod.ExportedFunction("on_input")
+	inst.serialize = mod.ExportedFunction("serialize_state")
+	inst.onJoin = mod.ExportedFunction("on_join")
+	inst.onLeave = mod.ExportedFunction("on_leave")
+	inst.memBytes.Store(uint64(inst.mem.Size()))
+
+	if err := inst.start(ctx); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+func (i *Instance) start(ctx context.Context) error {
+	timeout := i.engine.cfg.InitTimeout
+	if fn := i.mod.ExportedFunction("_initialize"); fn != nil {
+		if err := i.call(ctx, "_initialize", fn, timeout); err != nil {
+			return err
+		}
+	}
+	cfg, err := json.Marshal(initConfig{
+		InstanceID: i.cfg.InstanceID, Game: i.cfg.Game, Version: i.cfg.Version, Seed: i.cfg.Seed,
+		MaxPlayers: i.cfg.MaxPlayers, TickHz: i.cfg.TickHz, Params: i.cfg.Params,
+	})
+	if err != nil {
+		return i.fail(&Error{Reason: ReasonInitFailed, Call: "init", Detail: err.Error(), Err: err})
+	}
+	ptr, err := i.writeArgs(ctx, "", cfg, timeout)
+	if err != nil {
+		return err
+	}
+	i.stack[0], i.stack[1] = uint64(ptr), uint64(len(cfg))
+	if err := i.call(ctx, "init", i.mod.ExportedFunction("init"), timeout); err != nil {
+		return err
+	}
+	if code := int32(i.stack[0]); code != 0 {
+		return i.fail(&Error{Reason: ReasonInitFailed, Call: "init", ExitCode: uint32(code),
+			Detail: fmt.Sprintf("init returned %d", code)})
+	}
+	i.memBytes.Store(uint64(i.mem.Size()))
+	return nil
+}
+
+// call runs fn with i.stack as its parameters and results.
+func (i *Instance) call(ctx context.Context, name string, fn api.Function, timeout time.Duration) error {
+	if i.err != nil {
+		return i.err
+	}
+	i.logs.startCall()
+	if !i.engine.cfg.NoWallClockGuard {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	if err := fn.CallWithStack(ctx, i.stack[:]); err != nil {
+		return i.fail(classify(name, err, i.mem.Size()/PageSize, i.limitPages))
+	}
+	return nil
+}
+
+// fail ends the instance with err and returns it.
+func (i *Instance) fail(err *Error) error {
+	if i.err == nil {
+		i.err = err
+		_ = i.mod.Close(context.Background()) // releasing memory; nothing to cancel
+	}
+	return i.err
+}
+
+// writeArgs copies a string and a byte slice, back to back, into one buffer
+// from the guest's alloc and returns its address.
+func (i *Instance) writeArgs(ctx context.Context, s string, b []byte, timeout time.Duration) (uint32, error) {
+	n := uint64(len(s)) + uint64(len(b))
+	i.stack[0] = n
+	if err := i.call(ctx, "alloc", i.alloc, timeout); err != nil {
+		return 0, err
+	}
+	ptr := uint32(i.stack[0])
+	if !i.mem.WriteString(ptr, s) || !i.mem.Write(ptr+uint32(len(s)), b) {
+		return 0, i.fail(&Error{Reason: ReasonBadPointer, Call: "alloc",
+			Detail: fmt.Sprintf("alloc(%d) returned %#x, outside linear memory of %d bytes", n, ptr, i.mem.Size())})
+	}
+	return ptr, nil
+}
+
+// player calls on_join or on_leave, when the guest exports it.
+func (i *Instance) player(ctx context.Context, name string, fn api.Function, player string) error {
+	if fn == nil {
+		return i.Err()
+	}
+	timeout := i.engine.cfg.CallTimeout
+	ptr, err := i.writeArgs(ctx, player, nil, timeout)
+	if err != nil {
+		return err
+	}
+	i.stack[0], i.stack[1] = uint64(ptr), uint64(len(player))
+	return i.call(ctx, name, fn, timeout)
+}
+
+func (i *Instance) input(ctx context.Context, player string, data []byte) error {
+	timeout := i.engine.cfg.CallTimeout
+	ptr, err := i.writeArgs(ctx, player, data, timeout)
+	if err != nil {
+		return err
+	}
+	pl := uint64(len(player))
+	i.stack[0], i.stack[1], i.stack[2], i.stack[3] = uint64(ptr), pl, uint64(ptr)+pl, uint64(len(data))
+	return i.call(ctx, "on_input", i.onInput, timeout)
+}
+
+// Frame runs one frame: the joins and leaves of events in their order, then
+// their inputs in arrival order, then tick, then serialize_state. It
+// returns the state bytes, a view of guest memory valid until the next call
+// into the instance.
+func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
+	if i.err != nil {
+		return nil, i.err
+	}
+	start := time.Now()
+	i.clock.frame++
+	for _, ev := range events {
+		var err error
+		switch ev.Kind {
+		case EventJoin:
+			err = i.player(ctx, "on_join", i.onJoin, ev.Player)
+		case EventLeave:
+			err = i.player(ctx, "on_leave", i.onLeave, ev.Player)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, ev := range events {
+		if ev.Kind == EventInput {
+			if err := i.input(ctx, ev.Player, ev.Data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	timeout := i.engine.cfg.CallTimeout
+	i.stack[0] = i.dtBits
+	if err := i.call(ctx, "tick", i.tick, timeout); err != nil {
+		return nil, err
+	}
+	state, err := i.state(ctx, timeout)
+	if err != nil {
+		return nil, err
+	}
+	i.lastFrame.Store(int64(time.Since(start)))
+	i.frames.Add(1)
+	size := i.mem.Size()
+	i.memBytes.Store(uint64(size))
+	if pages := size / PageSize; pages > i.limitPages {
+		return nil, i.fail(&Error{Reason: ReasonOutOfMemory, Call: "tick",
+			Detail: fmt.Sprintf("memory at %d pages, over the instance's limit of %d", pages, i.limitPages)})
+	}
+	return state, nil
+}
+
+func (i *Instance) state(ctx context.Context, timeout time.Duration) ([]byte, error) {
+	if err := i.call(ctx, "serialize_state", i.serialize, timeout); err != nil {
+		return nil, err
+	}
+	ptr := uint32(i.stack[0])
+	n, ok := i.mem.ReadUint32Le(ptr)
+	if !ok {
+		return nil, i.fail(&Error{Reason: ReasonBadStateBuffer, Call: "serialize_state",
+			Detail: fmt.Sprintf("state pointer %#x is outside linear memory of %d bytes", ptr, i.mem.Size())})
+	}
+	if int64(n) > int64(i.engine.cfg.MaxStateBytes) {
+		return nil, i.fail(&Error{Reason: ReasonStateTooLarge, Call: "serialize_state",
+			Detail: fmt.Sprintf("state of %d bytes, over the limit of %d", n, i.engine.cfg.MaxStateBytes)})
+	}
+	b, ok := i.mem.Read(ptr+4, n)
+	if !ok {
+		return nil, i.fail(&Error{Reason: ReasonBadStateBuffer, Call: "serialize_state",
+			Detail: fmt.Sprintf("state of %d bytes at %#x runs past linear memory of %d bytes", n, ptr+4, i.mem.Size())})
+	}
+	i.stateBytes.Store(uint64(n))
+	return b, nil
+}
+
+// Err returns the error that ended the instance, or nil while it runs.
+func (i *Instance) Err() error {
+	if i.err == nil {
+		return nil
+	}
+	return i.err
+}
+
+// Close ends the instance; later calls fail with ReasonClosed.
+func (i *Instance) Close(ctx context.Context) error {
+	if i.err != nil {
+		return nil
+	}
+	i.err = &Error{Reason: ReasonClosed, Detail: "instance closed"}
+	return i.mod.Close(ctx)
+}
+
+// Stats is a snapshot of an instance's counters. Reading it is safe from
+// any goroutine.
+type Stats struct {
+	Frames          uint64
+	MemoryBytes     uint64
+	LastFrame       time.Duration
+	StateBytes      uint64
+	LogLines        uint64
+	DroppedLogLines uint64
+}
+
+// Stats returns the instance's counters; safe for concurrent use.
+func (i *Instance) Stats() Stats {
+	return Stats{
+		Frames:          i.frames.Load(),
+		MemoryBytes:     i.memBytes.Load(),
+		LastFrame:       time.Duration(i.lastFrame.Load()),
+		StateBytes:      i.stateBytes.Load(),
+		LogLines:        i.logs.lines.Load(),
+		DroppedLogLines: i.logs.dropped.Load(),
+	}
+}
+
+// MemoryBytes is the size of the instance's linear memory; safe for
+// concurrent use.
+func (i *Instance) MemoryBytes() uint64 { return i.memBytes.Load() }
+
+// LastFrameDuration is the wall time of the last frame; safe for concurrent
+// use.
+func (i *Instance) LastFrameDuration() time.Duration { return time.Duration(i.lastFrame.Load()) }

@@ -1,0 +1,412 @@
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func readModule(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name+".wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newEngine(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	ctx := context.Background()
+	e, err := NewEngine(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close(ctx) })
+	return e
+}
+
+func compile(t testing.TB, e *Engine, name string) *Module {
+	t.Helper()
+	m, err := e.Compile(context.Background(), readModule(t, name))
+	if err != nil {
+		t.Fatalf("compile %s: %v", name, err)
+	}
+	return m
+}
+
+func instantiate(t testing.TB, m *Module, cfg InstanceConfig) *Instance {
+	t.Helper()
+	inst, err := m.Instantiate(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("instantiate: %v", err)
+	}
+	t.Cleanup(func() { _ = inst.Close(context.Background()) })
+	return inst
+}
+
+func TestModulesMatchSources(t *testing.T) {
+	wat2wasm, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("wat2wasm (Debian package wabt) is not installed; make setup installs it")
+		}
+		t.Skip("wat2wasm (Debian package wabt) is not installed; make setup installs it")
+	}
+	sources, _ := filepath.Glob("testdata/*.wat")
+	if len(sources) == 0 {
+		t.Fatal("no .wat sources in testdata")
+	}
+	dir := t.TempDir()
+	for _, src := range sources {
+		name := strings.TrimSuffix(filepath.Base(src), ".wat")
+		out := filepath.Join(dir, name+".wasm")
+		if b, err := exec.Command(wat2wasm, src, "-o", out).CombinedOutput(); err != nil {
+			t.Fatalf("wat2wasm %s: %v\n%s", src, err, b)
+		}
+		built, _ := os.ReadFile(out)
+		if !bytes.Equal(built, readModule(t, name)) {
+			t.Errorf("testdata/%s.wasm is stale: rebuild it from %s (see testdata/README.md)", name, src)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		module string
+		want   []string // problem code: a substring of its message
+	}{
+		{"recorder", nil},
+		{"escape_fs", nil},
+		{"not_wasm", []string{"malformed: not a valid WebAssembly module: missing the \\0asm magic header"}},
+		{"bad_import", []string{
+			"forbidden_import: import env.abort: only wasi_snapshot_preview1 may be imported",
+			"forbidden_import: import wasi_snapshot_preview1.sock_open: not a wasi_snapshot_preview1 function the host provides",
+		}},
+		{"memory_too_big", []string{"memory_limit: memory declares a minimum of 2000 pages (125 MiB), over the limit of 1024 pages (64 MiB)"}},
+		{"bad_exports", []string{
+			"export_type: export alloc has type (i64) -> (i32), want (i32) -> (i32)",
+			"missing_export: missing export tick (f32) -> ()",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.module, func(t *testing.T) {
+			r := Check(readModule(t, tt.module), 0)
+			var got []string
+			for _, p := range r.Problems {
+				got = append(got, p.Code+": "+p.Message)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("problems = %q, want %q", got, tt.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("problem %d = %q, want %q", i, got[i], tt.want[i])
+				}
+			}
+			if r.OK() != (len(tt.want) == 0) {
+				t.Errorf("OK() = %v", r.OK())
+			}
+		})
+	}
+}
+
+func TestCheckOptionalExports(t *testing.T) {
+	r := Check(readModule(t, "recorder"), 0)
+	if !r.Optional["on_join"] || !r.Optional["on_leave"] || r.Optional["_initialize"] {
+		t.Errorf("optional exports = %v, want on_join and on_leave", r.Optional)
+	}
+	if r.MemoryMinPages != 2 {
+		t.Errorf("memory min = %d, want 2", r.MemoryMinPages)
+	}
+}
+
+func TestCompileRefusesInvalidModules(t *testing.T) {
+	e := newEngine(t, Config{})
+	for _, name := range []string{"not_wasm", "bad_import", "memory_too_big", "bad_exports"} {
+		_, err := e.Compile(context.Background(), readModule(t, name))
+		if ReasonOf(err) != ReasonInvalidModule {
+			t.Errorf("%s: err = %v, want reason invalid_module", name, err)
+		}
+	}
+}
+
+func TestCompileOncePerContent(t *testing.T) {
+	cache := t.TempDir()
+	e := newEngine(t, Config{CacheDir: cache})
+	a := compile(t, e, "recorder")
+	b := compile(t, e, "recorder")
+	if a != b {
+		t.Error("compiling the same bytes twice gave two modules")
+	}
+	if a.Hash() != "" && len(a.Hash()) != 64 {
+		t.Errorf("hash = %q", a.Hash())
+	}
+	entries, _ := os.ReadDir(cache)
+	if len(entries) == 0 {
+		t.Error("compilation cache directory is empty after a compile")
+	}
+}
+
+func TestFrameOrderAndConfig(t *testing.T) {
+	e := newEngine(t, Config{})
+	inst := instantiate(t, compile(t, e, "recorder"), InstanceConfig{
+		InstanceID: "i-1", Game: "rec", Version: "v1", Seed: 7, MaxPlayers: 4, Params: json.RawMessage(`{"mode":"x"}`),
+	})
+	ctx := context.Background()
+	state, err := inst.Frame(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first frame's log starts with init's record of its config.
+	if state[0] != 'N' || state[len(state)-1] != 'T' {
+		t.Fatalf("first frame = %q, want N{config}T", state)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(state[1:len(state)-1], &cfg); err != nil {
+		t.Fatalf("init config %q: %v", state[1:len(state)-1], err)
+	}
+	want := map[string]any{"instance_id": "i-1", "game": "rec", "version": "v1", "seed": 7.0,
+		"max_players": 4.0, "tick_hz": 60.0, "params": map[string]any{"mode": "x"}}
+	for k, v := range want {
+		if got, _ := json.Marshal(cfg[k]); string(got) != mustJSON(v) {
+			t.Errorf("config %s = %s, want %s", k, got, mustJSON(v))
+		}
+	}
+
+	state, err = inst.Frame(ctx, []Event{
+		{Kind: EventInput, Player: "alice", Data: []byte("1")},
+		{Kind: EventJoin, Player: "bob"},
+		{Kind: EventInput, Player: "carol", Data: []byte("2")},
+		{Kind: EventLeave, Player: "dave"},
+		{Kind: EventInput, Player: "erin"}, // empty input
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantLog = "JbLdIa1Ic2Ie-T"
+	if got := string(state); got != wantLog {
+		t.Errorf("frame log = %q, want %q (joins and leaves, inputs in order, tick)", got, wantLog)
+	}
+	st := inst.Stats()
+	if st.Frames != 2 || st.MemoryBytes != 2*PageSize || st.LastFrame <= 0 || st.StateBytes != uint64(len(wantLog)) {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestHostileModules runs each hostile module next to a healthy neighbour
+// on the same engine and checks the exact reason it ends with, and that the
+// neighbour keeps ticking meanwhile.
+func TestHostileModules(t *testing.T) {
+	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond, InitTimeout: 300 * time.Millisecond})
+	tests := []struct {
+		module string
+		reason Reason
+		call   string
+		detail string
+	}{
+		{"init_loop", ReasonDeadlineExceeded, "init", "deadline"},
+		{"tick_loop", ReasonDeadlineExceeded, "tick", "deadline"},
+		{"input_loop", ReasonDeadlineExceeded, "on_input", "deadline"},
+		{"memory_bomb", ReasonOutOfMemory, "tick", "memory at 1010 of 1024 pages (unreachable)"},
+		{"out_of_bounds", ReasonTrap, "tick", "out of bounds memory access"},
+		{"recursion", ReasonStackOverflow, "tick", "stack overflow"},
+		{"bad_state_pointer", ReasonBadStateBuffer, "serialize_state", "outside linear memory"},
+		{"state_overrun", ReasonBadStateBuffer, "serialize_state", "runs past linear memory"},
+		{"huge_state", ReasonStateTooLarge, "serialize_state", "over the limit of 1048576"},
+		{"bad_alloc", ReasonBadPointer, "alloc", "outside linear memory"},
+		{"stdout_flood", ReasonLogFlood, "tick", "log output over the per-call limit"},
+		{"proc_exit", ReasonExit, "tick", "exited with code 3"},
+		{"init_fails", ReasonInitFailed, "init", "init returned 7"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.module, func(t *testing.T) {
+			neighbour := instantiate(t, compile(t, e, "recorder"), InstanceConfig{Game: "neighbour"})
+			stop := make(chan struct{})
+			var frames atomic.Int64
+			var neighbourErr error
+			var wg sync.WaitGroup
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := neighbour.Frame(context.Background(), nil); err != nil {
+						neighbourErr = err
+						return
+					}
+					frames.Add(1)
+				}
+			}()
+
+			waitFrames(t, &frames, 1)
+			err := runHostile(t, e, tt.module)
+			waitFrames(t, &frames, frames.Load()+3)
+			close(stop)
+			wg.Wait()
+
+			var he *Error
+			if !errorAs(err, &he) {
+				t.Fatalf("err = %v, want an *Error", err)
+			}
+			if he.Reason != tt.reason || he.Call != tt.call || !strings.Contains(he.Detail, tt.detail) {
+				t.Errorf("err = %q (reason %s, call %s), want reason %s in %s with %q", err, he.Reason, he.Call, tt.reason, tt.call, tt.detail)
+			}
+			if neighbourErr != nil || frames.Load() == 0 {
+				t.Errorf("neighbour: %d frames, err %v; want it ticking", frames.Load(), neighbourErr)
+			}
+		})
+	}
+}
+
+// waitFrames waits until *frames reaches n.
+func waitFrames(t *testing.T, frames *atomic.Int64, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for frames.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("neighbour stuck at %d frames, want %d", frames.Load(), n)
+		}
+		runtime.Gosched()
+	}
+}
+
+// runHostile instantiates module and runs frames with one player's input
+// until it fails, or returns nil after 10 healthy frames.
+func runHostile(t *testing.T, e *Engine, module string) error {
+	ctx := context.Background()
+	m := compile(t, e, module)
+	inst, err := m.Instantiate(ctx, InstanceConfig{Game: module})
+	if err != nil {
+		return err
+	}
+	defer inst.Close(ctx)
+	for range 10 {
+		if _, err := inst.Frame(ctx, []Event{{Kind: EventInput, Player: "p", Data: []byte{1}}}); err != nil {
+			if again, _ := inst.Frame(ctx, nil); again == nil && inst.Err() != err {
+				t.Errorf("a failed instance ran again or changed its error: %v", inst.Err())
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func TestSandboxFilesystem(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := compile(t, e, "escape_fs")
+	assets := fstest.MapFS{"hello.txt": {Data: []byte("hello world\n")}}
+
+	inst := instantiate(t, m, InstanceConfig{Game: "fs", Assets: assets})
+	state, err := inst.Frame(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// E, open hello.txt, fd_read, "hello", ../etc/passwd, /etc/passwd, create new.txt, fd 4.
+	if len(state) != 13 || state[0] != 'E' {
+		t.Fatalf("state = %v", state)
+	}
+	if state[1] != 0 || state[2] != 0 || string(state[3:8]) != "hello" {
+		t.Errorf("reading /assets/hello.txt: open errno %d, read errno %d, bytes %q", state[1], state[2], state[3:8])
+	}
+	for i, what := range []string{"../etc/passwd", "/etc/passwd", "creating new.txt in /assets", "fd 4 (hello.txt, not a directory)"} {
+		if errno := state[8+i]; errno == 0 {
+			t.Errorf("%s succeeded, want an errno", what)
+		}
+	}
+
+	// Without assets there is no directory at all.
+	bare := instantiate(t, m, InstanceConfig{Game: "fs"})
+	state, err = bare.Frame(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ebadf = 8
+	if state[1] != ebadf {
+		t.Errorf("opening in fd 3 with no assets: errno %d, want EBADF (8)", state[1])
+	}
+}
+
+func TestLogRateLimit(t *testing.T) {
+	run := func() (kept, dropped uint64, lines []string) {
+		e := newEngine(t, Config{})
+		var mu sync.Mutex
+		inst := instantiate(t, compile(t, e, "chatty"), InstanceConfig{Game: "chatty", Log: func(s Stream, line string) {
+			mu.Lock()
+			lines = append(lines, string(s)+":"+line)
+			mu.Unlock()
+		}})
+		for range 120 { // two seconds of virtual time, ten lines a frame
+			if _, err := inst.Frame(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st := inst.Stats()
+		return st.LogLines, st.DroppedLogLines, lines
+	}
+	kept, dropped, lines := run()
+	if kept+dropped != 1200 {
+		t.Errorf("kept %d + dropped %d, want 1200 lines in all", kept, dropped)
+	}
+	// A burst of 100, then 50 lines per second of virtual time.
+	if kept < 195 || kept > 201 || uint64(len(lines)) != kept {
+		t.Errorf("kept %d lines (%d delivered), want about 200", kept, len(lines))
+	}
+	if lines[0] != "stdout:tick" {
+		t.Errorf("first line = %q", lines[0])
+	}
+	kept2, dropped2, _ := run()
+	if kept2 != kept || dropped2 != dropped {
+		t.Errorf("second run kept %d dropped %d, first %d %d: want the same", kept2, dropped2, kept, dropped)
+	}
+}
+
+func TestInstanceMemoryLimit(t *testing.T) {
+	e := newEngine(t, Config{})
+	inst := instantiate(t, compile(t, e, "recorder"), InstanceConfig{Game: "small", MemoryLimitPages: 1})
+	_, err := inst.Frame(context.Background(), nil)
+	if ReasonOf(err) != ReasonOutOfMemory {
+		t.Errorf("err = %v, want out_of_memory for 2 pages against a limit of 1", err)
+	}
+}
+
+func TestClosedInstance(t *testing.T) {
+	e := newEngine(t, Config{})
+	inst, err := compile(t, e, "recorder").Instantiate(context.Background(), InstanceConfig{Game: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.Frame(context.Background(), nil); ReasonOf(err) != ReasonClosed {
+		t.Errorf("frame after close: %v, want reason closed", err)
+	}
+}
+
+func errorAs(err error, target **Error) bool {
+	e, ok := err.(*Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
