@@ -1,0 +1,70 @@
+package sdk
+
+import "math/rand/v2"
+
+// Game is the author's side of the guest ABI. The SDK calls its methods
+// from one goroutine, one at a time, in the host's order: Init once, then
+// for every frame the joins and leaves, the inputs in arrival order, Tick
+// and State.
+type Game interface {
+	// Init receives the instance's configuration, before any other call.
+	// An error fails the instance; its text goes to the instance's log.
+	Init(cfg Config) error
+	// Join adds a player. The host calls it once per connection; a game
+	// should treat a repeated id as the same player.
+	Join(player string)
+	// Leave removes a player.
+	Leave(player string)
+	// Input delivers one input message of a player. data is only valid
+	// during the call; copy it to keep it. Input must not trust data:
+	// clients send arbitrary bytes.
+	Input(player string, data []byte)
+	// Tick advances the game by dt seconds, the instance's fixed step.
+	Tick(dt float32)
+	// State appends the game's current state to dst and returns the
+	// extended slice, like the append built-in (dst has length 0 and
+	// whatever capacity the previous frames needed). An error fails the
+	// instance.
+	State(dst []byte) ([]byte, error)
+}
+
+// Register makes g the game of this module. Call it exactly once, from an
+// init function of the game's main package. It panics if g is nil or a
+// game is already registered, as both are programming errors found on the
+// first run.
+func Register(g Game) {
+	if g == nil {
+		panic("sdk: Register(nil)")
+	}
+	if theGuest.game != nil {
+		panic("sdk: Register called twice")
+	}
+	theGuest.game = g
+}
+
+// theGuest is the one guest of this module: the exports of the ABI are
+// package-level functions, so their state is necessarily package-level.
+var theGuest guest
+
+// NewRand returns a deterministic pseudo-random generator (PCG) for seed,
+// usually Config.Seed. The same seed gives the same sequence on every
+// machine and run, for a given build of the module.
+func NewRand(seed uint64) *rand.Rand {
+	return NewRandStream(seed, 0)
+}
+
+// NewRandStream returns a generator for one of many independent streams of
+// the same seed, so that, for example, each spawn point can draw from its
+// own stream whatever else the game draws.
+func NewRandStream(seed, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(splitmix64(seed), splitmix64(stream^0x9e3779b97f4a7c15)))
+}
+
+// splitmix64 scrambles a 64-bit value (Steele, Lea and Flood), so that
+// nearby seeds start far apart.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
