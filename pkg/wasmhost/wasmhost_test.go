@@ -239,7 +239,7 @@ func TestHostileModules(t *testing.T) {
 			neighbour := instantiate(t, compile(t, e, "recorder"), InstanceConfig{Game: "neighbour"})
 			stop := make(chan struct{})
 			var frames atomic.Int64
-			var neighbourErr error
+			var neighbourErr atomic.Pointer[error]
 			var wg sync.WaitGroup
 			wg.Add(1)
 			go func() {
@@ -251,16 +251,18 @@ func TestHostileModules(t *testing.T) {
 					default:
 					}
 					if _, err := neighbour.Frame(context.Background(), nil); err != nil {
-						neighbourErr = err
+						neighbourErr.Store(&err)
 						return
 					}
 					frames.Add(1)
 				}
 			}()
 
-			waitFrames(t, &frames, 1)
+			waitFrames(t, &frames, 1, &neighbourErr)
+			start := time.Now()
 			err := runHostile(t, e, tt.module)
-			waitFrames(t, &frames, frames.Load()+3)
+			t.Logf("%s ended in %v", tt.module, time.Since(start))
+			waitFrames(t, &frames, frames.Load()+3, &neighbourErr)
 			close(stop)
 			wg.Wait()
 
@@ -271,18 +273,21 @@ func TestHostileModules(t *testing.T) {
 			if he.Reason != tt.reason || he.Call != tt.call || !strings.Contains(he.Detail, tt.detail) {
 				t.Errorf("err = %q (reason %s, call %s), want reason %s in %s with %q", err, he.Reason, he.Call, tt.reason, tt.call, tt.detail)
 			}
-			if neighbourErr != nil || frames.Load() == 0 {
-				t.Errorf("neighbour: %d frames, err %v; want it ticking", frames.Load(), neighbourErr)
+			if err := neighbourErr.Load(); err != nil {
+				t.Errorf("neighbour failed after %d frames: %v", frames.Load(), *err)
 			}
 		})
 	}
 }
 
 // waitFrames waits until *frames reaches n.
-func waitFrames(t *testing.T, frames *atomic.Int64, n int64) {
+func waitFrames(t *testing.T, frames *atomic.Int64, n int64, failed *atomic.Pointer[error]) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for frames.Load() < n {
+		if err := failed.Load(); err != nil {
+			t.Fatalf("neighbour failed at frame %d: %v", frames.Load(), *err)
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("neighbour stuck at %d frames, want %d", frames.Load(), n)
 		}
