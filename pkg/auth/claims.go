@@ -92,7 +92,7 @@ func timeOf(d *jwt.NumericDate) time.Time {
 
 // Token is a signed JWT in its compact form. It prints and logs as REDACTED,
 // so it is safe to pass to fmt and slog by accident; string(t) is the token
-// itself.
+// itself, and so is its JSON encoding, for credential files.
 type Token string
 
 // String returns "REDACTED"; use string(t) for the token itself.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -231,6 +232,11 @@ type BearerCredentials struct {
 }
 
 var _ credentials.PerRPCCredentials = BearerCredentials{}
+
+// LogValue implements [slog.LogValuer]: the token is logged as REDACTED.
+func (b BearerCredentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("token", b.Token), slog.Bool("require_tls", b.RequireTLS))
+}
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.
 func (b BearerCredentials) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {

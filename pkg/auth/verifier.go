@@ -140,7 +140,7 @@ func translate(err error) error {
 		return algErr
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		// The "alg" header names an algorithm the JWT library does not know.
-		return fmt.Errorf("%w: %v", ErrUnsupportedAlgorithm, err)
+		return fmt.Errorf("%w: unknown \"alg\"", ErrUnsupportedAlgorithm)
 	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, jwt.ErrInvalidType):
 		return fmt.Errorf("%w: %v", ErrMalformedToken, err)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
@@ -150,7 +150,8 @@ func translate(err error) error {
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return ErrNotYetValid
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return fmt.Errorf("%w: %v", ErrMissingClaim, err)
+		// The parser requires only exp; the other claims are checked in parse.
+		return fmt.Errorf("%w: exp", ErrMissingClaim)
 	default:
 		return fmt.Errorf("%w: %v", ErrMalformedToken, err)
 	}
