@@ -1,11 +1,262 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/gamebuild"
+	"github.com/rcc-games/rcc/pkg/localrun"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
+)
 
 func newGameCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "game",
 		Short: "Build, check, run and deploy game modules",
 	}
+	cmd.AddCommand(newGameBuildCmd(), newGameCheckCmd(), newGameRunCmd())
 	return cmd
+}
+
+func newGameBuildCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "build [DIR]",
+		Short: "Compile a Go game directory to a WebAssembly module",
+		Long: "Compile the Go game in DIR (default .) with GOOS=wasip1 GOARCH=wasm\n" +
+			"-buildmode=c-shared, then check the module against the guest ABI.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			if out == "" {
+				abs, err := filepath.Abs(dir)
+				if err != nil {
+					return err
+				}
+				out = filepath.Base(abs) + ".wasm"
+			}
+			if err := gamebuild.Build(cmd.Context(), dir, out); err != nil {
+				return err
+			}
+			wasm, err := os.ReadFile(out)
+			if err != nil {
+				return err
+			}
+			if err := wasmhost.Check(wasm, 0).Err(); err != nil {
+				return fmt.Errorf("built %s, but it is not a valid game: %w", out, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "built %s (%s)\n", out, humanBytes(uint64(len(wasm))))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (default DIR's name with .wasm)")
+	return cmd
+}
+
+func newGameCheckCmd() *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "check FILE",
+		Short: "Check a module against the guest ABI",
+		Long:  "Print what the module imports and exports and every way it breaks the guest ABI;\nexit 1 when it has any problem.",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			wasm, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			report := wasmhost.Check(wasm, 0)
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				if err := writeJSON(w, report); err != nil {
+					return err
+				}
+			} else {
+				printReport(w, args[0], report)
+			}
+			if !report.OK() {
+				return silentExit(exitFail)
+			}
+			return nil
+		},
+	}
+	addOutputFlag(cmd, &output)
+	return cmd
+}
+
+func printReport(w io.Writer, file string, r *wasmhost.Report) {
+	fmt.Fprintf(w, "module    %s (%s)\n", file, humanBytes(uint64(r.Size)))
+	fmt.Fprintf(w, "imports   %s\n", listOrNone(r.Imports))
+	fmt.Fprintf(w, "exports   %s\n", listOrNone(r.Exports))
+	mem := fmt.Sprintf("%d pages at start", r.MemoryMinPages)
+	if r.MemoryMaxPages > 0 {
+		mem += fmt.Sprintf(", %d at most", r.MemoryMaxPages)
+	}
+	fmt.Fprintf(w, "memory    %s (cap %d pages, 64 MiB)\n", mem, wasmhost.DefaultMemoryLimitPages)
+	if r.OK() {
+		fmt.Fprintln(w, "result    OK: the module implements guest ABI v1")
+		return
+	}
+	fmt.Fprintf(w, "result    %d problem(s):\n", len(r.Problems))
+	for _, p := range r.Problems {
+		fmt.Fprintf(w, "  - %s: %s\n", p.Code, p.Message)
+	}
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return strings.Join(s, " ")
+}
+
+type gameRunFlags struct {
+	ticks, players, maxPlayers, tickHz int
+	seed                               uint64
+	input, stateOut, params, output    string
+	inputBytes, inputEvery             int
+	quiet                              bool
+}
+
+func newGameRunCmd() *cobra.Command {
+	var f gameRunFlags
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run one instance headless, with simulated players",
+		Long: "Run one instance of the module locally, with no server: --players join as p1..pN\n" +
+			"and send seeded-random input every --input-every frames, or the events of an --input\n" +
+			"script (JSON Lines: {\"frame\":1,\"player\":\"p1\",\"kind\":\"input\",\"data\":\"<base64>\"}, or \"text\"\n" +
+			"instead of data; kind input, join or leave). The same module, seed and input give the\n" +
+			"same state_sha256 on every run and machine. Exit 1 when the instance fails.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runGame(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.ticks, "ticks", 600, "frames to run")
+	fl.IntVar(&f.players, "players", 1, "simulated players")
+	fl.IntVar(&f.maxPlayers, "max-players", 0, "max_players given to the game (default max(players, 16))")
+	fl.IntVar(&f.tickHz, "tick-hz", wasmhost.DefaultTickHz, "tick rate")
+	fl.Uint64Var(&f.seed, "seed", 1, "instance seed")
+	fl.StringVar(&f.params, "params", "{}", "game parameters, a JSON object")
+	fl.StringVar(&f.input, "input", "", "input script, JSON Lines (default: seeded-random input)")
+	fl.IntVar(&f.inputBytes, "input-bytes", 3, "bytes of each random input")
+	fl.IntVar(&f.inputEvery, "input-every", 1, "random input every N frames")
+	fl.StringVar(&f.stateOut, "state-out", "", "write the final state bytes to this file")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the guest's log lines")
+	addOutputFlag(cmd, &f.output)
+	return cmd
+}
+
+func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
+	if err := checkOutput(f.output); err != nil {
+		return err
+	}
+	if f.players < 0 || f.ticks < 0 {
+		return usageError{fmt.Errorf("--players and --ticks must not be negative")}
+	}
+	if !json.Valid([]byte(f.params)) {
+		return usageError{fmt.Errorf("--params is not valid JSON")}
+	}
+	wasm, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	opts := localrun.Options{
+		Game: strings.TrimSuffix(filepath.Base(file), ".wasm"), Ticks: f.ticks, Seed: f.seed,
+		TickHz: f.tickHz, Players: f.players, MaxPlayers: f.maxPlayers, Params: json.RawMessage(f.params),
+		InputBytes: f.inputBytes, InputEvery: f.inputEvery,
+	}
+	if f.input != "" {
+		in, err := os.Open(f.input)
+		if err != nil {
+			return err
+		}
+		opts.Script, err = localrun.ReadScript(in)
+		in.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.input, err)
+		}
+		if opts.Script == nil {
+			opts.Script = []localrun.ScriptEvent{}
+		}
+	}
+	stderr := cmd.ErrOrStderr()
+	if !f.quiet {
+		opts.Log = func(s wasmhost.Stream, line string) { fmt.Fprintf(stderr, "[%s] %s\n", s, line) }
+	}
+	engine, err := wasmhost.NewEngine(cmd.Context(), wasmhost.Config{CacheDir: compileCacheDir()})
+	if err != nil {
+		return err
+	}
+	defer engine.Close(cmd.Context())
+	res, err := localrun.Run(cmd.Context(), engine, wasm, opts)
+	if err != nil {
+		return err
+	}
+	if f.stateOut != "" && res.State != nil {
+		if err := os.WriteFile(f.stateOut, res.State, 0o644); err != nil {
+			return err
+		}
+	}
+	w := cmd.OutOrStdout()
+	if f.output == "json" {
+		if err := writeJSON(w, res); err != nil {
+			return err
+		}
+	} else {
+		printRun(w, res)
+	}
+	if res.Failed() {
+		return silentExit(exitFail)
+	}
+	return nil
+}
+
+func printRun(w io.Writer, r *localrun.Result) {
+	fmt.Fprintf(w, "game      %s (module sha256 %s)\n", r.Game, r.ModuleSHA256[:16])
+	fmt.Fprintf(w, "ran       %d ticks, %d players, seed %d\n", r.Ticks, r.Players, r.Seed)
+	fmt.Fprintf(w, "frame     p50 %d µs, p99 %d µs, max %d µs\n", r.TickP50us, r.TickP99us, r.TickMaxus)
+	fmt.Fprintf(w, "memory    %s\n", humanBytes(r.MemoryBytes))
+	fmt.Fprintf(w, "logs      %d lines, %d dropped\n", r.LogLines, r.DroppedLogLines)
+	if r.Failed() {
+		fmt.Fprintf(w, "FAILED    %s\n", r.Error)
+		return
+	}
+	fmt.Fprintf(w, "state     %d bytes, sha256 %s\n", r.StateBytes, r.StateSHA256)
+}
+
+// compileCacheDir is where rccctl keeps compiled modules between runs, or
+// "" when there is no user cache directory.
+func compileCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	dir = filepath.Join(dir, "rcc", "compiled")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return ""
+	}
+	return dir
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

@@ -1,0 +1,251 @@
+// Package localrun runs one game instance headless, with no server: the
+// engine of `rccctl game run`. Simulated players join, send scripted or
+// seeded-random input, and the run ends after a number of ticks or when the
+// instance fails.
+//
+// It is part of RCC's tooling, not a public API.
+package localrun
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/wasmhost"
+)
+
+// Options configure a run.
+type Options struct {
+	Game   string
+	Ticks  int
+	Seed   uint64
+	TickHz int
+	// Players join at the first frame as p1..pN.
+	Players    int
+	MaxPlayers int
+	Params     json.RawMessage
+	// Script, when set, replaces the random input with these events.
+	Script []ScriptEvent
+	// InputBytes and InputEvery shape the random input: every InputEvery
+	// frames each player sends InputBytes random bytes (defaults 3 and 1).
+	InputBytes int
+	InputEvery int
+	Log        wasmhost.LogFunc
+	// OnFrame, when set, sees every frame's state (valid during the call).
+	OnFrame func(frame int, state []byte)
+}
+
+// ScriptEvent is one line of an input script (JSON Lines).
+type ScriptEvent struct {
+	Frame  int    `json:"frame"`
+	Player string `json:"player"`
+	// Kind is "input" (the default), "join" or "leave".
+	Kind string `json:"kind,omitempty"`
+	// Data is the input as base64; Text is the input as UTF-8. One of the
+	// two, or neither for an empty input.
+	Data string `json:"data,omitempty"`
+	Text string `json:"text,omitempty"`
+
+	bytes []byte
+	kind  wasmhost.EventKind
+}
+
+// ReadScript parses JSON Lines of ScriptEvents, in frame order.
+func ReadScript(r io.Reader) ([]ScriptEvent, error) {
+	var events []ScriptEvent
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var ev ScriptEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, fmt.Errorf("input line %d: %w", line, err)
+		}
+		if err := ev.resolve(); err != nil {
+			return nil, fmt.Errorf("input line %d: %w", line, err)
+		}
+		events = append(events, ev)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(events, func(a, b ScriptEvent) int { return a.Frame - b.Frame })
+	return events, nil
+}
+
+func (ev *ScriptEvent) resolve() error {
+	if ev.Frame < 1 {
+		return fmt.Errorf("frame %d: frames start at 1", ev.Frame)
+	}
+	if ev.Player == "" {
+		return fmt.Errorf("no player")
+	}
+	switch ev.Kind {
+	case "", "input":
+		ev.kind = wasmhost.EventInput
+	case "join":
+		ev.kind = wasmhost.EventJoin
+	case "leave":
+		ev.kind = wasmhost.EventLeave
+	default:
+		return fmt.Errorf("kind %q: want input, join or leave", ev.Kind)
+	}
+	switch {
+	case ev.Data != "" && ev.Text != "":
+		return fmt.Errorf("both data and text")
+	case ev.Data != "":
+		b, err := base64.StdEncoding.DecodeString(ev.Data)
+		if err != nil {
+			return fmt.Errorf("data: %w", err)
+		}
+		ev.bytes = b
+	default:
+		ev.bytes = []byte(ev.Text)
+	}
+	return nil
+}
+
+// Result summarises a run. Its JSON is the output of `rccctl game run
+// --output json`.
+type Result struct {
+	Game            string `json:"game"`
+	ModuleSHA256    string `json:"module_sha256"`
+	Seed            uint64 `json:"seed"`
+	Players         int    `json:"players"`
+	Ticks           int    `json:"ticks"`
+	StateSHA256     string `json:"state_sha256"`
+	StateBytes      int    `json:"state_bytes"`
+	TickP50us       int64  `json:"tick_p50_us"`
+	TickP99us       int64  `json:"tick_p99_us"`
+	TickMaxus       int64  `json:"tick_max_us"`
+	MemoryBytes     uint64 `json:"memory_bytes"`
+	LogLines        uint64 `json:"log_lines"`
+	DroppedLogLines uint64 `json:"dropped_log_lines"`
+	ExitReason      string `json:"exit_reason"`
+	Error           string `json:"error"`
+
+	// State is the last frame's state.
+	State []byte `json:"-"`
+}
+
+// Failed reports whether the instance ended with an error.
+func (r *Result) Failed() bool { return r.Error != "" }
+
+// Run compiles wasm on engine and runs it. An instance failure is reported
+// in the Result, not as an error; the error is for the run itself.
+func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options) (*Result, error) {
+	if opts.Ticks < 0 {
+		return nil, fmt.Errorf("ticks %d: want zero or more", opts.Ticks)
+	}
+	if opts.InputBytes <= 0 {
+		opts.InputBytes = 3
+	}
+	if opts.InputEvery <= 0 {
+		opts.InputEvery = 1
+	}
+	if opts.MaxPlayers == 0 {
+		opts.MaxPlayers = max(opts.Players, 16)
+	}
+	res := &Result{Game: opts.Game, Seed: opts.Seed, Players: opts.Players}
+	sum := sha256.Sum256(wasm)
+	res.ModuleSHA256 = hex.EncodeToString(sum[:])
+
+	mod, err := engine.Compile(ctx, wasm)
+	if err != nil {
+		res.fail(err)
+		return res, nil
+	}
+	inst, err := mod.Instantiate(ctx, wasmhost.InstanceConfig{
+		InstanceID: "local", Game: opts.Game, Version: res.ModuleSHA256[:12], Seed: opts.Seed,
+		MaxPlayers: opts.MaxPlayers, TickHz: opts.TickHz, Params: opts.Params, Log: opts.Log,
+	})
+	if err != nil {
+		res.fail(err)
+		return res, nil
+	}
+	defer inst.Close(ctx)
+
+	players := make([]string, opts.Players)
+	for i := range players {
+		players[i] = fmt.Sprintf("p%d", i+1)
+	}
+	// The input generator has its own stream, apart from the guest's seed.
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x72636320696e7075))
+	durations := make([]time.Duration, 0, opts.Ticks)
+	script := opts.Script
+	var events []wasmhost.Event
+	var state []byte
+	for frame := 1; frame <= opts.Ticks; frame++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		events = events[:0]
+		if frame == 1 {
+			for _, p := range players {
+				events = append(events, wasmhost.Event{Kind: wasmhost.EventJoin, Player: p})
+			}
+		}
+		if opts.Script != nil {
+			for len(script) > 0 && script[0].Frame == frame {
+				events = append(events, wasmhost.Event{Kind: script[0].kind, Player: script[0].Player, Data: script[0].bytes})
+				script = script[1:]
+			}
+		} else if frame%opts.InputEvery == 0 {
+			for _, p := range players {
+				data := make([]byte, opts.InputBytes)
+				for i := range data {
+					data[i] = byte(rng.Uint32())
+				}
+				events = append(events, wasmhost.Event{Kind: wasmhost.EventInput, Player: p, Data: data})
+			}
+		}
+		start := time.Now()
+		state, err = inst.Frame(ctx, events)
+		durations = append(durations, time.Since(start))
+		if err != nil {
+			res.fail(err)
+			break
+		}
+		res.Ticks = frame
+		if opts.OnFrame != nil {
+			opts.OnFrame(frame, state)
+		}
+	}
+	if state != nil && !res.Failed() {
+		res.State = append([]byte(nil), state...)
+		sum := sha256.Sum256(res.State)
+		res.StateSHA256 = hex.EncodeToString(sum[:])
+		res.StateBytes = len(res.State)
+	}
+	st := inst.Stats()
+	res.MemoryBytes, res.LogLines, res.DroppedLogLines = st.MemoryBytes, st.LogLines, st.DroppedLogLines
+	res.TickP50us, res.TickP99us, res.TickMaxus = percentileMicros(durations, 50), percentileMicros(durations, 99), percentileMicros(durations, 100)
+	return res, nil
+}
+
+func (r *Result) fail(err error) {
+	r.Error = err.Error()
+	r.ExitReason = string(wasmhost.ReasonOf(err))
+}
+
+// percentileMicros is the p-th percentile (nearest rank) of ds in µs.
+func percentileMicros(ds []time.Duration, p int) int64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	i = min(max(i-1, 0), len(s)-1)
+	return s[i].Microseconds()
+}
