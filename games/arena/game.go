@@ -18,8 +18,8 @@ const (
 	orbRadius    = 0.3
 	orbMinY      = 0.6
 	orbMaxY      = 2.4
-	wallHeight   = 2
-	wallThick    = 1
+	wallHeight   = 2.0
+	wallThick    = 1.0
 
 	accel      = 40  // m/s² towards the pushed velocity
 	friction   = 30  // m/s² towards rest when nothing is pushed
