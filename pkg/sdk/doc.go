@@ -45,9 +45,9 @@
 // Arguments must lie inside the buffer the last alloc returned, as the ABI
 // requires; anything else, a call other than alloc before a successful
 // init, or an error from Game.State, panics with a message saying so. A
-// panic is not recovered: the Go runtime prints it to stderr and exits, and
-// the host fails the instance with that log. Games should do the same for
-// their own bugs.
+// panic is never recovered: the Go runtime prints it and its stack trace to
+// stderr and the call traps, so the host fails the instance with that log.
+// Games should let their own bugs panic the same way.
 //
 // # Determinism
 //
