@@ -23,6 +23,28 @@
 // the CI environment variable is set (CI=true): then it fails, so a
 // PostgreSQL test never passes silently on CI.
 //
+// A store test reads:
+//
+//	func TestMain(m *testing.M) { pgtest.Main(m) }
+//
+//	func TestCreateGame(t *testing.T) {
+//		pool, err := pgxpool.New(context.Background(), pgtest.New(t))
+//		if err != nil {
+//			t.Fatal(err)
+//		}
+//		t.Cleanup(pool.Close)
+//		// ... migrate and exercise the store
+//	}
+//
+// and a fault test:
+//
+//	srv := pgtest.Restartable(t)
+//	// ... open the store on srv.URL()
+//	srv.Stop()  // or srv.Crash()
+//	// ... calls fail with a connection error
+//	srv.Start()
+//	// ... calls work again
+//
 // This package is for RCC's own tests; it is not a stable API for other
 // modules.
 package pgtest
