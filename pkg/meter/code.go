@@ -82,15 +82,9 @@ func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var total uint64
 	for range n {
-		k, err := r.u32()
-		if err != nil {
+		if _, err := r.u32(); err != nil {
 			return nil, err
-		}
-		total += uint64(k)
-		if total > 50000 {
-			return nil, malformed(r.off(), "too many locals")
 		}
 		if err := parseValType(r); err != nil {
 			return nil, err
@@ -389,6 +383,10 @@ func (f *funcRewriter) blockType() error {
 	if b == 0x40 || isValType(b) {
 		r.pos++
 		return nil
+	}
+	if b == 0x63 || b == 0x64 || b == 0x69 {
+		r.pos++
+		return refType(r, off, b)
 	}
 	v, err := r.sleb(33)
 	if err != nil {

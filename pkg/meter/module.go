@@ -153,6 +153,11 @@ func (m *module) parseSection(s section) error {
 			}
 			m.exports[name] = true
 		}
+	case secElement, secData:
+		// Only check the length against the section size, so that a
+		// forged count is refused before any runtime allocates for it.
+		_, err := r.count(1)
+		return err
 	case secCode:
 		n, err := r.count(1)
 		if err != nil {
@@ -166,7 +171,7 @@ func (m *module) parseSection(s section) error {
 }
 
 func parseTypes(r *reader) error {
-	n, err := r.count(3)
+	n, err := r.count(2)
 	if err != nil {
 		return err
 	}
@@ -176,34 +181,87 @@ func parseTypes(r *reader) error {
 		if err != nil {
 			return err
 		}
-		if form != 0x60 {
-			return unsupported(off, fmt.Sprintf("type form %#x (GC types)", form))
-		}
-		for range 2 { // params, results
-			k, err := r.count(1)
-			if err != nil {
+		k := 1
+		if form == 0x4e {
+			// A recursion group of plain function types, as wazero
+			// accepts; the rewrite does not depend on types.
+			if k, err = r.count(3); err != nil {
 				return err
 			}
-			for range k {
-				if err := parseValType(r); err != nil {
+			off = r.off()
+			if k > 0 {
+				if form, err = r.byte(); err != nil {
 					return err
 				}
+			}
+		}
+		for i := range k {
+			if i > 0 {
+				off = r.off()
+				if form, err = r.byte(); err != nil {
+					return err
+				}
+			}
+			if form != 0x60 {
+				return unsupported(off, fmt.Sprintf("type form %#x (GC types)", form))
+			}
+			if err := parseFuncType(r); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
+func parseFuncType(r *reader) error {
+	for range 2 { // params, results
+		k, err := r.count(1)
+		if err != nil {
+			return err
+		}
+		for range k {
+			if err := parseValType(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// parseValType reads a value type: a number, vector or reference type. The
+// nullable abstract forms (ref null func) and (ref null extern) are the same
+// types as funcref and externref; other reference types are refused.
 func parseValType(r *reader) error {
 	off := r.off()
 	t, err := r.byte()
 	if err != nil {
 		return err
 	}
-	if !isValType(t) {
-		return unsupported(off, fmt.Sprintf("value type %#x", t))
+	if isValType(t) {
+		return nil
 	}
-	return nil
+	return refType(r, off, t)
+}
+
+// refType checks the rest of a reference type whose first byte t, at off,
+// was already read.
+func refType(r *reader, off int, t byte) error {
+	switch t {
+	case 0x63:
+		h, err := r.sleb(33)
+		if err != nil {
+			return err
+		}
+		if h == -0x10 || h == -0x11 { // func, extern
+			return nil
+		}
+		return unsupported(off, fmt.Sprintf("reference type (ref null %d) (typed function references or GC)", h))
+	case 0x64:
+		return unsupported(off, "non-nullable reference type (typed function references)")
+	case 0x69:
+		return unsupported(off, "exnref (exception handling)")
+	}
+	return unsupported(off, fmt.Sprintf("value type %#x", t))
 }
 
 func isValType(t byte) bool {
