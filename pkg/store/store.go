@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Errors returned by every backend; compare with errors.Is.
+var (
+	// ErrNotFound: no such game, version, blob, instance or executor.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the object exists already or is in a state that forbids
+	// the change.
+	ErrConflict = errors.New("conflict")
+	// ErrNoExecutor: no live executor can take a new instance.
+	ErrNoExecutor = errors.New("no live executor with capacity")
+	// ErrExecutorLost: the executor was declared lost and must register again.
+	ErrExecutorLost = errors.New("executor lost")
+	// ErrUnavailable: the database cannot be reached; the call may succeed
+	// when retried.
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// InstanceState is the life-cycle state of an instance.
+type InstanceState string
+
+// Instance states.
+const (
+	StatePending  InstanceState = "pending"
+	StateStarting InstanceState = "starting"
+	StateRunning  InstanceState = "running"
+	StateStopping InstanceState = "stopping"
+	StateStopped  InstanceState = "stopped"
+	StateFailed   InstanceState = "failed"
+	StateLost     InstanceState = "lost"
+)
+
+// Terminal reports whether s is an end state.
+func (s InstanceState) Terminal() bool {
+	return s == StateStopped || s == StateFailed || s == StateLost
+}
+
+// ExecutorState is the state of an executor.
+type ExecutorState string
+
+// Executor states.
+const (
+	ExecutorActive   ExecutorState = "active"
+	ExecutorDraining ExecutorState = "draining"
+	ExecutorLost     ExecutorState = "lost"
+)
+
+// Game summarises a game's versions.
+type Game struct {
+	Name          string
+	LatestVersion uint32
+	VersionCount  uint32
+	UpdatedAt     time.Time
+}
+
+// Version is one deployed module of a game.
+type Version struct {
+	Game         string
+	Version      uint32
+	ModuleSHA256 string
+	ModuleSize   int64
+	AssetsSHA256 string
+	AssetsSize   int64
+	Description  string
+	CreatedAt    time.Time
+}
+
+// NewVersion describes a version to create; the blobs must be stored first.
+type NewVersion struct {
+	Game         string
+	ModuleSHA256 string
+	AssetsSHA256 string
+	Description  string
+	Now          time.Time
+}
+
+// Instance is one running copy of a game version.
+type Instance struct {
+	ID             string
+	Game           string
+	Version        uint32
+	ModuleSHA256   string
+	State          InstanceState
+	ExecutorID     string
+	WSURL          string // the executor's, filled on reads
+	MaxPlayers     uint32
+	Players        uint32
+	Reserved       uint32
+	Labels         map[string]string
+	Params         string // JSON object, "" when none
+	Seed           uint64
+	LeaseSeconds   uint32
+	LeaseExpiresAt time.Time
+	Respawn        bool
+	RespawnedFrom  string
+	Reason         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// InstanceFilter selects instances in ListInstances; zero fields match all.
+type InstanceFilter struct {
+	Game       string
+	States     []InstanceState
+	ExecutorID string
+	Labels     map[string]string
+	Limit      int
+}
+
+// ExecutorStats are an executor's live figures.
+type ExecutorStats struct {
+	Players     uint32  `json:"players"`
+	Instances   uint32  `json:"instances"`
+	TickP50ms   float64 `json:"tick_p50_ms"`
+	TickP99ms   float64 `json:"tick_p99_ms"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	FuelUsed    int64   `json:"fuel_used"`
+}
+
+// Executor is a data-plane process that runs instances.
+type Executor struct {
+	ID            string
+	Name          string
+	WSURL         string
+	State         ExecutorState
+	Capacity      uint32
+	Labels        map[string]string
+	Stats         ExecutorStats
+	Version       string
+	LastHeartbeat time.Time
+	RegisteredAt  time.Time
+	Assigned      uint32 // starting, running or stopping instances, filled on reads
+}
+
+// Registration is what an executor announces.
+type Registration struct {
+	NewID    string // used when the name is new
+	Name     string
+	WSURL    string
+	Capacity uint32
+	Labels   map[string]string
+	Version  string
+}
+
+// InstanceReport is an executor's view of one of its instances.
+type InstanceReport struct {
+	InstanceID  string
+	State       InstanceState // running, stopped or failed; "" keeps the state
+	Players     uint32
+	Reason      string
+	UsedTickets []string
+}
+
+// Placement says which executors may take a new instance.
+type Placement struct {
+	Now time.Time
+	// LiveSince: executors whose last heartbeat is older are not live.
+	LiveSince time.Time
+}
+
+// SpawnSpec describes a new instance.
+type SpawnSpec struct {
+	ID            string
+	Game          string
+	Version       uint32 // 0: latest
+	MaxPlayers    uint32
+	LeaseSeconds  uint32
+	Labels        map[string]string
+	Params        string
+	Seed          uint64
+	Respawn       bool
+	RespawnedFrom string
+}
+
+// JoinQuery asks for a seat in an instance of a game.
+type JoinQuery struct {
+	Game     string
+	Version  uint32 // 0: latest
+	PlayerID string
+	Labels   map[string]string
+	// SeatID names the reservation (the ticket's jti).
+	SeatID      string
+	SeatExpires time.Time
+	// NewInstance describes the instance to create when none has room.
+	NewInstance SpawnSpec
+	Placement
+}
+
+// JoinResult is where a joining player goes.
+type JoinResult struct {
+	Instance Instance
+	Created  bool
+}
+
+// ExpiredExecutors is what ExpireExecutors changed.
+type ExpiredExecutors struct {
+	Executors []Executor
+	Lost      []Instance // instances marked lost
+	Respawned []Instance // their replacements
+}
+
+// Store is the coordinator's state. Methods that change time-dependent
+// state take the time from the caller, so tests control the clock.
+type Store interface {
+	// PutBlob stores bytes by sha256 and returns it; existed is true when
+	// they were stored already.
+	PutBlob(ctx context.Context, data []byte, now time.Time) (sha string, existed bool, err error)
+	// GetBlob returns stored bytes.
+	GetBlob(ctx context.Context, sha string) ([]byte, error)
+	// CreateVersion adds the next version of a game. When the module and
+	// assets equal the latest version's, it returns that version and
+	// unchanged = true.
+	CreateVersion(ctx context.Context, v NewVersion) (ver Version, unchanged bool, err error)
+	// GetVersion returns a version; 0 means the latest.
+	GetVersion(ctx context.Context, game string, version uint32) (Version, error)
+	// ListGames lists games by name.
+	ListGames(ctx context.Context) ([]Game, error)
+	// ListVersions lists a game's versions, oldest first.
+	ListVersions(ctx context.Context, game string) ([]Version, error)
+
+	// Spawn creates an instance, assigned to the live executor with the
+	// fewest instances, or pending when there is none.
+	Spawn(ctx context.Context, spec SpawnSpec, p Placement) (Instance, error)
+	// GetInstance returns an instance.
+	GetInstance(ctx context.Context, id string) (Instance, error)
+	// ListInstances lists instances, newest first.
+	ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error)
+	// StopInstance stops a pending instance at once and moves an assigned
+	// one to stopping. Stopping a finished instance returns it unchanged.
+	StopInstance(ctx context.Context, id, reason string, now time.Time) (Instance, error)
+	// RenewLease sets the lease to end seconds after now (0: the
+	// instance's own lease_seconds). ErrConflict if the instance is done.
+	RenewLease(ctx context.Context, id string, seconds uint32, now time.Time) (Instance, error)
+	// Join reserves a seat in the fullest matching instance with room, or
+	// creates an instance on a live executor. ErrNoExecutor when neither.
+	Join(ctx context.Context, q JoinQuery) (JoinResult, error)
+	// ReportInstance applies an executor's report on one of its instances.
+	ReportInstance(ctx context.Context, executorID string, r InstanceReport, now time.Time) (Instance, error)
+
+	// RegisterExecutor creates or re-activates an executor by name.
+	RegisterExecutor(ctx context.Context, r Registration, now time.Time) (Executor, error)
+	// Heartbeat records an executor's liveness and stats and applies its
+	// reports. ErrExecutorLost when it was declared lost.
+	Heartbeat(ctx context.Context, id string, stats ExecutorStats, reports []InstanceReport, now time.Time) (Executor, []Instance, error)
+	// DrainExecutor stops placing instances on an executor.
+	DrainExecutor(ctx context.Context, id string) (Executor, error)
+	// GetExecutor returns an executor.
+	GetExecutor(ctx context.Context, id string) (Executor, error)
+	// ListExecutors lists executors by name.
+	ListExecutors(ctx context.Context) ([]Executor, error)
+
+	// AssignPending places pending instances on live executors.
+	AssignPending(ctx context.Context, p Placement) ([]Instance, error)
+	// ExpireLeases ends instances whose lease is over: pending ones stop,
+	// assigned ones move to stopping.
+	ExpireLeases(ctx context.Context, now time.Time) ([]Instance, error)
+	// ExpireExecutors declares lost the executors silent since p.LiveSince,
+	// marks their instances lost and respawns those that allow it.
+	ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors, error)
+	// ReleaseSeats frees seat reservations that expired before now.
+	ReleaseSeats(ctx context.Context, now time.Time) (int, error)
+
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Open opens the store named by url: "postgres://…" (or "postgresql://…")
+// or "sqlite://PATH" ("sqlite://:memory:" for a private in-memory one), and
+// applies the migrations.
+func Open(ctx context.Context, url string) (Store, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return OpenPostgres(ctx, url)
+	case strings.HasPrefix(url, "sqlite://"):
+		return OpenSQLite(ctx, strings.TrimPrefix(url, "sqlite://"))
+	case strings.HasPrefix(url, "sqlite:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(url, "sqlite:"))
+	}
+	return nil, fmt.Errorf("open store: unsupported database URL %q (want postgres://… or sqlite://PATH)", redactURL(url))
+}
+
+// redactURL hides a password in a URL for messages.
+func redactURL(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 {
+		return u
+	}
+	creds := u[scheme+3 : at]
+	if i := strings.Index(creds, ":"); i >= 0 {
+		return u[:scheme+3] + creds[:i] + ":REDACTED" + u[at:]
+	}
+	return u
+}

@@ -1,0 +1,545 @@
+// Package storetest is the contract test suite every store.Store backend
+// passes unchanged.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/store"
+)
+
+// Opener returns a fresh, empty store for one test; it registers its own
+// cleanup.
+type Opener func(t *testing.T) store.Store
+
+// t0 is the suite's clock origin.
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Run runs the contract suite against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"Blobs", testBlobs},
+		{"Versions", testVersions},
+		{"SpawnPendingThenAssigned", testSpawnPending},
+		{"ListFilters", testListFilters},
+		{"StopAndReport", testStop},
+		{"Leases", testLeases},
+		{"JoinPacking", testJoinPacking},
+		{"JoinLabels", testJoinLabels},
+		{"JoinNoExecutor", testJoinNoExecutor},
+		{"Seats", testSeats},
+		{"ExecutorLostRespawn", testExecutorLost},
+		{"Drain", testDrain},
+		{"ConcurrentJoin", testConcurrentJoin},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+func must[T any](t *testing.T) func(v T, err error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func deploy(t *testing.T, s store.Store, game string, module string) store.Version {
+	t.Helper()
+	ctx := context.Background()
+	sha, _, err := s.PutBlob(ctx, []byte(module), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := s.CreateVersion(ctx, store.NewVersion{Game: game, ModuleSHA256: sha, Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func register(t *testing.T, s store.Store, name string, capacity uint32, now time.Time) store.Executor {
+	t.Helper()
+	x, err := s.RegisterExecutor(context.Background(), store.Registration{Name: name, WSURL: "ws://" + name + "/play", Capacity: capacity}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func place(now time.Time) store.Placement {
+	return store.Placement{Now: now, LiveSince: now.Add(-10 * time.Second)}
+}
+
+func spec(game string) store.SpawnSpec {
+	return store.SpawnSpec{ID: store.NewID("i-"), Game: game, MaxPlayers: 4, LeaseSeconds: 60}
+}
+
+func testBlobs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	sha, existed, err := s.PutBlob(ctx, []byte("hello"), t0)
+	if err != nil || existed {
+		t.Fatalf("first put: existed=%v err=%v", existed, err)
+	}
+	if sha != "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824" {
+		t.Fatalf("sha = %s", sha)
+	}
+	sha2, existed, err := s.PutBlob(ctx, []byte("hello"), t0)
+	if err != nil || !existed || sha2 != sha {
+		t.Fatalf("second put: sha=%s existed=%v err=%v", sha2, existed, err)
+	}
+	got, err := s.GetBlob(ctx, sha)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("get: %q %v", got, err)
+	}
+	if _, err := s.GetBlob(ctx, "00"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get missing: %v, want ErrNotFound", err)
+	}
+}
+
+func testVersions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetVersion(ctx, "arena", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("latest of missing game: %v", err)
+	}
+	if _, _, err := s.CreateVersion(ctx, store.NewVersion{Game: "arena", ModuleSHA256: "ab", Now: t0}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("version of missing blob: %v", err)
+	}
+	v1 := deploy(t, s, "arena", "m1")
+	if v1.Version != 1 || v1.ModuleSize != 2 {
+		t.Fatalf("v1 = %+v", v1)
+	}
+	sha, _, _ := s.PutBlob(ctx, []byte("m1"), t0)
+	same, unchanged, err := s.CreateVersion(ctx, store.NewVersion{Game: "arena", ModuleSHA256: sha, Now: t0})
+	if err != nil || !unchanged || same.Version != 1 {
+		t.Fatalf("redeploy: %+v unchanged=%v err=%v", same, unchanged, err)
+	}
+	v2 := deploy(t, s, "arena", "m2")
+	deploy(t, s, "pong", "p1")
+	if v2.Version != 2 {
+		t.Fatalf("v2 = %+v", v2)
+	}
+	latest := must[store.Version](t)(s.GetVersion(ctx, "arena", 0))
+	if latest.Version != 2 || latest.ModuleSHA256 != v2.ModuleSHA256 {
+		t.Fatalf("latest = %+v", latest)
+	}
+	if _, err := s.GetVersion(ctx, "arena", 9); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing version: %v", err)
+	}
+	games := must[[]store.Game](t)(s.ListGames(ctx))
+	if len(games) != 2 || games[0].Name != "arena" || games[0].LatestVersion != 2 || games[0].VersionCount != 2 || games[1].Name != "pong" {
+		t.Fatalf("games = %+v", games)
+	}
+	vs := must[[]store.Version](t)(s.ListVersions(ctx, "arena"))
+	if len(vs) != 2 || vs[0].Version != 1 || vs[1].Version != 2 {
+		t.Fatalf("versions = %+v", vs)
+	}
+	if _, err := s.ListVersions(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("versions of missing game: %v", err)
+	}
+}
+
+func testSpawnPending(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	sp := spec("arena")
+	sp.Labels = map[string]string{"region": "eu"}
+	sp.Params = `{"map":"small"}`
+	sp.Seed = 42
+	in := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+	if in.State != store.StatePending || in.ExecutorID != "" || in.Version != 1 || in.Labels["region"] != "eu" ||
+		in.Params != `{"map":"small"}` || in.Seed != 42 || !in.LeaseExpiresAt.Equal(t0.Add(60*time.Second)) {
+		t.Fatalf("spawned = %+v", in)
+	}
+	if _, err := s.Spawn(ctx, spec("nope"), place(t0)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("spawn of missing game: %v", err)
+	}
+	x := register(t, s, "ex1", 0, t0.Add(time.Second))
+	assigned := must[[]store.Instance](t)(s.AssignPending(ctx, place(t0.Add(time.Second))))
+	if len(assigned) != 1 || assigned[0].ID != in.ID || assigned[0].State != store.StateStarting ||
+		assigned[0].ExecutorID != x.ID || assigned[0].WSURL != "ws://ex1/play" {
+		t.Fatalf("assigned = %+v", assigned)
+	}
+	again := must[[]store.Instance](t)(s.AssignPending(ctx, place(t0.Add(time.Second))))
+	if len(again) != 0 {
+		t.Fatalf("assigned twice: %+v", again)
+	}
+	got := must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning, Players: 2}, t0.Add(2*time.Second)))
+	if got.State != store.StateRunning || got.Players != 2 {
+		t.Fatalf("after report = %+v", got)
+	}
+	other := register(t, s, "ex2", 0, t0.Add(time.Second))
+	if _, err := s.ReportInstance(ctx, other.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateStopped}, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("report from another executor: %v", err)
+	}
+	// A new spawn goes to the executor with fewer instances.
+	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0.Add(2*time.Second))))
+	if in2.ExecutorID != other.ID || in2.State != store.StateStarting {
+		t.Fatalf("second spawn = %+v, want on %s", in2, other.ID)
+	}
+	xs := must[[]store.Executor](t)(s.ListExecutors(ctx))
+	if len(xs) != 2 || xs[0].Assigned != 1 || xs[1].Assigned != 1 {
+		t.Fatalf("executors = %+v", xs)
+	}
+	if _, err := s.GetInstance(ctx, "i-missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get missing instance: %v", err)
+	}
+}
+
+func testListFilters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	deploy(t, s, "pong", "p1")
+	for k, g := range []string{"arena", "arena", "pong"} {
+		sp := spec(g)
+		sp.Labels = map[string]string{"n": fmt.Sprint(k)}
+		must[store.Instance](t)(s.Spawn(ctx, sp, place(t0.Add(time.Duration(k)*time.Second))))
+	}
+	all := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))
+	if len(all) != 3 || all[0].Game != "pong" {
+		t.Fatalf("all = %+v", all)
+	}
+	arena := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Game: "arena"}))
+	if len(arena) != 2 {
+		t.Fatalf("arena = %d", len(arena))
+	}
+	l := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Labels: map[string]string{"n": "1"}}))
+	if len(l) != 1 || l[0].Labels["n"] != "1" {
+		t.Fatalf("by label = %+v", l)
+	}
+	running := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{States: []store.InstanceState{store.StateRunning}}))
+	if len(running) != 0 {
+		t.Fatalf("running = %d", len(running))
+	}
+	lim := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Limit: 1}))
+	if len(lim) != 1 {
+		t.Fatalf("limit = %d", len(lim))
+	}
+}
+
+func testStop(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	pending := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	stopped := must[store.Instance](t)(s.StopInstance(ctx, pending.ID, "not needed", t0))
+	if stopped.State != store.StateStopped || stopped.Reason != "not needed" {
+		t.Fatalf("stopped pending = %+v", stopped)
+	}
+	x := register(t, s, "ex1", 0, t0)
+	in := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	st := must[store.Instance](t)(s.StopInstance(ctx, in.ID, "operator", t0))
+	if st.State != store.StateStopping {
+		t.Fatalf("stop assigned = %+v", st)
+	}
+	// A late "running" report does not undo the stop.
+	st = must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning}, t0))
+	if st.State != store.StateStopping {
+		t.Fatalf("after running report = %+v", st)
+	}
+	st = must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateStopped}, t0))
+	if st.State != store.StateStopped || st.Reason != "operator" {
+		t.Fatalf("after stopped report = %+v", st)
+	}
+	again := must[store.Instance](t)(s.StopInstance(ctx, in.ID, "again", t0))
+	if again.State != store.StateStopped || again.Reason != "operator" {
+		t.Fatalf("stop twice = %+v", again)
+	}
+	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	f := must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in2.ID, State: store.StateFailed, Reason: "trap: fuel_exhausted"}, t0))
+	if f.State != store.StateFailed || f.Reason != "trap: fuel_exhausted" {
+		t.Fatalf("failed = %+v", f)
+	}
+	if _, err := s.StopInstance(ctx, "i-missing", "x", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("stop missing: %v", err)
+	}
+}
+
+func testLeases(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	pending := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	register(t, s, "ex1", 0, t0)
+	assigned := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	renewed := must[store.Instance](t)(s.RenewLease(ctx, assigned.ID, 300, t0.Add(30*time.Second)))
+	if !renewed.LeaseExpiresAt.Equal(t0.Add(330 * time.Second)) {
+		t.Fatalf("renewed lease ends %v", renewed.LeaseExpiresAt)
+	}
+	if got := must[[]store.Instance](t)(s.ExpireLeases(ctx, t0.Add(59*time.Second))); len(got) != 0 {
+		t.Fatalf("expired early: %+v", got)
+	}
+	got := must[[]store.Instance](t)(s.ExpireLeases(ctx, t0.Add(61*time.Second)))
+	if len(got) != 1 || got[0].ID != pending.ID || got[0].State != store.StateStopped || got[0].Reason != "lease expired" {
+		t.Fatalf("expired = %+v", got)
+	}
+	got = must[[]store.Instance](t)(s.ExpireLeases(ctx, t0.Add(331*time.Second)))
+	if len(got) != 1 || got[0].ID != assigned.ID || got[0].State != store.StateStopping {
+		t.Fatalf("expired = %+v", got)
+	}
+	if _, err := s.RenewLease(ctx, pending.ID, 0, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("renew stopped: %v", err)
+	}
+	// 0 seconds renews by the instance's own lease.
+	in := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	in = must[store.Instance](t)(s.RenewLease(ctx, in.ID, 0, t0.Add(10*time.Second)))
+	if !in.LeaseExpiresAt.Equal(t0.Add(70 * time.Second)) {
+		t.Fatalf("renew by default ends %v", in.LeaseExpiresAt)
+	}
+}
+
+func join(t *testing.T, s store.Store, game, player string, labels map[string]string, now time.Time) (store.JoinResult, error) {
+	t.Helper()
+	sp := spec(game)
+	return s.Join(context.Background(), store.JoinQuery{Game: game, PlayerID: player, Labels: labels, SeatID: store.NewID("t-"),
+		SeatExpires: now.Add(60 * time.Second), NewInstance: sp, Placement: place(now)})
+}
+
+func testJoinPacking(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	x := register(t, s, "ex1", 0, t0)
+	var first string
+	for k := 0; k < 4; k++ {
+		r, err := join(t, s, "arena", fmt.Sprint("p", k), nil, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == 0 {
+			if !r.Created || r.Instance.ExecutorID != x.ID || r.Instance.WSURL != "ws://ex1/play" {
+				t.Fatalf("first join = %+v", r)
+			}
+			first = r.Instance.ID
+		} else if r.Created || r.Instance.ID != first {
+			t.Fatalf("join %d went to %+v, want %s", k, r, first)
+		}
+	}
+	r, err := join(t, s, "arena", "p4", nil, t0)
+	if err != nil || !r.Created || r.Instance.ID == first {
+		t.Fatalf("fifth join = %+v %v, want a new instance", r, err)
+	}
+	second := r.Instance.ID
+	// Two players leave the first instance: the second (1 seat taken) is
+	// emptier, so the next join packs into the first, now at 2.
+	must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: first, State: store.StateRunning, Players: 0}, t0))
+	must[int](t)(s.ReleaseSeats(ctx, t0.Add(61*time.Second)))
+	must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: first, State: store.StateRunning, Players: 2}, t0))
+	must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: second, State: store.StateRunning, Players: 1}, t0))
+	if _, _, err := s.Heartbeat(ctx, x.ID, store.ExecutorStats{}, nil, t0.Add(61*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r, err = join(t, s, "arena", "p5", nil, t0.Add(61*time.Second))
+	if err != nil || r.Instance.ID != first {
+		t.Fatalf("packing join = %+v %v, want %s", r, err, first)
+	}
+	in := must[store.Instance](t)(s.GetInstance(ctx, first))
+	if in.Players != 2 || in.Reserved != 1 {
+		t.Fatalf("first = %+v", in)
+	}
+}
+
+func testJoinLabels(t *testing.T, s store.Store) {
+	deploy(t, s, "arena", "m1")
+	register(t, s, "ex1", 0, t0)
+	eu, err := join(t, s, "arena", "a", map[string]string{"region": "eu"}, t0)
+	if err != nil || !eu.Created || eu.Instance.Labels["region"] != "eu" {
+		t.Fatalf("eu join = %+v %v", eu, err)
+	}
+	us, err := join(t, s, "arena", "b", map[string]string{"region": "us"}, t0)
+	if err != nil || !us.Created || us.Instance.ID == eu.Instance.ID {
+		t.Fatalf("us join = %+v %v", us, err)
+	}
+	any, err := join(t, s, "arena", "c", nil, t0)
+	if err != nil || any.Created {
+		t.Fatalf("unlabelled join = %+v %v, want an existing instance", any, err)
+	}
+	eu2, err := join(t, s, "arena", "d", map[string]string{"region": "eu"}, t0)
+	if err != nil || eu2.Instance.ID != eu.Instance.ID {
+		t.Fatalf("second eu join = %+v %v", eu2, err)
+	}
+}
+
+func testJoinNoExecutor(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := join(t, s, "arena", "a", nil, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("join missing game: %v", err)
+	}
+	deploy(t, s, "arena", "m1")
+	if _, err := join(t, s, "arena", "a", nil, t0); !errors.Is(err, store.ErrNoExecutor) {
+		t.Fatalf("join without executor: %v", err)
+	}
+	register(t, s, "ex1", 0, t0)
+	// Silent for longer than the liveness window: not live.
+	if _, err := join(t, s, "arena", "a", nil, t0.Add(time.Minute)); !errors.Is(err, store.ErrNoExecutor) {
+		t.Fatalf("join with a silent executor: %v", err)
+	}
+	full := register(t, s, "ex2", 1, t0)
+	must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if _, err := s.DrainExecutor(ctx, "x-none"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("drain missing: %v", err)
+	}
+	_ = full
+}
+
+func testSeats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	x := register(t, s, "ex1", 0, t0)
+	q := store.JoinQuery{Game: "arena", PlayerID: "p1", SeatID: "t-used", SeatExpires: t0.Add(60 * time.Second), NewInstance: spec("arena"), Placement: place(t0)}
+	r := must[store.JoinResult](t)(s.Join(ctx, q))
+	q.PlayerID, q.SeatID = "p2", "t-unused"
+	must[store.JoinResult](t)(s.Join(ctx, q))
+	in := must[store.Instance](t)(s.GetInstance(ctx, r.Instance.ID))
+	if in.Reserved != 2 {
+		t.Fatalf("reserved = %d", in.Reserved)
+	}
+	_, ins, err := s.Heartbeat(ctx, x.ID, store.ExecutorStats{Players: 1}, []store.InstanceReport{
+		{InstanceID: r.Instance.ID, State: store.StateRunning, Players: 1, UsedTickets: []string{"t-used", "t-unknown"}},
+		{InstanceID: "i-not-mine", State: store.StateRunning},
+	}, t0.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 1 || ins[0].Players != 1 || ins[0].Reserved != 1 || ins[0].State != store.StateRunning {
+		t.Fatalf("after heartbeat = %+v", ins)
+	}
+	if n := must[int](t)(s.ReleaseSeats(ctx, t0.Add(59*time.Second))); n != 0 {
+		t.Fatalf("released %d early", n)
+	}
+	if n := must[int](t)(s.ReleaseSeats(ctx, t0.Add(61*time.Second))); n != 1 {
+		t.Fatalf("released %d, want 1", n)
+	}
+	in = must[store.Instance](t)(s.GetInstance(ctx, r.Instance.ID))
+	if in.Reserved != 0 || in.Players != 1 {
+		t.Fatalf("after release = %+v", in)
+	}
+	xs := must[store.Executor](t)(s.GetExecutor(ctx, x.ID))
+	if xs.Stats.Players != 1 || !xs.LastHeartbeat.Equal(t0.Add(time.Second)) {
+		t.Fatalf("executor = %+v", xs)
+	}
+}
+
+func testExecutorLost(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	a := register(t, s, "ex-a", 0, t0)
+	keep := spec("arena")
+	keep.Respawn = true
+	keep.Seed = 7
+	in1 := must[store.Instance](t)(s.Spawn(ctx, keep, place(t0)))
+	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if in1.ExecutorID != a.ID || in2.ExecutorID != a.ID {
+		t.Fatal("not on executor a")
+	}
+	b := register(t, s, "ex-b", 0, t0.Add(20*time.Second))
+	// a is silent since t0; at t0+20s the window (10 s) has passed.
+	p := place(t0.Add(20 * time.Second))
+	got := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, p))
+	if len(got.Executors) != 1 || got.Executors[0].ID != a.ID || got.Executors[0].State != store.ExecutorLost {
+		t.Fatalf("lost executors = %+v", got.Executors)
+	}
+	if len(got.Lost) != 2 || got.Lost[0].State != store.StateLost {
+		t.Fatalf("lost instances = %+v", got.Lost)
+	}
+	if len(got.Respawned) != 1 {
+		t.Fatalf("respawned = %+v", got.Respawned)
+	}
+	re := got.Respawned[0]
+	if re.RespawnedFrom != in1.ID || re.ExecutorID != b.ID || re.State != store.StateStarting || re.Seed != 7 || re.LeaseSeconds != 60 {
+		t.Fatalf("respawned = %+v", re)
+	}
+	again := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, p))
+	if len(again.Executors) != 0 {
+		t.Fatalf("lost twice: %+v", again)
+	}
+	if _, _, err := s.Heartbeat(ctx, a.ID, store.ExecutorStats{}, nil, p.Now); !errors.Is(err, store.ErrExecutorLost) {
+		t.Fatalf("heartbeat of lost executor: %v", err)
+	}
+	if _, _, err := s.Heartbeat(ctx, "x-none", store.ExecutorStats{}, nil, p.Now); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("heartbeat of unknown executor: %v", err)
+	}
+	back := register(t, s, "ex-a", 0, p.Now)
+	if back.ID != a.ID || back.State != store.ExecutorActive {
+		t.Fatalf("re-registered = %+v", back)
+	}
+	old := must[store.Instance](t)(s.GetInstance(ctx, in2.ID))
+	if old.State != store.StateLost || old.Reason != "executor ex-a lost" {
+		t.Fatalf("old instance = %+v", old)
+	}
+}
+
+func testDrain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	a := register(t, s, "ex-a", 0, t0)
+	in := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	d := must[store.Executor](t)(s.DrainExecutor(ctx, a.ID))
+	if d.State != store.ExecutorDraining || d.Assigned != 1 {
+		t.Fatalf("drained = %+v", d)
+	}
+	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if in2.State != store.StatePending {
+		t.Fatalf("spawn on draining executor = %+v", in2)
+	}
+	if _, err := join(t, s, "arena", "p", nil, t0); !errors.Is(err, store.ErrNoExecutor) {
+		t.Fatalf("join with only a draining executor: %v", err)
+	}
+	if x, _, err := s.Heartbeat(ctx, a.ID, store.ExecutorStats{}, nil, t0); err != nil || x.State != store.ExecutorDraining {
+		t.Fatalf("heartbeat while draining: %+v %v", x, err)
+	}
+	_ = in
+}
+
+// testConcurrentJoin joins from many goroutines at once: no instance ever
+// holds more seats than its max.
+func testConcurrentJoin(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	register(t, s, "ex1", 0, t0)
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < each; k++ {
+				if _, err := join(t, s, "arena", fmt.Sprintf("w%d-%d", w, k), nil, t0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ins := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Game: "arena"}))
+	total := 0
+	for _, in := range ins {
+		if in.Reserved > in.MaxPlayers {
+			t.Fatalf("instance %s has %d seats of %d", in.ID, in.Reserved, in.MaxPlayers)
+		}
+		total += int(in.Reserved)
+	}
+	if total != workers*each {
+		t.Fatalf("%d seats, want %d", total, workers*each)
+	}
+	if len(ins) > workers*each/4+workers {
+		t.Fatalf("%d instances for %d players of 4: packing broken", len(ins), workers*each)
+	}
+}
