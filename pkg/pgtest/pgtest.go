@@ -68,12 +68,17 @@ func Main(m *testing.M) {
 // New skips t, or fails it on CI, when no PostgreSQL is available.
 func New(t testing.TB) string {
 	t.Helper()
+	first := false
 	shared.once.Do(func() {
+		first = true
 		shared.admin, shared.how, shared.cluster, shared.err = discover(os.Getenv(EnvURL), DefaultURL)
 	})
 	if shared.err != nil {
 		unavailable(t, onCI(os.Getenv("CI")), shared.err)
 		return ""
+	}
+	if first {
+		t.Logf("pgtest: using PostgreSQL at %s", shared.how)
 	}
 	return createDatabase(t, shared.admin, true)
 }
