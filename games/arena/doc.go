@@ -17,7 +17,9 @@
 // under gravity and jump from the floor. They cannot leave the arena and
 // push each other apart. Touching an orb collects it and scores a point;
 // the orb comes back after a delay somewhere else. Orbs float between 0.6
-// and 2.4 m above the floor, so the higher ones need a jump.
+// and 2.4 m above the floor, so the higher ones need a jump. The simulation
+// advances by the host's fixed step; a step longer than 0.1 s is simulated
+// as 0.1 s, and a zero, negative or NaN step only advances the frame count.
 //
 // Everything is deterministic: the same seed, joins, leaves and inputs in
 // the same order give the same state bytes. Orb i's n-th position is the

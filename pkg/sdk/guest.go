@@ -44,8 +44,9 @@ func (g *guest) alloc(n int32) ([]byte, bool) {
 		return nil, false
 	}
 	if cap(g.args) < int(n) || cap(g.args) == 0 {
-		// Grow geometrically, with room for typical inputs.
-		c := max(int(n), 2*cap(g.args), 256)
+		// Grow geometrically, with room for typical inputs, but never
+		// past MaxAlloc: memory is scarce near the limit.
+		c := max(int(n), min(2*cap(g.args), MaxAlloc), 256)
 		g.args = make([]byte, c)
 	}
 	return g.args[:n:n], true
