@@ -545,8 +545,8 @@ func applyReport(ctx context.Context, c conn, executorID string, r InstanceRepor
 		return in, fmt.Errorf("instance %s is not assigned to executor %s: %w", in.ID, executorID, ErrConflict)
 	}
 	var used int64
-	for _, t := range r.UsedTickets {
-		n, err := c.exec(ctx, `DELETE FROM seats WHERE id = ? AND instance_id = ?`, t, in.ID)
+	for _, p := range r.JoinedPlayers {
+		n, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id = ? AND player_id = ?`, in.ID, p)
 		if err != nil {
 			return Instance{}, err
 		}

@@ -152,11 +152,12 @@ type Registration struct {
 
 // InstanceReport is an executor's view of one of its instances.
 type InstanceReport struct {
-	InstanceID  string
-	State       InstanceState // running, stopped or failed; "" keeps the state
-	Players     uint32
-	Reason      string
-	UsedTickets []string
+	InstanceID string
+	State      InstanceState // running, stopped or failed; "" keeps the state
+	Players    uint32
+	Reason     string
+	// JoinedPlayers connected since the last report; their seats are released.
+	JoinedPlayers []string
 }
 
 // Placement says which executors may take a new instance.

@@ -40,7 +40,6 @@ func TestOpenUnsupported(t *testing.T) {
 	}
 }
 
-
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func TestPostgres(t *testing.T) {

@@ -406,7 +406,7 @@ func testSeats(t *testing.T, s store.Store) {
 		t.Fatalf("reserved = %d", in.Reserved)
 	}
 	_, ins, err := s.Heartbeat(ctx, x.ID, store.ExecutorStats{Players: 1}, []store.InstanceReport{
-		{InstanceID: r.Instance.ID, State: store.StateRunning, Players: 1, UsedTickets: []string{"t-used", "t-unknown"}},
+		{InstanceID: r.Instance.ID, State: store.StateRunning, Players: 1, JoinedPlayers: []string{"p1", "p-unknown"}},
 		{InstanceID: "i-not-mine", State: store.StateRunning},
 	}, t0.Add(time.Second))
 	if err != nil {

@@ -1985,9 +1985,9 @@ type InstanceReport struct {
 	State      InstanceState          `protobuf:"varint,2,opt,name=state,proto3,enum=rcc.v1.InstanceState" json:"state,omitempty"`
 	Players    uint32                 `protobuf:"varint,3,opt,name=players,proto3" json:"players,omitempty"`
 	Reason     string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	// Ticket ids (jti) used by players since the last report; their seat
-	// reservations become players.
-	UsedTickets   []string `protobuf:"bytes,5,rep,name=used_tickets,json=usedTickets,proto3" json:"used_tickets,omitempty"`
+	// Players who connected with their ticket since the last report: their
+	// seat reservations in this instance are released (they count in players).
+	JoinedPlayers []string `protobuf:"bytes,5,rep,name=joined_players,json=joinedPlayers,proto3" json:"joined_players,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2050,9 +2050,9 @@ func (x *InstanceReport) GetReason() string {
 	return ""
 }
 
-func (x *InstanceReport) GetUsedTickets() []string {
+func (x *InstanceReport) GetJoinedPlayers() []string {
 	if x != nil {
-		return x.UsedTickets
+		return x.JoinedPlayers
 	}
 	return nil
 }
@@ -2891,14 +2891,14 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x18RegisterExecutorResponse\x12,\n" +
 	"\bexecutor\x18\x01 \x01(\v2\x10.rcc.v1.ExecutorR\bexecutor\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\rR\x13heartbeatIntervalMs\x12*\n" +
-	"\x11ticket_public_key\x18\x03 \x01(\fR\x0fticketPublicKey\"\xb3\x01\n" +
+	"\x11ticket_public_key\x18\x03 \x01(\fR\x0fticketPublicKey\"\xb7\x01\n" +
 	"\x0eInstanceReport\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.rcc.v1.InstanceStateR\x05state\x12\x18\n" +
 	"\aplayers\x18\x03 \x01(\rR\aplayers\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\x12!\n" +
-	"\fused_tickets\x18\x05 \x03(\tR\vusedTickets\"\x96\x01\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12%\n" +
+	"\x0ejoined_players\x18\x05 \x03(\tR\rjoinedPlayers\"\x96\x01\n" +
 	"\x10HeartbeatRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12+\n" +
