@@ -1,0 +1,161 @@
+// Package client is the Go client of the RCC coordinator API, used by
+// rccctl, executors and tests. It is a public API: other modules may import
+// it.
+//
+// A Client holds one gRPC connection and exposes the four generated service
+// clients (Games, Instances, Executors, Watch) plus helpers for the calls
+// that stream bytes (Deploy, FetchBlob). Every call carries the client's
+// bearer token.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// DefaultAddr is the coordinator's default gRPC address.
+const DefaultAddr = "localhost:7400"
+
+// chunkSize is the size of upload messages.
+const chunkSize = 1 << 20
+
+// Client is a connection to a coordinator.
+type Client struct {
+	conn *grpc.ClientConn
+	// Games, Instances, Executors and Watch are the generated clients of
+	// the coordinator's services.
+	Games     rccv1.GameServiceClient
+	Instances rccv1.InstanceServiceClient
+	Executors rccv1.ExecutorServiceClient
+	Watch     rccv1.WatchServiceClient
+}
+
+// Dial returns a Client for the coordinator at addr ("host:port") that
+// sends token with every call. The connection is made lazily, on the first
+// call. Without options it uses plain TCP; pass grpc.WithTransportCredentials
+// for TLS.
+func Dial(addr string, token auth.Token, opts ...grpc.DialOption) (*Client, error) {
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	all := []grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16 << 20)),
+	}
+	if token != "" {
+		all = append(all, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: token}))
+	}
+	all = append(all, opts...)
+	conn, err := grpc.NewClient(addr, all...)
+	if err != nil {
+		return nil, fmt.Errorf("dial coordinator %s: %w", addr, err)
+	}
+	return New(conn), nil
+}
+
+// New returns a Client on an existing connection; Close closes it.
+func New(conn *grpc.ClientConn) *Client {
+	return &Client{
+		conn:      conn,
+		Games:     rccv1.NewGameServiceClient(conn),
+		Instances: rccv1.NewInstanceServiceClient(conn),
+		Executors: rccv1.NewExecutorServiceClient(conn),
+		Watch:     rccv1.NewWatchServiceClient(conn),
+	}
+}
+
+// Conn returns the underlying gRPC connection (for the health service, for
+// example).
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// DeployRequest is a game version to upload.
+type DeployRequest struct {
+	Game        string
+	Module      []byte
+	Assets      []byte // optional archive, served read-only at /assets
+	Description string
+}
+
+// Deploy uploads a new version of a game. The coordinator checks the module
+// against the guest ABI, stores it by sha256 and answers with the version
+// (an unchanged module returns the latest version, marked Unchanged).
+func (c *Client) Deploy(ctx context.Context, req DeployRequest) (*rccv1.UploadVersionResponse, error) {
+	sum := sha256.Sum256(req.Module)
+	hdr := &rccv1.UploadHeader{Game: req.Game, Description: req.Description, ModuleSha256: hex.EncodeToString(sum[:])}
+	if len(req.Assets) > 0 {
+		as := sha256.Sum256(req.Assets)
+		hdr.AssetsSha256 = hex.EncodeToString(as[:])
+	}
+	stream, err := c.Games.UploadVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := stream.Send(&rccv1.UploadVersionRequest{Part: &rccv1.UploadVersionRequest_Header{Header: hdr}}); err != nil {
+		return nil, closeErr(stream, err)
+	}
+	for off := 0; off < len(req.Module); off += chunkSize {
+		part := req.Module[off:min(off+chunkSize, len(req.Module))]
+		if err := stream.Send(&rccv1.UploadVersionRequest{Part: &rccv1.UploadVersionRequest_ModuleChunk{ModuleChunk: part}}); err != nil {
+			return nil, closeErr(stream, err)
+		}
+	}
+	for off := 0; off < len(req.Assets); off += chunkSize {
+		part := req.Assets[off:min(off+chunkSize, len(req.Assets))]
+		if err := stream.Send(&rccv1.UploadVersionRequest{Part: &rccv1.UploadVersionRequest_AssetsChunk{AssetsChunk: part}}); err != nil {
+			return nil, closeErr(stream, err)
+		}
+	}
+	return stream.CloseAndRecv()
+}
+
+// closeErr returns the server's status when a send failed because the
+// server ended the stream (io.EOF from Send).
+func closeErr(stream rccv1.GameService_UploadVersionClient, err error) error {
+	if errors.Is(err, io.EOF) {
+		if _, rerr := stream.CloseAndRecv(); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+// FetchBlob downloads content-addressed bytes and checks their sha256.
+func (c *Client) FetchBlob(ctx context.Context, sha string) ([]byte, error) {
+	stream, err := c.Games.FetchBlob(ctx, &rccv1.FetchBlobRequest{Sha256: sha})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if msg.TotalSize > 0 {
+			buf.Grow(int(msg.TotalSize))
+		}
+		buf.Write(msg.Chunk)
+	}
+	sum := sha256.Sum256(buf.Bytes())
+	if got := hex.EncodeToString(sum[:]); got != sha {
+		return nil, fmt.Errorf("fetch blob %s: received bytes hash to %s", sha, got)
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,81 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+)
+
+// Credentials are where a coordinator is and the token to use there. rccd
+// dev writes them; rccctl reads them when neither flags nor environment
+// name a coordinator.
+type Credentials struct {
+	Addr  string     `json:"addr"`
+	Token auth.Token `json:"token"`
+}
+
+// DefaultCredentialsPath is $XDG_CONFIG_HOME/rcc/credentials.json, or
+// ~/.config/rcc/credentials.json when XDG_CONFIG_HOME is unset.
+func DefaultCredentialsPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("credentials path: %w", err)
+	}
+	return filepath.Join(dir, "rcc", "credentials.json"), nil
+}
+
+// LoadCredentials reads credentials written by SaveCredentials. A missing
+// file is reported with an error wrapping fs.ErrNotExist.
+func LoadCredentials(path string) (Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("load credentials: %w", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Credentials{}, fmt.Errorf("load credentials %s: %w", path, err)
+	}
+	if c.Addr == "" && c.Token == "" {
+		return Credentials{}, fmt.Errorf("load credentials %s: %w", path, errors.New("no addr and no token"))
+	}
+	return c, nil
+}
+
+// SaveCredentials writes credentials to path with mode 0600 (its directory
+// 0700), replacing the file atomically.
+func SaveCredentials(path string, c Credentials) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	b, err := json.MarshalIndent(struct {
+		Addr  string `json:"addr"`
+		Token string `json:"token"`
+	}{c.Addr, string(c.Token)}, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".credentials-*")
+	if err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,104 @@
+package coordinator
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+func tsOf(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+var stateToProto = map[store.InstanceState]rccv1.InstanceState{
+	store.StatePending:  rccv1.InstanceState_INSTANCE_STATE_PENDING,
+	store.StateStarting: rccv1.InstanceState_INSTANCE_STATE_STARTING,
+	store.StateRunning:  rccv1.InstanceState_INSTANCE_STATE_RUNNING,
+	store.StateStopping: rccv1.InstanceState_INSTANCE_STATE_STOPPING,
+	store.StateStopped:  rccv1.InstanceState_INSTANCE_STATE_STOPPED,
+	store.StateFailed:   rccv1.InstanceState_INSTANCE_STATE_FAILED,
+	store.StateLost:     rccv1.InstanceState_INSTANCE_STATE_LOST,
+}
+
+func stateFromProto(s rccv1.InstanceState) store.InstanceState {
+	for k, v := range stateToProto {
+		if v == s {
+			return k
+		}
+	}
+	return ""
+}
+
+var executorStateToProto = map[store.ExecutorState]rccv1.ExecutorState{
+	store.ExecutorActive:   rccv1.ExecutorState_EXECUTOR_STATE_ACTIVE,
+	store.ExecutorDraining: rccv1.ExecutorState_EXECUTOR_STATE_DRAINING,
+	store.ExecutorLost:     rccv1.ExecutorState_EXECUTOR_STATE_LOST,
+}
+
+func paramsProto(js string) *structpb.Struct {
+	if js == "" {
+		return nil
+	}
+	s := &structpb.Struct{}
+	if protojson.Unmarshal([]byte(js), s) != nil {
+		return nil
+	}
+	return s
+}
+
+func paramsJSON(s *structpb.Struct) (string, error) {
+	if s == nil || len(s.Fields) == 0 {
+		return "", nil
+	}
+	b, err := protojson.Marshal(s)
+	return string(b), err
+}
+
+func instanceProto(in store.Instance) *rccv1.Instance {
+	return &rccv1.Instance{
+		Id: in.ID, Game: in.Game, Version: in.Version, State: stateToProto[in.State], ExecutorId: in.ExecutorID,
+		WsUrl: in.WSURL, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved, Labels: in.Labels,
+		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
+		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Reason: in.Reason, CreatedAt: tsOf(in.CreatedAt),
+		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256,
+	}
+}
+
+func versionProto(v store.Version) *rccv1.GameVersion {
+	return &rccv1.GameVersion{
+		Game: v.Game, Version: v.Version, ModuleSha256: v.ModuleSHA256, ModuleSize: v.ModuleSize,
+		AssetsSha256: v.AssetsSHA256, AssetsSize: v.AssetsSize, Description: v.Description, CreatedAt: tsOf(v.CreatedAt),
+	}
+}
+
+func executorProto(x store.Executor) *rccv1.Executor {
+	return &rccv1.Executor{
+		Id: x.ID, Name: x.Name, WsUrl: x.WSURL, State: executorStateToProto[x.State], Capacity: x.Capacity, Labels: x.Labels,
+		Stats: &rccv1.ExecutorStats{
+			Players: x.Stats.Players, Instances: x.Stats.Instances, TickP50Ms: x.Stats.TickP50ms, TickP99Ms: x.Stats.TickP99ms,
+			MemoryBytes: x.Stats.MemoryBytes, FuelUsed: x.Stats.FuelUsed,
+		},
+		LastHeartbeat: tsOf(x.LastHeartbeat), RegisteredAt: tsOf(x.RegisteredAt), Assigned: x.Assigned, Version: x.Version,
+	}
+}
+
+func statsFromProto(s *rccv1.ExecutorStats) store.ExecutorStats {
+	if s == nil {
+		return store.ExecutorStats{}
+	}
+	return store.ExecutorStats{Players: s.Players, Instances: s.Instances, TickP50ms: s.TickP50Ms, TickP99ms: s.TickP99Ms,
+		MemoryBytes: s.MemoryBytes, FuelUsed: s.FuelUsed}
+}
+
+func reportFromProto(r *rccv1.InstanceReport) store.InstanceReport {
+	return store.InstanceReport{InstanceID: r.GetInstanceId(), State: stateFromProto(r.GetState()), Players: r.GetPlayers(),
+		Reason: r.GetReason(), JoinedPlayers: r.GetJoinedPlayers()}
+}

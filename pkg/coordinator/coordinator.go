@@ -1,0 +1,388 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/store"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// Defaults of Config.
+const (
+	DefaultHeartbeatInterval = 2 * time.Second
+	DefaultMissedHeartbeats  = 3
+	DefaultReapInterval      = time.Second
+	DefaultResyncInterval    = 2 * time.Second
+	DefaultMaxPlayers        = 16
+	DefaultLeaseSeconds      = 3600
+	DefaultMaxModuleBytes    = 64 << 20
+	DefaultMaxAssetsBytes    = 256 << 20
+)
+
+// Config configures a Coordinator. Store and Issuer are required.
+type Config struct {
+	Store  store.Store
+	Issuer *auth.Issuer
+	Logger *slog.Logger
+	// Registerer receives the coordinator's metrics; none when nil.
+	Registerer prometheus.Registerer
+	// HeartbeatInterval is what executors are told; MissedHeartbeats of
+	// them without a heartbeat and an executor is lost.
+	HeartbeatInterval time.Duration
+	MissedHeartbeats  int
+	// ReapInterval is how often leases, executors, pending instances and
+	// seats are checked.
+	ReapInterval time.Duration
+	// ResyncInterval is how often an assignment stream re-reads the store.
+	ResyncInterval time.Duration
+	// TicketTTL is a join ticket's lifetime, and the seat reservation's.
+	TicketTTL time.Duration
+	// ValidateModule checks a module at deploy; wasmhost.Check when nil.
+	ValidateModule func(module []byte) error
+	// MaxModuleBytes and MaxAssetsBytes bound an upload.
+	MaxModuleBytes, MaxAssetsBytes int64
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Coordinator serves the control plane. Create it with New, serve it with
+// NewServer and keep Run running beside it.
+type Coordinator struct {
+	cfg     Config
+	st      store.Store
+	log     *slog.Logger
+	node    string
+	hub     *hub
+	streams *streams
+	metrics *metrics
+	health  *health.Server
+	notify  chan string
+}
+
+// notifier is the cross-coordinator channel a store may offer
+// (store.Postgres does).
+type notifier interface {
+	Notify(ctx context.Context, payload string) error
+	Listen(ctx context.Context, fn func(payload string), onReconnect func()) error
+}
+
+// New returns a Coordinator.
+func New(cfg Config) (*Coordinator, error) {
+	if cfg.Store == nil || cfg.Issuer == nil {
+		return nil, errors.New("new coordinator: store and issuer are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.MissedHeartbeats <= 0 {
+		cfg.MissedHeartbeats = DefaultMissedHeartbeats
+	}
+	if cfg.ReapInterval <= 0 {
+		cfg.ReapInterval = DefaultReapInterval
+	}
+	if cfg.ResyncInterval <= 0 {
+		cfg.ResyncInterval = DefaultResyncInterval
+	}
+	if cfg.TicketTTL <= 0 {
+		cfg.TicketTTL = auth.DefaultTicketTTL
+	}
+	if cfg.ValidateModule == nil {
+		cfg.ValidateModule = func(b []byte) error { return wasmhost.Check(b, 0).Err() }
+	}
+	if cfg.MaxModuleBytes <= 0 {
+		cfg.MaxModuleBytes = DefaultMaxModuleBytes
+	}
+	if cfg.MaxAssetsBytes <= 0 {
+		cfg.MaxAssetsBytes = DefaultMaxAssetsBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("new coordinator: %w", err)
+	}
+	return &Coordinator{
+		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
+		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),
+		notify: make(chan string, 1024),
+	}, nil
+}
+
+// Policy is who may call what: operators (admin) everything but the
+// executor calls, executors their own calls and reads of game versions.
+// Health and reflection are open, so load balancers and grpcurl work
+// without a token.
+func Policy() auth.Policy {
+	admin := []auth.Role{auth.RoleAdmin}
+	exec := []auth.Role{auth.RoleExecutor}
+	both := []auth.Role{auth.RoleAdmin, auth.RoleExecutor}
+	return auth.Policy{
+		Rules: map[string][]auth.Role{
+			rccv1.GameService_ServiceDesc.ServiceName:           admin,
+			rccv1.GameService_GetVersion_FullMethodName:         both,
+			rccv1.GameService_FetchBlob_FullMethodName:          both,
+			rccv1.InstanceService_ServiceDesc.ServiceName:       admin,
+			rccv1.ExecutorService_ServiceDesc.ServiceName:       admin,
+			rccv1.ExecutorService_Register_FullMethodName:       exec,
+			rccv1.ExecutorService_Heartbeat_FullMethodName:      exec,
+			rccv1.ExecutorService_Assignments_FullMethodName:    exec,
+			rccv1.ExecutorService_ReportInstance_FullMethodName: exec,
+			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
+		},
+		OpenHealth:     true,
+		OpenReflection: true,
+	}
+}
+
+// NewServer returns a gRPC server carrying the coordinator's services, the
+// standard health service and server reflection, behind the auth
+// interceptor. opts are added to the server's options.
+func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error) {
+	v, err := auth.NewVerifier(c.cfg.Issuer.PublicKey(), auth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ic, err := auth.NewInterceptor(v, Policy())
+	if err != nil {
+		return nil, err
+	}
+	all := append(ic.ServerOptions(), opts...)
+	s := grpc.NewServer(all...)
+	c.Register(s)
+	healthpb.RegisterHealthServer(s, c.health)
+	reflection.Register(s)
+	return s, nil
+}
+
+// Register registers the coordinator's services on s.
+func (c *Coordinator) Register(s grpc.ServiceRegistrar) {
+	rccv1.RegisterGameServiceServer(s, &gameService{c: c})
+	rccv1.RegisterInstanceServiceServer(s, &instanceService{c: c})
+	rccv1.RegisterExecutorServiceServer(s, &executorService{c: c})
+	rccv1.RegisterWatchServiceServer(s, &watchService{c: c})
+	c.setHealth(true)
+}
+
+// Health returns the health service the coordinator keeps up to date:
+// SERVING while the store answers.
+func (c *Coordinator) Health() *health.Server { return c.health }
+
+func (c *Coordinator) setHealth(ok bool) {
+	st := healthpb.HealthCheckResponse_SERVING
+	if !ok {
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	for _, svc := range []string{"", rccv1.GameService_ServiceDesc.ServiceName, rccv1.InstanceService_ServiceDesc.ServiceName,
+		rccv1.ExecutorService_ServiceDesc.ServiceName, rccv1.WatchService_ServiceDesc.ServiceName} {
+		c.health.SetServingStatus(svc, st)
+	}
+}
+
+func (c *Coordinator) now() time.Time { return c.cfg.Now() }
+
+// placement is who may take a new instance now.
+func (c *Coordinator) placement() store.Placement {
+	now := c.now()
+	window := time.Duration(c.cfg.MissedHeartbeats) * c.cfg.HeartbeatInterval
+	return store.Placement{Now: now, LiveSince: now.Add(-window)}
+}
+
+// Run does the background work until ctx ends: the reaper, and listening
+// to other coordinators when the store supports it.
+func (c *Coordinator) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	if n, ok := c.st.(notifier); ok {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_ = n.Listen(ctx, c.onNotify, func() {
+				c.log.Info("listening to other coordinators again")
+				c.streams.wakeAll()
+			})
+		}()
+		go func() {
+			defer wg.Done()
+			c.sendNotifications(ctx, n)
+		}()
+	}
+	t := time.NewTicker(c.cfg.ReapInterval)
+	defer t.Stop()
+	healthy := true
+	for {
+		if err := c.Reap(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("background work failed", "err", err)
+		}
+		ok := c.st.Ping(ctx) == nil
+		if ok != healthy && ctx.Err() == nil {
+			healthy = ok
+			c.setHealth(ok)
+			if ok {
+				c.log.Info("store reachable again")
+			} else {
+				c.log.Warn("store unreachable")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			c.health.Shutdown()
+			wg.Wait()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Reap runs the background work once: expired leases, lost executors,
+// pending instances and expired seats.
+func (c *Coordinator) Reap(ctx context.Context) error {
+	var errs []error
+	leases, err := c.st.ExpireLeases(ctx, c.now())
+	errs = append(errs, err)
+	for _, in := range leases {
+		c.metrics.leasesExpired.Inc()
+		c.log.Info("lease expired", "instance", in.ID, "game", in.Game, "state", in.State)
+		c.instanceChanged(ctx, in)
+	}
+	lost, err := c.st.ExpireExecutors(ctx, c.placement())
+	errs = append(errs, err)
+	for _, x := range lost.Executors {
+		c.metrics.executorsLost.Inc()
+		c.log.Warn("executor lost", "executor", x.ID, "name", x.Name, "last_heartbeat", x.LastHeartbeat)
+		c.executorChanged(ctx, x)
+	}
+	for _, in := range lost.Lost {
+		c.instanceChanged(ctx, in)
+	}
+	for _, in := range lost.Respawned {
+		c.log.Info("instance respawned", "instance", in.ID, "from", in.RespawnedFrom, "executor", in.ExecutorID)
+		c.instanceChanged(ctx, in)
+	}
+	assigned, err := c.st.AssignPending(ctx, c.placement())
+	errs = append(errs, err)
+	for _, in := range assigned {
+		c.log.Info("pending instance assigned", "instance", in.ID, "executor", in.ExecutorID)
+		c.instanceChanged(ctx, in)
+	}
+	n, err := c.st.ReleaseSeats(ctx, c.now())
+	errs = append(errs, err)
+	c.metrics.seatsReleased.Add(float64(n))
+	return errors.Join(errs...)
+}
+
+// ---- change propagation ----
+
+// change is the cross-coordinator notification payload.
+type change struct {
+	Node     string `json:"n"`
+	Instance string `json:"i,omitempty"`
+	Executor string `json:"x,omitempty"`
+}
+
+// instanceChanged tells watchers, the instance's executor stream and other
+// coordinators.
+func (c *Coordinator) instanceChanged(ctx context.Context, in store.Instance) {
+	c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
+	if in.ExecutorID != "" {
+		c.streams.wake(in.ExecutorID)
+	}
+	c.queueNotify(change{Node: c.node, Instance: in.ID})
+}
+
+func (c *Coordinator) executorChanged(ctx context.Context, x store.Executor) {
+	c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Executor{Executor: executorProto(x)}})
+	c.queueNotify(change{Node: c.node, Executor: x.ID})
+}
+
+func (c *Coordinator) queueNotify(ch change) {
+	b, _ := json.Marshal(ch)
+	select {
+	case c.notify <- string(b):
+	default: // other coordinators resynchronise on their own
+	}
+}
+
+func (c *Coordinator) sendNotifications(ctx context.Context, n notifier) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-c.notify:
+			nctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_ = n.Notify(nctx, p)
+			cancel()
+		}
+	}
+}
+
+// onNotify handles another coordinator's change.
+func (c *Coordinator) onNotify(payload string) {
+	var ch change
+	if json.Unmarshal([]byte(payload), &ch) != nil || ch.Node == c.node {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if ch.Instance != "" {
+		if in, err := c.st.GetInstance(ctx, ch.Instance); err == nil {
+			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
+			if in.ExecutorID != "" {
+				c.streams.wake(in.ExecutorID)
+			}
+		}
+	}
+	if ch.Executor != "" {
+		if x, err := c.st.GetExecutor(ctx, ch.Executor); err == nil {
+			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Executor{Executor: executorProto(x)}})
+		}
+	}
+}
+
+// ---- errors ----
+
+// grpcError maps a store or validation error to a gRPC status.
+func grpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	code := codes.Internal
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		code = codes.NotFound
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExecutorLost):
+		code = codes.FailedPrecondition
+	case errors.Is(err, store.ErrNoExecutor), errors.Is(err, store.ErrUnavailable):
+		code = codes.Unavailable
+	case errors.Is(err, context.Canceled):
+		code = codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		code = codes.DeadlineExceeded
+	}
+	return status.Error(code, err.Error())
+}
+
+func invalid(format string, args ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, args...)
+}

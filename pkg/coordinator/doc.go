@@ -1,0 +1,16 @@
+// Package coordinator is RCC's control plane: the gRPC services of
+// proto/rcc/v1 (games, instances, executors, watch) over a store.Store,
+// plus the background work that keeps the state true: lease expiry,
+// executor liveness, placement of pending instances and release of unused
+// seat reservations.
+//
+// Several coordinators may share one PostgreSQL database. Every invariant
+// is enforced by the store in one conditional statement; coordinators tell
+// each other about changes through the store's LISTEN/NOTIFY (when it has
+// one) so an executor connected to one coordinator hears at once about an
+// instance placed by another, and each assignment stream also resynchronises
+// from the store every few seconds.
+//
+// This package is the daemon's insides, not a public API; the Go client of
+// the API is pkg/client.
+package coordinator

@@ -1,0 +1,213 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+type executorService struct {
+	rccv1.UnimplementedExecutorServiceServer
+	c *Coordinator
+}
+
+func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecutorRequest) (*rccv1.RegisterExecutorResponse, error) {
+	c := s.c
+	if req.Name == "" || req.WsUrl == "" {
+		return nil, invalid("register: name and ws_url are required")
+	}
+	x, err := c.st.RegisterExecutor(ctx, store.Registration{Name: req.Name, WSURL: req.WsUrl, Capacity: req.Capacity,
+		Labels: req.Labels, Version: req.Version}, c.now())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	c.log.Info("executor registered", "executor", x.ID, "name", x.Name, "ws_url", x.WSURL, "capacity", x.Capacity)
+	c.executorChanged(ctx, x)
+	// Pending instances may go to it now rather than at the next reap.
+	if assigned, err := c.st.AssignPending(ctx, c.placement()); err == nil {
+		for _, in := range assigned {
+			c.log.Info("pending instance assigned", "instance", in.ID, "executor", in.ExecutorID)
+			c.instanceChanged(ctx, in)
+		}
+	}
+	return &rccv1.RegisterExecutorResponse{Executor: executorProto(x),
+		HeartbeatIntervalMs: uint32(c.cfg.HeartbeatInterval / time.Millisecond),
+		TicketPublicKey:     c.cfg.Issuer.PublicKey()}, nil
+}
+
+func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatRequest) (*rccv1.HeartbeatResponse, error) {
+	c := s.c
+	reports := make([]store.InstanceReport, 0, len(req.Instances))
+	for _, r := range req.Instances {
+		reports = append(reports, reportFromProto(r))
+	}
+	x, ins, err := c.st.Heartbeat(ctx, req.ExecutorId, statsFromProto(req.Stats), reports, c.now())
+	if errors.Is(err, store.ErrExecutorLost) || errors.Is(err, store.ErrNotFound) {
+		return &rccv1.HeartbeatResponse{State: rccv1.ExecutorState_EXECUTOR_STATE_LOST, Reregister: true}, nil
+	}
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	// Whatever it runs that the store does not give it must stop.
+	live := map[string]store.Instance{}
+	for _, in := range ins {
+		live[in.ID] = in
+	}
+	for _, r := range req.Instances {
+		st := stateFromProto(r.State)
+		if st.Terminal() {
+			continue
+		}
+		in, ok := live[r.InstanceId]
+		switch {
+		case !ok:
+			c.streams.orderStop(x.ID, r.InstanceId, "not assigned to this executor")
+		case in.State.Terminal():
+			c.streams.orderStop(x.ID, r.InstanceId, "instance is "+string(in.State))
+		}
+	}
+	for _, in := range ins {
+		if in.State.Terminal() {
+			c.instanceChanged(ctx, in)
+		}
+	}
+	return &rccv1.HeartbeatResponse{State: executorStateToProto[x.State]}, nil
+}
+
+func (s *executorService) ReportInstance(ctx context.Context, req *rccv1.ReportInstanceRequest) (*rccv1.Instance, error) {
+	if req.Report == nil {
+		return nil, invalid("report is required")
+	}
+	in, err := s.c.st.ReportInstance(ctx, req.ExecutorId, reportFromProto(req.Report), s.c.now())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	s.c.log.Info("instance reported", "instance", in.ID, "state", in.State, "reason", in.Reason, "executor", req.ExecutorId)
+	s.c.instanceChanged(ctx, in)
+	return instanceProto(in), nil
+}
+
+func (s *executorService) Drain(ctx context.Context, req *rccv1.DrainExecutorRequest) (*rccv1.Executor, error) {
+	x, err := s.c.st.DrainExecutor(ctx, req.Id)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	s.c.log.Info("executor draining", "executor", x.ID, "name", x.Name)
+	s.c.executorChanged(ctx, x)
+	return executorProto(x), nil
+}
+
+func (s *executorService) List(ctx context.Context, _ *rccv1.ListExecutorsRequest) (*rccv1.ListExecutorsResponse, error) {
+	xs, err := s.c.st.ListExecutors(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	out := &rccv1.ListExecutorsResponse{}
+	for _, x := range xs {
+		out.Executors = append(out.Executors, executorProto(x))
+	}
+	return out, nil
+}
+
+// Assignments streams Start and Stop orders: on connect every instance the
+// store assigns to the executor, then each change when woken, and a full
+// resynchronisation every ResyncInterval. A store outage pauses the stream;
+// it does not end it.
+func (s *executorService) Assignments(req *rccv1.AssignmentsRequest, stream rccv1.ExecutorService_AssignmentsServer) error {
+	c := s.c
+	ctx := stream.Context()
+	id := req.ExecutorId
+	if _, err := c.st.GetExecutor(ctx, id); err != nil {
+		return grpcError(err)
+	}
+	wake := c.streams.subscribe(id)
+	defer c.streams.unsubscribe(id, wake)
+	c.metrics.streams.Inc()
+	defer c.metrics.streams.Dec()
+	c.log.Info("assignment stream opened", "executor", id)
+	defer c.log.Info("assignment stream closed", "executor", id)
+
+	started := map[string]bool{} // instances it was told to start
+	stopped := map[string]bool{} // and to stop
+	versions := map[string]*rccv1.GameVersion{}
+	t := time.NewTicker(c.cfg.ResyncInterval)
+	defer t.Stop()
+	for {
+		if err := s.sync(ctx, stream, id, started, stopped, versions); err != nil {
+			if status.Code(err) == codes.Unavailable || errors.Is(err, store.ErrUnavailable) {
+				c.log.Warn("assignment stream paused: store unavailable", "executor", id, "err", err)
+			} else {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (s *executorService) sync(ctx context.Context, stream rccv1.ExecutorService_AssignmentsServer, id string,
+	started, stopped map[string]bool, versions map[string]*rccv1.GameVersion) error {
+	c := s.c
+	for inst, reason := range c.streams.takeStops(id) {
+		if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: inst, Reason: reason}}}); err != nil {
+			return err
+		}
+		stopped[inst] = true
+	}
+	ins, err := c.st.ListInstances(ctx, store.InstanceFilter{ExecutorID: id,
+		States: []store.InstanceState{store.StateStarting, store.StateRunning, store.StateStopping}})
+	if err != nil {
+		return grpcError(err)
+	}
+	current := map[string]bool{}
+	for _, in := range ins {
+		current[in.ID] = true
+		switch {
+		case in.State == store.StateStopping && !stopped[in.ID]:
+			if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: in.ID, Reason: in.Reason}}}); err != nil {
+				return err
+			}
+			stopped[in.ID] = true
+		case in.State != store.StateStopping && !started[in.ID]:
+			key := fmt.Sprintf("%s@%d", in.Game, in.Version)
+			v := versions[key]
+			if v == nil {
+				sv, err := c.st.GetVersion(ctx, in.Game, in.Version)
+				if err != nil {
+					return grpcError(err)
+				}
+				v = versionProto(sv)
+				versions[key] = v
+			}
+			if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Start{Start: &rccv1.StartInstance{Instance: instanceProto(in), Version: v}}}); err != nil {
+				return err
+			}
+			started[in.ID] = true
+		}
+	}
+	// Started earlier and now finished (lease over, lost, stopped elsewhere).
+	for inst := range started {
+		if current[inst] {
+			continue
+		}
+		if !stopped[inst] {
+			if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: inst, Reason: "instance ended"}}}); err != nil {
+				return err
+			}
+		}
+		delete(started, inst)
+		delete(stopped, inst)
+	}
+	return nil
+}

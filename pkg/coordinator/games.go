@@ -1,0 +1,158 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"regexp"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+
+	"github.com/rcc-games/rcc/pkg/store"
+)
+
+// gameNameRE is what a game name may be: it appears in URLs and file names.
+var gameNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// blobChunk is the size of FetchBlob messages.
+const blobChunk = 1 << 20
+
+type gameService struct {
+	rccv1.UnimplementedGameServiceServer
+	c *Coordinator
+}
+
+func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer) error {
+	c := g.c
+	ctx := stream.Context()
+	var hdr *rccv1.UploadHeader
+	var module, assets bytes.Buffer
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch p := msg.Part.(type) {
+		case *rccv1.UploadVersionRequest_Header:
+			if hdr != nil {
+				return invalid("upload: a second header")
+			}
+			hdr = p.Header
+		case *rccv1.UploadVersionRequest_ModuleChunk:
+			if hdr == nil {
+				return invalid("upload: module bytes before the header")
+			}
+			if int64(module.Len()+len(p.ModuleChunk)) > c.cfg.MaxModuleBytes {
+				return status.Errorf(codes.ResourceExhausted, "upload: module larger than %d bytes", c.cfg.MaxModuleBytes)
+			}
+			module.Write(p.ModuleChunk)
+		case *rccv1.UploadVersionRequest_AssetsChunk:
+			if hdr == nil {
+				return invalid("upload: assets bytes before the header")
+			}
+			if int64(assets.Len()+len(p.AssetsChunk)) > c.cfg.MaxAssetsBytes {
+				return status.Errorf(codes.ResourceExhausted, "upload: assets larger than %d bytes", c.cfg.MaxAssetsBytes)
+			}
+			assets.Write(p.AssetsChunk)
+		}
+	}
+	if hdr == nil {
+		return invalid("upload: no header")
+	}
+	if !gameNameRE.MatchString(hdr.Game) {
+		return invalid("upload: game name %q: use 1 to 63 of a-z, 0-9, '-' and '_', starting with a letter or digit", hdr.Game)
+	}
+	if module.Len() == 0 {
+		return invalid("upload: no module bytes")
+	}
+	if err := c.cfg.ValidateModule(module.Bytes()); err != nil {
+		return invalid("upload: module refused: %v", err)
+	}
+	now := c.now()
+	modSHA, existed, err := c.st.PutBlob(ctx, module.Bytes(), now)
+	if err != nil {
+		return grpcError(err)
+	}
+	if hdr.ModuleSha256 != "" && hdr.ModuleSha256 != modSHA {
+		return invalid("upload: module sha256 is %s, the header says %s", modSHA, hdr.ModuleSha256)
+	}
+	var assetsSHA string
+	if assets.Len() > 0 {
+		if assetsSHA, _, err = c.st.PutBlob(ctx, assets.Bytes(), now); err != nil {
+			return grpcError(err)
+		}
+		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != assetsSHA {
+			return invalid("upload: assets sha256 is %s, the header says %s", assetsSHA, hdr.AssetsSha256)
+		}
+	}
+	v, unchanged, err := c.st.CreateVersion(ctx, store.NewVersion{Game: hdr.Game, ModuleSHA256: modSHA, AssetsSHA256: assetsSHA,
+		Description: hdr.Description, Now: now})
+	if err != nil {
+		return grpcError(err)
+	}
+	if !unchanged {
+		c.metrics.deploys.Inc()
+		c.log.Info("game version deployed", "game", v.Game, "version", v.Version, "module_sha256", v.ModuleSHA256, "module_size", v.ModuleSize)
+	}
+	return stream.SendAndClose(&rccv1.UploadVersionResponse{Version: versionProto(v), ModuleDeduplicated: existed, Unchanged: unchanged})
+}
+
+func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) (*rccv1.ListGamesResponse, error) {
+	games, err := g.c.st.ListGames(ctx)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	out := &rccv1.ListGamesResponse{}
+	for _, gm := range games {
+		out.Games = append(out.Games, &rccv1.Game{Name: gm.Name, LatestVersion: gm.LatestVersion, VersionCount: gm.VersionCount, UpdatedAt: tsOf(gm.UpdatedAt)})
+	}
+	return out, nil
+}
+
+func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsRequest) (*rccv1.ListVersionsResponse, error) {
+	vs, err := g.c.st.ListVersions(ctx, req.Game)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	out := &rccv1.ListVersionsResponse{}
+	for _, v := range vs {
+		out.Versions = append(out.Versions, versionProto(v))
+	}
+	return out, nil
+}
+
+func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionRequest) (*rccv1.GameVersion, error) {
+	v, err := g.c.st.GetVersion(ctx, req.Game, req.Version)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return versionProto(v), nil
+}
+
+func (g *gameService) FetchBlob(req *rccv1.FetchBlobRequest, stream rccv1.GameService_FetchBlobServer) error {
+	data, err := g.c.st.GetBlob(stream.Context(), req.Sha256)
+	if err != nil {
+		return grpcError(err)
+	}
+	for off := 0; off == 0 || off < len(data); off += blobChunk {
+		end := min(off+blobChunk, len(data))
+		msg := &rccv1.FetchBlobResponse{Chunk: data[off:end]}
+		if off == 0 {
+			msg.TotalSize = int64(len(data))
+		}
+		if err := stream.Send(msg); err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			break
+		}
+	}
+	return nil
+}

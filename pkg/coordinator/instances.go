@@ -1,0 +1,161 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// maxLeaseSeconds bounds a lease: 30 days.
+const maxLeaseSeconds = 30 * 24 * 3600
+
+type instanceService struct {
+	rccv1.UnimplementedInstanceServiceServer
+	c *Coordinator
+}
+
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func (c *Coordinator) spawnSpec(game string, version, maxPlayers, leaseSeconds uint32, labels map[string]string) (store.SpawnSpec, error) {
+	if game == "" {
+		return store.SpawnSpec{}, invalid("game is required")
+	}
+	if maxPlayers == 0 {
+		maxPlayers = DefaultMaxPlayers
+	}
+	if leaseSeconds == 0 {
+		leaseSeconds = DefaultLeaseSeconds
+	}
+	if leaseSeconds > maxLeaseSeconds {
+		return store.SpawnSpec{}, invalid("lease of %d s is longer than the maximum %d s", leaseSeconds, maxLeaseSeconds)
+	}
+	if maxPlayers > 100000 {
+		return store.SpawnSpec{}, invalid("max players %d is too large", maxPlayers)
+	}
+	return store.SpawnSpec{ID: store.NewID("i-"), Game: game, Version: version, MaxPlayers: maxPlayers,
+		LeaseSeconds: leaseSeconds, Labels: labels, Seed: randomSeed()}, nil
+}
+
+func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*rccv1.Instance, error) {
+	c := s.c
+	spec, err := c.spawnSpec(req.Game, req.Version, req.MaxPlayers, req.LeaseSeconds, req.Labels)
+	if err != nil {
+		return nil, err
+	}
+	if req.Seed != 0 {
+		spec.Seed = req.Seed
+	}
+	spec.Respawn = req.Respawn
+	if spec.Params, err = paramsJSON(req.Params); err != nil {
+		return nil, invalid("params: %v", err)
+	}
+	in, err := c.st.Spawn(ctx, spec, c.placement())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	c.metrics.spawns.Inc()
+	c.log.Info("instance spawned", "instance", in.ID, "game", in.Game, "version", in.Version, "state", in.State, "executor", in.ExecutorID)
+	c.instanceChanged(ctx, in)
+	return instanceProto(in), nil
+}
+
+func (s *instanceService) Get(ctx context.Context, req *rccv1.GetInstanceRequest) (*rccv1.Instance, error) {
+	in, err := s.c.st.GetInstance(ctx, req.Id)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return instanceProto(in), nil
+}
+
+func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequest) (*rccv1.ListInstancesResponse, error) {
+	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: int(req.Limit)}
+	for _, st := range req.States {
+		f.States = append(f.States, stateFromProto(st))
+	}
+	ins, err := s.c.st.ListInstances(ctx, f)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	out := &rccv1.ListInstancesResponse{}
+	for _, in := range ins {
+		out.Instances = append(out.Instances, instanceProto(in))
+	}
+	return out, nil
+}
+
+func (s *instanceService) Stop(ctx context.Context, req *rccv1.StopInstanceRequest) (*rccv1.Instance, error) {
+	reason := req.Reason
+	if reason == "" {
+		reason = "stopped by operator"
+	}
+	in, err := s.c.st.StopInstance(ctx, req.Id, reason, s.c.now())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	s.c.log.Info("instance stop requested", "instance", in.ID, "state", in.State, "reason", reason)
+	s.c.instanceChanged(ctx, in)
+	return instanceProto(in), nil
+}
+
+func (s *instanceService) RenewLease(ctx context.Context, req *rccv1.RenewLeaseRequest) (*rccv1.Instance, error) {
+	if req.LeaseSeconds > maxLeaseSeconds {
+		return nil, invalid("lease of %d s is longer than the maximum %d s", req.LeaseSeconds, maxLeaseSeconds)
+	}
+	in, err := s.c.st.RenewLease(ctx, req.Id, req.LeaseSeconds, s.c.now())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return instanceProto(in), nil
+}
+
+func (s *instanceService) Join(ctx context.Context, req *rccv1.JoinRequest) (*rccv1.JoinResponse, error) {
+	c := s.c
+	start := time.Now()
+	if req.PlayerId == "" {
+		return nil, invalid("player_id is required")
+	}
+	spec, err := c.spawnSpec(req.Game, req.Version, req.MaxPlayers, req.LeaseSeconds, req.Labels)
+	if err != nil {
+		return nil, err
+	}
+	p := c.placement()
+	res, err := c.st.Join(ctx, store.JoinQuery{Game: req.Game, Version: req.Version, PlayerID: req.PlayerId, Labels: req.Labels,
+		SeatID: store.NewID("s-"), SeatExpires: p.Now.Add(c.cfg.TicketTTL), NewInstance: spec, Placement: p})
+	if errors.Is(err, store.ErrNoExecutor) {
+		c.metrics.joins.WithLabelValues("error").Inc()
+		return nil, status.Errorf(codes.Unavailable, "join %s: no live executor can take a new instance (start or undrain an executor)", req.Game)
+	}
+	if err != nil {
+		c.metrics.joins.WithLabelValues("error").Inc()
+		return nil, grpcError(err)
+	}
+	in := res.Instance
+	tok, tk, err := c.cfg.Issuer.Ticket(auth.TicketRequest{PlayerID: req.PlayerId, InstanceID: in.ID, ExecutorID: in.ExecutorID, TTL: c.cfg.TicketTTL})
+	if err != nil {
+		return nil, status.Error(codes.Internal, fmt.Sprintf("join: %v", err))
+	}
+	if res.Created {
+		c.metrics.joins.WithLabelValues("created").Inc()
+		c.log.Info("instance created by join", "instance", in.ID, "game", in.Game, "executor", in.ExecutorID)
+		c.instanceChanged(ctx, in)
+	} else {
+		c.metrics.joins.WithLabelValues("existing").Inc()
+	}
+	c.metrics.joinSeconds.Observe(time.Since(start).Seconds())
+	return &rccv1.JoinResponse{InstanceId: in.ID, ExecutorId: in.ExecutorID, WsUrl: in.WSURL, Ticket: string(tok),
+		TicketExpiresAt: tsOf(tk.ExpiresAt), Created: res.Created}, nil
+}

@@ -1,0 +1,53 @@
+package coordinator
+
+import (
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+type watchService struct {
+	rccv1.UnimplementedWatchServiceServer
+	c *Coordinator
+}
+
+// snapshotLimit bounds the instances sent in a Watch snapshot.
+const snapshotLimit = 1000
+
+func (w *watchService) Watch(req *rccv1.WatchRequest, stream rccv1.WatchService_WatchServer) error {
+	c := w.c
+	ctx := stream.Context()
+	id, events := c.hub.subscribe()
+	defer c.hub.unsubscribe(id)
+	if !req.SkipSnapshot {
+		xs, err := c.st.ListExecutors(ctx)
+		if err != nil {
+			return grpcError(err)
+		}
+		ins, err := c.st.ListInstances(ctx, store.InstanceFilter{Limit: snapshotLimit,
+			States: []store.InstanceState{store.StatePending, store.StateStarting, store.StateRunning, store.StateStopping}})
+		if err != nil {
+			return grpcError(err)
+		}
+		now := tsOf(c.now())
+		for _, x := range xs {
+			if err := stream.Send(&rccv1.WatchEvent{At: now, Snapshot: true, Subject: &rccv1.WatchEvent_Executor{Executor: executorProto(x)}}); err != nil {
+				return err
+			}
+		}
+		for _, in := range ins {
+			if err := stream.Send(&rccv1.WatchEvent{At: now, Snapshot: true, Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}}); err != nil {
+				return err
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-events:
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+		}
+	}
+}
