@@ -20,7 +20,7 @@ func newGameCmd() *cobra.Command {
 		Use:   "game",
 		Short: "Build, check, run and deploy game modules",
 	}
-	cmd.AddCommand(newGameBuildCmd(), newGameCheckCmd(), newGameRunCmd())
+	cmd.AddCommand(newGameBuildCmd(), newGameCheckCmd(), newGameRunCmd(), newGameReplayCmd())
 	return cmd
 }
 
@@ -126,6 +126,7 @@ type gameRunFlags struct {
 	ticks, players, maxPlayers, tickHz int
 	seed                               uint64
 	input, stateOut, params, output    string
+	record                             string
 	inputBytes, inputEvery             int
 	quiet                              bool
 }
@@ -154,6 +155,7 @@ func newGameRunCmd() *cobra.Command {
 	fl.IntVar(&f.inputBytes, "input-bytes", 3, "bytes of each random input")
 	fl.IntVar(&f.inputEvery, "input-every", 1, "random input every N frames")
 	fl.StringVar(&f.stateOut, "state-out", "", "write the final state bytes to this file")
+	fl.StringVar(&f.record, "record", "", "write the run's input log to this file, for game replay")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the guest's log lines")
 	addOutputFlag(cmd, &f.output)
 	return cmd
@@ -192,11 +194,18 @@ func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
 			opts.Script = []localrun.ScriptEvent{}
 		}
 	}
-	stderr := cmd.ErrOrStderr()
 	if !f.quiet {
-		opts.Log = func(s wasmhost.Stream, line string) { fmt.Fprintf(stderr, "[%s] %s\n", s, line) }
+		opts.Log = guestLog(cmd.ErrOrStderr())
 	}
-	engine, err := wasmhost.NewEngine(cmd.Context(), wasmhost.Config{CacheDir: compileCacheDir()})
+	if f.record != "" {
+		rec, err := os.Create(f.record)
+		if err != nil {
+			return err
+		}
+		defer rec.Close()
+		opts.Record = rec
+	}
+	engine, err := newLocalEngine(cmd)
 	if err != nil {
 		return err
 	}
@@ -235,6 +244,88 @@ func printRun(w io.Writer, r *localrun.Result) {
 		return
 	}
 	fmt.Fprintf(w, "state     %d bytes, sha256 %s\n", r.StateBytes, r.StateSHA256)
+}
+
+func newGameReplayCmd() *cobra.Command {
+	var every uint64
+	var output string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "replay FILE LOG",
+		Short: "Replay a recorded input log and check every frame's state",
+		Long: "Run the module through the frames of LOG (written by game run --record) and compare\n" +
+			"each frame's state hash with the recording. Prints the hash every --every frames and at\n" +
+			"the end; exit 1 at the first frame whose state differs, naming it.",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			wasm, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			log, err := os.Open(args[1])
+			if err != nil {
+				return err
+			}
+			defer log.Close()
+			engine, err := newLocalEngine(cmd)
+			if err != nil {
+				return err
+			}
+			defer engine.Close(cmd.Context())
+			var logf wasmhost.LogFunc
+			if !quiet {
+				logf = guestLog(cmd.ErrOrStderr())
+			}
+			res, err := localrun.Replay(cmd.Context(), engine, wasm, log, every, logf)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[1], err)
+			}
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				if err := writeJSON(w, res); err != nil {
+					return err
+				}
+			} else {
+				printReplay(w, res)
+			}
+			if !res.Match || res.Error != "" {
+				return silentExit(exitFail)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&every, "every", 0, "print the state hash every N frames (0: only at the end)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the guest's log lines")
+	addOutputFlag(cmd, &output)
+	return cmd
+}
+
+func printReplay(w io.Writer, r *localrun.ReplayResult) {
+	if !r.ModuleMatches {
+		fmt.Fprintf(w, "note      module %s is not the one recorded\n", r.ModuleSHA256[:16])
+	}
+	for _, c := range r.Checkpoints {
+		fmt.Fprintf(w, "frame %-6d %s\n", c.Frame, c.StateSHA256)
+	}
+	switch {
+	case r.Error != "":
+		fmt.Fprintf(w, "FAILED    %s\n", r.Error)
+	case !r.Match:
+		fmt.Fprintf(w, "DIVERGED  at frame %d: recorded %s, replayed %s\n", r.DivergedAt, r.Expected, r.Got)
+	default:
+		fmt.Fprintf(w, "match     %d frames replayed, every state identical\n", r.Frames)
+	}
+}
+
+func guestLog(w io.Writer) wasmhost.LogFunc {
+	return func(s wasmhost.Stream, line string) { fmt.Fprintf(w, "[%s] %s\n", s, line) }
+}
+
+func newLocalEngine(cmd *cobra.Command) (*wasmhost.Engine, error) {
+	return wasmhost.NewEngine(cmd.Context(), wasmhost.Config{CacheDir: compileCacheDir()})
 }
 
 // compileCacheDir is where rccctl keeps compiled modules between runs, or

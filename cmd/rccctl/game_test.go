@@ -172,3 +172,34 @@ func TestGameBuild(t *testing.T) {
 		t.Errorf("without go: exit %d, stderr %q", code, stderr)
 	}
 }
+
+func TestGameReplayArena(t *testing.T) {
+	arena := arenaModule(t)
+	log := filepath.Join(t.TempDir(), "arena.log")
+	run := gameRun(t, exitOK, arena, "--ticks", "3000", "--players", "8", "--seed", "11", "--record", log)
+
+	code, out, errOut := rccctl(t, "game", "replay", arena, log, "--every", "1000", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("replay exit %d\n%s\n%s", code, out, errOut)
+	}
+	var r struct {
+		StateSHA256 string `json:"state_sha256"`
+		Match       bool   `json:"match"`
+		Frames      int    `json:"frames"`
+		Checkpoints []struct {
+			Frame int `json:"frame"`
+		} `json:"checkpoints"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Match || r.Frames != 3000 || r.StateSHA256 != run.StateSHA256 || len(r.Checkpoints) != 3 {
+		t.Errorf("replay = %+v, want 3000 matching frames ending in %s", r, run.StateSHA256)
+	}
+
+	// The recorder module did not make this log: it diverges at once.
+	code, out, _ = rccctl(t, "game", "replay", corpus+"recorder.wasm", log)
+	if code != exitFail || !strings.Contains(out, "DIVERGED  at frame 1:") || !strings.Contains(out, "is not the one recorded") {
+		t.Errorf("replay with another module: exit %d\n%s", code, out)
+	}
+}

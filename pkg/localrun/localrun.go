@@ -19,6 +19,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rcc-games/rcc/pkg/replay"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -41,6 +42,9 @@ type Options struct {
 	Log        wasmhost.LogFunc
 	// OnFrame, when set, sees every frame's state (valid during the call).
 	OnFrame func(frame int, state []byte)
+	// Record, when set, receives the run's input log: every frame's events
+	// and state hash (see pkg/replay).
+	Record io.Writer
 }
 
 // ScriptEvent is one line of an input script (JSON Lines).
@@ -153,6 +157,9 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 	if opts.InputEvery <= 0 {
 		opts.InputEvery = 1
 	}
+	if opts.TickHz <= 0 {
+		opts.TickHz = wasmhost.DefaultTickHz
+	}
 	if opts.MaxPlayers == 0 {
 		opts.MaxPlayers = max(opts.Players, 16)
 	}
@@ -160,20 +167,22 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 	sum := sha256.Sum256(wasm)
 	res.ModuleSHA256 = hex.EncodeToString(sum[:])
 
-	mod, err := engine.Compile(ctx, wasm)
-	if err != nil {
-		res.fail(err)
-		return res, nil
+	header := replay.Header{
+		Game: opts.Game, InstanceID: "local", Version: res.ModuleSHA256[:12], ModuleSHA256: res.ModuleSHA256,
+		Seed: opts.Seed, MaxPlayers: opts.MaxPlayers, TickHz: opts.TickHz, Params: opts.Params,
 	}
-	inst, err := mod.Instantiate(ctx, wasmhost.InstanceConfig{
-		InstanceID: "local", Game: opts.Game, Version: res.ModuleSHA256[:12], Seed: opts.Seed,
-		MaxPlayers: opts.MaxPlayers, TickHz: opts.TickHz, Params: opts.Params, Log: opts.Log,
-	})
+	inst, err := instantiate(ctx, engine, wasm, header, opts.Log)
 	if err != nil {
 		res.fail(err)
 		return res, nil
 	}
 	defer inst.Close(ctx)
+	var rec *replay.Writer
+	if opts.Record != nil {
+		if rec, err = replay.NewWriter(opts.Record, header); err != nil {
+			return nil, err
+		}
+	}
 
 	players := make([]string, opts.Players)
 	for i := range players {
@@ -220,17 +229,58 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 		if opts.OnFrame != nil {
 			opts.OnFrame(frame, state)
 		}
+		if rec != nil {
+			if err := rec.WriteFrame(replay.Frame{Frame: uint64(frame), Events: toReplay(events), StateSHA256: hashHex(state)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if rec != nil {
+		if err := rec.Flush(); err != nil {
+			return nil, err
+		}
 	}
 	if state != nil && !res.Failed() {
 		res.State = append([]byte(nil), state...)
-		sum := sha256.Sum256(res.State)
-		res.StateSHA256 = hex.EncodeToString(sum[:])
+		res.StateSHA256 = hashHex(res.State)
 		res.StateBytes = len(res.State)
 	}
 	st := inst.Stats()
 	res.MemoryBytes, res.LogLines, res.DroppedLogLines = st.MemoryBytes, st.LogLines, st.DroppedLogLines
 	res.TickP50us, res.TickP99us, res.TickMaxus = percentileMicros(durations, 50), percentileMicros(durations, 99), percentileMicros(durations, 100)
 	return res, nil
+}
+
+// instantiate compiles wasm and starts an instance configured as h says.
+func instantiate(ctx context.Context, engine *wasmhost.Engine, wasm []byte, h replay.Header, log wasmhost.LogFunc) (*wasmhost.Instance, error) {
+	mod, err := engine.Compile(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	return mod.Instantiate(ctx, wasmhost.InstanceConfig{
+		InstanceID: h.InstanceID, Game: h.Game, Version: h.Version, Seed: h.Seed,
+		MaxPlayers: h.MaxPlayers, TickHz: h.TickHz, Params: h.Params, Log: log,
+	})
+}
+
+func hashHex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+var kindNames = map[wasmhost.EventKind]string{
+	wasmhost.EventJoin: replay.KindJoin, wasmhost.EventLeave: replay.KindLeave, wasmhost.EventInput: replay.KindInput,
+}
+
+func toReplay(events []wasmhost.Event) []replay.Event {
+	if len(events) == 0 {
+		return nil
+	}
+	out := make([]replay.Event, len(events))
+	for i, e := range events {
+		out[i] = replay.Event{Kind: kindNames[e.Kind], Player: e.Player, Data: e.Data}
+	}
+	return out
 }
 
 func (r *Result) fail(err error) {
