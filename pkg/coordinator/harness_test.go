@@ -1,0 +1,262 @@
+package coordinator_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	_ "embed"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/pgtest"
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+//go:embed testdata/minimal.wasm
+var minimalWasm []byte
+
+//go:embed testdata/bad_import.wasm
+var badImportWasm []byte
+
+func TestMain(m *testing.M) {
+	if runChild() {
+		return
+	}
+	pgtest.Main(m)
+}
+
+// env is a coordinator serving on loopback, with an admin client.
+type env struct {
+	t      *testing.T
+	addr   string
+	st     store.Store
+	issuer *auth.Issuer
+	admin  *client.Client
+	coord  *coordinator.Coordinator
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func fastConfig(cfg *coordinator.Config) {
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	cfg.MissedHeartbeats = 3
+	cfg.ReapInterval = 50 * time.Millisecond
+	cfg.ResyncInterval = 200 * time.Millisecond
+}
+
+func sqliteStore(t *testing.T) store.Store {
+	s, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newIssuer(t *testing.T) *auth.Issuer {
+	_, key, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	is, err := auth.NewIssuer(key, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys.Store(is, key)
+	return is
+}
+
+// start serves a coordinator on st; tune may change the configuration.
+func start(t *testing.T, st store.Store, issuer *auth.Issuer, tune func(*coordinator.Config)) *env {
+	t.Helper()
+	cfg := coordinator.Config{Store: st, Issuer: issuer}
+	fastConfig(&cfg)
+	if tune != nil {
+		tune(&cfg)
+	}
+	c, err := coordinator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := c.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &env{t: t, addr: lis.Addr().String(), st: st, issuer: issuer, coord: c, cancel: cancel, done: make(chan struct{})}
+	go func() { _ = srv.Serve(lis) }()
+	go func() { defer close(e.done); _ = c.Run(ctx) }()
+	e.admin = e.dial(auth.RoleAdmin)
+	t.Cleanup(func() {
+		e.admin.Close()
+		cancel()
+		srv.Stop()
+		<-e.done
+	})
+	return e
+}
+
+func (e *env) token(role auth.Role) auth.Token {
+	tok, _, err := e.issuer.RoleToken(role, "test-"+string(role), time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+func (e *env) dial(role auth.Role) *client.Client {
+	c, err := client.Dial(e.addr, e.token(role))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) deploy(game string) *rccv1.GameVersion {
+	e.t.Helper()
+	res, err := e.admin.Deploy(context.Background(), client.DeployRequest{Game: game, Module: minimalWasm})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Version
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval of a condition wait
+	}
+}
+
+// fakeExecutor speaks the executor side of the real gRPC API.
+type fakeExecutor struct {
+	t       *testing.T
+	c       *client.Client
+	id      string
+	name    string
+	pub     ed25519.PublicKey
+	mu      sync.Mutex
+	running map[string]*rccv1.Instance
+	stops   map[string]string
+	paused  bool // no heartbeats while set
+	cancel  context.CancelFunc
+	done    sync.WaitGroup
+}
+
+func (e *env) executor(name string, capacity uint32) *fakeExecutor {
+	e.t.Helper()
+	c := e.dial(auth.RoleExecutor)
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fakeExecutor{t: e.t, c: c, name: name, running: map[string]*rccv1.Instance{}, stops: map[string]string{}, cancel: cancel}
+	res, err := c.Executors.Register(ctx, &rccv1.RegisterExecutorRequest{Name: name, WsUrl: "ws://" + name + ".test/play", Capacity: capacity})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.id = res.Executor.Id
+	f.pub = ed25519.PublicKey(res.TicketPublicKey)
+	stream, err := c.Executors.Assignments(ctx, &rccv1.AssignmentsRequest{ExecutorId: f.id})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	f.done.Add(2)
+	go func() {
+		defer f.done.Done()
+		for {
+			a, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			switch k := a.Kind.(type) {
+			case *rccv1.Assignment_Start:
+				f.mu.Lock()
+				f.running[k.Start.Instance.Id] = k.Start.Instance
+				f.mu.Unlock()
+				_, _ = c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: f.id,
+					Report: &rccv1.InstanceReport{InstanceId: k.Start.Instance.Id, State: rccv1.InstanceState_INSTANCE_STATE_RUNNING}})
+			case *rccv1.Assignment_Stop:
+				f.mu.Lock()
+				delete(f.running, k.Stop.InstanceId)
+				f.stops[k.Stop.InstanceId] = k.Stop.Reason
+				f.mu.Unlock()
+				_, _ = c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: f.id,
+					Report: &rccv1.InstanceReport{InstanceId: k.Stop.InstanceId, State: rccv1.InstanceState_INSTANCE_STATE_STOPPED}})
+			}
+		}
+	}()
+	go func() {
+		defer f.done.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			f.mu.Lock()
+			paused := f.paused
+			var reports []*rccv1.InstanceReport
+			for id := range f.running {
+				reports = append(reports, &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_RUNNING})
+			}
+			f.mu.Unlock()
+			if paused {
+				continue
+			}
+			_, _ = c.Executors.Heartbeat(ctx, &rccv1.HeartbeatRequest{ExecutorId: f.id, Stats: &rccv1.ExecutorStats{Instances: uint32(len(reports))}, Instances: reports})
+		}
+	}()
+	e.t.Cleanup(f.close)
+	return f
+}
+
+func (f *fakeExecutor) close() {
+	f.cancel()
+	f.done.Wait()
+	f.c.Close()
+}
+
+func (f *fakeExecutor) has(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.running[id]
+	return ok
+}
+
+func (f *fakeExecutor) stopped(id string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.stops[id]
+	return r, ok
+}
+
+func (f *fakeExecutor) pause(p bool) {
+	f.mu.Lock()
+	f.paused = p
+	f.mu.Unlock()
+}
+
+func code(err error) codes.Code { return status.Code(err) }
+
+var _ = errors.Is
+var _ = io.EOF
