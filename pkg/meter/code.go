@@ -97,6 +97,11 @@ func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
 	out = append(out, b[:codeStart]...)
 	prev := codeStart
 	for _, ru := range f.runs {
+		if ru.cost == 0 && !(ru.check && f.opts.Checks == CheckLoops) {
+			// Nothing to charge, and in CheckEveryRun mode fuel is
+			// known not to be negative here: every charge is checked.
+			continue
+		}
 		out = append(out, b[prev:ru.at]...)
 		out = f.appendCharge(out, ru)
 		prev = ru.at
@@ -124,6 +129,13 @@ func (f *funcRewriter) appendCharge(out []byte, ru run) []byte {
 		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b)
 	}
 	return out
+}
+
+// free reports whether an instruction costs no fuel: the structural
+// markers block, loop and end, and nop, which compile to no code. Every
+// cycle of control flow still contains a branch or a call, which costs 1.
+func free(op byte) bool {
+	return op == 0x01 || op == 0x02 || op == 0x03 || op == 0x0b
 }
 
 // startRun begins a new run at the current offset if the code there can
@@ -166,13 +178,13 @@ func (f *funcRewriter) decode() error {
 			f.startRun(at, leaderLoop)
 			leader, leaderLoop = false, false
 		}
-		if f.cur >= 0 {
-			f.runs[f.cur].cost++
-		}
 		off := r.off()
 		op, err := r.byte()
 		if err != nil {
 			return malformed(off, "function body ends inside an expression")
+		}
+		if f.cur >= 0 && !free(op) {
+			f.runs[f.cur].cost++
 		}
 		switch {
 		case op >= 0x45 && op <= 0xc4:
