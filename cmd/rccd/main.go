@@ -39,5 +39,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newCoordinatorCmd(), newTokenCmd(), newMigrateCmd())
 	return root
 }

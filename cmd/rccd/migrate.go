@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/store"
+)
+
+func newMigrateCmd() *cobra.Command {
+	var db, dataDir string
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the database migrations and exit",
+		Long: `Apply the embedded database migrations and exit. The coordinator applies
+them at start too; this command lets a deployment do it as a separate step.
+Several coordinators may start on one PostgreSQL at once: an advisory lock
+serialises the migrations.`,
+		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyEnv(cmd, os.LookupEnv)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			url := db
+			if url == "" {
+				url = "sqlite://" + dataDir + "/rcc.db"
+			}
+			st, err := store.Open(cmd.Context(), url)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			fmt.Fprintf(cmd.OutOrStdout(), "migrations applied to %s\n", redactDB(url))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", "", "database: postgres://… or sqlite://PATH (default sqlite://DATA-DIR/rcc.db)")
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory (for the default SQLite database)")
+	withEnvHelp(cmd)
+	return cmd
+}
