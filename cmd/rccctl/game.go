@@ -237,6 +237,7 @@ func printRun(w io.Writer, r *localrun.Result) {
 	fmt.Fprintf(w, "game      %s (module sha256 %s)\n", r.Game, r.ModuleSHA256[:16])
 	fmt.Fprintf(w, "ran       %d ticks, %d players, seed %d\n", r.Ticks, r.Players, r.Seed)
 	fmt.Fprintf(w, "frame     p50 %d µs, p99 %d µs, max %d µs\n", r.TickP50us, r.TickP99us, r.TickMaxus)
+	fmt.Fprintf(w, "fuel      init %d, frame p50 %d, max %d\n", r.FuelInit, r.FuelP50, r.FuelMax)
 	fmt.Fprintf(w, "memory    %s\n", humanBytes(r.MemoryBytes))
 	fmt.Fprintf(w, "logs      %d lines, %d dropped\n", r.LogLines, r.DroppedLogLines)
 	if r.Failed() {

@@ -122,17 +122,22 @@ func (ev *ScriptEvent) resolve() error {
 // Result summarises a run. Its JSON is the output of `rccctl game run
 // --output json`.
 type Result struct {
-	Game            string `json:"game"`
-	ModuleSHA256    string `json:"module_sha256"`
-	Seed            uint64 `json:"seed"`
-	Players         int    `json:"players"`
-	Ticks           int    `json:"ticks"`
-	StateSHA256     string `json:"state_sha256"`
-	StateBytes      int    `json:"state_bytes"`
-	TickP50us       int64  `json:"tick_p50_us"`
-	TickP99us       int64  `json:"tick_p99_us"`
-	TickMaxus       int64  `json:"tick_max_us"`
-	MemoryBytes     uint64 `json:"memory_bytes"`
+	Game         string `json:"game"`
+	ModuleSHA256 string `json:"module_sha256"`
+	Seed         uint64 `json:"seed"`
+	Players      int    `json:"players"`
+	Ticks        int    `json:"ticks"`
+	StateSHA256  string `json:"state_sha256"`
+	StateBytes   int    `json:"state_bytes"`
+	TickP50us    int64  `json:"tick_p50_us"`
+	TickP99us    int64  `json:"tick_p99_us"`
+	TickMaxus    int64  `json:"tick_max_us"`
+	MemoryBytes  uint64 `json:"memory_bytes"`
+	// FuelInit is the fuel of _initialize and init; FuelP50 and FuelMax
+	// that of the frames (all 0 when the module is not metered).
+	FuelInit        int64  `json:"fuel_init"`
+	FuelP50         int64  `json:"fuel_p50"`
+	FuelMax         int64  `json:"fuel_max"`
 	LogLines        uint64 `json:"log_lines"`
 	DroppedLogLines uint64 `json:"dropped_log_lines"`
 	ExitReason      string `json:"exit_reason"`
@@ -191,6 +196,8 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 	// The input generator has its own stream, apart from the guest's seed.
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x72636320696e7075))
 	durations := make([]time.Duration, 0, opts.Ticks)
+	fuel := make([]int64, 0, opts.Ticks)
+	res.FuelInit = inst.Stats().FuelUsed
 	script := opts.Script
 	var events []wasmhost.Event
 	var state []byte
@@ -226,6 +233,7 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 			break
 		}
 		res.Ticks = frame
+		fuel = append(fuel, inst.Stats().FuelUsed)
 		if opts.OnFrame != nil {
 			opts.OnFrame(frame, state)
 		}
@@ -248,6 +256,10 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 	st := inst.Stats()
 	res.MemoryBytes, res.LogLines, res.DroppedLogLines = st.MemoryBytes, st.LogLines, st.DroppedLogLines
 	res.TickP50us, res.TickP99us, res.TickMaxus = percentileMicros(durations, 50), percentileMicros(durations, 99), percentileMicros(durations, 100)
+	if len(fuel) > 0 {
+		slices.Sort(fuel)
+		res.FuelP50, res.FuelMax = fuel[(len(fuel)-1)/2], fuel[len(fuel)-1]
+	}
 	return res, nil
 }
 

@@ -41,10 +41,13 @@ func arenaBytes(b testing.TB) []byte {
 	return arenaWasm
 }
 
-// guards runs f with the wall-clock guard on and off.
+// guards runs f under each way of bounding a call: nothing (the floor),
+// fuel (the default), the wall-clock guard, and both.
 func guards(b *testing.B, f func(b *testing.B, cfg Config)) {
-	b.Run("guard=off", func(b *testing.B) { f(b, Config{NoWallClockGuard: true}) })
-	b.Run("guard=on", func(b *testing.B) { f(b, Config{}) })
+	b.Run("bound=none", func(b *testing.B) { f(b, Config{NoFuel: true}) })
+	b.Run("bound=fuel", func(b *testing.B) { f(b, Config{}) })
+	b.Run("bound=deadline", func(b *testing.B) { f(b, Config{NoFuel: true, WallClockGuard: true}) })
+	b.Run("bound=fuel+deadline", func(b *testing.B) { f(b, Config{WallClockGuard: true}) })
 }
 
 // reportP50 adds the median of samples as a metric.
@@ -65,7 +68,7 @@ func BenchmarkInstantiate(b *testing.B) {
 	}
 	for _, name := range []string{"module=small", "module=arena"} {
 		b.Run(name, func(b *testing.B) {
-			e := newEngine(b, Config{NoWallClockGuard: true})
+			e := newEngine(b, Config{NoFuel: true})
 			m, err := e.Compile(context.Background(), modules[name](b))
 			if err != nil {
 				b.Fatal(err)
@@ -166,7 +169,7 @@ func BenchmarkEmptyCall(b *testing.B) {
 func BenchmarkArenaFrame(b *testing.B) {
 	for _, players := range []int{0, 16} {
 		b.Run(map[int]string{0: "players=0", 16: "players=16"}[players], func(b *testing.B) {
-			e := newEngine(b, Config{NoWallClockGuard: true})
+			e := newEngine(b, Config{NoFuel: true})
 			m, err := e.Compile(context.Background(), arenaBytes(b))
 			if err != nil {
 				b.Fatal(err)

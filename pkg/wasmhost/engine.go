@@ -11,6 +11,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/rcc-games/rcc/pkg/meter"
 )
 
 // Defaults of Config.
@@ -18,6 +20,12 @@ const (
 	DefaultCallTimeout   = 250 * time.Millisecond
 	DefaultInitTimeout   = 10 * time.Second
 	DefaultMaxStateBytes = 1 << 20
+	// DefaultInitFuel is the fuel of _initialize and init together: the Go
+	// runtime's start-up and the game's own set-up.
+	DefaultInitFuel = 1_000_000_000
+	// DefaultFrameFuel is the fuel of one frame: every join, leave and
+	// input call, tick and serialize_state together.
+	DefaultFrameFuel = 20_000_000
 )
 
 // Config configures an Engine. The zero value is usable.
@@ -32,10 +40,20 @@ type Config struct {
 	// _initialize and init.
 	CallTimeout time.Duration
 	InitTimeout time.Duration
-	// NoWallClockGuard turns off the per-call wall-clock deadline. With the
-	// guard on, wazero watches every call's context from a goroutine of its
-	// own, which costs a few microseconds per call.
-	NoWallClockGuard bool
+	// NoFuel turns fuel metering off: modules run as they are and only the
+	// wall-clock guard bounds their calls.
+	NoFuel bool
+	// InitFuel and FrameFuel are the default budgets, in counted wasm
+	// instructions (see pkg/meter), of an instance's start and of each of
+	// its frames; an InstanceConfig may set its own.
+	InitFuel  int64
+	FrameFuel int64
+	// WallClockGuard puts a wall-clock deadline (CallTimeout, InitTimeout)
+	// on every call, as a backstop to fuel. wazero then watches each
+	// call's context from a goroutine of its own, which costs about a
+	// microsecond per call (docs/BENCHMARKS.md). With NoFuel, set it:
+	// nothing else would bound a call.
+	WallClockGuard bool
 	// MaxStateBytes is the largest state serialize_state may return
 	// (default 1 MiB).
 	MaxStateBytes int
@@ -53,6 +71,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxStateBytes <= 0 {
 		c.MaxStateBytes = DefaultMaxStateBytes
+	}
+	if c.InitFuel <= 0 {
+		c.InitFuel = DefaultInitFuel
+	}
+	if c.FrameFuel <= 0 {
+		c.FrameFuel = DefaultFrameFuel
 	}
 	return c
 }
@@ -74,7 +98,7 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(!cfg.NoWallClockGuard)
+		WithCloseOnContextDone(cfg.WallClockGuard)
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {
 		var err error
@@ -109,12 +133,17 @@ func (e *Engine) Close(ctx context.Context) error {
 type Module struct {
 	engine   *Engine
 	compiled wazero.CompiledModule
-	sum      [32]byte
+	key      [32]byte // sha256 of the bytes and the metering scheme
+	sum      [32]byte // sha256 of the bytes
 	report   *Report
+	metered  bool
 }
 
-// Hash is the hex sha256 of the module's bytes.
+// Hash is the hex sha256 of the module's bytes, as given to Compile.
 func (m *Module) Hash() string { return hex.EncodeToString(m.sum[:]) }
+
+// Metered reports whether the module's instances are fuel-metered.
+func (m *Module) Metered() bool { return m.metered }
 
 // Report is the ABI report of the module.
 func (m *Module) Report() *Report { return m.report }
@@ -122,18 +151,27 @@ func (m *Module) Report() *Report { return m.report }
 // Close forgets the compiled module. Its running instances keep running.
 func (m *Module) Close(ctx context.Context) error {
 	m.engine.mu.Lock()
-	delete(m.engine.modules, m.sum)
+	delete(m.engine.modules, m.key)
 	m.engine.mu.Unlock()
 	return m.compiled.Close(ctx)
 }
 
-// Compile checks wasm against the ABI and compiles it, once per content:
-// compiling the same bytes again returns the same Module. An invalid module
-// is an *Error with ReasonInvalidModule.
+// meterOptions is the metering scheme of every engine.
+var meterOptions = meter.Options{Checks: meter.CheckEveryRun}
+
+// Compile checks wasm against the ABI, meters it (unless NoFuel) and
+// compiles it, once per content: compiling the same bytes again returns the
+// same Module. The key of both the in-memory and the on-disk cache covers
+// the metering scheme's version. An invalid module is an *Error with
+// ReasonInvalidModule.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	sum := sha256.Sum256(wasm)
+	key := sum
+	if !e.cfg.NoFuel {
+		key = sha256.Sum256(append(sum[:], meterOptions.Key()...))
+	}
 	e.mu.Lock()
-	m, ok := e.modules[sum]
+	m, ok := e.modules[key]
 	e.mu.Unlock()
 	if ok {
 		return m, nil
@@ -142,18 +180,25 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := report.Err(); err != nil {
 		return nil, err
 	}
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	code := wasm
+	if !e.cfg.NoFuel {
+		var err error
+		if code, err = meter.Instrument(wasm, meterOptions); err != nil {
+			return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
+		}
+	}
+	compiled, err := e.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
-	m = &Module{engine: e, compiled: compiled, sum: sum, report: report}
+	m = &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if prev, ok := e.modules[sum]; ok { // compiled concurrently
+	if prev, ok := e.modules[key]; ok { // compiled concurrently
 		_ = compiled.Close(ctx)
 		return prev, nil
 	}
-	e.modules[sum] = m
+	e.modules[key] = m
 	return m, nil
 }
 

@@ -1,6 +1,7 @@
 package wasmhost
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rcc-games/rcc/pkg/meter"
 )
 
 // DefaultTickHz is the tick rate when InstanceConfig.TickHz is zero.
@@ -37,6 +40,8 @@ type InstanceConfig struct {
 	// MemoryLimitPages lowers the engine's memory cap for this instance;
 	// it is checked after every frame.
 	MemoryLimitPages uint32
+	// InitFuel and FrameFuel override the engine's fuel budgets.
+	InitFuel, FrameFuel int64
 }
 
 // initConfig is the JSON object init receives.
@@ -78,6 +83,12 @@ type Instance struct {
 
 	alloc, tick, onInput, serialize, onJoin, onLeave api.Function
 
+	// fuel is the metered module's fuel global, nil when not metered;
+	// budget is what the current start or frame was given.
+	fuel                api.MutableGlobal
+	initFuel, frameFuel int64
+	budget              int64
+
 	clock      *virtualClock
 	logs       *logCapture
 	dtBits     uint64
@@ -86,6 +97,7 @@ type Instance struct {
 	err        *Error
 
 	frames     atomic.Uint64
+	fuelUsed   atomic.Int64 // by the last frame, or by the start
 	memBytes   atomic.Uint64
 	lastFrame  atomic.Int64 // nanoseconds
 	stateBytes atomic.Uint64
@@ -134,6 +146,8 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		engine: e, module: m, cfg: cfg, clock: clock, logs: logs,
 		dtBits:     uint64(math.Float32bits(float32(1000.0 / float64(cfg.TickHz)))),
 		limitPages: limit,
+		initFuel:   cmp.Or(cfg.InitFuel, e.cfg.InitFuel),
+		frameFuel:  cmp.Or(cfg.FrameFuel, e.cfg.FrameFuel),
 	}
 
 	var seed [32]byte
@@ -168,6 +182,14 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	inst.onJoin = mod.ExportedFunction("on_join")
 	inst.onLeave = mod.ExportedFunction("on_leave")
 	inst.memBytes.Store(uint64(inst.mem.Size()))
+	if m.metered {
+		fuel, ok := mod.ExportedGlobal(meter.GlobalName).(api.MutableGlobal)
+		if !ok {
+			_ = mod.Close(ctx)
+			return nil, fmt.Errorf("metered module lacks its fuel global %s", meter.GlobalName)
+		}
+		inst.fuel = fuel
+	}
 
 	if err := inst.start(ctx); err != nil {
 		return nil, err
@@ -177,6 +199,7 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 
 func (i *Instance) start(ctx context.Context) error {
 	timeout := i.engine.cfg.InitTimeout
+	i.setBudget(i.initFuel)
 	if fn := i.mod.ExportedFunction("_initialize"); fn != nil {
 		if err := i.call(ctx, "_initialize", fn, timeout); err != nil {
 			return err
@@ -201,8 +224,26 @@ func (i *Instance) start(ctx context.Context) error {
 		return i.fail(&Error{Reason: ReasonInitFailed, Call: "init", ExitCode: uint32(code),
 			Detail: fmt.Sprintf("init returned %d", code)})
 	}
+	i.fuelUsed.Store(i.spent())
 	i.memBytes.Store(uint64(i.mem.Size()))
 	return nil
+}
+
+// setBudget gives the guest n fuel for the calls that follow.
+func (i *Instance) setBudget(n int64) {
+	if i.fuel != nil {
+		i.budget = n
+		i.fuel.Set(uint64(n))
+	}
+}
+
+// spent is the fuel used since the last setBudget; more than the budget
+// when the guest ran out.
+func (i *Instance) spent() int64 {
+	if i.fuel == nil {
+		return 0
+	}
+	return i.budget - int64(i.fuel.Get())
 }
 
 // call runs fn with i.stack as its parameters and results.
@@ -211,12 +252,16 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function, timeo
 		return i.err
 	}
 	i.logs.startCall()
-	if !i.engine.cfg.NoWallClockGuard {
+	if i.engine.cfg.WallClockGuard {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	if err := fn.CallWithStack(ctx, i.stack[:]); err != nil {
+		if i.fuel != nil && int64(i.fuel.Get()) < 0 {
+			return i.fail(&Error{Reason: ReasonFuelExhausted, Call: name, Err: err,
+				Detail: fmt.Sprintf("spent its budget of %d fuel", i.budget)})
+		}
 		return i.fail(classify(name, err, i.mem.Size()/PageSize, i.limitPages))
 	}
 	return nil
@@ -282,6 +327,7 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 	}
 	start := time.Now()
 	i.clock.frame++
+	i.setBudget(i.frameFuel)
 	for _, ev := range events {
 		var err error
 		switch ev.Kind {
@@ -311,6 +357,7 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 		return nil, err
 	}
 	i.lastFrame.Store(int64(time.Since(start)))
+	i.fuelUsed.Store(i.spent())
 	i.frames.Add(1)
 	size := i.mem.Size()
 	i.memBytes.Store(uint64(size))
@@ -364,7 +411,10 @@ func (i *Instance) Close(ctx context.Context) error {
 // Stats is a snapshot of an instance's counters. Reading it is safe from
 // any goroutine.
 type Stats struct {
-	Frames          uint64
+	Frames uint64
+	// FuelUsed is the fuel the last frame used (the start's before the
+	// first frame); 0 when the module is not metered.
+	FuelUsed        int64
 	MemoryBytes     uint64
 	LastFrame       time.Duration
 	StateBytes      uint64
@@ -376,6 +426,7 @@ type Stats struct {
 func (i *Instance) Stats() Stats {
 	return Stats{
 		Frames:          i.frames.Load(),
+		FuelUsed:        i.fuelUsed.Load(),
 		MemoryBytes:     i.memBytes.Load(),
 		LastFrame:       time.Duration(i.lastFrame.Load()),
 		StateBytes:      i.stateBytes.Load(),

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,29 +215,32 @@ func mustJSON(v any) string {
 // on the same engine and checks the exact reason it ends with, and that the
 // neighbour keeps ticking meanwhile.
 func TestHostileModules(t *testing.T) {
-	e := newEngine(t, Config{CallTimeout: 100 * time.Millisecond, InitTimeout: 300 * time.Millisecond})
+	e := newEngine(t, Config{InitFuel: 50_000_000})
 	tests := []struct {
 		module string
 		reason Reason
 		call   string
 		detail string
+		fuel   int64 // the frame budget, when not the default
 	}{
-		{"init_loop", ReasonDeadlineExceeded, "init", "deadline"},
-		{"tick_loop", ReasonDeadlineExceeded, "tick", "deadline"},
-		{"input_loop", ReasonDeadlineExceeded, "on_input", "deadline"},
-		{"memory_bomb", ReasonOutOfMemory, "tick", "memory at 1010 of 1024 pages (unreachable)"},
-		{"out_of_bounds", ReasonTrap, "tick", "out of bounds memory access"},
-		{"recursion", ReasonStackOverflow, "tick", "stack overflow"},
-		{"bad_state_pointer", ReasonBadStateBuffer, "serialize_state", "outside linear memory"},
-		{"state_overrun", ReasonBadStateBuffer, "serialize_state", "runs past linear memory"},
-		{"huge_state", ReasonStateTooLarge, "serialize_state", "over the limit of 1048576"},
-		{"bad_alloc", ReasonBadPointer, "alloc", "outside linear memory"},
-		{"stdout_flood", ReasonLogFlood, "tick", "log output over the per-call limit"},
-		{"proc_exit", ReasonExit, "tick", "exited with code 3"},
-		{"init_fails", ReasonInitFailed, "init", "init returned 7"},
+		{"init_loop", ReasonFuelExhausted, "init", "spent its budget of 50000000 fuel", 0},
+		{"tick_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
+		{"input_loop", ReasonFuelExhausted, "on_input", "spent its budget of 20000000 fuel", 0},
+		{"memory_bomb", ReasonOutOfMemory, "tick", "memory at 1010 of 1024 pages (unreachable)", 0},
+		{"out_of_bounds", ReasonTrap, "tick", "out of bounds memory access", 0},
+		{"recursion", ReasonStackOverflow, "tick", "stack overflow", 1 << 40},
+		{"recursion", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
+		{"recursion_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
+		{"bad_state_pointer", ReasonBadStateBuffer, "serialize_state", "outside linear memory", 0},
+		{"state_overrun", ReasonBadStateBuffer, "serialize_state", "runs past linear memory", 0},
+		{"huge_state", ReasonStateTooLarge, "serialize_state", "over the limit of 1048576", 0},
+		{"bad_alloc", ReasonBadPointer, "alloc", "outside linear memory", 0},
+		{"stdout_flood", ReasonLogFlood, "tick", "log output over the per-call limit", 0},
+		{"proc_exit", ReasonExit, "tick", "exited with code 3", 0},
+		{"init_fails", ReasonInitFailed, "init", "init returned 7", 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.module, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/fuel=%d", tt.module, tt.fuel), func(t *testing.T) {
 			neighbour := instantiate(t, compile(t, e, "recorder"), InstanceConfig{Game: "neighbour"})
 			stop := make(chan struct{})
 			var frames atomic.Int64
@@ -260,7 +265,7 @@ func TestHostileModules(t *testing.T) {
 
 			waitFrames(t, &frames, 1, &neighbourErr)
 			start := time.Now()
-			err := runHostile(t, e, tt.module)
+			err := runHostile(t, e, tt.module, tt.fuel)
 			t.Logf("%s ended in %v", tt.module, time.Since(start))
 			waitFrames(t, &frames, frames.Load()+3, &neighbourErr)
 			close(stop)
@@ -297,10 +302,10 @@ func waitFrames(t *testing.T, frames *atomic.Int64, n int64, failed *atomic.Poin
 
 // runHostile instantiates module and runs frames with one player's input
 // until it fails, or returns nil after 10 healthy frames.
-func runHostile(t *testing.T, e *Engine, module string) error {
+func runHostile(t *testing.T, e *Engine, module string, frameFuel int64) error {
 	ctx := context.Background()
 	m := compile(t, e, module)
-	inst, err := m.Instantiate(ctx, InstanceConfig{Game: module})
+	inst, err := m.Instantiate(ctx, InstanceConfig{Game: module, FrameFuel: frameFuel})
 	if err != nil {
 		return err
 	}
@@ -314,6 +319,77 @@ func runHostile(t *testing.T, e *Engine, module string) error {
 		}
 	}
 	return nil
+}
+
+// TestWallClockGuard checks the deadline backstop on its own, with fuel off.
+func TestWallClockGuard(t *testing.T) {
+	e := newEngine(t, Config{NoFuel: true, WallClockGuard: true, CallTimeout: 50 * time.Millisecond, InitTimeout: 100 * time.Millisecond})
+	for module, call := range map[string]string{"init_loop": "init", "tick_loop": "tick", "input_loop": "on_input"} {
+		err := runHostile(t, e, module, 0)
+		var he *Error
+		if !errorAs(err, &he) || he.Reason != ReasonDeadlineExceeded || he.Call != call {
+			t.Errorf("%s: err = %v, want deadline_exceeded in %s", module, err, call)
+		}
+	}
+}
+
+// TestFuelIsDeterministic runs the same frames twice and compares the fuel
+// each used.
+func TestFuelIsDeterministic(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := compile(t, e, "recorder")
+	run := func() []int64 {
+		inst := instantiate(t, m, InstanceConfig{Game: "x", Seed: 3})
+		used := []int64{inst.Stats().FuelUsed}
+		for f := range 20 {
+			events := []Event{{Kind: EventInput, Player: "p", Data: []byte{byte(f)}}}
+			if f%5 == 0 {
+				events = append(events, Event{Kind: EventJoin, Player: "q"})
+			}
+			if _, err := inst.Frame(context.Background(), events); err != nil {
+				t.Fatal(err)
+			}
+			used = append(used, inst.Stats().FuelUsed)
+		}
+		return used
+	}
+	a, b := run(), run()
+	if !slices.Equal(a, b) {
+		t.Errorf("fuel per frame differs between runs:\n%v\n%v", a, b)
+	}
+	if a[0] <= 0 || a[1] <= 0 {
+		t.Errorf("fuel used = %v, want positive", a)
+	}
+}
+
+// TestFuelBudget gives a frame just its need, then one less.
+func TestFuelBudget(t *testing.T) {
+	e := newEngine(t, Config{})
+	m := compile(t, e, "recorder")
+	probe := instantiate(t, m, InstanceConfig{Game: "x"})
+	if _, err := probe.Frame(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// The first frame also returns init's record; the second is steady.
+	if _, err := probe.Frame(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	need := probe.Stats().FuelUsed
+	for _, tt := range []struct {
+		budget int64
+		ok     bool
+	}{{need, true}, {need - 1, false}} {
+		inst := instantiate(t, m, InstanceConfig{Game: "x", FrameFuel: tt.budget})
+		inst.frameFuel = need * 100 // the first frame copies init's record
+		if _, err := inst.Frame(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+		inst.frameFuel = tt.budget
+		_, err := inst.Frame(context.Background(), nil)
+		if (err == nil) != tt.ok || (!tt.ok && ReasonOf(err) != ReasonFuelExhausted) {
+			t.Errorf("budget %d (need %d): err = %v", tt.budget, need, err)
+		}
+	}
 }
 
 func TestSandboxFilesystem(t *testing.T) {
