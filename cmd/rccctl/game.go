@@ -21,6 +21,7 @@ func newGameCmd() *cobra.Command {
 		Short: "Build, check, run and deploy game modules",
 	}
 	cmd.AddCommand(newGameBuildCmd(), newGameCheckCmd(), newGameRunCmd(), newGameReplayCmd())
+	addGameServerCmds(cmd)
 	return cmd
 }
 

@@ -61,6 +61,9 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newGameCmd(),
+		newInstanceCmd(),
+		newExecutorCmd(),
+		newJoinCmd(),
 	)
 	return root
 }

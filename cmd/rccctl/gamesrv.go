@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/client"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// addGameServerCmds adds the game commands that talk to a coordinator.
+func addGameServerCmds(cmd *cobra.Command) {
+	cmd.AddCommand(newGameDeployCmd(), newGameLsCmd(), newGameVersionsCmd())
+}
+
+func newGameDeployCmd() *cobra.Command {
+	var f serverFlags
+	var name, assets, description string
+	cmd := &cobra.Command{
+		Use:   "deploy FILE --name NAME",
+		Short: "Upload a module as the next version of a game",
+		Long: `Upload a module as the next version of a game. The coordinator checks it
+against the guest ABI and refuses it, saying why, if it does not conform.
+Deploying the same module again creates no version.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if name == "" {
+				return usageError{fmt.Errorf("--name is required")}
+			}
+			module, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var archive []byte
+			if assets != "" {
+				if archive, err = os.ReadFile(assets); err != nil {
+					return err
+				}
+			}
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			start := time.Now()
+			res, err := c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+			}
+			v := res.Version
+			w := cmd.OutOrStdout()
+			if res.Unchanged {
+				fmt.Fprintf(w, "%s version %d unchanged (same module, sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
+				return nil
+			}
+			fmt.Fprintf(w, "deployed %s version %d (sha256 %s, %s) in %v\n", v.Game, v.Version, shortSHA(v.ModuleSha256),
+				humanBytes(uint64(v.ModuleSize)), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "game name (required)")
+	cmd.Flags().StringVar(&assets, "assets", "", "assets archive served read-only at /assets")
+	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newGameLsCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List deployed games",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				out := []json.RawMessage{}
+				for _, g := range res.Games {
+					out = append(out, protoJSON(g))
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tUPDATED")
+			for _, g := range res.Games {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\n", g.Name, g.LatestVersion, g.VersionCount, shortDuration(time.Since(g.UpdatedAt.AsTime())))
+			}
+			return tw.Flush()
+		},
+	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newGameVersionsCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "versions NAME",
+		Short: "List the versions of a game",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Games.ListVersions(ctx, &rccv1.ListVersionsRequest{Game: args[0]})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				out := []json.RawMessage{}
+				for _, v := range res.Versions {
+					out = append(out, protoJSON(v))
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tCREATED\tDESCRIPTION")
+			for _, v := range res.Versions {
+				assets := "-"
+				if v.AssetsSha256 != "" {
+					assets = humanBytes(uint64(v.AssetsSize))
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, shortSHA(v.ModuleSha256), humanBytes(uint64(v.ModuleSize)), assets,
+					v.CreatedAt.AsTime().Local().Format(time.DateTime), v.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}

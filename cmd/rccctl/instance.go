@@ -1,0 +1,364 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+func newInstanceCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "instance",
+		Aliases: []string{"instances"},
+		Short:   "Spawn, list, inspect, stop and renew game instances",
+	}
+	cmd.AddCommand(newInstanceSpawnCmd(), newInstanceLsCmd(), newInstanceGetCmd(), newInstanceStopCmd(), newInstanceRenewCmd())
+	return cmd
+}
+
+// stateName is an instance state for people: "running".
+func stateName(s rccv1.InstanceState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "INSTANCE_STATE_"))
+}
+
+func parseState(s string) (rccv1.InstanceState, error) {
+	v, ok := rccv1.InstanceState_value["INSTANCE_STATE_"+strings.ToUpper(s)]
+	if !ok || v == 0 {
+		return 0, usageError{fmt.Errorf("state %q: want pending, starting, running, stopping, stopped, failed or lost", s)}
+	}
+	return rccv1.InstanceState(v), nil
+}
+
+// leaseLeft is the time an instance has left, for people.
+func leaseLeft(in *rccv1.Instance, now time.Time) string {
+	switch in.State {
+	case rccv1.InstanceState_INSTANCE_STATE_STOPPED, rccv1.InstanceState_INSTANCE_STATE_FAILED, rccv1.InstanceState_INSTANCE_STATE_LOST:
+		return "-"
+	}
+	left := in.LeaseExpiresAt.AsTime().Sub(now)
+	if left <= 0 {
+		return "expired"
+	}
+	return shortDuration(left)
+}
+
+// instanceJSON adds lease_seconds_left to an instance's JSON.
+func instanceJSON(in *rccv1.Instance, now time.Time) json.RawMessage {
+	var m map[string]any
+	if json.Unmarshal(protoJSON(in), &m) != nil {
+		return protoJSON(in)
+	}
+	left := int64(in.LeaseExpiresAt.AsTime().Sub(now) / time.Second)
+	if left < 0 {
+		left = 0
+	}
+	m["lease_seconds_left"] = left
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row("id", in.Id)
+	row("game", fmt.Sprintf("%s version %d", in.Game, in.Version))
+	row("state", stateName(in.State))
+	if in.Reason != "" {
+		row("reason", in.Reason)
+	}
+	if in.ExecutorId != "" {
+		row("executor", in.ExecutorId)
+		row("ws url", in.WsUrl)
+	}
+	row("players", fmt.Sprintf("%d of %d (%d seats reserved)", in.Players, in.MaxPlayers, in.Reserved))
+	row("lease", fmt.Sprintf("%s left of %ds (ends %s)", leaseLeft(in, now), in.LeaseSeconds, in.LeaseExpiresAt.AsTime().Local().Format(time.DateTime)))
+	if len(in.Labels) > 0 {
+		row("labels", labelString(in.Labels))
+	}
+	if len(in.Params.GetFields()) > 0 {
+		b, _ := protojson.Marshal(in.Params)
+		row("params", string(b))
+	}
+	row("seed", fmt.Sprint(in.Seed))
+	if in.Respawn {
+		row("respawn", "yes")
+	}
+	if in.RespawnedFrom != "" {
+		row("respawned from", in.RespawnedFrom)
+	}
+	row("created", in.CreatedAt.AsTime().Local().Format(time.DateTime))
+	_ = tw.Flush()
+}
+
+func labelString(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + m[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+func newInstanceSpawnCmd() *cobra.Command {
+	var f serverFlags
+	var (
+		version, maxPlayers uint32
+		lease               time.Duration
+		labels, params      []string
+		paramsJSON          string
+		seed                uint64
+		respawn             bool
+	)
+	cmd := &cobra.Command{
+		Use:   "spawn GAME",
+		Short: "Start an instance of a game (pending until an executor can take it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lbl, err := parseLabels(labels)
+			if err != nil {
+				return err
+			}
+			if lease < 0 || lease%time.Second != 0 {
+				return usageError{fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+			}
+			var ps *structpb.Struct
+			if paramsJSON != "" {
+				ps = &structpb.Struct{}
+				if err := protojson.Unmarshal([]byte(paramsJSON), ps); err != nil {
+					return usageError{fmt.Errorf("--params: want a JSON object: %v", err)}
+				}
+			}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || k == "" {
+					return usageError{fmt.Errorf("--param %q: want key=value", p)}
+				}
+				if ps == nil {
+					ps = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+				}
+				var val any = v
+				var js any
+				if json.Unmarshal([]byte(v), &js) == nil {
+					val = js // numbers, booleans and JSON values keep their type
+				}
+				sv, err := structpb.NewValue(val)
+				if err != nil {
+					return usageError{fmt.Errorf("--param %q: %v", p, err)}
+				}
+				ps.Fields[k] = sv
+			}
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			in, err := c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
+				LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn})
+			if err != nil {
+				return f.callError(err)
+			}
+			now := time.Now()
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), instanceJSON(in, now))
+			}
+			printInstance(cmd.OutOrStdout(), in, now)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.Uint32Var(&version, "version", 0, "game version (default the latest)")
+	fl.Uint32Var(&maxPlayers, "max-players", 0, "most players (default 16)")
+	fl.DurationVar(&lease, "lease", 0, "lease: the instance stops after it unless renewed (default 1h)")
+	fl.StringArrayVarP(&labels, "label", "l", nil, "label key=value (repeatable)")
+	fl.StringArrayVar(&params, "param", nil, "game parameter key=value, value parsed as JSON when it is (repeatable)")
+	fl.StringVar(&paramsJSON, "params", "", "game parameters as a JSON object")
+	fl.Uint64Var(&seed, "seed", 0, "seed (default random)")
+	fl.BoolVar(&respawn, "respawn", false, "respawn on another executor if its executor is lost")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newInstanceLsCmd() *cobra.Command {
+	var f serverFlags
+	var (
+		game, executor string
+		states, labels []string
+		all            bool
+		limit          uint32
+	)
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List instances (live ones unless --all or --state)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req := &rccv1.ListInstancesRequest{Game: game, ExecutorId: executor, Limit: limit}
+			var err error
+			if req.Labels, err = parseLabels(labels); err != nil {
+				return err
+			}
+			for _, s := range states {
+				for _, p := range strings.Split(s, ",") {
+					st, err := parseState(p)
+					if err != nil {
+						return err
+					}
+					req.States = append(req.States, st)
+				}
+			}
+			if len(req.States) == 0 && !all {
+				req.States = []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING, rccv1.InstanceState_INSTANCE_STATE_STARTING,
+					rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}
+			}
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Instances.List(ctx, req)
+			if err != nil {
+				return f.callError(err)
+			}
+			now := time.Now()
+			if f.output == "json" {
+				out := []json.RawMessage{}
+				for _, in := range res.Instances {
+					out = append(out, instanceJSON(in, now))
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tGAME\tVERSION\tSTATE\tPLAYERS\tLEASE LEFT\tEXECUTOR\tAGE\tLABELS")
+			for _, in := range res.Instances {
+				exec := in.ExecutorId
+				if exec == "" {
+					exec = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", in.Id, in.Game, in.Version, stateName(in.State),
+					in.Players+in.Reserved, in.MaxPlayers, leaseLeft(in, now), exec, shortDuration(now.Sub(in.CreatedAt.AsTime())), labelString(in.Labels))
+			}
+			return tw.Flush()
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&game, "game", "", "only this game")
+	fl.StringVar(&executor, "executor", "", "only on this executor id")
+	fl.StringSliceVar(&states, "state", nil, "only these states (comma-separated)")
+	fl.StringArrayVarP(&labels, "label", "l", nil, "only instances with label key=value (repeatable)")
+	fl.BoolVarP(&all, "all", "a", false, "include stopped, failed and lost instances")
+	fl.Uint32Var(&limit, "limit", 0, "at most this many (newest first)")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newInstanceGetCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show one instance",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
+			if err != nil {
+				return f.callError(err)
+			}
+			now := time.Now()
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), instanceJSON(in, now))
+			}
+			printInstance(cmd.OutOrStdout(), in, now)
+			return nil
+		},
+	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newInstanceStopCmd() *cobra.Command {
+	var f serverFlags
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "stop ID...",
+		Short: "Stop instances",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			var out []json.RawMessage
+			now := time.Now()
+			for _, id := range args {
+				in, err := c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: id, Reason: reason})
+				if err != nil {
+					return f.callError(err)
+				}
+				if f.output == "json" {
+					out = append(out, instanceJSON(in, now))
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", in.Id, stateName(in.State))
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (kept with the instance; default \"stopped by operator\")")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newInstanceRenewCmd() *cobra.Command {
+	var f serverFlags
+	var lease time.Duration
+	cmd := &cobra.Command{
+		Use:   "renew ID",
+		Short: "Extend an instance's lease from now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if lease < 0 || lease%time.Second != 0 {
+				return usageError{fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+			}
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			in, err := c.Instances.RenewLease(ctx, &rccv1.RenewLeaseRequest{Id: args[0], LeaseSeconds: uint32(lease / time.Second)})
+			if err != nil {
+				return f.callError(err)
+			}
+			now := time.Now()
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), instanceJSON(in, now))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s lease renewed: %s left (ends %s)\n", in.Id, leaseLeft(in, now),
+				in.LeaseExpiresAt.AsTime().Local().Format(time.DateTime))
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&lease, "lease", 0, "new lease from now (default the instance's own)")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+func newJoinCmd() *cobra.Command {
+	var f serverFlags
+	var (
+		player     string
+		version    uint32
+		maxPlayers uint32
+		labels     []string
+	)
+	cmd := &cobra.Command{
+		Use:   "join GAME --player ID",
+		Short: "Reserve a seat for a player and print where to connect, with a ticket",
+		Long: `Reserve a seat for a player in the fullest running instance of GAME with
+room (matching --label), or in a new one, and print the executor's WebSocket
+URL, the instance and a single-use ticket valid for 60 s.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if player == "" {
+				return usageError{fmt.Errorf("--player is required")}
+			}
+			lbl, err := parseLabels(labels)
+			if err != nil {
+				return err
+			}
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Instances.Join(ctx, &rccv1.JoinRequest{Game: args[0], PlayerId: player, Version: version, Labels: lbl, MaxPlayers: maxPlayers})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)
+			created := ""
+			if res.Created {
+				created = " (new)"
+			}
+			fmt.Fprintf(tw, "instance\t%s%s\n", res.InstanceId, created)
+			fmt.Fprintf(tw, "executor\t%s\n", res.ExecutorId)
+			fmt.Fprintf(tw, "ticket\t%s\n", res.Ticket)
+			fmt.Fprintf(tw, "expires\t%s (in %s)\n", res.TicketExpiresAt.AsTime().Local().Format(time.TimeOnly),
+				shortDuration(time.Until(res.TicketExpiresAt.AsTime())))
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&player, "player", "", "player id (required)")
+	cmd.Flags().Uint32Var(&version, "version", 0, "game version (default the latest)")
+	cmd.Flags().Uint32Var(&maxPlayers, "max-players", 0, "max players of a new instance (default 16)")
+	cmd.Flags().StringArrayVarP(&labels, "label", "l", nil, "instance label key=value (repeatable)")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
