@@ -2,15 +2,29 @@ package meter
 
 import (
 	"fmt"
+	"slices"
 )
 
 // A run is a straight-line sequence of instructions entered only at its
 // first instruction. Its whole cost is charged before that instruction.
 type run struct {
-	at    int   // offset in the function body where the charge goes
-	cost  int64 // instructions in the run
-	check bool  // compare fuel with zero after charging
+	at     int   // offset in the function body where the charge goes
+	cost   int64 // instructions in the run
+	header bool  // the run starts the function or a loop body
+	check  bool  // compare fuel with zero after charging
+	// must is set when the run can be left other than into another run of
+	// the function (return, a call to an import, call_indirect) or has no
+	// successor at all (it ends in unreachable): its check cannot be left
+	// to the next run.
+	must  bool
+	back  bool  // the run branches back to a loop header
+	nsucc int32 // forward edges from the run to later runs
 }
+
+type edge struct{ from, to int32 }
+
+// pendNode is a node of a linked list of run indices kept in one slice.
+type pendNode struct{ run, next int32 }
 
 type frameKind uint8
 
@@ -26,27 +40,34 @@ type frame struct {
 	startReachable bool // the frame's first instruction can execute
 	thenReachable  bool // for if: the end of the then arm is reachable
 	hasElse        bool
-	targeted       bool // a reachable branch targets the end of this block
+	targeted       bool  // a reachable branch targets the end of this block
+	ifRun          int32 // for if: the run that ends with the if, or -1
+	pend           int32 // list of runs that continue after the end
 }
 
 // funcRewriter holds the state of one function body; it is reused across
 // the functions of a module.
 type funcRewriter struct {
-	fuel  uint32
-	opts  Options
-	runs  []run
-	ctrl  []frame
-	r     reader
-	cur   int  // index in runs of the run being extended, -1 when dead
-	reach bool // the current instruction can execute
+	fuel          uint32
+	importedFuncs uint32
+	opts          Options
+	runs          []run
+	edges         []edge
+	nodes         []pendNode
+	adj           []int32
+	ctrl          []frame
+	r             reader
+	cur           int32 // index in runs of the run being extended, -1 when dead
+	reach         bool  // the current instruction can execute
+	preds         int32 // list of the runs that fall into the next leader
 }
 
-func rewriteCode(s section, fuel uint32, opts Options) ([]byte, error) {
+func rewriteCode(s section, fuel, importedFuncs uint32, opts Options) ([]byte, error) {
 	r := &reader{b: s.body, base: s.base}
 	n, _ := r.count(1) // checked by parseSection
 	out := make([]byte, 0, len(s.body)+len(s.body)/2+16)
 	out = appendULEB(out, uint64(n))
-	fr := &funcRewriter{fuel: fuel, opts: opts}
+	fr := &funcRewriter{fuel: fuel, importedFuncs: importedFuncs, opts: opts}
 	var body []byte
 	for range n {
 		size, err := r.u32()
@@ -75,6 +96,8 @@ func rewriteCode(s section, fuel uint32, opts Options) ([]byte, error) {
 func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
 	f.r = reader{b: b, base: base}
 	f.runs = f.runs[:0]
+	f.edges = f.edges[:0]
+	f.nodes = f.nodes[:0]
 	f.ctrl = f.ctrl[:0]
 	r := &f.r
 	// Locals.
@@ -94,12 +117,11 @@ func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
 	if err := f.decode(); err != nil {
 		return nil, err
 	}
+	f.placeChecks()
 	out = append(out, b[:codeStart]...)
 	prev := codeStart
 	for _, ru := range f.runs {
-		if ru.cost == 0 && !(ru.check && f.opts.Checks == CheckLoops) {
-			// Nothing to charge, and in CheckEveryRun mode fuel is
-			// known not to be negative here: every charge is checked.
+		if !ru.emitted() {
 			continue
 		}
 		out = append(out, b[prev:ru.at]...)
@@ -107,6 +129,63 @@ func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
 		prev = ru.at
 	}
 	return append(out, b[prev:]...), nil
+}
+
+// emitted reports whether the run gets any injected code. A run that costs
+// nothing and starts no loop or function needs none: fuel cannot become
+// negative in it.
+func (ru *run) emitted() bool { return ru.cost > 0 || ru.header }
+
+// placeChecks decides which runs compare fuel with zero.
+//
+// With CheckLoops, only headers do. With CheckEveryRun, a run may leave its
+// check to its successors when all of them check (and are not themselves
+// relying on their successors): a run that makes fuel negative then runs to
+// its end, and the next run traps before executing anything. Loop headers
+// and function entries always check, so every cycle of control flow does.
+func (f *funcRewriter) placeChecks() {
+	runs := f.runs
+	if f.opts.Checks == CheckLoops {
+		for i := range runs {
+			runs[i].check = runs[i].header
+		}
+		return
+	}
+	// Forward edges grouped by source run: after the fill below, run i's
+	// successors are tgt[end[i-1]:end[i]] (from 0 for run 0).
+	n := len(runs)
+	buf := slices.Grow(f.adj[:0], n+1+len(f.edges))[:n+1+len(f.edges)]
+	f.adj = buf
+	end, tgt := buf[:n+1], buf[n+1:]
+	clear(end)
+	for _, e := range f.edges {
+		end[e.from+1]++
+	}
+	for i := 1; i <= n; i++ {
+		end[i] += end[i-1]
+	}
+	for _, e := range f.edges {
+		tgt[end[e.from]] = e.to
+		end[e.from]++
+	}
+	for i := n - 1; i >= 0; i-- {
+		ru := &runs[i]
+		if ru.header || ru.must || (ru.nsucc == 0 && !ru.back) {
+			ru.check = true
+			continue
+		}
+		from := int32(0)
+		if i > 0 {
+			from = end[i-1]
+		}
+		ru.check = false
+		for _, s := range tgt[from:end[i]] {
+			if t := &runs[s]; !t.emitted() || !t.check {
+				ru.check = true
+				break
+			}
+		}
+	}
 }
 
 // appendCharge appends the code that charges a run:
@@ -138,15 +217,33 @@ func free(op byte) bool {
 	return op == 0x01 || op == 0x02 || op == 0x03 || op == 0x0b
 }
 
+// push adds run to the list at *head.
+func (f *funcRewriter) push(head *int32, run int32) {
+	if run < 0 {
+		return
+	}
+	f.nodes = append(f.nodes, pendNode{run: run, next: *head})
+	*head = int32(len(f.nodes) - 1)
+}
+
 // startRun begins a new run at the current offset if the code there can
-// execute. loopOrEntry marks function entries and loop headers.
-func (f *funcRewriter) startRun(at int, loopOrEntry bool) {
+// execute, and links the runs in f.preds to it. header marks function
+// entries and loop headers.
+func (f *funcRewriter) startRun(at int, header bool) {
+	preds := f.preds
+	f.preds = -1
 	if !f.reach {
 		f.cur = -1
 		return
 	}
-	f.runs = append(f.runs, run{at: at, check: loopOrEntry || f.opts.Checks == CheckEveryRun})
-	f.cur = len(f.runs) - 1
+	n := int32(len(f.runs))
+	f.runs = append(f.runs, run{at: at, header: header})
+	f.cur = n
+	for p := preds; p >= 0; p = f.nodes[p].next {
+		from := f.nodes[p].run
+		f.edges = append(f.edges, edge{from: from, to: n})
+		f.runs[from].nsucc++
+	}
 }
 
 func (f *funcRewriter) dead() {
@@ -154,13 +251,33 @@ func (f *funcRewriter) dead() {
 	f.cur = -1
 }
 
-// target marks the block at relative depth d as the target of a branch.
+// must marks the current run as one that has to check.
+func (f *funcRewriter) must() {
+	if f.cur >= 0 {
+		f.runs[f.cur].must = true
+	}
+}
+
+// target records a branch from the current run to the label at relative
+// depth d.
 func (f *funcRewriter) target(d uint32, off int) error {
 	if int64(d) >= int64(len(f.ctrl)) {
 		return malformed(off, fmt.Sprintf("branch depth %d exceeds the nesting depth %d", d, len(f.ctrl)))
 	}
-	if f.reach {
-		f.ctrl[len(f.ctrl)-1-int(d)].targeted = true
+	if !f.reach || f.cur < 0 {
+		return nil
+	}
+	fr := &f.ctrl[len(f.ctrl)-1-int(d)]
+	switch fr.kind {
+	case frameFunc:
+		f.must()
+	case frameLoop:
+		f.runs[f.cur].back = true
+	default:
+		if !fr.targeted || fr.pend < 0 || f.nodes[fr.pend].run != f.cur {
+			f.push(&fr.pend, f.cur)
+		}
+		fr.targeted = true
 	}
 	return nil
 }
@@ -168,15 +285,16 @@ func (f *funcRewriter) target(d uint32, off int) error {
 // decode walks the instructions of the body, recording its runs.
 func (f *funcRewriter) decode() error {
 	r := &f.r
-	f.ctrl = append(f.ctrl, frame{kind: frameFunc, startReachable: true})
+	f.ctrl = append(f.ctrl, frame{kind: frameFunc, startReachable: true, ifRun: -1, pend: -1})
 	f.reach = true
+	f.preds = -1
 	f.startRun(r.pos, true)
-	leader, leaderLoop := false, false
+	leader, header := false, false
 	for {
 		at := r.pos
 		if leader {
-			f.startRun(at, leaderLoop)
-			leader, leaderLoop = false, false
+			f.startRun(at, header)
+			leader, header = false, false
 		}
 		off := r.off()
 		op, err := r.byte()
@@ -205,16 +323,21 @@ func (f *funcRewriter) decode() error {
 			if err := f.blockType(); err != nil {
 				return err
 			}
+			fr := frame{startReachable: f.reach, ifRun: -1, pend: -1}
 			switch op {
 			case 0x02:
-				f.ctrl = append(f.ctrl, frame{kind: frameBlock, startReachable: f.reach})
+				fr.kind = frameBlock
 			case 0x03:
-				f.ctrl = append(f.ctrl, frame{kind: frameLoop, startReachable: f.reach})
-				leader, leaderLoop = true, true
+				fr.kind = frameLoop
+				f.push(&f.preds, f.cur)
+				leader, header = true, true
 			case 0x04:
-				f.ctrl = append(f.ctrl, frame{kind: frameIf, startReachable: f.reach})
+				fr.kind = frameIf
+				fr.ifRun = f.cur
+				f.push(&f.preds, f.cur)
 				leader = true
 			}
+			f.ctrl = append(f.ctrl, fr)
 		case 0x05: // else
 			top := &f.ctrl[len(f.ctrl)-1]
 			if top.kind != frameIf || top.hasElse {
@@ -222,12 +345,16 @@ func (f *funcRewriter) decode() error {
 			}
 			top.hasElse = true
 			top.thenReachable = f.reach
+			f.push(&top.pend, f.cur) // the then arm jumps to the end
 			f.reach = top.startReachable
+			f.cur = -1
+			f.push(&f.preds, top.ifRun)
 			leader = true
 		case 0x0b: // end
 			top := f.ctrl[len(f.ctrl)-1]
 			f.ctrl = f.ctrl[:len(f.ctrl)-1]
 			if len(f.ctrl) == 0 {
+				f.must() // returns to the caller
 				if !r.eof() {
 					return malformed(r.off(), "bytes after the end of the function body")
 				}
@@ -236,6 +363,8 @@ func (f *funcRewriter) decode() error {
 			switch top.kind {
 			case frameBlock:
 				if top.targeted {
+					f.push(&top.pend, f.cur)
+					f.preds = top.pend
 					f.reach = true
 					leader = true
 				}
@@ -243,7 +372,11 @@ func (f *funcRewriter) decode() error {
 				other := top.startReachable
 				if top.hasElse {
 					other = top.thenReachable
+				} else {
+					f.push(&top.pend, top.ifRun) // the condition was false
 				}
+				f.push(&top.pend, f.cur)
+				f.preds = top.pend
 				f.reach = f.reach || other || top.targeted
 				leader = true
 			}
@@ -266,6 +399,7 @@ func (f *funcRewriter) decode() error {
 			if err := f.target(d, off); err != nil {
 				return err
 			}
+			f.push(&f.preds, f.cur)
 			leader = true
 		case 0x0e: // br_table
 			n, err := r.count(1)
@@ -283,10 +417,15 @@ func (f *funcRewriter) decode() error {
 			}
 			f.dead()
 		case 0x0f: // return
+			f.must()
 			f.dead()
 		case 0x10: // call
-			if _, err := r.u32(); err != nil {
+			fn, err := r.u32()
+			if err != nil {
 				return err
+			}
+			if fn < f.importedFuncs {
+				f.must() // the host must not run on negative fuel
 			}
 		case 0x11: // call_indirect
 			if _, err := r.u32(); err != nil {
@@ -295,6 +434,7 @@ func (f *funcRewriter) decode() error {
 			if _, err := r.u32(); err != nil {
 				return err
 			}
+			f.must() // the callee may be an import
 		case 0x1a, 0x1b: // drop, select
 		case 0x1c: // select t*
 			n, err := r.count(1)

@@ -287,9 +287,9 @@ func genModule(src []byte) []byte {
 	g := &gen{src: src}
 	b := append([]byte{}, header...)
 	b = section(b, 1, vec(
-		[]byte{0x60, 1, 0x7f, 1, 0x7f},          // 0: (i32) -> i32
-		[]byte{0x60, 2, 0x7f, 0x7f, 1, 0x7f},    // 1: (i32 i32) -> i32
-		[]byte{0x60, 1, 0x7f, 2, 0x7f, 0x7f},    // 2: (i32) -> (i32 i32)
+		[]byte{0x60, 1, 0x7f, 1, 0x7f},       // 0: (i32) -> i32
+		[]byte{0x60, 2, 0x7f, 0x7f, 1, 0x7f}, // 1: (i32 i32) -> i32
+		[]byte{0x60, 1, 0x7f, 2, 0x7f, 0x7f}, // 2: (i32) -> (i32 i32)
 	))
 	b = section(b, 3, vec([]byte{0}, []byte{1}))
 	b = section(b, 4, vec([]byte{0x70, 0x00, 0x01}))

@@ -2,8 +2,8 @@ package meter_test
 
 import (
 	"context"
-	"errors"
 	_ "embed"
+	"errors"
 	"math"
 	"strings"
 	"testing"

@@ -44,6 +44,7 @@ type module struct {
 	importedGlobals int
 	definedGlobals  int
 	definedFuncs    int
+	importedFuncs   int
 	exports         map[string]bool
 }
 
@@ -332,6 +333,7 @@ func (m *module) parseImports(r *reader) error {
 			if _, err := r.u32(); err != nil {
 				return err
 			}
+			m.importedFuncs++
 		case 1:
 			if err := parseTableType(r); err != nil {
 				return err
@@ -408,7 +410,7 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 				emitExport(s.body[r.pos:], int(n))
 			}
 		case secCode:
-			body, err := rewriteCode(s, fuel, opts)
+			body, err := rewriteCode(s, fuel, uint32(m.importedFuncs), opts)
 			if err != nil {
 				return nil, err
 			}
