@@ -303,7 +303,7 @@ type change struct {
 func (c *Coordinator) instanceChanged(ctx context.Context, in store.Instance) {
 	c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
 	if in.ExecutorID != "" {
-		c.streams.wake(in.ExecutorID)
+		c.streams.wake(in.ExecutorID, in.ID)
 	}
 	c.queueNotify(change{Node: c.node, Instance: in.ID})
 }
@@ -346,7 +346,7 @@ func (c *Coordinator) onNotify(payload string) {
 		if in, err := c.st.GetInstance(ctx, ch.Instance); err == nil {
 			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
 			if in.ExecutorID != "" {
-				c.streams.wake(in.ExecutorID)
+				c.streams.wake(in.ExecutorID, in.ID)
 			}
 		}
 	}

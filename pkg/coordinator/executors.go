@@ -127,45 +127,145 @@ func (s *executorService) Assignments(req *rccv1.AssignmentsRequest, stream rccv
 	if _, err := c.st.GetExecutor(ctx, id); err != nil {
 		return grpcError(err)
 	}
-	wake := c.streams.subscribe(id)
-	defer c.streams.unsubscribe(id, wake)
+	sub := c.streams.subscribe(id)
+	defer c.streams.unsubscribe(id, sub)
 	c.metrics.streams.Inc()
 	defer c.metrics.streams.Dec()
 	c.log.Info("assignment stream opened", "executor", id)
 	defer c.log.Info("assignment stream closed", "executor", id)
 
-	started := map[string]bool{} // instances it was told to start
-	stopped := map[string]bool{} // and to stop
-	versions := map[string]*rccv1.GameVersion{}
+	a := &assigner{c: c, stream: stream, executor: id, started: map[string]bool{}, stopped: map[string]bool{},
+		versions: map[string]*rccv1.GameVersion{}}
 	t := time.NewTicker(c.cfg.ResyncInterval)
 	defer t.Stop()
+	full := true
 	for {
-		if err := s.sync(ctx, stream, id, started, stopped, versions); err != nil {
-			if status.Code(err) == codes.Unavailable || errors.Is(err, store.ErrUnavailable) {
-				c.log.Warn("assignment stream paused: store unavailable", "executor", id, "err", err)
+		var err error
+		if full {
+			err = a.resync(ctx)
+		} else {
+			ids, all := c.streams.take(sub)
+			if all {
+				err = a.resync(ctx)
 			} else {
-				return err
+				err = a.update(ctx, ids)
 			}
 		}
+		if err != nil {
+			if status.Code(err) != codes.Unavailable && !errors.Is(err, store.ErrUnavailable) {
+				return err
+			}
+			c.log.Warn("assignment stream paused: store unavailable", "executor", id, "err", err)
+		}
+		full = false
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-wake:
+		case <-sub.ch:
 		case <-t.C:
+			full = true
 		}
 	}
 }
 
-func (s *executorService) sync(ctx context.Context, stream rccv1.ExecutorService_AssignmentsServer, id string,
-	started, stopped map[string]bool, versions map[string]*rccv1.GameVersion) error {
-	c := s.c
-	for inst, reason := range c.streams.takeStops(id) {
-		if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: inst, Reason: reason}}}); err != nil {
+// assigner is the state of one assignment stream: what it told the executor.
+type assigner struct {
+	c        *Coordinator
+	stream   rccv1.ExecutorService_AssignmentsServer
+	executor string
+	started  map[string]bool // instances it was told to start
+	stopped  map[string]bool // and to stop
+	versions map[string]*rccv1.GameVersion
+}
+
+func (a *assigner) send(m *rccv1.Assignment) error { return a.stream.Send(m) }
+
+func (a *assigner) stop(id, reason string) error {
+	if a.stopped[id] {
+		return nil
+	}
+	if err := a.send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: id, Reason: reason}}}); err != nil {
+		return err
+	}
+	a.stopped[id] = true
+	return nil
+}
+
+func (a *assigner) orders() error {
+	for inst, reason := range a.c.streams.takeStops(a.executor) {
+		delete(a.stopped, inst)
+		if err := a.stop(inst, reason); err != nil {
 			return err
 		}
-		stopped[inst] = true
 	}
-	ins, err := c.st.ListInstances(ctx, store.InstanceFilter{ExecutorID: id,
+	return nil
+}
+
+// apply brings the executor in line with one instance as the store has it.
+func (a *assigner) apply(ctx context.Context, in store.Instance) error {
+	switch {
+	case in.ExecutorID != a.executor || in.State.Terminal():
+		if a.started[in.ID] {
+			reason := in.Reason
+			if reason == "" {
+				reason = "instance is " + string(in.State)
+			}
+			if err := a.stop(in.ID, reason); err != nil {
+				return err
+			}
+			delete(a.started, in.ID)
+			delete(a.stopped, in.ID)
+		}
+	case in.State == store.StateStopping:
+		if err := a.stop(in.ID, in.Reason); err != nil {
+			return err
+		}
+	case !a.started[in.ID]:
+		key := fmt.Sprintf("%s@%d", in.Game, in.Version)
+		v := a.versions[key]
+		if v == nil {
+			sv, err := a.c.st.GetVersion(ctx, in.Game, in.Version)
+			if err != nil {
+				return grpcError(err)
+			}
+			v = versionProto(sv)
+			a.versions[key] = v
+		}
+		if err := a.send(&rccv1.Assignment{Kind: &rccv1.Assignment_Start{Start: &rccv1.StartInstance{Instance: instanceProto(in), Version: v}}}); err != nil {
+			return err
+		}
+		a.started[in.ID] = true
+	}
+	return nil
+}
+
+// update handles the instances that changed.
+func (a *assigner) update(ctx context.Context, ids []string) error {
+	if err := a.orders(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		in, err := a.c.st.GetInstance(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return grpcError(err)
+		}
+		if err := a.apply(ctx, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resync compares everything the store assigns to the executor with what
+// it was told.
+func (a *assigner) resync(ctx context.Context) error {
+	if err := a.orders(); err != nil {
+		return err
+	}
+	ins, err := a.c.st.ListInstances(ctx, store.InstanceFilter{ExecutorID: a.executor,
 		States: []store.InstanceState{store.StateStarting, store.StateRunning, store.StateStopping}})
 	if err != nil {
 		return grpcError(err)
@@ -173,41 +273,20 @@ func (s *executorService) sync(ctx context.Context, stream rccv1.ExecutorService
 	current := map[string]bool{}
 	for _, in := range ins {
 		current[in.ID] = true
-		switch {
-		case in.State == store.StateStopping && !stopped[in.ID]:
-			if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: in.ID, Reason: in.Reason}}}); err != nil {
-				return err
-			}
-			stopped[in.ID] = true
-		case in.State != store.StateStopping && !started[in.ID]:
-			key := fmt.Sprintf("%s@%d", in.Game, in.Version)
-			v := versions[key]
-			if v == nil {
-				sv, err := c.st.GetVersion(ctx, in.Game, in.Version)
-				if err != nil {
-					return grpcError(err)
-				}
-				v = versionProto(sv)
-				versions[key] = v
-			}
-			if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Start{Start: &rccv1.StartInstance{Instance: instanceProto(in), Version: v}}}); err != nil {
-				return err
-			}
-			started[in.ID] = true
+		if err := a.apply(ctx, in); err != nil {
+			return err
 		}
 	}
 	// Started earlier and now finished (lease over, lost, stopped elsewhere).
-	for inst := range started {
+	for inst := range a.started {
 		if current[inst] {
 			continue
 		}
-		if !stopped[inst] {
-			if err := stream.Send(&rccv1.Assignment{Kind: &rccv1.Assignment_Stop{Stop: &rccv1.StopInstance{InstanceId: inst, Reason: "instance ended"}}}); err != nil {
-				return err
-			}
+		if err := a.stop(inst, "instance ended"); err != nil {
+			return err
 		}
-		delete(started, inst)
-		delete(stopped, inst)
+		delete(a.started, inst)
+		delete(a.stopped, inst)
 	}
 	return nil
 }

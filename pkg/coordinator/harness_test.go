@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // env is a coordinator serving on loopback, with an admin client.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	addr   string
 	st     store.Store
 	issuer *auth.Issuer
@@ -55,7 +55,7 @@ func fastConfig(cfg *coordinator.Config) {
 	cfg.ResyncInterval = 200 * time.Millisecond
 }
 
-func sqliteStore(t *testing.T) store.Store {
+func sqliteStore(t testing.TB) store.Store {
 	s, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func sqliteStore(t *testing.T) store.Store {
 	return s
 }
 
-func newIssuer(t *testing.T) *auth.Issuer {
+func newIssuer(t testing.TB) *auth.Issuer {
 	_, key, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func newIssuer(t *testing.T) *auth.Issuer {
 }
 
 // start serves a coordinator on st; tune may change the configuration.
-func start(t *testing.T, st store.Store, issuer *auth.Issuer, tune func(*coordinator.Config)) *env {
+func start(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordinator.Config)) *env {
 	t.Helper()
 	cfg := coordinator.Config{Store: st, Issuer: issuer}
 	fastConfig(&cfg)
@@ -137,7 +137,7 @@ func (e *env) deploy(game string) *rccv1.GameVersion {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -150,7 +150,7 @@ func eventually(t *testing.T, what string, d time.Duration, cond func() bool) {
 
 // fakeExecutor speaks the executor side of the real gRPC API.
 type fakeExecutor struct {
-	t       *testing.T
+	t       testing.TB
 	c       *client.Client
 	id      string
 	name    string

@@ -42,64 +42,87 @@ func (h *hub) publish(ev *rccv1.WatchEvent) {
 	}
 }
 
-// streams wakes the assignment streams of executors, and holds stop orders
-// for instances an executor runs but should not.
+// streams wakes the assignment streams of executors with the instances
+// that changed, and holds stop orders for instances an executor runs but
+// should not.
 type streams struct {
 	mu    sync.Mutex
-	wakes map[string]map[chan struct{}]struct{}
+	subs  map[string]map[*streamSub]struct{}
 	stops map[string]map[string]string // executor -> instance -> reason
 }
 
+// streamSub is one open assignment stream.
+type streamSub struct {
+	ch   chan struct{}
+	ids  map[string]struct{} // instances changed since the last take
+	full bool                // resynchronise everything
+}
+
 func newStreams() *streams {
-	return &streams{wakes: map[string]map[chan struct{}]struct{}{}, stops: map[string]map[string]string{}}
+	return &streams{subs: map[string]map[*streamSub]struct{}{}, stops: map[string]map[string]string{}}
 }
 
-func (s *streams) subscribe(executor string) chan struct{} {
+func (s *streams) subscribe(executor string) *streamSub {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch := make(chan struct{}, 1)
-	if s.wakes[executor] == nil {
-		s.wakes[executor] = map[chan struct{}]struct{}{}
+	sub := &streamSub{ch: make(chan struct{}, 1), ids: map[string]struct{}{}}
+	if s.subs[executor] == nil {
+		s.subs[executor] = map[*streamSub]struct{}{}
 	}
-	s.wakes[executor][ch] = struct{}{}
-	return ch
+	s.subs[executor][sub] = struct{}{}
+	return sub
 }
 
-func (s *streams) unsubscribe(executor string, ch chan struct{}) {
+func (s *streams) unsubscribe(executor string, sub *streamSub) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.wakes[executor], ch)
-	if len(s.wakes[executor]) == 0 {
-		delete(s.wakes, executor)
+	delete(s.subs[executor], sub)
+	if len(s.subs[executor]) == 0 {
+		delete(s.subs, executor)
 	}
 }
 
-func (s *streams) connected(executor string) bool {
+// take returns what changed since the last take.
+func (s *streams) take(sub *streamSub) (ids []string, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.wakes[executor]) > 0
+	for id := range sub.ids {
+		ids = append(ids, id)
+	}
+	clear(sub.ids)
+	full, sub.full = sub.full, false
+	return ids, full
 }
 
-func (s *streams) wake(executor string) {
+func signal(sub *streamSub) {
+	select {
+	case sub.ch <- struct{}{}:
+	default:
+	}
+}
+
+// wake tells an executor's streams that an instance changed; with no
+// instance, to resynchronise everything.
+func (s *streams) wake(executor, instance string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for ch := range s.wakes[executor] {
-		select {
-		case ch <- struct{}{}:
-		default:
+	for sub := range s.subs[executor] {
+		if instance == "" {
+			sub.full = true
+		} else {
+			sub.ids[instance] = struct{}{}
 		}
+		signal(sub)
 	}
 }
 
 func (s *streams) wakeAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, set := range s.wakes {
-		for ch := range set {
-			select {
-			case ch <- struct{}{}:
-			default:
-			}
+	for _, set := range s.subs {
+		for sub := range set {
+			sub.full = true
+			signal(sub)
 		}
 	}
 }
@@ -110,8 +133,10 @@ func (s *streams) orderStop(executor, instance, reason string) {
 		s.stops[executor] = map[string]string{}
 	}
 	s.stops[executor][instance] = reason
+	for sub := range s.subs[executor] {
+		signal(sub)
+	}
 	s.mu.Unlock()
-	s.wake(executor)
 }
 
 func (s *streams) takeStops(executor string) map[string]string {

@@ -55,3 +55,9 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+// fastJoiner is an engine that can seat a player in an existing instance in
+// one statement; Join falls back to its transaction when none has room.
+type fastJoiner interface {
+	joinExisting(ctx context.Context, q JoinQuery) (Instance, bool, error)
+}

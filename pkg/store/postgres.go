@@ -235,3 +235,44 @@ func (e *pgEngine) translate(err error) error {
 	}
 	return err
 }
+
+// joinExistingSQL reserves a seat in the fullest matching instance with
+// room in one statement (one round trip, no explicit transaction): the
+// candidate row is locked with SKIP LOCKED, so concurrent joins spread over
+// instances instead of queueing on one row, and the UPDATE re-checks the
+// room under the lock.
+const joinExistingSQL = `
+WITH v AS (
+	SELECT CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE (SELECT MAX(version) FROM versions WHERE game = $1) END AS version
+), cand AS (
+	SELECT i.id FROM instances i JOIN executors e ON e.id = i.executor_id CROSS JOIN v
+	WHERE i.game = $1 AND i.version = v.version AND i.state IN ('starting', 'running')
+	AND i.players + i.reserved < i.max_players
+	AND e.state = 'active' AND e.last_heartbeat >= $3
+	AND i.labels::jsonb @> $4::jsonb
+	ORDER BY i.players + i.reserved DESC, i.created_at, i.id
+	LIMIT 1 FOR UPDATE OF i SKIP LOCKED
+), upd AS (
+	UPDATE instances u SET reserved = u.reserved + 1, updated_at = $5
+	FROM cand WHERE u.id = cand.id AND u.players + u.reserved < u.max_players
+	RETURNING u.*
+), seat AS (
+	INSERT INTO seats (id, instance_id, player_id, expires_at) SELECT $6, id, $7, $8 FROM upd
+)
+SELECT i.id, i.game, i.version, i.module_sha256, i.state, i.executor_id, COALESCE(e.ws_url, ''),
+	i.max_players, i.players, i.reserved, i.labels, i.params, i.seed, i.lease_seconds, i.lease_expires_at,
+	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at
+FROM upd i LEFT JOIN executors e ON e.id = i.executor_id`
+
+// joinExisting implements fastJoiner.
+func (e *pgEngine) joinExisting(ctx context.Context, q JoinQuery) (Instance, bool, error) {
+	in, err := scanInstance(e.pool.QueryRow(ctx, joinExistingSQL, q.Game, int64(q.Version), ms(q.LiveSince), encodeLabels(q.Labels),
+		ms(q.Now), q.SeatID, q.PlayerID, ms(q.SeatExpires)))
+	if isNoRows(err) {
+		return Instance{}, false, nil
+	}
+	if err != nil {
+		return Instance{}, false, e.translate(err)
+	}
+	return in, true, nil
+}

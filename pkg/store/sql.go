@@ -440,6 +440,15 @@ func (s *db) RenewLease(ctx context.Context, id string, seconds uint32, now time
 }
 
 func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
+	if fj, ok := s.e.(fastJoiner); ok {
+		in, found, err := fj.joinExisting(ctx, q)
+		if err != nil {
+			return JoinResult{}, fmt.Errorf("join %s: %w", q.Game, err)
+		}
+		if found {
+			return JoinResult{Instance: in}, nil
+		}
+	}
 	var out JoinResult
 	err := s.tx(ctx, func(c conn) error {
 		version := q.Version

@@ -1,0 +1,143 @@
+package coordinator_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/pgtest"
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// BenchmarkJoin measures Join over gRPC on loopback: concurrent callers on
+// four connections, one executor, instances of 16 players (one join in 16
+// creates an instance). It reports joins/s and latency percentiles.
+func BenchmarkJoin(b *testing.B) {
+	backends := []struct {
+		name string
+		open func(b *testing.B) store.Store
+	}{
+		{"sqlite", func(b *testing.B) store.Store { return sqliteStore(b) }},
+		{"postgres", func(b *testing.B) store.Store {
+			s, err := store.Open(context.Background(), pgtest.New(b)+os.Getenv("RCC_BENCH_PG_PARAMS"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}},
+	}
+	for _, be := range backends {
+		for _, callers := range []int{16, 64} {
+			b.Run(fmt.Sprintf("%s/callers=%d", be.name, callers), func(b *testing.B) {
+				benchJoin(b, be.open(b), callers)
+			})
+		}
+	}
+}
+
+func benchJoin(b *testing.B, st store.Store, callers int) {
+	// Heartbeats may queue behind the load: a liveness window of seconds.
+	e := start(b, st, newIssuer(b), func(cfg *coordinator.Config) {
+		cfg.HeartbeatInterval, cfg.MissedHeartbeats, cfg.ResyncInterval = time.Second, 5, coordinator.DefaultResyncInterval
+	})
+	e.deploy("arena")
+	e.executor("bench-executor", 0)
+	conns := make([]*client.Client, 4)
+	for k := range conns {
+		conns[k] = e.dial(auth.RoleAdmin)
+		defer conns[k].Close()
+	}
+	ctx := context.Background()
+	// Warm up: connections, prepared statements, the first instance.
+	for k := 0; k < 64; k++ {
+		if _, err := conns[k%4].Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: fmt.Sprint("warm", k)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	lat := make([][]time.Duration, callers)
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	b.ResetTimer()
+	begin := time.Now()
+	for w := 0; w < callers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := conns[w%len(conns)]
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				_, err := c.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: fmt.Sprint("p", n)})
+				lat[w] = append(lat[w], time.Since(t0))
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	pct := func(p float64) float64 {
+		return float64(all[min(len(all)-1, int(p*float64(len(all))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkDeployArena uploads the arena example's module (build it with
+// make games) as a new version each time: ABI check, sha256, store.
+func BenchmarkDeployArena(b *testing.B) {
+	module, err := os.ReadFile("../../build/games/arena.wasm")
+	if err != nil {
+		b.Skip("build/games/arena.wasm missing: run make games")
+	}
+	for _, be := range []string{"sqlite", "postgres"} {
+		b.Run(be, func(b *testing.B) {
+			var st store.Store
+			if be == "sqlite" {
+				st = sqliteStore(b)
+			} else {
+				s, err := store.Open(context.Background(), pgtest.New(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { s.Close() })
+				st = s
+			}
+			e := start(b, st, newIssuer(b), nil)
+			ctx := context.Background()
+			b.SetBytes(int64(len(module)))
+			b.ResetTimer()
+			for k := 0; k < b.N; k++ {
+				// A different trailing custom section makes each upload a new version.
+				m := append(slices.Clip(module), 0, 4, 3, 'r', 'c', 'c', byte(k))
+				if _, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: m}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
