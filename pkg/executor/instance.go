@@ -1,0 +1,431 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
+)
+
+// State is the lifecycle state of an instance on the executor. The names
+// match the coordinator's instance states.
+type State string
+
+// The states of an instance.
+const (
+	StateStarting State = "starting"
+	StateRunning  State = "running"
+	StateStopping State = "stopping"
+	StateStopped  State = "stopped"
+	StateFailed   State = "failed"
+)
+
+// States lists every State, in lifecycle order.
+var States = []State{StateStarting, StateRunning, StateStopping, StateStopped, StateFailed}
+
+// Ended reports whether s is a final state.
+func (s State) Ended() bool { return s == StateStopped || s == StateFailed }
+
+// Reasons an instance ends that do not come from the sandbox.
+const (
+	// ReasonExecutorShutdown: the executor stopped.
+	ReasonExecutorShutdown = "executor_shutdown"
+	// ReasonStartFailed: the instance could not be started for a reason
+	// the sandbox does not name (invalid params, for one).
+	ReasonStartFailed = "start_failed"
+)
+
+// InstanceStatus is a snapshot of one instance.
+type InstanceStatus struct {
+	ID         string
+	Game       string
+	Version    string
+	State      State
+	MaxPlayers int
+	TickHz     int
+	// Reason says why the instance ended: the sandbox's reason for a
+	// failed instance (trap, deadline_exceeded, fuel_exhausted,
+	// out_of_memory, ...), the reason given to Stop for a stopped one.
+	// Detail explains it.
+	Reason string
+	Detail string
+	// Players are the ids of the players connected now, sorted. A player
+	// who disconnected but is still in the game (within the reconnect
+	// grace) is counted in InGame, not listed here.
+	Players []string
+	InGame  int
+	// Frames is the number of frames run; Overruns the frames that ended
+	// after the next frame was due; Skipped the frames not run because of
+	// them.
+	Frames   uint64
+	Overruns uint64
+	Skipped  uint64
+	// InputsDropped counts inputs refused by the rate limit or the queue.
+	InputsDropped uint64
+	// FuelLastFrame is the fuel the last frame used, FuelTotal the fuel
+	// of every frame (0 when the sandbox does not meter).
+	FuelLastFrame int64
+	FuelTotal     uint64
+	MemoryBytes   uint64
+	LastFrame     time.Duration
+	StartedAt     time.Time
+	EndedAt       time.Time
+}
+
+// instance is one game instance on the executor.
+type instance struct {
+	ex   *Executor
+	spec InstanceSpec // Module is dropped once started
+	log  *slog.Logger
+	step time.Duration
+	due  time.Time // owned by the scheduler
+
+	// runMu is held while the guest runs: frames, and closing it.
+	runMu  sync.Mutex
+	wasm   *wasmhost.Instance
+	events []wasmhost.Event // the frame's events, swapped with pending
+	data   []byte           // input bytes of events
+	notes  [][]byte         // the frame's joined/left frames
+
+	live atomic.Pointer[wasmhost.Instance] // for Stats from any goroutine
+
+	mu          sync.Mutex
+	state       State
+	reason      string
+	detail      string
+	stopReason  string // Stop called while starting
+	startedAt   time.Time
+	endedAt     time.Time
+	pending     []wasmhost.Event
+	pendingData []byte
+	pendingNote [][]byte
+	roster      map[string]*member
+	away        int
+
+	sessions atomic.Pointer[[]*session] // connected; copy on write under mu
+	frame    atomic.Uint64              // last frame run
+	overruns atomic.Uint64
+	skipped  atomic.Uint64
+	dropped  atomic.Uint64
+	fuel     atomic.Uint64
+	done     chan struct{} // closed when the instance ends
+}
+
+// member is a player in the game; sess is nil while disconnected.
+type member struct {
+	sess      *session
+	awaySince time.Time
+}
+
+func newInstance(ex *Executor, spec InstanceSpec) *instance {
+	in := &instance{
+		ex:        ex,
+		spec:      spec,
+		log:       ex.log.With("instance", spec.ID, "game", spec.Game, "version", spec.Version),
+		step:      time.Second / time.Duration(spec.TickHz),
+		state:     StateStarting,
+		startedAt: time.Now(),
+		roster:    map[string]*member{},
+		done:      make(chan struct{}),
+	}
+	in.spec.Module = nil
+	in.sessions.Store(&[]*session{})
+	return in
+}
+
+func (in *instance) status() InstanceStatus {
+	in.mu.Lock()
+	st := InstanceStatus{
+		ID: in.spec.ID, Game: in.spec.Game, Version: in.spec.Version,
+		State: in.state, MaxPlayers: in.spec.MaxPlayers, TickHz: in.spec.TickHz,
+		Reason: in.reason, Detail: in.detail, InGame: len(in.roster),
+		StartedAt: in.startedAt, EndedAt: in.endedAt,
+	}
+	in.mu.Unlock()
+	for _, s := range *in.sessions.Load() {
+		st.Players = append(st.Players, s.player)
+	}
+	slices.Sort(st.Players)
+	st.Frames = in.frame.Load()
+	st.Overruns = in.overruns.Load()
+	st.Skipped = in.skipped.Load()
+	st.InputsDropped = in.dropped.Load()
+	st.FuelTotal = in.fuel.Load()
+	if w := in.live.Load(); w != nil {
+		s := w.Stats()
+		st.MemoryBytes, st.LastFrame, st.FuelLastFrame = s.MemoryBytes, s.LastFrame, s.FuelUsed
+	}
+	return st
+}
+
+func (in *instance) currentState() State {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.state
+}
+
+// setState changes the state and reports the change.
+func (in *instance) setState(s State, reason, detail string) {
+	in.mu.Lock()
+	in.state = s
+	if reason != "" {
+		in.reason, in.detail = reason, detail
+	}
+	if s.Ended() {
+		in.endedAt = time.Now()
+	}
+	in.mu.Unlock()
+	in.ex.changed(in)
+}
+
+// runFrame runs one frame and broadcasts its state. It reports whether the
+// instance has ended and must leave the scheduler.
+func (in *instance) runFrame(ctx context.Context) bool {
+	in.runMu.Lock()
+	defer in.runMu.Unlock()
+	if in.wasm == nil {
+		return true
+	}
+	cfg := &in.ex.cfg
+
+	in.mu.Lock()
+	if in.away > 0 && cfg.ReconnectGrace > 0 {
+		now := time.Now()
+		for id, m := range in.roster {
+			if m.sess == nil && now.Sub(m.awaySince) >= cfg.ReconnectGrace {
+				in.leaveLocked(id)
+			}
+		}
+	}
+	in.events, in.pending = in.pending, in.events[:0]
+	in.data, in.pendingData = in.pendingData, in.data[:0]
+	in.notes, in.pendingNote = in.pendingNote, in.notes[:0]
+	in.mu.Unlock()
+
+	start := time.Now()
+	state, err := in.wasm.Frame(ctx, in.events)
+	dur := time.Since(start)
+	clear(in.events) // drop references to player ids and input bytes
+	if err != nil {
+		in.endLocked(ctx, StateFailed, err)
+		return true
+	}
+	n := in.frame.Add(1)
+	fuel := max(in.wasm.Stats().FuelUsed, 0)
+	in.fuel.Add(uint64(fuel))
+	in.ex.observeFrame(dur, fuel)
+
+	sessions := *in.sessions.Load()
+	if len(sessions) == 0 {
+		clear(in.notes)
+		return false
+	}
+	// One copy of the state, shared by every client's queue.
+	msg := make([]byte, 0, protocol.StateHeaderBytes+len(state))
+	msg = append(protocol.AppendStateHeader(msg, n), state...)
+	for _, s := range sessions {
+		for _, note := range in.notes {
+			s.send(note, false)
+		}
+		s.send(msg, true)
+	}
+	clear(in.notes)
+	return false
+}
+
+// leaveLocked removes a player from the game: the guest gets a leave at
+// the next frame and the players a PlayerLeft. in.mu is held.
+func (in *instance) leaveLocked(player string) {
+	m := in.roster[player]
+	if m == nil {
+		return
+	}
+	if m.sess == nil {
+		in.away--
+	}
+	delete(in.roster, player)
+	in.pending = append(in.pending, wasmhost.Event{Kind: wasmhost.EventLeave, Player: player})
+	note, _ := protocol.Encode(&protocol.PlayerLeft{Player: player})
+	in.pendingNote = append(in.pendingNote, note)
+	in.log.Info("player left", "player", player)
+}
+
+// queueInput queues one input for the next frame. It reports false when
+// the queue is full and the input was dropped.
+func (in *instance) queueInput(player string, data []byte) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.pending) >= in.ex.cfg.MaxPendingEvents {
+		return false
+	}
+	start := len(in.pendingData)
+	in.pendingData = append(in.pendingData, data...)
+	in.pending = append(in.pending, wasmhost.Event{
+		Kind: wasmhost.EventInput, Player: player,
+		Data: in.pendingData[start:len(in.pendingData):len(in.pendingData)],
+	})
+	return true
+}
+
+// admit adds a connected session to the instance. A player already in the
+// game takes their place back (resumed), replacing a connection still
+// open; a new player joins the game.
+func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, detail string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	switch in.state {
+	case StateRunning:
+	case StateStopped:
+		return false, protocol.CloseInstanceStopped, in.reason
+	case StateFailed:
+		return false, protocol.CloseInstanceFailed, in.reason
+	default:
+		return false, protocol.CloseInstanceNotRunning, string(in.state)
+	}
+	var old *session
+	if m := in.roster[s.player]; m != nil {
+		resumed = true
+		old = m.sess
+		if old == nil {
+			in.away--
+		}
+		m.sess = s
+	} else {
+		if in.spec.MaxPlayers > 0 && len(in.roster) >= in.spec.MaxPlayers {
+			return false, protocol.CloseInstanceFull, ""
+		}
+		in.roster[s.player] = &member{sess: s}
+		in.pending = append(in.pending, wasmhost.Event{Kind: wasmhost.EventJoin, Player: s.player})
+		note, _ := protocol.Encode(&protocol.PlayerJoined{Player: s.player})
+		in.pendingNote = append(in.pendingNote, note)
+	}
+	welcome, err := protocol.Encode(&protocol.Welcome{
+		Version: protocol.Version, Resumed: resumed,
+		TickHz: uint16(in.spec.TickHz), MaxPlayers: uint16(in.spec.MaxPlayers),
+		Frame:         in.frame.Load(),
+		MaxInputBytes: uint16(in.ex.cfg.MaxInputBytes),
+		InputRate:     uint16(min(in.ex.cfg.InputRate, 65535)),
+		InputBurst:    uint16(min(in.ex.cfg.InputBurst, 65535)),
+		InstanceID:    in.spec.ID, PlayerID: s.player,
+		Game: in.spec.Game, GameVersion: in.spec.Version,
+	})
+	if err != nil {
+		return false, protocol.CloseInternal, "encode welcome"
+	}
+	s.send(welcome, false)
+	list := *in.sessions.Load()
+	next := make([]*session, 0, len(list)+1)
+	for _, o := range list {
+		if o != old {
+			next = append(next, o)
+		}
+	}
+	next = append(next, s)
+	in.sessions.Store(&next)
+	if old != nil {
+		old.close(protocol.CloseReplaced, "the player connected again", true)
+	}
+	return resumed, 0, ""
+}
+
+// detach removes a session that ended. Its player stays in the game for
+// the reconnect grace, or leaves at once without one.
+func (in *instance) detach(s *session) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	list := *in.sessions.Load()
+	if i := slices.Index(list, s); i >= 0 {
+		in.sessions.Store(ptr(slices.Delete(slices.Clone(list), i, i+1)))
+	}
+	m := in.roster[s.player]
+	if m == nil || m.sess != s {
+		return // replaced, or the instance ended
+	}
+	m.sess = nil
+	m.awaySince = time.Now()
+	in.away++
+	if in.ex.cfg.ReconnectGrace < 0 {
+		in.leaveLocked(s.player)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// end stops the instance from outside the scheduler, waiting for a frame
+// in progress to finish.
+func (in *instance) end(ctx context.Context, state State, err error) {
+	in.runMu.Lock()
+	defer in.runMu.Unlock()
+	in.endLocked(ctx, state, err)
+}
+
+// endLocked closes the guest, ends the instance with the reason of err
+// and closes its players' connections. in.runMu is held.
+func (in *instance) endLocked(ctx context.Context, state State, err error) {
+	if in.wasm != nil {
+		_ = in.wasm.Close(ctx)
+		in.wasm = nil
+	}
+	in.live.Store(nil)
+	in.mu.Lock()
+	if in.state.Ended() {
+		in.mu.Unlock()
+		return
+	}
+	reason, detail := reasonOf(err)
+	in.state, in.reason, in.detail, in.endedAt = state, reason, detail, time.Now()
+	sessions := *in.sessions.Load()
+	in.sessions.Store(&[]*session{})
+	in.roster = map[string]*member{}
+	in.away = 0
+	in.pending, in.pendingData, in.pendingNote = nil, nil, nil
+	in.mu.Unlock()
+	close(in.done)
+
+	code := protocol.CloseInstanceStopped
+	switch {
+	case state == StateFailed:
+		code = protocol.CloseInstanceFailed
+		in.log.Error("instance failed", "reason", reason, "detail", detail, "frames", in.frame.Load())
+	case reason == ReasonExecutorShutdown:
+		code = protocol.CloseExecutorShutdown
+		in.log.Info("instance stopped", "reason", reason, "frames", in.frame.Load())
+	default:
+		in.log.Info("instance stopped", "reason", reason, "frames", in.frame.Load())
+	}
+	text := reason
+	if detail != "" && state == StateFailed {
+		text = detail
+	}
+	for _, s := range sessions {
+		s.close(code, text, true)
+	}
+	in.ex.changed(in)
+}
+
+// stopError is the "error" of a requested stop: its reason.
+type stopError string
+
+func (e stopError) Error() string { return string(e) }
+
+// reasonOf names why an instance ended: the sandbox's reason and its
+// error text, or a stop's reason.
+func reasonOf(err error) (reason, detail string) {
+	var stop stopError
+	if errors.As(err, &stop) {
+		return string(stop), ""
+	}
+	if r := wasmhost.ReasonOf(err); r != "" {
+		return string(r), err.Error()
+	}
+	if err == nil {
+		return "", ""
+	}
+	return ReasonStartFailed, err.Error()
+}

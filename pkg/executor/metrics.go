@@ -1,0 +1,108 @@
+package executor
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// TickBuckets are the bounds, in milliseconds, of the wasm_tick_duration_ms
+// histogram: from 10 µs to 50 ms.
+var TickBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 25, 50}
+
+// metrics are the executor's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	reg           *prometheus.Registry
+	players       prometheus.Gauge
+	tick          prometheus.Histogram
+	frames        prometheus.Counter
+	fuel          prometheus.Counter
+	overruns      prometheus.Counter
+	skipped       prometheus.Counter
+	framesDropped prometheus.Counter
+	bytesSent     prometheus.Counter
+	inputsDropped *prometheus.CounterVec
+	closes        *prometheus.CounterVec
+}
+
+func newMetrics(ex *Executor) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		players: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "player_count", Help: "Open player WebSocket connections.",
+		}),
+		tick: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "wasm_tick_duration_ms", Help: "Duration of one frame of an instance (events, tick, serialize_state), in milliseconds.",
+			Buckets: TickBuckets,
+		}),
+		frames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_frames_total", Help: "Frames run, all instances together.",
+		}),
+		fuel: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_fuel_used_total", Help: "Fuel (counted wasm instructions, pkg/meter) used by frames, all instances together.",
+		}),
+		overruns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_tick_overruns_total", Help: "Frames that ended after the instance's next frame was due.",
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_frames_skipped_total", Help: "Frames not run because their instance was behind (skip ahead, no catch-up).",
+		}),
+		framesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_state_frames_dropped_total", Help: "State frames dropped from slow clients' queues.",
+		}),
+		bytesSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_sent_bytes_total", Help: "Bytes of frames sent to players (WebSocket payloads).",
+		}),
+		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rcc_executor_inputs_dropped_total", Help: "Player inputs dropped, by reason (rate, queue_full).",
+		}, []string{"reason"}),
+		closes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rcc_executor_player_closes_total", Help: "Player connections closed or refused by the server, by close code name.",
+		}, []string{"code"}),
+	}
+	m.inputsDropped.WithLabelValues("rate")
+	m.inputsDropped.WithLabelValues("queue_full")
+	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.framesDropped, m.bytesSent,
+		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// MetricsHandler serves the executor's metrics in the Prometheus formats.
+func (ex *Executor) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(ex.metrics.reg, promhttp.HandlerOpts{Registry: ex.metrics.reg})
+}
+
+// Registry is the executor's Prometheus registry, for adding collectors.
+func (ex *Executor) Registry() *prometheus.Registry { return ex.metrics.reg }
+
+var (
+	memoryDesc = prometheus.NewDesc("instance_memory_usage",
+		"Bytes of linear memory of a running instance.", []string{"instance"}, nil)
+	instancesDesc = prometheus.NewDesc("rcc_executor_instances",
+		"Instances on the executor by state (ended ones while they are listed).", []string{"state"}, nil)
+)
+
+// instanceCollector reads the instances at scrape time, so a per-instance
+// series disappears with its instance.
+type instanceCollector struct{ ex *Executor }
+
+func (c *instanceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- memoryDesc
+	ch <- instancesDesc
+}
+
+func (c *instanceCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[State]int{}
+	for _, s := range c.ex.Instances() {
+		counts[s.State]++
+		if s.State == StateRunning {
+			ch <- prometheus.MustNewConstMetric(memoryDesc, prometheus.GaugeValue, float64(s.MemoryBytes), s.ID)
+		}
+	}
+	for _, st := range States {
+		ch <- prometheus.MustNewConstMetric(instancesDesc, prometheus.GaugeValue, float64(counts[st]), string(st))
+	}
+}

@@ -1,0 +1,304 @@
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/rcc-games/rcc/pkg/protocol"
+)
+
+// session is one player's WebSocket connection. The handler's goroutine
+// reads; a writer goroutine of its own writes; the scheduler's workers
+// only append to its queue, so a slow client never blocks a tick.
+type session struct {
+	ex     *Executor
+	in     *instance
+	conn   *websocket.Conn
+	player string
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	queue   []outFrame
+	spare   []outFrame
+	states  int // state frames in queue
+	behind  int // state frames dropped since one was last written
+	closing *closeRequest
+	notify  chan struct{} // cap 1: the queue or closing changed
+	done    chan struct{} // closed when the reader has ended
+}
+
+type outFrame struct {
+	data  []byte
+	state bool
+}
+
+type closeRequest struct {
+	code protocol.CloseCode
+	text string
+}
+
+func newSession(ex *Executor, in *instance, conn *websocket.Conn, player string) *session {
+	return &session{
+		ex: ex, in: in, conn: conn, player: player,
+		log:    in.log.With("player", player, "remote", conn.RemoteAddr().String()),
+		notify: make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+}
+
+func (s *session) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// send queues a frame. A state frame beyond the queue's capacity drops the
+// oldest queued state; a client that drops too many in a row is closed as
+// too slow.
+func (s *session) send(data []byte, state bool) {
+	cfg := &s.ex.cfg
+	s.mu.Lock()
+	if s.closing != nil {
+		s.mu.Unlock()
+		return
+	}
+	if state && s.states >= cfg.ClientQueue {
+		for i, f := range s.queue {
+			if f.state {
+				s.queue = append(s.queue[:i], s.queue[i+1:]...)
+				s.states--
+				break
+			}
+		}
+		s.behind++
+		s.ex.metrics.framesDropped.Inc()
+		if s.behind >= cfg.SlowClientFrames {
+			behind := s.behind
+			s.mu.Unlock()
+			s.close(protocol.CloseTooSlow, fmt.Sprintf("%d state frames dropped in a row", behind), false)
+			return
+		}
+	}
+	s.queue = append(s.queue, outFrame{data: data, state: state})
+	if state {
+		s.states++
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// close asks the writer to end the session with code: after the queued
+// frames when flush is set, at once otherwise. The first call wins.
+func (s *session) close(code protocol.CloseCode, detail string, flush bool) {
+	s.mu.Lock()
+	if s.closing != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = &closeRequest{code: code, text: code.Reason(detail)}
+	if !flush {
+		clear(s.queue)
+		s.queue = s.queue[:0]
+		s.states = 0
+	}
+	s.mu.Unlock()
+	s.ex.metrics.closes.WithLabelValues(code.String()).Inc()
+	switch code {
+	case protocol.CloseReplaced, protocol.CloseInstanceStopped, protocol.CloseExecutorShutdown, protocol.CloseInstanceFailed:
+		s.log.Info("closing player connection", "code", uint16(code), "reason", s.closing.text)
+	default:
+		s.log.Warn("closing player connection", "code", uint16(code), "reason", s.closing.text)
+	}
+	s.wake()
+}
+
+func (s *session) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing != nil
+}
+
+// writeLoop writes queued frames and pings until the session closes.
+func (s *session) writeLoop() {
+	cfg := &s.ex.cfg
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-s.notify:
+		case <-ping.C:
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
+				s.abort()
+				return
+			}
+			continue
+		case <-s.done:
+			return
+		}
+		for {
+			s.mu.Lock()
+			frames := s.queue
+			s.queue, s.spare = s.spare[:0], nil
+			s.states = 0
+			closing := s.closing
+			s.mu.Unlock()
+			if len(frames) == 0 {
+				if closing != nil {
+					s.writeClose(closing)
+					return
+				}
+				break
+			}
+			for _, f := range frames {
+				_ = s.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+				if err := s.conn.WriteMessage(websocket.BinaryMessage, f.data); err != nil {
+					if isTimeout(err) {
+						s.log.Warn("closing player connection", "code", uint16(protocol.CloseTooSlow), "reason", "write timed out")
+						s.ex.metrics.closes.WithLabelValues(protocol.CloseTooSlow.String()).Inc()
+					}
+					s.abort()
+					return
+				}
+				s.ex.metrics.bytesSent.Add(float64(len(f.data)))
+				if f.state {
+					s.mu.Lock()
+					s.behind = 0
+					s.mu.Unlock()
+				}
+			}
+			clear(frames)
+			s.mu.Lock()
+			s.spare = frames[:0]
+			s.mu.Unlock()
+		}
+	}
+}
+
+// writeClose sends the Error frame and the close frame, then gives the
+// client closeGrace to answer before the reader gives up.
+func (s *session) writeClose(c *closeRequest) {
+	deadline := time.Now().Add(closeGrace)
+	if msg, err := protocol.Encode(&protocol.Error{Code: c.code, Message: c.text}); err == nil {
+		_ = s.conn.SetWriteDeadline(deadline)
+		_ = s.conn.WriteMessage(websocket.BinaryMessage, msg)
+	}
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(c.code), c.text), deadline)
+	_ = s.conn.NetConn().SetReadDeadline(deadline)
+}
+
+// abort ends a broken connection at once.
+func (s *session) abort() { _ = s.conn.NetConn().Close() }
+
+// readLoop reads the client's frames until the connection ends.
+func (s *session) readLoop() {
+	cfg := &s.ex.cfg
+	idle := 2*cfg.PingInterval + cfg.WriteTimeout
+	_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+	s.conn.SetPongHandler(func(string) error {
+		if !s.isClosing() {
+			_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		}
+		return nil
+	})
+	bucket := newTokenBucket(cfg.InputRate, cfg.InputBurst, time.Now())
+	var window time.Time // start of the current one-second abuse window
+	windowDrops := 0
+	buf := make([]byte, 1+cfg.MaxInputBytes+1)
+	for {
+		typ, r, err := s.conn.NextReader()
+		if err != nil {
+			if isTimeout(err) && !s.isClosing() {
+				s.close(protocol.CloseIdle, "no message or pong for "+idle.String(), false)
+				s.writeCloseNow()
+			}
+			return
+		}
+		if s.isClosing() {
+			continue // waiting for the client's close frame
+		}
+		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		n, err := io.ReadFull(r, buf)
+		switch {
+		case err == nil:
+			s.close(protocol.CloseFrameTooLarge, fmt.Sprintf("frames are at most %d bytes", 1+cfg.MaxInputBytes), true)
+			continue
+		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		default:
+			return
+		}
+		if typ != websocket.BinaryMessage {
+			s.close(protocol.CloseMalformedFrame, "text message", true)
+			continue
+		}
+		if n == 0 {
+			s.close(protocol.CloseMalformedFrame, "empty message", true)
+			continue
+		}
+		if t := protocol.Type(buf[0]); t != protocol.TypeInput {
+			s.close(protocol.CloseMalformedFrame, fmt.Sprintf("frame type 0x%02x is not an input", buf[0]), true)
+			continue
+		}
+		now := time.Now()
+		if !bucket.take(now) {
+			s.ex.metrics.inputsDropped.WithLabelValues("rate").Inc()
+			s.in.dropped.Add(1)
+			if now.Sub(window) >= time.Second {
+				window, windowDrops = now, 0
+			}
+			windowDrops++
+			if windowDrops > cfg.InputRate {
+				s.close(protocol.CloseInputRate, fmt.Sprintf("over %d inputs dropped within a second (limit %d/s)", cfg.InputRate, cfg.InputRate), true)
+			}
+			continue
+		}
+		if !s.in.queueInput(s.player, buf[1:n]) {
+			s.ex.metrics.inputsDropped.WithLabelValues("queue_full").Inc()
+			s.in.dropped.Add(1)
+		}
+	}
+}
+
+// writeCloseNow sends the close frame from the reader when the writer may
+// be idle (an idle client): best effort.
+func (s *session) writeCloseNow() {
+	s.mu.Lock()
+	c := s.closing
+	s.mu.Unlock()
+	if c != nil {
+		_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(int(c.code), c.text), time.Now().Add(100*time.Millisecond))
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// tokenBucket is a rate limiter: rate tokens a second, up to burst.
+type tokenBucket struct {
+	rate, burst, tokens float64
+	last                time.Time
+}
+
+func newTokenBucket(rate, burst int, now time.Time) tokenBucket {
+	return tokenBucket{rate: float64(rate), burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+// take spends a token if one is there.
+func (b *tokenBucket) take(now time.Time) bool {
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
