@@ -23,6 +23,21 @@ type run struct {
 
 type edge struct{ from, to int32 }
 
+// A patch is code inserted before the instruction at offset at.
+type patch struct {
+	at   int
+	kind patchKind
+	run  int32 // for patchCharge
+}
+
+type patchKind uint8
+
+const (
+	patchCharge  patchKind = iota // charge run
+	patchSave                     // copy the fuel local to the global
+	patchRestore                  // copy the global to the fuel local
+)
+
 // pendNode is a node of a linked list of run indices kept in one slice.
 type pendNode struct{ run, next int32 }
 
@@ -51,7 +66,9 @@ type funcRewriter struct {
 	fuel          uint32
 	importedFuncs uint32
 	opts          Options
+	local         uint32 // index of the fuel local
 	runs          []run
+	patches       []patch
 	edges         []edge
 	nodes         []pendNode
 	adj           []int32
@@ -59,17 +76,18 @@ type funcRewriter struct {
 	r             reader
 	cur           int32 // index in runs of the run being extended, -1 when dead
 	reach         bool  // the current instruction can execute
+	exit          bool  // the current branch instruction can return
 	preds         int32 // list of the runs that fall into the next leader
 }
 
-func rewriteCode(s section, fuel, importedFuncs uint32, opts Options) ([]byte, error) {
+func rewriteCode(s section, fuel, importedFuncs uint32, params []uint32, opts Options) ([]byte, error) {
 	r := &reader{b: s.body, base: s.base}
 	n, _ := r.count(1) // checked by parseSection
 	out := make([]byte, 0, len(s.body)+len(s.body)/2+16)
 	out = appendULEB(out, uint64(n))
 	fr := &funcRewriter{fuel: fuel, importedFuncs: importedFuncs, opts: opts}
 	var body []byte
-	for range n {
+	for i := range n {
 		size, err := r.u32()
 		if err != nil {
 			return nil, err
@@ -79,7 +97,7 @@ func rewriteCode(s section, fuel, importedFuncs uint32, opts Options) ([]byte, e
 		if err != nil {
 			return nil, malformed(base, "function body exceeds the code section")
 		}
-		body, err = fr.rewrite(body[:0], b, base)
+		body, err = fr.rewrite(body[:0], b, base, params[i])
 		if err != nil {
 			return nil, err
 		}
@@ -92,41 +110,64 @@ func rewriteCode(s section, fuel, importedFuncs uint32, opts Options) ([]byte, e
 	return out, nil
 }
 
-// rewrite appends the instrumented version of the function body b to out.
-func (f *funcRewriter) rewrite(out, b []byte, base int) ([]byte, error) {
+// rewrite appends the instrumented version of the function body b, whose
+// function has params parameters, to out.
+func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, error) {
 	f.r = reader{b: b, base: base}
 	f.runs = f.runs[:0]
+	f.patches = f.patches[:0]
 	f.edges = f.edges[:0]
 	f.nodes = f.nodes[:0]
 	f.ctrl = f.ctrl[:0]
 	r := &f.r
-	// Locals.
+	// Locals: the fuel local is appended after the declared ones.
 	n, err := r.count(2)
 	if err != nil {
 		return nil, err
 	}
+	localsStart := r.pos
+	nlocals := uint64(params)
 	for range n {
-		if _, err := r.u32(); err != nil {
+		k, err := r.u32()
+		if err != nil {
 			return nil, err
 		}
+		nlocals += uint64(k)
 		if err := parseValType(r); err != nil {
 			return nil, err
 		}
 	}
+	if nlocals >= 1<<32-1 {
+		return nil, unsupported(base, "too many locals")
+	}
+	f.local = uint32(nlocals)
 	codeStart := r.pos
 	if err := f.decode(); err != nil {
 		return nil, err
 	}
 	f.placeChecks()
-	out = append(out, b[:codeStart]...)
+	out = appendULEB(out, uint64(n)+1)
+	out = append(out, b[localsStart:codeStart]...)
+	out = append(out, 0x01, 0x7e) // one i64
+	out = f.appendRestore(out)
 	prev := codeStart
-	for _, ru := range f.runs {
-		if !ru.emitted() {
-			continue
+	for _, p := range f.patches {
+		var ru *run
+		if p.kind == patchCharge {
+			if ru = &f.runs[p.run]; !ru.emitted() {
+				continue
+			}
 		}
-		out = append(out, b[prev:ru.at]...)
-		out = f.appendCharge(out, ru)
-		prev = ru.at
+		out = append(out, b[prev:p.at]...)
+		prev = p.at
+		switch p.kind {
+		case patchCharge:
+			out = f.appendCharge(out, ru)
+		case patchSave:
+			out = f.appendSave(out)
+		case patchRestore:
+			out = f.appendRestore(out)
+		}
 	}
 	return append(out, b[prev:]...), nil
 }
@@ -188,26 +229,54 @@ func (f *funcRewriter) placeChecks() {
 	}
 }
 
-// appendCharge appends the code that charges a run:
+// appendCharge appends the code that charges a run to the fuel local:
 //
-//	global.get $fuel; i64.const cost; i64.sub; global.set $fuel
+//	local.get $f; i64.const cost; i64.sub; local.set $f
 //
-// followed, when the run checks, by
+// or, when the run checks,
 //
-//	global.get $fuel; i64.const 0; i64.lt_s; if; unreachable; end
-func (f *funcRewriter) appendCharge(out []byte, ru run) []byte {
-	out = append(out, 0x23)
-	out = appendULEB(out, uint64(f.fuel))
+//	local.get $f; i64.const cost; i64.sub; local.tee $f
+//	i64.const 0; i64.lt_s
+//	if; local.get $f; global.set $fuel; unreachable; end
+func (f *funcRewriter) appendCharge(out []byte, ru *run) []byte {
+	out = append(out, 0x20)
+	out = appendULEB(out, uint64(f.local))
 	out = append(out, 0x42)
 	out = appendSLEB(out, ru.cost)
-	out = append(out, 0x7d, 0x24)
-	out = appendULEB(out, uint64(f.fuel))
-	if ru.check {
-		out = append(out, 0x23)
-		out = appendULEB(out, uint64(f.fuel))
-		out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40, 0x00, 0x0b)
+	out = append(out, 0x7d)
+	if !ru.check {
+		out = append(out, 0x21)
+		return appendULEB(out, uint64(f.local))
 	}
-	return out
+	out = append(out, 0x22)
+	out = appendULEB(out, uint64(f.local))
+	out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40)
+	out = f.appendSave(out)
+	return append(out, 0x00, 0x0b)
+}
+
+// appendSave appends local.get $f; global.set $fuel.
+func (f *funcRewriter) appendSave(out []byte) []byte {
+	out = append(out, 0x20)
+	out = appendULEB(out, uint64(f.local))
+	out = append(out, 0x24)
+	return appendULEB(out, uint64(f.fuel))
+}
+
+// appendRestore appends global.get $fuel; local.set $f.
+func (f *funcRewriter) appendRestore(out []byte) []byte {
+	out = append(out, 0x23)
+	out = appendULEB(out, uint64(f.fuel))
+	out = append(out, 0x21)
+	return appendULEB(out, uint64(f.local))
+}
+
+// addPatch records code to insert before offset at, if the code there can
+// execute.
+func (f *funcRewriter) addPatch(at int, kind patchKind) {
+	if f.reach {
+		f.patches = append(f.patches, patch{at: at, kind: kind})
+	}
 }
 
 // free reports whether an instruction costs no fuel: the structural
@@ -238,6 +307,7 @@ func (f *funcRewriter) startRun(at int, header bool) {
 	}
 	n := int32(len(f.runs))
 	f.runs = append(f.runs, run{at: at, header: header})
+	f.patches = append(f.patches, patch{at: at, kind: patchCharge, run: n})
 	f.cur = n
 	for p := preds; p >= 0; p = f.nodes[p].next {
 		from := f.nodes[p].run
@@ -259,7 +329,7 @@ func (f *funcRewriter) must() {
 }
 
 // target records a branch from the current run to the label at relative
-// depth d.
+// depth d. A branch to the function's label returns: it sets f.exit.
 func (f *funcRewriter) target(d uint32, off int) error {
 	if int64(d) >= int64(len(f.ctrl)) {
 		return malformed(off, fmt.Sprintf("branch depth %d exceeds the nesting depth %d", d, len(f.ctrl)))
@@ -271,6 +341,7 @@ func (f *funcRewriter) target(d uint32, off int) error {
 	switch fr.kind {
 	case frameFunc:
 		f.must()
+		f.exit = true
 	case frameLoop:
 		f.runs[f.cur].back = true
 	default:
@@ -301,6 +372,7 @@ func (f *funcRewriter) decode() error {
 		if err != nil {
 			return malformed(off, "function body ends inside an expression")
 		}
+		f.exit = false
 		if f.cur >= 0 && !free(op) {
 			f.runs[f.cur].cost++
 		}
@@ -355,6 +427,7 @@ func (f *funcRewriter) decode() error {
 			f.ctrl = f.ctrl[:len(f.ctrl)-1]
 			if len(f.ctrl) == 0 {
 				f.must() // returns to the caller
+				f.addPatch(at, patchSave)
 				if !r.eof() {
 					return malformed(r.off(), "bytes after the end of the function body")
 				}
@@ -390,6 +463,9 @@ func (f *funcRewriter) decode() error {
 			if err := f.target(d, off); err != nil {
 				return err
 			}
+			if f.exit {
+				f.addPatch(at, patchSave)
+			}
 			f.dead()
 		case 0x0d: // br_if
 			d, err := r.u32()
@@ -398,6 +474,9 @@ func (f *funcRewriter) decode() error {
 			}
 			if err := f.target(d, off); err != nil {
 				return err
+			}
+			if f.exit {
+				f.addPatch(at, patchSave)
 			}
 			f.push(&f.preds, f.cur)
 			leader = true
@@ -415,9 +494,13 @@ func (f *funcRewriter) decode() error {
 					return err
 				}
 			}
+			if f.exit {
+				f.addPatch(at, patchSave)
+			}
 			f.dead()
 		case 0x0f: // return
 			f.must()
+			f.addPatch(at, patchSave)
 			f.dead()
 		case 0x10: // call
 			fn, err := r.u32()
@@ -427,6 +510,8 @@ func (f *funcRewriter) decode() error {
 			if fn < f.importedFuncs {
 				f.must() // the host must not run on negative fuel
 			}
+			f.addPatch(at, patchSave)
+			f.addPatch(r.pos, patchRestore)
 		case 0x11: // call_indirect
 			if _, err := r.u32(); err != nil {
 				return err
@@ -435,6 +520,8 @@ func (f *funcRewriter) decode() error {
 				return err
 			}
 			f.must() // the callee may be an import
+			f.addPatch(at, patchSave)
+			f.addPatch(r.pos, patchRestore)
 		case 0x1a, 0x1b: // drop, select
 		case 0x1c: // select t*
 			n, err := r.count(1)

@@ -45,6 +45,8 @@ type module struct {
 	definedGlobals  int
 	definedFuncs    int
 	importedFuncs   int
+	typeParams      []uint32 // parameter count of each type
+	funcParams      []uint32 // parameter count of each defined function
 	exports         map[string]bool
 }
 
@@ -100,13 +102,27 @@ func (m *module) parseSection(s section) error {
 	r := &reader{b: s.body, base: s.base}
 	switch s.id {
 	case secType:
-		return parseTypes(r)
+		return m.parseTypes(r)
 	case secImport:
 		return m.parseImports(r)
 	case secFunction:
 		n, err := r.count(1)
+		if err != nil {
+			return err
+		}
 		m.definedFuncs = n
-		return err
+		m.funcParams = make([]uint32, n)
+		for i := range n {
+			off := r.off()
+			t, err := r.u32()
+			if err != nil {
+				return err
+			}
+			if int64(t) >= int64(len(m.typeParams)) {
+				return malformed(off, fmt.Sprintf("function %d has unknown type %d", i, t))
+			}
+			m.funcParams[i] = m.typeParams[t]
+		}
 	case secTable:
 		n, err := r.count(2)
 		if err != nil {
@@ -171,7 +187,7 @@ func (m *module) parseSection(s section) error {
 	return nil
 }
 
-func parseTypes(r *reader) error {
+func (m *module) parseTypes(r *reader) error {
 	n, err := r.count(2)
 	if err != nil {
 		return err
@@ -206,27 +222,35 @@ func parseTypes(r *reader) error {
 			if form != 0x60 {
 				return unsupported(off, fmt.Sprintf("type form %#x (GC types)", form))
 			}
-			if err := parseFuncType(r); err != nil {
+			params, err := parseFuncType(r)
+			if err != nil {
 				return err
 			}
+			m.typeParams = append(m.typeParams, params)
 		}
 	}
 	return nil
 }
 
-func parseFuncType(r *reader) error {
-	for range 2 { // params, results
+// parseFuncType reads the rest of a function type and returns its number
+// of parameters.
+func parseFuncType(r *reader) (uint32, error) {
+	var params uint32
+	for i := range 2 { // params, results
 		k, err := r.count(1)
 		if err != nil {
-			return err
+			return 0, err
+		}
+		if i == 0 {
+			params = uint32(k)
 		}
 		for range k {
 			if err := parseValType(r); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	return nil
+	return params, nil
 }
 
 // parseValType reads a value type: a number, vector or reference type. The
@@ -260,7 +284,9 @@ func refType(r *reader, off int, t byte) error {
 	case 0x64:
 		return unsupported(off, "non-nullable reference type (typed function references)")
 	case 0x69:
-		return unsupported(off, "exnref (exception handling)")
+		// exnref: wazero accepts it in types without exception handling,
+		// whose instructions are refused anyway.
+		return nil
 	}
 	return unsupported(off, fmt.Sprintf("value type %#x", t))
 }
@@ -410,7 +436,7 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 				emitExport(s.body[r.pos:], int(n))
 			}
 		case secCode:
-			body, err := rewriteCode(s, fuel, uint32(m.importedFuncs), opts)
+			body, err := rewriteCode(s, fuel, uint32(m.importedFuncs), m.funcParams, opts)
 			if err != nil {
 				return nil, err
 			}
