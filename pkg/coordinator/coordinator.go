@@ -203,8 +203,7 @@ func (c *Coordinator) now() time.Time { return c.cfg.Now() }
 // placement is who may take a new instance now.
 func (c *Coordinator) placement() store.Placement {
 	now := c.now()
-	window := time.Duration(c.cfg.MissedHeartbeats) * c.cfg.HeartbeatInterval
-	return store.Placement{Now: now, LiveSince: now.Add(-window)}
+	return store.Placement{Now: now, LiveSince: now.Add(-c.window())}
 }
 
 // Run does the background work until ctx ends: the reaper, and listening
@@ -228,11 +227,23 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	t := time.NewTicker(c.cfg.ReapInterval)
 	defer t.Stop()
 	healthy := true
+	// Executors cannot heartbeat while this coordinator or its store is
+	// down: declare none lost before the store has answered for a whole
+	// liveness window.
+	reachableSince := c.now()
 	for {
-		if err := c.Reap(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("background work failed", "err", err)
-		}
 		ok := c.st.Ping(ctx) == nil
+		if !ok {
+			reachableSince = time.Time{}
+		} else if reachableSince.IsZero() {
+			reachableSince = c.now()
+		}
+		if ok {
+			expire := c.now().Sub(reachableSince) >= c.window()
+			if err := c.reap(ctx, expire); err != nil && ctx.Err() == nil {
+				c.log.Warn("background work failed", "err", err)
+			}
+		}
 		if ok != healthy && ctx.Err() == nil {
 			healthy = ok
 			c.setHealth(ok)
@@ -252,9 +263,16 @@ func (c *Coordinator) Run(ctx context.Context) error {
 	}
 }
 
+// window is how long an executor may stay silent before it is lost.
+func (c *Coordinator) window() time.Duration {
+	return time.Duration(c.cfg.MissedHeartbeats) * c.cfg.HeartbeatInterval
+}
+
 // Reap runs the background work once: expired leases, lost executors,
 // pending instances and expired seats.
-func (c *Coordinator) Reap(ctx context.Context) error {
+func (c *Coordinator) Reap(ctx context.Context) error { return c.reap(ctx, true) }
+
+func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	var errs []error
 	leases, err := c.st.ExpireLeases(ctx, c.now())
 	errs = append(errs, err)
@@ -263,8 +281,11 @@ func (c *Coordinator) Reap(ctx context.Context) error {
 		c.log.Info("lease expired", "instance", in.ID, "game", in.Game, "state", in.State)
 		c.instanceChanged(ctx, in)
 	}
-	lost, err := c.st.ExpireExecutors(ctx, c.placement())
-	errs = append(errs, err)
+	var lost store.ExpiredExecutors
+	if expireExecutors {
+		lost, err = c.st.ExpireExecutors(ctx, c.placement())
+		errs = append(errs, err)
+	}
 	for _, x := range lost.Executors {
 		c.metrics.executorsLost.Inc()
 		c.log.Warn("executor lost", "executor", x.ID, "name", x.Name, "last_heartbeat", x.LastHeartbeat)

@@ -245,7 +245,7 @@ func TestPostgresRestart(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	e := start(t, st, newIssuer(t), nil)
 	e.deploy("arena")
-	e.executor("ex1", 0)
+	x := e.executor("ex1", 0)
 
 	var mu sync.Mutex
 	var acked []string
@@ -317,5 +317,19 @@ func TestPostgresRestart(t *testing.T) {
 			t.Errorf("acknowledged spawn %s lost", id)
 		}
 	}
+	// The executor could not heartbeat during the outage; it is not lost.
+	xs, err := e.admin.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
+	if err != nil || len(xs.Executors) != 1 || xs.Executors[0].State != rccv1.ExecutorState_EXECUTOR_STATE_ACTIVE {
+		t.Fatalf("executors after the outage = %v %v", xs, err)
+	}
+	eventually(t, "instances spawned after the outage to reach the executor", 10*time.Second, func() bool {
+		mu.Lock()
+		last := acked[len(acked)-1]
+		mu.Unlock()
+		return x.has(last)
+	})
 	t.Logf("%d spawns acknowledged, %d failed during the outage, none lost", len(acked), len(failures))
+	if len(failures) > 0 {
+		t.Logf("a failure: %v", failures[len(failures)/2])
+	}
 }
