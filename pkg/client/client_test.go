@@ -1,0 +1,76 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+func TestCredentialsRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rcc", "credentials.json")
+	if _, err := client.LoadCredentials(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+	want := client.Credentials{Addr: "127.0.0.1:7400", Token: auth.Token("a.b.c")}
+	if err := client.SaveCredentials(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.LoadCredentials(path)
+	if err != nil || got != want {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v %v", fi.Mode(), err)
+	}
+	if err := os.WriteFile(path, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.LoadCredentials(path); err == nil {
+		t.Fatal("empty credentials accepted")
+	}
+}
+
+func TestDefaultCredentialsPath(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", "/cfg")
+	p, err := client.DefaultCredentialsPath()
+	if err != nil || p != "/cfg/rcc/credentials.json" {
+		t.Fatalf("%q %v", p, err)
+	}
+}
+
+// Example deploys a module, spawns an instance and joins a player.
+func Example() {
+	ctx := context.Background()
+	c, err := client.Dial("localhost:7400", auth.Token(os.Getenv("RCC_TOKEN")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	module, _ := os.ReadFile("build/games/arena.wasm")
+	dep, err := c.Deploy(ctx, client.DeployRequest{Game: "arena", Module: module})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	in, err := c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena", Version: dep.Version.Version, LeaseSeconds: 600})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	j, err := c.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: "alice"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(in.Id, j.WsUrl, j.Ticket != "")
+}
