@@ -36,7 +36,13 @@ const (
 	patchCharge  patchKind = iota // charge run
 	patchSave                     // copy the fuel local to the global
 	patchRestore                  // copy the global to the fuel local
+	patchBytes                    // charge the length of a memory.* bulk operation
+	patchElems                    // charge the length of a table.* bulk operation
 )
+
+// bytesShift sets the dynamic cost of memory.copy, memory.fill and
+// memory.init: one unit per 1<<bytesShift bytes.
+const bytesShift = 4
 
 // pendNode is a node of a linked list of run indices kept in one slice.
 type pendNode struct{ run, next int32 }
@@ -66,7 +72,8 @@ type funcRewriter struct {
 	fuel          uint32
 	importedFuncs uint32
 	opts          Options
-	local         uint32 // index of the fuel local
+	local         uint32 // index of the fuel local; the length local follows
+	needLen       bool   // the function has bulk operations
 	runs          []run
 	patches       []patch
 	edges         []edge
@@ -119,8 +126,10 @@ func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, 
 	f.edges = f.edges[:0]
 	f.nodes = f.nodes[:0]
 	f.ctrl = f.ctrl[:0]
+	f.needLen = false
 	r := &f.r
-	// Locals: the fuel local is appended after the declared ones.
+	// Locals: the fuel local (i64) is appended after the declared ones, and
+	// the length local (i32) after it when the function needs one.
 	n, err := r.count(2)
 	if err != nil {
 		return nil, err
@@ -137,7 +146,7 @@ func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, 
 			return nil, err
 		}
 	}
-	if nlocals >= 1<<32-1 {
+	if nlocals >= 1<<32-2 {
 		return nil, unsupported(base, "too many locals")
 	}
 	f.local = uint32(nlocals)
@@ -146,9 +155,15 @@ func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, 
 		return nil, err
 	}
 	f.placeChecks()
-	out = appendULEB(out, uint64(n)+1)
-	out = append(out, b[localsStart:codeStart]...)
-	out = append(out, 0x01, 0x7e) // one i64
+	if f.needLen {
+		out = appendULEB(out, uint64(n)+2)
+		out = append(out, b[localsStart:codeStart]...)
+		out = append(out, 0x01, 0x7e, 0x01, 0x7f) // one i64, one i32
+	} else {
+		out = appendULEB(out, uint64(n)+1)
+		out = append(out, b[localsStart:codeStart]...)
+		out = append(out, 0x01, 0x7e) // one i64
+	}
 	out = f.appendRestore(out)
 	prev := codeStart
 	for _, p := range f.patches {
@@ -167,6 +182,10 @@ func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, 
 			out = f.appendSave(out)
 		case patchRestore:
 			out = f.appendRestore(out)
+		case patchBytes:
+			out = f.appendLength(out, bytesShift)
+		case patchElems:
+			out = f.appendLength(out, 0)
 		}
 	}
 	return append(out, b[prev:]...), nil
@@ -249,6 +268,34 @@ func (f *funcRewriter) appendCharge(out []byte, ru *run) []byte {
 		return appendULEB(out, uint64(f.local))
 	}
 	out = append(out, 0x22)
+	out = appendULEB(out, uint64(f.local))
+	out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40)
+	out = f.appendSave(out)
+	return append(out, 0x00, 0x0b)
+}
+
+// appendLength appends the code that charges the length operand n of a
+// bulk operation, on top of the stack, shifted right by shift:
+//
+//	local.tee $n; local.get $f; local.get $n; i64.extend_i32_u
+//	i64.const shift; i64.shr_u; i64.sub; local.tee $f
+//	i64.const 0; i64.lt_s
+//	if; local.get $f; global.set $fuel; unreachable; end
+func (f *funcRewriter) appendLength(out []byte, shift int64) []byte {
+	n := uint64(f.local) + 1
+	out = append(out, 0x22)
+	out = appendULEB(out, n)
+	out = append(out, 0x20)
+	out = appendULEB(out, uint64(f.local))
+	out = append(out, 0x20)
+	out = appendULEB(out, n)
+	out = append(out, 0xad)
+	if shift != 0 {
+		out = append(out, 0x42)
+		out = appendSLEB(out, shift)
+		out = append(out, 0x88)
+	}
+	out = append(out, 0x7d, 0x22)
 	out = appendULEB(out, uint64(f.local))
 	out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40)
 	out = f.appendSave(out)
@@ -573,7 +620,7 @@ func (f *funcRewriter) decode() error {
 				return err
 			}
 		case 0xfc:
-			if err := f.miscOp(off); err != nil {
+			if err := f.miscOp(at, off); err != nil {
 				return err
 			}
 		case 0xfd:
@@ -637,11 +684,25 @@ func (f *funcRewriter) blockType() error {
 	return nil
 }
 
-func (f *funcRewriter) miscOp(off int) error {
+// bulk records a dynamic charge before the bulk operation at offset at.
+func (f *funcRewriter) bulk(at int, kind patchKind) {
+	if f.reach {
+		f.needLen = true
+		f.addPatch(at, kind)
+	}
+}
+
+func (f *funcRewriter) miscOp(at, off int) error {
 	r := &f.r
 	sub, err := r.u32()
 	if err != nil {
 		return err
+	}
+	switch sub {
+	case 8, 10, 11: // memory.init, memory.copy, memory.fill
+		f.bulk(at, patchBytes)
+	case 12, 14, 17: // table.init, table.copy, table.fill
+		f.bulk(at, patchElems)
 	}
 	switch {
 	case sub <= 7: // trunc_sat

@@ -121,6 +121,7 @@ func TestRunawayGuestsTrap(t *testing.T) {
 		{"infinite loop", loopsWasm, "spin", nil},
 		{"calls in an infinite loop", loopsWasm, "spin_calls", nil},
 		{"long straight line", straightLine(100000), "run", nil},
+		{"bulk memory in a loop", loopsWasm, "fill_loop", nil},
 	}
 	for _, opts := range modes {
 		for _, tt := range tests {
@@ -138,6 +139,31 @@ func TestRunawayGuestsTrap(t *testing.T) {
 					t.Errorf("fuel left %d, want negative", budget-used)
 				}
 			})
+		}
+	}
+}
+
+func TestBulkMemoryChargesLength(t *testing.T) {
+	in := instantiate(t, instrument(t, loopsWasm, meter.Options{}))
+	for _, n := range []uint64{0, 15, 16, 1000, 65536} {
+		_, used, err := in.call(1<<40, "fill", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// i32.const, i32.const, local.get, memory.fill, plus one unit per
+		// 16 bytes.
+		if want := int64(4 + n/16); used != want {
+			t.Errorf("fill(%d) used %d fuel, want %d", n, used, want)
+		}
+	}
+	// Not enough fuel: the trap comes before any byte is written.
+	if _, _, err := in.call(1000, "fill", 100000); err == nil {
+		t.Fatal("fill(100000) with 1000 fuel did not trap")
+	}
+	mem, _ := in.mod.Memory().Read(0, 100000)
+	for i, b := range mem {
+		if b == 7 && i >= 65536 {
+			t.Fatalf("byte %d written by a fill that ran out of fuel", i)
 		}
 	}
 }
@@ -209,6 +235,9 @@ func TestDifferentialControl(t *testing.T) {
 				got, used, err := in.call(1<<40, c.fn, c.args...)
 				if (err != nil) != (wantErr != nil) || !equal(got, want) {
 					t.Errorf("%s%v = %v, %v metered; %v, %v unmetered", c.fn, c.args, got, err, want, wantErr)
+				}
+				if left, _ := meter.Fuel(in.mod); err != nil && left < 0 {
+					t.Errorf("%s%v trapped for its own reason, but fuel is negative (%d)", c.fn, c.args, left)
 				}
 				if used <= 0 {
 					t.Errorf("%s%v used %d fuel", c.fn, c.args, used)

@@ -1,5 +1,16 @@
 ;; Loops and runaway guests for the fuel tests.
 (module
+  (memory (export "memory") 2)
+
+  ;; fill sets n bytes to 7: a bulk operation charged by its length.
+  (func (export "fill") (param $n i32)
+    (memory.fill (i32.const 0) (i32.const 7) (local.get $n)))
+
+  ;; fill_loop fills 64 KiB over and over.
+  (func (export "fill_loop")
+    (loop $top
+      (memory.fill (i32.const 0) (i32.const 1) (i32.const 65536))
+      (br $top)))
   ;; count returns n after n iterations of a loop.
   (func (export "count") (param $n i32) (result i32)
     (local $i i32)
