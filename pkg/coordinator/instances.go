@@ -2,8 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -24,12 +22,6 @@ type instanceService struct {
 	c *Coordinator
 }
 
-func randomSeed() uint64 {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return binary.LittleEndian.Uint64(b[:])
-}
-
 func (c *Coordinator) spawnSpec(game string, version, maxPlayers, leaseSeconds uint32, labels map[string]string) (store.SpawnSpec, error) {
 	if game == "" {
 		return store.SpawnSpec{}, invalid("game is required")
@@ -46,8 +38,7 @@ func (c *Coordinator) spawnSpec(game string, version, maxPlayers, leaseSeconds u
 	if maxPlayers > 100000 {
 		return store.SpawnSpec{}, invalid("max players %d is too large", maxPlayers)
 	}
-	return store.SpawnSpec{ID: store.NewID("i-"), Game: game, Version: version, MaxPlayers: maxPlayers,
-		LeaseSeconds: leaseSeconds, Labels: labels, Seed: randomSeed()}, nil
+	return store.SpawnSpec{Game: game, Version: version, MaxPlayers: maxPlayers, LeaseSeconds: leaseSeconds, Labels: labels}, nil
 }
 
 func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*rccv1.Instance, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,13 @@ import (
 // db implements Store over an engine; the SQL is shared by both backends.
 type db struct {
 	e engine
+}
+
+// randomSeed returns a random instance seed, never 0.
+func randomSeed() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 // NewID returns a random identifier with a prefix, such as "i-3f9a0c2e1b7d4a65".
@@ -285,6 +293,9 @@ func pickExecutor(ctx context.Context, c conn, p Placement) (string, error) {
 // insertInstance creates an instance from spec on executor (or pending when
 // executor is ""), with reserved seats already taken.
 func insertInstance(ctx context.Context, c conn, spec SpawnSpec, v Version, executor string, reserved uint32, now time.Time) error {
+	if spec.Seed == 0 {
+		spec.Seed = randomSeed()
+	}
 	state := StatePending
 	if executor != "" {
 		state = StateStarting
@@ -300,8 +311,6 @@ func insertInstance(ctx context.Context, c conn, spec SpawnSpec, v Version, exec
 
 func validSpec(spec SpawnSpec) error {
 	switch {
-	case spec.ID == "":
-		return errors.New("spawn: empty instance id")
 	case spec.Game == "":
 		return errors.New("spawn: empty game name")
 	case spec.MaxPlayers == 0:
@@ -331,6 +340,9 @@ func spawn(ctx context.Context, c conn, spec SpawnSpec, p Placement) (Instance, 
 }
 
 func (s *db) Spawn(ctx context.Context, spec SpawnSpec, p Placement) (Instance, error) {
+	if spec.ID == "" {
+		spec.ID = NewID("i-")
+	}
 	var out Instance
 	err := s.tx(ctx, func(c conn) error {
 		var err error
@@ -508,6 +520,9 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 		// No room anywhere: a new instance with this player's seat.
 		spec := q.NewInstance
 		spec.Game, spec.Version, spec.Labels = q.Game, version, q.Labels
+		if spec.ID == "" {
+			spec.ID = NewID("i-")
+		}
 		if err := validSpec(spec); err != nil {
 			return err
 		}

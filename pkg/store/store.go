@@ -167,7 +167,8 @@ type Placement struct {
 	LiveSince time.Time
 }
 
-// SpawnSpec describes a new instance.
+// SpawnSpec describes a new instance. An empty ID gets a new one; a zero
+// Seed a random one.
 type SpawnSpec struct {
 	ID            string
 	Game          string
