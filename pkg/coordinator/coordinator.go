@@ -166,7 +166,8 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 	if err != nil {
 		return nil, err
 	}
-	all := append(ic.ServerOptions(), opts...)
+	ac := newAuthCache(ic, c.cfg.Now)
+	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, opts...)
 	s := grpc.NewServer(all...)
 	c.Register(s)
 	healthpb.RegisterHealthServer(s, c.health)

@@ -411,3 +411,24 @@ func (e *env) issuerKey() ed25519.PrivateKey {
 var keys sync.Map // *auth.Issuer -> ed25519.PrivateKey
 
 var _ = base64.StdEncoding
+
+// TestAuthRefusalsRepeat checks that a refusal is never remembered.
+func TestAuthRefusalsRepeat(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	x, err := client.Dial(e.addr, e.token(auth.RoleExecutor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for range 3 {
+		if got := code(listGames(x)); got != codes.PermissionDenied {
+			t.Fatalf("code = %v", got)
+		}
+	}
+	if err := listGames(e.admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := listGames(e.admin); err != nil {
+		t.Fatal(err)
+	}
+}
