@@ -603,6 +603,20 @@ func applyReport(ctx context.Context, c conn, executorID string, r InstanceRepor
 	return getInstance(ctx, c, in.ID)
 }
 
+// unchanged reports whether applying r to in would change nothing.
+func unchanged(in Instance, r InstanceReport) bool {
+	if len(r.JoinedPlayers) > 0 || r.Players != in.Players {
+		return false
+	}
+	switch r.State {
+	case "":
+		return true
+	case StateRunning:
+		return in.State == StateRunning || in.State == StateStopping
+	}
+	return false
+}
+
 func (s *db) ReportInstance(ctx context.Context, executorID string, r InstanceReport, now time.Time) (Instance, error) {
 	var out Instance
 	err := s.tx(ctx, func(c conn) error {
@@ -690,7 +704,31 @@ func (s *db) Heartbeat(ctx context.Context, id string, stats ExecutorStats, repo
 			}
 			return ErrExecutorLost
 		}
+		// Read the executor's instances once; write only what changed.
+		current := map[string]Instance{}
+		if len(reports) > 0 {
+			r, err := c.query(ctx, `SELECT `+instanceCols+instanceFrom+` WHERE i.executor_id = ? AND i.state IN `+assignedStates, id)
+			if err != nil {
+				return err
+			}
+			for r.Next() {
+				in, err := scanInstance(r)
+				if err != nil {
+					r.Close()
+					return err
+				}
+				current[in.ID] = in
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				return err
+			}
+		}
 		for _, r := range reports {
+			if in, ok := current[r.InstanceID]; ok && unchanged(in, r) {
+				ins = append(ins, in)
+				continue
+			}
 			in, err := applyReport(ctx, c, id, r, now)
 			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || isNoRows(err) {
 				continue // an instance it should not run; the caller tells it to stop
