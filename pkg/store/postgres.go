@@ -43,6 +43,13 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		cfg.MaxConns = 16
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	// The statements are small OLTP ones, prepared once per connection:
+	// planning them again on every call (PostgreSQL's default for the
+	// first executions, and for good whenever it guesses a custom plan is
+	// cheaper) costs more CPU than running them.
+	if _, ok := cfg.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redactURL(url), err)
