@@ -2,6 +2,7 @@ package wasmhost
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,7 @@ func BenchmarkInstantiate(b *testing.B) {
 	}
 	for _, name := range []string{"module=small", "module=arena"} {
 		b.Run(name, func(b *testing.B) {
-			e := newEngine(b, Config{NoFuel: true})
+			e := newEngine(b, Config{})
 			m, err := e.Compile(context.Background(), modules[name](b))
 			if err != nil {
 				b.Fatal(err)
@@ -165,37 +166,43 @@ func BenchmarkEmptyCall(b *testing.B) {
 }
 
 // BenchmarkArenaFrame is one arena frame, tick + serialize_state, with each
-// player sending one input.
+// player sending one input, metered and not.
 func BenchmarkArenaFrame(b *testing.B) {
 	for _, players := range []int{0, 16} {
-		b.Run(map[int]string{0: "players=0", 16: "players=16"}[players], func(b *testing.B) {
-			e := newEngine(b, Config{NoFuel: true})
-			m, err := e.Compile(context.Background(), arenaBytes(b))
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			inst := instantiate(b, m, InstanceConfig{Game: "arena", Seed: 1, MaxPlayers: 16})
-			var joins, inputs []Event
-			for p := range players {
-				id := string(rune('a' + p))
-				joins = append(joins, Event{Kind: EventJoin, Player: id})
-				inputs = append(inputs, Event{Kind: EventInput, Player: id, Data: []byte{100, 0x9c, byte(p % 2)}})
-			}
-			if _, err := inst.Frame(ctx, joins); err != nil {
-				b.Fatal(err)
-			}
-			var size int
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				state, err := inst.Frame(ctx, inputs)
-				if err != nil {
-					b.Fatal(err)
-				}
-				size = len(state)
-			}
-			b.ReportMetric(float64(size), "state-bytes")
+		b.Run(fmt.Sprintf("players=%d", players), func(b *testing.B) {
+			b.Run("bound=none", func(b *testing.B) { arenaFrames(b, Config{NoFuel: true}, players) })
+			b.Run("bound=fuel", func(b *testing.B) { arenaFrames(b, Config{}, players) })
 		})
 	}
+}
+
+func arenaFrames(b *testing.B, cfg Config, players int) {
+	e := newEngine(b, cfg)
+	m, err := e.Compile(context.Background(), arenaBytes(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	inst := instantiate(b, m, InstanceConfig{Game: "arena", Seed: 1, MaxPlayers: 16})
+	var joins, inputs []Event
+	for p := range players {
+		id := string(rune('a' + p))
+		joins = append(joins, Event{Kind: EventJoin, Player: id})
+		inputs = append(inputs, Event{Kind: EventInput, Player: id, Data: []byte{100, 0x9c, byte(p % 2)}})
+	}
+	if _, err := inst.Frame(ctx, joins); err != nil {
+		b.Fatal(err)
+	}
+	var size int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		state, err := inst.Frame(ctx, inputs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(state)
+	}
+	b.ReportMetric(float64(size), "state-bytes")
+	b.ReportMetric(float64(inst.Stats().FuelUsed), "fuel/frame")
 }
