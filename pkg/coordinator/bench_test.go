@@ -133,7 +133,7 @@ func BenchmarkDeployArena(b *testing.B) {
 			b.ResetTimer()
 			for k := 0; k < b.N; k++ {
 				// A different trailing custom section makes each upload a new version.
-				m := append(slices.Clip(module), 0, 4, 3, 'r', 'c', 'c', byte(k))
+				m := append(slices.Clip(module), 0, 6, 3, 'r', 'c', 'c', byte(k), byte(k>>8))
 				if _, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: m}); err != nil {
 					b.Fatal(err)
 				}
