@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -947,31 +949,43 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 	return out, nil
 }
 
+// releaseBatch bounds the seats released per transaction, so a backlog
+// never holds many instance rows locked against Join at once.
+const releaseBatch = 200
+
 func (s *db) ReleaseSeats(ctx context.Context, now time.Time) (int, error) {
 	total := 0
-	err := s.tx(ctx, func(c conn) error {
-		total = 0
-		freed, err := s.ids(ctx, c, `DELETE FROM seats WHERE expires_at < ? RETURNING instance_id`, ms(now))
-		if err != nil {
-			return err
-		}
-		per := map[string]int64{}
-		for _, id := range freed {
-			per[id]++
-		}
-		for id, n := range per {
-			if _, err := c.exec(ctx, `UPDATE instances SET reserved = CASE WHEN reserved >= ? THEN reserved - ? ELSE 0 END WHERE id = ?`,
-				n, n, id); err != nil {
+	for {
+		n := 0
+		err := s.tx(ctx, func(c conn) error {
+			freed, err := s.ids(ctx, c, `DELETE FROM seats WHERE id IN
+				(SELECT id FROM seats WHERE expires_at < ? ORDER BY expires_at LIMIT `+fmt.Sprint(releaseBatch)+`) RETURNING instance_id`, ms(now))
+			if err != nil {
 				return err
 			}
+			per := map[string]int64{}
+			for _, id := range freed {
+				per[id]++
+			}
+			// In id order, so concurrent releases lock rows in one order.
+			for _, id := range slices.Sorted(maps.Keys(per)) {
+				k := per[id]
+				if _, err := c.exec(ctx, `UPDATE instances SET reserved = CASE WHEN reserved >= ? THEN reserved - ? ELSE 0 END WHERE id = ?`,
+					k, k, id); err != nil {
+					return err
+				}
+			}
+			n = len(freed)
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("release seats: %w", err)
 		}
-		total = len(freed)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("release seats: %w", err)
+		total += n
+		if n < releaseBatch {
+			return total, nil
+		}
 	}
-	return total, nil
 }
 
 func (s *db) Ping(ctx context.Context) error { return s.e.translate(s.e.ping(ctx)) }
