@@ -281,11 +281,12 @@ const assignedStates = `('starting', 'running', 'stopping')`
 // pickExecutor returns the live active executor with room and the fewest
 // assigned instances, or "" when there is none.
 func pickExecutor(ctx context.Context, c conn, p Placement) (string, error) {
-	const count = `(SELECT COUNT(*) FROM instances a WHERE a.executor_id = e.id AND a.state IN ` + assignedStates + `)`
 	var id string
 	err := c.queryRow(ctx, `SELECT e.id FROM executors e
-		WHERE e.state = 'active' AND e.last_heartbeat >= ? AND (e.capacity = 0 OR `+count+` < e.capacity)
-		ORDER BY `+count+`, e.name LIMIT 1`, ms(p.LiveSince)).Scan(&id)
+		LEFT JOIN (SELECT executor_id, COUNT(*) AS n FROM instances WHERE state IN `+assignedStates+` GROUP BY executor_id) a
+		ON a.executor_id = e.id
+		WHERE e.state = 'active' AND e.last_heartbeat >= ? AND (e.capacity = 0 OR COALESCE(a.n, 0) < e.capacity)
+		ORDER BY COALESCE(a.n, 0), e.name LIMIT 1`, ms(p.LiveSince)).Scan(&id)
 	if isNoRows(err) {
 		return "", nil
 	}
@@ -476,32 +477,22 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 			}
 			version = latest
 		}
+		_, fast := s.e.(fastJoiner)
 		limit := 1
 		if len(q.Labels) > 0 {
 			limit = 64
 		}
-		r, err := c.query(ctx, `SELECT `+instanceCols+` FROM instances i JOIN executors e ON e.id = i.executor_id
-			WHERE i.game = ? AND i.version = ? AND i.state IN ('starting', 'running') AND i.players + i.reserved < i.max_players
-			AND e.state = 'active' AND e.last_heartbeat >= ?
-			ORDER BY i.players + i.reserved DESC, i.created_at, i.id LIMIT `+fmt.Sprint(limit)+s.e.lockClause(),
-			q.Game, int64(version), ms(q.LiveSince))
-		if err != nil {
-			return err
+		if fast {
+			// joinExisting just found no room: go straight to a new instance.
+			limit = 0
 		}
 		var cands []Instance
-		for r.Next() {
-			in, err := scanInstance(r)
+		if limit > 0 {
+			var err error
+			cands, err = joinCandidates(ctx, c, s.e.lockClause(), q, version, limit)
 			if err != nil {
-				r.Close()
 				return err
 			}
-			if matchLabels(in.Labels, q.Labels) {
-				cands = append(cands, in)
-			}
-		}
-		r.Close()
-		if err := r.Err(); err != nil {
-			return err
 		}
 		for _, in := range cands {
 			n, err := c.exec(ctx, `UPDATE instances SET reserved = reserved + 1, updated_at = ?
@@ -553,6 +544,30 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 		return JoinResult{}, fmt.Errorf("join %s: %w", q.Game, err)
 	}
 	return out, nil
+}
+
+// joinCandidates lists the fullest matching instances with room.
+func joinCandidates(ctx context.Context, c conn, lock string, q JoinQuery, version uint32, limit int) ([]Instance, error) {
+	r, err := c.query(ctx, `SELECT `+instanceCols+` FROM instances i JOIN executors e ON e.id = i.executor_id
+		WHERE i.game = ? AND i.version = ? AND i.state IN ('starting', 'running') AND i.players + i.reserved < i.max_players
+		AND e.state = 'active' AND e.last_heartbeat >= ?
+		ORDER BY i.players + i.reserved DESC, i.created_at, i.id LIMIT `+fmt.Sprint(limit)+lock,
+		q.Game, int64(version), ms(q.LiveSince))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var cands []Instance
+	for r.Next() {
+		in, err := scanInstance(r)
+		if err != nil {
+			return nil, err
+		}
+		if matchLabels(in.Labels, q.Labels) {
+			cands = append(cands, in)
+		}
+	}
+	return cands, r.Err()
 }
 
 func insertSeat(ctx context.Context, c conn, q JoinQuery, instance string) error {
