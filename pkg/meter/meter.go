@@ -22,15 +22,17 @@ const GlobalName = "rcc_fuel"
 type Checks int
 
 const (
-	// CheckEveryRun traps in the run that makes fuel negative, before any of
-	// its instructions executes. A call that traps for fuel has therefore
-	// executed at most its budget of instructions. It is the default.
+	// CheckEveryRun compares fuel with zero in every run, or leaves the
+	// comparison to the runs that follow when all of them compare. A guest
+	// that runs out of fuel traps at the latest at the start of the run
+	// after the one that made fuel negative, and a call that returns
+	// normally never leaves fuel negative. It is the default.
 	CheckEveryRun Checks = iota
-	// CheckLoops compares fuel with zero only at function entry and at loop
-	// headers; other runs only subtract. It is cheaper, but a guest may
-	// execute some instructions past its budget before the trap, and a call
-	// may even return normally with negative fuel (see the package doc for
-	// the bound).
+	// CheckLoops compares fuel with zero only at function entry, at loop
+	// headers and before bulk operations; other runs only subtract. A guest
+	// may then execute straight-line code past its budget, and a call may
+	// even return normally with negative fuel (see the package doc for the
+	// bound).
 	CheckLoops
 )
 
@@ -102,12 +104,13 @@ func unsupported(off int, msg string) error {
 	return &Error{Offset: off, Msg: msg, Err: ErrUnsupported}
 }
 
-// Instrument returns a copy of the WebAssembly binary wasm that counts the
-// instructions it executes in the exported mutable i64 global GlobalName and
-// traps with unreachable when that count exceeds the fuel the host put
-// there. Function, global, table, memory and type indices, exports, imports,
-// data, elements, the start function and custom sections are kept; one
-// global and its export are appended. The input is not modified.
+// Instrument returns a copy of the WebAssembly binary wasm that subtracts
+// the cost of what it executes from the exported mutable i64 global
+// GlobalName and traps with unreachable when that fuel goes negative. Function,
+// global, table, memory and type indices, exports, imports, data, elements,
+// the start function and custom sections are kept; one global and its
+// export are appended, and one or two locals to each function. The input is
+// not modified.
 //
 // Instrument decodes every instruction of the core specification 2.0 (MVP,
 // sign extension, non-trapping float-to-int, bulk memory, reference types,

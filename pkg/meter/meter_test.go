@@ -31,10 +31,19 @@ type instance struct {
 	mod api.Module
 }
 
+// compiled is shared by the tests' runtimes, so that each distinct module
+// is compiled once per test binary (the Go reactor takes long to compile,
+// the more so under the race detector).
+var compiled = wazero.NewCompilationCache()
+
+func newRuntime(ctx context.Context) wazero.Runtime {
+	return wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(compiled))
+}
+
 func instantiate(t testing.TB, wasm []byte) *instance {
 	t.Helper()
 	ctx := context.Background()
-	rt := wazero.NewRuntime(ctx)
+	rt := newRuntime(ctx)
 	t.Cleanup(func() { rt.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions())
