@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -102,7 +103,7 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.dbURL())
+	st, err := openStore(ctx, cfg.dbURL(), log)
 	if err != nil {
 		return err
 	}
@@ -185,6 +186,23 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 	<-runDone
 	log.Info("coordinator stopped")
 	return serveErr
+}
+
+// openStore opens the database, waiting for it while it is unreachable (a
+// coordinator may start before its database), until ctx ends.
+func openStore(ctx context.Context, url string, log *slog.Logger) (store.Store, error) {
+	for {
+		st, err := store.Open(ctx, url)
+		if err == nil || !errors.Is(err, store.ErrUnavailable) {
+			return st, err
+		}
+		log.Warn("database unreachable, retrying in 2 s", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // redactDB hides a password in a database URL.

@@ -29,6 +29,7 @@ const (
 	DefaultMissedHeartbeats  = 3
 	DefaultReapInterval      = time.Second
 	DefaultResyncInterval    = 2 * time.Second
+	DefaultStopTimeout       = time.Minute
 	DefaultMaxPlayers        = 16
 	DefaultLeaseSeconds      = 3600
 	DefaultMaxModuleBytes    = 64 << 20
@@ -51,6 +52,9 @@ type Config struct {
 	ReapInterval time.Duration
 	// ResyncInterval is how often an assignment stream re-reads the store.
 	ResyncInterval time.Duration
+	// StopTimeout is how long an instance may stay stopping before it is
+	// considered stopped without its executor's confirmation.
+	StopTimeout time.Duration
 	// TicketTTL is a join ticket's lifetime, and the seat reservation's.
 	TicketTTL time.Duration
 	// ValidateModule checks a module at deploy; wasmhost.Check when nil.
@@ -101,6 +105,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.ResyncInterval <= 0 {
 		cfg.ResyncInterval = DefaultResyncInterval
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
 	}
 	if cfg.TicketTTL <= 0 {
 		cfg.TicketTTL = auth.DefaultTicketTTL
@@ -280,6 +287,12 @@ func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	for _, in := range leases {
 		c.metrics.leasesExpired.Inc()
 		c.log.Info("lease expired", "instance", in.ID, "game", in.Game, "state", in.State)
+		c.instanceChanged(ctx, in)
+	}
+	stops, err := c.st.ExpireStops(ctx, c.now().Add(-c.cfg.StopTimeout), c.now())
+	errs = append(errs, err)
+	for _, in := range stops {
+		c.log.Warn("stop not confirmed by the executor", "instance", in.ID, "executor", in.ExecutorID)
 		c.instanceChanged(ctx, in)
 	}
 	var lost store.ExpiredExecutors

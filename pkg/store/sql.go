@@ -890,6 +890,37 @@ func (s *db) ExpireLeases(ctx context.Context, now time.Time) ([]Instance, error
 	return out, nil
 }
 
+func (s *db) ExpireStops(ctx context.Context, before, now time.Time) ([]Instance, error) {
+	var out []Instance
+	err := s.tx(ctx, func(c conn) error {
+		out = nil
+		ids, err := s.ids(ctx, c, `SELECT id FROM instances WHERE state = 'stopping' AND updated_at < ? LIMIT 500`, ms(before))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			n, err := c.exec(ctx, `UPDATE instances SET state = 'stopped', players = 0, reserved = 0,
+				reason = reason || ' (stop not confirmed by the executor)', updated_at = ?
+				WHERE id = ? AND state = 'stopping' AND updated_at < ?`, ms(now), id, ms(before))
+			if err != nil {
+				return err
+			}
+			if n == 1 {
+				in, err := getInstance(ctx, c, id)
+				if err != nil {
+					return err
+				}
+				out = append(out, in)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expire stops: %w", err)
+	}
+	return out, nil
+}
+
 func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors, error) {
 	var out ExpiredExecutors
 	err := s.tx(ctx, func(c conn) error {

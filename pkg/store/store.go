@@ -264,6 +264,9 @@ type Store interface {
 	// ExpireLeases ends instances whose lease is over: pending ones stop,
 	// assigned ones move to stopping.
 	ExpireLeases(ctx context.Context, now time.Time) ([]Instance, error)
+	// ExpireStops ends instances in stopping since before before (their
+	// executor never confirmed the stop): they become stopped.
+	ExpireStops(ctx context.Context, before, now time.Time) ([]Instance, error)
 	// ExpireExecutors declares lost the executors silent since p.LiveSince,
 	// marks their instances lost and respawns those that allow it.
 	ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors, error)

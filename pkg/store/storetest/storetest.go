@@ -258,6 +258,16 @@ func testStop(t *testing.T, s store.Store) {
 	if again.State != store.StateStopped || again.Reason != "operator" {
 		t.Fatalf("stop twice = %+v", again)
 	}
+	// A stop the executor never confirms ends after the timeout.
+	stuck := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	must[store.Instance](t)(s.StopInstance(ctx, stuck.ID, "operator", t0))
+	if got := must[[]store.Instance](t)(s.ExpireStops(ctx, t0, t0.Add(time.Minute))); len(got) != 0 {
+		t.Fatalf("expired a fresh stop: %+v", got)
+	}
+	got := must[[]store.Instance](t)(s.ExpireStops(ctx, t0.Add(time.Second), t0.Add(time.Minute)))
+	if len(got) != 1 || got[0].ID != stuck.ID || got[0].State != store.StateStopped || got[0].Reason != "operator (stop not confirmed by the executor)" {
+		t.Fatalf("expired stops = %+v", got)
+	}
 	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
 	f := must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in2.ID, State: store.StateFailed, Reason: "trap: fuel_exhausted"}, t0))
 	if f.State != store.StateFailed || f.Reason != "trap: fuel_exhausted" {
