@@ -38,6 +38,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 				return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 			}
 		}
+		// Create it private: SQLite gives its WAL files the same mode.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+		}
+		f.Close()
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath()
 	}
 	dsn += "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
