@@ -77,6 +77,7 @@ type Coordinator struct {
 	metrics *metrics
 	health  *health.Server
 	notify  chan string
+	names   sync.Map // executor id -> name, for checking executor tokens
 }
 
 // notifier is the cross-coordinator channel a store may offer

@@ -432,3 +432,32 @@ func TestAuthRefusalsRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestExecutorIdentity: an executor token acts only for the executor named
+// in its subject.
+func TestExecutorIdentity(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	ctx := context.Background()
+	a := e.executor("ex-a", 0)
+	b := e.dialAs(auth.RoleExecutor, "ex-b")
+	defer b.Close()
+	if _, err := b.Executors.Register(ctx, &rccv1.RegisterExecutorRequest{Name: "ex-a", WsUrl: "ws://evil/play"}); code(err) != codes.PermissionDenied {
+		t.Fatalf("register under another name: %v", err)
+	}
+	if _, err := b.Executors.Heartbeat(ctx, &rccv1.HeartbeatRequest{ExecutorId: a.id}); code(err) != codes.PermissionDenied {
+		t.Fatalf("heartbeat for another executor: %v", err)
+	}
+	if _, err := b.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: a.id, Report: &rccv1.InstanceReport{InstanceId: "i-x"}}); code(err) != codes.PermissionDenied {
+		t.Fatalf("report for another executor: %v", err)
+	}
+	s, err := b.Executors.Assignments(ctx, &rccv1.AssignmentsRequest{ExecutorId: a.id})
+	if err == nil {
+		_, err = s.Recv()
+	}
+	if code(err) != codes.PermissionDenied {
+		t.Fatalf("assignments of another executor: %v", err)
+	}
+	if res, err := b.Executors.Heartbeat(ctx, &rccv1.HeartbeatRequest{ExecutorId: "x-unknown"}); err != nil || !res.Reregister {
+		t.Fatalf("heartbeat of an unknown executor: %v %v", res, err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -18,16 +19,51 @@ type executorService struct {
 	c *Coordinator
 }
 
+// callerName is the subject of the caller's token: for an executor token,
+// the executor's name.
+func callerName(ctx context.Context) string {
+	if cl, ok := auth.ClaimsFromContext(ctx); ok {
+		return cl.Subject
+	}
+	return ""
+}
+
+// checkExecutor refuses a call about executor id from a token issued to
+// another executor: an executor token names its executor in its subject.
+func (c *Coordinator) checkExecutor(ctx context.Context, id string) error {
+	cl, ok := auth.ClaimsFromContext(ctx)
+	if !ok || cl.Role != auth.RoleExecutor {
+		return nil
+	}
+	name, ok := c.names.Load(id)
+	if !ok {
+		x, err := c.st.GetExecutor(ctx, id)
+		if err != nil {
+			return grpcError(err)
+		}
+		name = x.Name
+		c.names.Store(id, x.Name)
+	}
+	if name != cl.Subject {
+		return status.Errorf(codes.PermissionDenied, "the token of executor %q may not act for executor %q", cl.Subject, name)
+	}
+	return nil
+}
+
 func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecutorRequest) (*rccv1.RegisterExecutorResponse, error) {
 	c := s.c
 	if req.Name == "" || req.WsUrl == "" {
 		return nil, invalid("register: name and ws_url are required")
+	}
+	if sub := callerName(ctx); sub != req.Name {
+		return nil, status.Errorf(codes.PermissionDenied, "the token of executor %q may not register as %q (the token's subject is the executor's name)", sub, req.Name)
 	}
 	x, err := c.st.RegisterExecutor(ctx, store.Registration{Name: req.Name, WSURL: req.WsUrl, Capacity: req.Capacity,
 		Labels: req.Labels, Version: req.Version}, c.now())
 	if err != nil {
 		return nil, grpcError(err)
 	}
+	c.names.Store(x.ID, x.Name)
 	c.log.Info("executor registered", "executor", x.ID, "name", x.Name, "ws_url", x.WSURL, "capacity", x.Capacity)
 	c.executorChanged(ctx, x)
 	// Pending instances may go to it now rather than at the next reap.
@@ -44,6 +80,12 @@ func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecu
 
 func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatRequest) (*rccv1.HeartbeatResponse, error) {
 	c := s.c
+	if err := c.checkExecutor(ctx, req.ExecutorId); err != nil {
+		if status.Code(err) == codes.NotFound {
+			return &rccv1.HeartbeatResponse{State: rccv1.ExecutorState_EXECUTOR_STATE_LOST, Reregister: true}, nil
+		}
+		return nil, err
+	}
 	reports := make([]store.InstanceReport, 0, len(req.Instances))
 	for _, r := range req.Instances {
 		reports = append(reports, reportFromProto(r))
@@ -84,6 +126,9 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 func (s *executorService) ReportInstance(ctx context.Context, req *rccv1.ReportInstanceRequest) (*rccv1.Instance, error) {
 	if req.Report == nil {
 		return nil, invalid("report is required")
+	}
+	if err := s.c.checkExecutor(ctx, req.ExecutorId); err != nil {
+		return nil, err
 	}
 	in, err := s.c.st.ReportInstance(ctx, req.ExecutorId, reportFromProto(req.Report), s.c.now())
 	if err != nil {
@@ -126,6 +171,9 @@ func (s *executorService) Assignments(req *rccv1.AssignmentsRequest, stream rccv
 	id := req.ExecutorId
 	if _, err := c.st.GetExecutor(ctx, id); err != nil {
 		return grpcError(err)
+	}
+	if err := c.checkExecutor(ctx, id); err != nil {
+		return err
 	}
 	sub := c.streams.subscribe(id)
 	defer c.streams.unsubscribe(id, sub)

@@ -119,8 +119,15 @@ func (e *env) token(role auth.Role) auth.Token {
 	return tok
 }
 
-func (e *env) dial(role auth.Role) *client.Client {
-	c, err := client.Dial(e.addr, e.token(role))
+func (e *env) dial(role auth.Role) *client.Client { return e.dialAs(role, "test-"+string(role)) }
+
+// dialAs connects with a token for subject (an executor's name).
+func (e *env) dialAs(role auth.Role, subject string) *client.Client {
+	tok, _, err := e.issuer.RoleToken(role, subject, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := client.Dial(e.addr, tok)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -165,7 +172,7 @@ type fakeExecutor struct {
 
 func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 	e.t.Helper()
-	c := e.dial(auth.RoleExecutor)
+	c := e.dialAs(auth.RoleExecutor, name)
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &fakeExecutor{t: e.t, c: c, name: name, running: map[string]*rccv1.Instance{}, stops: map[string]string{}, cancel: cancel}
 	res, err := c.Executors.Register(ctx, &rccv1.RegisterExecutorRequest{Name: name, WsUrl: "ws://" + name + ".test/play", Capacity: capacity})
