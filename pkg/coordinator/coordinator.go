@@ -386,9 +386,17 @@ func (c *Coordinator) onNotify(payload string) {
 			}
 		}
 	}
-	if ch.Executor != "" {
+	if ch.Executor != "" && c.hub.active() {
 		if x, err := c.st.GetExecutor(ctx, ch.Executor); err == nil {
 			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Executor{Executor: executorProto(x)}})
+		}
+		// Its instances' player counts, reported with the heartbeat.
+		ins, err := c.st.ListInstances(ctx, store.InstanceFilter{ExecutorID: ch.Executor,
+			States: []store.InstanceState{store.StateStarting, store.StateRunning}})
+		if err == nil {
+			for _, in := range ins {
+				c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
+			}
 		}
 	}
 }

@@ -116,10 +116,16 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 		}
 	}
 	for _, in := range ins {
-		if in.State.Terminal() {
+		switch {
+		case in.State.Terminal():
 			c.instanceChanged(ctx, in)
+		case c.hub.active():
+			// Player counts for dashboards watching this coordinator.
+			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
 		}
 	}
+	// Live stats for dashboards, here and on the other coordinators.
+	c.executorChanged(ctx, x)
 	return &rccv1.HeartbeatResponse{State: executorStateToProto[x.State]}, nil
 }
 

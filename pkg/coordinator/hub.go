@@ -31,6 +31,13 @@ func (h *hub) unsubscribe(id int) {
 	delete(h.subs, id)
 }
 
+// active reports whether anyone watches.
+func (h *hub) active() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs) > 0
+}
+
 func (h *hub) publish(ev *rccv1.WatchEvent) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
