@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
@@ -20,6 +21,22 @@ func addCorpus(f *testing.F) {
 	f.Add(funcModule(0x12, 0x00, 0x0b))
 	f.Add(genModule([]byte("seed")))
 	f.Add(header)
+	// Modules of the spec tests that exercise control flow and the larger
+	// instruction sets, when wazero's copy is in the module cache.
+	if dir, err := wazeroSpecDir(); err == nil {
+		files, _ := filepath.Glob(filepath.Join(dir, "v2", "testdata", "*.0.wasm"))
+		for _, file := range files {
+			name := filepath.Base(file)
+			for _, p := range []string{"simd_", "br", "block", "loop", "if", "call", "bulk", "ref_", "table", "memory_", "select", "unwind", "return"} {
+				if strings.HasPrefix(name, p) {
+					if wasm, err := os.ReadFile(file); err == nil {
+						f.Add(wasm)
+					}
+					break
+				}
+			}
+		}
+	}
 }
 
 // FuzzInstrument feeds arbitrary bytes to Instrument: it must never panic,
@@ -31,7 +48,11 @@ func FuzzInstrument(f *testing.F) {
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
 	defer rt.Close(ctx)
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		out, err := meter.Instrument(wasm, meter.Options{})
+		opts := meter.Options{}
+		if len(wasm)%2 == 1 {
+			opts.Checks = meter.CheckLoops
+		}
+		out, err := meter.Instrument(wasm, opts)
 		if errors.Is(err, meter.ErrMalformed) {
 			// Not handed to wazero: a forged vector length can make its
 			// decoder allocate without bound.

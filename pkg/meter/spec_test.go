@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,21 +23,20 @@ import (
 
 // wazeroSpecDir returns the directory of wazero's copy of the WebAssembly
 // spec tests (the .wast files compiled with wast2json) in the module cache.
-func wazeroSpecDir(t *testing.T) string {
-	t.Helper()
+func wazeroSpecDir() (string, error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH: cannot locate wazero's spec tests")
+		return "", errors.New("the go command is not on PATH: cannot locate wazero's spec tests")
 	}
 	out, err := exec.Command(gobin, "list", "-m", "-f", "{{.Dir}}", "github.com/tetratelabs/wazero").Output()
 	if err != nil {
-		t.Skipf("cannot locate the wazero module: %v", err)
+		return "", fmt.Errorf("locate the wazero module: %w", err)
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "internal", "integration_test", "spectest")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("wazero's spec tests are not in the module cache: %v", err)
+		return "", fmt.Errorf("wazero's spec tests are not in the module cache: %w", err)
 	}
-	return dir
+	return dir, nil
 }
 
 type specCommand struct {
@@ -101,7 +101,10 @@ func TestSpecSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: runs the spec test suite")
 	}
-	dir := wazeroSpecDir(t)
+	dir, err := wazeroSpecDir()
+	if err != nil {
+		t.Skip(err)
+	}
 	scripts, _ := filepath.Glob(filepath.Join(dir, "v2", "testdata", "*.json"))
 	if len(scripts) == 0 {
 		t.Skip("no spec scripts found")
