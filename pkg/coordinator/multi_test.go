@@ -236,6 +236,18 @@ func TestTwoCoordinatorsHammerJoin(t *testing.T) {
 // naming the store, the coordinator recovers by itself, and every spawn that
 // was acknowledged is still there.
 func TestPostgresRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		down func(*pgtest.Server)
+	}{
+		{"stop", (*pgtest.Server).Stop},   // fast shutdown: connections closed
+		{"crash", (*pgtest.Server).Crash}, // immediate: recovery from the WAL at start
+	} {
+		t.Run(tc.name, func(t *testing.T) { testPostgresRestart(t, tc.down) })
+	}
+}
+
+func testPostgresRestart(t *testing.T, down func(*pgtest.Server)) {
 	srv := pgtest.Restartable(t)
 	ctx := context.Background()
 	st, err := store.Open(ctx, srv.URL())
@@ -277,7 +289,9 @@ func TestPostgresRestart(t *testing.T) {
 		}()
 	}
 	eventually(t, "some spawns before the outage", 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 20 })
-	srv.Stop()
+	t0 := time.Now()
+	down(srv)
+	t.Logf("database down after %v", time.Since(t0).Round(time.Millisecond))
 	_, err = e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena"})
 	if code(err) != codes.Unavailable || !strings.Contains(err.Error(), "store unavailable") {
 		t.Fatalf("spawn during the outage: %v", err)
@@ -288,10 +302,14 @@ func TestPostgresRestart(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // an outage long enough for the reaper and the streams to notice
 	srv.Start()
+	t.Logf("database up again after %v", time.Since(t0).Round(time.Millisecond))
 	eventually(t, "spawns to succeed again", 20*time.Second, func() bool {
-		_, err := e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena"})
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := e.admin.Instances.Spawn(cctx, &rccv1.SpawnRequest{Game: "arena"})
 		return err == nil
 	})
+	t.Logf("spawns succeed again after %v", time.Since(t0).Round(time.Millisecond))
 	mu.Lock()
 	before := len(acked)
 	mu.Unlock()
