@@ -151,6 +151,9 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	in.runMu.Lock()
 	in.mu.Lock()
 	stop := in.stopReason
+	if in.state.Ended() { // the executor shut down meanwhile
+		stop = in.reason
+	}
 	if stop == "" {
 		in.wasm = w
 		in.live.Store(w)

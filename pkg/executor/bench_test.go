@@ -1,0 +1,172 @@
+//go:build unix
+
+package executor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
+)
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkScheduler runs many instances at 60 Hz with no players; one op
+// is one second of wall time. It reports the share of frames that overran
+// (ended after the next was due), the frames run against the frames due,
+// the CPU used (in cores) and the frame duration percentiles.
+func BenchmarkScheduler(b *testing.B) {
+	cases := []struct {
+		module string
+		n      int
+	}{
+		{"recorder", 1000},
+		{"recorder", 2000},
+		{"arena", 50},
+	}
+	for _, c := range cases {
+		b.Run(fmt.Sprintf("module=%s/instances=%d", c.module, c.n), func(b *testing.B) {
+			var wasm []byte
+			if c.module == "arena" {
+				wasm = arenaModule(b)
+			} else {
+				wasm = testModule(b, c.module)
+			}
+			ctx := context.Background()
+			ex, err := New(ctx, Config{
+				ID:      testExecutorID,
+				Sandbox: wasmhost.Config{CacheDir: cacheDir},
+				Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ex.Close(ctx)
+			for i := range c.n {
+				if err := ex.Start(ctx, InstanceSpec{ID: fmt.Sprint("i", i), Game: c.module, Module: wasm, Seed: uint64(i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			runCtx, cancel := context.WithCancel(ctx)
+			done := make(chan error, 1)
+			go func() { done <- ex.Run(runCtx) }()
+			defer func() { cancel(); <-done }()
+			time.Sleep(500 * time.Millisecond) // warm up: spread the instances on their grids
+
+			s0, cpu0, t0 := ex.Stats(), cpuTime(), time.Now()
+			b.ResetTimer()
+			for range b.N {
+				time.Sleep(time.Second)
+			}
+			b.StopTimer()
+			s1, cpu1, wall := ex.Stats(), cpuTime(), time.Since(t0)
+			frames := float64(s1.Frames - s0.Frames)
+			due := float64(c.n) * 60 * wall.Seconds()
+			b.ReportMetric(float64(s1.Overruns-s0.Overruns)/frames, "overrun-ratio")
+			b.ReportMetric(frames/due, "frames/due")
+			b.ReportMetric(frames/wall.Seconds(), "frames/s")
+			b.ReportMetric((cpu1-cpu0).Seconds()/wall.Seconds(), "cpu-cores")
+			b.ReportMetric(float64(s1.TickP50.Nanoseconds())/1e3, "p50-µs")
+			b.ReportMetric(float64(s1.TickP99.Nanoseconds())/1e3, "p99-µs")
+		})
+	}
+}
+
+// BenchmarkBroadcast fans state frames out to N WebSocket clients on
+// loopback, each reading in its own goroutine, through the same path as a
+// tick (one shared buffer, each client's queue, its writer). One op is one
+// frame delivered to every client. The sender waits while a client is
+// more than half its queue behind, so nothing is dropped and the rate
+// measured is the sustained one.
+func BenchmarkBroadcast(b *testing.B) {
+	for _, n := range []int{1, 16, 128} {
+		for _, size := range []int{256, 4096} {
+			b.Run(fmt.Sprintf("clients=%d/state=%dB", n, size), func(b *testing.B) {
+				benchBroadcast(b, n, size)
+			})
+		}
+	}
+}
+
+func benchBroadcast(b *testing.B, n, size int) {
+	const queue = 64
+	h := newHarness(b, func(c *Config, _ *httptestServer) {
+		c.ClientQueue, c.SlowClientFrames = queue, 1<<30
+		c.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	})
+	h.start(InstanceSpec{ID: "rec", Game: "recorder", Module: testModule(b, "recorder")})
+	// No h.run: the benchmark plays the scheduler's part.
+	received := make([]atomic.Int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		c, _ := h.join(fmt.Sprint("p", i), "rec")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				_ = c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+				typ, r, err := c.conn.NextReader()
+				if err != nil {
+					return
+				}
+				if typ == websocket.BinaryMessage {
+					var t [1]byte
+					if _, err := io.ReadFull(r, t[:]); err == nil && t[0] == byte(protocol.TypeState) {
+						received[i].Add(1)
+					}
+				}
+			}
+		}()
+	}
+	in := h.ex.lookup("rec")
+	waitFor(b, "every client connected", func() bool { return len(*in.sessions.Load()) == n })
+	state := make([]byte, size)
+	slowest := func() int64 {
+		m := received[0].Load()
+		for i := range received {
+			m = min(m, received[i].Load())
+		}
+		return m
+	}
+
+	b.SetBytes(int64(size * n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for i := range b.N {
+		for int64(i)-slowest() > queue/2 {
+			time.Sleep(20 * time.Microsecond)
+		}
+		msg := make([]byte, 0, protocol.StateHeaderBytes+size)
+		msg = append(protocol.AppendStateHeader(msg, uint64(i)), state...)
+		for _, s := range *in.sessions.Load() {
+			s.send(msg, true)
+		}
+	}
+	waitFor(b, "the clients to read every frame", func() bool { return slowest() >= int64(b.N) })
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)*float64(n)/elapsed.Seconds(), "delivered/s")
+	if v, _ := metricValue(h.scrape(), "rcc_executor_state_frames_dropped_total"); v != 0 {
+		b.Errorf("%v frames dropped", v)
+	}
+	h.close()
+	wg.Wait()
+}
