@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,7 +131,7 @@ func TestCoordinatorServes(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"coordinator", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, &logs, &logs)
 	}()
-	var addr string
+	var addr, metricsAddr string
 	deadline := time.Now().Add(10 * time.Second)
 	for addr == "" {
 		if time.Now().After(deadline) {
@@ -139,6 +141,7 @@ func TestCoordinatorServes(t *testing.T) {
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "coordinator started" {
 				addr, _ = rec["grpc_addr"].(string)
+				metricsAddr, _ = rec["metrics_addr"].(string)
 			}
 		}
 		time.Sleep(20 * time.Millisecond) // polling the log for the start line
@@ -163,6 +166,18 @@ func TestCoordinatorServes(t *testing.T) {
 	defer c.Close()
 	if _, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{}); err != nil {
 		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`rcc_instances{state="running"} 0`, `rcc_executors{state="active"} 0`, "rcc_coordinator_store_up 1",
+		"rcc_coordinator_spawns_total 0", "go_goroutines"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	cancel()
 	select {

@@ -129,6 +129,11 @@ func New(cfg Config) (*Coordinator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new coordinator: %w", err)
 	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(newStateCollector(cfg.Store)); err != nil {
+			return nil, fmt.Errorf("new coordinator: %w", err)
+		}
+	}
 	return &Coordinator{
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
 		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),

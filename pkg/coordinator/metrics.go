@@ -1,6 +1,13 @@
 package coordinator
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rcc-games/rcc/pkg/store"
+)
 
 // metrics are the coordinator's Prometheus series.
 type metrics struct {
@@ -38,4 +45,46 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// stateCollector reports instances and executors by state, read from the
+// store at each scrape (so every coordinator reports the shared totals).
+type stateCollector struct {
+	st        store.Store
+	instances *prometheus.Desc
+	executors *prometheus.Desc
+	up        *prometheus.Desc
+}
+
+func newStateCollector(st store.Store) *stateCollector {
+	return &stateCollector{
+		st:        st,
+		instances: prometheus.NewDesc("rcc_instances", "Instances by state.", []string{"state"}, nil),
+		executors: prometheus.NewDesc("rcc_executors", "Executors by state.", []string{"state"}, nil),
+		up:        prometheus.NewDesc("rcc_coordinator_store_up", "1 when the store answered the last scrape.", nil, nil),
+	}
+}
+
+func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- s.instances
+	ch <- s.executors
+	ch <- s.up
+}
+
+func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ins, xs, err := s.st.Counts(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(s.up, prometheus.GaugeValue, 1)
+	for _, st := range []store.InstanceState{store.StatePending, store.StateStarting, store.StateRunning, store.StateStopping,
+		store.StateStopped, store.StateFailed, store.StateLost} {
+		ch <- prometheus.MustNewConstMetric(s.instances, prometheus.GaugeValue, float64(ins[st]), string(st))
+	}
+	for _, st := range []store.ExecutorState{store.ExecutorActive, store.ExecutorDraining, store.ExecutorLost} {
+		ch <- prometheus.MustNewConstMetric(s.executors, prometheus.GaugeValue, float64(xs[st]), string(st))
+	}
 }

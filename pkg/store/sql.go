@@ -1034,6 +1034,37 @@ func (s *db) ReleaseSeats(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
+func (s *db) Counts(ctx context.Context) (map[InstanceState]int, map[ExecutorState]int, error) {
+	ins := map[InstanceState]int{}
+	xs := map[ExecutorState]int{}
+	for _, q := range []struct {
+		sql string
+		put func(string, int)
+	}{
+		{`SELECT state, COUNT(*) FROM instances GROUP BY state`, func(k string, n int) { ins[InstanceState(k)] = n }},
+		{`SELECT state, COUNT(*) FROM executors GROUP BY state`, func(k string, n int) { xs[ExecutorState(k)] = n }},
+	} {
+		r, err := s.e.query(ctx, q.sql)
+		if err != nil {
+			return nil, nil, fmt.Errorf("counts: %w", s.e.translate(err))
+		}
+		for r.Next() {
+			var k string
+			var n int64
+			if err := r.Scan(&k, &n); err != nil {
+				r.Close()
+				return nil, nil, fmt.Errorf("counts: %w", s.e.translate(err))
+			}
+			q.put(k, int(n))
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return nil, nil, fmt.Errorf("counts: %w", s.e.translate(err))
+		}
+	}
+	return ins, xs, nil
+}
+
 func (s *db) Ping(ctx context.Context) error { return s.e.translate(s.e.ping(ctx)) }
 
 func (s *db) Close() error { return s.e.close() }

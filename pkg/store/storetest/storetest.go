@@ -195,6 +195,10 @@ func testSpawnPending(t *testing.T, s store.Store) {
 	if len(xs) != 2 || xs[0].Assigned != 1 || xs[1].Assigned != 1 {
 		t.Fatalf("executors = %+v", xs)
 	}
+	ic, xc, err := s.Counts(ctx)
+	if err != nil || ic[store.StateRunning] != 1 || ic[store.StateStarting] != 1 || xc[store.ExecutorActive] != 2 {
+		t.Fatalf("counts = %v %v %v", ic, xc, err)
+	}
 	if _, err := s.GetInstance(ctx, "i-missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("get missing instance: %v", err)
 	}
