@@ -256,6 +256,19 @@ func (ex *Executor) Instance(id string) (InstanceStatus, error) {
 	return in.status(), nil
 }
 
+// TakeAdmitted returns the players admitted to instance id (new, resumed
+// or reconnecting) since the previous call, and forgets them: the
+// joined_players of the coordinator's instance report, so that a player
+// who connected and left between two reports is not missed. It returns
+// nil for an unknown id.
+func (ex *Executor) TakeAdmitted(id string) []string {
+	in := ex.lookup(id)
+	if in == nil {
+		return nil
+	}
+	return in.takeAdmitted()
+}
+
 // Forget drops an ended instance from the listing (once its end has been
 // reported, for one). It returns an error wrapping ErrNotFound for an
 // unknown id and does nothing for a live one.

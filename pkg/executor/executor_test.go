@@ -103,6 +103,12 @@ func TestArenaPlayersSeeEachOther(t *testing.T) {
 	if p := snap.Player("alice"); p == nil || p.Entity != aliceEntity {
 		t.Errorf("bob sees alice as %+v, want entity %d", p, aliceEntity)
 	}
+	if got := h.ex.TakeAdmitted("arena-1"); strings.Join(got, ",") != "alice,bob" {
+		t.Errorf("TakeAdmitted = %q", got)
+	}
+	if got := h.ex.TakeAdmitted("arena-1"); len(got) != 0 {
+		t.Errorf("TakeAdmitted again = %q", got)
+	}
 	st, err := h.ex.Instance("arena-1")
 	if err != nil {
 		t.Fatal(err)

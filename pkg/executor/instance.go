@@ -107,6 +107,7 @@ type instance struct {
 	pendingNote [][]byte
 	roster      map[string]*member
 	away        int
+	admitted    map[string]struct{} // since the last TakeAdmitted
 
 	sessions atomic.Pointer[[]*session] // connected; copy on write under mu
 	frame    atomic.Uint64              // last frame run
@@ -305,6 +306,12 @@ func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, de
 		note, _ := protocol.Encode(&protocol.PlayerJoined{Player: s.player})
 		in.pendingNote = append(in.pendingNote, note)
 	}
+	if len(in.admitted) < maxAdmitted {
+		if in.admitted == nil {
+			in.admitted = map[string]struct{}{}
+		}
+		in.admitted[s.player] = struct{}{}
+	}
 	welcome, err := protocol.Encode(&protocol.Welcome{
 		Version: protocol.Version, Resumed: resumed,
 		TickHz: uint16(in.spec.TickHz), MaxPlayers: uint16(in.spec.MaxPlayers),
@@ -356,6 +363,23 @@ func (in *instance) detach(s *session) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// maxAdmitted bounds the players remembered between two TakeAdmitted.
+const maxAdmitted = 4096
+
+// takeAdmitted returns and forgets the players admitted since the last
+// call, sorted.
+func (in *instance) takeAdmitted() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := make([]string, 0, len(in.admitted))
+	for p := range in.admitted {
+		out = append(out, p)
+	}
+	in.admitted = nil
+	slices.Sort(out)
+	return out
+}
 
 // end stops the instance from outside the scheduler, waiting for a frame
 // in progress to finish.
