@@ -1,0 +1,544 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/protocol"
+)
+
+var errHelp = errors.New("help requested")
+
+// config is rcc-load's configuration, from flags.
+type config struct {
+	url, executorID, instance, keyDir string
+	self                              bool
+	module                            string
+	players, perInstance              int
+	rate                              float64
+	duration                          time.Duration
+	output                            string
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("rcc-load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.url, "url", "", "executor base URL (ws://host:port)")
+	fs.StringVar(&c.executorID, "executor-id", "", "the executor's id, as tickets name it")
+	fs.StringVar(&c.instance, "instance", "", "instance every player joins")
+	fs.StringVar(&c.keyDir, "key-dir", "", "directory of the coordinator's signing key (signing.key), to mint tickets")
+	fs.BoolVar(&c.self, "self", false, "run an executor in this process on loopback instead")
+	fs.StringVar(&c.module, "module", "pkg/wasmhost/testdata/recorder.wasm", "with --self: the game module to run")
+	fs.IntVar(&c.players, "players", 16, "number of players")
+	fs.IntVar(&c.perInstance, "per-instance", 16, "with --self: players per instance (at most 79)")
+	fs.Float64Var(&c.rate, "rate", 20, "inputs per second per player")
+	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run once every player is connected")
+	fs.StringVar(&c.output, "output", "table", "report format: table or json")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errHelp
+		}
+		return c, err
+	}
+	switch {
+	case c.players <= 0:
+		return c, errors.New("--players must be positive")
+	case c.rate <= 0:
+		return c, errors.New("--rate must be positive")
+	case c.output != "table" && c.output != "json":
+		return c, fmt.Errorf("--output %q: want table or json", c.output)
+	case c.self && (c.perInstance <= 0 || c.perInstance > 79):
+		return c, errors.New("--per-instance must be 1 to 79")
+	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):
+		return c, errors.New("--url, --executor-id, --instance and --key-dir are required without --self")
+	}
+	return c, nil
+}
+
+// target is where players connect and how they get tickets.
+type target struct {
+	url        string
+	executorID string
+	issuer     *auth.Issuer
+	instanceOf func(player int) string
+	recorder   bool
+	// server, with --self, returns the executor's own figures.
+	server func() *serverReport
+	close  func()
+}
+
+// serverReport is what the executor saw, with --self.
+type serverReport struct {
+	Frames        uint64  `json:"frames"`
+	Overruns      uint64  `json:"tick_overruns"`
+	Skipped       uint64  `json:"frames_skipped"`
+	StatesDropped float64 `json:"state_frames_dropped"`
+	InputsDropped float64 `json:"inputs_dropped"`
+	TickP50       float64 `json:"tick_p50_ms"`
+	TickP99       float64 `json:"tick_p99_ms"`
+}
+
+func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
+	var t *target
+	var err error
+	if cfg.self {
+		t, err = selfTarget(ctx, cfg)
+	} else {
+		t, err = remoteTarget(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+
+	rep := newReport(cfg)
+	players := make([]*player, cfg.players)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	stop := make(chan struct{})
+	for i := range players {
+		p := &player{id: playerID(i, cfg), instance: t.instanceOf(i), recorder: t.recorder, rep: rep}
+		players[i] = p
+		tok, _, err := t.issuer.Ticket(auth.TicketRequest{PlayerID: p.id, InstanceID: p.instance, ExecutorID: t.executorID, TTL: time.Minute})
+		if err != nil {
+			return nil, err
+		}
+		url, err := protocol.PlayURL(t.url, p.instance, string(tok))
+		if err != nil {
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run(ctx, url, cfg.rate, start, stop)
+		}()
+	}
+	// Wait for every player's welcome (or failure), then measure.
+	deadline := time.Now().Add(30 * time.Second)
+	for rep.settled() < cfg.players && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	rep.begin()
+	close(start)
+	select {
+	case <-time.After(cfg.duration):
+	case <-ctx.Done():
+	}
+	rep.end()
+	if t.server != nil {
+		rep.Server = t.server()
+	}
+	close(stop)
+	wg.Wait()
+	return rep, nil
+}
+
+// playerID is player i's id. Within an instance of the recorder, ids
+// start with distinct bytes, which the recorder's state carries.
+func playerID(i int, cfg config) string {
+	if cfg.self {
+		return fmt.Sprintf("%c%d", '0'+i%cfg.perInstance, i)
+	}
+	return fmt.Sprintf("load-%d", i)
+}
+
+func remoteTarget(cfg config) (*target, error) {
+	data, err := os.ReadFile(filepath.Join(cfg.keyDir, auth.KeyFileName))
+	if err != nil {
+		return nil, fmt.Errorf("read signing key: %w", err)
+	}
+	key, err := auth.ParsePrivateKey(data)
+	if err != nil {
+		return nil, err
+	}
+	iss, err := auth.NewIssuer(key, auth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		url: cfg.url, executorID: cfg.executorID, issuer: iss,
+		instanceOf: func(int) string { return cfg.instance },
+		close:      func() {},
+	}, nil
+}
+
+// selfTarget starts an executor on loopback with enough instances.
+func selfTarget(ctx context.Context, cfg config) (*target, error) {
+	wasm, err := os.ReadFile(cfg.module)
+	if err != nil {
+		return nil, fmt.Errorf("read module: %w", err)
+	}
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		return nil, err
+	}
+	iss, _ := auth.NewIssuer(priv, auth.Options{})
+	ver, _ := auth.NewVerifier(pub, auth.Options{})
+	ex, err := executor.New(ctx, executor.Config{
+		ID: "load", Verifier: ver,
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	game := strings.TrimSuffix(filepath.Base(cfg.module), ".wasm")
+	n := (cfg.players + cfg.perInstance - 1) / cfg.perInstance
+	for i := range n {
+		if err := ex.Start(ctx, executor.InstanceSpec{ID: fmt.Sprint("load-", i), Game: game, Module: wasm, MaxPlayers: cfg.perInstance}); err != nil {
+			_ = ex.Close(ctx)
+			return nil, err
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = ex.Close(ctx)
+		return nil, err
+	}
+	srv := &http.Server{Handler: ex.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = ex.Run(runCtx); close(done) }()
+	return &target{
+		url: "ws://" + l.Addr().String(), executorID: "load", issuer: iss,
+		instanceOf: func(i int) string { return fmt.Sprint("load-", i/cfg.perInstance) },
+		recorder:   game == "recorder",
+		server: func() *serverReport {
+			st := ex.Stats()
+			sr := &serverReport{Frames: st.Frames, Overruns: st.Overruns, Skipped: st.Skipped,
+				TickP50: ms(st.TickP50), TickP99: ms(st.TickP99)}
+			fams, _ := ex.Registry().Gather()
+			for _, f := range fams {
+				for _, m := range f.GetMetric() {
+					switch f.GetName() {
+					case "rcc_executor_state_frames_dropped_total":
+						sr.StatesDropped += m.GetCounter().GetValue()
+					case "rcc_executor_inputs_dropped_total":
+						sr.InputsDropped += m.GetCounter().GetValue()
+					}
+				}
+			}
+			return sr
+		},
+		close: func() {
+			cancel()
+			<-done
+			_ = srv.Close()
+			_ = ex.Close(context.WithoutCancel(ctx))
+		},
+	}, nil
+}
+
+// player is one load client.
+type player struct {
+	id, instance string
+	recorder     bool
+	rep          *report
+}
+
+func (p *player) run(ctx context.Context, url string, rate float64, start, stop <-chan struct{}) {
+	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
+	conn, _, err := dialer.DialContext(ctx, url, nil)
+	if err != nil {
+		p.rep.failed("dial: " + err.Error())
+		return
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, msg, err := conn.ReadMessage()
+	if err != nil {
+		p.rep.closed(err)
+		return
+	}
+	if f, err := protocol.Decode(msg); err != nil || f.Type() != protocol.TypeWelcome {
+		p.rep.failed("first frame is not a welcome")
+		return
+	}
+	p.rep.connected()
+
+	var mu sync.Mutex
+	sent := map[byte]time.Time{} // recorder: input seq -> send time
+	var pending []time.Time      // other games: inputs waiting for 2 states
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				select {
+				case <-stop:
+				default:
+					p.rep.closed(err)
+				}
+				return
+			}
+			now := time.Now()
+			f, err := protocol.Decode(msg)
+			if err != nil {
+				continue
+			}
+			st, ok := f.(*protocol.State)
+			if !ok {
+				continue
+			}
+			p.rep.state(len(msg))
+			mu.Lock()
+			if p.recorder {
+				for _, seq := range recorderInputs(st.Data, p.id[0]) {
+					if t, ok := sent[seq]; ok {
+						p.rep.latency(now.Sub(t))
+						delete(sent, seq)
+					}
+				}
+			} else {
+				// pending[i] waits for two states after it was sent.
+				keep := pending[:0]
+				for i := 0; i < len(pending); i += 2 {
+					if pending[i+1].IsZero() {
+						keep = append(keep, pending[i], now)
+					} else {
+						p.rep.latency(now.Sub(pending[i]))
+					}
+				}
+				pending = keep
+			}
+			mu.Unlock()
+		}
+	}()
+
+	select {
+	case <-start:
+	case <-readDone:
+		return
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
+	defer tick.Stop()
+	seq := byte(0)
+	for {
+		select {
+		case <-stop:
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+			<-readDone
+			return
+		case <-readDone:
+			return
+		case <-tick.C:
+		}
+		seq++
+		if seq == 0 {
+			seq = 1
+		}
+		// Arena's input format (x, z, flags); the recorder reads the
+		// first byte only.
+		data := []byte{seq, 0xC0, 0} // x = seq, z = -64
+		in, _ := protocol.Encode(&protocol.Input{Data: data})
+		mu.Lock()
+		if p.recorder {
+			sent[seq] = time.Now()
+		} else {
+			pending = append(pending, time.Now(), time.Time{})
+		}
+		mu.Unlock()
+		_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if err := conn.WriteMessage(websocket.BinaryMessage, in); err != nil {
+			<-readDone
+			return
+		}
+		p.rep.input()
+	}
+}
+
+// recorderInputs returns the first input bytes of the inputs of player
+// byte who recorded in a recorder state: its records are 'T', 'J'/'L'
+// and a player byte, 'I', a player byte and an input byte, and 'N' and
+// the init JSON in the first state only.
+func recorderInputs(state []byte, who byte) []byte {
+	var out []byte
+	for i := 0; i < len(state); {
+		switch state[i] {
+		case 'T':
+			i++
+		case 'J', 'L':
+			i += 2
+		case 'I':
+			if i+2 < len(state) && state[i+1] == who {
+				out = append(out, state[i+2])
+			}
+			i += 3
+		default: // 'N' and the JSON: the rest of the first state
+			return out
+		}
+	}
+	return out
+}
+
+// report collects the figures of a run.
+type report struct {
+	mu        sync.Mutex
+	cfg       config
+	Players   int            `json:"players"`
+	Connected int            `json:"connected"`
+	Failed    int            `json:"failed"`
+	Inputs    int64          `json:"inputs_sent"`
+	States    int64          `json:"states_received"`
+	Bytes     int64          `json:"bytes_received"`
+	Seconds   float64        `json:"seconds"`
+	Closes    map[string]int `json:"closes"`
+	Errors    map[string]int `json:"errors"`
+	Latency   latencyReport  `json:"input_to_broadcast_ms"`
+	Exact     bool           `json:"latency_exact"`
+	Server    *serverReport  `json:"server,omitempty"`
+	lat       []time.Duration
+	measuring bool
+	began     time.Time
+}
+
+type latencyReport struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+func newReport(cfg config) *report {
+	return &report{cfg: cfg, Players: cfg.players, Closes: map[string]int{}, Errors: map[string]int{},
+		Exact: cfg.self && strings.HasSuffix(cfg.module, "recorder.wasm")}
+}
+
+func (r *report) settled() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.Connected + r.Failed
+}
+
+func (r *report) begin() {
+	r.mu.Lock()
+	r.measuring, r.began = true, time.Now()
+	r.mu.Unlock()
+}
+
+func (r *report) end() {
+	r.mu.Lock()
+	r.measuring = false
+	r.Seconds = time.Since(r.began).Seconds()
+	r.mu.Unlock()
+}
+
+func (r *report) connected() { r.mu.Lock(); r.Connected++; r.mu.Unlock() }
+
+func (r *report) failed(msg string) {
+	r.mu.Lock()
+	r.Failed++
+	r.Errors[msg]++
+	r.mu.Unlock()
+}
+
+func (r *report) closed(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		r.Closes[fmt.Sprintf("%d %s", ce.Code, protocol.CloseCode(ce.Code))]++
+	} else {
+		r.Errors[err.Error()]++
+	}
+	if r.Connected+r.Failed < r.Players && !r.measuring {
+		r.Failed++
+	}
+}
+
+func (r *report) state(n int) {
+	r.mu.Lock()
+	if r.measuring {
+		r.States++
+		r.Bytes += int64(n)
+	}
+	r.mu.Unlock()
+}
+
+func (r *report) input() {
+	r.mu.Lock()
+	if r.measuring {
+		r.Inputs++
+	}
+	r.mu.Unlock()
+}
+
+func (r *report) latency(d time.Duration) {
+	r.mu.Lock()
+	if r.measuring {
+		r.lat = append(r.lat, d)
+	}
+	r.mu.Unlock()
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (r *report) write(w io.Writer, format string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	slices.Sort(r.lat)
+	if n := len(r.lat); n > 0 {
+		r.Latency = latencyReport{Count: n, P50: ms(r.lat[n*50/100]), P90: ms(r.lat[n*90/100]),
+			P99: ms(r.lat[min(n-1, n*99/100)]), Max: ms(r.lat[n-1])}
+	}
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "players\t%d connected of %d (%d failed)\n", r.Connected, r.Players, r.Failed)
+	fmt.Fprintf(tw, "duration\t%.1f s\n", r.Seconds)
+	if r.Seconds > 0 {
+		fmt.Fprintf(tw, "states\t%d (%.0f/s, %.1f/s per player, %.1f MB/s)\n", r.States, float64(r.States)/r.Seconds,
+			float64(r.States)/r.Seconds/float64(max(r.Connected, 1)), float64(r.Bytes)/r.Seconds/1e6)
+		fmt.Fprintf(tw, "inputs\t%d (%.0f/s)\n", r.Inputs, float64(r.Inputs)/r.Seconds)
+	}
+	kind := "send to the second state after (upper bound)"
+	if r.Exact {
+		kind = "send to the first state recording it (exact)"
+	}
+	fmt.Fprintf(tw, "input to broadcast\t%s\n", kind)
+	fmt.Fprintf(tw, "  p50 / p90 / p99 / max\t%.2f / %.2f / %.2f / %.2f ms over %d inputs\n",
+		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max, r.Latency.Count)
+	if s := r.Server; s != nil {
+		fmt.Fprintf(tw, "executor	%d frames, %d overruns, %d skipped, tick p50 %.3f ms p99 %.3f ms\n",
+			s.Frames, s.Overruns, s.Skipped, s.TickP50, s.TickP99)
+		fmt.Fprintf(tw, "  dropped	%.0f state frames, %.0f inputs\n", s.StatesDropped, s.InputsDropped)
+	}
+	for _, m := range []map[string]int{r.Closes, r.Errors} {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(tw, "  %s\t%d\n", k, m[k])
+		}
+	}
+	return tw.Flush()
+}
