@@ -30,6 +30,7 @@ type coordinatorConfig struct {
 	DataDir           string
 	HeartbeatInterval time.Duration
 	MissedHeartbeats  int
+	Retention         time.Duration
 	Log               logOptions
 }
 
@@ -82,6 +83,7 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory of the signing key (and of the default SQLite database)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", coordinator.DefaultHeartbeatInterval, "how often executors heartbeat")
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
+	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	cfg.Log.addFlags(f)
 	withEnvHelp(cmd)
 	return cmd
@@ -113,7 +115,7 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	coord, err := coordinator.New(coordinator.Config{
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg,
-		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats,
+		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
 	})
 	if err != nil {
 		return err

@@ -30,6 +30,7 @@ const (
 	DefaultReapInterval      = time.Second
 	DefaultResyncInterval    = 2 * time.Second
 	DefaultStopTimeout       = time.Minute
+	DefaultRetention         = 7 * 24 * time.Hour
 	DefaultMaxPlayers        = 16
 	DefaultLeaseSeconds      = 3600
 	DefaultMaxModuleBytes    = 64 << 20
@@ -55,6 +56,9 @@ type Config struct {
 	// StopTimeout is how long an instance may stay stopping before it is
 	// considered stopped without its executor's confirmation.
 	StopTimeout time.Duration
+	// Retention is how long stopped, failed and lost instances are kept;
+	// 0 means DefaultRetention, negative forever.
+	Retention time.Duration
 	// TicketTTL is a join ticket's lifetime, and the seat reservation's.
 	TicketTTL time.Duration
 	// ValidateModule checks a module at deploy; wasmhost.Check when nil.
@@ -78,6 +82,7 @@ type Coordinator struct {
 	health  *health.Server
 	notify  chan string
 	names   sync.Map // executor id -> name, for checking executor tokens
+	purged  time.Time
 }
 
 // notifier is the cross-coordinator channel a store may offer
@@ -109,6 +114,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = DefaultStopTimeout
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
 	}
 	if cfg.TicketTTL <= 0 {
 		cfg.TicketTTL = auth.DefaultTicketTTL
@@ -327,6 +335,14 @@ func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	n, err := c.st.ReleaseSeats(ctx, c.now())
 	errs = append(errs, err)
 	c.metrics.seatsReleased.Add(float64(n))
+	if c.cfg.Retention > 0 && c.now().Sub(c.purged) >= time.Hour {
+		c.purged = c.now()
+		n, err := c.st.PurgeInstances(ctx, c.now().Add(-c.cfg.Retention))
+		errs = append(errs, err)
+		if n > 0 {
+			c.log.Info("finished instances purged", "count", n, "older_than", c.cfg.Retention)
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -1034,6 +1034,23 @@ func (s *db) ReleaseSeats(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
+func (s *db) PurgeInstances(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id IN
+			(SELECT id FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?)`, ms(before)); err != nil {
+			return err
+		}
+		var err error
+		n, err = c.exec(ctx, `DELETE FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?`, ms(before))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("purge instances: %w", err)
+	}
+	return int(n), nil
+}
+
 func (s *db) Counts(ctx context.Context) (map[InstanceState]int, map[ExecutorState]int, error) {
 	ins := map[InstanceState]int{}
 	xs := map[ExecutorState]int{}

@@ -273,6 +273,10 @@ type Store interface {
 	// ReleaseSeats frees seat reservations that expired before now.
 	ReleaseSeats(ctx context.Context, now time.Time) (int, error)
 
+	// PurgeInstances deletes stopped, failed and lost instances last
+	// changed before before, and returns how many.
+	PurgeInstances(ctx context.Context, before time.Time) (int, error)
+
 	// Counts returns how many instances are in each state and executors in
 	// each state.
 	Counts(ctx context.Context) (instances map[InstanceState]int, executors map[ExecutorState]int, err error)

@@ -280,6 +280,15 @@ func testStop(t *testing.T, s store.Store) {
 	if _, err := s.StopInstance(ctx, "i-missing", "x", t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("stop missing: %v", err)
 	}
+	// Finished instances are purged once old enough; live ones never.
+	if n := must[int](t)(s.PurgeInstances(ctx, t0)); n != 0 {
+		t.Fatalf("purged %d fresh instances", n)
+	}
+	n := must[int](t)(s.PurgeInstances(ctx, t0.Add(2*time.Minute)))
+	left := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))
+	if n != 4 || len(left) != 0 {
+		t.Fatalf("purged %d, left %+v", n, left)
+	}
 }
 
 func testLeases(t *testing.T, s store.Store) {
