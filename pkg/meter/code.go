@@ -2,6 +2,7 @@ package meter
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -79,6 +80,7 @@ type funcRewriter struct {
 	edges         []edge
 	nodes         []pendNode
 	adj           []int32
+	over          []int64
 	ctrl          []frame
 	r             reader
 	cur           int32 // index in runs of the run being extended, -1 when dead
@@ -199,10 +201,15 @@ func (ru *run) emitted() bool { return ru.cost > 0 || ru.header }
 // placeChecks decides which runs compare fuel with zero.
 //
 // With CheckLoops, only headers do. With CheckEveryRun, a run may leave its
-// check to its successors when all of them check (and are not themselves
-// relying on their successors): a run that makes fuel negative then runs to
-// its end, and the next run traps before executing anything. Loop headers
-// and function entries always check, so every cycle of control flow does.
+// check to the runs that follow it, as long as whatever can execute from its
+// start until some run checks costs at most maxOverrun: a run that makes
+// fuel negative then runs to its end, and so do the unchecked runs after it,
+// until one traps before executing anything. Runs are decided from last to
+// first, and all forward edges go to later runs; backward edges go to loop
+// headers, which always check, as do function entries, so every cycle of
+// control flow does. Runs that return, call an import or call_indirect, or
+// have no successor, check too: a guest never leaves a call, to its caller
+// or to the host, with negative fuel.
 func (f *funcRewriter) placeChecks() {
 	runs := f.runs
 	if f.opts.Checks == CheckLoops {
@@ -228,24 +235,43 @@ func (f *funcRewriter) placeChecks() {
 		tgt[end[e.from]] = e.to
 		end[e.from]++
 	}
+	// over[i] is the most fuel that can be spent from the start of run i,
+	// when i does not check, before some run checks.
+	over := slices.Grow(f.over[:0], n)[:n]
+	f.over = over
 	for i := n - 1; i >= 0; i-- {
 		ru := &runs[i]
-		if ru.header || ru.must || (ru.nsucc == 0 && !ru.back) {
-			ru.check = true
-			continue
-		}
 		from := int32(0)
 		if i > 0 {
 			from = end[i-1]
 		}
-		ru.check = false
+		next := int64(0) // the most spent in unchecked successors
 		for _, s := range tgt[from:end[i]] {
-			if t := &runs[s]; !t.emitted() || !t.check {
-				ru.check = true
-				break
+			if !runs[s].check {
+				next = max(next, over[s])
 			}
 		}
+		over[i] = satAdd(ru.cost, next)
+		ru.check = ru.header || ru.must || (ru.nsucc == 0 && !ru.back) || over[i] > maxOverrun
+		if ru.check && !ru.emitted() {
+			// A run without code cannot check: its predecessors must.
+			ru.check = false
+			over[i] = math.MaxInt64
+		}
 	}
+}
+
+// maxOverrun bounds, in CheckEveryRun mode, the fuel a guest may spend
+// after its fuel went negative and before it traps: runs are left without
+// a check as long as the runs that may follow them until the next check
+// cost no more than this.
+const maxOverrun = 256
+
+func satAdd(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // appendCharge appends the code that charges a run to the fuel local:

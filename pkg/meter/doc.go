@@ -66,12 +66,12 @@
 //
 // # Checks
 //
-// With CheckEveryRun (the default), the guest traps at the latest at the
-// start of the run that follows the one that made fuel negative: a run
-// leaves its comparison to its successors when all of them compare (loop
-// headers and function entries always do, as do runs that return, call an
-// import or call_indirect). A call that runs out of fuel has therefore
-// executed at most its budget plus the cost of one run.
+// With CheckEveryRun (the default), a run may leave its comparison to the
+// runs that follow it, as long as whatever can execute from its start until
+// one of them compares costs at most 256: a guest that makes fuel negative
+// traps after spending at most 256 more. Function entries, loop headers and
+// runs that return, call an import or call_indirect always compare, so a
+// call never returns, to its caller or to the host, with negative fuel.
 //
 // With CheckLoops, only function entries, loop headers and bulk operations
 // compare. Every cycle still does, but after fuel goes negative the guest

@@ -23,10 +23,10 @@ type Checks int
 
 const (
 	// CheckEveryRun compares fuel with zero in every run, or leaves the
-	// comparison to the runs that follow when all of them compare. A guest
-	// that runs out of fuel traps at the latest at the start of the run
-	// after the one that made fuel negative, and a call that returns
-	// normally never leaves fuel negative. It is the default.
+	// comparison to the runs that follow it when they cost at most 256
+	// before one of them compares. A guest that runs out of fuel traps
+	// having executed at most 256 units past its budget, and a call that
+	// returns normally never leaves fuel negative. It is the default.
 	CheckEveryRun Checks = iota
 	// CheckLoops compares fuel with zero only at function entry, at loop
 	// headers and before bulk operations; other runs only subtract. A guest
