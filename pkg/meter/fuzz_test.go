@@ -88,7 +88,12 @@ func FuzzGenerated(f *testing.F) {
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, src []byte) {
 		wasm := genModule(src)
-		rt := wazero.NewRuntime(ctx)
+		// A cache per input: the shared one would keep every generated
+		// module's machine code for the whole fuzzing run.
+		cache := wazero.NewCompilationCache()
+		t.Cleanup(func() { cache.Close(ctx) }) // after the runtimes using it
+		instantiate := func(t testing.TB, wasm []byte) *instance { return instantiateIn(t, cache, wasm) }
+		rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
 		defer rt.Close(ctx)
 		if _, err := rt.CompileModule(ctx, wasm); err != nil {
 			dumpModule(t, wasm)

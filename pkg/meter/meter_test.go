@@ -42,8 +42,14 @@ func newRuntime(ctx context.Context) wazero.Runtime {
 
 func instantiate(t testing.TB, wasm []byte) *instance {
 	t.Helper()
+	return instantiateIn(t, compiled, wasm)
+}
+
+// instantiateIn instantiates wasm in a new runtime using cache.
+func instantiateIn(t testing.TB, cache wazero.CompilationCache, wasm []byte) *instance {
+	t.Helper()
 	ctx := context.Background()
-	rt := newRuntime(ctx)
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
 	t.Cleanup(func() { rt.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
 	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions())
