@@ -198,13 +198,13 @@ func TestSpawnPendingUntilExecutorRegisters(t *testing.T) {
 	if err != nil || in2.State != rccv1.InstanceState_INSTANCE_STATE_STARTING {
 		t.Fatalf("second spawn = %v %v", in2, err)
 	}
-	eventually(t, "the second instance on the executor", 2*time.Second, func() bool { return x.has(in2.Id) })
+	eventually(t, "the second instance on the executor", 5*time.Second, func() bool { return x.has(in2.Id) })
 	st, err := e.admin.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: in2.Id, Reason: "test over"})
 	if err != nil || st.State != rccv1.InstanceState_INSTANCE_STATE_STOPPING {
 		t.Fatalf("stop = %v %v", st, err)
 	}
-	eventually(t, "the executor to be told to stop", 2*time.Second, func() bool { r, ok := x.stopped(in2.Id); return ok && r == "test over" })
-	eventually(t, "the instance to be stopped", 2*time.Second, func() bool {
+	eventually(t, "the executor to be told to stop", 5*time.Second, func() bool { r, ok := x.stopped(in2.Id); return ok && r == "test over" })
+	eventually(t, "the instance to be stopped", 5*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in2.Id})
 		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_STOPPED
 	})
@@ -283,7 +283,7 @@ func TestLeaseExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	renewed, err := e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 1})
+	renewed, err := e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestExecutorLostRespawn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "both instances on a", 2*time.Second, func() bool { return a.has(keep.Id) && a.has(drop.Id) })
+	eventually(t, "both instances on a", 5*time.Second, func() bool { return a.has(keep.Id) && a.has(drop.Id) })
 	b := e.executor("ex-b", 0)
 	a.pause(true)
 	eventually(t, "a to be lost", 5*time.Second, func() bool {
