@@ -79,9 +79,9 @@
 // their straight-line code too, until one of them reaches a loop header, a
 // call or a return to the host: the overrun is bounded by the straight-line
 // cost of the functions on the call stack, and a call may return normally
-// with negative fuel, which the host should also treat as exhaustion. It is
-// cheaper on branchy code (docs/metering.md has the figures); CheckEveryRun
-// is the default for its tighter guarantee.
+// with negative fuel, which the host should also treat as exhaustion. It
+// measured no consistently faster (docs/metering.md has the figures), so
+// CheckEveryRun, with its tighter guarantee, is the default.
 //
 // # Determinism
 //
