@@ -9,6 +9,9 @@ GAMES := $(notdir $(wildcard games/*))
 export PATH := $(BIN):$(PATH)
 
 APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+GRPCURL_VERSION := v1.9.4
 
 .PHONY: all setup build games test test-short vet bench run clean proto
 
@@ -26,6 +29,20 @@ setup:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }
+	@test -x $(BIN)/grpcurl || { echo "setup: installing grpcurl $(GRPCURL_VERSION) into bin/"; \
+	  GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); }
+
+## proto: regenerate the gRPC Go code in proto/ (committed: tests never need protoc).
+proto: setup
+	@$(BIN)/protoc-gen-go --version 2>/dev/null | grep -qx 'protoc-gen-go $(PROTOC_GEN_GO_VERSION)' || \
+	  GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@$(BIN)/protoc-gen-go-grpc --version 2>/dev/null | grep -qx 'protoc-gen-go-grpc $(PROTOC_GEN_GO_GRPC_VERSION:v%=%)' || \
+	  GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	protoc -I proto -I /usr/include \
+	  --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --plugin=protoc-gen-go-grpc=$(BIN)/protoc-gen-go-grpc \
+	  --go_out=proto --go_opt=paths=source_relative \
+	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
+	  proto/rcc/v1/rcc.proto
 
 ## build: the three programs into ./bin.
 build:
