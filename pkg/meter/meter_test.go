@@ -397,3 +397,42 @@ func equal(a, b []uint64) bool {
 func equalTypes(a, b []api.ValueType) bool {
 	return string(a) == string(b)
 }
+
+func TestOptions(t *testing.T) {
+	keys := map[string]bool{}
+	for _, o := range []meter.Options{{}, {Checks: meter.CheckLoops}, {InitialFuel: 5}, {Checks: meter.CheckLoops, InitialFuel: 5}} {
+		k := o.Key()
+		if !strings.Contains(k, meter.Version) || keys[k] {
+			t.Errorf("Key() = %q: want unique keys that contain the version", k)
+		}
+		keys[k] = true
+	}
+	for _, o := range []meter.Options{{Checks: 7}, {InitialFuel: -1}} {
+		if _, err := meter.Instrument(loopsWasm, o); err == nil {
+			t.Errorf("Instrument accepted %+v", o)
+		}
+	}
+}
+
+func TestHostHelpers(t *testing.T) {
+	plain := instantiate(t, loopsWasm)
+	if err := meter.SetFuel(plain.mod, 10); !errors.Is(err, meter.ErrNotInstrumented) {
+		t.Errorf("SetFuel on an unmetered module: %v", err)
+	}
+	if _, err := meter.Fuel(plain.mod); !errors.Is(err, meter.ErrNotInstrumented) {
+		t.Errorf("Fuel on an unmetered module: %v", err)
+	}
+	in := instantiate(t, instrument(t, loopsWasm, meter.Options{InitialFuel: 42}))
+	if f, err := meter.Fuel(in.mod); err != nil || f != 42 {
+		t.Errorf("initial fuel = %d, %v; want 42", f, err)
+	}
+	if err := meter.SetFuel(in.mod, -1); err == nil {
+		t.Error("SetFuel accepted a negative budget")
+	}
+	if err := meter.SetFuel(in.mod, math.MaxInt64); err != nil {
+		t.Fatal(err)
+	}
+	if f, _ := meter.Fuel(in.mod); f != math.MaxInt64 {
+		t.Errorf("fuel = %d after SetFuel(MaxInt64)", f)
+	}
+}
