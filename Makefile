@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
 
-.PHONY: all setup build games test test-short vet bench run clean proto
+.PHONY: all setup build games test vet bench run clean proto completions
 
 all: build games
 
@@ -63,6 +63,10 @@ vet:
 ## test: vet and every test, PostgreSQL ones included.
 test: setup games vet
 	$(GO) test -race -timeout 20m ./...
+
+## completions: regenerate completions/ from rccctl (a test keeps them in sync).
+completions:
+	$(GO) test ./cmd/rccctl -run TestCompletionsInSync -update
 
 ## bench: the Go benchmarks quoted in docs/BENCHMARKS.md.
 bench: games
