@@ -7,10 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/rcc-games/rcc/pkg/gamebuild"
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 )
 
 // rccctl runs the command line in-process and returns its exit code and
@@ -22,37 +21,8 @@ func rccctl(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
-var (
-	arenaOnce sync.Once
-	arenaPath string
-	arenaErr  error
-)
-
-// arenaModule builds games/arena once per test binary.
-func arenaModule(t *testing.T) string {
-	t.Helper()
-	arenaOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rccctl-test")
-		if err != nil {
-			arenaErr = err
-			return
-		}
-		arenaPath = filepath.Join(dir, "arena.wasm")
-		arenaErr = gamebuild.Build(context.Background(), "../../games/arena", arenaPath)
-	})
-	if arenaErr != nil {
-		t.Fatalf("build arena: %v", arenaErr)
-	}
-	return arenaPath
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if arenaPath != "" {
-		os.RemoveAll(filepath.Dir(arenaPath))
-	}
-	os.Exit(code)
-}
+// arenaModule writes the arena game's module for one test.
+func arenaModule(t *testing.T) string { return gamebuildtest.ArenaFile(t) }
 
 const corpus = "../../pkg/wasmhost/testdata/"
 

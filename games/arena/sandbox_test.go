@@ -3,43 +3,15 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 
-	"github.com/rcc-games/rcc/pkg/gamebuild"
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 	"github.com/rcc-games/rcc/pkg/world"
 )
 
-var (
-	moduleOnce sync.Once
-	moduleWasm []byte
-	moduleErr  error
-)
-
-// arenaWasm builds this game as a WASI reactor once per test binary.
-func arenaWasm(t *testing.T) []byte {
-	t.Helper()
-	moduleOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "arena-test")
-		if err != nil {
-			moduleErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "arena.wasm")
-		if moduleErr = gamebuild.Build(context.Background(), ".", out); moduleErr == nil {
-			moduleWasm, moduleErr = os.ReadFile(out)
-		}
-	})
-	if moduleErr != nil {
-		t.Fatalf("build arena: %v", moduleErr)
-	}
-	return moduleWasm
-}
+func arenaWasm(t *testing.T) []byte { return gamebuildtest.Arena(t) }
 
 // TestWasmABI checks the built module against the guest ABI v1 with the
 // host's own checker: every export, nothing imported but WASI.

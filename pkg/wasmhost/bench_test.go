@@ -3,44 +3,17 @@ package wasmhost
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
-	"github.com/rcc-games/rcc/pkg/gamebuild"
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 )
 
-var (
-	arenaOnce sync.Once
-	arenaWasm []byte
-	arenaErr  error
-)
-
-// arenaBytes builds games/arena once per test binary.
-func arenaBytes(b testing.TB) []byte {
-	b.Helper()
-	arenaOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "wasmhost-bench")
-		if err != nil {
-			arenaErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "arena.wasm")
-		if arenaErr = gamebuild.Build(context.Background(), "../../games/arena", out); arenaErr == nil {
-			arenaWasm, arenaErr = os.ReadFile(out)
-		}
-	})
-	if arenaErr != nil {
-		b.Fatalf("build arena: %v", arenaErr)
-	}
-	return arenaWasm
-}
+// arenaBytes is the arena game's module.
+func arenaBytes(b testing.TB) []byte { return gamebuildtest.Arena(b) }
 
 // guards runs f under each way of bounding a call: nothing (the floor),
 // fuel (the default), the wall-clock guard, and both.

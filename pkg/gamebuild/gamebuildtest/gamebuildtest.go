@@ -1,0 +1,73 @@
+// Package gamebuildtest builds the repository's example games for tests,
+// once per test binary.
+package gamebuildtest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/rcc-games/rcc/pkg/gamebuild"
+)
+
+type built struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+var (
+	mu     sync.Mutex
+	builds = map[string]*built{}
+)
+
+// repoRoot is the repository's top directory, found from this file's path.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// Game returns the module of games/NAME, built on first use.
+func Game(t testing.TB, name string) []byte {
+	t.Helper()
+	mu.Lock()
+	b, ok := builds[name]
+	if !ok {
+		b = &built{}
+		builds[name] = b
+	}
+	mu.Unlock()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "rcc-game-"+name)
+		if err != nil {
+			b.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		out := filepath.Join(dir, name+".wasm")
+		if b.err = gamebuild.Build(context.Background(), filepath.Join(repoRoot(), "games", name), out); b.err == nil {
+			b.wasm, b.err = os.ReadFile(out)
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("build games/%s: %v", name, b.err)
+	}
+	return b.wasm
+}
+
+// Arena returns the arena game's module.
+func Arena(t testing.TB) []byte { return Game(t, "arena") }
+
+// ArenaFile writes the arena game's module into a directory of the test's
+// own and returns its path.
+func ArenaFile(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "arena.wasm")
+	if err := os.WriteFile(path, Arena(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
