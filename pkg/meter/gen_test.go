@@ -49,7 +49,37 @@ func (g *gen) expr() {
 		}
 		return
 	}
-	switch g.n(20) {
+	switch g.n(23) {
+	case 20: // br_table carrying a value out of one of two blocks
+		g.emit(0x02, 0x7f, 0x02, 0x7f)
+		g.label = append(g.label, 1, 1)
+		g.expr()
+		g.expr()
+		g.emit(0x0e, 0x02, byte(g.n(2)), byte(g.n(2)), byte(g.n(2)), 0x0b)
+		g.label = g.label[:len(g.label)-1]
+		g.emit(0x41, byte(g.n(64)), 0x6a, 0x0b)
+		g.label = g.label[:len(g.label)-1]
+	case 21: // loop with a parameter and a result, bounded by a counter
+		if g.loops == genCounters {
+			g.emit(0x3f, 0x00)
+			return
+		}
+		c := byte(genParams + genLocals + g.loops)
+		g.loops++
+		g.emit(0x41, byte(g.n(5)), 0x21, c)
+		g.expr()
+		g.emit(0x03, 0x00) // loop of type 0: (i32) -> i32
+		g.label = append(g.label, 1)
+		g.expr()
+		g.emit(0x6a, 0x20, c, 0x20, c, 0x41, 0x01, 0x6b, 0x21, c, 0x0d, 0x00)
+		g.label = g.label[:len(g.label)-1]
+		g.emit(0x0b)
+	case 22: // SIMD load from and store to a masked address
+		g.expr()
+		g.emit(0x41)
+		g.code = sleb(g.code, 0xff0)
+		g.emit(0x71, 0xfd, 0x00, 0x04, 0x00) // v128.load align=16
+		g.emit(0xfd, 0x1b, byte(g.n(4)))
 	case 0, 1:
 		g.emit(0x41)
 		g.code = sleb(g.code, int64(int32(uint32(g.next())<<24|uint32(g.next()))))
