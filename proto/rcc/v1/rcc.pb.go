@@ -228,10 +228,12 @@ type GameVersion struct {
 	ModuleSha256 string                 `protobuf:"bytes,3,opt,name=module_sha256,json=moduleSha256,proto3" json:"module_sha256,omitempty"`
 	ModuleSize   int64                  `protobuf:"varint,4,opt,name=module_size,json=moduleSize,proto3" json:"module_size,omitempty"`
 	// Empty when the version has no assets.
-	AssetsSha256  string                 `protobuf:"bytes,5,opt,name=assets_sha256,json=assetsSha256,proto3" json:"assets_sha256,omitempty"`
-	AssetsSize    int64                  `protobuf:"varint,6,opt,name=assets_size,json=assetsSize,proto3" json:"assets_size,omitempty"`
-	Description   string                 `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	AssetsSha256 string                 `protobuf:"bytes,5,opt,name=assets_sha256,json=assetsSha256,proto3" json:"assets_sha256,omitempty"`
+	AssetsSize   int64                  `protobuf:"varint,6,opt,name=assets_size,json=assetsSize,proto3" json:"assets_size,omitempty"`
+	Description  string                 `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The sandbox budgets the executor runs this version with.
+	Limits        *Limits `protobuf:"bytes,9,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -322,6 +324,79 @@ func (x *GameVersion) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GameVersion) GetLimits() *Limits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// Limits are a game version's sandbox budgets, set at deploy. A field left
+// at 0 means the executor's default.
+type Limits struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Fuel for _initialize and init together (executor default 1,000,000,000).
+	InitFuel uint64 `protobuf:"varint,1,opt,name=init_fuel,json=initFuel,proto3" json:"init_fuel,omitempty"`
+	// Fuel for each frame, every call of the frame together (executor default
+	// 20,000,000).
+	FrameFuel uint64 `protobuf:"varint,2,opt,name=frame_fuel,json=frameFuel,proto3" json:"frame_fuel,omitempty"`
+	// Linear memory cap in 64 KiB pages, at most 1024 (64 MiB, the default).
+	MemoryLimitPages uint32 `protobuf:"varint,3,opt,name=memory_limit_pages,json=memoryLimitPages,proto3" json:"memory_limit_pages,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *Limits) Reset() {
+	*x = Limits{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Limits) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Limits) ProtoMessage() {}
+
+func (x *Limits) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Limits.ProtoReflect.Descriptor instead.
+func (*Limits) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Limits) GetInitFuel() uint64 {
+	if x != nil {
+		return x.InitFuel
+	}
+	return 0
+}
+
+func (x *Limits) GetFrameFuel() uint64 {
+	if x != nil {
+		return x.FrameFuel
+	}
+	return 0
+}
+
+func (x *Limits) GetMemoryLimitPages() uint32 {
+	if x != nil {
+		return x.MemoryLimitPages
+	}
+	return 0
+}
+
 type UploadVersionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Part:
@@ -336,7 +411,7 @@ type UploadVersionRequest struct {
 
 func (x *UploadVersionRequest) Reset() {
 	*x = UploadVersionRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[2]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +423,7 @@ func (x *UploadVersionRequest) String() string {
 func (*UploadVersionRequest) ProtoMessage() {}
 
 func (x *UploadVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[2]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +436,7 @@ func (x *UploadVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadVersionRequest.ProtoReflect.Descriptor instead.
 func (*UploadVersionRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{2}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *UploadVersionRequest) GetPart() isUploadVersionRequest_Part {
@@ -426,15 +501,17 @@ type UploadHeader struct {
 	Game        string                 `protobuf:"bytes,1,opt,name=game,proto3" json:"game,omitempty"`
 	Description string                 `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// Optional: when set, the coordinator checks the received bytes against it.
-	ModuleSha256  string `protobuf:"bytes,3,opt,name=module_sha256,json=moduleSha256,proto3" json:"module_sha256,omitempty"`
-	AssetsSha256  string `protobuf:"bytes,4,opt,name=assets_sha256,json=assetsSha256,proto3" json:"assets_sha256,omitempty"`
+	ModuleSha256 string `protobuf:"bytes,3,opt,name=module_sha256,json=moduleSha256,proto3" json:"module_sha256,omitempty"`
+	AssetsSha256 string `protobuf:"bytes,4,opt,name=assets_sha256,json=assetsSha256,proto3" json:"assets_sha256,omitempty"`
+	// Optional: the version's sandbox budgets; unset means the defaults.
+	Limits        *Limits `protobuf:"bytes,5,opt,name=limits,proto3" json:"limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UploadHeader) Reset() {
 	*x = UploadHeader{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[3]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +523,7 @@ func (x *UploadHeader) String() string {
 func (*UploadHeader) ProtoMessage() {}
 
 func (x *UploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[3]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +536,7 @@ func (x *UploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadHeader.ProtoReflect.Descriptor instead.
 func (*UploadHeader) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{3}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UploadHeader) GetGame() string {
@@ -490,13 +567,20 @@ func (x *UploadHeader) GetAssetsSha256() string {
 	return ""
 }
 
+func (x *UploadHeader) GetLimits() *Limits {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
 type UploadVersionResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Version *GameVersion           `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	// True when the module bytes were already stored (same sha256).
 	ModuleDeduplicated bool `protobuf:"varint,2,opt,name=module_deduplicated,json=moduleDeduplicated,proto3" json:"module_deduplicated,omitempty"`
-	// True when the module is identical to the latest version's and no new
-	// version was created.
+	// True when the module, assets and limits are identical to the latest
+	// version's and no new version was created.
 	Unchanged     bool `protobuf:"varint,3,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -504,7 +588,7 @@ type UploadVersionResponse struct {
 
 func (x *UploadVersionResponse) Reset() {
 	*x = UploadVersionResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[4]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +600,7 @@ func (x *UploadVersionResponse) String() string {
 func (*UploadVersionResponse) ProtoMessage() {}
 
 func (x *UploadVersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[4]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +613,7 @@ func (x *UploadVersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadVersionResponse.ProtoReflect.Descriptor instead.
 func (*UploadVersionResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{4}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UploadVersionResponse) GetVersion() *GameVersion {
@@ -561,7 +645,7 @@ type ListGamesRequest struct {
 
 func (x *ListGamesRequest) Reset() {
 	*x = ListGamesRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[5]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +657,7 @@ func (x *ListGamesRequest) String() string {
 func (*ListGamesRequest) ProtoMessage() {}
 
 func (x *ListGamesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[5]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +670,7 @@ func (x *ListGamesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGamesRequest.ProtoReflect.Descriptor instead.
 func (*ListGamesRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{5}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{6}
 }
 
 type ListGamesResponse struct {
@@ -598,7 +682,7 @@ type ListGamesResponse struct {
 
 func (x *ListGamesResponse) Reset() {
 	*x = ListGamesResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[6]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +694,7 @@ func (x *ListGamesResponse) String() string {
 func (*ListGamesResponse) ProtoMessage() {}
 
 func (x *ListGamesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[6]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +707,7 @@ func (x *ListGamesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGamesResponse.ProtoReflect.Descriptor instead.
 func (*ListGamesResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{6}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListGamesResponse) GetGames() []*Game {
@@ -642,7 +726,7 @@ type ListVersionsRequest struct {
 
 func (x *ListVersionsRequest) Reset() {
 	*x = ListVersionsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[7]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -654,7 +738,7 @@ func (x *ListVersionsRequest) String() string {
 func (*ListVersionsRequest) ProtoMessage() {}
 
 func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[7]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -667,7 +751,7 @@ func (x *ListVersionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVersionsRequest.ProtoReflect.Descriptor instead.
 func (*ListVersionsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{7}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListVersionsRequest) GetGame() string {
@@ -686,7 +770,7 @@ type ListVersionsResponse struct {
 
 func (x *ListVersionsResponse) Reset() {
 	*x = ListVersionsResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[8]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +782,7 @@ func (x *ListVersionsResponse) String() string {
 func (*ListVersionsResponse) ProtoMessage() {}
 
 func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[8]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +795,7 @@ func (x *ListVersionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVersionsResponse.ProtoReflect.Descriptor instead.
 func (*ListVersionsResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{8}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListVersionsResponse) GetVersions() []*GameVersion {
@@ -732,7 +816,7 @@ type GetVersionRequest struct {
 
 func (x *GetVersionRequest) Reset() {
 	*x = GetVersionRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[9]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -744,7 +828,7 @@ func (x *GetVersionRequest) String() string {
 func (*GetVersionRequest) ProtoMessage() {}
 
 func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[9]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -757,7 +841,7 @@ func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetVersionRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{9}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetVersionRequest) GetGame() string {
@@ -783,7 +867,7 @@ type FetchBlobRequest struct {
 
 func (x *FetchBlobRequest) Reset() {
 	*x = FetchBlobRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[10]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -795,7 +879,7 @@ func (x *FetchBlobRequest) String() string {
 func (*FetchBlobRequest) ProtoMessage() {}
 
 func (x *FetchBlobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[10]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -808,7 +892,7 @@ func (x *FetchBlobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchBlobRequest.ProtoReflect.Descriptor instead.
 func (*FetchBlobRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{10}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *FetchBlobRequest) GetSha256() string {
@@ -829,7 +913,7 @@ type FetchBlobResponse struct {
 
 func (x *FetchBlobResponse) Reset() {
 	*x = FetchBlobResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[11]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +925,7 @@ func (x *FetchBlobResponse) String() string {
 func (*FetchBlobResponse) ProtoMessage() {}
 
 func (x *FetchBlobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[11]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +938,7 @@ func (x *FetchBlobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchBlobResponse.ProtoReflect.Descriptor instead.
 func (*FetchBlobResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{11}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *FetchBlobResponse) GetChunk() []byte {
@@ -907,7 +991,7 @@ type Instance struct {
 
 func (x *Instance) Reset() {
 	*x = Instance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[12]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -919,7 +1003,7 @@ func (x *Instance) String() string {
 func (*Instance) ProtoMessage() {}
 
 func (x *Instance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[12]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +1016,7 @@ func (x *Instance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Instance.ProtoReflect.Descriptor instead.
 func (*Instance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{12}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Instance) GetId() string {
@@ -1097,7 +1181,7 @@ type SpawnRequest struct {
 
 func (x *SpawnRequest) Reset() {
 	*x = SpawnRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[13]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1193,7 @@ func (x *SpawnRequest) String() string {
 func (*SpawnRequest) ProtoMessage() {}
 
 func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[13]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1206,7 @@ func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnRequest.ProtoReflect.Descriptor instead.
 func (*SpawnRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{13}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SpawnRequest) GetGame() string {
@@ -1190,7 +1274,7 @@ type GetInstanceRequest struct {
 
 func (x *GetInstanceRequest) Reset() {
 	*x = GetInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1286,7 @@ func (x *GetInstanceRequest) String() string {
 func (*GetInstanceRequest) ProtoMessage() {}
 
 func (x *GetInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1299,7 @@ func (x *GetInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstanceRequest.ProtoReflect.Descriptor instead.
 func (*GetInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{14}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetInstanceRequest) GetId() string {
@@ -1241,7 +1325,7 @@ type ListInstancesRequest struct {
 
 func (x *ListInstancesRequest) Reset() {
 	*x = ListInstancesRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1337,7 @@ func (x *ListInstancesRequest) String() string {
 func (*ListInstancesRequest) ProtoMessage() {}
 
 func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1350,7 @@ func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{15}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListInstancesRequest) GetGame() string {
@@ -1313,7 +1397,7 @@ type ListInstancesResponse struct {
 
 func (x *ListInstancesResponse) Reset() {
 	*x = ListInstancesResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1409,7 @@ func (x *ListInstancesResponse) String() string {
 func (*ListInstancesResponse) ProtoMessage() {}
 
 func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1422,7 @@ func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{16}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListInstancesResponse) GetInstances() []*Instance {
@@ -1358,7 +1442,7 @@ type StopInstanceRequest struct {
 
 func (x *StopInstanceRequest) Reset() {
 	*x = StopInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1370,7 +1454,7 @@ func (x *StopInstanceRequest) String() string {
 func (*StopInstanceRequest) ProtoMessage() {}
 
 func (x *StopInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1383,7 +1467,7 @@ func (x *StopInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopInstanceRequest.ProtoReflect.Descriptor instead.
 func (*StopInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{17}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *StopInstanceRequest) GetId() string {
@@ -1411,7 +1495,7 @@ type RenewLeaseRequest struct {
 
 func (x *RenewLeaseRequest) Reset() {
 	*x = RenewLeaseRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1507,7 @@ func (x *RenewLeaseRequest) String() string {
 func (*RenewLeaseRequest) ProtoMessage() {}
 
 func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1520,7 @@ func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewLeaseRequest.ProtoReflect.Descriptor instead.
 func (*RenewLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{18}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RenewLeaseRequest) GetId() string {
@@ -1471,7 +1555,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1483,7 +1567,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1496,7 +1580,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{19}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *JoinRequest) GetGame() string {
@@ -1557,7 +1641,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1569,7 +1653,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1582,7 +1666,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{20}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *JoinResponse) GetInstanceId() string {
@@ -1642,7 +1726,7 @@ type ExecutorStats struct {
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1654,7 +1738,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1667,7 +1751,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{21}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExecutorStats) GetPlayers() uint32 {
@@ -1733,7 +1817,7 @@ type Executor struct {
 
 func (x *Executor) Reset() {
 	*x = Executor{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1829,7 @@ func (x *Executor) String() string {
 func (*Executor) ProtoMessage() {}
 
 func (x *Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1842,7 @@ func (x *Executor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Executor.ProtoReflect.Descriptor instead.
 func (*Executor) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{22}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Executor) GetId() string {
@@ -1853,7 +1937,7 @@ type RegisterExecutorRequest struct {
 
 func (x *RegisterExecutorRequest) Reset() {
 	*x = RegisterExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1949,7 @@ func (x *RegisterExecutorRequest) String() string {
 func (*RegisterExecutorRequest) ProtoMessage() {}
 
 func (x *RegisterExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1962,7 @@ func (x *RegisterExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterExecutorRequest.ProtoReflect.Descriptor instead.
 func (*RegisterExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{23}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterExecutorRequest) GetName() string {
@@ -1929,7 +2013,7 @@ type RegisterExecutorResponse struct {
 
 func (x *RegisterExecutorResponse) Reset() {
 	*x = RegisterExecutorResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1941,7 +2025,7 @@ func (x *RegisterExecutorResponse) String() string {
 func (*RegisterExecutorResponse) ProtoMessage() {}
 
 func (x *RegisterExecutorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1954,7 +2038,7 @@ func (x *RegisterExecutorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterExecutorResponse.ProtoReflect.Descriptor instead.
 func (*RegisterExecutorResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{24}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RegisterExecutorResponse) GetExecutor() *Executor {
@@ -1994,7 +2078,7 @@ type InstanceReport struct {
 
 func (x *InstanceReport) Reset() {
 	*x = InstanceReport{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2006,7 +2090,7 @@ func (x *InstanceReport) String() string {
 func (*InstanceReport) ProtoMessage() {}
 
 func (x *InstanceReport) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2019,7 +2103,7 @@ func (x *InstanceReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceReport.ProtoReflect.Descriptor instead.
 func (*InstanceReport) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{25}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *InstanceReport) GetInstanceId() string {
@@ -2068,7 +2152,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2164,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2177,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{26}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HeartbeatRequest) GetExecutorId() string {
@@ -2129,7 +2213,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2141,7 +2225,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2154,7 +2238,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HeartbeatResponse) GetState() ExecutorState {
@@ -2180,7 +2264,7 @@ type AssignmentsRequest struct {
 
 func (x *AssignmentsRequest) Reset() {
 	*x = AssignmentsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2276,7 @@ func (x *AssignmentsRequest) String() string {
 func (*AssignmentsRequest) ProtoMessage() {}
 
 func (x *AssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2289,7 @@ func (x *AssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*AssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{28}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AssignmentsRequest) GetExecutorId() string {
@@ -2229,7 +2313,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2241,7 +2325,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2254,7 +2338,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{29}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Assignment) GetKind() isAssignment_Kind {
@@ -2308,7 +2392,7 @@ type StartInstance struct {
 
 func (x *StartInstance) Reset() {
 	*x = StartInstance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2404,7 @@ func (x *StartInstance) String() string {
 func (*StartInstance) ProtoMessage() {}
 
 func (x *StartInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2417,7 @@ func (x *StartInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartInstance.ProtoReflect.Descriptor instead.
 func (*StartInstance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{30}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *StartInstance) GetInstance() *Instance {
@@ -2360,7 +2444,7 @@ type StopInstance struct {
 
 func (x *StopInstance) Reset() {
 	*x = StopInstance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2456,7 @@ func (x *StopInstance) String() string {
 func (*StopInstance) ProtoMessage() {}
 
 func (x *StopInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2469,7 @@ func (x *StopInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopInstance.ProtoReflect.Descriptor instead.
 func (*StopInstance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{31}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StopInstance) GetInstanceId() string {
@@ -2412,7 +2496,7 @@ type ReportInstanceRequest struct {
 
 func (x *ReportInstanceRequest) Reset() {
 	*x = ReportInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2508,7 @@ func (x *ReportInstanceRequest) String() string {
 func (*ReportInstanceRequest) ProtoMessage() {}
 
 func (x *ReportInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2521,7 @@ func (x *ReportInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportInstanceRequest.ProtoReflect.Descriptor instead.
 func (*ReportInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{32}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReportInstanceRequest) GetExecutorId() string {
@@ -2463,7 +2547,7 @@ type DrainExecutorRequest struct {
 
 func (x *DrainExecutorRequest) Reset() {
 	*x = DrainExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2559,7 @@ func (x *DrainExecutorRequest) String() string {
 func (*DrainExecutorRequest) ProtoMessage() {}
 
 func (x *DrainExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2572,7 @@ func (x *DrainExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainExecutorRequest.ProtoReflect.Descriptor instead.
 func (*DrainExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{33}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *DrainExecutorRequest) GetId() string {
@@ -2506,7 +2590,7 @@ type ListExecutorsRequest struct {
 
 func (x *ListExecutorsRequest) Reset() {
 	*x = ListExecutorsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +2602,7 @@ func (x *ListExecutorsRequest) String() string {
 func (*ListExecutorsRequest) ProtoMessage() {}
 
 func (x *ListExecutorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +2615,7 @@ func (x *ListExecutorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutorsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutorsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{34}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{35}
 }
 
 type ListExecutorsResponse struct {
@@ -2543,7 +2627,7 @@ type ListExecutorsResponse struct {
 
 func (x *ListExecutorsResponse) Reset() {
 	*x = ListExecutorsResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2555,7 +2639,7 @@ func (x *ListExecutorsResponse) String() string {
 func (*ListExecutorsResponse) ProtoMessage() {}
 
 func (x *ListExecutorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2568,7 +2652,7 @@ func (x *ListExecutorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutorsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutorsResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{35}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListExecutorsResponse) GetExecutors() []*Executor {
@@ -2587,7 +2671,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2599,7 +2683,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2612,7 +2696,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{36}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *WatchRequest) GetSkipSnapshot() bool {
@@ -2638,7 +2722,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2734,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2747,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{37}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WatchEvent) GetAt() *timestamppb.Timestamp {
@@ -2731,7 +2815,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x0elatest_version\x18\x02 \x01(\rR\rlatestVersion\x12#\n" +
 	"\rversion_count\x18\x03 \x01(\rR\fversionCount\x129\n" +
 	"\n" +
-	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xa4\x02\n" +
+	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xcc\x02\n" +
 	"\vGameVersion\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12#\n" +
@@ -2743,17 +2827,24 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"assetsSize\x12 \n" +
 	"\vdescription\x18\a \x01(\tR\vdescription\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x98\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12&\n" +
+	"\x06limits\x18\t \x01(\v2\x0e.rcc.v1.LimitsR\x06limits\"r\n" +
+	"\x06Limits\x12\x1b\n" +
+	"\tinit_fuel\x18\x01 \x01(\x04R\binitFuel\x12\x1d\n" +
+	"\n" +
+	"frame_fuel\x18\x02 \x01(\x04R\tframeFuel\x12,\n" +
+	"\x12memory_limit_pages\x18\x03 \x01(\rR\x10memoryLimitPages\"\x98\x01\n" +
 	"\x14UploadVersionRequest\x12.\n" +
 	"\x06header\x18\x01 \x01(\v2\x14.rcc.v1.UploadHeaderH\x00R\x06header\x12#\n" +
 	"\fmodule_chunk\x18\x02 \x01(\fH\x00R\vmoduleChunk\x12#\n" +
 	"\fassets_chunk\x18\x03 \x01(\fH\x00R\vassetsChunkB\x06\n" +
-	"\x04part\"\x8e\x01\n" +
+	"\x04part\"\xb6\x01\n" +
 	"\fUploadHeader\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12#\n" +
 	"\rmodule_sha256\x18\x03 \x01(\tR\fmoduleSha256\x12#\n" +
-	"\rassets_sha256\x18\x04 \x01(\tR\fassetsSha256\"\x95\x01\n" +
+	"\rassets_sha256\x18\x04 \x01(\tR\fassetsSha256\x12&\n" +
+	"\x06limits\x18\x05 \x01(\v2\x0e.rcc.v1.LimitsR\x06limits\"\x95\x01\n" +
 	"\x15UploadVersionResponse\x12-\n" +
 	"\aversion\x18\x01 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\x12/\n" +
 	"\x13module_deduplicated\x18\x02 \x01(\bR\x12moduleDeduplicated\x12\x1c\n" +
@@ -2994,138 +3085,141 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(ExecutorState)(0),               // 1: rcc.v1.ExecutorState
 	(*Game)(nil),                     // 2: rcc.v1.Game
 	(*GameVersion)(nil),              // 3: rcc.v1.GameVersion
-	(*UploadVersionRequest)(nil),     // 4: rcc.v1.UploadVersionRequest
-	(*UploadHeader)(nil),             // 5: rcc.v1.UploadHeader
-	(*UploadVersionResponse)(nil),    // 6: rcc.v1.UploadVersionResponse
-	(*ListGamesRequest)(nil),         // 7: rcc.v1.ListGamesRequest
-	(*ListGamesResponse)(nil),        // 8: rcc.v1.ListGamesResponse
-	(*ListVersionsRequest)(nil),      // 9: rcc.v1.ListVersionsRequest
-	(*ListVersionsResponse)(nil),     // 10: rcc.v1.ListVersionsResponse
-	(*GetVersionRequest)(nil),        // 11: rcc.v1.GetVersionRequest
-	(*FetchBlobRequest)(nil),         // 12: rcc.v1.FetchBlobRequest
-	(*FetchBlobResponse)(nil),        // 13: rcc.v1.FetchBlobResponse
-	(*Instance)(nil),                 // 14: rcc.v1.Instance
-	(*SpawnRequest)(nil),             // 15: rcc.v1.SpawnRequest
-	(*GetInstanceRequest)(nil),       // 16: rcc.v1.GetInstanceRequest
-	(*ListInstancesRequest)(nil),     // 17: rcc.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),    // 18: rcc.v1.ListInstancesResponse
-	(*StopInstanceRequest)(nil),      // 19: rcc.v1.StopInstanceRequest
-	(*RenewLeaseRequest)(nil),        // 20: rcc.v1.RenewLeaseRequest
-	(*JoinRequest)(nil),              // 21: rcc.v1.JoinRequest
-	(*JoinResponse)(nil),             // 22: rcc.v1.JoinResponse
-	(*ExecutorStats)(nil),            // 23: rcc.v1.ExecutorStats
-	(*Executor)(nil),                 // 24: rcc.v1.Executor
-	(*RegisterExecutorRequest)(nil),  // 25: rcc.v1.RegisterExecutorRequest
-	(*RegisterExecutorResponse)(nil), // 26: rcc.v1.RegisterExecutorResponse
-	(*InstanceReport)(nil),           // 27: rcc.v1.InstanceReport
-	(*HeartbeatRequest)(nil),         // 28: rcc.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 29: rcc.v1.HeartbeatResponse
-	(*AssignmentsRequest)(nil),       // 30: rcc.v1.AssignmentsRequest
-	(*Assignment)(nil),               // 31: rcc.v1.Assignment
-	(*StartInstance)(nil),            // 32: rcc.v1.StartInstance
-	(*StopInstance)(nil),             // 33: rcc.v1.StopInstance
-	(*ReportInstanceRequest)(nil),    // 34: rcc.v1.ReportInstanceRequest
-	(*DrainExecutorRequest)(nil),     // 35: rcc.v1.DrainExecutorRequest
-	(*ListExecutorsRequest)(nil),     // 36: rcc.v1.ListExecutorsRequest
-	(*ListExecutorsResponse)(nil),    // 37: rcc.v1.ListExecutorsResponse
-	(*WatchRequest)(nil),             // 38: rcc.v1.WatchRequest
-	(*WatchEvent)(nil),               // 39: rcc.v1.WatchEvent
-	nil,                              // 40: rcc.v1.Instance.LabelsEntry
-	nil,                              // 41: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 42: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 43: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 44: rcc.v1.Executor.LabelsEntry
-	nil,                              // 45: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 46: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 47: google.protobuf.Struct
+	(*Limits)(nil),                   // 4: rcc.v1.Limits
+	(*UploadVersionRequest)(nil),     // 5: rcc.v1.UploadVersionRequest
+	(*UploadHeader)(nil),             // 6: rcc.v1.UploadHeader
+	(*UploadVersionResponse)(nil),    // 7: rcc.v1.UploadVersionResponse
+	(*ListGamesRequest)(nil),         // 8: rcc.v1.ListGamesRequest
+	(*ListGamesResponse)(nil),        // 9: rcc.v1.ListGamesResponse
+	(*ListVersionsRequest)(nil),      // 10: rcc.v1.ListVersionsRequest
+	(*ListVersionsResponse)(nil),     // 11: rcc.v1.ListVersionsResponse
+	(*GetVersionRequest)(nil),        // 12: rcc.v1.GetVersionRequest
+	(*FetchBlobRequest)(nil),         // 13: rcc.v1.FetchBlobRequest
+	(*FetchBlobResponse)(nil),        // 14: rcc.v1.FetchBlobResponse
+	(*Instance)(nil),                 // 15: rcc.v1.Instance
+	(*SpawnRequest)(nil),             // 16: rcc.v1.SpawnRequest
+	(*GetInstanceRequest)(nil),       // 17: rcc.v1.GetInstanceRequest
+	(*ListInstancesRequest)(nil),     // 18: rcc.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),    // 19: rcc.v1.ListInstancesResponse
+	(*StopInstanceRequest)(nil),      // 20: rcc.v1.StopInstanceRequest
+	(*RenewLeaseRequest)(nil),        // 21: rcc.v1.RenewLeaseRequest
+	(*JoinRequest)(nil),              // 22: rcc.v1.JoinRequest
+	(*JoinResponse)(nil),             // 23: rcc.v1.JoinResponse
+	(*ExecutorStats)(nil),            // 24: rcc.v1.ExecutorStats
+	(*Executor)(nil),                 // 25: rcc.v1.Executor
+	(*RegisterExecutorRequest)(nil),  // 26: rcc.v1.RegisterExecutorRequest
+	(*RegisterExecutorResponse)(nil), // 27: rcc.v1.RegisterExecutorResponse
+	(*InstanceReport)(nil),           // 28: rcc.v1.InstanceReport
+	(*HeartbeatRequest)(nil),         // 29: rcc.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 30: rcc.v1.HeartbeatResponse
+	(*AssignmentsRequest)(nil),       // 31: rcc.v1.AssignmentsRequest
+	(*Assignment)(nil),               // 32: rcc.v1.Assignment
+	(*StartInstance)(nil),            // 33: rcc.v1.StartInstance
+	(*StopInstance)(nil),             // 34: rcc.v1.StopInstance
+	(*ReportInstanceRequest)(nil),    // 35: rcc.v1.ReportInstanceRequest
+	(*DrainExecutorRequest)(nil),     // 36: rcc.v1.DrainExecutorRequest
+	(*ListExecutorsRequest)(nil),     // 37: rcc.v1.ListExecutorsRequest
+	(*ListExecutorsResponse)(nil),    // 38: rcc.v1.ListExecutorsResponse
+	(*WatchRequest)(nil),             // 39: rcc.v1.WatchRequest
+	(*WatchEvent)(nil),               // 40: rcc.v1.WatchEvent
+	nil,                              // 41: rcc.v1.Instance.LabelsEntry
+	nil,                              // 42: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 43: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 44: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 45: rcc.v1.Executor.LabelsEntry
+	nil,                              // 46: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 47: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 48: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	46, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	46, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
-	5,  // 2: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
-	3,  // 3: rcc.v1.UploadVersionResponse.version:type_name -> rcc.v1.GameVersion
-	2,  // 4: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
-	3,  // 5: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
-	0,  // 6: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	40, // 7: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	47, // 8: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	46, // 9: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	46, // 10: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	46, // 11: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
-	41, // 12: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	47, // 13: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
-	0,  // 14: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	42, // 15: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
-	14, // 16: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	43, // 17: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	46, // 18: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 19: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	44, // 20: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
-	23, // 21: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	46, // 22: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	46, // 23: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	45, // 24: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
-	24, // 25: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
-	0,  // 26: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
-	23, // 27: rcc.v1.HeartbeatRequest.stats:type_name -> rcc.v1.ExecutorStats
-	27, // 28: rcc.v1.HeartbeatRequest.instances:type_name -> rcc.v1.InstanceReport
-	1,  // 29: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
-	32, // 30: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
-	33, // 31: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
-	14, // 32: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
-	3,  // 33: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	27, // 34: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	24, // 35: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	46, // 36: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	14, // 37: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	24, // 38: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	4,  // 39: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	7,  // 40: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	9,  // 41: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	11, // 42: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	12, // 43: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	15, // 44: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	16, // 45: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	17, // 46: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	19, // 47: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	20, // 48: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	21, // 49: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	25, // 50: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	28, // 51: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	30, // 52: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	34, // 53: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	35, // 54: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	36, // 55: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	38, // 56: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	6,  // 57: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	8,  // 58: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	10, // 59: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	3,  // 60: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	13, // 61: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	14, // 62: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	14, // 63: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	18, // 64: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	14, // 65: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	14, // 66: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	22, // 67: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	26, // 68: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	29, // 69: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	31, // 70: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	14, // 71: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	24, // 72: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	37, // 73: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	39, // 74: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	57, // [57:75] is the sub-list for method output_type
-	39, // [39:57] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	47, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	47, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	4,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
+	6,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
+	4,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
+	3,  // 5: rcc.v1.UploadVersionResponse.version:type_name -> rcc.v1.GameVersion
+	2,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
+	3,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
+	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
+	41, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	48, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	47, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	47, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	47, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	42, // 14: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	48, // 15: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	0,  // 16: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
+	43, // 17: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	15, // 18: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
+	44, // 19: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	47, // 20: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 21: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
+	45, // 22: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	24, // 23: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
+	47, // 24: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	47, // 25: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	46, // 26: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	25, // 27: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
+	0,  // 28: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
+	24, // 29: rcc.v1.HeartbeatRequest.stats:type_name -> rcc.v1.ExecutorStats
+	28, // 30: rcc.v1.HeartbeatRequest.instances:type_name -> rcc.v1.InstanceReport
+	1,  // 31: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
+	33, // 32: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
+	34, // 33: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
+	15, // 34: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
+	3,  // 35: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
+	28, // 36: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	25, // 37: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	47, // 38: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	15, // 39: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	25, // 40: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	5,  // 41: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	8,  // 42: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	10, // 43: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	12, // 44: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	13, // 45: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	16, // 46: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	17, // 47: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	18, // 48: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	20, // 49: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	21, // 50: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	22, // 51: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	26, // 52: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	29, // 53: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	31, // 54: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	35, // 55: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	36, // 56: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	37, // 57: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	39, // 58: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	7,  // 59: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	9,  // 60: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	11, // 61: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	3,  // 62: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	14, // 63: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	15, // 64: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	15, // 65: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	19, // 66: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	15, // 67: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	15, // 68: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	23, // 69: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	27, // 70: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	30, // 71: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	32, // 72: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	15, // 73: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	25, // 74: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	38, // 75: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	40, // 76: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	59, // [59:77] is the sub-list for method output_type
+	41, // [41:59] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -3133,16 +3227,16 @@ func file_rcc_v1_rcc_proto_init() {
 	if File_rcc_v1_rcc_proto != nil {
 		return
 	}
-	file_rcc_v1_rcc_proto_msgTypes[2].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[3].OneofWrappers = []any{
 		(*UploadVersionRequest_Header)(nil),
 		(*UploadVersionRequest_ModuleChunk)(nil),
 		(*UploadVersionRequest_AssetsChunk)(nil),
 	}
-	file_rcc_v1_rcc_proto_msgTypes[29].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[30].OneofWrappers = []any{
 		(*Assignment_Start)(nil),
 		(*Assignment_Stop)(nil),
 	}
-	file_rcc_v1_rcc_proto_msgTypes[37].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[38].OneofWrappers = []any{
 		(*WatchEvent_Instance)(nil),
 		(*WatchEvent_Executor)(nil),
 	}
@@ -3152,7 +3246,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   44,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
