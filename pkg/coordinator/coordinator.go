@@ -168,6 +168,7 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_Heartbeat_FullMethodName:      exec,
 			rccv1.ExecutorService_Assignments_FullMethodName:    exec,
 			rccv1.ExecutorService_ReportInstance_FullMethodName: exec,
+			rccv1.ExecutorService_Drain_FullMethodName:          both,
 			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
 		},
 		OpenHealth:     true,

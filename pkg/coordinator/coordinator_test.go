@@ -373,6 +373,20 @@ func TestDrain(t *testing.T) {
 	}
 }
 
+func TestExecutorDrainsItselfOnly(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	ctx := context.Background()
+	a := e.executor("ex-a", 0)
+	b := e.executor("ex-b", 0)
+	if _, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: b.id}); code(err) != codes.PermissionDenied {
+		t.Fatalf("ex-a drains ex-b: %v", err)
+	}
+	x, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id})
+	if err != nil || x.State != rccv1.ExecutorState_EXECUTOR_STATE_DRAINING {
+		t.Fatalf("self drain = %v %v", x, err)
+	}
+}
+
 func TestWatch(t *testing.T) {
 	e := start(t, sqliteStore(t), newIssuer(t), nil)
 	ctx, cancel := context.WithCancel(context.Background())

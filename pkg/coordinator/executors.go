@@ -146,6 +146,10 @@ func (s *executorService) ReportInstance(ctx context.Context, req *rccv1.ReportI
 }
 
 func (s *executorService) Drain(ctx context.Context, req *rccv1.DrainExecutorRequest) (*rccv1.Executor, error) {
+	// An executor may drain itself (before it shuts down), not others.
+	if err := s.c.checkExecutor(ctx, req.Id); err != nil {
+		return nil, err
+	}
 	x, err := s.c.st.DrainExecutor(ctx, req.Id)
 	if err != nil {
 		return nil, grpcError(err)
