@@ -1,0 +1,742 @@
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/executor"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// Defaults of Config.
+const (
+	DefaultMinBackoff = 100 * time.Millisecond
+	DefaultMaxBackoff = 5 * time.Second
+	// endedMemory is how long the id of an ended instance is remembered,
+	// so that a Start resent for it is answered with its end rather than
+	// started again.
+	endedMemory = 30 * time.Minute
+	// maxReasonBytes caps the reason text sent to the coordinator.
+	maxReasonBytes = 512
+)
+
+// ErrIDChanged means the coordinator gave the executor another id when it
+// registered again (its database was replaced): tickets now name an id this
+// executor cannot take, so it must be restarted.
+var ErrIDChanged = errors.New("the coordinator changed this executor's id")
+
+// Config configures an Agent.
+type Config struct {
+	// Client is a connection to the coordinator whose token is an
+	// executor token with Name as its subject. Required.
+	Client *client.Client
+	// Name is the executor's stable name (the host name, say). Required.
+	Name string
+	// WSURL is the base WebSocket URL players are given
+	// (ws://host:port). Required.
+	WSURL string
+	// Capacity is the most instances the coordinator places here (0: no
+	// limit); Labels and Version are announced with the registration.
+	Capacity uint32
+	Labels   map[string]string
+	Version  string
+	// DataDir keeps fetched modules and assets, by sha256. Required.
+	DataDir string
+	// Executor configures the executor; the agent sets its ID, Verifier
+	// and OnChange, and its Logger when nil.
+	Executor executor.Config
+	// Logger receives the agent's logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// MinBackoff and MaxBackoff bound the waits between reconnection
+	// attempts (defaults 100 ms and 5 s), doubled after each failure.
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Agent links one executor to its coordinator. Create it with New and run
+// it with Run.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	c     *client.Client
+	ex    *executor.Executor
+	blobs *blobCache
+	retry backoff
+
+	id       string
+	interval atomic.Int64 // heartbeat interval, ns
+	draining atomic.Bool
+
+	changes chan executor.InstanceStatus
+	wake    chan struct{} // an instance changed state, for Drain
+	starts  sync.WaitGroup
+
+	mu       sync.Mutex
+	starting map[string]*pendingStart
+	ended    map[string]endRecord
+	admitted map[string][]string // taken from the executor, not yet delivered
+}
+
+// pendingStart is a Start being prepared (its module being fetched).
+type pendingStart struct {
+	cancel     context.CancelFunc // cancels the fetch
+	stopReason string             // a Stop arrived meanwhile
+}
+
+// endRecord is an ended instance the coordinator was told about.
+type endRecord struct {
+	report *rccv1.InstanceReport
+	at     time.Time
+}
+
+// New registers the executor with the coordinator, trying again with
+// backoff while the coordinator cannot be reached (until ctx ends), and
+// creates the executor with the id and the ticket key it answered. A token
+// the coordinator refuses ends New at once.
+func New(ctx context.Context, cfg Config) (*Agent, error) {
+	switch {
+	case cfg.Client == nil:
+		return nil, errors.New("new agent: no coordinator client")
+	case cfg.Name == "":
+		return nil, errors.New("new agent: empty executor name")
+	case cfg.WSURL == "":
+		return nil, errors.New("new agent: empty WebSocket URL")
+	case cfg.DataDir == "":
+		return nil, errors.New("new agent: empty data directory")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
+	}
+	a := &Agent{
+		cfg:      cfg,
+		log:      cfg.Logger.With("name", cfg.Name),
+		c:        cfg.Client,
+		retry:    backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff},
+		changes:  make(chan executor.InstanceStatus, 4096),
+		wake:     make(chan struct{}, 1),
+		starting: map[string]*pendingStart{},
+		ended:    map[string]endRecord{},
+		admitted: map[string][]string{},
+	}
+	blobs, err := newBlobCache(cfg.DataDir, cfg.Client, a.retry)
+	if err != nil {
+		return nil, fmt.Errorf("new agent: %w", err)
+	}
+	a.blobs = blobs
+	pub, err := a.register(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("new agent: %w", err)
+	}
+	v, err := auth.NewVerifier(pub, auth.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("new agent: ticket key: %w", err)
+	}
+	ecfg := cfg.Executor
+	ecfg.ID = a.id
+	ecfg.Verifier = v
+	ecfg.OnChange = a.onChange
+	if ecfg.Logger == nil {
+		ecfg.Logger = cfg.Logger
+	}
+	if a.ex, err = executor.New(ctx, ecfg); err != nil {
+		return nil, fmt.Errorf("new agent: %w", err)
+	}
+	a.log = a.log.With("executor", a.id)
+	return a, nil
+}
+
+// ID is the executor's id, as the coordinator assigned it.
+func (a *Agent) ID() string { return a.id }
+
+// Executor is the executor the agent drives: serve its Handler and
+// MetricsHandler. Close it after Run has returned.
+func (a *Agent) Executor() *executor.Executor { return a.ex }
+
+// Draining reports whether the executor is draining: the coordinator
+// places no new instance on it.
+func (a *Agent) Draining() bool { return a.draining.Load() }
+
+// register registers the executor, trying again with backoff while the
+// coordinator is unreachable, and returns the ticket key.
+func (a *Agent) register(ctx context.Context) (ed25519.PublicKey, error) {
+	req := &rccv1.RegisterExecutorRequest{Name: a.cfg.Name, WsUrl: a.cfg.WSURL, Capacity: a.cfg.Capacity,
+		Labels: a.cfg.Labels, Version: a.cfg.Version}
+	delay := a.retry.min
+	for attempt := 1; ; attempt++ {
+		res, err := a.c.Executors.Register(ctx, req)
+		if err == nil {
+			id := res.GetExecutor().GetId()
+			if a.id != "" && id != a.id {
+				return nil, fmt.Errorf("%w: was %s, now %s: restart the executor", ErrIDChanged, a.id, id)
+			}
+			a.id = id
+			a.interval.Store(int64(max(time.Duration(res.HeartbeatIntervalMs)*time.Millisecond, 50*time.Millisecond)))
+			if res.GetExecutor().GetState() == rccv1.ExecutorState_EXECUTOR_STATE_DRAINING {
+				a.draining.Store(true)
+			}
+			a.log.Info("registered with the coordinator", "executor", id, "ws_url", a.cfg.WSURL,
+				"heartbeat_interval", a.heartbeatInterval().String())
+			return ed25519.PublicKey(res.TicketPublicKey), nil
+		}
+		if permanent(err) {
+			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, err)
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, ctx.Err())
+		}
+		if attempt == 1 || attempt%10 == 0 {
+			a.log.Warn("coordinator unreachable, registering again", "err", err, "attempt", attempt)
+		}
+		if !sleep(ctx, a.retry.jitter(delay)) {
+			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, ctx.Err())
+		}
+		delay = a.retry.next(delay)
+	}
+}
+
+// permanent reports errors that retrying does not cure.
+func permanent(err error) bool {
+	switch status.Code(err) {
+	case codes.Unauthenticated, codes.PermissionDenied, codes.InvalidArgument, codes.Unimplemented:
+		return true
+	}
+	return false
+}
+
+func (a *Agent) heartbeatInterval() time.Duration { return time.Duration(a.interval.Load()) }
+
+// Run runs the executor and keeps its links to the coordinator until ctx
+// ends. Then it stops every instance still running (reason
+// executor_shutdown, players closed with protocol.CloseExecutorShutdown),
+// reports them (for up to 3 s) and returns. It returns an error only when
+// the link cannot go on (ErrIDChanged).
+func (a *Agent) Run(ctx context.Context) error {
+	exCtx, stopEx := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEx()
+	exDone := make(chan struct{})
+	go func() { defer close(exDone); _ = a.ex.Run(exCtx) }()
+
+	linkCtx, stopLinks := context.WithCancel(ctx)
+	defer stopLinks()
+	fatal := make(chan error, 2)
+	var links sync.WaitGroup
+	links.Add(3)
+	go func() { defer links.Done(); a.reportLoop(linkCtx) }()
+	go func() {
+		defer links.Done()
+		if err := a.assignmentLoop(linkCtx); err != nil {
+			fatal <- err
+		}
+	}()
+	go func() {
+		defer links.Done()
+		if err := a.heartbeatLoop(linkCtx); err != nil {
+			fatal <- err
+		}
+	}()
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-fatal:
+		a.log.Error("executor link failed", "err", runErr)
+	}
+	stopLinks()
+	links.Wait()
+	a.mu.Lock()
+	for _, ps := range a.starting {
+		ps.cancel()
+	}
+	a.mu.Unlock()
+	a.starts.Wait()
+	stopEx()
+	<-exDone
+
+	// Tell the coordinator how every instance ended, briefly.
+	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
+	for _, st := range a.ex.Instances() {
+		if final.Err() != nil {
+			break
+		}
+		if _, err := a.report(final, reportOf(st, nil)); err != nil {
+			a.log.Warn("could not report an instance's end", "instance", st.ID, "err", err)
+		}
+	}
+	a.log.Info("agent stopped")
+	return runErr
+}
+
+// Drain asks the coordinator to place no new instance on this executor,
+// then waits until none runs (their leases expire, operators stop them) or
+// ctx ends, whose error it then returns.
+func (a *Agent) Drain(ctx context.Context) error {
+	a.draining.Store(true)
+	if _, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id}); err != nil {
+		a.log.Warn("coordinator did not take the drain; waiting for the instances anyway", "err", err)
+	}
+	for {
+		live := 0
+		for _, st := range a.ex.Instances() {
+			if !st.State.Ended() {
+				live++
+			}
+		}
+		if live == 0 {
+			a.log.Info("drained: no instance runs")
+			return nil
+		}
+		a.log.Info("draining", "instances", live)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drain: %d instances still run: %w", live, ctx.Err())
+		case <-a.wake:
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// onChange is the executor's Config.OnChange: it must not block.
+func (a *Agent) onChange(st executor.InstanceStatus) {
+	select {
+	case a.changes <- st:
+	default: // the next heartbeat carries it
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// reportLoop sends each state change of an instance at once.
+func (a *Agent) reportLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-a.changes:
+			switch st.State {
+			case executor.StateRunning, executor.StateStopped, executor.StateFailed:
+			default:
+				continue
+			}
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, err := a.report(rctx, reportOf(st, nil))
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				a.log.Warn("instance report failed; the next heartbeat carries it", "instance", st.ID, "state", st.State, "err", err)
+			}
+		}
+	}
+}
+
+// report sends one instance report. An ended instance the coordinator
+// acknowledged (or does not assign here) is forgotten by the executor and
+// remembered by the agent.
+func (a *Agent) report(ctx context.Context, r *rccv1.InstanceReport) (*rccv1.Instance, error) {
+	in, err := a.c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: a.id, Report: r})
+	switch status.Code(err) {
+	case codes.OK, codes.NotFound, codes.FailedPrecondition, codes.Aborted:
+		if terminal(r.State) {
+			a.forget(r)
+		}
+	}
+	if err == nil {
+		a.log.Debug("instance reported", "instance", r.InstanceId, "state", r.State.String(), "reason", r.Reason)
+	}
+	return in, err
+}
+
+func terminal(s rccv1.InstanceState) bool {
+	return s == rccv1.InstanceState_INSTANCE_STATE_STOPPED || s == rccv1.InstanceState_INSTANCE_STATE_FAILED
+}
+
+// forget drops an ended instance from the executor once reported.
+func (a *Agent) forget(r *rccv1.InstanceReport) {
+	_ = a.ex.Forget(r.InstanceId)
+	now := time.Now()
+	a.mu.Lock()
+	a.ended[r.InstanceId] = endRecord{report: &rccv1.InstanceReport{InstanceId: r.InstanceId, State: r.State, Reason: r.Reason}, at: now}
+	for id, e := range a.ended {
+		if now.Sub(e.at) > endedMemory {
+			delete(a.ended, id)
+		}
+	}
+	delete(a.admitted, r.InstanceId)
+	a.mu.Unlock()
+}
+
+var stateToProto = map[executor.State]rccv1.InstanceState{
+	executor.StateStarting: rccv1.InstanceState_INSTANCE_STATE_STARTING,
+	executor.StateRunning:  rccv1.InstanceState_INSTANCE_STATE_RUNNING,
+	executor.StateStopping: rccv1.InstanceState_INSTANCE_STATE_STOPPING,
+	executor.StateStopped:  rccv1.InstanceState_INSTANCE_STATE_STOPPED,
+	executor.StateFailed:   rccv1.InstanceState_INSTANCE_STATE_FAILED,
+}
+
+// reportOf is the coordinator's view of an instance's status.
+func reportOf(st executor.InstanceStatus, joined []string) *rccv1.InstanceReport {
+	r := &rccv1.InstanceReport{InstanceId: st.ID, State: stateToProto[st.State], Players: uint32(len(st.Players)),
+		JoinedPlayers: joined}
+	if st.State.Ended() {
+		r.Players = 0
+		r.Reason = reasonText(st)
+	}
+	return r
+}
+
+// reasonText is the reason the coordinator shows: the sandbox's reason
+// first (fuel_exhausted, trap, ...), then what failed.
+func reasonText(st executor.InstanceStatus) string {
+	s := st.Reason
+	switch {
+	case st.Detail == "" || st.State != executor.StateFailed:
+	case strings.HasPrefix(st.Detail, st.Reason):
+		s = st.Detail
+	default:
+		s = st.Reason + ": " + st.Detail
+	}
+	if len(s) > maxReasonBytes {
+		s = strings.ToValidUTF8(s[:maxReasonBytes], "")
+	}
+	return s
+}
+
+// heartbeatLoop heartbeats at the interval the coordinator asked for.
+func (a *Agent) heartbeatLoop(ctx context.Context) error {
+	failing := false
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		err := a.heartbeat(ctx)
+		switch {
+		case errors.Is(err, ErrIDChanged):
+			return err
+		case err != nil && ctx.Err() == nil:
+			if !failing {
+				a.log.Warn("heartbeat failed; instances keep running", "err", err)
+			}
+			failing = true
+		case err == nil && failing:
+			a.log.Info("heartbeats go through again")
+			failing = false
+		}
+		t.Reset(a.heartbeatInterval())
+	}
+}
+
+func (a *Agent) heartbeat(ctx context.Context) error {
+	sts := a.ex.Instances()
+	reports := make([]*rccv1.InstanceReport, 0, len(sts))
+	a.mu.Lock()
+	for _, st := range sts {
+		joined := append(a.admitted[st.ID], a.ex.TakeAdmitted(st.ID)...)
+		if len(joined) > 0 {
+			a.admitted[st.ID] = joined
+		}
+		reports = append(reports, reportOf(st, joined))
+	}
+	a.mu.Unlock()
+	stats := a.ex.Stats()
+	live := uint32(0)
+	for s, n := range stats.Instances {
+		if !s.Ended() {
+			live += uint32(n)
+		}
+	}
+	hctx, cancel := context.WithTimeout(ctx, max(2*a.heartbeatInterval(), 5*time.Second))
+	defer cancel()
+	res, err := a.c.Executors.Heartbeat(hctx, &rccv1.HeartbeatRequest{ExecutorId: a.id, Instances: reports,
+		Stats: &rccv1.ExecutorStats{
+			Players: uint32(stats.Players), Instances: live,
+			TickP50Ms: ms(stats.TickP50), TickP99Ms: ms(stats.TickP99),
+			MemoryBytes: int64(stats.MemoryBytes), FuelUsed: int64(stats.FuelUsed),
+		}})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	for _, r := range reports {
+		if len(r.JoinedPlayers) > 0 {
+			delete(a.admitted, r.InstanceId)
+		}
+	}
+	a.mu.Unlock()
+	if res.Reregister {
+		a.log.Warn("the coordinator asks this executor to register again")
+		if _, err := a.register(ctx); err != nil {
+			return err
+		}
+		return nil
+	}
+	for _, r := range reports {
+		if terminal(r.State) {
+			a.forget(r)
+		}
+	}
+	if res.State == rccv1.ExecutorState_EXECUTOR_STATE_DRAINING && !a.draining.Swap(true) {
+		a.log.Info("executor draining: the coordinator places no new instance here")
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// assignmentLoop keeps the assignment stream open, reconnecting with
+// backoff, and applies each assignment as it arrives.
+func (a *Agent) assignmentLoop(ctx context.Context) error {
+	delay := a.retry.min
+	for {
+		err := a.stream(ctx, func() { delay = a.retry.min })
+		if ctx.Err() != nil {
+			return nil
+		}
+		if status.Code(err) == codes.NotFound {
+			a.log.Warn("the coordinator does not know this executor: registering again")
+			if _, rerr := a.register(ctx); rerr != nil {
+				if errors.Is(rerr, ErrIDChanged) {
+					return rerr
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+			}
+		}
+		a.log.Warn("assignment stream broken, reconnecting", "err", err, "in", delay.String())
+		if !sleep(ctx, a.retry.jitter(delay)) {
+			return nil
+		}
+		delay = a.retry.next(delay)
+	}
+}
+
+// stream reads one assignment stream until it breaks; ok is called on
+// each message received.
+func (a *Agent) stream(ctx context.Context, ok func()) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := a.c.Executors.Assignments(sctx, &rccv1.AssignmentsRequest{ExecutorId: a.id})
+	if err != nil {
+		return err
+	}
+	for {
+		m, err := s.Recv()
+		if err != nil {
+			return err
+		}
+		ok()
+		switch k := m.Kind.(type) {
+		case *rccv1.Assignment_Start:
+			a.start(ctx, k.Start)
+		case *rccv1.Assignment_Stop:
+			a.starts.Add(1)
+			go func() {
+				defer a.starts.Done()
+				a.stop(ctx, k.Stop.InstanceId, k.Stop.Reason)
+			}()
+		}
+	}
+}
+
+// start applies a Start: it reports an instance it already has, and
+// otherwise fetches the module and starts the instance in the background.
+func (a *Agent) start(ctx context.Context, s *rccv1.StartInstance) {
+	in := s.GetInstance()
+	if in == nil || in.Id == "" {
+		return
+	}
+	id := in.Id
+	if st, err := a.ex.Instance(id); err == nil {
+		if st.State != executor.StateStarting {
+			a.reportAsync(ctx, reportOf(st, nil))
+		}
+		return
+	}
+	a.mu.Lock()
+	rec, ended := a.ended[id]
+	_, pending := a.starting[id]
+	var fctx context.Context
+	if !ended && !pending {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithCancel(ctx)
+		a.starting[id] = &pendingStart{cancel: cancel}
+	}
+	a.mu.Unlock()
+	switch {
+	case ended:
+		a.reportAsync(ctx, rec.report)
+		return
+	case pending:
+		return
+	}
+	a.starts.Add(1)
+	go func() {
+		defer a.starts.Done()
+		a.run(ctx, fctx, s)
+	}()
+}
+
+// run fetches an instance's bytes and starts it.
+func (a *Agent) run(ctx, fetchCtx context.Context, s *rccv1.StartInstance) {
+	in, v := s.Instance, s.GetVersion()
+	id := in.Id
+	log := a.log.With("instance", id, "game", in.Game, "version", in.Version)
+	done := func() (stopReason string) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if ps := a.starting[id]; ps != nil {
+			ps.cancel()
+			stopReason = ps.stopReason
+		}
+		delete(a.starting, id)
+		return stopReason
+	}
+	spec, err := a.spec(fetchCtx, in, v)
+	if err != nil {
+		reason := done()
+		r := &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_STOPPED, Reason: reason}
+		if reason == "" {
+			if ctx.Err() != nil {
+				return // shutting down: the coordinator assigns it again later
+			}
+			r.State, r.Reason = rccv1.InstanceState_INSTANCE_STATE_FAILED, truncate("module_unavailable: "+err.Error())
+			log.Error("instance could not start", "err", err)
+		}
+		a.reportAsync(ctx, r)
+		return
+	}
+	// The start is bounded by the sandbox; it is not cut short by a
+	// shutdown, which stops the instance right after.
+	err = a.ex.Start(context.WithoutCancel(ctx), spec)
+	if reason := done(); reason != "" && err == nil {
+		_ = a.ex.Stop(ctx, id, reason)
+	}
+	if err != nil && !errors.Is(err, executor.ErrExists) {
+		log.Warn("instance failed to start", "err", err) // reported by onChange
+	}
+}
+
+// spec builds the executor's instance spec, fetching the bytes.
+func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersion) (executor.InstanceSpec, error) {
+	sha := v.GetModuleSha256()
+	if sha == "" {
+		sha = in.ModuleSha256
+	}
+	module, err := a.blobs.get(ctx, sha)
+	if err != nil {
+		return executor.InstanceSpec{}, err
+	}
+	spec := executor.InstanceSpec{ID: in.Id, Game: in.Game, Version: strconv.FormatUint(uint64(in.Version), 10),
+		Module: module, Seed: in.Seed, MaxPlayers: int(in.MaxPlayers)}
+	if in.Params != nil && len(in.Params.Fields) > 0 {
+		if spec.Params, err = protojson.Marshal(in.Params); err != nil {
+			return executor.InstanceSpec{}, fmt.Errorf("params: %w", err)
+		}
+	}
+	if sha := v.GetAssetsSha256(); sha != "" {
+		if spec.Assets, err = a.blobs.assets(ctx, sha); err != nil {
+			return executor.InstanceSpec{}, err
+		}
+	}
+	return spec, nil
+}
+
+// stop applies a Stop.
+func (a *Agent) stop(ctx context.Context, id, reason string) {
+	if reason == "" {
+		reason = "stopped"
+	}
+	a.mu.Lock()
+	if ps := a.starting[id]; ps != nil {
+		ps.stopReason = reason
+		ps.cancel()
+		a.mu.Unlock()
+		_ = a.ex.Stop(ctx, id, reason) // if the executor has it already
+		return
+	}
+	rec, ended := a.ended[id]
+	a.mu.Unlock()
+	err := a.ex.Stop(ctx, id, reason)
+	switch {
+	case err == nil:
+		if st, err := a.ex.Instance(id); err == nil && st.State.Ended() {
+			a.reportAsync(ctx, reportOf(st, nil)) // already ended: confirm
+		}
+	case errors.Is(err, executor.ErrNotFound) && ended:
+		a.reportAsync(ctx, rec.report)
+	case errors.Is(err, executor.ErrNotFound):
+		// Never ran here: confirm, so the coordinator need not wait.
+		a.reportAsync(ctx, &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_STOPPED, Reason: reason})
+	default:
+		a.log.Warn("stop failed", "instance", id, "err", err)
+	}
+}
+
+// reportAsync reports without holding up the assignment stream.
+func (a *Agent) reportAsync(ctx context.Context, r *rccv1.InstanceReport) {
+	a.starts.Add(1)
+	go func() {
+		defer a.starts.Done()
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if _, err := a.report(rctx, r); err != nil && ctx.Err() == nil {
+			a.log.Warn("instance report failed; the next heartbeat carries it", "instance", r.InstanceId, "err", err)
+		}
+	}()
+}
+
+func truncate(s string) string {
+	if len(s) > maxReasonBytes {
+		return strings.ToValidUTF8(s[:maxReasonBytes], "")
+	}
+	return s
+}
+
+// backoff is a capped exponential backoff.
+type backoff struct{ min, max time.Duration }
+
+func (b backoff) next(d time.Duration) time.Duration { return min(2*d, b.max) }
+
+// jitter spreads reconnections of many executors: d/2 to d.
+func (b backoff) jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// sleep waits d or until ctx ends; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
