@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -115,14 +116,17 @@ func (s *db) GetBlob(ctx context.Context, sha string) ([]byte, error) {
 	return data, nil
 }
 
-const versionCols = `game, version, module_sha256, module_size, assets_sha256, assets_size, description, created_at`
+const versionCols = `game, version, module_sha256, module_size, assets_sha256, assets_size, description, created_at,
+	init_fuel, frame_fuel, memory_limit_pages`
 
 func scanVersion(r row) (Version, error) {
 	var v Version
-	var ver, created int64
-	err := r.Scan(&v.Game, &ver, &v.ModuleSHA256, &v.ModuleSize, &v.AssetsSHA256, &v.AssetsSize, &v.Description, &created)
+	var ver, created, initFuel, frameFuel, pages int64
+	err := r.Scan(&v.Game, &ver, &v.ModuleSHA256, &v.ModuleSize, &v.AssetsSHA256, &v.AssetsSize, &v.Description, &created,
+		&initFuel, &frameFuel, &pages)
 	v.Version = uint32(ver)
 	v.CreatedAt = fromMs(created)
+	v.Limits = Limits{InitFuel: uint64(initFuel), FrameFuel: uint64(frameFuel), MemoryLimitPages: uint32(pages)}
 	return v, err
 }
 
@@ -153,6 +157,9 @@ func getVersion(ctx context.Context, c conn, game string, version uint32) (Versi
 }
 
 func (s *db) CreateVersion(ctx context.Context, nv NewVersion) (Version, bool, error) {
+	if nv.Limits.InitFuel > math.MaxInt64 || nv.Limits.FrameFuel > math.MaxInt64 {
+		return Version{}, false, fmt.Errorf("create version of %q: fuel limit above %d", nv.Game, int64(math.MaxInt64))
+	}
 	var out Version
 	var unchanged bool
 	var err error
@@ -176,16 +183,18 @@ func (s *db) CreateVersion(ctx context.Context, nv NewVersion) (Version, bool, e
 				if err != nil {
 					return err
 				}
-				if lv.ModuleSHA256 == nv.ModuleSHA256 && lv.AssetsSHA256 == nv.AssetsSHA256 {
+				if lv.ModuleSHA256 == nv.ModuleSHA256 && lv.AssetsSHA256 == nv.AssetsSHA256 && lv.Limits == nv.Limits {
 					out, unchanged = lv, true
 					return nil
 				}
 			}
 			out = Version{Game: nv.Game, Version: latest + 1, ModuleSHA256: nv.ModuleSHA256, ModuleSize: modSize,
-				AssetsSHA256: nv.AssetsSHA256, AssetsSize: assetsSize, Description: nv.Description, CreatedAt: fromMs(ms(nv.Now))}
+				AssetsSHA256: nv.AssetsSHA256, AssetsSize: assetsSize, Description: nv.Description, Limits: nv.Limits,
+				CreatedAt: fromMs(ms(nv.Now))}
 			unchanged = false
-			_, err = c.exec(ctx, `INSERT INTO versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				out.Game, int64(out.Version), out.ModuleSHA256, out.ModuleSize, out.AssetsSHA256, out.AssetsSize, out.Description, ms(nv.Now))
+			_, err = c.exec(ctx, `INSERT INTO versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				out.Game, int64(out.Version), out.ModuleSHA256, out.ModuleSize, out.AssetsSHA256, out.AssetsSize, out.Description, ms(nv.Now),
+				int64(nv.Limits.InitFuel), int64(nv.Limits.FrameFuel), int64(nv.Limits.MemoryLimitPages))
 			return err
 		})
 		if !errors.Is(err, ErrConflict) {

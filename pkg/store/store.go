@@ -61,6 +61,15 @@ type Game struct {
 	UpdatedAt     time.Time
 }
 
+// Limits are a version's sandbox budgets, set at deploy. A zero field
+// means the executor's default. The store keeps them as given; the
+// coordinator checks their ranges.
+type Limits struct {
+	InitFuel         uint64 // fuel for _initialize and init together
+	FrameFuel        uint64 // fuel for each frame
+	MemoryLimitPages uint32 // linear memory cap, in 64 KiB pages
+}
+
 // Version is one deployed module of a game.
 type Version struct {
 	Game         string
@@ -70,6 +79,7 @@ type Version struct {
 	AssetsSHA256 string
 	AssetsSize   int64
 	Description  string
+	Limits       Limits
 	CreatedAt    time.Time
 }
 
@@ -79,6 +89,7 @@ type NewVersion struct {
 	ModuleSHA256 string
 	AssetsSHA256 string
 	Description  string
+	Limits       Limits
 	Now          time.Time
 }
 
@@ -217,9 +228,9 @@ type Store interface {
 	PutBlob(ctx context.Context, data []byte, now time.Time) (sha string, existed bool, err error)
 	// GetBlob returns stored bytes.
 	GetBlob(ctx context.Context, sha string) ([]byte, error)
-	// CreateVersion adds the next version of a game. When the module and
-	// assets equal the latest version's, it returns that version and
-	// unchanged = true.
+	// CreateVersion adds the next version of a game. When the module,
+	// assets and limits equal the latest version's, it returns that version
+	// and unchanged = true.
 	CreateVersion(ctx context.Context, v NewVersion) (ver Version, unchanged bool, err error)
 	// GetVersion returns a version; 0 means the latest.
 	GetVersion(ctx context.Context, game string, version uint32) (Version, error)

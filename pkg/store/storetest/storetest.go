@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Blobs", testBlobs},
 		{"Versions", testVersions},
+		{"VersionLimits", testVersionLimits},
 		{"SpawnPendingThenAssigned", testSpawnPending},
 		{"ListFilters", testListFilters},
 		{"StopAndReport", testStop},
@@ -150,6 +152,57 @@ func testVersions(t *testing.T, s store.Store) {
 	}
 	if _, err := s.ListVersions(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("versions of missing game: %v", err)
+	}
+}
+
+func testVersionLimits(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	v1 := deploy(t, s, "arena", "m1")
+	if v1.Limits != (store.Limits{}) {
+		t.Fatalf("v1 limits = %+v, want zero (defaults)", v1.Limits)
+	}
+	sha := v1.ModuleSHA256
+	big := store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 256}
+	steps := []struct {
+		name          string
+		limits        store.Limits
+		wantVersion   uint32
+		wantUnchanged bool
+	}{
+		{"same module, new limits", big, 2, false},
+		{"same module and limits", big, 2, true},
+		{"one field differs", store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 512}, 3, false},
+		{"back to the defaults", store.Limits{}, 4, false},
+		{"defaults again", store.Limits{}, 4, true},
+	}
+	for _, st := range steps {
+		v, unchanged, err := s.CreateVersion(ctx, store.NewVersion{Game: "arena", ModuleSHA256: sha, Limits: st.limits, Now: t0})
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if v.Version != st.wantVersion || unchanged != st.wantUnchanged || v.Limits != st.limits {
+			t.Fatalf("%s: version %d unchanged=%v limits %+v, want version %d unchanged=%v limits %+v",
+				st.name, v.Version, unchanged, v.Limits, st.wantVersion, st.wantUnchanged, st.limits)
+		}
+	}
+	if got := must[store.Version](t)(s.GetVersion(ctx, "arena", 2)); got.Limits != big {
+		t.Fatalf("get version 2: limits %+v, want %+v", got.Limits, big)
+	}
+	vs := must[[]store.Version](t)(s.ListVersions(ctx, "arena"))
+	if len(vs) != 4 || vs[0].Limits != (store.Limits{}) || vs[1].Limits != big || vs[2].Limits.MemoryLimitPages != 512 || vs[3].Limits != (store.Limits{}) {
+		t.Fatalf("versions = %+v", vs)
+	}
+	// Every field round-trips at its largest storable value.
+	largest := store.Limits{InitFuel: math.MaxInt64, FrameFuel: math.MaxInt64, MemoryLimitPages: math.MaxUint32}
+	v, _, err := s.CreateVersion(ctx, store.NewVersion{Game: "pong", ModuleSHA256: sha, Limits: largest, Now: t0})
+	if err != nil {
+		t.Fatalf("largest limits: %v", err)
+	}
+	if got := must[store.Version](t)(s.GetVersion(ctx, "pong", v.Version)); got.Limits != largest {
+		t.Fatalf("largest limits read back as %+v, want %+v", got.Limits, largest)
+	}
+	if _, _, err := s.CreateVersion(ctx, store.NewVersion{Game: "pong", ModuleSHA256: sha, Limits: store.Limits{FrameFuel: math.MaxUint64}, Now: t0}); err == nil {
+		t.Fatal("frame fuel above the largest storable value was accepted")
 	}
 }
 
