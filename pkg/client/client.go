@@ -80,17 +80,27 @@ type DeployRequest struct {
 	Module      []byte
 	Assets      []byte // optional archive, served read-only at /assets
 	Description string
+	// The version's sandbox budgets; 0 keeps the executor's default.
+	// InitFuel covers _initialize and init together, FrameFuel each
+	// frame; MemoryLimitPages caps linear memory in 64 KiB pages (at most
+	// 1024).
+	InitFuel, FrameFuel uint64
+	MemoryLimitPages    uint32
 }
 
 // Deploy uploads a new version of a game. The coordinator checks the module
-// against the guest ABI, stores it by sha256 and answers with the version
-// (an unchanged module returns the latest version, marked Unchanged).
+// against the guest ABI and the limits against its maxima, stores it by
+// sha256 and answers with the version (a module, assets and limits equal to
+// the latest version's return that version, marked Unchanged).
 func (c *Client) Deploy(ctx context.Context, req DeployRequest) (*rccv1.UploadVersionResponse, error) {
 	sum := sha256.Sum256(req.Module)
 	hdr := &rccv1.UploadHeader{Game: req.Game, Description: req.Description, ModuleSha256: hex.EncodeToString(sum[:])}
 	if len(req.Assets) > 0 {
 		as := sha256.Sum256(req.Assets)
 		hdr.AssetsSha256 = hex.EncodeToString(as[:])
+	}
+	if req.InitFuel != 0 || req.FrameFuel != 0 || req.MemoryLimitPages != 0 {
+		hdr.Limits = &rccv1.Limits{InitFuel: req.InitFuel, FrameFuel: req.FrameFuel, MemoryLimitPages: req.MemoryLimitPages}
 	}
 	stream, err := c.Games.UploadVersion(ctx)
 	if err != nil {

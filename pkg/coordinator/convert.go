@@ -76,6 +76,7 @@ func versionProto(v store.Version) *rccv1.GameVersion {
 	return &rccv1.GameVersion{
 		Game: v.Game, Version: v.Version, ModuleSha256: v.ModuleSHA256, ModuleSize: v.ModuleSize,
 		AssetsSha256: v.AssetsSHA256, AssetsSize: v.AssetsSize, Description: v.Description, CreatedAt: tsOf(v.CreatedAt),
+		Limits: &rccv1.Limits{InitFuel: v.Limits.InitFuel, FrameFuel: v.Limits.FrameFuel, MemoryLimitPages: v.Limits.MemoryLimitPages},
 	}
 }
 

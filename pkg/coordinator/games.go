@@ -21,6 +21,32 @@ var gameNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 // blobChunk is the size of FetchBlob messages.
 const blobChunk = 1 << 20
 
+// The largest sandbox limits a deploy may ask for. A larger fuel budget
+// lets one frame hold an executor's core for longer; 1024 pages (64 MiB)
+// is the sandbox's memory cap.
+const (
+	MaxInitFuel         = 100_000_000_000
+	MaxFrameFuel        = 10_000_000_000
+	MaxMemoryLimitPages = 1024
+)
+
+// limitsFromProto checks a deploy's limits; nil means the defaults.
+func limitsFromProto(l *rccv1.Limits) (store.Limits, error) {
+	if l == nil {
+		return store.Limits{}, nil
+	}
+	if l.InitFuel > MaxInitFuel {
+		return store.Limits{}, invalid("upload: init_fuel %d is above the maximum of %d", l.InitFuel, uint64(MaxInitFuel))
+	}
+	if l.FrameFuel > MaxFrameFuel {
+		return store.Limits{}, invalid("upload: frame_fuel %d is above the maximum of %d", l.FrameFuel, uint64(MaxFrameFuel))
+	}
+	if l.MemoryLimitPages > MaxMemoryLimitPages {
+		return store.Limits{}, invalid("upload: memory_limit_pages %d is above the maximum of %d (64 MiB)", l.MemoryLimitPages, MaxMemoryLimitPages)
+	}
+	return store.Limits{InitFuel: l.InitFuel, FrameFuel: l.FrameFuel, MemoryLimitPages: l.MemoryLimitPages}, nil
+}
+
 type gameService struct {
 	rccv1.UnimplementedGameServiceServer
 	c *Coordinator
@@ -30,6 +56,7 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	c := g.c
 	ctx := stream.Context()
 	var hdr *rccv1.UploadHeader
+	var limits store.Limits
 	var module, assets bytes.Buffer
 	for {
 		msg, err := stream.Recv()
@@ -45,6 +72,9 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 				return invalid("upload: a second header")
 			}
 			hdr = p.Header
+			if limits, err = limitsFromProto(hdr.Limits); err != nil {
+				return err
+			}
 		case *rccv1.UploadVersionRequest_ModuleChunk:
 			if hdr == nil {
 				return invalid("upload: module bytes before the header")
@@ -93,13 +123,14 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 		}
 	}
 	v, unchanged, err := c.st.CreateVersion(ctx, store.NewVersion{Game: hdr.Game, ModuleSHA256: modSHA, AssetsSHA256: assetsSHA,
-		Description: hdr.Description, Now: now})
+		Description: hdr.Description, Limits: limits, Now: now})
 	if err != nil {
 		return grpcError(err)
 	}
 	if !unchanged {
 		c.metrics.deploys.Inc()
-		c.log.Info("game version deployed", "game", v.Game, "version", v.Version, "module_sha256", v.ModuleSHA256, "module_size", v.ModuleSize)
+		c.log.Info("game version deployed", "game", v.Game, "version", v.Version, "module_sha256", v.ModuleSHA256, "module_size", v.ModuleSize,
+			"init_fuel", v.Limits.InitFuel, "frame_fuel", v.Limits.FrameFuel, "memory_limit_pages", v.Limits.MemoryLimitPages)
 	}
 	return stream.SendAndClose(&rccv1.UploadVersionResponse{Version: versionProto(v), ModuleDeduplicated: existed, Unchanged: unchanged})
 }
