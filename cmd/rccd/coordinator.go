@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/coordinator"
@@ -97,19 +98,60 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 	if err != nil {
 		return err
 	}
-	key, err := auth.LoadOrCreateKey(cfg.DataDir)
+	sc, err := startCoordinator(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	log.Info("coordinator started", "grpc_addr", sc.grpcAddr, "metrics_addr", sc.metricsAddr,
+		"db", redactDB(cfg.dbURL()), "data_dir", cfg.DataDir, "public_key", auth.PublicKeyFileName)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-sc.errc:
+		log.Error("server failed", "err", serveErr)
+	}
+	sc.shutdown()
+	log.Info("coordinator stopped")
+	return serveErr
+}
+
+// servingCoordinator is a coordinator serving gRPC and, optionally, its
+// metrics: rccd coordinator and rccd dev run one.
+type servingCoordinator struct {
+	log                   *slog.Logger
+	st                    store.Store
+	issuer                *auth.Issuer
+	srv                   *grpc.Server
+	httpSrv               *http.Server
+	grpcAddr, metricsAddr string
+	errc                  chan error
+	stopRun               context.CancelFunc
+	runDone               chan struct{}
+}
+
+// startCoordinator opens the key and the store and starts serving.
+func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logger) (*servingCoordinator, error) {
+	key, err := auth.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
 	}
 	issuer, err := auth.NewIssuer(key, auth.Options{})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st, err := openStore(ctx, cfg.dbURL(), log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	sc := &servingCoordinator{log: log, st: st, issuer: issuer, errc: make(chan error, 2), runDone: make(chan struct{})}
+	ok := false
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -118,22 +160,20 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	srv, err := coord.NewServer()
-	if err != nil {
-		return err
+	if sc.srv, err = coord.NewServer(); err != nil {
+		return nil, err
 	}
 	lis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
-		return fmt.Errorf("listen on --grpc-addr: %w", err)
+		return nil, fmt.Errorf("listen on --grpc-addr: %w", err)
 	}
-	var httpSrv *http.Server
 	var httpLis net.Listener
 	if cfg.MetricsAddr != "" {
 		if httpLis, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			lis.Close()
-			return fmt.Errorf("listen on --metrics-addr: %w", err)
+			return nil, fmt.Errorf("listen on --metrics-addr: %w", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -144,50 +184,46 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 			}
 			fmt.Fprintln(w, "ok")
 		})
-		httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		sc.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
+	ok = true
 
 	runCtx, stopRun := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { defer close(runDone); _ = coord.Run(runCtx) }()
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(lis) }()
-	metricsAt := ""
-	if httpSrv != nil {
-		metricsAt = httpLis.Addr().String()
+	sc.stopRun = stopRun
+	go func() { defer close(sc.runDone); _ = coord.Run(runCtx) }()
+	srv := sc.srv
+	go func() { sc.errc <- srv.Serve(lis) }()
+	sc.grpcAddr = lis.Addr().String()
+	if sc.httpSrv != nil {
+		sc.metricsAddr = httpLis.Addr().String()
 		go func() {
-			if err := httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
+			if err := sc.httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+				sc.errc <- err
 			}
 		}()
 	}
-	log.Info("coordinator started", "grpc_addr", lis.Addr().String(), "metrics_addr", metricsAt,
-		"db", redactDB(cfg.dbURL()), "data_dir", cfg.DataDir, "public_key", auth.PublicKeyFileName)
+	return sc, nil
+}
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-errc:
-		log.Error("server failed", "err", serveErr)
-	}
+// shutdown stops taking calls, lets the running ones finish (5 s at
+// most), stops the background work and closes the store.
+func (sc *servingCoordinator) shutdown() {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	if httpSrv != nil {
-		_ = httpSrv.Shutdown(shutdown)
+	go func() { sc.srv.GracefulStop(); close(stopped) }()
+	if sc.httpSrv != nil {
+		_ = sc.httpSrv.Shutdown(shutdown)
 	}
 	select {
 	case <-stopped:
 	case <-shutdown.Done():
-		log.Warn("calls still running after 5 s: closing them")
-		srv.Stop()
+		sc.log.Warn("calls still running after 5 s: closing them")
+		sc.srv.Stop()
 	}
-	stopRun()
-	<-runDone
-	log.Info("coordinator stopped")
-	return serveErr
+	sc.stopRun()
+	<-sc.runDone
+	sc.st.Close()
 }
 
 // openStore opens the database, waiting for it while it is unreachable (a

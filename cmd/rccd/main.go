@@ -39,6 +39,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newCoordinatorCmd(), newTokenCmd(), newMigrateCmd())
+	root.AddCommand(newCoordinatorCmd(), newExecutorCmd(), newDevCmd(), newTokenCmd(), newMigrateCmd())
 	return root
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -652,6 +653,10 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 	}
 	spec := executor.InstanceSpec{ID: in.Id, Game: in.Game, Version: strconv.FormatUint(uint64(in.Version), 10),
 		Module: module, Seed: in.Seed, MaxPlayers: int(in.MaxPlayers)}
+	if l := v.GetLimits(); l != nil {
+		spec.FrameFuel = int64(min(l.FrameFuel, math.MaxInt64))
+		spec.MemoryLimitPages = l.MemoryLimitPages
+	}
 	if in.Params != nil && len(in.Params.Fields) > 0 {
 		if spec.Params, err = protojson.Marshal(in.Params); err != nil {
 			return executor.InstanceSpec{}, fmt.Errorf("params: %w", err)

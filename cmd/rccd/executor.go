@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/agent"
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
+)
+
+// version is announced to the coordinator at registration.
+var version = "dev"
+
+// executorConfig is the configuration of rccd executor.
+type executorConfig struct {
+	Coordinator  string
+	Token        string
+	TokenFile    string
+	Name         string
+	WSAddr       string
+	PublicURL    string
+	MetricsAddr  string
+	DataDir      string
+	Capacity     uint32
+	Labels       []string
+	DrainTimeout time.Duration
+	Log          logOptions
+}
+
+func (c executorConfig) validate() error {
+	switch {
+	case c.Coordinator == "":
+		return errors.New("--coordinator is empty")
+	case c.Token == "" && c.TokenFile == "":
+		return errors.New("an executor token is required: --token, --token-file, RCC_TOKEN or RCC_TOKEN_FILE (make one with: rccd token create --role executor --subject NAME)")
+	case c.Name == "":
+		return errors.New("--name is empty")
+	case c.WSAddr == "":
+		return errors.New("--ws-addr is empty")
+	case c.DataDir == "":
+		return errors.New("--data-dir is empty")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+			return fmt.Errorf("--public-url %q: want ws://HOST:PORT or wss://HOST[:PORT]", c.PublicURL)
+		}
+	}
+	_, err := parseLabelList(c.Labels)
+	return err
+}
+
+// token is the executor token, from --token or --token-file.
+func (c executorConfig) token() (auth.Token, error) {
+	if c.Token != "" {
+		return auth.Token(strings.TrimSpace(c.Token)), nil
+	}
+	b, err := os.ReadFile(c.TokenFile)
+	if err != nil {
+		return "", fmt.Errorf("--token-file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("--token-file %s is empty", c.TokenFile)
+	}
+	return auth.Token(tok), nil
+}
+
+func parseLabelList(list []string) (map[string]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, kv := range list {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--label %q: want key=value", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func hostname() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "localhost"
+}
+
+func newExecutorCmd() *cobra.Command {
+	cfg := executorConfig{}
+	cmd := &cobra.Command{
+		Use:   "executor",
+		Short: "Run an executor: game instances behind WebSockets, driven by a coordinator",
+		Long: `Run an executor: it registers with the coordinator under --name, runs the
+instances the coordinator assigns to it and serves their players over
+WebSocket on --ws-addr (players are given --public-url).
+
+The token is an executor token whose subject is the executor's name:
+  rccd token create --role executor --subject NAME
+Modules fetched from the coordinator and their compiled code are cached in
+--data-dir. On SIGINT or SIGTERM the executor drains (the coordinator places
+nothing more on it) for up to --drain-timeout, then stops what still runs
+(players are told: executor_shutdown); a second signal skips the wait.
+Every flag has an environment twin, shown in brackets; flags win.`,
+		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd, os.LookupEnv); err != nil {
+				return err
+			}
+			return cfg.validate()
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Coordinator, "coordinator", client.DefaultAddr, "coordinator gRPC address host:port")
+	f.StringVar(&cfg.Token, "token", "", "executor token (subject: the executor's name)")
+	f.StringVar(&cfg.TokenFile, "token-file", "", "file holding the executor token")
+	f.StringVar(&cfg.Name, "name", hostname(), "the executor's stable name")
+	f.StringVar(&cfg.WSAddr, "ws-addr", ":7450", "WebSocket listen address of the players' endpoint")
+	f.StringVar(&cfg.PublicURL, "public-url", "", "base WebSocket URL players are given (default ws://HOST:PORT of --ws-addr, HOST the host name when it listens on every interface)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", ":9090", "HTTP address of /metrics and /healthz (empty: none)")
+	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory of the module and compiled-code caches (DATA-DIR/executor)")
+	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
+	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
+	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
+	cfg.Log.addFlags(f)
+	withEnvHelp(cmd)
+	return cmd
+}
+
+// runExecutor serves until ctx ends, then shuts down in order: drain, stop
+// the instances (their players are told) and report them, close the
+// servers, release the sandbox.
+func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) error {
+	log, err := cfg.Log.logger(logOut)
+	if err != nil {
+		return err
+	}
+	tok, err := cfg.token()
+	if err != nil {
+		return err
+	}
+	c, err := client.Dial(cfg.Coordinator, tok)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	se, err := startExecutor(ctx, cfg, c, log)
+	if err != nil {
+		return err
+	}
+	log.Info("executor started", "executor", se.agent.ID(), "name", cfg.Name, "coordinator", cfg.Coordinator,
+		"ws_addr", se.wsAddr, "public_url", se.publicURL, "metrics_addr", se.metricsAddr, "data_dir", cfg.DataDir)
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-se.errc:
+		log.Error("executor failed", "err", serveErr)
+	}
+	se.shutdown(cfg.DrainTimeout)
+	log.Info("executor stopped")
+	return serveErr
+}
+
+// servingExecutor is an executor serving players and metrics, linked to
+// its coordinator: rccd executor and rccd dev run one.
+type servingExecutor struct {
+	log                 *slog.Logger
+	agent               *agent.Agent
+	ws, metrics         *http.Server
+	wsAddr, metricsAddr string
+	publicURL           string
+	errc                chan error
+	stopRun             context.CancelFunc
+	runDone             chan struct{}
+}
+
+// publicURLOf is the players' base URL for an executor listening on addr.
+func publicURLOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "ws://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = hostname()
+	}
+	return "ws://" + net.JoinHostPort(host, port)
+}
+
+// startExecutor listens, registers with the coordinator (waiting for it
+// while it is unreachable) and starts serving.
+func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, log *slog.Logger) (*servingExecutor, error) {
+	labels, err := parseLabelList(cfg.Labels)
+	if err != nil {
+		return nil, err
+	}
+	wsLis, err := net.Listen("tcp", cfg.WSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --ws-addr: %w", err)
+	}
+	var mLis net.Listener
+	if cfg.MetricsAddr != "" {
+		if mLis, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			wsLis.Close()
+			return nil, fmt.Errorf("listen on --metrics-addr: %w", err)
+		}
+	}
+	closeAll := func() {
+		wsLis.Close()
+		if mLis != nil {
+			mLis.Close()
+		}
+	}
+	se := &servingExecutor{log: log, wsAddr: wsLis.Addr().String(), publicURL: cfg.PublicURL,
+		errc: make(chan error, 3), runDone: make(chan struct{})}
+	if se.publicURL == "" {
+		se.publicURL = publicURLOf(se.wsAddr)
+	}
+	dir := filepath.Join(cfg.DataDir, "executor")
+	ag, err := agent.New(ctx, agent.Config{
+		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: version,
+		DataDir: dir, Logger: log,
+		Executor: executor.Config{Logger: log, Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
+	})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	se.agent = ag
+	ex := ag.Executor()
+
+	se.ws = &http.Server{Handler: ex.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := se.ws.Serve(wsLis); !errors.Is(err, http.ErrServerClosed) {
+			se.errc <- fmt.Errorf("players' endpoint: %w", err)
+		}
+	}()
+	if mLis != nil {
+		se.metricsAddr = mLis.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", ex.MetricsHandler())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		se.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := se.metrics.Serve(mLis); !errors.Is(err, http.ErrServerClosed) {
+				se.errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	se.stopRun = stopRun
+	go func() {
+		defer close(se.runDone)
+		if err := ag.Run(runCtx); err != nil {
+			se.errc <- err
+		}
+	}()
+	return se, nil
+}
+
+// shutdown drains for up to drainTimeout (a SIGINT or SIGTERM cuts the
+// wait short), stops and reports the instances still running, then closes
+// the servers and the sandbox.
+func (se *servingExecutor) shutdown(drainTimeout time.Duration) {
+	if drainTimeout > 0 {
+		dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			select {
+			case <-sig:
+				se.log.Warn("second signal: not waiting for the instances")
+				cancel()
+			case <-dctx.Done():
+			}
+		}()
+		se.log.Info("draining", "timeout", drainTimeout.String())
+		if err := se.agent.Drain(dctx); err != nil {
+			se.log.Warn("drain cut short", "err", err)
+		}
+		signal.Stop(sig)
+		cancel()
+	}
+	se.stopRun()
+	<-se.runDone
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = se.ws.Shutdown(ctx)
+	if se.metrics != nil {
+		_ = se.metrics.Shutdown(ctx)
+	}
+	_ = se.agent.Executor().Close(ctx)
+}
