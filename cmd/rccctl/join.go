@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/protocol"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -23,7 +24,8 @@ func newJoinCmd() *cobra.Command {
 		Short: "Reserve a seat for a player and print where to connect, with a ticket",
 		Long: `Reserve a seat for a player in the fullest running instance of GAME with
 room (matching --label), or in a new one, and print the executor's WebSocket
-URL, the instance and a single-use ticket valid for 60 s.`,
+URL, the instance and a single-use ticket valid for 60 s, and the play URL
+that carries them all (connect a WebSocket client to it within the 60 s).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if player == "" {
@@ -47,6 +49,9 @@ URL, the instance and a single-use ticket valid for 60 s.`,
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)
+			if play, err := protocol.PlayURL(res.WsUrl, res.InstanceId, res.Ticket); err == nil {
+				fmt.Fprintf(tw, "play url\t%s\n", play)
+			}
 			created := ""
 			if res.Created {
 				created = " (new)"
