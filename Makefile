@@ -13,7 +13,7 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
 
-.PHONY: all setup build games test vet bench run clean proto completions
+.PHONY: all setup build games test vet bench run stop clean proto completions
 
 all: build games
 
@@ -72,10 +72,39 @@ completions:
 bench: games
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/...
 
-## run: build everything and run the arena game locally, headless.
+## run: build everything, start rccd dev in the background (log and pid in
+## build/run), deploy and spawn the arena game, print how to join. `make stop`
+## stops it.
+RUN_DIR := $(CURDIR)/build/run
 run: setup build games
-	$(BIN)/rccctl game check $(GAMES_OUT)/arena.wasm
-	$(BIN)/rccctl game run $(GAMES_OUT)/arena.wasm --ticks 600 --players 8 --seed 42
+	@$(MAKE) --no-print-directory stop
+	@mkdir -p $(RUN_DIR)
+	@nohup $(BIN)/rccd dev --log-format text >$(RUN_DIR)/rccd-dev.log 2>&1 </dev/null & echo $$! >$(RUN_DIR)/rccd-dev.pid
+	@pid=$$(cat $(RUN_DIR)/rccd-dev.pid); for i in $$(seq 300); do \
+	  kill -0 $$pid 2>/dev/null || { echo "run: rccd dev exited; its log:"; tail -n 20 $(RUN_DIR)/rccd-dev.log; exit 1; }; \
+	  $(BIN)/rccctl executor ls 2>/dev/null | grep -q ' active ' && break; \
+	  [ $$i = 300 ] && { echo "run: rccd dev not ready after 30 s; see $(RUN_DIR)/rccd-dev.log"; exit 1; }; \
+	  sleep 0.1; \
+	done
+	@sed -n '1,/^try:/p' $(RUN_DIR)/rccd-dev.log | grep -v '^time=' | grep -v '^try:'
+	$(BIN)/rccctl game deploy $(GAMES_OUT)/arena.wasm --name arena
+	$(BIN)/rccctl instance spawn arena --lease 24h >/dev/null
+	@for i in $$(seq 100); do $(BIN)/rccctl instance ls --game arena --state running 2>/dev/null | grep -q running && break; sleep 0.1; done
+	@echo; echo "Running (rccctl instance ls):"; $(BIN)/rccctl instance ls
+	@echo; echo "Join as a player: 'rccctl join arena --player you' prints the WebSocket URL and a"; \
+	  echo "single-use ticket (valid 60 s); a WebSocket client connects to its play url:"; \
+	  $(BIN)/rccctl join arena --player you | sed 's/^/  /'
+	@echo; echo "rccd dev keeps running (pid $$(cat $(RUN_DIR)/rccd-dev.pid), log build/run/rccd-dev.log);"; \
+	  echo "rccctl (in bin/) finds it by itself: rccctl instance ls, rccctl executor ls, rccctl join arena --player NAME."; \
+	  echo "Stop it with: make stop"
+
+## stop: stop the rccd dev that `make run` started.
+stop:
+	@pidf=$(RUN_DIR)/rccd-dev.pid; if [ -f $$pidf ]; then pid=$$(cat $$pidf); \
+	  if kill -0 $$pid 2>/dev/null && [ "$$(ps -p $$pid -o comm=)" = rccd ]; then \
+	    kill $$pid; for i in $$(seq 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
+	    kill -0 $$pid 2>/dev/null && kill -9 $$pid; echo "stopped rccd dev (pid $$pid)"; \
+	  fi; rm -f $$pidf; fi
 
 clean:
 	rm -rf $(BIN) build
