@@ -45,6 +45,11 @@ type Options struct {
 	// Record, when set, receives the run's input log: every frame's events
 	// and state hash (see pkg/replay).
 	Record io.Writer
+	// InitFuel, FrameFuel and MemoryLimitPages are the instance's sandbox
+	// limits, as a deployed version's limits would set them; 0 keeps the
+	// engine's (see wasmhost.InstanceConfig).
+	InitFuel, FrameFuel int64
+	MemoryLimitPages    uint32
 }
 
 // ScriptEvent is one line of an input script (JSON Lines).
@@ -176,7 +181,9 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 		Game: opts.Game, InstanceID: "local", Version: res.ModuleSHA256[:12], ModuleSHA256: res.ModuleSHA256,
 		Seed: opts.Seed, MaxPlayers: opts.MaxPlayers, TickHz: opts.TickHz, Params: opts.Params,
 	}
-	inst, err := instantiate(ctx, engine, wasm, header, opts.Log)
+	cfg := instanceConfig(header, opts.Log)
+	cfg.InitFuel, cfg.FrameFuel, cfg.MemoryLimitPages = opts.InitFuel, opts.FrameFuel, opts.MemoryLimitPages
+	inst, err := instantiate(ctx, engine, wasm, cfg)
 	if err != nil {
 		res.fail(err)
 		return res, nil
@@ -264,15 +271,20 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 }
 
 // instantiate compiles wasm and starts an instance configured as h says.
-func instantiate(ctx context.Context, engine *wasmhost.Engine, wasm []byte, h replay.Header, log wasmhost.LogFunc) (*wasmhost.Instance, error) {
+// instanceConfig is the instance of a run or replay header.
+func instanceConfig(h replay.Header, log wasmhost.LogFunc) wasmhost.InstanceConfig {
+	return wasmhost.InstanceConfig{
+		InstanceID: h.InstanceID, Game: h.Game, Version: h.Version, Seed: h.Seed,
+		MaxPlayers: h.MaxPlayers, TickHz: h.TickHz, Params: h.Params, Log: log,
+	}
+}
+
+func instantiate(ctx context.Context, engine *wasmhost.Engine, wasm []byte, cfg wasmhost.InstanceConfig) (*wasmhost.Instance, error) {
 	mod, err := engine.Compile(ctx, wasm)
 	if err != nil {
 		return nil, err
 	}
-	return mod.Instantiate(ctx, wasmhost.InstanceConfig{
-		InstanceID: h.InstanceID, Game: h.Game, Version: h.Version, Seed: h.Seed,
-		MaxPlayers: h.MaxPlayers, TickHz: h.TickHz, Params: h.Params, Log: log,
-	})
+	return mod.Instantiate(ctx, cfg)
 }
 
 func hashHex(b []byte) string {

@@ -137,3 +137,36 @@ func TestRunReportsInstanceFailure(t *testing.T) {
 		t.Errorf("result = %+v, want exit on the first frame", res)
 	}
 }
+
+func TestRunLimits(t *testing.T) {
+	e := engine(t)
+	tests := []struct {
+		name       string
+		module     string
+		opts       Options
+		wantReason string
+		wantError  string
+		wantTicks  int
+	}{
+		{"defaults", "recorder", Options{}, "", "", 5},
+		{"large budgets", "recorder", Options{InitFuel: 2_000_000_000, FrameFuel: 10_000_000_000}, "", "", 5},
+		{"frame fuel too small", "recorder", Options{FrameFuel: 10}, "fuel_exhausted", "budget of 10 fuel", 0},
+		{"init fuel too small", "recorder", Options{InitFuel: 10}, "fuel_exhausted", "in init", 0},
+		{"memory below the engine's cap", "memory_bomb", Options{MemoryLimitPages: 4}, "out_of_memory", "of 4 pages", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.Game, tc.opts.Ticks, tc.opts.Players = "x", 5, 2
+			res, err := Run(context.Background(), e, module(t, tc.module), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExitReason != tc.wantReason || res.Ticks != tc.wantTicks {
+				t.Fatalf("exit reason %q after %d ticks (%s), want %q after %d", res.ExitReason, res.Ticks, res.Error, tc.wantReason, tc.wantTicks)
+			}
+			if !strings.Contains(res.Error, tc.wantError) {
+				t.Fatalf("error %q, want it to contain %q", res.Error, tc.wantError)
+			}
+		})
+	}
+}

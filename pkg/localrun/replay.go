@@ -57,7 +57,7 @@ func Replay(ctx context.Context, engine *wasmhost.Engine, wasm []byte, log io.Re
 	h := r.Header()
 	res := &ReplayResult{Game: h.Game, ModuleSHA256: hashHex(wasm), Checkpoints: []Checkpoint{}}
 	res.ModuleMatches = res.ModuleSHA256 == h.ModuleSHA256
-	inst, err := instantiate(ctx, engine, wasm, h, logf)
+	inst, err := instantiate(ctx, engine, wasm, instanceConfig(h, logf))
 	if err != nil {
 		res.ExitReason, res.Error = string(wasmhost.ReasonOf(err)), err.Error()
 		return res, nil
