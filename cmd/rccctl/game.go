@@ -130,6 +130,7 @@ type gameRunFlags struct {
 	record                             string
 	inputBytes, inputEvery             int
 	quiet                              bool
+	limits                             limitFlags
 }
 
 func newGameRunCmd() *cobra.Command {
@@ -141,7 +142,8 @@ func newGameRunCmd() *cobra.Command {
 			"and send seeded-random input every --input-every frames, or the events of an --input\n" +
 			"script (JSON Lines: {\"frame\":1,\"player\":\"p1\",\"kind\":\"input\",\"data\":\"<base64>\"}, or \"text\"\n" +
 			"instead of data; kind input, join or leave). The same module, seed and input give the\n" +
-			"same state_sha256 on every run and machine. Exit 1 when the instance fails.",
+			"same state_sha256 on every run and machine. --init-fuel, --frame-fuel and --memory-mib\n" +
+			"try the sandbox limits a deploy may set. Exit 1 when the instance fails.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGame(cmd, args[0], f) },
 	}
@@ -158,6 +160,7 @@ func newGameRunCmd() *cobra.Command {
 	fl.StringVar(&f.stateOut, "state-out", "", "write the final state bytes to this file")
 	fl.StringVar(&f.record, "record", "", "write the run's input log to this file, for game replay")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the guest's log lines")
+	addLimitFlags(cmd, &f.limits)
 	addOutputFlag(cmd, &f.output)
 	return cmd
 }
@@ -172,6 +175,9 @@ func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
 	if !json.Valid([]byte(f.params)) {
 		return usageError{fmt.Errorf("--params is not valid JSON")}
 	}
+	if err := f.limits.check(); err != nil {
+		return err
+	}
 	wasm, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -180,6 +186,7 @@ func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
 		Game: strings.TrimSuffix(filepath.Base(file), ".wasm"), Ticks: f.ticks, Seed: f.seed,
 		TickHz: f.tickHz, Players: f.players, MaxPlayers: f.maxPlayers, Params: json.RawMessage(f.params),
 		InputBytes: f.inputBytes, InputEvery: f.inputEvery,
+		InitFuel: int64(f.limits.initFuel), FrameFuel: int64(f.limits.frameFuel), MemoryLimitPages: f.limits.pages(),
 	}
 	if f.input != "" {
 		in, err := os.Open(f.input)

@@ -21,16 +21,22 @@ func addGameServerCmds(cmd *cobra.Command) {
 func newGameDeployCmd() *cobra.Command {
 	var f serverFlags
 	var name, assets, description string
+	var limits limitFlags
 	cmd := &cobra.Command{
 		Use:   "deploy FILE --name NAME",
 		Short: "Upload a module as the next version of a game",
 		Long: `Upload a module as the next version of a game. The coordinator checks it
 against the guest ABI and refuses it, saying why, if it does not conform.
-Deploying the same module again creates no version.`,
+--init-fuel, --frame-fuel and --memory-mib set the version's sandbox limits
+(unset: the executor's defaults); try them first with rccctl game run.
+Deploying the same module, assets and limits again creates no version.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if name == "" {
 				return usageError{fmt.Errorf("--name is required")}
+			}
+			if err := limits.check(); err != nil {
+				return err
 			}
 			module, err := os.ReadFile(args[0])
 			if err != nil {
@@ -48,7 +54,8 @@ Deploying the same module again creates no version.`,
 			}
 			defer done()
 			start := time.Now()
-			res, err := c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description})
+			res, err := c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
+				InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages()})
 			if err != nil {
 				return f.callError(err)
 			}
@@ -58,17 +65,18 @@ Deploying the same module again creates no version.`,
 			v := res.Version
 			w := cmd.OutOrStdout()
 			if res.Unchanged {
-				fmt.Fprintf(w, "%s version %d unchanged (same module, sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
+				fmt.Fprintf(w, "%s version %d unchanged (same module and limits, sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
 				return nil
 			}
-			fmt.Fprintf(w, "deployed %s version %d (sha256 %s, %s) in %v\n", v.Game, v.Version, shortSHA(v.ModuleSha256),
-				humanBytes(uint64(v.ModuleSize)), time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(w, "deployed %s version %d (sha256 %s, %s, limits %s) in %v\n", v.Game, v.Version, shortSHA(v.ModuleSha256),
+				humanBytes(uint64(v.ModuleSize)), formatLimits(v.Limits), time.Since(start).Round(time.Millisecond))
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "game name (required)")
 	cmd.Flags().StringVar(&assets, "assets", "", "assets archive served read-only at /assets")
 	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
+	addLimitFlags(cmd, &limits)
 	addServerFlags(cmd, &f, true)
 	return cmd
 }
@@ -113,7 +121,11 @@ func newGameVersionsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "versions NAME",
 		Short: "List the versions of a game",
-		Args:  cobra.ExactArgs(1),
+		Long: `List the versions of a game, oldest first. LIMITS shows the sandbox
+budgets a version sets (init fuel, fuel per frame, memory cap); what it does
+not set is the executor's default, and a version that sets none shows
+"default".`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -132,14 +144,14 @@ func newGameVersionsCmd() *cobra.Command {
 				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tCREATED\tDESCRIPTION")
+			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")
 			for _, v := range res.Versions {
 				assets := "-"
 				if v.AssetsSha256 != "" {
 					assets = humanBytes(uint64(v.AssetsSize))
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", v.Version, shortSHA(v.ModuleSha256), humanBytes(uint64(v.ModuleSize)), assets,
-					v.CreatedAt.AsTime().Local().Format(time.DateTime), v.Description)
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, shortSHA(v.ModuleSha256), humanBytes(uint64(v.ModuleSize)), assets,
+					formatLimits(v.Limits), v.CreatedAt.AsTime().Local().Format(time.DateTime), v.Description)
 			}
 			return tw.Flush()
 		},
