@@ -147,6 +147,9 @@ type InstanceSpec struct {
 	// FrameFuel, when set, is this instance's fuel budget per frame
 	// instead of the sandbox's default.
 	FrameFuel int64
+	// InitFuel, when set, is this instance's fuel budget for _initialize
+	// and init together instead of the sandbox's default.
+	InitFuel int64
 }
 
 func (s InstanceSpec) validate() error {

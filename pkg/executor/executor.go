@@ -183,7 +183,7 @@ func (ex *Executor) instantiate(ctx context.Context, in *instance, module []byte
 	return m.Instantiate(ctx, wasmhost.InstanceConfig{
 		InstanceID: spec.ID, Game: spec.Game, Version: spec.Version, Seed: spec.Seed,
 		MaxPlayers: spec.MaxPlayers, TickHz: spec.TickHz, Params: spec.Params,
-		Assets: spec.Assets, MemoryLimitPages: spec.MemoryLimitPages, FrameFuel: spec.FrameFuel,
+		Assets: spec.Assets, MemoryLimitPages: spec.MemoryLimitPages, FrameFuel: spec.FrameFuel, InitFuel: spec.InitFuel,
 		Log: func(stream wasmhost.Stream, line string) {
 			log.Info("guest log", "stream", string(stream), "line", line)
 		},
