@@ -654,6 +654,7 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 	spec := executor.InstanceSpec{ID: in.Id, Game: in.Game, Version: strconv.FormatUint(uint64(in.Version), 10),
 		Module: module, Seed: in.Seed, MaxPlayers: int(in.MaxPlayers)}
 	if l := v.GetLimits(); l != nil {
+		spec.InitFuel = int64(min(l.InitFuel, math.MaxInt64))
 		spec.FrameFuel = int64(min(l.FrameFuel, math.MaxInt64))
 		spec.MemoryLimitPages = l.MemoryLimitPages
 	}
