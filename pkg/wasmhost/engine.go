@@ -97,7 +97,8 @@ type Engine struct {
 func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 	cfg = cfg.withDefaults()
 	rc := wazero.NewRuntimeConfigCompiler().
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
+		WithMemoryLimitPages(wasm32MaxPages). // each instance's allocator enforces the cap
+
 		WithCloseOnContextDone(cfg.WallClockGuard)
 	var cache wazero.CompilationCache
 	if cfg.CacheDir != "" {

@@ -23,7 +23,8 @@ const (
 	ReasonTrap Reason = "trap"
 	// ReasonStackOverflow: the guest's call stack overflowed.
 	ReasonStackOverflow Reason = "stack_overflow"
-	// ReasonOutOfMemory: the guest failed with its memory at the cap.
+	// ReasonOutOfMemory: the guest failed in a call where memory.grow past
+	// its cap was refused.
 	ReasonOutOfMemory Reason = "out_of_memory"
 	// ReasonDeadlineExceeded: a call ran past its wall-clock deadline.
 	ReasonDeadlineExceeded Reason = "deadline_exceeded"
@@ -88,45 +89,32 @@ func ReasonOf(err error) Reason {
 var errLogFlood = errors.New("log output over the per-call limit")
 
 // classify turns an error from a guest call into an *Error.
-func classify(call string, err error, memPages, limitPages uint32) *Error {
+func classify(call string, err error) *Error {
 	e := &Error{Call: call, Err: err}
 	var exit *sys.ExitError
 	switch {
 	case errors.Is(err, errLogFlood):
 		e.Reason, e.Detail = ReasonLogFlood, errLogFlood.Error()
-		return e
 	case errors.As(err, &exit):
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
 			e.Reason, e.Detail = ReasonDeadlineExceeded, "call ran past its wall-clock deadline"
-			return e
 		case sys.ExitCodeContextCanceled:
 			e.Reason, e.Detail = ReasonCanceled, "call cancelled by the host"
-			return e
+		default:
+			e.Reason, e.ExitCode = ReasonExit, exit.ExitCode()
+			e.Detail = fmt.Sprintf("guest exited with code %d", exit.ExitCode())
 		}
-		e.Reason, e.ExitCode = ReasonExit, exit.ExitCode()
-		e.Detail = fmt.Sprintf("guest exited with code %d", exit.ExitCode())
 	default:
 		msg := err.Error()
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[:i] // drop the stack trace
 		}
-		msg = strings.TrimPrefix(msg, "wasm error: ")
-		e.Detail = msg
+		e.Detail = strings.TrimPrefix(msg, "wasm error: ")
+		e.Reason = ReasonTrap
 		if strings.Contains(msg, "stack overflow") {
 			e.Reason = ReasonStackOverflow
-			return e
 		}
-		e.Reason = ReasonTrap
-	}
-	// A guest that fails with its memory at the cap ran out of memory: a Go
-	// guest exits, a hand-written one traps. Go grows its heap in 4 MiB steps,
-	// so "at the cap" allows that much slack.
-	if limitPages > 0 && memPages+oomSlackPages >= limitPages {
-		e.Detail = fmt.Sprintf("memory at %d of %d pages (%s)", memPages, limitPages, e.Detail)
-		e.Reason = ReasonOutOfMemory
 	}
 	return e
 }
-
-const oomSlackPages = 64

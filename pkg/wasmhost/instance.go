@@ -37,8 +37,7 @@ type InstanceConfig struct {
 	// Log receives the guest's stdout and stderr lines.
 	Log       LogFunc
 	LogLimits LogLimits
-	// MemoryLimitPages lowers the engine's memory cap for this instance;
-	// it is checked after every frame.
+	// MemoryLimitPages lowers the engine's memory cap for this instance.
 	MemoryLimitPages uint32
 	// InitFuel and FrameFuel override the engine's fuel budgets.
 	InitFuel, FrameFuel int64
@@ -80,6 +79,7 @@ type Instance struct {
 	cfg    InstanceConfig
 	mod    api.Module
 	mem    api.Memory
+	memory *instanceMemory
 
 	alloc, tick, onInput, serialize, onJoin, onLeave api.Function
 
@@ -169,7 +169,12 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	if cfg.Assets != nil {
 		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(cfg.Assets, "/assets"))
 	}
-	mod, err := e.rt.InstantiateModule(withMemoryAllocator(ctx), m.compiled, mc)
+	if min := m.report.MemoryMinPages; min > limit {
+		return nil, &Error{Reason: ReasonOutOfMemory,
+			Detail: fmt.Sprintf("the module starts with %d pages of memory, over the instance's limit of %d", min, limit)}
+	}
+	inst.memory = &instanceMemory{limit: uint64(limit) * PageSize}
+	mod, err := e.rt.InstantiateModule(withMemory(ctx, inst.memory), m.compiled, mc)
 	if err != nil {
 		return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
@@ -252,6 +257,7 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function, timeo
 		return i.err
 	}
 	i.logs.startCall()
+	i.memory.refused = false
 	if i.engine.cfg.WallClockGuard {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -262,7 +268,12 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function, timeo
 			return i.fail(&Error{Reason: ReasonFuelExhausted, Call: name, Err: err,
 				Detail: fmt.Sprintf("spent its budget of %d fuel", i.budget)})
 		}
-		return i.fail(classify(name, err, i.mem.Size()/PageSize, i.limitPages))
+		if i.memory.refused {
+			return i.fail(&Error{Reason: ReasonOutOfMemory, Call: name, Err: err,
+				Detail: fmt.Sprintf("memory.grow past the limit of %d pages failed at %d pages, then: %s",
+					i.limitPages, i.mem.Size()/PageSize, classify(name, err).Detail)})
+		}
+		return i.fail(classify(name, err))
 	}
 	return nil
 }
@@ -359,12 +370,7 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 	i.lastFrame.Store(int64(time.Since(start)))
 	i.fuelUsed.Store(i.spent())
 	i.frames.Add(1)
-	size := i.mem.Size()
-	i.memBytes.Store(uint64(size))
-	if pages := size / PageSize; pages > i.limitPages {
-		return nil, i.fail(&Error{Reason: ReasonOutOfMemory, Call: "tick",
-			Detail: fmt.Sprintf("memory at %d pages, over the instance's limit of %d", pages, i.limitPages)})
-	}
+	i.memBytes.Store(uint64(i.mem.Size()))
 	return state, nil
 }
 

@@ -2,7 +2,5 @@
 
 package wasmhost
 
-import "context"
-
-// withMemoryAllocator keeps wazero's default allocator off Linux.
-func withMemoryAllocator(ctx context.Context) context.Context { return ctx }
+// reserve reserves nothing off Linux: memory grows as an ordinary slice.
+func reserve(uint64) ([]byte, func([]byte)) { return nil, nil }

@@ -226,7 +226,7 @@ func TestHostileModules(t *testing.T) {
 		{"init_loop", ReasonFuelExhausted, "init", "spent its budget of 50000000 fuel", 0},
 		{"tick_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
 		{"input_loop", ReasonFuelExhausted, "on_input", "spent its budget of 20000000 fuel", 0},
-		{"memory_bomb", ReasonOutOfMemory, "tick", "memory at 1010 of 1024 pages (unreachable)", 0},
+		{"memory_bomb", ReasonOutOfMemory, "tick", "memory.grow past the limit of 1024 pages failed at 1010 pages, then: unreachable", 0},
 		{"out_of_bounds", ReasonTrap, "tick", "out of bounds memory access", 0},
 		{"recursion", ReasonStackOverflow, "tick", "stack overflow", 1 << 40},
 		{"recursion_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
@@ -463,10 +463,20 @@ func TestLogRateLimit(t *testing.T) {
 
 func TestInstanceMemoryLimit(t *testing.T) {
 	e := newEngine(t, Config{})
-	inst := instantiate(t, compile(t, e, "recorder"), InstanceConfig{Game: "small", MemoryLimitPages: 1})
-	_, err := inst.Frame(context.Background(), nil)
-	if ReasonOf(err) != ReasonOutOfMemory {
+	_, err := compile(t, e, "recorder").Instantiate(context.Background(), InstanceConfig{Game: "small", MemoryLimitPages: 1})
+	if ReasonOf(err) != ReasonOutOfMemory || !strings.Contains(err.Error(), "starts with 2 pages of memory, over the instance's limit of 1") {
 		t.Errorf("err = %v, want out_of_memory for 2 pages against a limit of 1", err)
+	}
+
+	// The bomb grows 16 pages at a time: from 2 pages, the first grow
+	// already passes a limit of 4.
+	inst := instantiate(t, compile(t, e, "memory_bomb"), InstanceConfig{Game: "bomb", MemoryLimitPages: 4})
+	_, err = inst.Frame(context.Background(), nil)
+	if ReasonOf(err) != ReasonOutOfMemory || !strings.Contains(err.Error(), "past the limit of 4 pages failed at 2 pages") {
+		t.Errorf("err = %v, want out_of_memory within the limit of 4 pages", err)
+	}
+	if got := inst.MemoryBytes(); got != 2*PageSize {
+		t.Errorf("memory = %d bytes, want the 2 pages it started with", got)
 	}
 }
 

@@ -1,0 +1,56 @@
+package wasmhost
+
+import (
+	"context"
+
+	"github.com/tetratelabs/wazero/experimental"
+)
+
+// wasm32MaxPages is the most memory a wasm32 module can address. The
+// runtime allows that much, so that every memory.grow past an instance's
+// own cap reaches the instance's allocator, which refuses it and records
+// that it did.
+const wasm32MaxPages = 65536
+
+// instanceMemory backs one instance's linear memory and enforces its cap.
+type instanceMemory struct {
+	limit uint64 // bytes
+	buf   []byte
+	// refused is set when a grow past the cap was refused; the instance
+	// clears it before each call. Only the goroutine calling into the
+	// instance touches it.
+	refused bool
+	release func([]byte)
+}
+
+// withMemory makes wazero back the next instantiation's memory with mem.
+func withMemory(ctx context.Context, mem *instanceMemory) context.Context {
+	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
+		func(_, _ uint64) experimental.LinearMemory {
+			mem.buf, mem.release = reserve(mem.limit)
+			return mem
+		}))
+}
+
+// Reallocate implements experimental.LinearMemory.
+func (m *instanceMemory) Reallocate(size uint64) []byte {
+	if size > m.limit {
+		m.refused = true
+		return nil
+	}
+	if size > uint64(cap(m.buf)) { // only without a reservation
+		grown := make([]byte, size, min(max(2*size, 16*PageSize), m.limit))
+		copy(grown, m.buf)
+		m.buf = grown
+	}
+	m.buf = m.buf[:size]
+	return m.buf
+}
+
+// Free implements experimental.LinearMemory.
+func (m *instanceMemory) Free() {
+	if m.release != nil {
+		m.release(m.buf)
+	}
+	m.buf, m.release = nil, nil
+}
