@@ -180,10 +180,9 @@ func Run(ctx context.Context, engine *wasmhost.Engine, wasm []byte, opts Options
 	header := replay.Header{
 		Game: opts.Game, InstanceID: "local", Version: res.ModuleSHA256[:12], ModuleSHA256: res.ModuleSHA256,
 		Seed: opts.Seed, MaxPlayers: opts.MaxPlayers, TickHz: opts.TickHz, Params: opts.Params,
+		InitFuel: opts.InitFuel, FrameFuel: opts.FrameFuel, MemoryLimitPages: opts.MemoryLimitPages,
 	}
-	cfg := instanceConfig(header, opts.Log)
-	cfg.InitFuel, cfg.FrameFuel, cfg.MemoryLimitPages = opts.InitFuel, opts.FrameFuel, opts.MemoryLimitPages
-	inst, err := instantiate(ctx, engine, wasm, cfg)
+	inst, err := instantiate(ctx, engine, wasm, instanceConfig(header, opts.Log))
 	if err != nil {
 		res.fail(err)
 		return res, nil
@@ -276,6 +275,7 @@ func instanceConfig(h replay.Header, log wasmhost.LogFunc) wasmhost.InstanceConf
 	return wasmhost.InstanceConfig{
 		InstanceID: h.InstanceID, Game: h.Game, Version: h.Version, Seed: h.Seed,
 		MaxPlayers: h.MaxPlayers, TickHz: h.TickHz, Params: h.Params, Log: log,
+		InitFuel: h.InitFuel, FrameFuel: h.FrameFuel, MemoryLimitPages: h.MemoryLimitPages,
 	}
 }
 

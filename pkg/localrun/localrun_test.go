@@ -66,6 +66,26 @@ func TestRecordAndReplay(t *testing.T) {
 	}
 }
 
+// TestReplayKeepsLimits replays a run that needed more than the default
+// frame budget.
+func TestReplayKeepsLimits(t *testing.T) {
+	e := engine(t)
+	wasm := module(t, "recorder")
+	_, log := record(t, e, wasm, Options{Game: "rec", Ticks: 5, Players: 1, FrameFuel: 123_456})
+	if !bytes.Contains(log, []byte(`"frame_fuel":123456`)) {
+		t.Fatalf("the log's header lacks the frame budget:\n%s", log[:bytes.IndexByte(log, '\n')])
+	}
+	// Rewrite the budget to one no frame fits in: the replay must use it.
+	tight := bytes.Replace(log, []byte(`"frame_fuel":123456`), []byte(`"frame_fuel":5`), 1)
+	got, err := Replay(context.Background(), e, wasm, bytes.NewReader(tight), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ExitReason != "fuel_exhausted" {
+		t.Errorf("replay with a 5-fuel budget = %+v, want fuel_exhausted", got)
+	}
+}
+
 func TestReplayFindsFirstDivergence(t *testing.T) {
 	e := engine(t)
 	wasm := module(t, "recorder")

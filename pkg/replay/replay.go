@@ -32,6 +32,10 @@ type Header struct {
 	MaxPlayers   int             `json:"max_players"`
 	TickHz       int             `json:"tick_hz"`
 	Params       json.RawMessage `json:"params,omitempty"`
+	// The sandbox limits the instance ran with; 0 is the host's default.
+	InitFuel         int64  `json:"init_fuel,omitempty"`
+	FrameFuel        int64  `json:"frame_fuel,omitempty"`
+	MemoryLimitPages uint32 `json:"memory_limit_pages,omitempty"`
 }
 
 // Event kinds as written in a log.
