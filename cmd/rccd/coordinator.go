@@ -205,9 +205,12 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	return sc, nil
 }
 
-// shutdown stops taking calls, lets the running ones finish (5 s at
-// most), stops the background work and closes the store.
+// shutdown stops the background work (so that no executor is declared
+// lost while it cannot reach this coordinator), stops taking calls, lets
+// the running ones finish (5 s at most) and closes the store.
 func (sc *servingCoordinator) shutdown() {
+	sc.stopRun()
+	<-sc.runDone
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stopped := make(chan struct{})
@@ -221,8 +224,6 @@ func (sc *servingCoordinator) shutdown() {
 		sc.log.Warn("calls still running after 5 s: closing them")
 		sc.srv.Stop()
 	}
-	sc.stopRun()
-	<-sc.runDone
 	sc.st.Close()
 }
 

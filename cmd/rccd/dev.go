@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/agent"
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
@@ -119,7 +120,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(sc.grpcAddr, execTok)
+	c, err := client.Dial(sc.grpcAddr, execTok, agent.DialOptions()...)
 	if err != nil {
 		return err
 	}

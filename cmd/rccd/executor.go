@@ -161,7 +161,7 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(cfg.Coordinator, tok)
+	c, err := client.Dial(cfg.Coordinator, tok, agent.DialOptions()...)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc"
+	grpcbackoff "google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -23,6 +25,17 @@ import (
 	"github.com/rcc-games/rcc/pkg/executor"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
+
+// DialOptions are the gRPC options an executor's client should be dialled
+// with (client.Dial(addr, token, agent.DialOptions()...)): reconnect at
+// least every second while the coordinator is away, so that the executor
+// is back before the coordinator's liveness window ends.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+		Backoff:           grpcbackoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+		MinConnectTimeout: 5 * time.Second,
+	})}
+}
 
 // Defaults of Config.
 const (
@@ -83,6 +96,7 @@ type Agent struct {
 	draining atomic.Bool
 
 	changes chan executor.InstanceStatus
+	linkUp  chan struct{} // heartbeats go through again: reconnect the stream now
 	wake    chan struct{} // an instance changed state, for Drain
 	starts  sync.WaitGroup
 
@@ -135,6 +149,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		retry:    backoff{min: cfg.MinBackoff, max: cfg.MaxBackoff},
 		changes:  make(chan executor.InstanceStatus, 4096),
 		wake:     make(chan struct{}, 1),
+		linkUp:   make(chan struct{}, 1),
 		starting: map[string]*pendingStart{},
 		ended:    map[string]endRecord{},
 		admitted: map[string][]string{},
@@ -354,7 +369,7 @@ func (a *Agent) reportLoop(ctx context.Context) {
 // acknowledged (or does not assign here) is forgotten by the executor and
 // remembered by the agent.
 func (a *Agent) report(ctx context.Context, r *rccv1.InstanceReport) (*rccv1.Instance, error) {
-	in, err := a.c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: a.id, Report: r})
+	in, err := a.c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: a.id, Report: r}, grpc.WaitForReady(true))
 	switch status.Code(err) {
 	case codes.OK, codes.NotFound, codes.FailedPrecondition, codes.Aborted:
 		if terminal(r.State) {
@@ -445,6 +460,10 @@ func (a *Agent) heartbeatLoop(ctx context.Context) error {
 		case err == nil && failing:
 			a.log.Info("heartbeats go through again")
 			failing = false
+			select {
+			case a.linkUp <- struct{}{}:
+			default:
+			}
 		}
 		t.Reset(a.heartbeatInterval())
 	}
@@ -476,7 +495,7 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 			Players: uint32(stats.Players), Instances: live,
 			TickP50Ms: ms(stats.TickP50), TickP99Ms: ms(stats.TickP99),
 			MemoryBytes: int64(stats.MemoryBytes), FuelUsed: int64(stats.FuelUsed),
-		}})
+		}}, grpc.WaitForReady(true))
 	if err != nil {
 		return err
 	}
@@ -528,10 +547,17 @@ func (a *Agent) assignmentLoop(ctx context.Context) error {
 			}
 		}
 		a.log.Warn("assignment stream broken, reconnecting", "err", err, "in", delay.String())
-		if !sleep(ctx, a.retry.jitter(delay)) {
+		t := time.NewTimer(a.retry.jitter(delay))
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return nil
+		case <-a.linkUp:
+			delay = a.retry.min
+		case <-t.C:
+			delay = a.retry.next(delay)
 		}
-		delay = a.retry.next(delay)
+		t.Stop()
 	}
 }
 
@@ -540,7 +566,9 @@ func (a *Agent) assignmentLoop(ctx context.Context) error {
 func (a *Agent) stream(ctx context.Context, ok func()) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s, err := a.c.Executors.Assignments(sctx, &rccv1.AssignmentsRequest{ExecutorId: a.id})
+	// Waiting for the connection: the stream opens as soon as the
+	// coordinator is back.
+	s, err := a.c.Executors.Assignments(sctx, &rccv1.AssignmentsRequest{ExecutorId: a.id}, grpc.WaitForReady(true))
 	if err != nil {
 		return err
 	}
