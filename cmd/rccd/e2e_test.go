@@ -202,8 +202,13 @@ func (c *cluster) executor(name string) *execProc {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	// The executors of every test share one data directory, a cache like
+	// Go's build cache: modules are content-addressed, compiled code is
+	// keyed by content, and both are written atomically, so arena is
+	// compiled once (which takes seconds under the race detector).
+	cache := filepath.Join(os.TempDir(), "rccd-e2e-executor-cache")
 	p := startProc(c.t, "executor "+name, []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
-		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", c.t.TempDir(),
+		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
 		"--drain-timeout", "0s")
 	rec := p.logLine("executor started")
 	return &execProc{proc: p, id: rec["executor"].(string), wsURL: rec["public_url"].(string), metrics: rec["metrics_addr"].(string)}
@@ -256,9 +261,6 @@ var (
 	arenaOnce sync.Once
 	arenaWasm []byte
 	arenaErr  error
-	ctlOnce   sync.Once
-	ctlPath   string
-	ctlErr    error
 )
 
 // arenaModule builds games/arena once per test binary.
@@ -278,28 +280,30 @@ func arenaModule(t testing.TB) []byte {
 	return arenaWasm
 }
 
-// rccctl builds cmd/rccctl once per test binary and runs it.
+// rccctl builds cmd/rccctl (once per test, the build cache makes it quick)
+// and runs it.
 func rccctl(t testing.TB, env []string, args ...string) (string, error) {
 	t.Helper()
-	ctlOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rccd-e2e-rccctl-")
-		if err != nil {
-			ctlErr = err
-			return
-		}
-		ctlPath = filepath.Join(dir, "rccctl")
-		out, err := exec.Command("go", "build", "-o", ctlPath, "../rccctl").CombinedOutput()
-		if err != nil {
-			ctlErr = fmt.Errorf("go build rccctl: %v\n%s", err, out)
-		}
-	})
-	if ctlErr != nil {
-		t.Fatal(ctlErr)
-	}
-	cmd := exec.Command(ctlPath, args...)
+	ctl := ctlBinary(t)
+	cmd := exec.Command(ctl, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+var ctlBinaries sync.Map // test name -> path
+
+func ctlBinary(t testing.TB) string {
+	t.Helper()
+	if p, ok := ctlBinaries.Load(t.Name()); ok {
+		return p.(string)
+	}
+	p := filepath.Join(t.TempDir(), "rccctl")
+	if out, err := exec.Command("go", "build", "-o", p, "../rccctl").CombinedOutput(); err != nil {
+		t.Fatalf("go build rccctl: %v\n%s", err, out)
+	}
+	ctlBinaries.Store(t.Name(), p)
+	return p
 }
 
 // ---- players ----
