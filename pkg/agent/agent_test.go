@@ -1,0 +1,277 @@
+package agent_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/agent"
+	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval of a condition wait
+	}
+}
+
+func readModule(t testing.TB, path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// env is an in-process coordinator on SQLite with one agent.
+type env struct {
+	t      testing.TB
+	addr   string
+	issuer *auth.Issuer
+	admin  *client.Client
+	agent  *agent.Agent
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	_, key, _ := ed25519.GenerateKey(nil)
+	is, err := auth.NewIssuer(key, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := coordinator.New(coordinator.Config{Store: st, Issuer: is, HeartbeatInterval: 100 * time.Millisecond,
+		MissedHeartbeats: 20, ReapInterval: 50 * time.Millisecond, ResyncInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := c.NewServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone := make(chan struct{})
+	go func() { _ = srv.Serve(lis) }()
+	go func() { defer close(runDone); _ = c.Run(ctx) }()
+	t.Cleanup(func() { cancel(); srv.Stop(); <-runDone })
+
+	e := &env{t: t, addr: lis.Addr().String(), issuer: is}
+	e.admin = e.dial(auth.RoleAdmin, "admin")
+	t.Cleanup(func() { e.admin.Close() })
+	return e
+}
+
+func (e *env) dial(role auth.Role, subject string) *client.Client {
+	tok, _, err := e.issuer.RoleToken(role, subject, time.Hour)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := client.Dial(e.addr, tok, agent.DialOptions()...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// startAgent registers an agent named name and runs it until the test ends.
+func (e *env) startAgent(name, dataDir string) *agent.Agent {
+	e.t.Helper()
+	c := e.dial(auth.RoleExecutor, name)
+	a, err := agent.New(context.Background(), agent.Config{Client: c, Name: name, WSURL: "ws://127.0.0.1:1",
+		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			e.t.Errorf("run: %v", err)
+		}
+		_ = a.Executor().Close(context.Background())
+		c.Close()
+	})
+	e.agent, e.cancel, e.done = a, cancel, done
+	return a
+}
+
+func (e *env) deploy(game string, module []byte) {
+	e.t.Helper()
+	if _, err := e.admin.Deploy(context.Background(), client.DeployRequest{Game: game, Module: module}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) spawn(game string) string {
+	e.t.Helper()
+	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: game, LeaseSeconds: 600})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return in.Id
+}
+
+func (e *env) waitState(id string, want rccv1.InstanceState) *rccv1.Instance {
+	e.t.Helper()
+	var in *rccv1.Instance
+	waitFor(e.t, "instance "+id+" "+want.String(), 30*time.Second, func() bool {
+		var err error
+		in, err = e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: id})
+		return err == nil && in.State == want
+	})
+	return in
+}
+
+func TestStartStopReport(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	a := e.startAgent("ex-1", dir)
+	e.deploy("mini", readModule(t, "../coordinator/testdata/minimal.wasm"))
+	id := e.spawn("mini")
+	in := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+	if in.ExecutorId != a.ID() {
+		t.Fatalf("instance on %s, agent is %s", in.ExecutorId, a.ID())
+	}
+	if st, err := a.Executor().Instance(id); err != nil || st.State != executor.StateRunning {
+		t.Fatalf("executor: %+v %v", st, err)
+	}
+	// The module is cached under its sha256.
+	if _, err := os.Stat(filepath.Join(dir, "blobs", in.ModuleSha256)); err != nil {
+		t.Fatalf("module not cached: %v", err)
+	}
+	if _, err := e.admin.Instances.Stop(context.Background(), &rccv1.StopInstanceRequest{Id: id, Reason: "test over"}); err != nil {
+		t.Fatal(err)
+	}
+	stopped := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED)
+	if stopped.Reason != "test over" {
+		t.Fatalf("reason %q", stopped.Reason)
+	}
+	// Reported, so the executor forgets it.
+	waitFor(t, "the executor to forget the instance", 10*time.Second, func() bool {
+		_, err := a.Executor().Instance(id)
+		return errors.Is(err, executor.ErrNotFound)
+	})
+}
+
+func TestFailureReachesTheCoordinator(t *testing.T) {
+	e := newEnv(t)
+	e.startAgent("ex-1", t.TempDir())
+	e.deploy("looper", readModule(t, "../wasmhost/testdata/tick_loop.wasm"))
+	e.deploy("mini", readModule(t, "../coordinator/testdata/minimal.wasm"))
+	good := e.spawn("mini")
+	bad := e.spawn("looper")
+	in := e.waitState(bad, rccv1.InstanceState_INSTANCE_STATE_FAILED)
+	if !strings.HasPrefix(in.Reason, "fuel_exhausted") {
+		t.Fatalf("reason %q, want fuel_exhausted first", in.Reason)
+	}
+	e.waitState(good, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+	// Heartbeats carry the live stats.
+	waitFor(t, "executor stats", 10*time.Second, func() bool {
+		xs, err := e.admin.Executors.List(context.Background(), &rccv1.ListExecutorsRequest{})
+		return err == nil && len(xs.Executors) == 1 && xs.Executors[0].Stats.GetInstances() == 1 &&
+			xs.Executors[0].Stats.GetMemoryBytes() > 0
+	})
+}
+
+func TestRestartedAgentKeepsItsIDAndCache(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.deploy("mini", readModule(t, "../coordinator/testdata/minimal.wasm"))
+	a := e.startAgent("ex-1", dir)
+	id := e.spawn("mini")
+	e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+	first := a.ID()
+	e.cancel()
+	if err := <-e.done; err != nil {
+		t.Fatal(err)
+	}
+	e.done <- nil // for the cleanup
+	// Stopped on shutdown and reported.
+	if in := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED); in.Reason != executor.ReasonExecutorShutdown {
+		t.Fatalf("reason %q", in.Reason)
+	}
+	b := e.startAgent("ex-1", dir)
+	if b.ID() != first {
+		t.Fatalf("id %s after restart, was %s", b.ID(), first)
+	}
+	e.waitState(e.spawn("mini"), rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+}
+
+func TestDrain(t *testing.T) {
+	e := newEnv(t)
+	a := e.startAgent("ex-1", t.TempDir())
+	e.deploy("mini", readModule(t, "../coordinator/testdata/minimal.wasm"))
+	id := e.spawn("mini")
+	e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := a.Drain(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("drain with a running instance: %v", err)
+	}
+	if !a.Draining() {
+		t.Fatal("not draining")
+	}
+	xs, err := e.admin.Executors.List(context.Background(), &rccv1.ListExecutorsRequest{})
+	if err != nil || xs.Executors[0].State != rccv1.ExecutorState_EXECUTOR_STATE_DRAINING {
+		t.Fatalf("executors %v %v", xs, err)
+	}
+	// Nothing new is placed here.
+	if in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: "mini"}); err != nil || in.State != rccv1.InstanceState_INSTANCE_STATE_PENDING {
+		t.Fatalf("spawn while draining: %v %v", in, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Drain(context.Background()) }()
+	if _, err := e.admin.Instances.Stop(context.Background(), &rccv1.StopInstanceRequest{Id: id}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("drain did not end when the last instance stopped")
+	}
+}
+
+func TestRefusedToken(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(auth.RoleExecutor, "someone-else")
+	defer c.Close()
+	_, err := agent.New(context.Background(), agent.Config{Client: c, Name: "ex-1", WSURL: "ws://127.0.0.1:1",
+		DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "PermissionDenied") {
+		t.Fatalf("err = %v, want a permission refusal", err)
+	}
+}
