@@ -76,24 +76,27 @@ bench: games
 ## build/run), deploy and spawn the arena game, print how to join. `make stop`
 ## stops it.
 RUN_DIR := $(CURDIR)/build/run
+# rccctl as make run uses it: with the credentials rccd dev wrote, whatever
+# the environment says.
+RUN_CTL := env -u RCC_ADDR -u RCC_TOKEN $(BIN)/rccctl
 run: setup build games
 	@$(MAKE) --no-print-directory stop
 	@mkdir -p $(RUN_DIR)
 	@nohup $(BIN)/rccd dev --log-format text >$(RUN_DIR)/rccd-dev.log 2>&1 </dev/null & echo $$! >$(RUN_DIR)/rccd-dev.pid
 	@pid=$$(cat $(RUN_DIR)/rccd-dev.pid); for i in $$(seq 300); do \
 	  kill -0 $$pid 2>/dev/null || { echo "run: rccd dev exited; its log:"; tail -n 20 $(RUN_DIR)/rccd-dev.log; exit 1; }; \
-	  $(BIN)/rccctl executor ls 2>/dev/null | grep -q ' active ' && break; \
+	  $(RUN_CTL) executor ls 2>/dev/null | grep -q ' active ' && break; \
 	  [ $$i = 300 ] && { echo "run: rccd dev not ready after 30 s; see $(RUN_DIR)/rccd-dev.log"; exit 1; }; \
 	  sleep 0.1; \
 	done
 	@sed -n '1,/^try:/p' $(RUN_DIR)/rccd-dev.log | grep -v '^time=' | grep -v '^try:'
-	$(BIN)/rccctl game deploy $(GAMES_OUT)/arena.wasm --name arena
-	$(BIN)/rccctl instance spawn arena --lease 24h >/dev/null
-	@for i in $$(seq 100); do $(BIN)/rccctl instance ls --game arena --state running 2>/dev/null | grep -q running && break; sleep 0.1; done
-	@echo; echo "Running (rccctl instance ls):"; $(BIN)/rccctl instance ls
+	@echo; echo "rccctl game deploy build/games/arena.wasm --name arena"; $(RUN_CTL) game deploy $(GAMES_OUT)/arena.wasm --name arena
+	@echo "rccctl instance spawn arena --lease 24h"; $(RUN_CTL) instance spawn arena --lease 24h >/dev/null
+	@for i in $$(seq 100); do $(RUN_CTL) instance ls --game arena --state running 2>/dev/null | grep -q running && break; sleep 0.1; done
+	@echo; echo "Running (rccctl instance ls):"; $(RUN_CTL) instance ls
 	@echo; echo "Join as a player: 'rccctl join arena --player you' prints the WebSocket URL and a"; \
 	  echo "single-use ticket (valid 60 s); a WebSocket client connects to its play url:"; \
-	  $(BIN)/rccctl join arena --player you | sed 's/^/  /'
+	  $(RUN_CTL) join arena --player you | sed 's/^/  /'
 	@echo; echo "rccd dev keeps running (pid $$(cat $(RUN_DIR)/rccd-dev.pid), log build/run/rccd-dev.log);"; \
 	  echo "rccctl (in bin/) finds it by itself: rccctl instance ls, rccctl executor ls, rccctl join arena --player NAME."; \
 	  echo "Stop it with: make stop"
@@ -101,7 +104,7 @@ run: setup build games
 ## stop: stop the rccd dev that `make run` started.
 stop:
 	@pidf=$(RUN_DIR)/rccd-dev.pid; if [ -f $$pidf ]; then pid=$$(cat $$pidf); \
-	  if kill -0 $$pid 2>/dev/null && [ "$$(ps -p $$pid -o comm=)" = rccd ]; then \
+	  if kill -0 $$pid 2>/dev/null && [ "$$(cat /proc/$$pid/comm 2>/dev/null)" = rccd ]; then \
 	    kill $$pid; for i in $$(seq 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \
 	    kill -0 $$pid 2>/dev/null && kill -9 $$pid; echo "stopped rccd dev (pid $$pid)"; \
 	  fi; rm -f $$pidf; fi
