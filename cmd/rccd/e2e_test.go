@@ -206,7 +206,7 @@ func (c *cluster) executor(name string) *execProc {
 	// Go's build cache: modules are content-addressed, compiled code is
 	// keyed by content, and both are written atomically, so arena is
 	// compiled once (which takes seconds under the race detector).
-	cache := filepath.Join(os.TempDir(), "rccd-e2e-executor-cache")
+	cache := filepath.Join(os.TempDir(), fmt.Sprintf("rccd-e2e-executor-cache-%d", os.Getuid()))
 	p := startProc(c.t, "executor "+name, []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
 		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
 		"--drain-timeout", "0s")
@@ -680,6 +680,12 @@ func TestE2EDev(t *testing.T) {
 	p.stop()
 	if p.status != nil {
 		t.Fatalf("rccd dev exited with %v", p.status)
+	}
+	// Its player was told.
+	<-you.done
+	var ce *websocket.CloseError
+	if !errors.As(you.closed, &ce) || ce.Code != int(protocol.CloseExecutorShutdown) {
+		t.Fatalf("player closed with %v, want %d", you.closed, protocol.CloseExecutorShutdown)
 	}
 	sc := bufio.NewScanner(strings.NewReader(p.logs.String()))
 	stopped := false

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -25,8 +26,33 @@ import (
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
-// version is announced to the coordinator at registration.
-var version = "dev"
+// buildVersion is announced to the coordinator at registration: the
+// module's version, or the VCS revision it was built from.
+func buildVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value[:min(12, len(s.Value))]
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	switch {
+	case rev == "":
+		return "dev"
+	case dirty:
+		return rev + "-dirty"
+	}
+	return rev
+}
 
 // executorConfig is the configuration of rccd executor.
 type executorConfig struct {
@@ -240,7 +266,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	}
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{
-		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: version,
+		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildVersion(),
 		DataDir: dir, Logger: log,
 		Executor: executor.Config{Logger: log, Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
 	})
