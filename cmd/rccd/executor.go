@@ -194,6 +194,10 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 	defer c.Close()
 	se, err := startExecutor(ctx, cfg, c, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped before the coordinator could be reached")
+			return nil
+		}
 		return err
 	}
 	log.Info("executor started", "executor", se.agent.ID(), "name", cfg.Name, "coordinator", cfg.Coordinator,
