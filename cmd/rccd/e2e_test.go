@@ -631,6 +631,61 @@ func TestE2EExecutorLost(t *testing.T) {
 	waitFor(t, "carol's avatar", 30*time.Second, func() bool { _, ok := carol.position("carol"); return ok })
 }
 
+// TestE2EExecutorDrainsOnShutdown: SIGTERM drains the executor: the
+// coordinator places nothing more on it, its instance runs on with its
+// player until stopped, then the executor exits 0.
+func TestE2EExecutorDrainsOnShutdown(t *testing.T) {
+	arena := arenaModule(t)
+	c := newCluster(t, "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
+	tok, _, err := c.issuer.RoleToken(auth.RoleExecutor, "ex-d", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(os.TempDir(), fmt.Sprintf("rccd-e2e-executor-cache-%d", os.Getuid()))
+	x := startProc(t, "executor ex-d", []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
+		"--name", "ex-d", "--ws-addr", "127.0.0.1:0", "--metrics-addr", "", "--data-dir", cache, "--drain-timeout", "1m")
+	x.logLine("executor started")
+	c.deploy("arena", arena)
+	in := c.spawn(&rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600})
+	c.waitInstance(in.Id, "running", isState(rccv1.InstanceState_INSTANCE_STATE_RUNNING))
+	j := c.join("arena", "alice")
+	url, _ := protocol.PlayURL(j.WsUrl, j.InstanceId, j.Ticket)
+	alice := dialPlayer(t, url, "alice")
+
+	if err := x.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the executor to drain", 30*time.Second, func() bool {
+		xs, err := c.admin.Executors.List(context.Background(), &rccv1.ListExecutorsRequest{})
+		return err == nil && len(xs.Executors) == 1 && xs.Executors[0].State == rccv1.ExecutorState_EXECUTOR_STATE_DRAINING
+	})
+	if pending := c.spawn(&rccv1.SpawnRequest{Game: "arena"}); pending.State != rccv1.InstanceState_INSTANCE_STATE_PENDING {
+		t.Fatalf("spawn on a draining executor: %v", pending.State)
+	}
+	f0 := alice.lastFrame()
+	waitFor(t, "alice's game to go on while draining", 10*time.Second, func() bool { return alice.lastFrame() > f0+30 })
+	if x.exited() {
+		t.Fatal("the executor exited before its instance ended")
+	}
+	if _, err := c.admin.Instances.Stop(context.Background(), &rccv1.StopInstanceRequest{Id: in.Id, Reason: "maintenance"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-x.done:
+		if x.status != nil {
+			t.Fatalf("executor exited with %v", x.status)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the executor did not exit once drained")
+	}
+	<-alice.done
+	var ce *websocket.CloseError
+	if !errors.As(alice.closed, &ce) || ce.Code != int(protocol.CloseInstanceStopped) || !strings.Contains(ce.Text, "maintenance") {
+		t.Fatalf("alice closed with %v", alice.closed)
+	}
+	c.waitInstance(in.Id, "stopped", isState(rccv1.InstanceState_INSTANCE_STATE_STOPPED))
+}
+
 // TestE2EDev: rccd dev with no configuration but a data dir and free
 // ports; rccctl finds it through the credentials it wrote; a player joins
 // with the play URL alone and sees its avatar move.
