@@ -504,6 +504,11 @@ func testEndToEnd(t *testing.T, db string) {
 		t.Fatal(err)
 	}
 	c.deploy("looper", loop)
+	// Arena's own rate first, over a second (lower than 60 Hz only on a
+	// machine busy with other tests).
+	b0, bt0 := alice.lastFrame(), time.Now()
+	waitFor(t, "a second of arena frames", 10*time.Second, func() bool { return time.Since(bt0) >= time.Second })
+	baseline := float64(alice.lastFrame()-b0) / time.Since(bt0).Seconds()
 	f0, t0 := alice.lastFrame(), time.Now()
 	bad := c.spawn(&rccv1.SpawnRequest{Game: "looper", LeaseSeconds: 600})
 	failed := c.waitInstance(bad.Id, "failed", isState(rccv1.InstanceState_INSTANCE_STATE_FAILED))
@@ -516,8 +521,10 @@ func testEndToEnd(t *testing.T, db string) {
 	}
 	waitFor(t, "a second of arena frames", 10*time.Second, func() bool { return time.Since(t0) >= time.Second })
 	f1, t1 := alice.lastFrame(), time.Now()
-	if hz := float64(f1-f0) / t1.Sub(t0).Seconds(); hz < 50 {
-		t.Fatalf("arena ran at %.1f Hz while the hostile instance failed, want about 60", hz)
+	if hz := float64(f1-f0) / t1.Sub(t0).Seconds(); hz < 30 || hz < 0.8*baseline {
+		t.Fatalf("arena ran at %.1f Hz while the hostile instance failed, %.1f Hz before, want about 60", hz, baseline)
+	} else {
+		t.Logf("arena: %.1f Hz alone, %.1f Hz while the hostile instance failed beside it", baseline, hz)
 	}
 	if in := c.waitInstance(in.Id, "still running", func(*rccv1.Instance) bool { return true }); in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
 		t.Fatalf("arena is %v after its neighbour failed", in.State)
