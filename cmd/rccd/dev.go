@@ -112,7 +112,9 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.grpcAddr, Token: admin})
 		}
 		if err != nil {
-			return err
+			// rccctl can still be given --addr and --token.
+			log.Warn("could not write rccctl's credentials", "err", err)
+			credsPath = ""
 		}
 	}
 

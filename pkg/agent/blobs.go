@@ -18,6 +18,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // fetcher downloads content-addressed bytes from the coordinator.
@@ -85,7 +88,7 @@ func (c *blobCache) get(ctx context.Context, sha string) ([]byte, error) {
 	delay := c.retry.min
 	for attempt := 1; ; attempt++ {
 		b, err = c.fetch.FetchBlob(ctx, sha)
-		if err == nil || attempt == fetchAttempts || ctx.Err() != nil {
+		if err == nil || attempt == fetchAttempts || ctx.Err() != nil || permanent(err) || status.Code(err) == codes.NotFound {
 			break
 		}
 		select {
