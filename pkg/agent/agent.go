@@ -205,7 +205,9 @@ func (a *Agent) register(ctx context.Context) (ed25519.PublicKey, error) {
 			if a.id != "" && id != a.id {
 				return nil, fmt.Errorf("%w: was %s, now %s: restart the executor", ErrIDChanged, a.id, id)
 			}
-			a.id = id
+			if a.id == "" {
+				a.id = id // set once, in New, before any other goroutine reads it
+			}
 			a.interval.Store(int64(max(time.Duration(res.HeartbeatIntervalMs)*time.Millisecond, 50*time.Millisecond)))
 			if res.GetExecutor().GetState() == rccv1.ExecutorState_EXECUTOR_STATE_DRAINING {
 				a.draining.Store(true)
