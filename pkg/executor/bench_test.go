@@ -39,6 +39,8 @@ func BenchmarkScheduler(b *testing.B) {
 	}{
 		{"recorder", 1000},
 		{"recorder", 2000},
+		{"recorder", 5000},
+		{"recorder", 10000},
 		{"arena", 50},
 	}
 	for _, c := range cases {

@@ -59,7 +59,10 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		func(ctx context.Context, in *instance) bool { return in.runFrame(ctx) },
 		ex.overrun)
 	ex.upgrader = websocket.Upgrader{
-		ReadBufferSize:  2048,
+		ReadBufferSize: 2048,
+		// Idle connections share write buffers; 16 KiB holds most states
+		// in one WebSocket frame.
+		WriteBufferSize: 16 << 10,
 		WriteBufferPool: &sync.Pool{},
 		// Players connect from any origin (the browser client is served
 		// elsewhere); the single-use ticket is the credential.

@@ -30,7 +30,7 @@ type scheduler struct {
 func newScheduler(workers int, frame func(context.Context, *instance) bool, overrun func(*instance, uint64)) *scheduler {
 	return &scheduler{
 		wake:    make(chan struct{}, 1),
-		ready:   make(chan *instance),
+		ready:   make(chan *instance, 4*workers),
 		frame:   frame,
 		overrun: overrun,
 		workers: workers,

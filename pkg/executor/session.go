@@ -225,6 +225,9 @@ func (s *session) readLoop() {
 			continue // waiting for the client's close frame
 		}
 		_ = s.conn.SetReadDeadline(time.Now().Add(idle))
+		if s.isClosing() { // closed meanwhile: keep the close's short deadline
+			_ = s.conn.SetReadDeadline(time.Now().Add(closeGrace))
+		}
 		n, err := io.ReadFull(r, buf)
 		switch {
 		case err == nil:
