@@ -81,6 +81,13 @@ func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
 		row("ws url", in.WsUrl)
 	}
 	row("players", fmt.Sprintf("%d of %d (%d seats reserved)", in.Players, in.MaxPlayers, in.Reserved))
+	if st := in.Stats; st != nil {
+		row("tick", fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", st.TickP50Ms, st.TickP99Ms))
+		row("memory", humanBytes(uint64(max(st.MemoryBytes, 0))))
+		row("fuel", fmt.Sprintf("p50 %s, max %s per frame", shortCount(uint64(max(st.FuelP50, 0))), shortCount(uint64(max(st.FuelMax, 0)))))
+		row("frames", fmt.Sprintf("%d (%d overruns)", st.Frames, st.Overruns))
+		row("reported", shortDuration(max(now.Sub(st.ReportedAt.AsTime()), 0))+" ago")
+	}
 	row("lease", fmt.Sprintf("%s left of %ds (ends %s)", leaseLeft(in, now), in.LeaseSeconds, in.LeaseExpiresAt.AsTime().Local().Format(time.DateTime)))
 	if len(in.Labels) > 0 {
 		row("labels", labelString(in.Labels))
@@ -241,14 +248,18 @@ func newInstanceLsCmd() *cobra.Command {
 				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tGAME\tVERSION\tSTATE\tPLAYERS\tLEASE LEFT\tEXECUTOR\tAGE\tLABELS")
+			fmt.Fprintln(tw, "ID\tGAME\tVERSION\tSTATE\tPLAYERS\tTICK P99\tLEASE LEFT\tEXECUTOR\tAGE\tLABELS")
 			for _, in := range res.Instances {
 				exec := in.ExecutorId
 				if exec == "" {
 					exec = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", in.Id, in.Game, in.Version, stateName(in.State),
-					in.Players+in.Reserved, in.MaxPlayers, leaseLeft(in, now), exec, shortDuration(now.Sub(in.CreatedAt.AsTime())), labelString(in.Labels))
+				tick := "-"
+				if in.Stats != nil {
+					tick = fmt.Sprintf("%.2f ms", in.Stats.TickP99Ms)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", in.Id, in.Game, in.Version, stateName(in.State),
+					in.Players+in.Reserved, in.MaxPlayers, tick, leaseLeft(in, now), exec, shortDuration(now.Sub(in.CreatedAt.AsTime())), labelString(in.Labels))
 			}
 			return tw.Flush()
 		},

@@ -422,6 +422,14 @@ func reportOf(st executor.InstanceStatus, joined []string) *rccv1.InstanceReport
 	return r
 }
 
+// statsOf is an instance's live figures, as heartbeats carry them.
+func statsOf(st executor.InstanceStatus) *rccv1.InstanceStats {
+	return &rccv1.InstanceStats{
+		TickP50Ms: ms(st.TickP50), TickP99Ms: ms(st.TickP99), MemoryBytes: int64(st.MemoryBytes),
+		FuelP50: st.FuelP50, FuelMax: st.FuelMax, Frames: st.Frames, Overruns: st.Overruns,
+	}
+}
+
 // reasonText is the reason the coordinator shows: the sandbox's reason
 // first (fuel_exhausted, trap, ...), then what failed.
 func reasonText(st executor.InstanceStatus) string {
@@ -480,7 +488,11 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 		if len(joined) > 0 {
 			a.admitted[st.ID] = joined
 		}
-		reports = append(reports, reportOf(st, joined))
+		r := reportOf(st, joined)
+		if !st.State.Ended() {
+			r.Stats = statsOf(st)
+		}
+		reports = append(reports, r)
 	}
 	a.mu.Unlock()
 	stats := a.ex.Stats()

@@ -165,6 +165,18 @@ func TestStartStopReport(t *testing.T) {
 	if st, err := a.Executor().Instance(id); err != nil || st.State != executor.StateRunning {
 		t.Fatalf("executor: %+v %v", st, err)
 	}
+	// Heartbeats carry the instance's live figures.
+	waitFor(t, "the instance's live figures", 10*time.Second, func() bool {
+		got, err := e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: id})
+		if err != nil || got.Stats == nil || got.Stats.Frames == 0 {
+			return false
+		}
+		s := got.Stats
+		if s.MemoryBytes <= 0 || s.TickP99Ms < s.TickP50Ms || s.FuelMax < s.FuelP50 || s.ReportedAt == nil {
+			t.Fatalf("stats = %v", s)
+		}
+		return true
+	})
 	// The module is cached under its sha256.
 	if _, err := os.Stat(filepath.Join(dir, "blobs", in.ModuleSha256)); err != nil {
 		t.Fatalf("module not cached: %v", err)

@@ -68,7 +68,30 @@ func instanceProto(in store.Instance) *rccv1.Instance {
 		WsUrl: in.WSURL, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved, Labels: in.Labels,
 		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
 		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Reason: in.Reason, CreatedAt: tsOf(in.CreatedAt),
-		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256,
+		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256, Stats: instanceStatsProto(in.Stats),
+	}
+}
+
+func instanceStatsProto(st *store.InstanceStats) *rccv1.InstanceStats {
+	if st == nil {
+		return nil
+	}
+	return &rccv1.InstanceStats{
+		TickP50Ms: st.TickP50ms, TickP99Ms: st.TickP99ms, MemoryBytes: st.MemoryBytes,
+		FuelP50: st.FuelP50, FuelMax: st.FuelMax, Frames: st.Frames, Overruns: st.Overruns,
+		ReportedAt: tsOf(st.ReportedAt),
+	}
+}
+
+// instanceStatsFromProto takes an executor's figures; the store sets when
+// they were reported.
+func instanceStatsFromProto(st *rccv1.InstanceStats) *store.InstanceStats {
+	if st == nil {
+		return nil
+	}
+	return &store.InstanceStats{
+		TickP50ms: st.GetTickP50Ms(), TickP99ms: st.GetTickP99Ms(), MemoryBytes: st.GetMemoryBytes(),
+		FuelP50: st.GetFuelP50(), FuelMax: st.GetFuelMax(), Frames: st.GetFrames(), Overruns: st.GetOverruns(),
 	}
 }
 
@@ -101,5 +124,5 @@ func statsFromProto(s *rccv1.ExecutorStats) store.ExecutorStats {
 
 func reportFromProto(r *rccv1.InstanceReport) store.InstanceReport {
 	return store.InstanceReport{InstanceID: r.GetInstanceId(), State: stateFromProto(r.GetState()), Players: r.GetPlayers(),
-		Reason: r.GetReason(), JoinedPlayers: r.GetJoinedPlayers()}
+		Reason: r.GetReason(), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
 }

@@ -218,6 +218,39 @@ func TestSpawnPendingUntilExecutorRegisters(t *testing.T) {
 	}
 }
 
+func TestInstanceStats(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	ctx := context.Background()
+	e.deploy("arena")
+	x := e.executor("ex1", 0)
+	in, err := e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Stats != nil {
+		t.Fatalf("stats of a new instance = %v", in.Stats)
+	}
+	eventually(t, "the executor to run the instance", 5*time.Second, func() bool { return x.has(in.Id) })
+	var got *rccv1.Instance
+	eventually(t, "two heartbeats with figures", 5*time.Second, func() bool {
+		got, err = e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id})
+		return err == nil && got.Stats != nil && got.Stats.Frames >= 120
+	})
+	st := got.Stats
+	want := fakeStats(st.Frames / 60)
+	if st.TickP50Ms != want.TickP50Ms || st.TickP99Ms != want.TickP99Ms || st.MemoryBytes != want.MemoryBytes ||
+		st.FuelP50 != want.FuelP50 || st.FuelMax != want.FuelMax || st.Overruns != want.Overruns {
+		t.Fatalf("stats = %v, want %v", st, want)
+	}
+	if ago := time.Since(st.ReportedAt.AsTime()); ago < 0 || ago > 5*time.Second {
+		t.Fatalf("reported_at = %v (%v ago)", st.ReportedAt.AsTime(), ago)
+	}
+	list, err := e.admin.Instances.List(ctx, &rccv1.ListInstancesRequest{})
+	if err != nil || len(list.Instances) != 1 || list.Instances[0].Stats == nil || list.Instances[0].Stats.Frames < 120 {
+		t.Fatalf("list = %v %v", list, err)
+	}
+}
+
 func TestJoinTicket(t *testing.T) {
 	e := start(t, sqliteStore(t), newIssuer(t), nil)
 	ctx := context.Background()

@@ -86,11 +86,17 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 		}
 		return nil, err
 	}
+	now := c.now()
 	reports := make([]store.InstanceReport, 0, len(req.Instances))
+	liveStats := map[string]*rccv1.InstanceStats{}
 	for _, r := range req.Instances {
 		reports = append(reports, reportFromProto(r))
+		if r.Stats != nil {
+			r.Stats.ReportedAt = tsOf(now)
+			liveStats[r.InstanceId] = r.Stats
+		}
 	}
-	x, ins, err := c.st.Heartbeat(ctx, req.ExecutorId, statsFromProto(req.Stats), reports, c.now())
+	x, ins, err := c.st.Heartbeat(ctx, req.ExecutorId, statsFromProto(req.Stats), reports, now)
 	if errors.Is(err, store.ErrExecutorLost) || errors.Is(err, store.ErrNotFound) {
 		return &rccv1.HeartbeatResponse{State: rccv1.ExecutorState_EXECUTOR_STATE_LOST, Reregister: true}, nil
 	}
@@ -120,8 +126,11 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 		case in.State.Terminal():
 			c.instanceChanged(ctx, in)
 		case c.hub.active():
-			// Player counts for dashboards watching this coordinator.
-			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
+			// Player counts and live figures for dashboards watching this
+			// coordinator.
+			p := instanceProto(in)
+			p.Stats = liveStats[in.ID]
+			c.hub.publish(&rccv1.WatchEvent{At: tsOf(now), Subject: &rccv1.WatchEvent_Instance{Instance: p}})
 		}
 	}
 	// Live stats for dashboards, here and on the other coordinators.

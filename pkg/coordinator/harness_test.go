@@ -166,6 +166,7 @@ type fakeExecutor struct {
 	running map[string]*rccv1.Instance
 	stops   map[string]string
 	paused  bool // no heartbeats while set
+	beats   uint64
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
 }
@@ -222,9 +223,13 @@ func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 			}
 			f.mu.Lock()
 			paused := f.paused
+			if !paused {
+				f.beats++
+			}
 			var reports []*rccv1.InstanceReport
 			for id := range f.running {
-				reports = append(reports, &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_RUNNING})
+				reports = append(reports, &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_RUNNING,
+					Stats: fakeStats(f.beats)})
 			}
 			f.mu.Unlock()
 			if paused {
@@ -235,6 +240,12 @@ func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 	}()
 	e.t.Cleanup(f.close)
 	return f
+}
+
+// fakeStats are the figures a fake executor reports with its n-th heartbeat.
+func fakeStats(n uint64) *rccv1.InstanceStats {
+	return &rccv1.InstanceStats{TickP50Ms: 0.5, TickP99Ms: 2.25, MemoryBytes: 1 << 20, FuelP50: 700, FuelMax: 900,
+		Frames: 60 * n, Overruns: 1}
 }
 
 func (f *fakeExecutor) close() {

@@ -76,6 +76,12 @@ type InstanceStatus struct {
 	LastFrame     time.Duration
 	StartedAt     time.Time
 	EndedAt       time.Time
+
+	// TickP50 and TickP99 are percentiles of the durations of the
+	// instance's last frames (up to 512), FuelP50 and FuelMax of the fuel
+	// they used; all 0 before the first frame.
+	TickP50, TickP99 time.Duration
+	FuelP50, FuelMax int64
 }
 
 // instance is one game instance on the executor.
@@ -115,6 +121,7 @@ type instance struct {
 	skipped  atomic.Uint64
 	dropped  atomic.Uint64
 	fuel     atomic.Uint64
+	recent   frameWindow
 	done     chan struct{} // closed when the instance ends
 }
 
@@ -162,7 +169,40 @@ func (in *instance) status() InstanceStatus {
 		s := w.Stats()
 		st.MemoryBytes, st.LastFrame, st.FuelLastFrame = s.MemoryBytes, s.LastFrame, s.FuelUsed
 	}
+	st.TickP50, st.TickP99, st.FuelP50, st.FuelMax = in.recent.summary()
 	return st
+}
+
+// frameWindow keeps the duration and fuel of an instance's last frames.
+type frameWindow struct {
+	mu   sync.Mutex
+	dur  [512]time.Duration
+	fuel [512]int64
+	n    int
+	next int
+}
+
+func (w *frameWindow) add(d time.Duration, fuel int64) {
+	w.mu.Lock()
+	w.dur[w.next], w.fuel[w.next] = d, fuel
+	w.next = (w.next + 1) % len(w.dur)
+	w.n = min(w.n+1, len(w.dur))
+	w.mu.Unlock()
+}
+
+// summary returns the p50 and p99 frame durations and the p50 and largest
+// fuel of the window.
+func (w *frameWindow) summary() (p50, p99 time.Duration, fuelP50, fuelMax int64) {
+	w.mu.Lock()
+	d := slices.Clone(w.dur[:w.n])
+	f := slices.Clone(w.fuel[:w.n])
+	w.mu.Unlock()
+	if len(d) == 0 {
+		return 0, 0, 0, 0
+	}
+	slices.Sort(d)
+	slices.Sort(f)
+	return d[len(d)*50/100], d[min(len(d)-1, len(d)*99/100)], f[len(f)*50/100], f[len(f)-1]
 }
 
 func (in *instance) currentState() State {
@@ -220,6 +260,7 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	n := in.frame.Add(1)
 	fuel := max(in.wasm.Stats().FuelUsed, 0)
 	in.fuel.Add(uint64(fuel))
+	in.recent.add(dur, fuel)
 	in.ex.observeFrame(dur, fuel)
 
 	sessions := *in.sessions.Load()

@@ -262,13 +262,37 @@ const instanceCols = `i.id, i.game, i.version, i.module_sha256, i.state, i.execu
 
 const instanceFrom = ` FROM instances i LEFT JOIN executors e ON e.id = i.executor_id`
 
+// instanceStatsCol picks the instance's live figures out of its executor's
+// instance_stats object ("" when there are none); ->> reads an object member
+// by key in both SQLite and PostgreSQL.
+const instanceStatsCol = `, COALESCE(e.instance_stats ->> i.id, '')`
+
 func scanInstance(r row) (Instance, error) {
+	return scanInstanceWith(r)
+}
+
+// scanInstanceWithStats scans instanceCols followed by instanceStatsCol.
+func scanInstanceWithStats(r row) (Instance, error) {
+	var stats string
+	in, err := scanInstanceWith(r, &stats)
+	if err == nil && stats != "" {
+		var st InstanceStats
+		if json.Unmarshal([]byte(stats), &st) == nil {
+			in.Stats = &st
+		}
+	}
+	return in, err
+}
+
+// scanInstanceWith scans instanceCols, then extra.
+func scanInstanceWith(r row, extra ...any) (Instance, error) {
 	var in Instance
 	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated int64
 	var state, labels string
-	err := r.Scan(&in.ID, &in.Game, &version, &in.ModuleSHA256, &state, &in.ExecutorID, &in.WSURL,
+	dest := []any{&in.ID, &in.Game, &version, &in.ModuleSHA256, &state, &in.ExecutorID, &in.WSURL,
 		&maxp, &players, &reserved, &labels, &in.Params, &seed, &leaseSec, &leaseExp,
-		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated)
+		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated}
+	err := r.Scan(append(dest, extra...)...)
 	in.Version, in.State = uint32(version), InstanceState(state)
 	in.MaxPlayers, in.Players, in.Reserved = uint32(maxp), uint32(players), uint32(reserved)
 	in.Labels, in.Seed, in.LeaseSeconds = decodeLabels(labels), uint64(seed), uint32(leaseSec)
@@ -368,8 +392,11 @@ func (s *db) Spawn(ctx context.Context, spec SpawnSpec, p Placement) (Instance, 
 }
 
 func (s *db) GetInstance(ctx context.Context, id string) (Instance, error) {
-	in, err := getInstance(ctx, s.e, id)
-	return in, s.e.translate(err)
+	in, err := scanInstanceWithStats(s.e.queryRow(ctx, `SELECT `+instanceCols+instanceStatsCol+instanceFrom+` WHERE i.id = ?`, id))
+	if err != nil {
+		return Instance{}, fmt.Errorf("instance %s: %w", id, s.e.translate(notFound(err)))
+	}
+	return in, nil
 }
 
 func (s *db) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, error) {
@@ -391,7 +418,7 @@ func (s *db) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 		}
 		where = append(where, "i.state IN ("+strings.Join(ph, ", ")+")")
 	}
-	q := `SELECT ` + instanceCols + instanceFrom
+	q := `SELECT ` + instanceCols + instanceStatsCol + instanceFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -403,7 +430,7 @@ func (s *db) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 	defer r.Close()
 	var out []Instance
 	for r.Next() {
-		in, err := scanInstance(r)
+		in, err := scanInstanceWithStats(r)
 		if err != nil {
 			return nil, fmt.Errorf("list instances: %w", s.e.translate(err))
 		}
@@ -718,8 +745,18 @@ func (s *db) Heartbeat(ctx context.Context, id string, stats ExecutorStats, repo
 	var x Executor
 	var ins []Instance
 	st, _ := json.Marshal(stats)
+	live := map[string]InstanceStats{}
+	for _, r := range reports {
+		if r.Stats != nil {
+			x := *r.Stats
+			x.ReportedAt = now.UTC()
+			live[r.InstanceID] = x
+		}
+	}
+	ist, _ := json.Marshal(live)
 	err := s.tx(ctx, func(c conn) error {
-		n, err := c.exec(ctx, `UPDATE executors SET last_heartbeat = ?, stats = ? WHERE id = ? AND state <> 'lost'`, ms(now), string(st), id)
+		n, err := c.exec(ctx, `UPDATE executors SET last_heartbeat = ?, stats = ?, instance_stats = ? WHERE id = ? AND state <> 'lost'`,
+			ms(now), string(st), string(ist), id)
 		if err != nil {
 			return err
 		}

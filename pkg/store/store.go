@@ -115,6 +115,26 @@ type Instance struct {
 	Reason         string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// Stats are the live figures of the executor's last heartbeat that
+	// reported them; nil when there are none. Filled by GetInstance and
+	// ListInstances only.
+	Stats *InstanceStats
+}
+
+// InstanceStats are one instance's live figures, reported by its executor
+// with each heartbeat. The store keeps the latest of each executor's
+// instances beside the executor (not in the instance rows, which a
+// heartbeat writes only when they change).
+type InstanceStats struct {
+	TickP50ms   float64 `json:"tick_p50_ms"`
+	TickP99ms   float64 `json:"tick_p99_ms"`
+	MemoryBytes int64   `json:"memory_bytes"`
+	FuelP50     int64   `json:"fuel_p50"`
+	FuelMax     int64   `json:"fuel_max"`
+	Frames      uint64  `json:"frames"`
+	Overruns    uint64  `json:"overruns"`
+	// ReportedAt is the time of the heartbeat, set by Heartbeat.
+	ReportedAt time.Time `json:"reported_at"`
 }
 
 // InstanceFilter selects instances in ListInstances; zero fields match all.
@@ -169,6 +189,9 @@ type InstanceReport struct {
 	Reason     string
 	// JoinedPlayers connected since the last report; their seats are released.
 	JoinedPlayers []string
+	// Stats are the instance's live figures; Heartbeat keeps them, nil
+	// means none.
+	Stats *InstanceStats
 }
 
 // Placement says which executors may take a new instance.
@@ -261,7 +284,9 @@ type Store interface {
 	// RegisterExecutor creates or re-activates an executor by name.
 	RegisterExecutor(ctx context.Context, r Registration, now time.Time) (Executor, error)
 	// Heartbeat records an executor's liveness and stats and applies its
-	// reports. ErrExecutorLost when it was declared lost.
+	// reports. The reports' Stats replace the ones of the executor's
+	// previous heartbeat, with ReportedAt set to now. ErrExecutorLost when
+	// it was declared lost.
 	Heartbeat(ctx context.Context, id string, stats ExecutorStats, reports []InstanceReport, now time.Time) (Executor, []Instance, error)
 	// DrainExecutor stops placing instances on an executor.
 	DrainExecutor(ctx context.Context, id string) (Executor, error)

@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExecutorLostRespawn", testExecutorLost},
 		{"Drain", testDrain},
 		{"ConcurrentJoin", testConcurrentJoin},
+		{"InstanceStats", testInstanceStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -617,5 +618,75 @@ func testConcurrentJoin(t *testing.T, s store.Store) {
 	}
 	if len(ins) > workers*each/4+workers {
 		t.Fatalf("%d instances for %d players of 4: packing broken", len(ins), workers*each)
+	}
+}
+
+func testInstanceStats(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	x := register(t, s, "ex1", 0, t0)
+	a := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	b := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	// No live executor an hour later: this one stays pending.
+	later := t0.Add(time.Hour)
+	p := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(later)))
+	if p.State != store.StatePending {
+		t.Fatalf("third instance = %s, want pending", p.State)
+	}
+	if in := must[store.Instance](t)(s.GetInstance(ctx, a.ID)); in.Stats != nil {
+		t.Fatalf("stats before any heartbeat = %+v", in.Stats)
+	}
+
+	stats := func(frames uint64) *store.InstanceStats {
+		return &store.InstanceStats{TickP50ms: 0.25, TickP99ms: 1.5, MemoryBytes: 2 << 20, FuelP50: 1000, FuelMax: 5000, Frames: frames, Overruns: 2}
+	}
+	t1, t2 := t0.Add(time.Second), t0.Add(2*time.Second)
+	beat := func(now time.Time, reports ...store.InstanceReport) {
+		t.Helper()
+		if _, _, err := s.Heartbeat(ctx, x.ID, store.ExecutorStats{}, reports, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	beat(t1, store.InstanceReport{InstanceID: a.ID, State: store.StateRunning, Stats: stats(60)},
+		store.InstanceReport{InstanceID: b.ID, State: store.StateRunning})
+	// The next heartbeat changes only the figures: the instance row stays
+	// as it was, the figures are the new ones.
+	beat(t2, store.InstanceReport{InstanceID: a.ID, State: store.StateRunning, Stats: stats(120)},
+		store.InstanceReport{InstanceID: b.ID, State: store.StateRunning})
+
+	in := must[store.Instance](t)(s.GetInstance(ctx, a.ID))
+	want := stats(120)
+	want.ReportedAt = t2
+	if in.Stats == nil || !in.Stats.ReportedAt.Equal(t2) {
+		t.Fatalf("stats = %+v, want %+v", in.Stats, want)
+	}
+	got := *in.Stats
+	got.ReportedAt = t2
+	if got != *want {
+		t.Fatalf("stats = %+v, want %+v", got, *want)
+	}
+	if !in.UpdatedAt.Equal(t1) || in.State != store.StateRunning {
+		t.Fatalf("instance row = %s updated %v, want running updated %v", in.State, in.UpdatedAt, t1)
+	}
+
+	list := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))
+	byID := map[string]store.Instance{}
+	for _, in := range list {
+		byID[in.ID] = in
+	}
+	if st := byID[a.ID].Stats; st == nil || st.Frames != 120 {
+		t.Fatalf("listed stats of a = %+v", st)
+	}
+	if st := byID[b.ID].Stats; st != nil {
+		t.Fatalf("listed stats of b (none reported) = %+v", st)
+	}
+	if st := byID[p.ID].Stats; st != nil {
+		t.Fatalf("listed stats of a pending instance = %+v", st)
+	}
+
+	// A heartbeat without figures for a clears them.
+	beat(t0.Add(3*time.Second), store.InstanceReport{InstanceID: a.ID, State: store.StateRunning})
+	if in := must[store.Instance](t)(s.GetInstance(ctx, a.ID)); in.Stats != nil {
+		t.Fatalf("stats after a heartbeat without them = %+v", in.Stats)
 	}
 }

@@ -981,10 +981,14 @@ type Instance struct {
 	// The instance this one replaces, after its executor was lost.
 	RespawnedFrom string `protobuf:"bytes,16,opt,name=respawned_from,json=respawnedFrom,proto3" json:"respawned_from,omitempty"`
 	// Why it stopped, failed or was lost.
-	Reason        string                 `protobuf:"bytes,17,opt,name=reason,proto3" json:"reason,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	ModuleSha256  string                 `protobuf:"bytes,20,opt,name=module_sha256,json=moduleSha256,proto3" json:"module_sha256,omitempty"`
+	Reason       string                 `protobuf:"bytes,17,opt,name=reason,proto3" json:"reason,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	ModuleSha256 string                 `protobuf:"bytes,20,opt,name=module_sha256,json=moduleSha256,proto3" json:"module_sha256,omitempty"`
+	// Live figures as last reported by the executor's heartbeat; unset
+	// before the first report and once the executor no longer reports the
+	// instance.
+	Stats         *InstanceStats `protobuf:"bytes,21,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1159,6 +1163,122 @@ func (x *Instance) GetModuleSha256() string {
 	return ""
 }
 
+func (x *Instance) GetStats() *InstanceStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// InstanceStats are an instance's live figures, reported by its executor
+// with every heartbeat.
+type InstanceStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Percentiles of the durations of the instance's last frames (up to 512).
+	TickP50Ms float64 `protobuf:"fixed64,1,opt,name=tick_p50_ms,json=tickP50Ms,proto3" json:"tick_p50_ms,omitempty"`
+	TickP99Ms float64 `protobuf:"fixed64,2,opt,name=tick_p99_ms,json=tickP99Ms,proto3" json:"tick_p99_ms,omitempty"`
+	// Linear memory of the instance, in bytes.
+	MemoryBytes int64 `protobuf:"varint,3,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	// Fuel (counted WebAssembly instructions) of the last frames: median and
+	// largest; 0 when the sandbox does not meter.
+	FuelP50 int64 `protobuf:"varint,4,opt,name=fuel_p50,json=fuelP50,proto3" json:"fuel_p50,omitempty"`
+	FuelMax int64 `protobuf:"varint,5,opt,name=fuel_max,json=fuelMax,proto3" json:"fuel_max,omitempty"`
+	// Frames run since the instance started, and those that ended after the
+	// next frame was due.
+	Frames   uint64 `protobuf:"varint,6,opt,name=frames,proto3" json:"frames,omitempty"`
+	Overruns uint64 `protobuf:"varint,7,opt,name=overruns,proto3" json:"overruns,omitempty"`
+	// When the coordinator received the figures (set by the coordinator).
+	ReportedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceStats) Reset() {
+	*x = InstanceStats{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceStats) ProtoMessage() {}
+
+func (x *InstanceStats) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceStats.ProtoReflect.Descriptor instead.
+func (*InstanceStats) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *InstanceStats) GetTickP50Ms() float64 {
+	if x != nil {
+		return x.TickP50Ms
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetTickP99Ms() float64 {
+	if x != nil {
+		return x.TickP99Ms
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetMemoryBytes() int64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetFuelP50() int64 {
+	if x != nil {
+		return x.FuelP50
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetFuelMax() int64 {
+	if x != nil {
+		return x.FuelMax
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetFrames() uint64 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetOverruns() uint64 {
+	if x != nil {
+		return x.Overruns
+	}
+	return 0
+}
+
+func (x *InstanceStats) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
 type SpawnRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Game  string                 `protobuf:"bytes,1,opt,name=game,proto3" json:"game,omitempty"`
@@ -1181,7 +1301,7 @@ type SpawnRequest struct {
 
 func (x *SpawnRequest) Reset() {
 	*x = SpawnRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1313,7 @@ func (x *SpawnRequest) String() string {
 func (*SpawnRequest) ProtoMessage() {}
 
 func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[14]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1326,7 @@ func (x *SpawnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpawnRequest.ProtoReflect.Descriptor instead.
 func (*SpawnRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{14}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SpawnRequest) GetGame() string {
@@ -1274,7 +1394,7 @@ type GetInstanceRequest struct {
 
 func (x *GetInstanceRequest) Reset() {
 	*x = GetInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1406,7 @@ func (x *GetInstanceRequest) String() string {
 func (*GetInstanceRequest) ProtoMessage() {}
 
 func (x *GetInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[15]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1419,7 @@ func (x *GetInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInstanceRequest.ProtoReflect.Descriptor instead.
 func (*GetInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{15}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetInstanceRequest) GetId() string {
@@ -1325,7 +1445,7 @@ type ListInstancesRequest struct {
 
 func (x *ListInstancesRequest) Reset() {
 	*x = ListInstancesRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1457,7 @@ func (x *ListInstancesRequest) String() string {
 func (*ListInstancesRequest) ProtoMessage() {}
 
 func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[16]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1470,7 @@ func (x *ListInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesRequest.ProtoReflect.Descriptor instead.
 func (*ListInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{16}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListInstancesRequest) GetGame() string {
@@ -1397,7 +1517,7 @@ type ListInstancesResponse struct {
 
 func (x *ListInstancesResponse) Reset() {
 	*x = ListInstancesResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1529,7 @@ func (x *ListInstancesResponse) String() string {
 func (*ListInstancesResponse) ProtoMessage() {}
 
 func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[17]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1542,7 @@ func (x *ListInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInstancesResponse.ProtoReflect.Descriptor instead.
 func (*ListInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{17}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListInstancesResponse) GetInstances() []*Instance {
@@ -1442,7 +1562,7 @@ type StopInstanceRequest struct {
 
 func (x *StopInstanceRequest) Reset() {
 	*x = StopInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1574,7 @@ func (x *StopInstanceRequest) String() string {
 func (*StopInstanceRequest) ProtoMessage() {}
 
 func (x *StopInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[18]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1587,7 @@ func (x *StopInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopInstanceRequest.ProtoReflect.Descriptor instead.
 func (*StopInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{18}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StopInstanceRequest) GetId() string {
@@ -1495,7 +1615,7 @@ type RenewLeaseRequest struct {
 
 func (x *RenewLeaseRequest) Reset() {
 	*x = RenewLeaseRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1507,7 +1627,7 @@ func (x *RenewLeaseRequest) String() string {
 func (*RenewLeaseRequest) ProtoMessage() {}
 
 func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[19]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1520,7 +1640,7 @@ func (x *RenewLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewLeaseRequest.ProtoReflect.Descriptor instead.
 func (*RenewLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{19}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RenewLeaseRequest) GetId() string {
@@ -1555,7 +1675,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1687,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[20]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1700,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{20}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *JoinRequest) GetGame() string {
@@ -1641,7 +1761,7 @@ type JoinResponse struct {
 
 func (x *JoinResponse) Reset() {
 	*x = JoinResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1773,7 @@ func (x *JoinResponse) String() string {
 func (*JoinResponse) ProtoMessage() {}
 
 func (x *JoinResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[21]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1786,7 @@ func (x *JoinResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinResponse.ProtoReflect.Descriptor instead.
 func (*JoinResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{21}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *JoinResponse) GetInstanceId() string {
@@ -1726,7 +1846,7 @@ type ExecutorStats struct {
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1858,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[22]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1871,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{22}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExecutorStats) GetPlayers() uint32 {
@@ -1817,7 +1937,7 @@ type Executor struct {
 
 func (x *Executor) Reset() {
 	*x = Executor{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +1949,7 @@ func (x *Executor) String() string {
 func (*Executor) ProtoMessage() {}
 
 func (x *Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +1962,7 @@ func (x *Executor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Executor.ProtoReflect.Descriptor instead.
 func (*Executor) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{23}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Executor) GetId() string {
@@ -1937,7 +2057,7 @@ type RegisterExecutorRequest struct {
 
 func (x *RegisterExecutorRequest) Reset() {
 	*x = RegisterExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2069,7 @@ func (x *RegisterExecutorRequest) String() string {
 func (*RegisterExecutorRequest) ProtoMessage() {}
 
 func (x *RegisterExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2082,7 @@ func (x *RegisterExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterExecutorRequest.ProtoReflect.Descriptor instead.
 func (*RegisterExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{24}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RegisterExecutorRequest) GetName() string {
@@ -2013,7 +2133,7 @@ type RegisterExecutorResponse struct {
 
 func (x *RegisterExecutorResponse) Reset() {
 	*x = RegisterExecutorResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2025,7 +2145,7 @@ func (x *RegisterExecutorResponse) String() string {
 func (*RegisterExecutorResponse) ProtoMessage() {}
 
 func (x *RegisterExecutorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2038,7 +2158,7 @@ func (x *RegisterExecutorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterExecutorResponse.ProtoReflect.Descriptor instead.
 func (*RegisterExecutorResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{25}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RegisterExecutorResponse) GetExecutor() *Executor {
@@ -2072,13 +2192,15 @@ type InstanceReport struct {
 	// Players who connected with their ticket since the last report: their
 	// seat reservations in this instance are released (they count in players).
 	JoinedPlayers []string `protobuf:"bytes,5,rep,name=joined_players,json=joinedPlayers,proto3" json:"joined_players,omitempty"`
+	// The instance's live figures; sent with heartbeats.
+	Stats         *InstanceStats `protobuf:"bytes,6,opt,name=stats,proto3" json:"stats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InstanceReport) Reset() {
 	*x = InstanceReport{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2090,7 +2212,7 @@ func (x *InstanceReport) String() string {
 func (*InstanceReport) ProtoMessage() {}
 
 func (x *InstanceReport) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2103,7 +2225,7 @@ func (x *InstanceReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceReport.ProtoReflect.Descriptor instead.
 func (*InstanceReport) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{26}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *InstanceReport) GetInstanceId() string {
@@ -2141,6 +2263,13 @@ func (x *InstanceReport) GetJoinedPlayers() []string {
 	return nil
 }
 
+func (x *InstanceReport) GetStats() *InstanceStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
 type HeartbeatRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ExecutorId    string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
@@ -2152,7 +2281,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2293,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,7 +2306,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HeartbeatRequest) GetExecutorId() string {
@@ -2213,7 +2342,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2225,7 +2354,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2238,7 +2367,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{28}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *HeartbeatResponse) GetState() ExecutorState {
@@ -2264,7 +2393,7 @@ type AssignmentsRequest struct {
 
 func (x *AssignmentsRequest) Reset() {
 	*x = AssignmentsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2405,7 @@ func (x *AssignmentsRequest) String() string {
 func (*AssignmentsRequest) ProtoMessage() {}
 
 func (x *AssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2418,7 @@ func (x *AssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*AssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{29}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AssignmentsRequest) GetExecutorId() string {
@@ -2313,7 +2442,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2325,7 +2454,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2338,7 +2467,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{30}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Assignment) GetKind() isAssignment_Kind {
@@ -2392,7 +2521,7 @@ type StartInstance struct {
 
 func (x *StartInstance) Reset() {
 	*x = StartInstance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2404,7 +2533,7 @@ func (x *StartInstance) String() string {
 func (*StartInstance) ProtoMessage() {}
 
 func (x *StartInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2417,7 +2546,7 @@ func (x *StartInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartInstance.ProtoReflect.Descriptor instead.
 func (*StartInstance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{31}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *StartInstance) GetInstance() *Instance {
@@ -2444,7 +2573,7 @@ type StopInstance struct {
 
 func (x *StopInstance) Reset() {
 	*x = StopInstance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2456,7 +2585,7 @@ func (x *StopInstance) String() string {
 func (*StopInstance) ProtoMessage() {}
 
 func (x *StopInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2469,7 +2598,7 @@ func (x *StopInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopInstance.ProtoReflect.Descriptor instead.
 func (*StopInstance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{32}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *StopInstance) GetInstanceId() string {
@@ -2496,7 +2625,7 @@ type ReportInstanceRequest struct {
 
 func (x *ReportInstanceRequest) Reset() {
 	*x = ReportInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2637,7 @@ func (x *ReportInstanceRequest) String() string {
 func (*ReportInstanceRequest) ProtoMessage() {}
 
 func (x *ReportInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2650,7 @@ func (x *ReportInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportInstanceRequest.ProtoReflect.Descriptor instead.
 func (*ReportInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{33}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReportInstanceRequest) GetExecutorId() string {
@@ -2547,7 +2676,7 @@ type DrainExecutorRequest struct {
 
 func (x *DrainExecutorRequest) Reset() {
 	*x = DrainExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2559,7 +2688,7 @@ func (x *DrainExecutorRequest) String() string {
 func (*DrainExecutorRequest) ProtoMessage() {}
 
 func (x *DrainExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2572,7 +2701,7 @@ func (x *DrainExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainExecutorRequest.ProtoReflect.Descriptor instead.
 func (*DrainExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{34}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DrainExecutorRequest) GetId() string {
@@ -2590,7 +2719,7 @@ type ListExecutorsRequest struct {
 
 func (x *ListExecutorsRequest) Reset() {
 	*x = ListExecutorsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2731,7 @@ func (x *ListExecutorsRequest) String() string {
 func (*ListExecutorsRequest) ProtoMessage() {}
 
 func (x *ListExecutorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2744,7 @@ func (x *ListExecutorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutorsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutorsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{35}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{36}
 }
 
 type ListExecutorsResponse struct {
@@ -2627,7 +2756,7 @@ type ListExecutorsResponse struct {
 
 func (x *ListExecutorsResponse) Reset() {
 	*x = ListExecutorsResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2639,7 +2768,7 @@ func (x *ListExecutorsResponse) String() string {
 func (*ListExecutorsResponse) ProtoMessage() {}
 
 func (x *ListExecutorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2652,7 +2781,7 @@ func (x *ListExecutorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutorsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutorsResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{36}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListExecutorsResponse) GetExecutors() []*Executor {
@@ -2671,7 +2800,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2683,7 +2812,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2696,7 +2825,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{37}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WatchRequest) GetSkipSnapshot() bool {
@@ -2722,7 +2851,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2734,7 +2863,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2747,7 +2876,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{38}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *WatchEvent) GetAt() *timestamppb.Timestamp {
@@ -2864,7 +2993,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x11FetchBlobResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\x99\x06\n" +
+	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xc6\x06\n" +
 	"\bInstance\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12\x18\n" +
@@ -2890,10 +3019,21 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"created_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
-	"\rmodule_sha256\x18\x14 \x01(\tR\fmoduleSha256\x1a9\n" +
+	"\rmodule_sha256\x18\x14 \x01(\tR\fmoduleSha256\x12+\n" +
+	"\x05stats\x18\x15 \x01(\v2\x15.rcc.v1.InstanceStatsR\x05stats\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd6\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
+	"\rInstanceStats\x12\x1e\n" +
+	"\vtick_p50_ms\x18\x01 \x01(\x01R\ttickP50Ms\x12\x1e\n" +
+	"\vtick_p99_ms\x18\x02 \x01(\x01R\ttickP99Ms\x12!\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x03R\vmemoryBytes\x12\x19\n" +
+	"\bfuel_p50\x18\x04 \x01(\x03R\afuelP50\x12\x19\n" +
+	"\bfuel_max\x18\x05 \x01(\x03R\afuelMax\x12\x16\n" +
+	"\x06frames\x18\x06 \x01(\x04R\x06frames\x12\x1a\n" +
+	"\boverruns\x18\a \x01(\x04R\boverruns\x12;\n" +
+	"\vreported_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\"\xd6\x02\n" +
 	"\fSpawnRequest\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x1f\n" +
@@ -2982,14 +3122,15 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x18RegisterExecutorResponse\x12,\n" +
 	"\bexecutor\x18\x01 \x01(\v2\x10.rcc.v1.ExecutorR\bexecutor\x122\n" +
 	"\x15heartbeat_interval_ms\x18\x02 \x01(\rR\x13heartbeatIntervalMs\x12*\n" +
-	"\x11ticket_public_key\x18\x03 \x01(\fR\x0fticketPublicKey\"\xb7\x01\n" +
+	"\x11ticket_public_key\x18\x03 \x01(\fR\x0fticketPublicKey\"\xe4\x01\n" +
 	"\x0eInstanceReport\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12+\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x15.rcc.v1.InstanceStateR\x05state\x12\x18\n" +
 	"\aplayers\x18\x03 \x01(\rR\aplayers\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12%\n" +
-	"\x0ejoined_players\x18\x05 \x03(\tR\rjoinedPlayers\"\x96\x01\n" +
+	"\x0ejoined_players\x18\x05 \x03(\tR\rjoinedPlayers\x12+\n" +
+	"\x05stats\x18\x06 \x01(\v2\x15.rcc.v1.InstanceStatsR\x05stats\"\x96\x01\n" +
 	"\x10HeartbeatRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12+\n" +
@@ -3085,7 +3226,7 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(ExecutorState)(0),               // 1: rcc.v1.ExecutorState
@@ -3103,43 +3244,44 @@ var file_rcc_v1_rcc_proto_goTypes = []any{
 	(*FetchBlobRequest)(nil),         // 13: rcc.v1.FetchBlobRequest
 	(*FetchBlobResponse)(nil),        // 14: rcc.v1.FetchBlobResponse
 	(*Instance)(nil),                 // 15: rcc.v1.Instance
-	(*SpawnRequest)(nil),             // 16: rcc.v1.SpawnRequest
-	(*GetInstanceRequest)(nil),       // 17: rcc.v1.GetInstanceRequest
-	(*ListInstancesRequest)(nil),     // 18: rcc.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),    // 19: rcc.v1.ListInstancesResponse
-	(*StopInstanceRequest)(nil),      // 20: rcc.v1.StopInstanceRequest
-	(*RenewLeaseRequest)(nil),        // 21: rcc.v1.RenewLeaseRequest
-	(*JoinRequest)(nil),              // 22: rcc.v1.JoinRequest
-	(*JoinResponse)(nil),             // 23: rcc.v1.JoinResponse
-	(*ExecutorStats)(nil),            // 24: rcc.v1.ExecutorStats
-	(*Executor)(nil),                 // 25: rcc.v1.Executor
-	(*RegisterExecutorRequest)(nil),  // 26: rcc.v1.RegisterExecutorRequest
-	(*RegisterExecutorResponse)(nil), // 27: rcc.v1.RegisterExecutorResponse
-	(*InstanceReport)(nil),           // 28: rcc.v1.InstanceReport
-	(*HeartbeatRequest)(nil),         // 29: rcc.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 30: rcc.v1.HeartbeatResponse
-	(*AssignmentsRequest)(nil),       // 31: rcc.v1.AssignmentsRequest
-	(*Assignment)(nil),               // 32: rcc.v1.Assignment
-	(*StartInstance)(nil),            // 33: rcc.v1.StartInstance
-	(*StopInstance)(nil),             // 34: rcc.v1.StopInstance
-	(*ReportInstanceRequest)(nil),    // 35: rcc.v1.ReportInstanceRequest
-	(*DrainExecutorRequest)(nil),     // 36: rcc.v1.DrainExecutorRequest
-	(*ListExecutorsRequest)(nil),     // 37: rcc.v1.ListExecutorsRequest
-	(*ListExecutorsResponse)(nil),    // 38: rcc.v1.ListExecutorsResponse
-	(*WatchRequest)(nil),             // 39: rcc.v1.WatchRequest
-	(*WatchEvent)(nil),               // 40: rcc.v1.WatchEvent
-	nil,                              // 41: rcc.v1.Instance.LabelsEntry
-	nil,                              // 42: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 43: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 44: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 45: rcc.v1.Executor.LabelsEntry
-	nil,                              // 46: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 47: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 48: google.protobuf.Struct
+	(*InstanceStats)(nil),            // 16: rcc.v1.InstanceStats
+	(*SpawnRequest)(nil),             // 17: rcc.v1.SpawnRequest
+	(*GetInstanceRequest)(nil),       // 18: rcc.v1.GetInstanceRequest
+	(*ListInstancesRequest)(nil),     // 19: rcc.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),    // 20: rcc.v1.ListInstancesResponse
+	(*StopInstanceRequest)(nil),      // 21: rcc.v1.StopInstanceRequest
+	(*RenewLeaseRequest)(nil),        // 22: rcc.v1.RenewLeaseRequest
+	(*JoinRequest)(nil),              // 23: rcc.v1.JoinRequest
+	(*JoinResponse)(nil),             // 24: rcc.v1.JoinResponse
+	(*ExecutorStats)(nil),            // 25: rcc.v1.ExecutorStats
+	(*Executor)(nil),                 // 26: rcc.v1.Executor
+	(*RegisterExecutorRequest)(nil),  // 27: rcc.v1.RegisterExecutorRequest
+	(*RegisterExecutorResponse)(nil), // 28: rcc.v1.RegisterExecutorResponse
+	(*InstanceReport)(nil),           // 29: rcc.v1.InstanceReport
+	(*HeartbeatRequest)(nil),         // 30: rcc.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 31: rcc.v1.HeartbeatResponse
+	(*AssignmentsRequest)(nil),       // 32: rcc.v1.AssignmentsRequest
+	(*Assignment)(nil),               // 33: rcc.v1.Assignment
+	(*StartInstance)(nil),            // 34: rcc.v1.StartInstance
+	(*StopInstance)(nil),             // 35: rcc.v1.StopInstance
+	(*ReportInstanceRequest)(nil),    // 36: rcc.v1.ReportInstanceRequest
+	(*DrainExecutorRequest)(nil),     // 37: rcc.v1.DrainExecutorRequest
+	(*ListExecutorsRequest)(nil),     // 38: rcc.v1.ListExecutorsRequest
+	(*ListExecutorsResponse)(nil),    // 39: rcc.v1.ListExecutorsResponse
+	(*WatchRequest)(nil),             // 40: rcc.v1.WatchRequest
+	(*WatchEvent)(nil),               // 41: rcc.v1.WatchEvent
+	nil,                              // 42: rcc.v1.Instance.LabelsEntry
+	nil,                              // 43: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 44: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 45: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 46: rcc.v1.Executor.LabelsEntry
+	nil,                              // 47: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 48: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 49: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	47, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	47, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	48, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	48, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	4,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	6,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	4,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -3147,79 +3289,82 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	2,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	3,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	41, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	48, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	47, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	47, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	47, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
-	42, // 14: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	48, // 15: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
-	0,  // 16: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	43, // 17: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
-	15, // 18: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	44, // 19: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	47, // 20: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 21: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	45, // 22: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
-	24, // 23: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	47, // 24: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	47, // 25: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	46, // 26: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
-	25, // 27: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
-	0,  // 28: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
-	24, // 29: rcc.v1.HeartbeatRequest.stats:type_name -> rcc.v1.ExecutorStats
-	28, // 30: rcc.v1.HeartbeatRequest.instances:type_name -> rcc.v1.InstanceReport
-	1,  // 31: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
-	33, // 32: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
-	34, // 33: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
-	15, // 34: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
-	3,  // 35: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	28, // 36: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	25, // 37: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	47, // 38: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	15, // 39: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	25, // 40: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	5,  // 41: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	8,  // 42: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	10, // 43: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	12, // 44: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	13, // 45: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	16, // 46: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	17, // 47: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	18, // 48: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	20, // 49: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	21, // 50: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	22, // 51: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	26, // 52: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	29, // 53: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	31, // 54: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	35, // 55: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	36, // 56: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	37, // 57: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	39, // 58: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	7,  // 59: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	9,  // 60: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	11, // 61: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	3,  // 62: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	14, // 63: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	15, // 64: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	15, // 65: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	19, // 66: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	15, // 67: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	15, // 68: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	23, // 69: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	27, // 70: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	30, // 71: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	32, // 72: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	15, // 73: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	25, // 74: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	38, // 75: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	40, // 76: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	59, // [59:77] is the sub-list for method output_type
-	41, // [41:59] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	42, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	49, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	48, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	48, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	48, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
+	48, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	43, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	49, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
+	44, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	15, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
+	45, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	48, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	1,  // 23: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
+	46, // 24: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	25, // 25: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
+	48, // 26: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	48, // 27: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	47, // 28: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	26, // 29: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
+	0,  // 30: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
+	16, // 31: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
+	25, // 32: rcc.v1.HeartbeatRequest.stats:type_name -> rcc.v1.ExecutorStats
+	29, // 33: rcc.v1.HeartbeatRequest.instances:type_name -> rcc.v1.InstanceReport
+	1,  // 34: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
+	34, // 35: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
+	35, // 36: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
+	15, // 37: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
+	3,  // 38: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
+	29, // 39: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	26, // 40: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	48, // 41: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	15, // 42: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	26, // 43: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	5,  // 44: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	8,  // 45: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	10, // 46: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	12, // 47: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	13, // 48: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	17, // 49: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	18, // 50: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	19, // 51: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	21, // 52: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	22, // 53: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	23, // 54: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 55: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	30, // 56: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	32, // 57: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	36, // 58: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	37, // 59: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	38, // 60: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	40, // 61: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	7,  // 62: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	9,  // 63: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	11, // 64: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	3,  // 65: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	14, // 66: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	15, // 67: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	15, // 68: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	20, // 69: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	15, // 70: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	15, // 71: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	24, // 72: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	28, // 73: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	31, // 74: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	33, // 75: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	15, // 76: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	26, // 77: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	39, // 78: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	41, // 79: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	62, // [62:80] is the sub-list for method output_type
+	44, // [44:62] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -3232,11 +3377,11 @@ func file_rcc_v1_rcc_proto_init() {
 		(*UploadVersionRequest_ModuleChunk)(nil),
 		(*UploadVersionRequest_AssetsChunk)(nil),
 	}
-	file_rcc_v1_rcc_proto_msgTypes[30].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[31].OneofWrappers = []any{
 		(*Assignment_Start)(nil),
 		(*Assignment_Stop)(nil),
 	}
-	file_rcc_v1_rcc_proto_msgTypes[38].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[39].OneofWrappers = []any{
 		(*WatchEvent_Instance)(nil),
 		(*WatchEvent_Executor)(nil),
 	}
@@ -3246,7 +3391,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   45,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
