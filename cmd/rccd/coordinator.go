@@ -123,6 +123,7 @@ type servingCoordinator struct {
 	log                   *slog.Logger
 	st                    store.Store
 	issuer                *auth.Issuer
+	coord                 *coordinator.Coordinator
 	srv                   *grpc.Server
 	httpSrv               *http.Server
 	grpcAddr, metricsAddr string
@@ -162,6 +163,7 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	sc.coord = coord
 	if sc.srv, err = coord.NewServer(); err != nil {
 		return nil, err
 	}
@@ -206,14 +208,17 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 }
 
 // shutdown stops the background work (so that no executor is declared
-// lost while it cannot reach this coordinator), stops taking calls, lets
-// the running ones finish (5 s at most) and closes the store.
+// lost while it cannot reach this coordinator), ends the assignment and
+// watch streams at once (executors reconnect, to another coordinator when
+// there are several), stops taking calls, lets the running ones finish
+// (5 s at most) and closes the store.
 func (sc *servingCoordinator) shutdown() {
 	sc.stopRun()
 	<-sc.runDone
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	stopped := make(chan struct{})
+	sc.coord.CloseStreams()
 	go func() { sc.srv.GracefulStop(); close(stopped) }()
 	if sc.httpSrv != nil {
 		_ = sc.httpSrv.Shutdown(shutdown)

@@ -16,8 +16,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
@@ -179,6 +181,50 @@ func TestCoordinatorServes(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+
+	// A connected executor's assignment stream and an operator's watch
+	// stream do not hold the shutdown: they end at once with UNAVAILABLE.
+	code, out, errOut = rccd(t, "token", "create", "--role", "executor", "--subject", "ex1", "--data-dir", dir)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	xc, err := client.Dial(addr, auth.Token(strings.TrimSpace(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xc.Close()
+	sctx, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	reg, err := xc.Executors.Register(sctx, &rccv1.RegisterExecutorRequest{Name: "ex1", WsUrl: "ws://ex1.test/play"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assignments, err := xc.Executors.Assignments(sctx, &rccv1.AssignmentsRequest{ExecutorId: reg.Executor.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, err := c.Watch.Watch(sctx, &rccv1.WatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil { // the snapshot: the stream is served
+		t.Fatal(err)
+	}
+	streamEnds := make(chan error, 2)
+	go func() {
+		_, err := assignments.Recv()
+		streamEnds <- err
+	}()
+	go func() {
+		for {
+			if _, err := watch.Recv(); err != nil {
+				streamEnds <- err
+				return
+			}
+		}
+	}()
+
+	begin := time.Now()
 	cancel()
 	select {
 	case code := <-done:
@@ -187,6 +233,14 @@ func TestCoordinatorServes(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("coordinator did not stop")
+	}
+	if d := time.Since(begin); d > time.Second {
+		t.Fatalf("shutdown with open streams took %v", d)
+	}
+	for range 2 {
+		if err := <-streamEnds; status.Code(err) != codes.Unavailable {
+			t.Fatalf("stream ended with %v, want UNAVAILABLE", err)
+		}
 	}
 	if !strings.Contains(logs.String(), `"msg":"coordinator stopped"`) {
 		t.Fatalf("logs:\n%s", logs.String())

@@ -83,6 +83,9 @@ type Coordinator struct {
 	notify  chan string
 	names   sync.Map // executor id -> name, for checking executor tokens
 	purged  time.Time
+
+	closing   chan struct{} // closed by CloseStreams
+	closeOnce sync.Once
 }
 
 // notifier is the cross-coordinator channel a store may offer
@@ -145,8 +148,49 @@ func New(cfg Config) (*Coordinator, error) {
 	return &Coordinator{
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
 		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),
-		notify: make(chan string, 1024),
+		notify: make(chan string, 1024), closing: make(chan struct{}),
 	}, nil
+}
+
+// errShuttingDown ends the streams of a coordinator that is stopping. It is
+// UNAVAILABLE, which clients retry: an executor reconnects, to another
+// coordinator when there are several.
+var errShuttingDown = status.Error(codes.Unavailable, "coordinator shutting down")
+
+// CloseStreams ends the Assignments and Watch streams the coordinator
+// serves, at once, with UNAVAILABLE "coordinator shutting down", and
+// refuses new ones the same way. Those streams never end by themselves, so
+// a server's GracefulStop would wait for them: call CloseStreams first,
+// then GracefulStop, which lets the unary calls in flight finish. Calling
+// it again does nothing.
+func (c *Coordinator) CloseStreams() {
+	c.closeOnce.Do(func() { close(c.closing) })
+}
+
+// streamContext returns a context for a long-lived stream handler: parent,
+// also cancelled (with cause errShuttingDown) by CloseStreams. end is the
+// handler's deferred cleanup; result maps its error.
+func (c *Coordinator) streamContext(parent context.Context) (ctx context.Context, end func(), result func(error) error) {
+	ctx, cancel := context.WithCancelCause(parent)
+	select {
+	case <-c.closing:
+		cancel(errShuttingDown)
+	default:
+		go func() {
+			select {
+			case <-c.closing:
+				cancel(errShuttingDown)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	result = func(err error) error {
+		if errors.Is(context.Cause(ctx), errShuttingDown) {
+			return errShuttingDown
+		}
+		return err
+	}
+	return ctx, func() { cancel(nil) }, result
 }
 
 // Policy is who may call what: operators (admin) everything but the

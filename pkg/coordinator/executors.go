@@ -185,8 +185,16 @@ func (s *executorService) List(ctx context.Context, _ *rccv1.ListExecutorsReques
 // resynchronisation every ResyncInterval. A store outage pauses the stream;
 // it does not end it.
 func (s *executorService) Assignments(req *rccv1.AssignmentsRequest, stream rccv1.ExecutorService_AssignmentsServer) error {
+	ctx, end, result := s.c.streamContext(stream.Context())
+	defer end()
+	return result(s.assignments(ctx, req, stream))
+}
+
+func (s *executorService) assignments(ctx context.Context, req *rccv1.AssignmentsRequest, stream rccv1.ExecutorService_AssignmentsServer) error {
 	c := s.c
-	ctx := stream.Context()
+	if ctx.Err() != nil {
+		return nil // ended already: closing, or the caller left
+	}
 	id := req.ExecutorId
 	if _, err := c.st.GetExecutor(ctx, id); err != nil {
 		return grpcError(err)

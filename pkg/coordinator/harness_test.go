@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -44,6 +45,7 @@ type env struct {
 	issuer *auth.Issuer
 	admin  *client.Client
 	coord  *coordinator.Coordinator
+	srv    *grpc.Server
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -98,7 +100,7 @@ func start(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordin
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, addr: lis.Addr().String(), st: st, issuer: issuer, coord: c, cancel: cancel, done: make(chan struct{})}
+	e := &env{t: t, addr: lis.Addr().String(), st: st, issuer: issuer, coord: c, srv: srv, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = srv.Serve(lis) }()
 	go func() { defer close(e.done); _ = c.Run(ctx) }()
 	e.admin = e.dial(auth.RoleAdmin)
@@ -165,7 +167,8 @@ type fakeExecutor struct {
 	mu      sync.Mutex
 	running map[string]*rccv1.Instance
 	stops   map[string]string
-	paused  bool // no heartbeats while set
+	paused  bool       // no heartbeats while set
+	ended   chan error // the assignment stream's end
 	beats   uint64
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
@@ -175,7 +178,8 @@ func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 	e.t.Helper()
 	c := e.dialAs(auth.RoleExecutor, name)
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &fakeExecutor{t: e.t, c: c, name: name, running: map[string]*rccv1.Instance{}, stops: map[string]string{}, cancel: cancel}
+	f := &fakeExecutor{t: e.t, c: c, name: name, running: map[string]*rccv1.Instance{}, stops: map[string]string{}, cancel: cancel,
+		ended: make(chan error, 1)}
 	res, err := c.Executors.Register(ctx, &rccv1.RegisterExecutorRequest{Name: name, WsUrl: "ws://" + name + ".test/play", Capacity: capacity})
 	if err != nil {
 		e.t.Fatal(err)
@@ -192,6 +196,7 @@ func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 		for {
 			a, err := stream.Recv()
 			if err != nil {
+				f.ended <- err
 				return
 			}
 			switch k := a.Kind.(type) {

@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"context"
+
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -14,8 +16,16 @@ type watchService struct {
 const snapshotLimit = 1000
 
 func (w *watchService) Watch(req *rccv1.WatchRequest, stream rccv1.WatchService_WatchServer) error {
+	ctx, end, result := w.c.streamContext(stream.Context())
+	defer end()
+	return result(w.watch(ctx, req, stream))
+}
+
+func (w *watchService) watch(ctx context.Context, req *rccv1.WatchRequest, stream rccv1.WatchService_WatchServer) error {
 	c := w.c
-	ctx := stream.Context()
+	if ctx.Err() != nil {
+		return nil // ended already: closing, or the caller left
+	}
 	id, events := c.hub.subscribe()
 	defer c.hub.unsubscribe(id)
 	if !req.SkipSnapshot {
