@@ -264,7 +264,9 @@ const instanceFrom = ` FROM instances i LEFT JOIN executors e ON e.id = i.execut
 
 // instanceStatsCol picks the instance's live figures out of its executor's
 // instance_stats object ("" when there are none); ->> reads an object member
-// by key in both SQLite and PostgreSQL.
+// by key in both SQLite and PostgreSQL (SQLite takes the key as the path
+// $.KEY, which the ids of NewID, letters, digits and '-', need no quoting
+// in).
 const instanceStatsCol = `, COALESCE(e.instance_stats ->> i.id, '')`
 
 func scanInstance(r row) (Instance, error) {
