@@ -42,6 +42,7 @@ func BenchmarkScheduler(b *testing.B) {
 		{"recorder", 5000},
 		{"recorder", 10000},
 		{"arena", 50},
+		{"arena", 1000},
 	}
 	for _, c := range cases {
 		b.Run(fmt.Sprintf("module=%s/instances=%d", c.module, c.n), func(b *testing.B) {

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rcc-games/rcc/pkg/auth"
-	"github.com/rcc-games/rcc/pkg/gamebuild"
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
@@ -42,32 +42,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var (
-	arenaOnce sync.Once
-	arenaWasm []byte
-	arenaErr  error
-)
-
-// arenaModule builds games/arena once per test binary.
-func arenaModule(t testing.TB) []byte {
-	t.Helper()
-	arenaOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "executor-test")
-		if err != nil {
-			arenaErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "arena.wasm")
-		if arenaErr = gamebuild.Build(context.Background(), "../../games/arena", out); arenaErr == nil {
-			arenaWasm, arenaErr = os.ReadFile(out)
-		}
-	})
-	if arenaErr != nil {
-		t.Fatalf("build arena: %v", arenaErr)
-	}
-	return arenaWasm
-}
+// arenaModule is the arena game's module, built once per test binary.
+func arenaModule(t testing.TB) []byte { return gamebuildtest.Arena(t) }
 
 // testModule reads one of wasmhost's test modules.
 func testModule(t testing.TB, name string) []byte {
