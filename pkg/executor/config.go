@@ -21,6 +21,7 @@ const (
 	DefaultWriteTimeout     = 5 * time.Second
 	DefaultPingInterval     = 15 * time.Second
 	DefaultReconnectGrace   = 30 * time.Second
+	DefaultStartWait        = 10 * time.Second
 	DefaultMaxPendingEvents = 4096
 	DefaultEndedRetention   = 10 * time.Minute
 	closeGrace              = time.Second
@@ -70,6 +71,11 @@ type Config struct {
 	// MaxPendingEvents caps the events queued for one instance's next
 	// frame; inputs beyond it are dropped and counted (default 4096).
 	MaxPendingEvents int
+	// StartWait is how long a player with a valid ticket waits for an
+	// instance this executor has not started yet (Join can hand out a
+	// ticket before the assignment arrives) before being refused with
+	// protocol.CloseInstanceNotFound (default 10 s; negative: no wait).
+	StartWait time.Duration
 	// EndedRetention is how long an ended instance stays listed by
 	// Instances (default 10 minutes).
 	EndedRetention time.Duration
@@ -115,6 +121,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPendingEvents <= 0 {
 		c.MaxPendingEvents = DefaultMaxPendingEvents
+	}
+	if c.StartWait == 0 {
+		c.StartWait = DefaultStartWait
 	}
 	if c.EndedRetention <= 0 {
 		c.EndedRetention = DefaultEndedRetention

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -33,6 +34,11 @@ type Executor struct {
 	mu        sync.Mutex
 	instances map[string]*instance
 	running   bool
+	// changes is closed and replaced whenever an instance changes state,
+	// waking the players waiting for their instance to start; waiting
+	// counts them.
+	changes chan struct{}
+	waiting atomic.Int64
 }
 
 // New returns an executor configured by cfg. It creates a sandbox engine
@@ -47,6 +53,7 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 		log:       cfg.Logger.With("executor", cfg.ID),
 		engine:    cfg.Engine,
 		instances: map[string]*instance{},
+		changes:   make(chan struct{}),
 	}
 	if ex.engine == nil {
 		if ex.engine, err = wasmhost.NewEngine(ctx, cfg.Sandbox); err != nil {
@@ -307,8 +314,42 @@ func (ex *Executor) lookup(id string) *instance {
 	return ex.instances[id]
 }
 
-// changed reports an instance's new state to Config.OnChange.
+// awaitStarted returns instance id once it exists and has left the starting
+// state, waiting at most Config.StartWait (or until ctx ends) for it; then
+// it returns what there is, nil for an unknown instance.
+func (ex *Executor) awaitStarted(ctx context.Context, id string) *instance {
+	ex.waiting.Add(1)
+	defer ex.waiting.Add(-1)
+	var timeout <-chan time.Time
+	if ex.cfg.StartWait > 0 {
+		t := time.NewTimer(ex.cfg.StartWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	for {
+		ex.mu.Lock()
+		in, changes := ex.instances[id], ex.changes
+		ex.mu.Unlock()
+		if (in != nil && in.currentState() != StateStarting) || timeout == nil {
+			return in
+		}
+		select {
+		case <-changes:
+		case <-timeout:
+			return in
+		case <-ctx.Done():
+			return in
+		}
+	}
+}
+
+// changed reports an instance's new state to Config.OnChange and wakes the
+// players waiting for it.
 func (ex *Executor) changed(in *instance) {
+	ex.mu.Lock()
+	close(ex.changes)
+	ex.changes = make(chan struct{})
+	ex.mu.Unlock()
 	if ex.cfg.OnChange != nil {
 		ex.cfg.OnChange(in.status())
 	}

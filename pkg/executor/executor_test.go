@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -561,5 +562,32 @@ func TestMetrics(t *testing.T) {
 	stats := h.ex.Stats()
 	if stats.Players != 2 || stats.Instances[StateRunning] != 2 || stats.TickP50 <= 0 || stats.TickP99 < stats.TickP50 {
 		t.Errorf("Stats = %+v", stats)
+	}
+}
+
+// TestPlayerWaitsForStartingInstance connects a player whose ticket names an
+// instance the executor has not started yet, as happens when Join creates an
+// instance: the player is admitted once the instance runs, not refused.
+func TestPlayerWaitsForStartingInstance(t *testing.T) {
+	h := newHarness(t, func(cfg *Config, _ *httptest.Server) { cfg.StartWait = 5 * time.Second })
+	h.run()
+	ticket := h.ticket("early", "late")
+	joined := make(chan *protocol.Welcome, 1)
+	go func() {
+		c := h.dialURL(h.url("late", ticket), nil)
+		if w, ok := c.next().(*protocol.Welcome); ok {
+			joined <- w
+		}
+		close(joined)
+	}()
+	waitFor(t, "the player to wait for the instance", func() bool { return h.ex.waiting.Load() == 1 })
+	h.start(InstanceSpec{ID: "late", Game: "recorder", Module: testModule(t, "recorder")})
+	select {
+	case w := <-joined:
+		if w == nil || w.InstanceID != "late" || w.PlayerID != "early" {
+			t.Fatalf("welcome = %+v", w)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting player was not admitted")
 	}
 }

@@ -96,6 +96,9 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 		Verifier: verifier,
 		Sandbox:  wasmhost.Config{CacheDir: cacheDir},
 		Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		// Long enough for a start under the race detector, short enough
+		// that the refusal of an unknown instance is quick.
+		StartWait: 500 * time.Millisecond,
 		OnChange: func(s InstanceStatus) {
 			h.mu.Lock()
 			h.changes = append(h.changes, s)

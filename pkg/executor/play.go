@@ -25,7 +25,7 @@ func (ex *Executor) servePlay(w http.ResponseWriter, r *http.Request) {
 		ex.refuse(conn, code, detail)
 		return
 	}
-	in := ex.lookup(id)
+	in := ex.awaitStarted(r.Context(), id)
 	if in == nil {
 		ex.refuse(conn, protocol.CloseInstanceNotFound, "")
 		return
