@@ -47,7 +47,7 @@ proto: setup
 ## build: the three programs into ./bin.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd
+	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load
 
 ## games: every example game under games/ as a WASI reactor in build/games.
 games:
