@@ -44,7 +44,7 @@ proto: setup
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 	  proto/rcc/v1/rcc.proto
 
-## build: the three programs into ./bin.
+## build: rccctl, rccd and rcc-load into ./bin.
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load
