@@ -1,56 +1,22 @@
 package main
 
 import (
-	"context"
-	"crypto/ed25519"
 	"encoding/json"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
-	"github.com/rcc-games/rcc/pkg/store"
+	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 )
 
 // startCoordinator serves a coordinator on SQLite on loopback and returns
 // its address and an admin token.
 func startCoordinator(t *testing.T) (addr string, token string) {
 	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, _ := ed25519.GenerateKey(nil)
-	is, err := auth.NewIssuer(key, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := coordinator.New(coordinator.Config{Store: st, Issuer: is})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := c.NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(lis) }()
-	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); srv.Stop(); <-done; st.Close() })
-	tok, _, err := is.RoleToken(auth.RoleAdmin, "test", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lis.Addr().String(), string(tok)
+	srv := coordinatortest.Start(t, coordinator.Config{})
+	return srv.Addr, string(srv.Token(auth.RoleAdmin, "test"))
 }
 
 // TestServerCommands drives a coordinator as a user types the commands.

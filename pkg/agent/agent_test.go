@@ -2,10 +2,8 @@ package agent_test
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +14,8 @@ import (
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 	"github.com/rcc-games/rcc/pkg/executor"
-	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -44,8 +42,7 @@ func readModule(t testing.TB, path string) []byte {
 // env is an in-process coordinator on SQLite with one agent.
 type env struct {
 	t      testing.TB
-	addr   string
-	issuer *auth.Issuer
+	srv    *coordinatortest.Server
 	admin  *client.Client
 	agent  *agent.Agent
 	cancel context.CancelFunc
@@ -54,51 +51,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	_, key, _ := ed25519.GenerateKey(nil)
-	is, err := auth.NewIssuer(key, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := coordinator.New(coordinator.Config{Store: st, Issuer: is, HeartbeatInterval: 100 * time.Millisecond,
+	srv := coordinatortest.Start(t, coordinator.Config{HeartbeatInterval: 100 * time.Millisecond,
 		MissedHeartbeats: 20, ReapInterval: 50 * time.Millisecond, ResyncInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := c.NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	runDone := make(chan struct{})
-	go func() { _ = srv.Serve(lis) }()
-	go func() { defer close(runDone); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); srv.Stop(); <-runDone })
-
-	e := &env{t: t, addr: lis.Addr().String(), issuer: is}
+	e := &env{t: t, srv: srv}
 	e.admin = e.dial(auth.RoleAdmin, "admin")
-	t.Cleanup(func() { e.admin.Close() })
 	return e
 }
 
 func (e *env) dial(role auth.Role, subject string) *client.Client {
-	tok, _, err := e.issuer.RoleToken(role, subject, time.Hour)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c, err := client.Dial(e.addr, tok, agent.DialOptions()...)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	return e.srv.Dial(role, subject, agent.DialOptions()...)
 }
 
 // startAgent registers an agent named name and runs it until the test ends.
@@ -119,7 +80,6 @@ func (e *env) startAgent(name, dataDir string) *agent.Agent {
 			e.t.Errorf("run: %v", err)
 		}
 		_ = a.Executor().Close(context.Background())
-		c.Close()
 	})
 	e.agent, e.cancel, e.done = a, cancel, done
 	return a
@@ -280,7 +240,6 @@ func TestDrain(t *testing.T) {
 func TestRefusedToken(t *testing.T) {
 	e := newEnv(t)
 	c := e.dial(auth.RoleExecutor, "someone-else")
-	defer c.Close()
 	_, err := agent.New(context.Background(), agent.Config{Client: c, Name: "ex-1", WSURL: "ws://127.0.0.1:1",
 		DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err == nil || !strings.Contains(err.Error(), "PermissionDenied") {
