@@ -468,10 +468,12 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	if detail != "" && state == StateFailed {
 		text = detail
 	}
+	// Report first: by the time a player reads the close frame, the
+	// executor's own view (and OnChange's) already says why.
+	in.ex.changed(in)
 	for _, s := range sessions {
 		s.close(code, text, true)
 	}
-	in.ex.changed(in)
 }
 
 // stopError is the "error" of a requested stop: its reason.
