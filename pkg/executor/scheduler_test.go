@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -60,15 +61,16 @@ func TestSchedulerSkipsAheadAfterOverrun(t *testing.T) {
 	})
 	stop()
 	starts, overruns := f.get(in)
-	if len(overruns) == 0 || overruns[0] < 3 {
-		t.Fatalf("overruns %v, want the first to skip 3 or more frames", overruns)
+	// On a loaded machine other frames may overrun too; the slow one must
+	// have skipped at least three.
+	if len(overruns) == 0 || slices.Max(overruns) < 3 {
+		t.Fatalf("overruns %v, want one that skips 3 or more frames", overruns)
 	}
-	// No burst of catch-up frames: after the slow frame, frames stay
-	// about a step apart.
-	for i := 5; i < len(starts); i++ {
-		if gap := starts[i].Sub(starts[i-1]); gap < 2*time.Millisecond {
-			t.Errorf("frames %d and %d only %v apart: a catch-up burst", i-1, i, gap)
-		}
+	// No burst of catch-up frames: from the slow frame on, no more frames
+	// start than grid points pass.
+	span := starts[len(starts)-1].Sub(starts[4])
+	if n, most := len(starts)-5, int(span/step)+2; n > most {
+		t.Errorf("%d frames started within %v after the slow one, at most %d fit the grid: a catch-up burst", n, span, most)
 	}
 	// The frame after the slow one is on the grid, not right away.
 	if gap := starts[4].Sub(starts[3]); gap < 38*time.Millisecond {
