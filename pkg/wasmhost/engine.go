@@ -157,8 +157,10 @@ func (m *Module) Close(ctx context.Context) error {
 	return m.compiled.Close(ctx)
 }
 
-// meterOptions is the metering scheme of every engine.
-var meterOptions = meter.Options{Checks: meter.CheckEveryRun}
+// meterOptions is the metering scheme of every engine. A module's start
+// function, if it has one (Go and Rust reactors do not), runs during
+// instantiation on the default start budget.
+var meterOptions = meter.Options{Checks: meter.CheckEveryRun, InitialFuel: DefaultInitFuel}
 
 // Compile checks wasm against the ABI, meters it (unless NoFuel) and
 // compiles it, once per content: compiling the same bytes again returns the

@@ -158,7 +158,7 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		WithArgs(cfg.Game).
 		WithStdout(&streamWriter{c: logs, stream: Stdout}).
 		WithStderr(&streamWriter{c: logs, stream: Stderr}).
-		WithStartFunctions(). // _initialize is called below, under a deadline
+		WithStartFunctions(). // _initialize is called below, with the start's fuel budget
 		WithRandSource(rand.NewChaCha8(seed)).
 		WithWalltime(func() (int64, int32) {
 			t := clock.read()
@@ -176,7 +176,9 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	inst.memory = &instanceMemory{limit: uint64(limit) * PageSize}
 	mod, err := e.rt.InstantiateModule(withMemory(ctx, inst.memory), m.compiled, mc)
 	if err != nil {
-		return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
+		// Linking cannot fail after Check: this is the module's own start
+		// function failing.
+		return nil, classify("start", err)
 	}
 	inst.mod = mod
 	inst.mem = mod.Memory()
