@@ -37,7 +37,7 @@ func BenchmarkJoin(b *testing.B) {
 		}},
 	}
 	for _, be := range backends {
-		for _, callers := range []int{16, 64} {
+		for _, callers := range []int{8, 16, 64} {
 			b.Run(fmt.Sprintf("%s/callers=%d", be.name, callers), func(b *testing.B) {
 				benchJoin(b, be.open(b), callers)
 			})
