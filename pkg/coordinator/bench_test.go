@@ -13,6 +13,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/pgtest"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -107,13 +108,10 @@ func benchJoin(b *testing.B, st store.Store, callers int) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// BenchmarkDeployArena uploads the arena example's module (build it with
-// make games) as a new version each time: ABI check, sha256, store.
+// BenchmarkDeployArena uploads the arena example's module as a new version
+// each time: ABI check, sha256, store.
 func BenchmarkDeployArena(b *testing.B) {
-	module, err := os.ReadFile("../../build/games/arena.wasm")
-	if err != nil {
-		b.Skip("build/games/arena.wasm missing: run make games")
-	}
+	module := gamebuildtest.Arena(b)
 	for _, be := range []string{"sqlite", "postgres"} {
 		b.Run(be, func(b *testing.B) {
 			var st store.Store

@@ -97,17 +97,27 @@ func (v specValue) encode() ([]uint64, bool) {
 // scripts must give the same results, bit for bit, and the same traps,
 // metered and unmetered. Modules of the proposals RCC refuses must be
 // refused as unsupported, or instrumented when they do not use them.
+// skipUnlessCI skips the test, naming what is missing, or fails it on CI,
+// where everything the tests need is installed.
+func skipUnlessCI(t *testing.T, missing string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatal(missing)
+	}
+	t.Skip(missing)
+}
+
 func TestSpecSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: runs the spec test suite")
 	}
 	dir, err := wazeroSpecDir()
 	if err != nil {
-		t.Skip(err)
+		skipUnlessCI(t, err.Error())
 	}
 	scripts, _ := filepath.Glob(filepath.Join(dir, "v2", "testdata", "*.json"))
 	if len(scripts) == 0 {
-		t.Skip("no spec scripts found")
+		skipUnlessCI(t, "no spec scripts found in "+dir)
 	}
 	ctx := context.Background()
 	cfg := wazero.NewRuntimeConfig()
