@@ -38,6 +38,7 @@ type config struct {
 	rate                              float64
 	duration                          time.Duration
 	output                            string
+	cpuProfile                        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.rate, "rate", 20, "inputs per second per player")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run once every player is connected")
 	fs.StringVar(&c.output, "output", "table", "report format: table or json")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (load generator and, with --self, executor) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
