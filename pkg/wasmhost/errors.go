@@ -60,6 +60,8 @@ type Error struct {
 	Err error
 }
 
+// Error returns the reason, the failed call and the detail, such as
+// "trap in tick: out of bounds memory access".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(string(e.Reason))
@@ -74,6 +76,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying runtime error, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ReasonOf returns the reason of err if it is or wraps an *Error, else "".
