@@ -1,5 +1,3 @@
-// Package coordinatortest serves a real coordinator on loopback for other
-// packages' tests.
 package coordinatortest
 
 import (
