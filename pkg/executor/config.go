@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"runtime"
@@ -79,6 +80,10 @@ type Config struct {
 	// EndedRetention is how long an ended instance stays listed by
 	// Instances (default 10 minutes).
 	EndedRetention time.Duration
+	// ReplayDir is where CreateReplay puts input logs and where GET
+	// /replays/{instance} finds them: instance id + ReplayExt. Empty: no
+	// input log is served.
+	ReplayDir string
 	// OnChange, when set, is called with an instance's status each time
 	// its state changes (starting, running, stopping, stopped, failed).
 	// It runs on the executor's goroutines and must not block.
@@ -159,6 +164,13 @@ type InstanceSpec struct {
 	// InitFuel, when set, is this instance's fuel budget for _initialize
 	// and init together instead of the sandbox's default.
 	InitFuel int64
+	// Record, when set, receives the instance's input log (pkg/replay,
+	// docs/replay.md): a header from this spec, then every frame's events
+	// in the order given to the guest and the hash of its state. It is
+	// buffered, flushed every 60 frames and when the instance ends, and
+	// closed then when it is an io.Closer (also when Start fails). A write
+	// error stops the recording, not the instance.
+	Record io.Writer
 }
 
 func (s InstanceSpec) validate() error {

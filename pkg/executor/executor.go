@@ -135,6 +135,7 @@ func (ex *Executor) Close(ctx context.Context) error {
 // returns an error wrapping ErrExists; an ended id may be started again.
 func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	if err := spec.validate(); err != nil {
+		closeRecord(spec)
 		return fmt.Errorf("start instance %s: %w", spec.ID, err)
 	}
 	if spec.TickHz == 0 {
@@ -145,11 +146,17 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	ex.pruneLocked()
 	if old, ok := ex.instances[spec.ID]; ok && !old.currentState().Ended() {
 		ex.mu.Unlock()
+		closeRecord(spec)
 		return fmt.Errorf("start instance %s: %w", spec.ID, ErrExists)
 	}
 	in := newInstance(ex, spec)
 	ex.instances[spec.ID] = in
 	ex.mu.Unlock()
+	if spec.Record != nil {
+		in.runMu.Lock()
+		in.rec = newRecorder(spec, in.log)
+		in.runMu.Unlock()
+	}
 	ex.changed(in)
 
 	start := time.Now()
@@ -433,10 +440,12 @@ func (w *tickWindow) percentiles() (p50, p99 time.Duration) {
 }
 
 // Handler serves the players' endpoint, GET /play/{instance}?ticket=JWT,
-// and GET /healthz.
+// the operators' GET /replays/{instance} (an input log from
+// Config.ReplayDir, to a bearer of an admin token) and GET /healthz.
 func (ex *Executor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /play/{instance}", ex.servePlay)
+	mux.HandleFunc("GET /replays/{instance}", ex.serveReplay)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

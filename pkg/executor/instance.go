@@ -98,6 +98,7 @@ type instance struct {
 	events []wasmhost.Event // the frame's events, swapped with pending
 	data   []byte           // input bytes of events
 	notes  [][]byte         // the frame's joined/left frames
+	rec    *recorder        // the input log; nil when not recording
 
 	live atomic.Pointer[wasmhost.Instance] // for Stats from any goroutine
 
@@ -252,6 +253,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	start := time.Now()
 	state, err := in.wasm.Frame(ctx, in.events)
 	dur := time.Since(start)
+	if in.rec != nil {
+		in.rec.frame(in.frame.Load()+1, in.events, state, err != nil)
+	}
 	clear(in.events) // drop references to player ids and input bytes
 	if err != nil {
 		in.endLocked(ctx, StateFailed, err)
@@ -438,6 +442,10 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 		in.wasm = nil
 	}
 	in.live.Store(nil)
+	if in.rec != nil {
+		in.rec.close()
+		in.rec = nil
+	}
 	in.mu.Lock()
 	if in.state.Ended() {
 		in.mu.Unlock()
