@@ -67,7 +67,7 @@ func instanceProto(in store.Instance) *rccv1.Instance {
 		Id: in.ID, Game: in.Game, Version: in.Version, State: stateToProto[in.State], ExecutorId: in.ExecutorID,
 		WsUrl: in.WSURL, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved, Labels: in.Labels,
 		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
-		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Reason: in.Reason, CreatedAt: tsOf(in.CreatedAt),
+		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, Reason: in.Reason, CreatedAt: tsOf(in.CreatedAt),
 		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256, Stats: instanceStatsProto(in.Stats),
 	}
 }

@@ -51,6 +51,7 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 		spec.Seed = req.Seed
 	}
 	spec.Respawn = req.Respawn
+	spec.Record = req.Record
 	if spec.Params, err = paramsJSON(req.Params); err != nil {
 		return nil, invalid("params: %v", err)
 	}

@@ -258,7 +258,7 @@ func (s *db) ListVersions(ctx context.Context, game string) ([]Version, error) {
 
 const instanceCols = `i.id, i.game, i.version, i.module_sha256, i.state, i.executor_id, COALESCE(e.ws_url, ''),
 	i.max_players, i.players, i.reserved, i.labels, i.params, i.seed, i.lease_seconds, i.lease_expires_at,
-	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at`
+	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record`
 
 const instanceFrom = ` FROM instances i LEFT JOIN executors e ON e.id = i.executor_id`
 
@@ -289,16 +289,16 @@ func scanInstanceWithStats(r row) (Instance, error) {
 // scanInstanceWith scans instanceCols, then extra.
 func scanInstanceWith(r row, extra ...any) (Instance, error) {
 	var in Instance
-	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated int64
+	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated, record int64
 	var state, labels string
 	dest := []any{&in.ID, &in.Game, &version, &in.ModuleSHA256, &state, &in.ExecutorID, &in.WSURL,
 		&maxp, &players, &reserved, &labels, &in.Params, &seed, &leaseSec, &leaseExp,
-		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated}
+		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated, &record}
 	err := r.Scan(append(dest, extra...)...)
 	in.Version, in.State = uint32(version), InstanceState(state)
 	in.MaxPlayers, in.Players, in.Reserved = uint32(maxp), uint32(players), uint32(reserved)
 	in.Labels, in.Seed, in.LeaseSeconds = decodeLabels(labels), uint64(seed), uint32(leaseSec)
-	in.LeaseExpiresAt, in.Respawn = fromMs(leaseExp), respawn != 0
+	in.LeaseExpiresAt, in.Respawn, in.Record = fromMs(leaseExp), respawn != 0, record != 0
 	in.CreatedAt, in.UpdatedAt = fromMs(created), fromMs(updated)
 	return in, err
 }
@@ -339,11 +339,11 @@ func insertInstance(ctx context.Context, c conn, spec SpawnSpec, v Version, exec
 		state = StateStarting
 	}
 	_, err := c.exec(ctx, `INSERT INTO instances (id, game, version, module_sha256, state, executor_id, max_players, players, reserved,
-		labels, params, seed, lease_seconds, lease_expires_at, respawn, respawned_from, reason, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`,
+		labels, params, seed, lease_seconds, lease_expires_at, respawn, respawned_from, reason, created_at, updated_at, record)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
 		spec.ID, spec.Game, int64(v.Version), v.ModuleSHA256, string(state), executor, int64(spec.MaxPlayers), int64(reserved),
 		encodeLabels(spec.Labels), spec.Params, int64(spec.Seed), int64(spec.LeaseSeconds),
-		ms(now.Add(time.Duration(spec.LeaseSeconds)*time.Second)), b2i(spec.Respawn), spec.RespawnedFrom, ms(now), ms(now))
+		ms(now.Add(time.Duration(spec.LeaseSeconds)*time.Second)), b2i(spec.Respawn), spec.RespawnedFrom, ms(now), ms(now), b2i(spec.Record))
 	return err
 }
 
@@ -1022,7 +1022,8 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 				}
 				left := uint32(before.LeaseExpiresAt.Sub(p.Now).Seconds()) + 1
 				spec := SpawnSpec{ID: NewID("i-"), Game: before.Game, Version: before.Version, MaxPlayers: before.MaxPlayers,
-					LeaseSeconds: left, Labels: before.Labels, Params: before.Params, Seed: before.Seed, Respawn: true, RespawnedFrom: before.ID}
+					LeaseSeconds: left, Labels: before.Labels, Params: before.Params, Seed: before.Seed, Respawn: true, RespawnedFrom: before.ID,
+					Record: before.Record}
 				in, err := spawn(ctx, c, spec, p)
 				if err != nil {
 					return err

@@ -112,9 +112,11 @@ type Instance struct {
 	LeaseExpiresAt time.Time
 	Respawn        bool
 	RespawnedFrom  string
-	Reason         string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Record asks the executor to record the instance's input log.
+	Record    bool
+	Reason    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Stats are the live figures of the executor's last heartbeat that
 	// reported them; nil when there are none. Filled by GetInstance and
 	// ListInstances only.
@@ -214,6 +216,9 @@ type SpawnSpec struct {
 	Seed          uint64
 	Respawn       bool
 	RespawnedFrom string
+	// Record asks the executor to record the instance's input log; a
+	// respawned instance records too.
+	Record bool
 }
 
 // JoinQuery asks for a seat in an instance of a game.

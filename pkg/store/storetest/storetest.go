@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"Drain", testDrain},
 		{"ConcurrentJoin", testConcurrentJoin},
 		{"InstanceStats", testInstanceStats},
+		{"Record", testRecord},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -515,6 +516,7 @@ func testExecutorLost(t *testing.T, s store.Store) {
 	keep := spec("arena")
 	keep.Respawn = true
 	keep.Seed = 7
+	keep.Record = true
 	in1 := must[store.Instance](t)(s.Spawn(ctx, keep, place(t0)))
 	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
 	if in1.ExecutorID != a.ID || in2.ExecutorID != a.ID {
@@ -534,7 +536,7 @@ func testExecutorLost(t *testing.T, s store.Store) {
 		t.Fatalf("respawned = %+v", got.Respawned)
 	}
 	re := got.Respawned[0]
-	if re.RespawnedFrom != in1.ID || re.ExecutorID != b.ID || re.State != store.StateStarting || re.Seed != 7 || re.LeaseSeconds != 60 {
+	if re.RespawnedFrom != in1.ID || re.ExecutorID != b.ID || re.State != store.StateStarting || re.Seed != 7 || re.LeaseSeconds != 60 || !re.Record {
 		t.Fatalf("respawned = %+v", re)
 	}
 	again := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, p))
@@ -688,5 +690,41 @@ func testInstanceStats(t *testing.T, s store.Store) {
 	beat(t0.Add(3*time.Second), store.InstanceReport{InstanceID: a.ID, State: store.StateRunning})
 	if in := must[store.Instance](t)(s.GetInstance(ctx, a.ID)); in.Stats != nil {
 		t.Fatalf("stats after a heartbeat without them = %+v", in.Stats)
+	}
+}
+
+// testRecord: an instance spawned with Record keeps it through every read
+// (spawn, assignment, get, list, join); others do not record.
+func testRecord(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	sp := spec("arena")
+	sp.Record = true
+	rec := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+	plain := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if !rec.Record || plain.Record {
+		t.Fatalf("spawned: record %v and %v, want true and false", rec.Record, plain.Record)
+	}
+	x := register(t, s, "ex1", 0, t0.Add(time.Second))
+	assigned := must[[]store.Instance](t)(s.AssignPending(ctx, place(t0.Add(time.Second))))
+	if len(assigned) != 2 {
+		t.Fatalf("assigned = %+v", assigned)
+	}
+	for _, in := range assigned {
+		if in.Record != (in.ID == rec.ID) || in.ExecutorID != x.ID {
+			t.Fatalf("assigned %s with record %v", in.ID, in.Record)
+		}
+	}
+	if got := must[store.Instance](t)(s.GetInstance(ctx, rec.ID)); !got.Record {
+		t.Fatalf("get = %+v", got)
+	}
+	list := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))
+	if len(list) != 2 {
+		t.Fatalf("list = %+v", list)
+	}
+	for _, in := range list {
+		if in.Record != (in.ID == rec.ID) {
+			t.Fatalf("listed %s with record %v", in.ID, in.Record)
+		}
 	}
 }

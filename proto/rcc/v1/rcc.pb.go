@@ -988,7 +988,10 @@ type Instance struct {
 	// Live figures as last reported by the executor's heartbeat; unset
 	// before the first report and once the executor no longer reports the
 	// instance.
-	Stats         *InstanceStats `protobuf:"bytes,21,opt,name=stats,proto3" json:"stats,omitempty"`
+	Stats *InstanceStats `protobuf:"bytes,21,opt,name=stats,proto3" json:"stats,omitempty"`
+	// The executor records the instance's input log, served at
+	// GET {ws_url as http}/replays/{id} (docs/replay.md).
+	Record        bool `protobuf:"varint,22,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1170,6 +1173,13 @@ func (x *Instance) GetStats() *InstanceStats {
 	return nil
 }
 
+func (x *Instance) GetRecord() bool {
+	if x != nil {
+		return x.Record
+	}
+	return false
+}
+
 // InstanceStats are an instance's live figures, reported by its executor
 // with every heartbeat.
 type InstanceStats struct {
@@ -1294,7 +1304,9 @@ type SpawnRequest struct {
 	// 0 means random.
 	Seed uint64 `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
 	// Respawn on another executor if its executor is lost.
-	Respawn       bool `protobuf:"varint,8,opt,name=respawn,proto3" json:"respawn,omitempty"`
+	Respawn bool `protobuf:"varint,8,opt,name=respawn,proto3" json:"respawn,omitempty"`
+	// Record the instance's input log on its executor (docs/replay.md).
+	Record        bool `protobuf:"varint,9,opt,name=record,proto3" json:"record,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1381,6 +1393,13 @@ func (x *SpawnRequest) GetSeed() uint64 {
 func (x *SpawnRequest) GetRespawn() bool {
 	if x != nil {
 		return x.Respawn
+	}
+	return false
+}
+
+func (x *SpawnRequest) GetRecord() bool {
+	if x != nil {
+		return x.Record
 	}
 	return false
 }
@@ -2993,7 +3012,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x11FetchBlobResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xc6\x06\n" +
+	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xde\x06\n" +
 	"\bInstance\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12\x18\n" +
@@ -3020,7 +3039,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
 	"\rmodule_sha256\x18\x14 \x01(\tR\fmoduleSha256\x12+\n" +
-	"\x05stats\x18\x15 \x01(\v2\x15.rcc.v1.InstanceStatsR\x05stats\x1a9\n" +
+	"\x05stats\x18\x15 \x01(\v2\x15.rcc.v1.InstanceStatsR\x05stats\x12\x16\n" +
+	"\x06record\x18\x16 \x01(\bR\x06record\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
@@ -3033,7 +3053,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06frames\x18\x06 \x01(\x04R\x06frames\x12\x1a\n" +
 	"\boverruns\x18\a \x01(\x04R\boverruns\x12;\n" +
 	"\vreported_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xd6\x02\n" +
+	"reportedAt\"\xee\x02\n" +
 	"\fSpawnRequest\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x1f\n" +
@@ -3043,7 +3063,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2 .rcc.v1.SpawnRequest.LabelsEntryR\x06labels\x12/\n" +
 	"\x06params\x18\x06 \x01(\v2\x17.google.protobuf.StructR\x06params\x12\x12\n" +
 	"\x04seed\x18\a \x01(\x04R\x04seed\x12\x18\n" +
-	"\arespawn\x18\b \x01(\bR\arespawn\x1a9\n" +
+	"\arespawn\x18\b \x01(\bR\arespawn\x12\x16\n" +
+	"\x06record\x18\t \x01(\bR\x06record\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"$\n" +
