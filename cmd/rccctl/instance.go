@@ -20,9 +20,10 @@ func newInstanceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "instance",
 		Aliases: []string{"instances"},
-		Short:   "Spawn, list, inspect, stop and renew game instances",
+		Short:   "Spawn, list, inspect, stop and renew game instances; fetch their input logs",
 	}
-	cmd.AddCommand(newInstanceSpawnCmd(), newInstanceLsCmd(), newInstanceGetCmd(), newInstanceStopCmd(), newInstanceRenewCmd())
+	cmd.AddCommand(newInstanceSpawnCmd(), newInstanceLsCmd(), newInstanceGetCmd(), newInstanceStopCmd(), newInstanceRenewCmd(),
+		newInstanceInputLogCmd())
 	return cmd
 }
 
@@ -103,6 +104,9 @@ func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
 	if in.RespawnedFrom != "" {
 		row("respawned from", in.RespawnedFrom)
 	}
+	if in.Record {
+		row("input log", "recorded (rccctl instance input-log "+in.Id+")")
+	}
 	row("created", in.CreatedAt.AsTime().Local().Format(time.DateTime))
 	_ = tw.Flush()
 }
@@ -128,7 +132,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 		labels, params      []string
 		paramsJSON          string
 		seed                uint64
-		respawn             bool
+		respawn, record     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "spawn GAME",
@@ -174,7 +178,8 @@ func newInstanceSpawnCmd() *cobra.Command {
 			}
 			defer done()
 			in, err := c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
-				LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn})
+				LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn,
+				Record: record})
 			if err != nil {
 				return f.callError(err)
 			}
@@ -195,6 +200,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 	fl.StringVar(&paramsJSON, "params", "", "game parameters as a JSON object")
 	fl.Uint64Var(&seed, "seed", 0, "seed (default random)")
 	fl.BoolVar(&respawn, "respawn", false, "respawn on another executor if its executor is lost")
+	fl.BoolVar(&record, "record", false, "record the instance's input log on its executor (fetch it with instance input-log)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,10 +70,13 @@ type Config struct {
 	Capacity uint32
 	Labels   map[string]string
 	Version  string
-	// DataDir keeps fetched modules and assets, by sha256. Required.
+	// DataDir keeps fetched modules and assets, by sha256, and the input
+	// logs of recorded instances. Required.
 	DataDir string
 	// Executor configures the executor; the agent sets its ID, Verifier
-	// and OnChange, and its Logger when nil.
+	// and OnChange, its Logger when nil and its ReplayDir (where the input
+	// logs of instances spawned with record go) when empty:
+	// DataDir/replays.
 	Executor executor.Config
 	// Logger receives the agent's logs; slog.Default() when nil.
 	Logger *slog.Logger
@@ -171,6 +175,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	ecfg.ID = a.id
 	ecfg.Verifier = v
 	ecfg.OnChange = a.onChange
+	if ecfg.ReplayDir == "" {
+		ecfg.ReplayDir = filepath.Join(cfg.DataDir, "replays")
+	}
 	if ecfg.Logger == nil {
 		ecfg.Logger = cfg.Logger
 	}
@@ -708,6 +715,15 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 	if sha := v.GetAssetsSha256(); sha != "" {
 		if spec.Assets, err = a.blobs.assets(ctx, sha); err != nil {
 			return executor.InstanceSpec{}, err
+		}
+	}
+	if in.Record {
+		// A log that cannot be created leaves the instance unrecorded,
+		// not unstarted. The executor closes the file.
+		if f, err := a.ex.CreateReplay(in.Id); err != nil {
+			a.log.Error("instance not recorded", "instance", in.Id, "err", err)
+		} else {
+			spec.Record = f
 		}
 	}
 	return spec, nil

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/auth"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+func newInstanceInputLogCmd() *cobra.Command {
+	var f serverFlags
+	var out string
+	cmd := &cobra.Command{
+		Use:   "input-log ID",
+		Short: "Download the input log of an instance spawned with --record",
+		Long: `Download the input log (format rcc-replay/1, docs/replay.md) of an instance
+spawned with --record from its executor, running or ended, and write it to
+--out (standard output by default). A running instance's log ends at its
+last flushed frame (flushed every 60 frames). Replay it with:
+
+  rccctl game replay GAME.wasm FILE`,
+		Example: `  rccctl instance spawn arena --record
+  rccctl instance input-log i-0123 -o arena.rcclog
+  rccctl game replay arena.wasm arena.rcclog`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			_, token, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
+			if err != nil {
+				return f.callError(err)
+			}
+			if !in.Record {
+				return fmt.Errorf("instance %s does not record its input log (spawn it with --record)", in.Id)
+			}
+			if in.WsUrl == "" {
+				return fmt.Errorf("instance %s has no executor to fetch its input log from (state %s)", in.Id, stateName(in.State))
+			}
+			u, err := inputLogURL(in.WsUrl, in.Id)
+			if err != nil {
+				return err
+			}
+			n, err := downloadInputLog(ctx, cmd.Context(), u, token, out, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if out != "" && out != "-" {
+				fmt.Fprintf(cmd.OutOrStdout(), "wrote the input log of %s to %s (%d bytes)\n", in.Id, out, n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (default standard output)")
+	addServerFlags(cmd, &f, false)
+	return cmd
+}
+
+// inputLogURL is the executor's GET /replays/{instance} for its player URL
+// base (ws:// or wss://).
+func inputLogURL(base, id string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("parse executor url: %w", err)
+	}
+	switch u.Scheme {
+	case "ws", "http":
+		u.Scheme = "http"
+	case "wss", "https":
+		u.Scheme = "https"
+	default:
+		return "", fmt.Errorf("executor url %q: scheme must be ws or wss", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/replays/" + id
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String(), nil
+}
+
+// downloadInputLog fetches u with token and writes the body to out ("" or
+// "-": w), through a temporary file so that a failed download leaves no
+// partial file. The answer must arrive within headerCtx; the body may take
+// as long as bodyCtx allows.
+func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token auth.Token, out string, w io.Writer) (int64, error) {
+	req, err := http.NewRequestWithContext(bodyCtx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+string(token))
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		got <- result{resp, err}
+	}()
+	var resp *http.Response
+	select {
+	case r := <-got:
+		if r.err != nil {
+			return 0, fmt.Errorf("fetch input log: %w", r.err)
+		}
+		resp = r.resp
+	case <-headerCtx.Done():
+		go func() {
+			if r := <-got; r.resp != nil {
+				r.resp.Body.Close()
+			}
+		}()
+		return 0, fmt.Errorf("fetch input log from %s: %w", u, headerCtx.Err())
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		text := strings.TrimSpace(string(msg))
+		switch resp.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return 0, fmt.Errorf("the executor refused the token (%s): %s (this command needs an admin token)", resp.Status, text)
+		case http.StatusNotFound:
+			return 0, fmt.Errorf("the executor has no input log for this instance: %s", text)
+		}
+		return 0, fmt.Errorf("fetch input log: %s: %s", resp.Status, text)
+	}
+	if out == "" || out == "-" {
+		n, err := io.Copy(w, resp.Body)
+		if err != nil {
+			return n, fmt.Errorf("fetch input log: %w", err)
+		}
+		return n, nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*")
+	if err != nil {
+		return 0, fmt.Errorf("write input log: %w", err)
+	}
+	n, err := io.Copy(tmp, resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), out)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return 0, fmt.Errorf("write input log %s: %w", out, err)
+	}
+	return n, nil
+}
