@@ -246,3 +246,42 @@ func TestRefusedToken(t *testing.T) {
 		t.Fatalf("err = %v, want a permission refusal", err)
 	}
 }
+
+// TestRecordedInstance: an instance spawned with record has its input log
+// in DataDir/replays, complete once it has stopped; others have none.
+func TestRecordedInstance(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.startAgent("ex-1", dir)
+	e.deploy("mini", readModule(t, "../coordinator/testdata/minimal.wasm"))
+	rec, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: "mini", LeaseSeconds: 600, Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := e.spawn("mini")
+	e.waitState(rec.Id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+	e.waitState(plain, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
+	waitFor(t, "frames", 10*time.Second, func() bool {
+		st, err := e.agent.Executor().Instance(rec.Id)
+		return err == nil && st.Frames >= 3
+	})
+	for _, id := range []string{rec.Id, plain} {
+		if _, err := e.admin.Instances.Stop(context.Background(), &rccv1.StopInstanceRequest{Id: id}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "replays", rec.Id+executor.ReplayExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if !strings.Contains(lines[0], `"format":"rcc-replay/1"`) || !strings.Contains(lines[0], `"instance_id":"`+rec.Id+`"`) ||
+		!strings.HasPrefix(lines[len(lines)-1], `{"f":`) {
+		t.Fatalf("log of %d lines: %s … %s", len(lines), lines[0], lines[len(lines)-1])
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "replays"))
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("replays: %v %v, want only %s's log", entries, err, rec.Id)
+	}
+}
