@@ -50,4 +50,15 @@
 // and keeps the avatar when reconnecting with a fresh ticket within it; a
 // second connection of a connected player replaces the first, with no
 // leave or join sent to the game.
+//
+// # Input logs
+//
+// An instance started with [InstanceSpec.Record] has its input log
+// (pkg/replay) written as it runs: one line per frame with the events given
+// to the guest and the hash of the state, buffered and flushed every 60
+// frames and at the end. A write error stops the recording, never the
+// instance; an instance that does not record pays one nil check per frame.
+// [Executor.CreateReplay] makes the log file in [Config.ReplayDir], and
+// Handler serves it at GET /replays/{instance} to a bearer of an admin
+// token checked with Config.Verifier.
 package executor
