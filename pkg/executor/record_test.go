@@ -237,3 +237,39 @@ func TestServeReplay(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordFailedFrame: the frame in which the guest fails is recorded
+// with its events and no hash, so that a replay runs into the same failure.
+func TestRecordFailedFrame(t *testing.T) {
+	h := newHarness(t)
+	var log bytes.Buffer
+	module := testModule(t, "tick_loop")
+	h.start(InstanceSpec{ID: "hostile", Game: "tick_loop", Module: module, Record: &log})
+	h.join("victim", "hostile")
+	h.run()
+	waitFor(t, "the instance to fail", func() bool {
+		st, _ := h.ex.Instance("hostile")
+		return st.State == StateFailed
+	})
+	h.shutdown()
+	r, err := replay.NewReader(bytes.NewReader(log.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.Next()
+	if err != nil || f.Frame != 1 || f.StateSHA256 != "" || len(f.Events) != 1 || f.Events[0].Kind != replay.KindJoin {
+		t.Fatalf("first frame %+v, %v; want frame 1 with victim's join and no hash", f, err)
+	}
+	eng, err := wasmhost.NewEngine(context.Background(), wasmhost.Config{CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(context.Background())
+	res, err := localrun.Replay(context.Background(), eng, module, bytes.NewReader(log.Bytes()), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitReason != string(wasmhost.ReasonFuelExhausted) {
+		t.Errorf("replay: %+v, want it to end with fuel_exhausted", res)
+	}
+}
