@@ -296,7 +296,9 @@ var ctlBinaries sync.Map // test name -> path
 func ctlBinary(t testing.TB) string {
 	t.Helper()
 	if p, ok := ctlBinaries.Load(t.Name()); ok {
-		return p.(string)
+		if _, err := os.Stat(p.(string)); err == nil {
+			return p.(string)
+		} // else built by an earlier run of the same test (-count), in its removed directory
 	}
 	p := filepath.Join(t.TempDir(), "rccctl")
 	if out, err := exec.Command("go", "build", "-o", p, "../rccctl").CombinedOutput(); err != nil {
