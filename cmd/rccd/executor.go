@@ -67,7 +67,9 @@ type executorConfig struct {
 	Capacity     uint32
 	Labels       []string
 	DrainTimeout time.Duration
-	Log          logOptions
+	// ReconnectGrace is how long a disconnected player keeps the avatar.
+	ReconnectGrace time.Duration
+	Log            logOptions
 }
 
 func (c executorConfig) validate() error {
@@ -170,6 +172,7 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
+	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	cfg.Log.addFlags(f)
 	withEnvHelp(cmd)
 	return cmd
@@ -272,7 +275,8 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildVersion(),
 		DataDir: dir, Logger: log,
-		Executor: executor.Config{Logger: log, Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
+		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
+			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
 	})
 	if err != nil {
 		closeAll()
