@@ -872,6 +872,33 @@ func (s *db) ids(ctx context.Context, c conn, q string, args ...any) ([]string, 
 	return out, r.Err()
 }
 
+// errStopEach ends updateEach's loop early without an error.
+var errStopEach = errors.New("stop")
+
+// updateEach runs update on each id in order and returns the instances it
+// changed (those for which it affected a row), read back in the same
+// transaction. An update returning errStopEach ends the loop there.
+func updateEach(ctx context.Context, c conn, ids []string, update func(id string) (int64, error)) ([]Instance, error) {
+	var out []Instance
+	for _, id := range ids {
+		n, err := update(id)
+		if errors.Is(err, errStopEach) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 1 {
+			in, err := getInstance(ctx, c, id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
 func (s *db) AssignPending(ctx context.Context, p Placement) ([]Instance, error) {
 	var out []Instance
 	err := s.tx(ctx, func(c conn) error {
@@ -879,28 +906,18 @@ func (s *db) AssignPending(ctx context.Context, p Placement) ([]Instance, error)
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
+		out, err = updateEach(ctx, c, ids, func(id string) (int64, error) {
 			exec, err := pickExecutor(ctx, c, p)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			if exec == "" {
-				return nil
+				return 0, errStopEach
 			}
-			n, err := c.exec(ctx, `UPDATE instances SET state = 'starting', executor_id = ?, updated_at = ? WHERE id = ? AND state = 'pending'`,
+			return c.exec(ctx, `UPDATE instances SET state = 'starting', executor_id = ?, updated_at = ? WHERE id = ? AND state = 'pending'`,
 				exec, ms(p.Now), id)
-			if err != nil {
-				return err
-			}
-			if n == 1 {
-				in, err := getInstance(ctx, c, id)
-				if err != nil {
-					return err
-				}
-				out = append(out, in)
-			}
-		}
-		return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("assign pending: %w", err)
@@ -915,22 +932,12 @@ func (s *db) ExpireLeases(ctx context.Context, now time.Time) ([]Instance, error
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			n, err := c.exec(ctx, `UPDATE instances SET state = CASE WHEN state = 'pending' THEN 'stopped' ELSE 'stopping' END,
+		out, err = updateEach(ctx, c, ids, func(id string) (int64, error) {
+			return c.exec(ctx, `UPDATE instances SET state = CASE WHEN state = 'pending' THEN 'stopped' ELSE 'stopping' END,
 				reason = 'lease expired', updated_at = ? WHERE id = ? AND state IN ('pending', 'starting', 'running') AND lease_expires_at < ?`,
 				ms(now), id, ms(now))
-			if err != nil {
-				return err
-			}
-			if n == 1 {
-				in, err := getInstance(ctx, c, id)
-				if err != nil {
-					return err
-				}
-				out = append(out, in)
-			}
-		}
-		return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire leases: %w", err)
@@ -941,27 +948,16 @@ func (s *db) ExpireLeases(ctx context.Context, now time.Time) ([]Instance, error
 func (s *db) ExpireStops(ctx context.Context, before, now time.Time) ([]Instance, error) {
 	var out []Instance
 	err := s.tx(ctx, func(c conn) error {
-		out = nil
 		ids, err := s.ids(ctx, c, `SELECT id FROM instances WHERE state = 'stopping' AND updated_at < ? LIMIT 500`, ms(before))
 		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			n, err := c.exec(ctx, `UPDATE instances SET state = 'stopped', players = 0, reserved = 0,
+		out, err = updateEach(ctx, c, ids, func(id string) (int64, error) {
+			return c.exec(ctx, `UPDATE instances SET state = 'stopped', players = 0, reserved = 0,
 				reason = reason || ' (stop not confirmed by the executor)', updated_at = ?
 				WHERE id = ? AND state = 'stopping' AND updated_at < ?`, ms(now), id, ms(before))
-			if err != nil {
-				return err
-			}
-			if n == 1 {
-				in, err := getInstance(ctx, c, id)
-				if err != nil {
-					return err
-				}
-				out = append(out, in)
-			}
-		}
-		return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("expire stops: %w", err)
