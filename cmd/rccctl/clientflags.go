@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -123,6 +124,16 @@ func protoJSON(m proto.Message) json.RawMessage {
 		return json.RawMessage(`null`)
 	}
 	return b
+}
+
+// writeJSONList writes items as a JSON array (never null), each converted by
+// toJSON.
+func writeJSONList[T any](w io.Writer, items []T, toJSON func(T) json.RawMessage) error {
+	out := make([]json.RawMessage, len(items))
+	for i, it := range items {
+		out[i] = toJSON(it)
+	}
+	return writeJSON(w, out)
 }
 
 // parseLabels parses key=value pairs.

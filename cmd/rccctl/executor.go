@@ -43,11 +43,7 @@ func newExecutorLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				out := []json.RawMessage{}
-				for _, x := range res.Executors {
-					out = append(out, protoJSON(x))
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSONList(cmd.OutOrStdout(), res.Executors, func(m *rccv1.Executor) json.RawMessage { return protoJSON(m) })
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)

@@ -98,11 +98,7 @@ func newGameLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				out := []json.RawMessage{}
-				for _, g := range res.Games {
-					out = append(out, protoJSON(g))
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSONList(cmd.OutOrStdout(), res.Games, func(m *rccv1.Game) json.RawMessage { return protoJSON(m) })
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tUPDATED")
@@ -137,11 +133,7 @@ not set is the executor's default, and a version that sets none shows
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				out := []json.RawMessage{}
-				for _, v := range res.Versions {
-					out = append(out, protoJSON(v))
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSONList(cmd.OutOrStdout(), res.Versions, func(m *rccv1.GameVersion) json.RawMessage { return protoJSON(m) })
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")

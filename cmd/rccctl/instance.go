@@ -247,11 +247,7 @@ func newInstanceLsCmd() *cobra.Command {
 			}
 			now := time.Now()
 			if f.output == "json" {
-				out := []json.RawMessage{}
-				for _, in := range res.Instances {
-					out = append(out, instanceJSON(in, now))
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSONList(cmd.OutOrStdout(), res.Instances, func(in *rccv1.Instance) json.RawMessage { return instanceJSON(in, now) })
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tGAME\tVERSION\tSTATE\tPLAYERS\tTICK P99\tLEASE LEFT\tEXECUTOR\tAGE\tLABELS")
