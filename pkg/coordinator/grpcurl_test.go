@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // grpcurlPath finds grpcurl on PATH or in the repository's bin/ (where make
@@ -21,11 +22,7 @@ func grpcurlPath(t *testing.T) string {
 			return p
 		}
 	}
-	const missing = "grpcurl is not installed (make setup puts it in bin/)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
+	testenv.Unavailable(t, "grpcurl", "make setup puts it in bin/")
 	return ""
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/rcc-games/rcc/pkg/meter"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // wazeroSpecDir returns the directory of wazero's copy of the WebAssembly
@@ -97,27 +98,17 @@ func (v specValue) encode() ([]uint64, bool) {
 // scripts must give the same results, bit for bit, and the same traps,
 // metered and unmetered. Modules of the proposals RCC refuses must be
 // refused as unsupported, or instrumented when they do not use them.
-// skipUnlessCI skips the test, naming what is missing, or fails it on CI,
-// where everything the tests need is installed.
-func skipUnlessCI(t *testing.T, missing string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(missing)
-	}
-	t.Skip(missing)
-}
-
 func TestSpecSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: runs the spec test suite")
 	}
 	dir, err := wazeroSpecDir()
 	if err != nil {
-		skipUnlessCI(t, err.Error())
+		testenv.Unavailable(t, "wazero's spec test suite", err.Error())
 	}
 	scripts, _ := filepath.Glob(filepath.Join(dir, "v2", "testdata", "*.json"))
 	if len(scripts) == 0 {
-		skipUnlessCI(t, "no spec scripts found in "+dir)
+		testenv.Unavailable(t, "wazero's spec test scripts", "none found in "+dir)
 	}
 	ctx := context.Background()
 	cfg := wazero.NewRuntimeConfig()

@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // EnvURL is the environment variable naming the PostgreSQL server to use.
@@ -74,7 +75,7 @@ func New(t testing.TB) string {
 		shared.admin, shared.how, shared.cluster, shared.err = discover(os.Getenv(EnvURL), DefaultURL)
 	})
 	if shared.err != nil {
-		unavailable(t, onCI(os.Getenv("CI")), shared.err)
+		unavailable(t, testenv.OnCI(), shared.err)
 		return ""
 	}
 	if first {
@@ -122,16 +123,6 @@ func unavailable(t testing.TB, onCI bool, err *unavailableError) {
 		t.Skipf("pgtest: skipping, PostgreSQL unavailable: %s "+
 			"(install the postgresql package or set %s)", err.reason, EnvURL)
 	}
-}
-
-// onCI interprets the CI environment variable: set to anything but a false
-// boolean ("false", "0") means CI.
-func onCI(v string) bool {
-	if v == "" {
-		return false
-	}
-	b, err := strconv.ParseBool(v)
-	return err != nil || b
 }
 
 // ping connects to rawURL and runs a query.

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -161,7 +163,7 @@ func TestDiscoverStartsThrowawayCluster(t *testing.T) {
 	// Nothing listens on port 1, so discover falls back to a cluster.
 	admin, how, c, uerr := discover("", "postgres://postgres@127.0.0.1:1/postgres?sslmode=disable")
 	if uerr != nil {
-		unavailable(t, onCI(os.Getenv("CI")), uerr)
+		unavailable(t, testenv.OnCI(), uerr)
 	}
 	t.Cleanup(func() {
 		if err := c.destroy(); err != nil {
@@ -215,8 +217,9 @@ func TestUnavailable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("CI", tt.ci)
 			r := &recorder{TB: t}
-			unavailable(r, onCI(tt.ci), tt.err)
+			unavailable(r, testenv.OnCI(), tt.err)
 			got := r.skip
 			if tt.wantFail {
 				got = r.fatal

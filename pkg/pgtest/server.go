@@ -1,9 +1,10 @@
 package pgtest
 
 import (
-	"os"
 	"testing"
 	"time"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // Server is a private PostgreSQL cluster a test can stop and start, made by
@@ -23,7 +24,7 @@ func Restartable(t testing.TB) *Server {
 	t.Helper()
 	c, err := startCluster()
 	if err != nil {
-		unavailable(t, onCI(os.Getenv("CI")), &unavailableError{reason: "cannot start a private cluster: " + err.Error()})
+		unavailable(t, testenv.OnCI(), &unavailableError{reason: "cannot start a private cluster: " + err.Error()})
 		return nil
 	}
 	t.Cleanup(func() {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 func readModule(t testing.TB, name string) []byte {
@@ -60,10 +62,7 @@ func instantiate(t testing.TB, m *Module, cfg InstanceConfig) *Instance {
 func TestModulesMatchSources(t *testing.T) {
 	wat2wasm, err := exec.LookPath("wat2wasm")
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("wat2wasm (Debian package wabt) is not installed; make setup installs it")
-		}
-		t.Skip("wat2wasm (Debian package wabt) is not installed; make setup installs it")
+		testenv.Unavailable(t, "wat2wasm", "install the Debian package wabt (make setup does)")
 	}
 	sources, _ := filepath.Glob("testdata/*.wat")
 	if len(sources) == 0 {
