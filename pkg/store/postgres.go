@@ -75,8 +75,7 @@ func migratePostgres(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
-	fsys, dir := migrations.FS("postgres")
-	sub, err := subFS(fsys, dir)
+	sub, err := migrations.FS("postgres")
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,8 +55,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	sdb.SetMaxOpenConns(1)
 	sdb.SetMaxIdleConns(1)
 	sdb.SetConnMaxLifetime(0)
-	fsys, dir := migrations.FS("sqlite")
-	sub, err := subFS(fsys, dir)
+	sub, err := migrations.FS("sqlite")
 	if err == nil {
 		var p *goose.Provider
 		p, err = goose.NewProvider(goose.DialectSQLite3, sdb, sub)
@@ -71,8 +69,6 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	return &SQLite{db: db{e: &sqliteEngine{sdb}}, sql: sdb}, nil
 }
-
-func subFS(fsys fs.FS, dir string) (fs.FS, error) { return fs.Sub(fsys, dir) }
 
 type sqliteEngine struct{ db *sql.DB }
 
