@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/rcc-games/rcc/pkg/wasmbin"
 )
 
 // A run is a straight-line sequence of instructions entered only at its
@@ -82,27 +84,27 @@ type funcRewriter struct {
 	adj           []int32
 	over          []int64
 	ctrl          []frame
-	r             reader
+	r             wasmbin.Reader
 	cur           int32 // index in runs of the run being extended, -1 when dead
 	reach         bool  // the current instruction can execute
 	exit          bool  // the current branch instruction can return
 	preds         int32 // list of the runs that fall into the next leader
 }
 
-func rewriteCode(s section, fuel, importedFuncs uint32, params []uint32, opts Options) ([]byte, error) {
-	r := &reader{b: s.body, base: s.base}
-	n, _ := r.count(1) // checked by parseSection
-	out := make([]byte, 0, len(s.body)+len(s.body)/2+16)
-	out = appendULEB(out, uint64(n))
+func rewriteCode(s wasmbin.Section, fuel, importedFuncs uint32, params []uint32, opts Options) ([]byte, error) {
+	r := s.Reader()
+	n, _ := r.Entries(wasmbin.SectionCode) // checked by parseSection
+	out := make([]byte, 0, len(s.Body)+len(s.Body)/2+16)
+	out = wasmbin.AppendULEB128(out, uint64(n))
 	fr := &funcRewriter{fuel: fuel, importedFuncs: importedFuncs, opts: opts}
 	var body []byte
 	for i := range n {
-		size, err := r.u32()
+		size, err := r.U32()
 		if err != nil {
 			return nil, err
 		}
-		base := r.off()
-		b, err := r.bytes(int(size))
+		base := r.Offset()
+		b, err := r.Bytes(int(size))
 		if err != nil {
 			return nil, malformed(base, "function body exceeds the code section")
 		}
@@ -110,11 +112,11 @@ func rewriteCode(s section, fuel, importedFuncs uint32, params []uint32, opts Op
 		if err != nil {
 			return nil, err
 		}
-		out = appendULEB(out, uint64(len(body)))
+		out = wasmbin.AppendULEB128(out, uint64(len(body)))
 		out = append(out, body...)
 	}
-	if !r.eof() {
-		return nil, malformed(r.off(), "trailing bytes after the last function body")
+	if !r.EOF() {
+		return nil, malformed(r.Offset(), "trailing bytes after the last function body")
 	}
 	return out, nil
 }
@@ -122,7 +124,7 @@ func rewriteCode(s section, fuel, importedFuncs uint32, params []uint32, opts Op
 // rewrite appends the instrumented version of the function body b, whose
 // function has params parameters, to out.
 func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, error) {
-	f.r = reader{b: b, base: base}
+	f.r = wasmbin.NewReader(b, base)
 	f.runs = f.runs[:0]
 	f.patches = f.patches[:0]
 	f.edges = f.edges[:0]
@@ -132,19 +134,19 @@ func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, 
 	r := &f.r
 	// Locals: the fuel local (i64) is appended after the declared ones, and
 	// the length local (i32) after it when the function needs one.
-	n, err := r.count(2)
+	n, err := r.Count(2)
 	if err != nil {
 		return nil, err
 	}
-	localsStart := r.pos
+	localsStart := r.Pos()
 	nlocals := uint64(params)
 	for range n {
-		k, err := r.u32()
+		k, err := r.U32()
 		if err != nil {
 			return nil, err
 		}
 		nlocals += uint64(k)
-		if err := parseValType(r); err != nil {
+		if _, err := r.ValType(); err != nil {
 			return nil, err
 		}
 	}
@@ -152,19 +154,19 @@ func (f *funcRewriter) rewrite(out, b []byte, base int, params uint32) ([]byte, 
 		return nil, unsupported(base, "too many locals")
 	}
 	f.local = uint32(nlocals)
-	codeStart := r.pos
+	codeStart := r.Pos()
 	if err := f.decode(); err != nil {
 		return nil, err
 	}
 	f.placeChecks()
 	if f.needLen {
-		out = appendULEB(out, uint64(n)+2)
+		out = wasmbin.AppendULEB128(out, uint64(n)+2)
 		out = append(out, b[localsStart:codeStart]...)
-		out = append(out, 0x01, 0x7e, 0x01, 0x7f) // one i64, one i32
+		out = append(out, 1, byte(wasmbin.I64), 1, byte(wasmbin.I32))
 	} else {
-		out = appendULEB(out, uint64(n)+1)
+		out = wasmbin.AppendULEB128(out, uint64(n)+1)
 		out = append(out, b[localsStart:codeStart]...)
-		out = append(out, 0x01, 0x7e) // one i64
+		out = append(out, 1, byte(wasmbin.I64))
 	}
 	out = f.appendRestore(out)
 	prev := codeStart
@@ -284,20 +286,29 @@ func satAdd(a, b int64) int64 {
 //	i64.const 0; i64.lt_s
 //	if; local.get $f; global.set $fuel; unreachable; end
 func (f *funcRewriter) appendCharge(out []byte, ru *run) []byte {
-	out = append(out, 0x20)
-	out = appendULEB(out, uint64(f.local))
-	out = append(out, 0x42)
-	out = appendSLEB(out, ru.cost)
-	out = append(out, 0x7d)
+	out = append(out, opLocalGet)
+	out = wasmbin.AppendULEB128(out, uint64(f.local))
+	out = append(out, opI64Const)
+	out = wasmbin.AppendSLEB128(out, ru.cost)
+	out = append(out, opI64Sub)
 	if !ru.check {
-		out = append(out, 0x21)
-		return appendULEB(out, uint64(f.local))
+		out = append(out, opLocalSet)
+		return wasmbin.AppendULEB128(out, uint64(f.local))
 	}
-	out = append(out, 0x22)
-	out = appendULEB(out, uint64(f.local))
-	out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40)
+	out = append(out, opLocalTee)
+	out = wasmbin.AppendULEB128(out, uint64(f.local))
+	return f.appendTrapIfNegative(out)
+}
+
+// appendTrapIfNegative appends the check of the fuel on top of the stack,
+// which is also in the fuel local:
+//
+//	i64.const 0; i64.lt_s
+//	if; local.get $f; global.set $fuel; unreachable; end
+func (f *funcRewriter) appendTrapIfNegative(out []byte) []byte {
+	out = append(out, opI64Const, 0, opI64LtS, opIf, blockEmpty)
 	out = f.appendSave(out)
-	return append(out, 0x00, 0x0b)
+	return append(out, opUnreachable, opEnd)
 }
 
 // appendLength appends the code that charges the length operand n of a
@@ -309,39 +320,37 @@ func (f *funcRewriter) appendCharge(out []byte, ru *run) []byte {
 //	if; local.get $f; global.set $fuel; unreachable; end
 func (f *funcRewriter) appendLength(out []byte, shift int64) []byte {
 	n := uint64(f.local) + 1
-	out = append(out, 0x22)
-	out = appendULEB(out, n)
-	out = append(out, 0x20)
-	out = appendULEB(out, uint64(f.local))
-	out = append(out, 0x20)
-	out = appendULEB(out, n)
-	out = append(out, 0xad)
+	out = append(out, opLocalTee)
+	out = wasmbin.AppendULEB128(out, n)
+	out = append(out, opLocalGet)
+	out = wasmbin.AppendULEB128(out, uint64(f.local))
+	out = append(out, opLocalGet)
+	out = wasmbin.AppendULEB128(out, n)
+	out = append(out, opI64ExtendU)
 	if shift != 0 {
-		out = append(out, 0x42)
-		out = appendSLEB(out, shift)
-		out = append(out, 0x88)
+		out = append(out, opI64Const)
+		out = wasmbin.AppendSLEB128(out, shift)
+		out = append(out, opI64ShrU)
 	}
-	out = append(out, 0x7d, 0x22)
-	out = appendULEB(out, uint64(f.local))
-	out = append(out, 0x42, 0x00, 0x53, 0x04, 0x40)
-	out = f.appendSave(out)
-	return append(out, 0x00, 0x0b)
+	out = append(out, opI64Sub, opLocalTee)
+	out = wasmbin.AppendULEB128(out, uint64(f.local))
+	return f.appendTrapIfNegative(out)
 }
 
 // appendSave appends local.get $f; global.set $fuel.
 func (f *funcRewriter) appendSave(out []byte) []byte {
-	out = append(out, 0x20)
-	out = appendULEB(out, uint64(f.local))
-	out = append(out, 0x24)
-	return appendULEB(out, uint64(f.fuel))
+	out = append(out, opLocalGet)
+	out = wasmbin.AppendULEB128(out, uint64(f.local))
+	out = append(out, opGlobalSet)
+	return wasmbin.AppendULEB128(out, uint64(f.fuel))
 }
 
 // appendRestore appends global.get $fuel; local.set $f.
 func (f *funcRewriter) appendRestore(out []byte) []byte {
-	out = append(out, 0x23)
-	out = appendULEB(out, uint64(f.fuel))
-	out = append(out, 0x21)
-	return appendULEB(out, uint64(f.local))
+	out = append(out, opGlobalGet)
+	out = wasmbin.AppendULEB128(out, uint64(f.fuel))
+	out = append(out, opLocalSet)
+	return wasmbin.AppendULEB128(out, uint64(f.local))
 }
 
 // addPatch records code to insert before offset at, if the code there can
@@ -356,7 +365,7 @@ func (f *funcRewriter) addPatch(at int, kind patchKind) {
 // markers block, loop and end, and nop, which compile to no code. Every
 // cycle of control flow still contains a branch or a call, which costs 1.
 func free(op byte) bool {
-	return op == 0x01 || op == 0x02 || op == 0x03 || op == 0x0b
+	return op == opNop || op == opBlock || op == opLoop || op == opEnd
 }
 
 // push adds run to the list at *head.
@@ -432,16 +441,16 @@ func (f *funcRewriter) decode() error {
 	f.ctrl = append(f.ctrl, frame{kind: frameFunc, startReachable: true, ifRun: -1, pend: -1})
 	f.reach = true
 	f.preds = -1
-	f.startRun(r.pos, true)
+	f.startRun(r.Pos(), true)
 	leader, header := false, false
 	for {
-		at := r.pos
+		at := r.Pos()
 		if leader {
 			f.startRun(at, header)
 			leader, header = false, false
 		}
-		off := r.off()
-		op, err := r.byte()
+		off := r.Offset()
+		op, err := r.Byte()
 		if err != nil {
 			return malformed(off, "function body ends inside an expression")
 		}
@@ -450,40 +459,40 @@ func (f *funcRewriter) decode() error {
 			f.runs[f.cur].cost++
 		}
 		switch {
-		case op >= 0x45 && op <= 0xc4:
+		case op >= opI32Eqz && op <= opI64Extend32S:
 			// Numeric instructions without immediates, including sign
-			// extension (0xc0-0xc4).
+			// extension.
 			continue
-		case op >= 0x28 && op <= 0x3e:
+		case op >= opI32Load && op <= opI64Store32:
 			if err := f.memarg(); err != nil {
 				return err
 			}
 			continue
 		}
 		switch op {
-		case 0x00: // unreachable
+		case opUnreachable:
 			f.dead()
-		case 0x01: // nop
-		case 0x02, 0x03, 0x04: // block, loop, if
+		case opNop:
+		case opBlock, opLoop, opIf:
 			if err := f.blockType(); err != nil {
 				return err
 			}
 			fr := frame{startReachable: f.reach, ifRun: -1, pend: -1}
 			switch op {
-			case 0x02:
+			case opBlock:
 				fr.kind = frameBlock
-			case 0x03:
+			case opLoop:
 				fr.kind = frameLoop
 				f.push(&f.preds, f.cur)
 				leader, header = true, true
-			case 0x04:
+			case opIf:
 				fr.kind = frameIf
 				fr.ifRun = f.cur
 				f.push(&f.preds, f.cur)
 				leader = true
 			}
 			f.ctrl = append(f.ctrl, fr)
-		case 0x05: // else
+		case opElse:
 			top := &f.ctrl[len(f.ctrl)-1]
 			if top.kind != frameIf || top.hasElse {
 				return malformed(off, "else outside an if")
@@ -495,14 +504,14 @@ func (f *funcRewriter) decode() error {
 			f.cur = -1
 			f.push(&f.preds, top.ifRun)
 			leader = true
-		case 0x0b: // end
+		case opEnd:
 			top := f.ctrl[len(f.ctrl)-1]
 			f.ctrl = f.ctrl[:len(f.ctrl)-1]
 			if len(f.ctrl) == 0 {
 				f.must() // returns to the caller
 				f.addPatch(at, patchSave)
-				if !r.eof() {
-					return malformed(r.off(), "bytes after the end of the function body")
+				if !r.EOF() {
+					return malformed(r.Offset(), "bytes after the end of the function body")
 				}
 				return nil
 			}
@@ -528,8 +537,8 @@ func (f *funcRewriter) decode() error {
 			}
 			// After a loop's end, or a block no branch targets, control
 			// only falls through: the current run goes on.
-		case 0x0c: // br
-			d, err := r.u32()
+		case opBr:
+			d, err := r.U32()
 			if err != nil {
 				return err
 			}
@@ -540,8 +549,8 @@ func (f *funcRewriter) decode() error {
 				f.addPatch(at, patchSave)
 			}
 			f.dead()
-		case 0x0d: // br_if
-			d, err := r.u32()
+		case opBrIf:
+			d, err := r.U32()
 			if err != nil {
 				return err
 			}
@@ -553,13 +562,13 @@ func (f *funcRewriter) decode() error {
 			}
 			f.push(&f.preds, f.cur)
 			leader = true
-		case 0x0e: // br_table
-			n, err := r.count(1)
+		case opBrTable:
+			n, err := r.Count(1)
 			if err != nil {
 				return err
 			}
 			for range n + 1 {
-				d, err := r.u32()
+				d, err := r.U32()
 				if err != nil {
 					return err
 				}
@@ -571,12 +580,12 @@ func (f *funcRewriter) decode() error {
 				f.addPatch(at, patchSave)
 			}
 			f.dead()
-		case 0x0f: // return
+		case opReturn:
 			f.must()
 			f.addPatch(at, patchSave)
 			f.dead()
-		case 0x10: // call
-			fn, err := r.u32()
+		case opCall:
+			fn, err := r.U32()
 			if err != nil {
 				return err
 			}
@@ -584,72 +593,71 @@ func (f *funcRewriter) decode() error {
 				f.must() // the host must not run on negative fuel
 			}
 			f.addPatch(at, patchSave)
-			f.addPatch(r.pos, patchRestore)
-		case 0x11: // call_indirect
-			if _, err := r.u32(); err != nil {
+			f.addPatch(r.Pos(), patchRestore)
+		case opCallIndirect:
+			if _, err := r.U32(); err != nil {
 				return err
 			}
-			if _, err := r.u32(); err != nil {
+			if _, err := r.U32(); err != nil {
 				return err
 			}
 			f.must() // the callee may be an import
 			f.addPatch(at, patchSave)
-			f.addPatch(r.pos, patchRestore)
-		case 0x1a, 0x1b: // drop, select
-		case 0x1c: // select t*
-			n, err := r.count(1)
+			f.addPatch(r.Pos(), patchRestore)
+		case opDrop, opSelect:
+		case opSelectT:
+			n, err := r.Count(1)
 			if err != nil {
 				return err
 			}
 			for range n {
-				if err := parseValType(r); err != nil {
+				if _, err := r.ValType(); err != nil {
 					return err
 				}
 			}
-		case 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26:
-			// local.get/set/tee, global.get/set, table.get/set
-			if _, err := r.u32(); err != nil {
+		case opLocalGet, opLocalSet, opLocalTee, opGlobalGet, opGlobalSet, opTableGet, opTableSet:
+			if _, err := r.U32(); err != nil {
 				return err
 			}
-		case 0x3f, 0x40: // memory.size, memory.grow
+		case opMemorySize, opMemoryGrow:
 			if err := f.memIndex(); err != nil {
 				return err
 			}
-		case 0x41: // i32.const
-			if _, err := r.sleb(32); err != nil {
+		case opI32Const:
+			if _, err := r.S32(); err != nil {
 				return err
 			}
-		case 0x42: // i64.const
-			if _, err := r.sleb(64); err != nil {
+		case opI64Const:
+			if _, err := r.S64(); err != nil {
 				return err
 			}
-		case 0x43:
-			if err := r.skip(4); err != nil {
+		case opF32Const:
+			if err := r.Skip(4); err != nil {
 				return err
 			}
-		case 0x44:
-			if err := r.skip(8); err != nil {
+		case opF64Const:
+			if err := r.Skip(8); err != nil {
 				return err
 			}
-		case 0xd0: // ref.null
-			o := r.off()
-			t, err := r.byte()
+		case opRefNull:
+			o := r.Offset()
+			t, err := r.Byte()
 			if err != nil {
 				return err
 			}
-			if t != 0x70 && t != 0x6f {
+			if wasmbin.ValType(t) != wasmbin.FuncRef && wasmbin.ValType(t) != wasmbin.ExternRef {
 				return unsupported(o, fmt.Sprintf("ref.null heap type %#x", t))
 			}
-		case 0xd1: // ref.is_null
-		case 0xd2: // ref.func
-			if _, err := r.u32(); err != nil {
+		case opRefIsNull:
+		case opRefFunc:
+			if _, err := r.U32(); err != nil {
 				return err
 			}
-		case 0xfc:
+		case opPrefixMisc:
 			if err := f.miscOp(at, off); err != nil {
 				return err
 			}
-		case 0xfd:
+		case opPrefixSIMD:
 			if err := f.simdOp(off); err != nil {
 				return err
 			}
@@ -660,22 +668,22 @@ func (f *funcRewriter) decode() error {
 }
 
 func (f *funcRewriter) memarg() error {
-	off := f.r.off()
-	align, err := f.r.u32()
+	off := f.r.Offset()
+	align, err := f.r.U32()
 	if err != nil {
 		return err
 	}
-	if align&0x40 != 0 {
+	if align&memargMemIndex != 0 {
 		return unsupported(off, "memory index in memarg (multi-memory)")
 	}
-	_, err = f.r.u32()
+	_, err = f.r.U32()
 	return err
 }
 
 // memIndex reads the reserved memory index byte of memory instructions.
 func (f *funcRewriter) memIndex() error {
-	off := f.r.off()
-	b, err := f.r.byte()
+	off := f.r.Offset()
+	b, err := f.r.Byte()
 	if err != nil {
 		return err
 	}
@@ -687,20 +695,20 @@ func (f *funcRewriter) memIndex() error {
 
 func (f *funcRewriter) blockType() error {
 	r := &f.r
-	off := r.off()
-	b, err := r.peek()
+	off := r.Offset()
+	b, err := r.Peek()
 	if err != nil {
 		return err
 	}
-	if b == 0x40 || isValType(b) {
-		r.pos++
-		return nil
+	if b == blockEmpty || wasmbin.IsValType(b) {
+		return r.Skip(1)
 	}
-	if b == 0x63 || b == 0x64 || b == 0x69 {
-		r.pos++
-		return refType(r, off, b)
+	switch wasmbin.ValType(b) {
+	case wasmbin.RefNull, wasmbin.Ref, wasmbin.ExnRef:
+		_, err := r.ValType()
+		return err
 	}
-	v, err := r.sleb(33)
+	v, err := r.S33()
 	if err != nil {
 		return err
 	}
@@ -720,49 +728,49 @@ func (f *funcRewriter) bulk(at int, kind patchKind) {
 
 func (f *funcRewriter) miscOp(at, off int) error {
 	r := &f.r
-	sub, err := r.u32()
+	sub, err := r.U32()
 	if err != nil {
 		return err
 	}
 	switch sub {
-	case 8, 10, 11: // memory.init, memory.copy, memory.fill
+	case miscMemoryInit, miscMemoryCopy, miscMemoryFill:
 		f.bulk(at, patchBytes)
-	case 12, 14, 17: // table.init, table.copy, table.fill
+	case miscTableInit, miscTableCopy, miscTableFill:
 		f.bulk(at, patchElems)
 	}
 	switch {
-	case sub <= 7: // trunc_sat
+	case sub <= miscTruncSatLast:
 		return nil
-	case sub == 8: // memory.init dataidx memidx
-		if _, err := r.u32(); err != nil {
+	case sub == miscMemoryInit: // dataidx memidx
+		if _, err := r.U32(); err != nil {
 			return err
 		}
 		return f.memIndex()
-	case sub == 9: // data.drop
-		_, err := r.u32()
+	case sub == miscDataDrop:
+		_, err := r.U32()
 		return err
-	case sub == 10: // memory.copy
+	case sub == miscMemoryCopy: // two memory indices
 		if err := f.memIndex(); err != nil {
 			return err
 		}
 		return f.memIndex()
-	case sub == 11: // memory.fill
+	case sub == miscMemoryFill:
 		return f.memIndex()
-	case sub == 12, sub == 14: // table.init elem table, table.copy table table
-		if _, err := r.u32(); err != nil {
+	case sub == miscTableInit, sub == miscTableCopy: // elem table, table table
+		if _, err := r.U32(); err != nil {
 			return err
 		}
-		_, err := r.u32()
+		_, err := r.U32()
 		return err
-	case sub == 13, sub >= 15 && sub <= 17: // elem.drop, table.grow/size/fill
-		_, err := r.u32()
+	case sub == miscElemDrop, sub >= miscTableGrow && sub <= miscTableFill:
+		_, err := r.U32()
 		return err
 	}
 	return unsupported(off, fmt.Sprintf("instruction 0xfc %d%s", sub, miscNote(sub)))
 }
 
 func miscNote(sub uint32) string {
-	if sub >= 0x12 && sub <= 0x13 {
+	if sub >= miscTable64First && sub <= miscTable64Last {
 		return " (memory64 table instructions)"
 	}
 	return ""
@@ -778,25 +786,25 @@ var simdReserved = map[uint32]bool{
 
 func (f *funcRewriter) simdOp(off int) error {
 	r := &f.r
-	sub, err := r.u32()
+	sub, err := r.U32()
 	if err != nil {
 		return err
 	}
 	switch {
-	case sub <= 0x0b, sub == 0x5c, sub == 0x5d: // loads, store, load_zero
+	case sub <= simdStore, sub == simdLoad32Zero, sub == simdLoad64Zero:
 		return f.memarg()
-	case sub == 0x0c, sub == 0x0d: // v128.const, i8x16.shuffle
-		return r.skip(16)
-	case sub >= 0x15 && sub <= 0x22: // extract_lane, replace_lane
-		return r.skip(1)
-	case sub >= 0x54 && sub <= 0x5b: // load_lane, store_lane
+	case sub == simdConst, sub == simdShuffle:
+		return r.Skip(16)
+	case sub >= simdExtractFirst && sub <= simdReplaceLast: // extract_lane, replace_lane
+		return r.Skip(1)
+	case sub >= simdLoadLaneFirst && sub <= simdStoreLaneLast: // load_lane, store_lane
 		if err := f.memarg(); err != nil {
 			return err
 		}
-		return r.skip(1)
-	case sub >= 0x100 && sub <= 0x113:
+		return r.Skip(1)
+	case sub >= simdRelaxedFirst && sub <= simdRelaxedLast:
 		return unsupported(off, fmt.Sprintf("instruction 0xfd %#x (relaxed SIMD)", sub))
-	case sub <= 0xff && !simdReserved[sub]:
+	case sub <= simdLast && !simdReserved[sub]:
 		return nil
 	}
 	return unsupported(off, fmt.Sprintf("instruction 0xfd %#x (unknown SIMD opcode)", sub))

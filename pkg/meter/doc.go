@@ -5,7 +5,10 @@
 // every machine.
 //
 // The package belongs to RCC's executor (pkg/wasmhost uses it), but it
-// depends only on the standard library and wazero's api package.
+// depends only on the standard library, wazero's api package and
+// pkg/wasmbin, the binary-format reader it shares with wasmhost's ABI check:
+// wasmbin decodes the sections, types, imports and exports; meter refuses
+// what it does not handle and rewrites the code.
 //
 // # Scheme
 //

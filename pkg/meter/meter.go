@@ -125,7 +125,11 @@ func Instrument(wasm []byte, opts Options) ([]byte, error) {
 	}
 	m, err := parseModule(wasm)
 	if err != nil {
-		return nil, err
+		return nil, meterError(err)
 	}
-	return m.rewrite(opts)
+	out, err := m.rewrite(opts)
+	if err != nil {
+		return nil, meterError(err)
+	}
+	return out, nil
 }

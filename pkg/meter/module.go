@@ -1,385 +1,176 @@
 package meter
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
+
+	"github.com/rcc-games/rcc/pkg/wasmbin"
 )
-
-const (
-	secCustom    = 0
-	secType      = 1
-	secImport    = 2
-	secFunction  = 3
-	secTable     = 4
-	secMemory    = 5
-	secGlobal    = 6
-	secExport    = 7
-	secStart     = 8
-	secElement   = 9
-	secCode      = 10
-	secData      = 11
-	secDataCount = 12
-	secTag       = 13
-)
-
-// sectionRank is the position of each known non-custom section in the order
-// the binary format requires.
-var sectionRank = map[byte]int{
-	secType: 1, secImport: 2, secFunction: 3, secTable: 4, secMemory: 5,
-	secTag: 6, secGlobal: 7, secExport: 8, secStart: 9, secElement: 10,
-	secDataCount: 11, secCode: 12, secData: 13,
-}
-
-var magic = []byte{0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00}
-
-type section struct {
-	id   byte
-	off  int    // offset of the section id in the module
-	body []byte // the section's content
-	base int    // offset of body[0] in the module
-}
 
 type module struct {
-	sections        []section
+	sections        []wasmbin.Section
 	importedGlobals int
 	definedGlobals  int
-	definedFuncs    int
 	importedFuncs   int
-	typeParams      []uint32 // parameter count of each type
+	types           []wasmbin.FuncType
 	funcParams      []uint32 // parameter count of each defined function
 	exports         map[string]bool
 }
 
+// parseModule decodes the sections of wasm with wasmbin and refuses what
+// the rewrite does not handle: tags (exception handling), shared and 64-bit
+// memories, more than one memory.
 func parseModule(wasm []byte) (*module, error) {
-	if len(wasm) < len(magic) || !bytes.Equal(wasm[:4], magic[:4]) {
-		return nil, malformed(0, "not a WebAssembly binary (bad magic number)")
-	}
-	if !bytes.Equal(wasm[4:8], magic[4:]) {
-		return nil, unsupported(4, fmt.Sprintf("binary version % x (only version 1 core modules are supported)", wasm[4:8]))
-	}
 	m := &module{exports: map[string]bool{}}
-	r := &reader{b: wasm, pos: len(magic)}
-	lastRank := 0
 	haveCode := false
-	for !r.eof() {
-		off := r.off()
-		id, _ := r.byte()
-		size, err := r.u32()
+	for s, err := range wasmbin.Sections(wasm) {
 		if err != nil {
 			return nil, err
-		}
-		base := r.off()
-		body, err := r.bytes(int(size))
-		if err != nil {
-			return nil, malformed(off, fmt.Sprintf("section %d: size %d exceeds the module", id, size))
-		}
-		s := section{id: id, off: off, body: body, base: base}
-		if id != secCustom {
-			rank, ok := sectionRank[id]
-			if !ok {
-				return nil, malformed(off, fmt.Sprintf("unknown section id %d", id))
-			}
-			if rank <= lastRank {
-				return nil, malformed(off, fmt.Sprintf("section %d out of order or repeated", id))
-			}
-			lastRank = rank
 		}
 		if err := m.parseSection(s); err != nil {
 			return nil, err
 		}
-		if id == secCode {
+		if s.ID == wasmbin.SectionCode {
 			haveCode = true
 		}
 		m.sections = append(m.sections, s)
 	}
-	if m.definedFuncs > 0 && !haveCode {
+	if len(m.funcParams) > 0 && !haveCode {
 		return nil, malformed(len(wasm), "function section without code section")
 	}
 	return m, nil
 }
 
-func (m *module) parseSection(s section) error {
-	r := &reader{b: s.body, base: s.base}
-	switch s.id {
-	case secType:
-		return m.parseTypes(r)
-	case secImport:
-		return m.parseImports(r)
-	case secFunction:
-		n, err := r.count(1)
+func (m *module) parseSection(s wasmbin.Section) error {
+	r := s.Reader()
+	switch s.ID {
+	case wasmbin.SectionType:
+		var err error
+		m.types, err = r.Types()
+		return err
+	case wasmbin.SectionImport:
+		return m.parseImports(&r)
+	case wasmbin.SectionFunction:
+		funcs, err := r.Functions(len(m.types))
 		if err != nil {
 			return err
 		}
-		m.definedFuncs = n
-		m.funcParams = make([]uint32, n)
-		for i := range n {
-			off := r.off()
-			t, err := r.u32()
-			if err != nil {
-				return err
-			}
-			if int64(t) >= int64(len(m.typeParams)) {
-				return malformed(off, fmt.Sprintf("function %d has unknown type %d", i, t))
-			}
-			m.funcParams[i] = m.typeParams[t]
+		// The type indices become parameter counts, in place.
+		for i, t := range funcs {
+			funcs[i] = uint32(len(m.types[t].Params))
 		}
-	case secTable:
-		n, err := r.count(2)
+		m.funcParams = funcs
+	case wasmbin.SectionTable:
+		n, err := r.Entries(s.ID)
 		if err != nil {
 			return err
 		}
 		for range n {
-			if err := parseTableType(r); err != nil {
+			t, err := r.TableType()
+			if err := checkLimits(t.Limits, false); err != nil {
+				return err
+			}
+			if err != nil {
 				return err
 			}
 		}
-	case secMemory:
-		n, err := r.count(2)
+	case wasmbin.SectionMemory:
+		n, err := r.Entries(s.ID)
 		if err != nil {
 			return err
 		}
 		if n > 1 {
-			return unsupported(s.base, "more than one memory (multi-memory)")
+			return unsupported(s.Base, "more than one memory (multi-memory)")
 		}
 		for range n {
-			if err := parseLimits(r, true); err != nil {
+			l, err := r.Limits()
+			if err := checkLimits(l, true); err != nil {
+				return err
+			}
+			if err != nil {
 				return err
 			}
 		}
-	case secTag:
-		return unsupported(s.off, "tag section (exception handling)")
-	case secGlobal:
-		n, err := r.count(3)
+	case wasmbin.SectionTag:
+		return unsupported(s.Offset, "tag section (exception handling)")
+	case wasmbin.SectionGlobal:
+		n, err := r.Entries(s.ID)
 		m.definedGlobals = n
 		return err
-	case secExport:
-		n, err := r.count(3)
+	case wasmbin.SectionExport:
+		n, err := r.Entries(s.ID)
 		if err != nil {
 			return err
 		}
 		for range n {
-			name, err := r.name()
+			e, err := r.Export()
 			if err != nil {
 				return err
 			}
-			if _, err := r.byte(); err != nil {
-				return err
-			}
-			if _, err := r.u32(); err != nil {
-				return err
-			}
-			m.exports[name] = true
+			m.exports[e.Name] = true
 		}
-	case secElement, secData:
+	case wasmbin.SectionElement, wasmbin.SectionData:
 		// Only check the length against the section size, so that a
 		// forged count is refused before any runtime allocates for it.
-		_, err := r.count(1)
+		_, err := r.Entries(s.ID)
 		return err
-	case secCode:
-		n, err := r.count(1)
+	case wasmbin.SectionCode:
+		n, err := r.Entries(s.ID)
 		if err != nil {
 			return err
 		}
-		if n != m.definedFuncs {
-			return malformed(s.base, fmt.Sprintf("code section has %d bodies for %d functions", n, m.definedFuncs))
+		if n != len(m.funcParams) {
+			return malformed(s.Base, fmt.Sprintf("code section has %d bodies for %d functions", n, len(m.funcParams)))
 		}
 	}
 	return nil
 }
 
-func (m *module) parseTypes(r *reader) error {
-	n, err := r.count(2)
-	if err != nil {
-		return err
-	}
-	for range n {
-		off := r.off()
-		form, err := r.byte()
-		if err != nil {
-			return err
-		}
-		k := 1
-		if form == 0x4e {
-			// A recursion group of plain function types, as wazero
-			// accepts; the rewrite does not depend on types.
-			if k, err = r.count(3); err != nil {
-				return err
-			}
-			off = r.off()
-			if k > 0 {
-				if form, err = r.byte(); err != nil {
-					return err
-				}
-			}
-		}
-		for i := range k {
-			if i > 0 {
-				off = r.off()
-				if form, err = r.byte(); err != nil {
-					return err
-				}
-			}
-			if form != 0x60 {
-				return unsupported(off, fmt.Sprintf("type form %#x (GC types)", form))
-			}
-			params, err := parseFuncType(r)
-			if err != nil {
-				return err
-			}
-			m.typeParams = append(m.typeParams, params)
-		}
-	}
-	return nil
-}
-
-// parseFuncType reads the rest of a function type and returns its number
-// of parameters.
-func parseFuncType(r *reader) (uint32, error) {
-	var params uint32
-	for i := range 2 { // params, results
-		k, err := r.count(1)
-		if err != nil {
-			return 0, err
-		}
-		if i == 0 {
-			params = uint32(k)
-		}
-		for range k {
-			if err := parseValType(r); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return params, nil
-}
-
-// parseValType reads a value type: a number, vector or reference type. The
-// nullable abstract forms (ref null func) and (ref null extern) are the same
-// types as funcref and externref; other reference types are refused.
-func parseValType(r *reader) error {
-	off := r.off()
-	t, err := r.byte()
-	if err != nil {
-		return err
-	}
-	if isValType(t) {
-		return nil
-	}
-	return refType(r, off, t)
-}
-
-// refType checks the rest of a reference type whose first byte t, at off,
-// was already read.
-func refType(r *reader, off int, t byte) error {
-	switch t {
-	case 0x63:
-		h, err := r.sleb(33)
-		if err != nil {
-			return err
-		}
-		if h == -0x10 || h == -0x11 { // func, extern
-			return nil
-		}
-		return unsupported(off, fmt.Sprintf("reference type (ref null %d) (typed function references or GC)", h))
-	case 0x64:
-		return unsupported(off, "non-nullable reference type (typed function references)")
-	case 0x69:
-		// exnref: wazero accepts it in types without exception handling,
-		// whose instructions are refused anyway.
-		return nil
-	}
-	return unsupported(off, fmt.Sprintf("value type %#x", t))
-}
-
-func isValType(t byte) bool {
-	switch t {
-	case 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
-		return true
-	}
-	return false
-}
-
-func parseTableType(r *reader) error {
-	off := r.off()
-	t, err := r.byte()
-	if err != nil {
-		return err
-	}
-	if t != 0x70 && t != 0x6f {
-		return unsupported(off, fmt.Sprintf("table element type %#x", t))
-	}
-	return parseLimits(r, false)
-}
-
-func parseLimits(r *reader, memory bool) error {
-	off := r.off()
-	flags, err := r.byte()
-	if err != nil {
-		return err
-	}
+// checkLimits refuses the limits of shared and 64-bit memories, and flags
+// other than a maximum on tables. It is called before the error of reading
+// the limits is looked at: an unsupported flags byte is reported first, as
+// it is found first.
+func checkLimits(l wasmbin.Limits, memory bool) error {
 	switch {
-	case flags <= 1:
-	case memory && flags&0x02 != 0 && flags <= 3:
-		return unsupported(off, "shared memory (threads)")
-	case memory && flags&0x04 != 0:
-		return unsupported(off, "64-bit memory (memory64)")
-	default:
-		return unsupported(off, fmt.Sprintf("limits flags %#x", flags))
+	case l.Flags <= wasmbin.LimitsMax:
+		return nil
+	case memory && l.Shared() && l.Flags <= wasmbin.LimitsShared|wasmbin.LimitsMax:
+		return unsupported(l.Offset, "shared memory (threads)")
+	case memory && l.Is64():
+		return unsupported(l.Offset, "64-bit memory (memory64)")
 	}
-	if _, err := r.u32(); err != nil {
-		return err
-	}
-	if flags == 1 {
-		if _, err := r.u32(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return unsupported(l.Offset, fmt.Sprintf("limits flags %#x", l.Flags))
 }
 
-func (m *module) parseImports(r *reader) error {
-	n, err := r.count(4)
+func (m *module) parseImports(r *wasmbin.Reader) error {
+	n, err := r.Entries(wasmbin.SectionImport)
 	if err != nil {
 		return err
 	}
 	for range n {
-		if _, err := r.name(); err != nil {
-			return err
+		// What the import has of an unsupported feature comes first: it
+		// was found before whatever made the reading fail.
+		im, err := r.Import()
+		switch im.Kind {
+		case wasmbin.KindTable:
+			if err := checkLimits(im.Table.Limits, false); err != nil {
+				return err
+			}
+		case wasmbin.KindMemory:
+			if err := checkLimits(im.Memory, true); err != nil {
+				return err
+			}
+		case wasmbin.KindTag:
+			return unsupported(im.KindOffset, "tag import (exception handling)")
 		}
-		if _, err := r.name(); err != nil {
-			return err
-		}
-		off := r.off()
-		kind, err := r.byte()
 		if err != nil {
 			return err
 		}
-		switch kind {
-		case 0: // function
-			if _, err := r.u32(); err != nil {
-				return err
-			}
+		switch im.Kind {
+		case wasmbin.KindFunc:
 			m.importedFuncs++
-		case 1:
-			if err := parseTableType(r); err != nil {
-				return err
-			}
-		case 2:
-			if err := parseLimits(r, true); err != nil {
-				return err
-			}
-		case 3:
-			if err := parseValType(r); err != nil {
-				return err
-			}
-			if _, err := r.byte(); err != nil {
-				return err
-			}
+		case wasmbin.KindGlobal:
 			m.importedGlobals++
-		case 4:
-			return unsupported(off, "tag import (exception handling)")
-		default:
-			return malformed(off, fmt.Sprintf("import kind %#x", kind))
 		}
 	}
 	return nil
@@ -395,56 +186,53 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 		return nil, unsupported(0, "too many globals")
 	}
 	out := make([]byte, 0, 64+sizeHint(m))
-	out = append(out, magic...)
+	out = append(out, wasmbin.Header...)
 	globalDone, exportDone := false, false
 	emitGlobal := func(prefix []byte, count int) {
-		body := appendULEB(nil, uint64(count+1))
+		body := wasmbin.AppendULEB128(nil, uint64(count+1))
 		body = append(body, prefix...)
-		body = append(body, 0x7e, 0x01, 0x42)
-		body = appendSLEB(body, opts.InitialFuel)
-		body = append(body, 0x0b)
-		out = appendSection(out, secGlobal, body)
+		body = append(body, byte(wasmbin.I64), wasmbin.MutVar, opI64Const)
+		body = wasmbin.AppendSLEB128(body, opts.InitialFuel)
+		body = append(body, opEnd)
+		out = wasmbin.AppendSection(out, wasmbin.SectionGlobal, body)
 		globalDone = true
 	}
 	emitExport := func(prefix []byte, count int) {
-		body := appendULEB(nil, uint64(count+1))
+		body := wasmbin.AppendULEB128(nil, uint64(count+1))
 		body = append(body, prefix...)
-		body = appendULEB(body, uint64(len(GlobalName)))
+		body = wasmbin.AppendULEB128(body, uint64(len(GlobalName)))
 		body = append(body, GlobalName...)
-		body = append(body, 0x03)
-		body = appendULEB(body, uint64(fuel))
-		out = appendSection(out, secExport, body)
+		body = append(body, byte(wasmbin.KindGlobal))
+		body = wasmbin.AppendULEB128(body, uint64(fuel))
+		out = wasmbin.AppendSection(out, wasmbin.SectionExport, body)
 		exportDone = true
 	}
 	for _, s := range m.sections {
-		rank := sectionRank[s.id]
-		if s.id != secCustom {
-			if !globalDone && rank > sectionRank[secGlobal] {
+		if s.ID != wasmbin.SectionCustom {
+			if !globalDone && s.ID.Order() > wasmbin.SectionGlobal.Order() {
 				emitGlobal(nil, 0)
 			}
-			if !exportDone && rank > sectionRank[secExport] {
+			if !exportDone && s.ID.Order() > wasmbin.SectionExport.Order() {
 				emitExport(nil, 0)
 			}
 		}
-		switch s.id {
-		case secGlobal, secExport:
-			r := &reader{b: s.body, base: s.base}
-			n, _ := r.u32()
-			if s.id == secGlobal {
-				emitGlobal(s.body[r.pos:], int(n))
+		switch s.ID {
+		case wasmbin.SectionGlobal, wasmbin.SectionExport:
+			r := s.Reader()
+			n, _ := r.U32()
+			if s.ID == wasmbin.SectionGlobal {
+				emitGlobal(r.Remaining(), int(n))
 			} else {
-				emitExport(s.body[r.pos:], int(n))
+				emitExport(r.Remaining(), int(n))
 			}
-		case secCode:
+		case wasmbin.SectionCode:
 			body, err := rewriteCode(s, fuel, uint32(m.importedFuncs), m.funcParams, opts)
 			if err != nil {
 				return nil, err
 			}
-			out = appendSection(out, secCode, body)
+			out = wasmbin.AppendSection(out, wasmbin.SectionCode, body)
 		default:
-			out = append(out, s.id)
-			out = appendULEB(out, uint64(len(s.body)))
-			out = append(out, s.body...)
+			out = wasmbin.AppendSection(out, s.ID, s.Body)
 		}
 	}
 	if !globalDone {
@@ -459,16 +247,24 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 func sizeHint(m *module) int {
 	n := 0
 	for _, s := range m.sections {
-		n += len(s.body) + 6
-		if s.id == secCode {
-			n += len(s.body) / 2
+		n += len(s.Body) + 6
+		if s.ID == wasmbin.SectionCode {
+			n += len(s.Body) / 2
 		}
 	}
 	return n
 }
 
-func appendSection(out []byte, id byte, body []byte) []byte {
-	out = append(out, id)
-	out = appendULEB(out, uint64(len(body)))
-	return append(out, body...)
+// meterError turns an error of the reader into an *Error of the same kind,
+// offset and message; other errors are returned as they are.
+func meterError(err error) error {
+	var be *wasmbin.Error
+	if !errors.As(err, &be) {
+		return err
+	}
+	kind := ErrMalformed
+	if errors.Is(be.Err, wasmbin.ErrUnsupported) {
+		kind = ErrUnsupported
+	}
+	return &Error{Offset: be.Offset, Msg: be.Msg, Err: kind}
 }

@@ -168,7 +168,9 @@ func (l Limits) Shared() bool { return l.Flags&LimitsShared != 0 }
 func (l Limits) Is64() bool { return l.Flags&Limits64 != 0 }
 
 // Limits reads limits: the flags byte, the minimum and, when the flags say
-// so, the maximum, as 32-bit integers or, with Limits64, 64-bit ones.
+// so, the maximum, as 32-bit integers or, with Limits64, 64-bit ones. On an
+// error after the flags byte the result still has Offset and Flags, so that
+// a caller can refuse flags it does not support before the malformed rest.
 func (r *Reader) Limits() (Limits, error) {
 	l := Limits{Offset: r.Offset()}
 	var err error
@@ -197,7 +199,8 @@ type TableType struct {
 }
 
 // TableType reads a table type. An element type other than funcref and
-// externref is refused as unsupported.
+// externref is refused as unsupported. On an error in the limits the result
+// has the element type and what Limits returned.
 func (r *Reader) TableType() (TableType, error) {
 	off := r.Offset()
 	t, err := r.Byte()
@@ -247,7 +250,10 @@ type Import struct {
 }
 
 // Import reads one entry of the import section. An unknown kind is
-// malformed; a tag (exception handling) is read and left to the caller.
+// malformed; a tag (exception handling) is read and left to the caller. On
+// an error the result has what was read before it (Kind once its byte was
+// read, the flags of limits), so that a caller can refuse a kind or limits
+// it does not support before the malformed rest.
 func (r *Reader) Import() (Import, error) {
 	var im Import
 	var err error
