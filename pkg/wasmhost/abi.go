@@ -2,8 +2,6 @@ package wasmhost
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/rcc-games/rcc/pkg/wasmbin"
 )
 
 // WASIModule is the only import module a game may use.
@@ -75,14 +75,14 @@ type funcType struct {
 }
 
 func (t funcType) String() string {
-	return fmt.Sprintf("(%s) -> (%s)", valueTypes(t.params), valueTypes(t.results))
+	return fmt.Sprintf("(%s) -> (%s)", typeNames(t.params), typeNames(t.results))
 }
 
 func (t funcType) equal(o funcType) bool {
 	return bytes.Equal(t.params, o.params) && bytes.Equal(t.results, o.results)
 }
 
-func valueTypes(ts []api.ValueType) string {
+func typeNames(ts []api.ValueType) string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = api.ValueTypeName(t)
@@ -134,33 +134,33 @@ func Check(wasm []byte, memoryLimitPages uint32) *Report {
 	}
 	wasi := wasiSignatures()
 	for _, imp := range m.imports {
-		name := imp.module + "." + imp.name
+		name := imp.Module + "." + imp.Name
 		r.Imports = append(r.Imports, name)
 		switch {
-		case imp.module != WASIModule:
+		case imp.Module != WASIModule:
 			r.add(ProblemImport, "import %s: only %s may be imported", name, WASIModule)
-		case imp.kind != kindFunc:
-			r.add(ProblemImport, "import %s: only functions may be imported, not a %s", name, kindNames[imp.kind])
+		case imp.Kind != wasmbin.KindFunc:
+			r.add(ProblemImport, "import %s: only functions may be imported, not a %s", name, imp.Kind)
 		default:
-			want, ok := wasi[imp.name]
+			want, ok := wasi[imp.Name]
 			if !ok {
 				r.add(ProblemImport, "import %s: not a %s function the host provides", name, WASIModule)
-			} else if got := m.types[imp.typeIndex]; !got.equal(want) {
+			} else if got := m.types[imp.Index]; !got.equal(want) {
 				r.add(ProblemImport, "import %s: type %s, want %s", name, got, want)
 			}
 		}
 	}
 
-	exports := map[string]export{}
+	exports := map[string]wasmbin.Export{}
 	for _, e := range m.exports {
-		exports[e.name] = e
-		r.Exports = append(r.Exports, e.name)
+		exports[e.Name] = e
+		r.Exports = append(r.Exports, e.Name)
 	}
 	sort.Strings(r.Exports)
 	if e, ok := exports["memory"]; !ok {
 		r.add(ProblemMissingExport, "missing export memory (the linear memory)")
-	} else if e.kind != kindMemory {
-		r.add(ProblemExportType, "export memory is a %s, want a memory", kindNames[e.kind])
+	} else if e.Kind != wasmbin.KindMemory {
+		r.add(ProblemExportType, "export memory is a %s, want a memory", e.Kind)
 	}
 	for _, want := range abiExports {
 		e, ok := exports[want.name]
@@ -170,11 +170,11 @@ func Check(wasm []byte, memoryLimitPages uint32) *Report {
 			}
 			continue
 		}
-		if e.kind != kindFunc {
-			r.add(ProblemExportType, "export %s is a %s, want a function %s", want.name, kindNames[e.kind], want.sig)
+		if e.Kind != wasmbin.KindFunc {
+			r.add(ProblemExportType, "export %s is a %s, want a function %s", want.name, e.Kind, want.sig)
 			continue
 		}
-		got, err := m.funcType(e.index)
+		got, err := m.funcType(e.Index)
 		if err != nil {
 			r.add(ProblemMalformed, "export %s: %v", want.name, err)
 			continue
@@ -188,20 +188,22 @@ func Check(wasm []byte, memoryLimitPages uint32) *Report {
 		}
 	}
 
-	for _, mem := range m.memories {
+	for _, l := range m.memories {
+		// Without Limits64 (refused by parseModule) both fit in 32 bits.
+		mem := struct{ min, max uint32 }{uint32(l.Min), uint32(l.Max)}
 		r.MemoryMinPages = mem.min
-		if mem.hasMax {
+		if l.HasMax() {
 			r.MemoryMaxPages = mem.max
 		}
 		if mem.min > memoryLimitPages {
 			r.add(ProblemMemory, "memory declares a minimum of %d pages (%d MiB), over the limit of %d pages (%d MiB)",
 				mem.min, mem.min/16, memoryLimitPages, memoryLimitPages/16)
 		}
-		if mem.hasMax && mem.max > memoryLimitPages {
+		if l.HasMax() && mem.max > memoryLimitPages {
 			r.add(ProblemMemory, "memory declares a maximum of %d pages (%d MiB), over the limit of %d pages (%d MiB)",
 				mem.max, mem.max/16, memoryLimitPages, memoryLimitPages/16)
 		}
-		if mem.shared {
+		if l.Shared() {
 			r.add(ProblemMemory, "shared memory is not supported")
 		}
 	}
@@ -227,42 +229,15 @@ func wasiSignatures() map[string]funcType {
 	return wasiSigs
 }
 
-// The wasm binary format, as far as Check needs it.
-
-const (
-	kindFunc   = 0
-	kindTable  = 1
-	kindMemory = 2
-	kindGlobal = 3
-	kindTag    = 4
-)
-
-var kindNames = map[byte]string{kindFunc: "function", kindTable: "table", kindMemory: "memory", kindGlobal: "global", kindTag: "tag"}
-
-type importEntry struct {
-	module, name string
-	kind         byte
-	typeIndex    uint32
-}
-
-type export struct {
-	name  string
-	kind  byte
-	index uint32
-}
-
-type memoryType struct {
-	min, max       uint32
-	hasMax, shared bool
-}
+// The module as far as Check needs it, decoded with wasmbin.
 
 type parsedModule struct {
 	types         []funcType
-	imports       []importEntry
+	imports       []wasmbin.Import
 	importedFuncs []uint32 // type indices
 	funcs         []uint32 // type indices of defined functions
-	memories      []memoryType
-	exports       []export
+	memories      []wasmbin.Limits
+	exports       []wasmbin.Export
 }
 
 func (m *parsedModule) funcType(index uint32) (funcType, error) {
@@ -281,147 +256,44 @@ func (m *parsedModule) funcType(index uint32) (funcType, error) {
 	return m.types[ti], nil
 }
 
-var errTruncated = errors.New("unexpected end of data")
-
-type reader struct {
-	b   []byte
-	off int
-}
-
-func (r *reader) byte() (byte, error) {
-	if r.off >= len(r.b) {
-		return 0, errTruncated
-	}
-	c := r.b[r.off]
-	r.off++
-	return c, nil
-}
-
-func (r *reader) u32() (uint32, error) {
-	v, n := binary.Uvarint(r.b[r.off:])
-	if n <= 0 || n > 5 || v > 0xFFFFFFFF {
-		if n == 0 {
-			return 0, errTruncated
-		}
-		return 0, fmt.Errorf("bad LEB128 integer at offset %d", r.off)
-	}
-	r.off += n
-	return uint32(v), nil
-}
-
-func (r *reader) bytes(n uint32) ([]byte, error) {
-	if uint64(r.off)+uint64(n) > uint64(len(r.b)) {
-		return nil, errTruncated
-	}
-	b := r.b[r.off : r.off+int(n)]
-	r.off += int(n)
-	return b, nil
-}
-
-func (r *reader) name() (string, error) {
-	n, err := r.u32()
-	if err != nil {
-		return "", err
-	}
-	b, err := r.bytes(n)
-	if err != nil {
-		return "", err
-	}
-	if !utf8.Valid(b) {
-		return "", fmt.Errorf("name at offset %d is not UTF-8", r.off-len(b))
-	}
-	return string(b), nil
-}
-
-func (r *reader) limits() (memoryType, error) {
-	var mt memoryType
-	flag, err := r.byte()
-	if err != nil {
-		return mt, err
-	}
-	if flag > 3 {
-		return mt, fmt.Errorf("unsupported limits flag 0x%x (64-bit memory?)", flag)
-	}
-	if mt.min, err = r.u32(); err != nil {
-		return mt, err
-	}
-	if flag&1 != 0 {
-		mt.hasMax = true
-		if mt.max, err = r.u32(); err != nil {
-			return mt, err
-		}
-	}
-	mt.shared = flag&2 != 0
-	return mt, nil
-}
-
-func (r *reader) valueTypes() ([]api.ValueType, error) {
-	n, err := r.u32()
-	if err != nil {
-		return nil, err
-	}
-	if n > 1000 {
-		return nil, fmt.Errorf("%d value types in one signature", n)
-	}
-	ts, err := r.bytes(n)
-	if err != nil {
-		return nil, err
-	}
-	return append([]api.ValueType(nil), ts...), nil
-}
-
-// parseModule reads the sections Check needs and skips the others.
+// parseModule reads the sections Check needs and skips the others. Beyond
+// what wasmbin refuses, it refuses recursion groups, limits flags other than
+// a maximum and shared, names that are not UTF-8, unknown export kinds and
+// imported functions of unknown types. Shared memory and the number of
+// memories are left to Check, which reports them as problems.
 func parseModule(b []byte) (*parsedModule, error) {
-	if len(b) < 8 || !bytes.Equal(b[:4], []byte("\x00asm")) {
-		return nil, errors.New("missing the \\0asm magic header")
-	}
-	if v := binary.LittleEndian.Uint32(b[4:8]); v != 1 {
-		return nil, fmt.Errorf("binary version %d, want 1", v)
-	}
 	m := &parsedModule{}
-	r := &reader{b: b, off: 8}
-	for r.off < len(b) {
-		id, err := r.byte()
+	for s, err := range wasmbin.Sections(b) {
 		if err != nil {
 			return nil, err
 		}
-		size, err := r.u32()
+		r := s.Reader()
+		switch s.ID {
+		case wasmbin.SectionType:
+			err = parseTypes(&r, m)
+		case wasmbin.SectionImport:
+			err = parseImports(&r, m)
+		case wasmbin.SectionFunction:
+			m.funcs, err = r.Functions(len(m.types))
+		case wasmbin.SectionMemory:
+			err = parseMemories(&r, m)
+		case wasmbin.SectionExport:
+			err = parseExports(&r, m)
+		}
 		if err != nil {
 			return nil, err
-		}
-		body, err := r.bytes(size)
-		if err != nil {
-			return nil, fmt.Errorf("section %d: %w", id, err)
-		}
-		s := &reader{b: body}
-		switch id {
-		case 1:
-			err = parseTypes(s, m)
-		case 2:
-			err = parseImports(s, m)
-		case 3:
-			err = parseFuncs(s, m)
-		case 5:
-			err = parseMemories(s, m)
-		case 7:
-			err = parseExports(s, m)
-		case 0, 4, 6, 8, 9, 10, 11, 12, 13:
-		default:
-			err = fmt.Errorf("unknown section id %d", id)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("section %d at offset %d: %w", id, r.off-int(size), err)
 		}
 	}
 	return m, nil
 }
 
-func vec(s *reader, each func() error) error {
-	n, err := s.u32()
+// vec calls each for every entry of the section that r reads.
+func vec(r *wasmbin.Reader, id wasmbin.SectionID, each func() error) error {
+	n, err := r.Entries(id)
 	if err != nil {
 		return err
 	}
-	for i := uint32(0); i < n; i++ {
+	for range n {
 		if err := each(); err != nil {
 			return err
 		}
@@ -429,114 +301,100 @@ func vec(s *reader, each func() error) error {
 	return nil
 }
 
-func parseTypes(s *reader, m *parsedModule) error {
-	return vec(s, func() error {
-		form, err := s.byte()
+func parseTypes(r *wasmbin.Reader, m *parsedModule) error {
+	types, err := r.Types()
+	if err != nil {
+		return err
+	}
+	for _, t := range types {
+		if t.Rec {
+			return fmt.Errorf("type at offset %#x is in a recursion group (form %#x), want a plain function type (form %#x)", t.Offset, wasmbin.FormRec, wasmbin.FormFunc)
+		}
+		m.types = append(m.types, funcType{params: apiTypes(t.Params), results: apiTypes(t.Results)})
+	}
+	return nil
+}
+
+func apiTypes(ts []wasmbin.ValType) []api.ValueType {
+	out := make([]api.ValueType, len(ts))
+	for i, t := range ts {
+		out[i] = api.ValueType(t)
+	}
+	return out
+}
+
+// checkLimits refuses limits flags other than a maximum and shared (64-bit
+// memories and tables, unknown flags).
+func checkLimits(l wasmbin.Limits) error {
+	if l.Flags > wasmbin.LimitsMax|wasmbin.LimitsShared {
+		return fmt.Errorf("unsupported limits flag 0x%x (64-bit memory?) at offset %#x", l.Flags, l.Offset)
+	}
+	return nil
+}
+
+func checkName(what, name string) error {
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("%s name %q is not UTF-8", what, name)
+	}
+	return nil
+}
+
+func parseImports(r *wasmbin.Reader, m *parsedModule) error {
+	return vec(r, wasmbin.SectionImport, func() error {
+		im, err := r.Import()
 		if err != nil {
 			return err
 		}
-		if form != 0x60 {
-			return fmt.Errorf("type form 0x%x, want 0x60 (func)", form)
-		}
-		var t funcType
-		if t.params, err = s.valueTypes(); err != nil {
+		if err := checkName("import", im.Module); err != nil {
 			return err
 		}
-		if t.results, err = s.valueTypes(); err != nil {
+		if err := checkName("import", im.Name); err != nil {
 			return err
 		}
-		m.types = append(m.types, t)
+		switch im.Kind {
+		case wasmbin.KindFunc:
+			if im.Index >= uint32(len(m.types)) {
+				return fmt.Errorf("import %s.%s: type index %d out of range", im.Module, im.Name, im.Index)
+			}
+			m.importedFuncs = append(m.importedFuncs, im.Index)
+		case wasmbin.KindTable:
+			err = checkLimits(im.Table.Limits)
+		case wasmbin.KindMemory:
+			err = checkLimits(im.Memory)
+		}
+		if err != nil {
+			return err
+		}
+		m.imports = append(m.imports, im)
 		return nil
 	})
 }
 
-func parseImports(s *reader, m *parsedModule) error {
-	return vec(s, func() error {
-		var e importEntry
-		var err error
-		if e.module, err = s.name(); err != nil {
-			return err
-		}
-		if e.name, err = s.name(); err != nil {
-			return err
-		}
-		if e.kind, err = s.byte(); err != nil {
-			return err
-		}
-		switch e.kind {
-		case kindFunc:
-			if e.typeIndex, err = s.u32(); err != nil {
-				return err
-			}
-			if e.typeIndex >= uint32(len(m.types)) {
-				return fmt.Errorf("import %s.%s: type index %d out of range", e.module, e.name, e.typeIndex)
-			}
-			m.importedFuncs = append(m.importedFuncs, e.typeIndex)
-		case kindTable:
-			if _, err = s.byte(); err != nil {
-				return err
-			}
-			_, err = s.limits()
-		case kindMemory:
-			_, err = s.limits()
-		case kindGlobal:
-			_, err = s.bytes(2)
-		case kindTag:
-			_, err = s.byte()
-			if err == nil {
-				_, err = s.u32()
-			}
-		default:
-			return fmt.Errorf("import %s.%s: unknown kind %d", e.module, e.name, e.kind)
-		}
+func parseMemories(r *wasmbin.Reader, m *parsedModule) error {
+	return vec(r, wasmbin.SectionMemory, func() error {
+		l, err := r.Limits()
 		if err != nil {
 			return err
 		}
-		m.imports = append(m.imports, e)
+		if err := checkLimits(l); err != nil {
+			return err
+		}
+		m.memories = append(m.memories, l)
 		return nil
 	})
 }
 
-func parseFuncs(s *reader, m *parsedModule) error {
-	return vec(s, func() error {
-		ti, err := s.u32()
+func parseExports(r *wasmbin.Reader, m *parsedModule) error {
+	return vec(r, wasmbin.SectionExport, func() error {
+		e, err := r.Export()
 		if err != nil {
 			return err
 		}
-		if ti >= uint32(len(m.types)) {
-			return fmt.Errorf("function type index %d out of range", ti)
-		}
-		m.funcs = append(m.funcs, ti)
-		return nil
-	})
-}
-
-func parseMemories(s *reader, m *parsedModule) error {
-	return vec(s, func() error {
-		mt, err := s.limits()
-		if err != nil {
+		if err := checkName("export", e.Name); err != nil {
 			return err
 		}
-		m.memories = append(m.memories, mt)
-		return nil
-	})
-}
-
-func parseExports(s *reader, m *parsedModule) error {
-	return vec(s, func() error {
-		var e export
-		var err error
-		if e.name, err = s.name(); err != nil {
-			return err
-		}
-		if e.kind, err = s.byte(); err != nil {
-			return err
-		}
-		if e.kind > kindTag {
-			return fmt.Errorf("export %s: unknown kind %d", e.name, e.kind)
-		}
-		if e.index, err = s.u32(); err != nil {
-			return err
+		if e.Kind > wasmbin.KindTag {
+			return fmt.Errorf("export %s: unknown kind %d", e.Name, e.Kind)
 		}
 		m.exports = append(m.exports, e)
 		return nil

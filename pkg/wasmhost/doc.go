@@ -7,7 +7,8 @@
 // An [Engine] compiles a module once ([Engine.Compile], with an on-disk
 // compilation cache keyed by content) and instantiates many instances from
 // it ([Module.Instantiate]). [Check] validates a module's bytes against the
-// ABI without compiling it and reports every problem it finds.
+// ABI without compiling it and reports every problem it finds; it decodes the
+// module with pkg/wasmbin, the binary-format reader it shares with pkg/meter.
 //
 // One frame of an instance ([Instance.Frame]) runs, in this order: joins and
 // leaves, every queued input in arrival order, tick, serialize_state. Every
