@@ -30,7 +30,7 @@ func (r *Reader) EOF() bool { return r.pos >= len(r.b) }
 func (r *Reader) Remaining() []byte { return r.b[r.pos:] }
 
 func (r *Reader) errEOF() error {
-	return Malformed(r.Offset(), "unexpected end of data")
+	return malformed(r.Offset(), "unexpected end of data")
 }
 
 // Byte reads one byte.
@@ -81,11 +81,11 @@ func (r *Reader) uleb(bits uint) (uint64, error) {
 			return 0, err
 		}
 		if shift >= bits {
-			return 0, Malformed(start, "integer too long")
+			return 0, malformed(start, "integer too long")
 		}
 		v |= uint64(c&0x7f) << shift
 		if rest := bits - shift; rest < 7 && c&0x7f>>rest != 0 {
-			return 0, Malformed(start, "integer too large")
+			return 0, malformed(start, "integer too large")
 		}
 		shift += 7
 		if c&0x80 == 0 {
@@ -105,7 +105,7 @@ func (r *Reader) sleb(bits uint) (int64, error) {
 			return 0, err
 		}
 		if shift >= bits {
-			return 0, Malformed(start, "integer too long")
+			return 0, malformed(start, "integer too long")
 		}
 		v |= int64(c&0x7f) << shift
 		shift += 7
@@ -148,7 +148,7 @@ func (r *Reader) Count(min int) (int, error) {
 		return 0, err
 	}
 	if min > 0 && int(n) > (len(r.b)-r.pos)/min {
-		return 0, Malformed(start, fmt.Sprintf("vector length %d exceeds the remaining data", n))
+		return 0, malformed(start, fmt.Sprintf("vector length %d exceeds the remaining data", n))
 	}
 	return int(n), nil
 }

@@ -29,11 +29,11 @@ func (s Section) Reader() Reader { return NewReader(s.Body, s.Base) }
 func Sections(wasm []byte) iter.Seq2[Section, error] {
 	return func(yield func(Section, error) bool) {
 		if len(wasm) < len(Header) || string(wasm[:len(Magic)]) != Magic {
-			yield(Section{}, Malformed(0, "missing the \\0asm magic header (bad magic number)"))
+			yield(Section{}, malformed(0, "missing the \\0asm magic header (bad magic number)"))
 			return
 		}
 		if string(wasm[len(Magic):len(Header)]) != Header[len(Magic):] {
-			yield(Section{}, Unsupported(len(Magic), fmt.Sprintf("binary version % x (only version 1 core modules are supported)", wasm[len(Magic):len(Header)])))
+			yield(Section{}, unsupported(len(Magic), fmt.Sprintf("binary version % x (only version 1 core modules are supported)", wasm[len(Magic):len(Header)])))
 			return
 		}
 		r := Reader{b: wasm, pos: len(Header)}
@@ -50,17 +50,17 @@ func Sections(wasm []byte) iter.Seq2[Section, error] {
 			base := r.Offset()
 			body, err := r.Bytes(int(size))
 			if err != nil {
-				yield(Section{}, Malformed(off, fmt.Sprintf("section %d: size %d exceeds the module", id, size)))
+				yield(Section{}, malformed(off, fmt.Sprintf("section %d: size %d exceeds the module", id, size)))
 				return
 			}
 			if id != SectionCustom {
 				order := id.Order()
 				if order == 0 {
-					yield(Section{}, Malformed(off, fmt.Sprintf("unknown section id %d", id)))
+					yield(Section{}, malformed(off, fmt.Sprintf("unknown section id %d", id)))
 					return
 				}
 				if order <= last {
-					yield(Section{}, Malformed(off, fmt.Sprintf("section %d out of order or repeated", id)))
+					yield(Section{}, malformed(off, fmt.Sprintf("section %d out of order or repeated", id)))
 					return
 				}
 				last = order

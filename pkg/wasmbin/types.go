@@ -28,15 +28,15 @@ func (r *Reader) ValType() (ValType, error) {
 		case HeapExtern:
 			return ExternRef, nil
 		}
-		return 0, Unsupported(off, fmt.Sprintf("reference type (ref null %d) (typed function references or GC)", h))
+		return 0, unsupported(off, fmt.Sprintf("reference type (ref null %d) (typed function references or GC)", h))
 	case Ref:
-		return 0, Unsupported(off, "non-nullable reference type (typed function references)")
+		return 0, unsupported(off, "non-nullable reference type (typed function references)")
 	case ExnRef:
 		// wazero accepts exnref in types without exception handling,
 		// whose instructions the callers refuse.
 		return ExnRef, nil
 	}
-	return 0, Unsupported(off, fmt.Sprintf("value type %#x", t))
+	return 0, unsupported(off, fmt.Sprintf("value type %#x", t))
 }
 
 // FuncType is a function type.
@@ -89,7 +89,7 @@ func (r *Reader) Types() ([]FuncType, error) {
 				}
 			}
 			if form != FormFunc {
-				return nil, Unsupported(off, fmt.Sprintf("type form %#x (GC types)", form))
+				return nil, unsupported(off, fmt.Sprintf("type form %#x (GC types)", form))
 			}
 			t := FuncType{Rec: rec, Offset: off}
 			start := len(buf)
@@ -139,7 +139,7 @@ func (r *Reader) Functions(numTypes int) ([]uint32, error) {
 			return nil, err
 		}
 		if int64(t) >= int64(numTypes) {
-			return nil, Malformed(off, fmt.Sprintf("function %d has unknown type %d", i, t))
+			return nil, malformed(off, fmt.Sprintf("function %d has unknown type %d", i, t))
 		}
 		funcs[i] = t
 	}
@@ -208,7 +208,7 @@ func (r *Reader) TableType() (TableType, error) {
 		return TableType{}, err
 	}
 	if ValType(t) != FuncRef && ValType(t) != ExternRef {
-		return TableType{}, Unsupported(off, fmt.Sprintf("table element type %#x", t))
+		return TableType{}, unsupported(off, fmt.Sprintf("table element type %#x", t))
 	}
 	l, err := r.Limits()
 	return TableType{Elem: ValType(t), Limits: l}, err
@@ -283,7 +283,7 @@ func (r *Reader) Import() (Import, error) {
 			im.Index, err = r.U32()
 		}
 	default:
-		return im, Malformed(im.KindOffset, fmt.Sprintf("import kind %#x", kind))
+		return im, malformed(im.KindOffset, fmt.Sprintf("import kind %#x", kind))
 	}
 	return im, err
 }

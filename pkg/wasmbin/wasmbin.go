@@ -163,12 +163,12 @@ func (e *Error) Error() string {
 // Unwrap returns ErrMalformed or ErrUnsupported.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Malformed returns an *Error wrapping ErrMalformed.
-func Malformed(off int, msg string) error {
+// malformed returns an *Error wrapping ErrMalformed.
+func malformed(off int, msg string) error {
 	return &Error{Offset: off, Msg: msg, Err: ErrMalformed}
 }
 
-// Unsupported returns an *Error wrapping ErrUnsupported.
-func Unsupported(off int, msg string) error {
+// unsupported returns an *Error wrapping ErrUnsupported.
+func unsupported(off int, msg string) error {
 	return &Error{Offset: off, Msg: msg, Err: ErrUnsupported}
 }

@@ -342,7 +342,7 @@ func decode(wasm []byte) error {
 			return err
 		}
 		if !r.EOF() {
-			return wasmbin.Malformed(r.Offset(), "trailing bytes")
+			return &wasmbin.Error{Offset: r.Offset(), Msg: "trailing bytes", Err: wasmbin.ErrMalformed}
 		}
 	}
 	return nil
