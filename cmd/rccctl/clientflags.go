@@ -69,7 +69,7 @@ func (f *serverFlags) resolve() (string, auth.Token, error) {
 		addr = client.DefaultAddr
 	}
 	if token == "" {
-		return "", "", usageError{errors.New("no token: pass --token, set RCC_TOKEN, or save one with: rccd token create --role admin --save")}
+		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, or save one with: rccd token create --role admin --save")}
 	}
 	return addr, auth.Token(token), nil
 }
@@ -145,7 +145,7 @@ func parseLabels(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("label %q: want key=value", p)}
+			return nil, usageError{Err: fmt.Errorf("label %q: want key=value", p)}
 		}
 		out[k] = v
 	}

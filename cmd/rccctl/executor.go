@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -31,7 +33,7 @@ func newExecutorLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List executors with their live stats",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -66,7 +68,7 @@ func newExecutorDrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drain ID",
 		Short: "Place no new instances on an executor; running ones finish",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -30,10 +32,10 @@ against the guest ABI and refuses it, saying why, if it does not conform.
 --init-fuel, --frame-fuel and --memory-mib set the version's sandbox limits
 (unset: the executor's defaults); try them first with rccctl game run.
 Deploying the same module, assets and limits again creates no version.`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if name == "" {
-				return usageError{fmt.Errorf("--name is required")}
+				return usageError{Err: fmt.Errorf("--name is required")}
 			}
 			if err := limits.check(); err != nil {
 				return err
@@ -86,7 +88,7 @@ func newGameLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List deployed games",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -115,13 +117,13 @@ func newGameLsCmd() *cobra.Command {
 func newGameVersionsCmd() *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "versions NAME",
+		Use:   "versions GAME",
 		Short: "List the versions of a game",
 		Long: `List the versions of a game, oldest first. LIMITS shows the sandbox
 budgets a version sets (init fuel, fuel per frame, memory cap); what it does
 not set is the executor's default, and a version that sets none shows
 "default".`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/auth"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -31,7 +33,7 @@ last flushed frame (flushed every 60 frames). Replay it with:
 		Example: `  rccctl instance spawn arena --record
   rccctl instance input-log i-0123 -o arena.rcclog
   rccctl game replay arena.wasm arena.rcclog`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/cmdline"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -35,7 +37,7 @@ func stateName(s rccv1.InstanceState) string {
 func parseState(s string) (rccv1.InstanceState, error) {
 	v, ok := rccv1.InstanceState_value["INSTANCE_STATE_"+strings.ToUpper(s)]
 	if !ok || v == 0 {
-		return 0, usageError{fmt.Errorf("state %q: want pending, starting, running, stopping, stopped, failed or lost", s)}
+		return 0, usageError{Err: fmt.Errorf("state %q: want pending, starting, running, stopping, stopped, failed or lost", s)}
 	}
 	return rccv1.InstanceState(v), nil
 }
@@ -137,26 +139,26 @@ func newInstanceSpawnCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "spawn GAME",
 		Short: "Start an instance of a game (pending until an executor can take it)",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lbl, err := parseLabels(labels)
 			if err != nil {
 				return err
 			}
 			if lease < 0 || lease%time.Second != 0 {
-				return usageError{fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
 			}
 			var ps *structpb.Struct
 			if paramsJSON != "" {
 				ps = &structpb.Struct{}
 				if err := protojson.Unmarshal([]byte(paramsJSON), ps); err != nil {
-					return usageError{fmt.Errorf("--params: want a JSON object: %v", err)}
+					return usageError{Err: fmt.Errorf("--params: want a JSON object: %v", err)}
 				}
 			}
 			for _, p := range params {
 				k, v, ok := strings.Cut(p, "=")
 				if !ok || k == "" {
-					return usageError{fmt.Errorf("--param %q: want key=value", p)}
+					return usageError{Err: fmt.Errorf("--param %q: want key=value", p)}
 				}
 				if ps == nil {
 					ps = &structpb.Struct{Fields: map[string]*structpb.Value{}}
@@ -168,7 +170,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 				}
 				sv, err := structpb.NewValue(val)
 				if err != nil {
-					return usageError{fmt.Errorf("--param %q: %v", p, err)}
+					return usageError{Err: fmt.Errorf("--param %q: %v", p, err)}
 				}
 				ps.Fields[k] = sv
 			}
@@ -216,7 +218,7 @@ func newInstanceLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List instances (live ones unless --all or --state)",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := &rccv1.ListInstancesRequest{Game: game, ExecutorId: executor, Limit: limit}
 			var err error
@@ -282,7 +284,7 @@ func newInstanceGetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get ID",
 		Short: "Show one instance",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -311,7 +313,7 @@ func newInstanceStopCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stop ID...",
 		Short: "Stop instances",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  cmdline.Args("ID..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -348,10 +350,10 @@ func newInstanceRenewCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "renew ID",
 		Short: "Extend an instance's lease from now",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if lease < 0 || lease%time.Second != 0 {
-				return usageError{fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
 			}
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

@@ -15,7 +15,7 @@ func addOutputFlag(cmd *cobra.Command, output *string) {
 
 func checkOutput(output string) error {
 	if output != "table" && output != "json" {
-		return usageError{fmt.Errorf("--output %q: want table or json", output)}
+		return usageError{Err: fmt.Errorf("--output %q: want table or json", output)}
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/agent"
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
@@ -50,7 +52,7 @@ so that rccctl works without flags:
   rccctl join arena --player you
 
 Every flag has an environment twin, shown in brackets; flags win.`,
-		Args: cobra.NoArgs,
+		Args: cmdline.Args(),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err
