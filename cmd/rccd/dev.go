@@ -86,9 +86,11 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
 	}
+	defer lock.release()
 	ccfg := coordinatorConfig{
 		DataDir: cfg.DataDir, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.CoordinatorMetricsAddr,
 		HeartbeatInterval: coordinator.DefaultHeartbeatInterval, MissedHeartbeats: coordinator.DefaultMissedHeartbeats,

@@ -164,6 +164,11 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 	if err != nil {
 		return err
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	c, err := client.Dial(cfg.Coordinator, tok, agent.DialOptions()...)
 	if err != nil {
 		return err
