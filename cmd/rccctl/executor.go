@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -45,7 +44,11 @@ func newExecutorLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Executors, func(m *rccv1.Executor) json.RawMessage { return protoJSON(m) })
+				out := make([]executorOut, len(res.Executors))
+				for i, x := range res.Executors {
+					out[i] = executorJSON(x)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -80,7 +83,7 @@ func newExecutorDrainCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(x))
+				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances still assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
 			return nil

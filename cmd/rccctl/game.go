@@ -61,7 +61,7 @@ func newGameBuildCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (default DIR's name with .wasm)")
+	cmd.Flags().StringVar(&out, "out", "", "output file (default DIR's name with .wasm)")
 	return cmd
 }
 
@@ -83,7 +83,7 @@ func newGameCheckCmd() *cobra.Command {
 			report := wasmhost.Check(wasm, 0)
 			w := cmd.OutOrStdout()
 			if output == "json" {
-				if err := writeJSON(w, report); err != nil {
+				if err := writeJSON(w, checkJSON(report)); err != nil {
 					return err
 				}
 			} else {
@@ -231,7 +231,7 @@ func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
 	}
 	w := cmd.OutOrStdout()
 	if f.output == "json" {
-		if err := writeJSON(w, res); err != nil {
+		if err := writeJSON(w, gameRunJSON(res)); err != nil {
 			return err
 		}
 	} else {
@@ -296,7 +296,7 @@ func newGameReplayCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if output == "json" {
-				if err := writeJSON(w, res); err != nil {
+				if err := writeJSON(w, replayJSON(res)); err != nil {
 					return err
 				}
 			} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -62,7 +61,7 @@ Deploying the same module, assets and limits again creates no version.`,
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+				return writeJSON(cmd.OutOrStdout(), deployOut{Version: versionJSON(res.Version), Unchanged: res.Unchanged, ModuleDeduplicated: res.ModuleDeduplicated})
 			}
 			v := res.Version
 			w := cmd.OutOrStdout()
@@ -100,7 +99,11 @@ func newGameLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Games, func(m *rccv1.Game) json.RawMessage { return protoJSON(m) })
+				out := make([]gameOut, len(res.Games))
+				for i, g := range res.Games {
+					out[i] = gameJSON(g)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tUPDATED")
@@ -135,7 +138,11 @@ not set is the executor's default, and a version that sets none shows
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Versions, func(m *rccv1.GameVersion) json.RawMessage { return protoJSON(m) })
+				out := make([]versionOut, len(res.Versions))
+				for i, v := range res.Versions {
+					out[i] = versionJSON(v)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")

@@ -31,7 +31,7 @@ last flushed frame (flushed every 60 frames). Replay it with:
 
   rccctl game replay GAME.wasm FILE`,
 		Example: `  rccctl instance spawn arena --record
-  rccctl instance input-log i-0123 -o arena.rcclog
+  rccctl instance input-log i-0123 --out arena.rcclog
   rccctl game replay arena.wasm arena.rcclog`,
 		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,7 +68,7 @@ last flushed frame (flushed every 60 frames). Replay it with:
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (default standard output)")
+	cmd.Flags().StringVar(&out, "out", "", "file to write (default standard output)")
 	addServerFlags(cmd, &f, false)
 	return cmd
 }

@@ -47,7 +47,7 @@ that carries them all (connect a WebSocket client to it within the 60 s).`,
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+				return writeJSON(cmd.OutOrStdout(), joinJSON(res))
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)
