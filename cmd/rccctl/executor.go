@@ -17,9 +17,9 @@ func newExecutorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "executor",
 		Aliases: []string{"executors"},
-		Short:   "List and drain executors",
+		Short:   "List, drain and undrain executors",
 	}
-	cmd.AddCommand(newExecutorLsCmd(), newExecutorDrainCmd())
+	cmd.AddCommand(newExecutorLsCmd(), newExecutorDrainCmd(), newExecutorUndrainCmd())
 	return cmd
 }
 
@@ -86,6 +86,33 @@ func newExecutorDrainCmd() *cobra.Command {
 				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances still assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
+			return nil
+		},
+	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newExecutorUndrainCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "undrain ID",
+		Short: "Place new instances on a draining executor again",
+		Args:  cmdline.Args("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			x, err := c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: args[0]})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
 			return nil
 		},
 	}

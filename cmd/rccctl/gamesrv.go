@@ -16,7 +16,7 @@ import (
 
 // addGameServerCmds adds the game commands that talk to a coordinator.
 func addGameServerCmds(cmd *cobra.Command) {
-	cmd.AddCommand(newGameDeployCmd(), newGameLsCmd(), newGameVersionsCmd())
+	cmd.AddCommand(newGameDeployCmd(), newGameLsCmd(), newGameVersionsCmd(), newGameRmCmd())
 }
 
 func newGameDeployCmd() *cobra.Command {
@@ -157,6 +157,48 @@ not set is the executor's default, and a version that sets none shows
 			return tw.Flush()
 		},
 	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newGameRmCmd() *cobra.Command {
+	var f serverFlags
+	var version uint32
+	cmd := &cobra.Command{
+		Use:   "rm GAME",
+		Short: "Remove a game, or one version of it, that nothing runs",
+		Long: `Remove every version of GAME, or with --version only that one, when no live
+instance (pending, starting, running or stopping) runs it; the coordinator
+refuses otherwise, removing nothing. Ended instances stay listed. Removing
+the latest version makes the one before it the latest (join and spawn use
+it), and the next deploy takes the removed number again.`,
+		Example: `  rccctl game rm arena --version 3   # a bad deploy: back to version 2
+  rccctl game rm old-game`,
+		Args: cmdline.Args("GAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: args[0], Version: version})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				out := make([]versionOut, len(res.Versions))
+				for i, v := range res.Versions {
+					out[i] = versionJSON(v)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			for _, v := range res.Versions {
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s version %d (sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint32Var(&version, "version", 0, "remove only this version (default every version: the game)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }
