@@ -39,7 +39,9 @@ func newRootCmd() *cobra.Command {
 		newInstanceCmd(),
 		newExecutorCmd(),
 		newJoinCmd(),
+		newContextCmd(),
 		cmdline.NewVersionCmd(),
+		cmdline.NewManCmd(),
 	)
 	return root
 }
