@@ -318,14 +318,25 @@ row each, or one JSON object per line under --output json), until it ends
 }
 
 // watchInstance prints instance id as it is and then each change, until it
-// ends. The Watch stream opens first (in ctx) so that no change between
-// the read (in callCtx) and the stream is missed.
+// ends. The Watch stream opens first (in ctx) and the instance is read (in
+// callCtx) once its headers say it is subscribed, so no change between the
+// read and the stream is missed.
 func watchInstance(ctx, callCtx context.Context, c *client.Client, id string, p *watchPrinter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
 	if err != nil {
 		return err
+	}
+	subscribed := make(chan error, 1)
+	go func() { _, err := stream.Header(); subscribed <- err }()
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			return err
+		}
+	case <-callCtx.Done():
+		return fmt.Errorf("watch %s: %w", id, callCtx.Err())
 	}
 	in, err := c.Instances.Get(callCtx, &rccv1.GetInstanceRequest{Id: id})
 	if err != nil {
