@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"Record", testRecord},
 		{"Undrain", testUndrain},
 		{"DeleteGame", testDeleteGame},
+		{"DeleteGameRacesSpawn", testDeleteGameRacesSpawn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -813,5 +814,39 @@ func testDeleteGame(t *testing.T, s store.Store) {
 	must[store.Instance](t)(s.Spawn(ctx, spec("queued"), store.Placement{Now: t0, LiveSince: t0.Add(time.Hour)}))
 	if _, err := s.DeleteGame(ctx, "queued", 0); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("delete a game with a pending instance: %v, want ErrConflict", err)
+	}
+}
+
+// testDeleteGameRacesSpawn removes versions while instances of them are
+// being spawned: either the removal is refused, or no live instance of the
+// removed version is left.
+func testDeleteGameRacesSpawn(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for round := range 20 {
+		v := deploy(t, s, "race", fmt.Sprintf("module %d", round))
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sp := spec("race")
+				sp.Version = v.Version
+				_, _ = s.Spawn(ctx, sp, store.Placement{Now: t0, LiveSince: t0.Add(time.Hour)})
+			}()
+		}
+		_, delErr := s.DeleteGame(ctx, "race", v.Version)
+		wg.Wait()
+		if delErr != nil {
+			if !errors.Is(delErr, store.ErrConflict) {
+				t.Fatalf("round %d: delete: %v", round, delErr)
+			}
+			continue
+		}
+		ins := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Game: "race", States: []store.InstanceState{store.StatePending}}))
+		for _, in := range ins {
+			if in.Version == v.Version {
+				t.Fatalf("round %d: version %d removed while instance %s of it is pending", round, v.Version, in.ID)
+			}
+		}
 	}
 }
