@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -67,39 +69,27 @@ func newExecutorLsCmd() *cobra.Command {
 }
 
 func newExecutorDrainCmd() *cobra.Command {
-	var f serverFlags
-	cmd := &cobra.Command{
-		Use:               "drain ID",
-		ValidArgsFunction: onlyFirst(completeExecutorIDs(&f)),
-		Short:             "Place no new instances on an executor; running ones finish",
-		Args:              cmdline.Args("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			x, err := c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: args[0]})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances still assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
-			return nil
-		},
-	}
-	addServerFlags(cmd, &f, true)
-	return cmd
+	return newExecutorStateCmd("drain ID", "Place no new instances on an executor; running ones finish", "still assigned",
+		func(ctx context.Context, c *client.Client, id string) (*rccv1.Executor, error) {
+			return c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: id})
+		})
 }
 
 func newExecutorUndrainCmd() *cobra.Command {
+	return newExecutorStateCmd("undrain ID", "Place new instances on a draining executor again", "assigned",
+		func(ctx context.Context, c *client.Client, id string) (*rccv1.Executor, error) {
+			return c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: id})
+		})
+}
+
+// newExecutorStateCmd is a command that changes one executor's state with
+// call and prints the executor.
+func newExecutorStateCmd(use, short, assigned string, call func(context.Context, *client.Client, string) (*rccv1.Executor, error)) *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:               "undrain ID",
+		Use:               use,
 		ValidArgsFunction: onlyFirst(completeExecutorIDs(&f)),
-		Short:             "Place new instances on a draining executor again",
+		Short:             short,
 		Args:              cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
@@ -107,14 +97,14 @@ func newExecutorUndrainCmd() *cobra.Command {
 				return err
 			}
 			defer done()
-			x, err := c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: args[0]})
+			x, err := call(ctx, c, args[0])
 			if err != nil {
 				return f.callError(err)
 			}
 			if f.output == "json" {
 				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances %s\n", x.Id, x.Name, executorStateName(x.State), x.Assigned, assigned)
 			return nil
 		},
 	}

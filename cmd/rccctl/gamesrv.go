@@ -140,11 +140,7 @@ not set is the executor's default, and a version that sets none shows
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				out := make([]versionOut, len(res.Versions))
-				for i, v := range res.Versions {
-					out[i] = versionJSON(v)
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSON(cmd.OutOrStdout(), versionsJSON(res.Versions))
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")
@@ -189,11 +185,7 @@ it), and the next deploy takes the removed number again.`,
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				out := make([]versionOut, len(res.Versions))
-				for i, v := range res.Versions {
-					out[i] = versionJSON(v)
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
+				return writeJSON(cmd.OutOrStdout(), versionsJSON(res.Versions))
 			}
 			for _, v := range res.Versions {
 				fmt.Fprintf(cmd.OutOrStdout(), "removed %s version %d (sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))

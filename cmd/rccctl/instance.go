@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -345,22 +344,8 @@ func watchInstance(ctx, callCtx context.Context, c *client.Client, id string, p 
 	if err := p.print(time.Now(), true, in); err != nil || terminal(in.State) {
 		return err
 	}
-	for {
-		ev, err := stream.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		got := ev.GetInstance()
-		if got.GetId() != id {
-			continue
-		}
-		if err := p.print(ev.At.AsTime(), false, got); err != nil || terminal(got.State) {
-			return err
-		}
-	}
+	last := func(in *rccv1.Instance) bool { return terminal(in.State) }
+	return follow(ctx, stream, p, func(in *rccv1.Instance) bool { return in.Id == id }, last)
 }
 
 func newInstanceStopCmd() *cobra.Command {

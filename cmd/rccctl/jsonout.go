@@ -189,6 +189,14 @@ func versionJSON(v *rccv1.GameVersion) versionOut {
 		CreatedAt: tsJSON(v.CreatedAt)}
 }
 
+func versionsJSON(vs []*rccv1.GameVersion) []versionOut {
+	out := make([]versionOut, len(vs))
+	for i, v := range vs {
+		out[i] = versionJSON(v)
+	}
+	return out
+}
+
 // wasmPageBytes is the size of a WebAssembly memory page.
 const wasmPageBytes = 64 << 10
 

@@ -91,6 +91,12 @@ func watchInstances(ctx context.Context, c *client.Client, skipSnapshot bool, p 
 	if err != nil {
 		return err
 	}
+	return follow(ctx, stream, p, keep, last)
+}
+
+// follow prints the instance events of stream that keep accepts until ctx
+// ends, the stream ends, or last reports that the event was the final one.
+func follow(ctx context.Context, stream rccv1.WatchService_WatchClient, p *watchPrinter, keep, last func(*rccv1.Instance) bool) error {
 	for {
 		ev, err := stream.Recv()
 		if err != nil {

@@ -882,28 +882,27 @@ func (s *db) Heartbeat(ctx context.Context, id string, stats ExecutorStats, repo
 }
 
 func (s *db) DrainExecutor(ctx context.Context, id string) (Executor, error) {
-	var out Executor
-	err := s.tx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, `UPDATE executors SET state = 'draining' WHERE id = ? AND state = 'active'`, id); err != nil {
-			return err
-		}
-		var err error
-		out, err = getExecutor(ctx, c, id)
-		if err == nil && out.State == ExecutorLost {
-			return fmt.Errorf("executor %s is lost: %w", id, ErrConflict)
-		}
-		return err
-	})
+	x, err := s.moveExecutor(ctx, id, ExecutorActive, ExecutorDraining)
 	if err != nil {
 		return Executor{}, fmt.Errorf("drain: %w", err)
 	}
-	return out, nil
+	return x, nil
 }
 
 func (s *db) UndrainExecutor(ctx context.Context, id string) (Executor, error) {
+	x, err := s.moveExecutor(ctx, id, ExecutorDraining, ExecutorActive)
+	if err != nil {
+		return Executor{}, fmt.Errorf("undrain: %w", err)
+	}
+	return x, nil
+}
+
+// moveExecutor sets an executor in state from to state to (one in another
+// state stays as it is) and returns it; ErrConflict when it is lost.
+func (s *db) moveExecutor(ctx context.Context, id string, from, to ExecutorState) (Executor, error) {
 	var out Executor
 	err := s.tx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, `UPDATE executors SET state = 'active' WHERE id = ? AND state = 'draining'`, id); err != nil {
+		if _, err := c.exec(ctx, `UPDATE executors SET state = ? WHERE id = ? AND state = ?`, string(to), id, string(from)); err != nil {
 			return err
 		}
 		var err error
@@ -913,10 +912,7 @@ func (s *db) UndrainExecutor(ctx context.Context, id string) (Executor, error) {
 		}
 		return err
 	})
-	if err != nil {
-		return Executor{}, fmt.Errorf("undrain: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 func (s *db) GetExecutor(ctx context.Context, id string) (Executor, error) {
