@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
@@ -24,54 +22,110 @@ import (
 // serverFlags are the flags of every command that talks to a coordinator.
 type serverFlags struct {
 	addr, token, output string
+	context             string
 	timeout             time.Duration
+	// conn is the connection dial made, for callError.
+	conn *grpc.ClientConn
 }
 
-// addServerFlags adds --addr, --token, --timeout and, when withOutput,
-// --output to cmd.
+// addServerFlags adds --addr, --token, --context, --timeout and, when
+// withOutput, --output to cmd.
 func addServerFlags(cmd *cobra.Command, f *serverFlags, withOutput bool) {
-	cmd.Flags().StringVar(&f.addr, "addr", "", "coordinator address host:port (default $RCC_ADDR, the credentials file, or "+client.DefaultAddr+")")
-	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $RCC_TOKEN or the credentials file)")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "coordinator address host:port (default from the context, or "+client.DefaultAddr+")")
+	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $RCC_TOKEN or from the context)")
+	cmd.Flags().StringVar(&f.context, "context", "", "coordinator context to use (default $RCC_CONTEXT or the current one; see rccctl context)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the coordinator")
+	_ = cmd.RegisterFlagCompletionFunc("context", completeContexts)
 	if withOutput {
 		addOutputFlag(cmd, &f.output)
 	}
 }
 
-// resolve picks the address and token: flags, then RCC_ADDR / RCC_TOKEN,
-// then the credentials file, then the default address.
+// defaultContext names the credentials file rccd dev writes, the
+// coordinator used when no context is chosen.
+const defaultContext = "default"
+
+// resolve picks the address and token, each from the first that sets it:
+// --addr and --token, --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or
+// the config's current context, and else the credentials file (the
+// "default" context); the address defaults to client.DefaultAddr.
 func (f *serverFlags) resolve() (string, auth.Token, error) {
 	addr, token := f.addr, f.token
-	if addr == "" {
-		addr = os.Getenv("RCC_ADDR")
+	fill := func(c client.Credentials) {
+		if addr == "" {
+			addr = c.Addr
+		}
+		if token == "" {
+			token = string(c.Token)
+		}
 	}
-	if token == "" {
-		token = os.Getenv("RCC_TOKEN")
+	if f.context != "" {
+		c, err := loadContext(f.context, "--context")
+		if err != nil {
+			return "", "", err
+		}
+		fill(c)
 	}
-	if addr == "" || token == "" {
-		path, err := client.DefaultCredentialsPath()
-		if err == nil {
-			creds, err := client.LoadCredentials(path)
-			switch {
-			case err == nil:
-				if addr == "" {
-					addr = creds.Addr
-				}
-				if token == "" {
-					token = string(creds.Token)
-				}
-			case !errors.Is(err, fs.ErrNotExist):
+	fill(client.Credentials{Addr: os.Getenv("RCC_ADDR"), Token: auth.Token(os.Getenv("RCC_TOKEN"))})
+	if f.context == "" && (addr == "" || token == "") {
+		name, from := os.Getenv("RCC_CONTEXT"), "RCC_CONTEXT"
+		if name == "" {
+			path, err := client.DefaultConfigPath()
+			if err != nil {
 				return "", "", err
 			}
+			cfg, err := client.LoadConfig(path)
+			if err != nil {
+				return "", "", err
+			}
+			name, from = cfg.Current, "the current context"
 		}
+		if name == "" {
+			name = defaultContext
+		}
+		c, err := loadContext(name, from)
+		if err != nil {
+			return "", "", err
+		}
+		fill(c)
 	}
 	if addr == "" {
 		addr = client.DefaultAddr
 	}
 	if token == "" {
-		return "", "", usageError{errors.New("no token: pass --token, set RCC_TOKEN, or save one with: rccd token create --role admin --save")}
+		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save")}
 	}
 	return addr, auth.Token(token), nil
+}
+
+// loadContext reads context name (from says who chose it): "default" is
+// the credentials file, empty when it is missing; any other must be in
+// the config.
+func loadContext(name, from string) (client.Credentials, error) {
+	if name == defaultContext {
+		path, err := client.DefaultCredentialsPath()
+		if err != nil {
+			return client.Credentials{}, err
+		}
+		c, err := client.LoadCredentials(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return client.Credentials{}, nil
+		}
+		return c, err
+	}
+	path, err := client.DefaultConfigPath()
+	if err != nil {
+		return client.Credentials{}, err
+	}
+	cfg, err := client.LoadConfig(path)
+	if err != nil {
+		return client.Credentials{}, err
+	}
+	c, err := cfg.Context(name)
+	if errors.Is(err, client.ErrNoContext) {
+		return client.Credentials{}, usageError{Err: fmt.Errorf("%s: %w (rccctl context ls lists them)", from, err)}
+	}
+	return c, err
 }
 
 // dial checks --output and connects; the returned context carries --timeout.
@@ -90,19 +144,27 @@ func (f *serverFlags) dial(cmd *cobra.Command) (context.Context, context.CancelF
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-	f.addr = addr
+	f.addr, f.conn = addr, c.Conn()
 	return ctx, func() { cancel(); c.Close() }, c, nil
 }
 
-// callError turns a gRPC error into a message for people.
+// callError turns a gRPC error into a message for people, by its status
+// code; nil stays nil, and an error that is no gRPC status is returned as
+// it is.
 func (f *serverFlags) callError(err error) error {
+	if err == nil {
+		return nil
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
 	}
 	switch st.Code() {
 	case codes.Unavailable:
-		if strings.Contains(st.Message(), "connection refused") || strings.Contains(st.Message(), "connection error") {
+		// Unavailable is both the coordinator's own answer (no live
+		// executor, shutting down) and the client's when it found no
+		// server; the connection's state tells them apart.
+		if f.conn == nil || f.conn.GetState() != connectivity.Ready {
 			return fmt.Errorf("coordinator at %s is not reachable (is it running?): %s", f.addr, st.Message())
 		}
 	case codes.Unauthenticated:
@@ -111,29 +173,10 @@ func (f *serverFlags) callError(err error) error {
 		return fmt.Errorf("permission denied: %s (this command needs an admin token)", st.Message())
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("no answer from %s within %v", f.addr, f.timeout)
+	case codes.Unimplemented:
+		return fmt.Errorf("coordinator at %s does not offer this call (is it older than rccctl?): %s", f.addr, st.Message())
 	}
 	return errors.New(st.Message())
-}
-
-var jsonOpts = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
-
-// protoJSON renders a message as a JSON value for writeJSON.
-func protoJSON(m proto.Message) json.RawMessage {
-	b, err := jsonOpts.Marshal(m)
-	if err != nil {
-		return json.RawMessage(`null`)
-	}
-	return b
-}
-
-// writeJSONList writes items as a JSON array (never null), each converted by
-// toJSON.
-func writeJSONList[T any](w io.Writer, items []T, toJSON func(T) json.RawMessage) error {
-	out := make([]json.RawMessage, len(items))
-	for i, it := range items {
-		out[i] = toJSON(it)
-	}
-	return writeJSON(w, out)
 }
 
 // parseLabels parses key=value pairs.
@@ -145,7 +188,7 @@ func parseLabels(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("label %q: want key=value", p)}
+			return nil, usageError{Err: fmt.Errorf("label %q: want key=value", p)}
 		}
 		out[k] = v
 	}

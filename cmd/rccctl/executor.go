@@ -1,13 +1,16 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/cmdline"
 
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -16,9 +19,9 @@ func newExecutorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "executor",
 		Aliases: []string{"executors"},
-		Short:   "List and drain executors",
+		Short:   "List, drain and undrain executors",
 	}
-	cmd.AddCommand(newExecutorLsCmd(), newExecutorDrainCmd())
+	cmd.AddCommand(newExecutorLsCmd(), newExecutorDrainCmd(), newExecutorUndrainCmd())
 	return cmd
 }
 
@@ -31,7 +34,7 @@ func newExecutorLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List executors with their live stats",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -43,7 +46,11 @@ func newExecutorLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Executors, func(m *rccv1.Executor) json.RawMessage { return protoJSON(m) })
+				out := make([]executorOut, len(res.Executors))
+				for i, x := range res.Executors {
+					out[i] = executorJSON(x)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -62,25 +69,42 @@ func newExecutorLsCmd() *cobra.Command {
 }
 
 func newExecutorDrainCmd() *cobra.Command {
+	return newExecutorStateCmd("drain ID", "Place no new instances on an executor; running ones finish", "still assigned",
+		func(ctx context.Context, c *client.Client, id string) (*rccv1.Executor, error) {
+			return c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: id})
+		})
+}
+
+func newExecutorUndrainCmd() *cobra.Command {
+	return newExecutorStateCmd("undrain ID", "Place new instances on a draining executor again", "assigned",
+		func(ctx context.Context, c *client.Client, id string) (*rccv1.Executor, error) {
+			return c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: id})
+		})
+}
+
+// newExecutorStateCmd is a command that changes one executor's state with
+// call and prints the executor.
+func newExecutorStateCmd(use, short, assigned string, call func(context.Context, *client.Client, string) (*rccv1.Executor, error)) *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "drain ID",
-		Short: "Place no new instances on an executor; running ones finish",
-		Args:  cobra.ExactArgs(1),
+		Use:               use,
+		ValidArgsFunction: onlyFirst(completeExecutorIDs(&f)),
+		Short:             short,
+		Args:              cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
-			x, err := c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: args[0]})
+			x, err := call(ctx, c, args[0])
 			if err != nil {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(x))
+				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances still assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances %s\n", x.Id, x.Name, executorStateName(x.State), x.Assigned, assigned)
 			return nil
 		},
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/protocol"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -20,16 +22,17 @@ func newJoinCmd() *cobra.Command {
 		labels     []string
 	)
 	cmd := &cobra.Command{
-		Use:   "join GAME --player ID",
-		Short: "Reserve a seat for a player and print where to connect, with a ticket",
+		Use:               "join GAME --player ID",
+		ValidArgsFunction: onlyFirst(completeGames(&f)),
+		Short:             "Reserve a seat for a player and print where to connect, with a ticket",
 		Long: `Reserve a seat for a player in the fullest running instance of GAME with
 room (matching --label), or in a new one, and print the executor's WebSocket
 URL, the instance and a single-use ticket valid for 60 s, and the play URL
 that carries them all (connect a WebSocket client to it within the 60 s).`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if player == "" {
-				return usageError{fmt.Errorf("--player is required")}
+				return usageError{Err: fmt.Errorf("--player is required")}
 			}
 			lbl, err := parseLabels(labels)
 			if err != nil {
@@ -45,7 +48,7 @@ that carries them all (connect a WebSocket client to it within the 60 s).`,
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+				return writeJSON(cmd.OutOrStdout(), joinJSON(res))
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 )
@@ -33,10 +35,10 @@ func newTokenCreateCmd() *cobra.Command {
 missing). With --save, also write it with --addr to rccctl's credentials
 file ($XDG_CONFIG_HOME/rcc/credentials.json or ~/.config/rcc/credentials.json),
 where rccctl finds it without flags.`,
-		Args: cobra.NoArgs,
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cmdline.Args(),
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
 			return applyEnv(cmd, os.LookupEnv)
-		},
+		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := auth.ParseRole(role)
 			if err != nil {

@@ -371,12 +371,7 @@ func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 		c.log.Info("instance respawned", "instance", in.ID, "from", in.RespawnedFrom, "executor", in.ExecutorID)
 		c.instanceChanged(ctx, in)
 	}
-	assigned, err := c.st.AssignPending(ctx, c.placement())
-	errs = append(errs, err)
-	for _, in := range assigned {
-		c.log.Info("pending instance assigned", "instance", in.ID, "executor", in.ExecutorID)
-		c.instanceChanged(ctx, in)
-	}
+	errs = append(errs, c.assignPending(ctx))
 	n, err := c.st.ReleaseSeats(ctx, c.now())
 	errs = append(errs, err)
 	c.metrics.seatsReleased.Add(float64(n))
@@ -398,6 +393,17 @@ type change struct {
 	Node     string `json:"n"`
 	Instance string `json:"i,omitempty"`
 	Executor string `json:"x,omitempty"`
+}
+
+// assignPending places pending instances on live executors and tells
+// everyone concerned.
+func (c *Coordinator) assignPending(ctx context.Context) error {
+	assigned, err := c.st.AssignPending(ctx, c.placement())
+	for _, in := range assigned {
+		c.log.Info("pending instance assigned", "instance", in.ID, "executor", in.ExecutorID)
+		c.instanceChanged(ctx, in)
+	}
+	return err
 }
 
 // instanceChanged tells watchers, the instance's executor stream and other

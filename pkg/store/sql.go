@@ -139,6 +139,16 @@ func latestVersion(ctx context.Context, c conn, game string) (uint32, error) {
 }
 
 func getVersion(ctx context.Context, c conn, game string, version uint32) (Version, error) {
+	return getVersionLocked(ctx, c, game, version, "")
+}
+
+// getVersionShared reads a version to create an instance of it, holding
+// it against removal until the transaction ends.
+func getVersionShared(ctx context.Context, c conn, game string, version uint32) (Version, error) {
+	return getVersionLocked(ctx, c, game, version, c.versionLock(false))
+}
+
+func getVersionLocked(ctx context.Context, c conn, game string, version uint32, lock string) (Version, error) {
 	if version == 0 {
 		latest, err := latestVersion(ctx, c, game)
 		if err != nil {
@@ -149,7 +159,7 @@ func getVersion(ctx context.Context, c conn, game string, version uint32) (Versi
 		}
 		version = latest
 	}
-	v, err := scanVersion(c.queryRow(ctx, `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`, game, int64(version)))
+	v, err := scanVersion(c.queryRow(ctx, `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`+lock, game, int64(version)))
 	if err != nil {
 		return Version{}, fmt.Errorf("game %q version %d: %w", game, version, notFound(err))
 	}
@@ -250,6 +260,65 @@ func (s *db) ListVersions(ctx context.Context, game string) ([]Version, error) {
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("game %q: %w", game, ErrNotFound)
+	}
+	return out, nil
+}
+
+func (s *db) DeleteGame(ctx context.Context, game string, version uint32) ([]Version, error) {
+	var out []Version
+	err := s.tx(ctx, func(c conn) error {
+		out = nil
+		// The rows are locked exclusively: a spawn or join of one of them
+		// that read it first has committed its instance by the time the
+		// live count below runs, and one that comes later finds it gone.
+		q, args := `SELECT `+versionCols+` FROM versions WHERE game = ? ORDER BY version`+c.versionLock(true), []any{game}
+		if version != 0 {
+			q, args = `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`+c.versionLock(true), []any{game, int64(version)}
+		}
+		r, err := c.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for r.Next() {
+			v, err := scanVersion(r)
+			if err != nil {
+				r.Close()
+				return err
+			}
+			out = append(out, v)
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			if version != 0 {
+				return fmt.Errorf("game %q version %d: %w", game, version, ErrNotFound)
+			}
+			return fmt.Errorf("game %q: %w", game, ErrNotFound)
+		}
+		live := `SELECT COUNT(*) FROM instances WHERE game = ? AND state IN ('pending', 'starting', 'running', 'stopping')`
+		del := `DELETE FROM versions WHERE game = ?`
+		if version != 0 {
+			live += ` AND version = ?`
+			del += ` AND version = ?`
+		}
+		var n int64
+		if err := c.queryRow(ctx, live, args...).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			what := fmt.Sprintf("game %q", game)
+			if version != 0 {
+				what = fmt.Sprintf("game %q version %d", game, version)
+			}
+			return fmt.Errorf("%s runs in %d live instance(s) (stop them first): %w", what, n, ErrConflict)
+		}
+		_, err = c.exec(ctx, del, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete game: %w", s.e.translate(err))
 	}
 	return out, nil
 }
@@ -363,7 +432,7 @@ func spawn(ctx context.Context, c conn, spec SpawnSpec, p Placement) (Instance, 
 	if err := validSpec(spec); err != nil {
 		return Instance{}, err
 	}
-	v, err := getVersion(ctx, c, spec.Game, spec.Version)
+	v, err := getVersionShared(ctx, c, spec.Game, spec.Version)
 	if err != nil {
 		return Instance{}, err
 	}
@@ -564,7 +633,7 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 		if exec == "" {
 			return ErrNoExecutor
 		}
-		v, err := getVersion(ctx, c, q.Game, version)
+		v, err := getVersionShared(ctx, c, q.Game, version)
 		if err != nil {
 			return err
 		}
@@ -813,9 +882,27 @@ func (s *db) Heartbeat(ctx context.Context, id string, stats ExecutorStats, repo
 }
 
 func (s *db) DrainExecutor(ctx context.Context, id string) (Executor, error) {
+	x, err := s.moveExecutor(ctx, id, ExecutorActive, ExecutorDraining)
+	if err != nil {
+		return Executor{}, fmt.Errorf("drain: %w", err)
+	}
+	return x, nil
+}
+
+func (s *db) UndrainExecutor(ctx context.Context, id string) (Executor, error) {
+	x, err := s.moveExecutor(ctx, id, ExecutorDraining, ExecutorActive)
+	if err != nil {
+		return Executor{}, fmt.Errorf("undrain: %w", err)
+	}
+	return x, nil
+}
+
+// moveExecutor sets an executor in state from to state to (one in another
+// state stays as it is) and returns it; ErrConflict when it is lost.
+func (s *db) moveExecutor(ctx context.Context, id string, from, to ExecutorState) (Executor, error) {
 	var out Executor
 	err := s.tx(ctx, func(c conn) error {
-		if _, err := c.exec(ctx, `UPDATE executors SET state = 'draining' WHERE id = ? AND state = 'active'`, id); err != nil {
+		if _, err := c.exec(ctx, `UPDATE executors SET state = ? WHERE id = ? AND state = ?`, string(to), id, string(from)); err != nil {
 			return err
 		}
 		var err error
@@ -825,10 +912,7 @@ func (s *db) DrainExecutor(ctx context.Context, id string) (Executor, error) {
 		}
 		return err
 	})
-	if err != nil {
-		return Executor{}, fmt.Errorf("drain: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 func (s *db) GetExecutor(ctx context.Context, id string) (Executor, error) {
