@@ -1,0 +1,171 @@
+// Package batch turns a world snapshot into what rcc-view's renderer
+// uploads each frame, in pure Go: per-shape instance data of the opaque
+// entities, the translucent entities sorted back to front (in runs of one
+// shape), and the name tags to draw, with entities outside the view culled.
+// Buffers are reused from frame to frame, so a steady scene builds without
+// allocating. It is the daemon's insides of rcc-view, not public API.
+package batch
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/rcc-games/rcc/pkg/geom"
+	"github.com/rcc-games/rcc/pkg/render/mesh"
+	"github.com/rcc-games/rcc/pkg/world"
+)
+
+// FloatsPerInstance is the number of float32 values per instance: position
+// (3), scale (3), rotation quaternion (4, normalised), linear colour with
+// straight alpha (4).
+const FloatsPerInstance = 14
+
+// NumShapes is one more than the highest shape code: instance lists are
+// indexed by world.Shape.
+const NumShapes = int(world.ShapeCone) + 1
+
+// Run is a stretch of Translucent holding instances of one shape.
+type Run struct {
+	Shape world.Shape
+	// First and Count are in instances, not floats.
+	First, Count int
+}
+
+// Label is a name tag to draw.
+type Label struct {
+	// Anchor is the world point just above the entity the tag hangs at.
+	Anchor geom.Vec3
+	// Text is the entity's label.
+	Text string
+	// Distance is the distance from the eye to Anchor.
+	Distance float32
+}
+
+// Limits of the name tags.
+const (
+	// MaxLabelDistance is how far from the eye name tags are drawn.
+	MaxLabelDistance = 60
+	// MaxLabels is how many name tags, the nearest, are drawn at most.
+	MaxLabels = 256
+)
+
+// Batch is one frame's draw lists. The zero value is ready; reuse it.
+type Batch struct {
+	// Opaque holds, per shape, the instances of the opaque entities.
+	Opaque [NumShapes][]float32
+	// Translucent holds the instances of the entities with alpha below
+	// 255, farthest from the eye first; Runs splits it by shape.
+	Translucent []float32
+	Runs        []Run
+	// Labels are the name tags, farthest first (so nearer ones draw
+	// over them), at most MaxLabels.
+	Labels []Label
+	// Drawn and Culled count the entities drawn and those skipped
+	// (outside the view, invisible or with non-finite fields).
+	Drawn, Culled int
+
+	order []sortKey
+	lin   [256]float32
+	init  bool
+}
+
+type sortKey struct {
+	dist2 float32
+	index int
+}
+
+// Build fills b from s for an eye at eye whose view volume is f (nil: no
+// culling).
+func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum) {
+	if !b.init {
+		for i := range b.lin {
+			b.lin[i] = geom.SRGBToLinear(uint8(i))
+		}
+		b.init = true
+	}
+	for i := range b.Opaque {
+		b.Opaque[i] = b.Opaque[i][:0]
+	}
+	b.Translucent = b.Translucent[:0]
+	b.Runs = b.Runs[:0]
+	b.Labels = b.Labels[:0]
+	b.order = b.order[:0]
+	b.Drawn, b.Culled = 0, 0
+
+	for i := range s.Entities {
+		e := &s.Entities[i]
+		p := geom.Vec3(e.Position)
+		if !e.Shape.Valid() || e.Color.A == 0 || !finite(p) || !finite(geom.Vec3(e.Scale)) {
+			b.Culled++
+			continue
+		}
+		if f != nil && !f.SphereVisible(p, mesh.BoundingRadius(e.Scale)) {
+			b.Culled++
+			continue
+		}
+		b.Drawn++
+		if e.Label != "" {
+			b.addLabel(e, eye)
+		}
+		if e.Color.A == 255 {
+			b.Opaque[e.Shape] = b.appendInstance(b.Opaque[e.Shape], e)
+			continue
+		}
+		d := p.Sub(eye)
+		b.order = append(b.order, sortKey{d.Dot(d), i})
+	}
+	slices.SortFunc(b.order, func(x, y sortKey) int {
+		if c := cmp.Compare(y.dist2, x.dist2); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.index, y.index)
+	})
+	for n, k := range b.order {
+		e := &s.Entities[k.index]
+		b.Translucent = b.appendInstance(b.Translucent, e)
+		if l := len(b.Runs); l > 0 && b.Runs[l-1].Shape == e.Shape {
+			b.Runs[l-1].Count++
+		} else {
+			b.Runs = append(b.Runs, Run{Shape: e.Shape, First: n, Count: 1})
+		}
+	}
+	if len(b.Labels) > MaxLabels {
+		slices.SortFunc(b.Labels, func(x, y Label) int { return cmp.Compare(x.Distance, y.Distance) })
+		b.Labels = b.Labels[:MaxLabels]
+	}
+	slices.SortStableFunc(b.Labels, func(x, y Label) int { return cmp.Compare(y.Distance, x.Distance) })
+}
+
+func (b *Batch) addLabel(e *world.Entity, eye geom.Vec3) {
+	a := geom.Vec3(e.Position).Add(geom.Vec3{Y: LabelHeight(e.Scale)})
+	d := a.Sub(eye).Len()
+	if d > MaxLabelDistance {
+		return
+	}
+	b.Labels = append(b.Labels, Label{Anchor: a, Text: e.Label, Distance: d})
+}
+
+// LabelHeight is how far above an entity's centre its name tag hangs.
+func LabelHeight(scale world.Vec3) float32 {
+	return 0.5*float32(math.Abs(float64(scale.Y))) + 0.35
+}
+
+func (b *Batch) appendInstance(dst []float32, e *world.Entity) []float32 {
+	q := geom.Quat(e.Rotation).Normalize()
+	return append(dst,
+		e.Position.X, e.Position.Y, e.Position.Z,
+		e.Scale.X, e.Scale.Y, e.Scale.Z,
+		q.X, q.Y, q.Z, q.W,
+		b.lin[e.Color.R], b.lin[e.Color.G], b.lin[e.Color.B], float32(e.Color.A)/255,
+	)
+}
+
+func finite(v geom.Vec3) bool {
+	for _, f := range [3]float32{v.X, v.Y, v.Z} {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,194 @@
+package render
+
+const meshVS = `#version 330 core
+layout(location = 0) in vec3 a_pos;
+layout(location = 1) in vec3 a_normal;
+layout(location = 2) in float a_cap;
+layout(location = 3) in vec3 i_pos;
+layout(location = 4) in vec3 i_scale;
+layout(location = 5) in vec4 i_rot;
+layout(location = 6) in vec4 i_color;
+uniform mat4 u_viewproj;
+uniform int u_capsule;
+out vec3 v_normal;
+out vec3 v_world;
+out vec4 v_color;
+
+vec3 qrot(vec4 q, vec3 v) {
+	vec3 t = 2.0 * cross(q.xyz, v);
+	return v + q.w * t + cross(q.xyz, t);
+}
+
+void main() {
+	vec3 local;
+	vec3 n;
+	if (u_capsule == 1) {
+		vec3 s = abs(i_scale);
+		float r = min(0.5 * max(s.x, s.z), 0.5 * s.y);
+		float h = 0.5 * s.y - r;
+		local = a_pos * (2.0 * r) + vec3(0.0, a_cap * h, 0.0);
+		n = a_normal;
+	} else {
+		local = a_pos * i_scale;
+		vec3 s = abs(i_scale) + vec3(1e-6);
+		n = a_normal * sign(i_scale) / s;
+	}
+	vec3 w = i_pos + qrot(i_rot, local);
+	v_normal = qrot(i_rot, n);
+	v_world = w;
+	v_color = i_color;
+	gl_Position = u_viewproj * vec4(w, 1.0);
+}
+`
+
+// The lighting is in linear light; the framebuffer is sRGB, so the
+// hardware encodes the output (and blends in linear light).
+const meshFS = `#version 330 core
+in vec3 v_normal;
+in vec3 v_world;
+in vec4 v_color;
+uniform vec3 u_sun_dir;
+uniform vec3 u_sun_color;
+uniform vec3 u_sky;
+uniform vec3 u_ground;
+uniform vec3 u_eye;
+uniform vec3 u_fog;
+uniform float u_fog_density;
+out vec4 o_color;
+
+void main() {
+	vec3 n = normalize(v_normal);
+	if (!gl_FrontFacing) n = -n;
+	float ndl = max(dot(n, u_sun_dir), 0.0);
+	vec3 ambient = mix(u_ground, u_sky, n.y * 0.5 + 0.5);
+	vec3 v = normalize(u_eye - v_world);
+	vec3 h = normalize(v + u_sun_dir);
+	float spec = ndl > 0.0 ? pow(max(dot(n, h), 0.0), 40.0) * 0.18 : 0.0;
+	float rim = pow(1.0 - max(dot(n, v), 0.0), 3.0) * 0.06;
+	vec3 c = v_color.rgb * (ambient + u_sun_color * ndl) + u_sun_color * spec + u_sky * rim;
+	float d = length(u_eye - v_world) * u_fog_density;
+	c = mix(c, u_fog, 1.0 - exp(-d * d));
+	o_color = vec4(c, v_color.a);
+}
+`
+
+// The sky is a full-screen triangle; the ray of each pixel comes from the
+// camera basis.
+const skyVS = `#version 330 core
+out vec2 v_ndc;
+void main() {
+	vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2)) * 2.0 - 1.0;
+	v_ndc = p;
+	gl_Position = vec4(p, 1.0, 1.0);
+}
+`
+
+const skyFS = `#version 330 core
+in vec2 v_ndc;
+uniform vec3 u_forward;
+uniform vec3 u_right;
+uniform vec3 u_up;
+uniform vec2 u_tan;
+uniform vec3 u_zenith;
+uniform vec3 u_horizon;
+uniform vec3 u_fog;
+uniform vec3 u_sun_dir;
+out vec4 o_color;
+void main() {
+	vec3 d = normalize(u_forward + v_ndc.x * u_tan.x * u_right + v_ndc.y * u_tan.y * u_up);
+	vec3 c;
+	if (d.y >= 0.0) {
+		c = mix(u_horizon, u_zenith, pow(d.y, 0.6));
+		float s = max(dot(d, u_sun_dir), 0.0);
+		c += vec3(1.0, 0.9, 0.7) * (pow(s, 600.0) * 4.0 + pow(s, 12.0) * 0.12);
+	} else {
+		c = mix(u_fog, u_fog * 0.55, min(-d.y * 3.0, 1.0));
+	}
+	o_color = vec4(c, 1.0);
+}
+`
+
+// The grid is a large square on y = 0 around the eye, its lines drawn in
+// the fragment shader (1 m and 10 m), anti-aliased with screen-space
+// derivatives and faded with distance.
+const gridVS = `#version 330 core
+layout(location = 0) in vec3 a_pos;
+uniform mat4 u_viewproj;
+uniform vec3 u_center;
+uniform float u_extent;
+out vec3 v_world;
+void main() {
+	vec3 w = vec3(a_pos.x * u_extent + u_center.x, 0.0, a_pos.z * u_extent + u_center.z);
+	v_world = w;
+	gl_Position = u_viewproj * vec4(w, 1.0);
+}
+`
+
+const gridFS = `#version 330 core
+in vec3 v_world;
+uniform vec3 u_eye;
+uniform float u_extent;
+out vec4 o_color;
+float lines(vec2 p, float step, float width) {
+	vec2 g = p / step;
+	vec2 d = fwidth(g);
+	vec2 a = abs(fract(g - 0.5) - 0.5) / max(d, vec2(1e-4));
+	return 1.0 - min(min(a.x, a.y) / width, 1.0);
+}
+void main() {
+	vec2 p = v_world.xz;
+	float minor = lines(p, 1.0, 1.0);
+	float major = lines(p, 10.0, 1.5);
+	float dist = length(u_eye.xz - p);
+	float fade = 1.0 - smoothstep(u_extent * 0.25, u_extent * 0.8, dist);
+	float a = max(minor * 0.10, major * 0.22) * fade;
+	if (a <= 0.002) discard;
+	o_color = vec4(vec3(0.02, 0.025, 0.035), a);
+}
+`
+
+// Text and flat rectangles: instanced quads. u_world = 0 places a quad at
+// pixel coordinates (y down); u_world = 1 at pixel offsets from a world
+// anchor projected to the screen (snapped to whole pixels), with the
+// anchor's depth.
+const textVS = `#version 330 core
+layout(location = 0) in vec3 i_anchor;
+layout(location = 1) in vec4 i_rect;
+layout(location = 2) in vec4 i_uv;
+layout(location = 3) in vec4 i_color;
+uniform vec2 u_size;
+uniform int u_world;
+uniform mat4 u_viewproj;
+out vec2 v_uv;
+out vec4 v_color;
+void main() {
+	vec2 corner = vec2(float(gl_VertexID & 1), float((gl_VertexID >> 1) & 1));
+	vec2 px = mix(i_rect.xy, i_rect.zw, corner);
+	v_uv = mix(i_uv.xy, i_uv.zw, corner);
+	v_color = i_color;
+	float z = 0.0;
+	if (u_world == 1) {
+		vec4 c = u_viewproj * vec4(i_anchor, 1.0);
+		if (c.w <= 0.0) {
+			gl_Position = vec4(2.0, 2.0, 2.0, 1.0);
+			return;
+		}
+		vec3 ndc = c.xyz / c.w;
+		vec2 a = floor(vec2((ndc.x + 1.0) * 0.5 * u_size.x, (1.0 - ndc.y) * 0.5 * u_size.y) + 0.5);
+		px += a;
+		z = ndc.z;
+	}
+	gl_Position = vec4(px.x / u_size.x * 2.0 - 1.0, 1.0 - px.y / u_size.y * 2.0, z, 1.0);
+}
+`
+
+const textFS = `#version 330 core
+in vec2 v_uv;
+in vec4 v_color;
+uniform sampler2D u_atlas;
+out vec4 o_color;
+void main() {
+	float cov = texture(u_atlas, v_uv).r;
+	o_color = vec4(v_color.rgb, v_color.a * cov);
+}
+`
