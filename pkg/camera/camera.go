@@ -200,7 +200,7 @@ func (c *Camera) ViewProjection(width, height int) geom.Mat4 {
 func (c *Camera) Frame(lo, hi geom.Vec3) {
 	center := lo.Add(hi).Mul(0.5)
 	r := hi.Sub(lo).Len()/2 + 1
-	dist := r / float32(math.Sin(float64(c.FovY)/2)) * 0.85
+	dist := r / float32(math.Sin(float64(c.FovY)/2)) * 0.6
 	dir := geom.Vec3{Y: 0.55, Z: 0.84}.Normalize()
 	c.LookAt(center.Add(dir.Mul(dist)), center)
 }

@@ -58,7 +58,7 @@ func Showcase() *world.Snapshot {
 	}
 	s.Entities = append(s.Entities, world.Entity{
 		ID: 30, Shape: world.ShapeSphere, Position: world.Vec3{X: 0, Y: 0.9, Z: 3.2},
-		Rotation: world.Identity, Scale: world.Vec3{X: 1.8, Y: 1.8, Z: 1.8}, Color: rgba(240, 240, 255, 110),
+		Rotation: world.Identity, Scale: world.Vec3{X: 1.8, Y: 1.8, Z: 1.8}, Color: rgba(120, 200, 255, 120),
 	})
 	s.Players = []world.Player{
 		{ID: "alice", Entity: 13, Score: 7},

@@ -15,13 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-gl/gl/v3.3-core/gl"
 	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/rcc-games/rcc/pkg/camera"
 	"github.com/rcc-games/rcc/pkg/control"
 	"github.com/rcc-games/rcc/pkg/geom"
 	"github.com/rcc-games/rcc/pkg/render"
+	"github.com/rcc-games/rcc/pkg/render/window"
 	"github.com/rcc-games/rcc/pkg/world"
 )
 
@@ -92,14 +92,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			err = fmt.Errorf("view: window system: %v", r)
 		}
 	}()
-	win, err := OpenWindow(cfg.Title, cfg.Width, cfg.Height, cfg.Screenshot == "")
+	win, err := window.Open(cfg.Title, cfg.Width, cfg.Height, cfg.Screenshot == "")
 	if err != nil {
 		return err
 	}
 	defer win.Close()
 	scale := float32(1)
 	if cfg.Screenshot == "" {
-		sx, _ := win.w.GetContentScale()
+		sx, _ := win.GLFW().GetContentScale()
 		scale = max(sx, 1)
 	}
 	r, err := render.New(render.Options{Samples: cfg.Samples, UIScale: scale})
@@ -116,72 +116,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	return l.interactive(ctx)
 }
 
-// Window is a GLFW window with a current OpenGL 3.3 core context.
-type Window struct {
-	w *glfw.Window
-}
-
-// OpenWindow initialises GLFW and opens a window of width×height with an
-// OpenGL 3.3 core context current on the calling thread (which must stay
-// locked: runtime.LockOSThread). A hidden window (visible false) serves
-// offscreen rendering. When the display offers no OpenGL 3.3 core the
-// error wraps render.ErrGLVersion and says what it offers.
-func OpenWindow(title string, width, height int, visible bool) (*Window, error) {
-	if err := glfw.Init(); err != nil {
-		return nil, fmt.Errorf("view: initialise GLFW: %w", err)
-	}
-	hint := func(visible bool) {
-		glfw.DefaultWindowHints()
-		glfw.WindowHint(glfw.Visible, boolHint(visible))
-		glfw.WindowHint(glfw.Samples, 0)
-		glfw.WindowHint(glfw.DoubleBuffer, glfw.True)
-		glfw.WindowHint(glfw.ScaleToMonitor, glfw.True)
-	}
-	hint(visible)
-	glfw.WindowHint(glfw.ContextVersionMajor, 3)
-	glfw.WindowHint(glfw.ContextVersionMinor, 3)
-	glfw.WindowHint(glfw.OpenGLProfile, glfw.OpenGLCoreProfile)
-	glfw.WindowHint(glfw.OpenGLForwardCompatible, glfw.True)
-	w, err := glfw.CreateWindow(width, height, title, nil, nil)
-	if err != nil {
-		// Find out what the display does offer, to say so.
-		hint(false)
-		old, oerr := glfw.CreateWindow(64, 64, title, nil, nil)
-		if oerr != nil {
-			glfw.Terminate()
-			return nil, fmt.Errorf("view: open an OpenGL 3.3 core window: %w", err)
-		}
-		old.MakeContextCurrent()
-		found := &render.GLVersionError{}
-		if gl.Init() == nil {
-			found.Version = gl.GoStr(gl.GetString(gl.VERSION))
-			found.Renderer = gl.GoStr(gl.GetString(gl.RENDERER))
-		}
-		old.Destroy()
-		glfw.Terminate()
-		return nil, fmt.Errorf("view: %w (GLFW: %v)", found, err)
-	}
-	w.MakeContextCurrent()
-	return &Window{w: w}, nil
-}
-
-func boolHint(b bool) int {
-	if b {
-		return glfw.True
-	}
-	return glfw.False
-}
-
-// Close destroys the window and terminates GLFW.
-func (w *Window) Close() {
-	w.w.Destroy()
-	glfw.Terminate()
-}
-
 // loop is the state of the frame loop.
 type loop struct {
 	cfg  Config
-	win  *Window
+	win  *window.Window
 	r    *render.Renderer
 	cam  *camera.Camera
 	snap world.Snapshot
@@ -209,7 +147,7 @@ type loop struct {
 	sideKey   []world.Player
 }
 
-func newLoop(cfg Config, win *Window, r *render.Renderer) *loop {
+func newLoop(cfg Config, win *window.Window, r *render.Renderer) *loop {
 	return &loop{cfg: cfg, win: win, r: r, cam: camera.New()}
 }
 

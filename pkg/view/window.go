@@ -15,7 +15,7 @@ const stickTurn = 2.6
 
 // interactive runs the visible window until it is closed or q is pressed.
 func (l *loop) interactive(ctx context.Context) error {
-	w := l.win.w
+	w := l.win.GLFW()
 	glfw.SwapInterval(1)
 	w.SetKeyCallback(func(_ *glfw.Window, key glfw.Key, _ int, action glfw.Action, _ glfw.ModifierKey) {
 		if action != glfw.Press {
@@ -76,7 +76,7 @@ func (l *loop) interactive(ctx context.Context) error {
 }
 
 func (l *loop) capture(on bool) {
-	w := l.win.w
+	w := l.win.GLFW()
 	l.captured = on
 	l.mouseValid = false
 	if on {
@@ -90,7 +90,7 @@ func (l *loop) capture(on bool) {
 }
 
 func (l *loop) toggleFullscreen() {
-	w := l.win.w
+	w := l.win.GLFW()
 	if l.fullscreen {
 		w.SetMonitor(nil, l.winX, l.winY, l.winW, l.winH, 0)
 		l.fullscreen = false
@@ -110,7 +110,7 @@ func (l *loop) toggleFullscreen() {
 // readInput reads the keyboard and the first gamepad; the right stick
 // turns the camera.
 func (l *loop) readInput(dt float32) control.Input {
-	w := l.win.w
+	w := l.win.GLFW()
 	down := func(keys ...glfw.Key) bool {
 		for _, k := range keys {
 			if w.GetKey(k) == glfw.Press {
