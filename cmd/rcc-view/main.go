@@ -33,7 +33,7 @@ func run(args []string, stderr io.Writer) int {
 	shot := fs.String("screenshot", "", "render offscreen and write a PNG to `FILE`, then exit")
 	frames := fs.Int("frames", 3, "frames to render after the first state before --screenshot writes")
 	size := fs.String("size", "1280x720", "window size, and the --screenshot size, `WIDTHxHEIGHT`")
-	samples := fs.Int("samples", 4, "multisampling samples per pixel (0 for none)")
+	samples := fs.Int("samples", -1, "multisampling samples per pixel: 0 for none, -1 for 4 on a GPU and none on software rendering")
 	fullscreen := fs.Bool("fullscreen", false, "start fullscreen (F11 toggles)")
 	verbose := fs.BoolP("verbose", "v", false, "log what the viewer does")
 	if err := fs.Parse(args); err != nil {
@@ -56,8 +56,8 @@ func run(args []string, stderr io.Writer) int {
 	if *frames < 1 {
 		return fail(fmt.Errorf("--frames %d: want at least 1", *frames))
 	}
-	if *samples < 0 || *samples > 16 {
-		return fail(fmt.Errorf("--samples %d: want 0 to 16", *samples))
+	if *samples < -1 || *samples > 16 {
+		return fail(fmt.Errorf("--samples %d: want -1 (automatic) or 0 to 16", *samples))
 	}
 	var src view.Source
 	title := "rcc-view"

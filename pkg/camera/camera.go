@@ -22,7 +22,7 @@ const (
 	MinDistance = 1.5
 	MaxDistance = 80
 	// DefaultDistance is the follow distance of a new camera.
-	DefaultDistance = 7
+	DefaultDistance = 8
 	// FollowRate is how fast the followed point is caught up with, per
 	// second: after 1/FollowRate s about 63 % of a jump is covered.
 	FollowRate = 10
@@ -64,7 +64,7 @@ type Camera struct {
 func New() *Camera {
 	c := &Camera{
 		Distance:    DefaultDistance,
-		FovY:        60 * math.Pi / 180,
+		FovY:        50 * math.Pi / 180,
 		Near:        0.1,
 		Far:         500,
 		Sensitivity: 0.0035,

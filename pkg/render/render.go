@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -45,7 +46,9 @@ func (e *GLVersionError) Unwrap() error { return ErrGLVersion }
 
 // Options configure a Renderer.
 type Options struct {
-	// Samples is the number of multisampling samples per pixel (0: none).
+	// Samples is the number of multisampling samples per pixel: 0 for
+	// none, -1 for the default (4 on a GPU; none on a software renderer
+	// such as llvmpipe, where 4× costs about three times the frame).
 	Samples int
 	// UIScale multiplies the size of text (the window's content scale on
 	// HiDPI screens); 0 means 1.
@@ -86,7 +89,6 @@ var (
 	zenith      = [3]float32{0.10, 0.22, 0.52}
 	horizon     = [3]float32{0.55, 0.64, 0.76}
 	fogDensity  = float32(0.0055)
-	gridExtent  = float32(150)
 	textColor   = [4]float32{1, 1, 1, 1}
 	dimColor    = [4]float32{0.75, 0.78, 0.82, 1}
 	panelColor  = [4]float32{0, 0, 0, 0.45}
@@ -106,6 +108,7 @@ const (
 	LabelFontSize   = 14
 )
 
+// shapeGL is one shape at one level of detail.
 type shapeGL struct {
 	mesh            uint32 // vertex buffer
 	index           uint32
@@ -123,12 +126,13 @@ type Renderer struct {
 	skyP   *program
 	gridP  *program
 	textP  *program
-	shapes [batch.NumShapes]shapeGL
+	shapes [mesh.NumLODs][batch.NumShapes]shapeGL
 	transl *stream
 
-	skyVAO, gridVAO, gridVBO uint32
-	textVAO                  uint32
-	textStream               *stream
+	skyVAO, skyVBO, gridVAO, gridVBO uint32
+	skyCount, gridCount              int32
+	textVAO                          uint32
+	textStream                       *stream
 
 	atlas        *text.Atlas
 	atlasTex     uint32
@@ -170,6 +174,12 @@ func New(opts Options) (*Renderer, error) {
 	if major, minor, ok := parseVersion(r.version); !ok || major < 3 || major == 3 && minor < 3 {
 		return nil, &GLVersionError{Version: r.version, Renderer: r.renderer}
 	}
+	if r.opts.Samples < 0 {
+		r.opts.Samples = 4
+		if Software(r.renderer) {
+			r.opts.Samples = 0
+		}
+	}
 	var err error
 	if r.meshP, err = newProgram(meshVS, meshFS); err != nil {
 		return nil, fmt.Errorf("mesh shader: %w", err)
@@ -184,9 +194,11 @@ func New(opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("text shader: %w", err)
 	}
 	r.transl = newStream()
-	for s := world.ShapeBox; s <= world.ShapeCone; s++ {
-		m, _ := mesh.For(s)
-		r.shapes[s] = r.newShape(m)
+	for l := mesh.Near; l < mesh.NumLODs; l++ {
+		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
+			m, _ := mesh.ForLOD(s, l)
+			r.shapes[l][s] = r.newShape(m)
+		}
 	}
 	gl.GenVertexArrays(1, &r.skyVAO)
 	r.initGrid()
@@ -216,6 +228,16 @@ func parseVersion(v string) (major, minor int, ok bool) {
 	}
 	return 0, 0, false
 }
+
+// Software reports whether a GL_RENDERER string names one of Mesa's
+// software renderers.
+func Software(renderer string) bool {
+	r := strings.ToLower(renderer)
+	return strings.Contains(r, "llvmpipe") || strings.Contains(r, "softpipe") || strings.Contains(r, "swrast")
+}
+
+// Samples returns the multisampling in use.
+func (r *Renderer) Samples() int { return r.opts.Samples }
 
 // Version returns the context's GL_VERSION and GL_RENDERER strings.
 func (r *Renderer) Version() (version, renderer string) { return r.version, r.renderer }
@@ -267,13 +289,49 @@ func (r *Renderer) newShape(m *mesh.Mesh) shapeGL {
 	return s
 }
 
+// Sky mesh resolution (cells across and down the screen) and the grid's
+// half extent in metres.
+const (
+	skyCellsX, skyCellsY = 24, 16
+	gridHalf             = 80
+)
+
 func (r *Renderer) initGrid() {
+	// The sky: triangles over the screen in NDC.
+	var sky []float32
+	for j := 0; j < skyCellsY; j++ {
+		for i := 0; i < skyCellsX; i++ {
+			x0, x1 := float32(i)/skyCellsX*2-1, float32(i+1)/skyCellsX*2-1
+			y0, y1 := float32(j)/skyCellsY*2-1, float32(j+1)/skyCellsY*2-1
+			sky = append(sky, x0, y0, x1, y0, x1, y1, x0, y0, x1, y1, x0, y1)
+		}
+	}
+	r.skyCount = int32(len(sky) / 2)
+	gl.BindVertexArray(r.skyVAO)
+	gl.GenBuffers(1, &r.skyVBO)
+	gl.BindBuffer(gl.ARRAY_BUFFER, r.skyVBO)
+	gl.BufferData(gl.ARRAY_BUFFER, len(sky)*4, gl.Ptr(sky), gl.STATIC_DRAW)
+	gl.EnableVertexAttribArray(0)
+	gl.VertexAttribPointer(0, 2, gl.FLOAT, false, 8, gl.PtrOffset(0))
+
+	// The grid: lines along X and Z every metre; y = 1 marks the 10 m ones.
+	var lines []float32
+	for i := -gridHalf; i <= gridHalf; i++ {
+		major := float32(0)
+		if i%10 == 0 {
+			major = 1
+		}
+		f := float32(i)
+		lines = append(lines,
+			f, major, -gridHalf, f, major, gridHalf,
+			-gridHalf, major, f, gridHalf, major, f)
+	}
+	r.gridCount = int32(len(lines) / 3)
 	gl.GenVertexArrays(1, &r.gridVAO)
 	gl.BindVertexArray(r.gridVAO)
 	gl.GenBuffers(1, &r.gridVBO)
 	gl.BindBuffer(gl.ARRAY_BUFFER, r.gridVBO)
-	q := []float32{-1, 0, 1, 1, 0, 1, 1, 0, -1, -1, 0, 1, 1, 0, -1, -1, 0, -1}
-	gl.BufferData(gl.ARRAY_BUFFER, len(q)*4, gl.Ptr(q), gl.STATIC_DRAW)
+	gl.BufferData(gl.ARRAY_BUFFER, len(lines)*4, gl.Ptr(lines), gl.STATIC_DRAW)
 	gl.EnableVertexAttribArray(0)
 	gl.VertexAttribPointer(0, 3, gl.FLOAT, false, 12, gl.PtrOffset(0))
 	gl.BindVertexArray(0)
@@ -409,7 +467,9 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, target)
 	gl.Viewport(0, 0, int32(width), int32(height))
-	gl.Enable(gl.FRAMEBUFFER_SRGB)
+	if os.Getenv("EXP_NOSRGB") == "" {
+		gl.Enable(gl.FRAMEBUFFER_SRGB)
+	}
 	gl.DepthMask(true)
 	gl.ClearColor(horizon[0], horizon[1], horizon[2], 1)
 	gl.Clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT)
@@ -418,13 +478,16 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	cam := f.Camera
 	vp := cam.ViewProjection(width, height)
 	eye := cam.Position()
-	r.drawSky(cam, width, height)
+	if os.Getenv("EXP_NOSKY") == "" {
+		r.drawSky(cam, width, height)
+	}
 
 	if f.Snapshot != nil {
 		fr := geom.FrustumOf(vp)
-		r.batch.Build(f.Snapshot, eye, &fr)
+		ppu := float32(height) / (2 * float32(math.Tan(float64(cam.FovY)/2)))
+		r.batch.Build(f.Snapshot, eye, &fr, ppu)
 	} else {
-		r.batch.Build(&world.Snapshot{}, eye, nil)
+		r.batch.Build(&world.Snapshot{}, eye, nil, 0)
 	}
 	r.stats.Drawn, r.stats.Culled = r.batch.Drawn, r.batch.Culled
 
@@ -434,29 +497,33 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	gl.CullFace(gl.BACK)
 	gl.Disable(gl.BLEND)
 	r.useMesh(vp, eye)
-	for s := world.ShapeBox; s <= world.ShapeCone; s++ {
-		inst := r.batch.Opaque[s]
-		if len(inst) == 0 {
-			continue
+	for l := mesh.Near; l < mesh.NumLODs; l++ {
+		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
+			inst := r.batch.Opaque[l][s]
+			if len(inst) == 0 {
+				continue
+			}
+			sh := &r.shapes[l][s]
+			sh.opaqueInstances.upload(inst)
+			r.setCapsule(s)
+			gl.BindVertexArray(sh.opaque)
+			gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
+			r.stats.DrawCalls++
 		}
-		sh := &r.shapes[s]
-		sh.opaqueInstances.upload(inst)
-		r.setCapsule(s)
-		gl.BindVertexArray(sh.opaque)
-		gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
-		r.stats.DrawCalls++
 	}
 
 	gl.Enable(gl.BLEND)
 	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
-	r.drawGrid(vp, eye)
+	if os.Getenv("EXP_NOGRID") == "" {
+		r.drawGrid(vp, eye)
+	}
 
 	if len(r.batch.Runs) > 0 {
 		gl.DepthMask(false)
 		r.useMesh(vp, eye)
 		r.transl.upload(r.batch.Translucent)
 		for _, run := range r.batch.Runs {
-			sh := &r.shapes[run.Shape]
+			sh := &r.shapes[mesh.Near][run.Shape]
 			r.setCapsule(run.Shape)
 			gl.BindVertexArray(sh.transl)
 			gl.BindBuffer(gl.ARRAY_BUFFER, r.transl.id)
@@ -529,7 +596,7 @@ func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
 	p.vec3("u_fog", horizon)
 	p.vec3("u_sun_dir", [3]float32{sunDir.X, sunDir.Y, sunDir.Z})
 	gl.BindVertexArray(r.skyVAO)
-	gl.DrawArrays(gl.TRIANGLES, 0, 3)
+	gl.DrawArrays(gl.TRIANGLES, 0, r.skyCount)
 	r.stats.DrawCalls++
 }
 
@@ -537,20 +604,15 @@ func (r *Renderer) drawGrid(vp geom.Mat4, eye geom.Vec3) {
 	p := r.gridP
 	gl.UseProgram(p.id)
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
-	// Snap the square to 10 m so its lines do not swim with the eye.
+	// Snap the lines to 10 m so they stay put as the eye moves.
 	c := [3]float32{float32(math.Round(float64(eye.X)/10) * 10), 0, float32(math.Round(float64(eye.Z)/10) * 10)}
 	p.vec3("u_center", c)
 	p.vec3("u_eye", [3]float32{eye.X, eye.Y, eye.Z})
-	gl.Uniform1f(p.loc("u_extent"), gridExtent)
+	gl.Uniform1f(p.loc("u_extent"), gridHalf)
 	gl.DepthMask(false)
-	gl.Enable(gl.POLYGON_OFFSET_FILL)
-	gl.PolygonOffset(-2, -4)
-	gl.Disable(gl.CULL_FACE)
 	gl.BindVertexArray(r.gridVAO)
-	gl.DrawArrays(gl.TRIANGLES, 0, 6)
+	gl.DrawArrays(gl.LINES, 0, r.gridCount)
 	r.stats.DrawCalls++
-	gl.Disable(gl.POLYGON_OFFSET_FILL)
-	gl.Enable(gl.CULL_FACE)
 	gl.DepthMask(true)
 }
 
@@ -733,20 +795,23 @@ func (r *Renderer) ReadImage() (*image.RGBA, error) {
 // current.
 func (r *Renderer) Close() {
 	r.deleteTargets()
-	for i := range r.shapes {
-		s := &r.shapes[i]
-		if s.mesh == 0 {
-			continue
+	for l := range r.shapes {
+		for i := range r.shapes[l] {
+			s := &r.shapes[l][i]
+			if s.mesh == 0 {
+				continue
+			}
+			gl.DeleteBuffers(1, &s.mesh)
+			gl.DeleteBuffers(1, &s.index)
+			gl.DeleteBuffers(1, &s.opaqueInstances.id)
+			gl.DeleteVertexArrays(1, &s.opaque)
+			gl.DeleteVertexArrays(1, &s.transl)
 		}
-		gl.DeleteBuffers(1, &s.mesh)
-		gl.DeleteBuffers(1, &s.index)
-		gl.DeleteBuffers(1, &s.opaqueInstances.id)
-		gl.DeleteVertexArrays(1, &s.opaque)
-		gl.DeleteVertexArrays(1, &s.transl)
 	}
 	gl.DeleteBuffers(1, &r.transl.id)
 	gl.DeleteBuffers(1, &r.textStream.id)
 	gl.DeleteBuffers(1, &r.gridVBO)
+	gl.DeleteBuffers(1, &r.skyVBO)
 	gl.DeleteVertexArrays(1, &r.gridVAO)
 	gl.DeleteVertexArrays(1, &r.skyVAO)
 	gl.DeleteVertexArrays(1, &r.textVAO)
@@ -755,3 +820,7 @@ func (r *Renderer) Close() {
 		gl.DeleteProgram(p.id)
 	}
 }
+
+// Finish waits until OpenGL has completed every command issued, so a
+// benchmark measures the whole frame.
+func (r *Renderer) Finish() { gl.Finish() }

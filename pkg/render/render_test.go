@@ -400,3 +400,5 @@ func saveFailure(t *testing.T, img image.Image) {
 	writePNG(t, p, img)
 	t.Logf("rendered image: %s", p)
 }
+
+func gltestContext(tb testing.TB) { gltest.Context(tb, 64, 64) }

@@ -10,7 +10,11 @@ layout(location = 5) in vec4 i_rot;
 layout(location = 6) in vec4 i_color;
 uniform mat4 u_viewproj;
 uniform int u_capsule;
-out vec3 v_normal;
+uniform vec3 u_sun_dir;
+uniform vec3 u_sun_color;
+uniform vec3 u_sky;
+uniform vec3 u_ground;
+uniform vec3 u_eye;
 out vec3 v_world;
 out vec4 v_color;
 
@@ -34,57 +38,42 @@ void main() {
 		n = a_normal * sign(i_scale) / s;
 	}
 	vec3 w = i_pos + qrot(i_rot, local);
-	v_normal = qrot(i_rot, n);
+	n = normalize(qrot(i_rot, n));
+	// Lighting per vertex, in linear light: a sun (Lambert and a little
+	// Blinn-Phong) and a sky/ground hemisphere ambient.
+	float ndl = max(dot(n, u_sun_dir), 0.0);
+	vec3 ambient = mix(u_ground, u_sky, n.y * 0.5 + 0.5);
+	vec3 hv = normalize(normalize(u_eye - w) + u_sun_dir);
+	float spec = ndl > 0.0 ? pow(max(dot(n, hv), 0.0), 32.0) * 0.16 : 0.0;
+	v_color = vec4(i_color.rgb * (ambient + u_sun_color * ndl) + u_sun_color * spec, i_color.a);
 	v_world = w;
-	v_color = i_color;
 	gl_Position = u_viewproj * vec4(w, 1.0);
 }
 `
 
-// The lighting is in linear light; the framebuffer is sRGB, so the
-// hardware encodes the output (and blends in linear light).
+// The fragment shader adds distance fog only: llvmpipe pays for every
+// fragment. The framebuffer is sRGB, so the hardware encodes the linear
+// output (and blends in linear light).
 const meshFS = `#version 330 core
-in vec3 v_normal;
 in vec3 v_world;
 in vec4 v_color;
-uniform vec3 u_sun_dir;
-uniform vec3 u_sun_color;
-uniform vec3 u_sky;
-uniform vec3 u_ground;
 uniform vec3 u_eye;
 uniform vec3 u_fog;
 uniform float u_fog_density;
 out vec4 o_color;
 
 void main() {
-	vec3 n = normalize(v_normal);
-	if (!gl_FrontFacing) n = -n;
-	float ndl = max(dot(n, u_sun_dir), 0.0);
-	vec3 ambient = mix(u_ground, u_sky, n.y * 0.5 + 0.5);
-	vec3 v = normalize(u_eye - v_world);
-	vec3 h = normalize(v + u_sun_dir);
-	float spec = ndl > 0.0 ? pow(max(dot(n, h), 0.0), 40.0) * 0.18 : 0.0;
-	float rim = pow(1.0 - max(dot(n, v), 0.0), 3.0) * 0.06;
-	vec3 c = v_color.rgb * (ambient + u_sun_color * ndl) + u_sun_color * spec + u_sky * rim;
-	float d = length(u_eye - v_world) * u_fog_density;
-	c = mix(c, u_fog, 1.0 - exp(-d * d));
-	o_color = vec4(c, v_color.a);
+	vec3 dv = (u_eye - v_world) * u_fog_density;
+	float d2 = dot(dv, dv);
+	o_color = vec4(mix(v_color.rgb, u_fog, d2 / (1.0 + d2)), v_color.a);
 }
 `
 
-// The sky is a full-screen triangle; the ray of each pixel comes from the
-// camera basis.
+// The sky is a coarse full-screen grid whose colours are computed per
+// vertex from the ray through it (llvmpipe pays per fragment, and the
+// gradient is smooth): zenith to horizon above, a darkening haze below.
 const skyVS = `#version 330 core
-out vec2 v_ndc;
-void main() {
-	vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2)) * 2.0 - 1.0;
-	v_ndc = p;
-	gl_Position = vec4(p, 1.0, 1.0);
-}
-`
-
-const skyFS = `#version 330 core
-in vec2 v_ndc;
+layout(location = 0) in vec2 a_ndc;
 uniform vec3 u_forward;
 uniform vec3 u_right;
 uniform vec3 u_up;
@@ -93,56 +82,54 @@ uniform vec3 u_zenith;
 uniform vec3 u_horizon;
 uniform vec3 u_fog;
 uniform vec3 u_sun_dir;
-out vec4 o_color;
+out vec3 v_color;
 void main() {
-	vec3 d = normalize(u_forward + v_ndc.x * u_tan.x * u_right + v_ndc.y * u_tan.y * u_up);
+	vec3 d = normalize(u_forward + a_ndc.x * u_tan.x * u_right + a_ndc.y * u_tan.y * u_up);
 	vec3 c;
 	if (d.y >= 0.0) {
 		c = mix(u_horizon, u_zenith, pow(d.y, 0.6));
 		float s = max(dot(d, u_sun_dir), 0.0);
-		c += vec3(1.0, 0.9, 0.7) * (pow(s, 600.0) * 4.0 + pow(s, 12.0) * 0.12);
+		c += vec3(1.0, 0.9, 0.7) * pow(s, 10.0) * 0.15;
 	} else {
-		c = mix(u_fog, u_fog * 0.55, min(-d.y * 3.0, 1.0));
+		c = mix(u_fog, u_fog * 0.6, min(-d.y * 3.0, 1.0));
 	}
-	o_color = vec4(c, 1.0);
+	v_color = c;
+	gl_Position = vec4(a_ndc, 1.0, 1.0);
 }
 `
 
-// The grid is a large square on y = 0 around the eye, its lines drawn in
-// the fragment shader (1 m and 10 m), anti-aliased with screen-space
-// derivatives and faded with distance.
+const skyFS = `#version 330 core
+in vec3 v_color;
+out vec4 o_color;
+void main() { o_color = vec4(v_color, 1.0); }
+`
+
+// The grid is lines on y = 0.01 (just above a floor at 0) around the eye
+// every metre, brighter every 10 m, faded with distance.
 const gridVS = `#version 330 core
 layout(location = 0) in vec3 a_pos;
 uniform mat4 u_viewproj;
 uniform vec3 u_center;
-uniform float u_extent;
 out vec3 v_world;
+out float v_major;
 void main() {
-	vec3 w = vec3(a_pos.x * u_extent + u_center.x, 0.0, a_pos.z * u_extent + u_center.z);
+	vec3 w = vec3(a_pos.x + u_center.x, 0.01, a_pos.z + u_center.z);
 	v_world = w;
+	v_major = a_pos.y;
 	gl_Position = u_viewproj * vec4(w, 1.0);
 }
 `
 
 const gridFS = `#version 330 core
 in vec3 v_world;
+in float v_major;
 uniform vec3 u_eye;
 uniform float u_extent;
 out vec4 o_color;
-float lines(vec2 p, float step, float width) {
-	vec2 g = p / step;
-	vec2 d = fwidth(g);
-	vec2 a = abs(fract(g - 0.5) - 0.5) / max(d, vec2(1e-4));
-	return 1.0 - min(min(a.x, a.y) / width, 1.0);
-}
 void main() {
-	vec2 p = v_world.xz;
-	float minor = lines(p, 1.0, 1.0);
-	float major = lines(p, 10.0, 1.5);
-	float dist = length(u_eye.xz - p);
-	float fade = 1.0 - smoothstep(u_extent * 0.25, u_extent * 0.8, dist);
-	float a = max(minor * 0.10, major * 0.22) * fade;
-	if (a <= 0.002) discard;
+	float dist = length(u_eye.xz - v_world.xz);
+	float fade = 1.0 - smoothstep(u_extent * 0.3, u_extent, dist);
+	float a = mix(0.09, 0.22, v_major) * fade;
 	o_color = vec4(vec3(0.02, 0.025, 0.035), a);
 }
 `

@@ -45,7 +45,8 @@ type Config struct {
 	Width, Height int
 	// Fullscreen starts the window on the whole primary monitor.
 	Fullscreen bool
-	// Samples is the multisampling of the renderer (0: none).
+	// Samples is the multisampling of the renderer (0: none, -1: the
+	// renderer's default, see render.Options).
 	Samples int
 	// Screenshot, when set, makes Run render Frames frames after the
 	// first state in a hidden window, write them as a PNG to this path
@@ -108,7 +109,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	defer r.Close()
 	v, ver := r.Version()
-	cfg.Logger.Info("opengl", "version", v, "renderer", ver)
+	cfg.Logger.Info("opengl", "version", v, "renderer", ver, "samples", r.Samples())
 	l := newLoop(cfg, win, r)
 	if cfg.Screenshot != "" {
 		return l.screenshot(ctx)
@@ -142,6 +143,7 @@ type loop struct {
 	fpsFrames int
 	fpsSince  time.Time
 	fpsLine   string
+	fpsStats  render.Stats
 	lines     []string
 	side      []string
 	sideKey   []world.Player
@@ -205,13 +207,22 @@ func (l *loop) updateHUD(now time.Time, info *FrameInfo) {
 	if l.fpsSince.IsZero() {
 		l.fpsSince = now
 	}
-	if d := now.Sub(l.fpsSince); d >= 500*time.Millisecond || l.fpsLine == "" {
-		if d > 0 {
-			l.fps = float64(l.fpsFrames) / d.Seconds()
-		}
+	st := l.r.Stats()
+	d := now.Sub(l.fpsSince)
+	if d >= 500*time.Millisecond {
+		l.fps = float64(l.fpsFrames) / d.Seconds()
 		l.fpsFrames, l.fpsSince = 0, now
-		st := l.r.Stats()
-		l.fpsLine = fmt.Sprintf("%.0f fps · %d drawn, %d culled · %d draw calls", l.fps, st.Drawn, st.Culled, st.DrawCalls)
+	}
+	if d >= 500*time.Millisecond || st != l.fpsStats || l.fpsLine == "" {
+		l.fpsStats = st
+		rate := "… fps"
+		switch {
+		case l.cfg.Screenshot != "":
+			rate = "offscreen"
+		case l.fps > 0:
+			rate = fmt.Sprintf("%.0f fps", l.fps)
+		}
+		l.fpsLine = fmt.Sprintf("%s · %d drawn, %d culled · %d draw calls", rate, st.Drawn, st.Culled, st.DrawCalls)
 	}
 	l.lines = append(append(l.lines[:0], info.Lines...), l.fpsLine)
 	if !slices.Equal(l.sideKey, l.snap.Players) || !info.Ready {
@@ -228,7 +239,7 @@ func (l *loop) updateHUD(now time.Time, info *FrameInfo) {
 			for _, p := range ps {
 				mark := "  "
 				if p.ID == info.Player {
-					mark = "▸ "
+					mark = "• "
 				}
 				name := p.ID + strings.Repeat(" ", w-len([]rune(p.ID)))
 				l.side = append(l.side, fmt.Sprintf("%s%s  %5d", mark, name, p.Score))

@@ -52,8 +52,9 @@ const (
 
 // Batch is one frame's draw lists. The zero value is ready; reuse it.
 type Batch struct {
-	// Opaque holds, per shape, the instances of the opaque entities.
-	Opaque [NumShapes][]float32
+	// Opaque holds, per level of detail and shape, the instances of the
+	// opaque entities.
+	Opaque [mesh.NumLODs][NumShapes][]float32
 	// Translucent holds the instances of the entities with alpha below
 	// 255, farthest from the eye first; Runs splits it by shape.
 	Translucent []float32
@@ -75,17 +76,25 @@ type sortKey struct {
 	index int
 }
 
+// FarPixels is the on-screen radius, in pixels, below which an opaque
+// entity is drawn with the far level of detail.
+const FarPixels = 28
+
 // Build fills b from s for an eye at eye whose view volume is f (nil: no
-// culling).
-func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum) {
+// culling). pixelsPerUnit is how many pixels a length of 1 at distance 1
+// from the eye covers on screen (framebuffer height / (2·tan(fovY/2))),
+// which picks each entity's level of detail; 0 means always near.
+func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsPerUnit float32) {
 	if !b.init {
 		for i := range b.lin {
 			b.lin[i] = geom.SRGBToLinear(uint8(i))
 		}
 		b.init = true
 	}
-	for i := range b.Opaque {
-		b.Opaque[i] = b.Opaque[i][:0]
+	for l := range b.Opaque {
+		for i := range b.Opaque[l] {
+			b.Opaque[l][i] = b.Opaque[l][i][:0]
+		}
 	}
 	b.Translucent = b.Translucent[:0]
 	b.Runs = b.Runs[:0]
@@ -100,7 +109,8 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum) {
 			b.Culled++
 			continue
 		}
-		if f != nil && !f.SphereVisible(p, mesh.BoundingRadius(e.Scale)) {
+		radius := mesh.BoundingRadius(e.Scale)
+		if f != nil && !f.SphereVisible(p, radius) {
 			b.Culled++
 			continue
 		}
@@ -108,11 +118,15 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum) {
 		if e.Label != "" {
 			b.addLabel(e, eye)
 		}
+		d := p.Sub(eye)
 		if e.Color.A == 255 {
-			b.Opaque[e.Shape] = b.appendInstance(b.Opaque[e.Shape], e)
+			lod := mesh.Near
+			if d2 := d.Dot(d); pixelsPerUnit > 0 && radius*radius*pixelsPerUnit*pixelsPerUnit < FarPixels*FarPixels*d2 {
+				lod = mesh.Far
+			}
+			b.Opaque[lod][e.Shape] = b.appendInstance(b.Opaque[lod][e.Shape], e)
 			continue
 		}
-		d := p.Sub(eye)
 		b.order = append(b.order, sortKey{d.Dot(d), i})
 	}
 	slices.SortFunc(b.order, func(x, y sortKey) int {

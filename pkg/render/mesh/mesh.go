@@ -50,23 +50,46 @@ const (
 	// Rings is the number of divisions from pole to pole of the sphere
 	// (half of them for each hemisphere of the capsule).
 	Rings = 14
+	// FarSegments and FarRings are the detail of the far level of detail,
+	// for entities that cover few pixels.
+	FarSegments = 12
+	FarRings    = 6
 )
 
-// For returns the unit mesh of shape s, or false for an unknown shape.
-func For(s world.Shape) (*Mesh, bool) {
+// LOD is a level of detail.
+type LOD int
+
+// The levels of detail.
+const (
+	Near LOD = iota
+	Far
+	// NumLODs is the number of levels.
+	NumLODs
+)
+
+// For returns the unit mesh of shape s at the near level of detail, or
+// false for an unknown shape.
+func For(s world.Shape) (*Mesh, bool) { return ForLOD(s, Near) }
+
+// ForLOD returns the unit mesh of shape s at level of detail l.
+func ForLOD(s world.Shape, l LOD) (*Mesh, bool) {
+	seg, rings := Segments, Rings
+	if l == Far {
+		seg, rings = FarSegments, FarRings
+	}
 	switch s {
 	case world.ShapeBox:
 		return Box(), true
 	case world.ShapeSphere:
-		return Sphere(Segments, Rings), true
+		return Sphere(seg, rings), true
 	case world.ShapeCylinder:
-		return Cylinder(Segments), true
+		return Cylinder(seg), true
 	case world.ShapeCapsule:
-		return Capsule(Segments, Rings/2), true
+		return Capsule(seg, rings/2), true
 	case world.ShapePlane:
 		return Plane(), true
 	case world.ShapeCone:
-		return Cone(Segments), true
+		return Cone(seg), true
 	}
 	return nil, false
 }

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -30,47 +31,49 @@ func TestMeshes(t *testing.T) {
 		{world.ShapeCone, [3]float32{-0.5, -0.5, -0.5}, [3]float32{0.5, 0.5, 0.5}, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.shape.String(), func(t *testing.T) {
-			m, ok := For(tt.shape)
-			if !ok {
-				t.Fatal("no mesh")
-			}
-			if len(m.Indices)%3 != 0 || len(m.Indices) == 0 {
-				t.Fatalf("%d indices", len(m.Indices))
-			}
-			lo := [3]float32{9, 9, 9}
-			hi := [3]float32{-9, -9, -9}
-			caps := map[float32]bool{}
-			for _, v := range m.Vertices {
+		for lod := Near; lod < NumLODs; lod++ {
+			t.Run(fmt.Sprintf("%v/lod=%d", tt.shape, lod), func(t *testing.T) {
+				m, ok := ForLOD(tt.shape, lod)
+				if !ok {
+					t.Fatal("no mesh")
+				}
+				if len(m.Indices)%3 != 0 || len(m.Indices) == 0 {
+					t.Fatalf("%d indices", len(m.Indices))
+				}
+				lo := [3]float32{9, 9, 9}
+				hi := [3]float32{-9, -9, -9}
+				caps := map[float32]bool{}
+				for _, v := range m.Vertices {
+					for k := 0; k < 3; k++ {
+						lo[k] = min(lo[k], v.Pos[k])
+						hi[k] = max(hi[k], v.Pos[k])
+					}
+					if l := dot(v.Normal, v.Normal); math.Abs(float64(l)-1) > 1e-4 {
+						t.Fatalf("normal %v of length² %v", v.Normal, l)
+					}
+					caps[v.Cap] = true
+				}
 				for k := 0; k < 3; k++ {
-					lo[k] = min(lo[k], v.Pos[k])
-					hi[k] = max(hi[k], v.Pos[k])
+					if math.Abs(float64(lo[k]-tt.lo[k])) > 1e-5 || math.Abs(float64(hi[k]-tt.hi[k])) > 1e-5 {
+						t.Fatalf("extent %v..%v, want %v..%v", lo, hi, tt.lo, tt.hi)
+					}
 				}
-				if l := dot(v.Normal, v.Normal); math.Abs(float64(l)-1) > 1e-4 {
-					t.Fatalf("normal %v of length² %v", v.Normal, l)
+				if tt.wantCaps != (caps[1] && caps[-1]) || !tt.wantCaps && len(caps) != 1 {
+					t.Fatalf("cap tags %v", caps)
 				}
-				caps[v.Cap] = true
-			}
-			for k := 0; k < 3; k++ {
-				if math.Abs(float64(lo[k]-tt.lo[k])) > 1e-5 || math.Abs(float64(hi[k]-tt.hi[k])) > 1e-5 {
-					t.Fatalf("extent %v..%v, want %v..%v", lo, hi, tt.lo, tt.hi)
+				for i := 0; i < len(m.Indices); i += 3 {
+					a, b, c := m.Vertices[m.Indices[i]], m.Vertices[m.Indices[i+1]], m.Vertices[m.Indices[i+2]]
+					fn := cross(sub(b.Pos, a.Pos), sub(c.Pos, a.Pos))
+					if dot(fn, fn) < 1e-12 {
+						continue // the zero-height band of the capsule, stretched by the renderer
+					}
+					avg := [3]float32{a.Normal[0] + b.Normal[0] + c.Normal[0], a.Normal[1] + b.Normal[1] + c.Normal[1], a.Normal[2] + b.Normal[2] + c.Normal[2]}
+					if dot(fn, avg) <= 0 {
+						t.Fatalf("triangle %d (%v %v %v) winds clockwise against its normals", i/3, a.Pos, b.Pos, c.Pos)
+					}
 				}
-			}
-			if tt.wantCaps != (caps[1] && caps[-1]) || !tt.wantCaps && len(caps) != 1 {
-				t.Fatalf("cap tags %v", caps)
-			}
-			for i := 0; i < len(m.Indices); i += 3 {
-				a, b, c := m.Vertices[m.Indices[i]], m.Vertices[m.Indices[i+1]], m.Vertices[m.Indices[i+2]]
-				fn := cross(sub(b.Pos, a.Pos), sub(c.Pos, a.Pos))
-				if dot(fn, fn) < 1e-12 {
-					continue // the zero-height band of the capsule, stretched by the renderer
-				}
-				avg := [3]float32{a.Normal[0] + b.Normal[0] + c.Normal[0], a.Normal[1] + b.Normal[1] + c.Normal[1], a.Normal[2] + b.Normal[2] + c.Normal[2]}
-				if dot(fn, avg) <= 0 {
-					t.Fatalf("triangle %d (%v %v %v) winds clockwise against its normals", i/3, a.Pos, b.Pos, c.Pos)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
