@@ -58,7 +58,7 @@ func startXvfb() (*exec.Cmd, string, error) {
 		return nil, "", err
 	}
 	defer r.Close()
-	cmd := exec.Command(path, "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp")
+	cmd := exec.Command(path, "-displayfd", "3", "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		w.Close()
@@ -76,6 +76,14 @@ func startXvfb() (*exec.Cmd, string, error) {
 			cmd.Process.Kill()
 			cmd.Wait()
 			return nil, "", fmt.Errorf("Xvfb exited without a display number")
+		}
+		// The display number comes when Xvfb is ready; its socket should
+		// be there, but wait for it in case.
+		sock := "/tmp/.X11-unix/X" + n
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(sock); err == nil {
+				break
+			}
 		}
 		return cmd, ":" + n, nil
 	case <-time.After(20 * time.Second):

@@ -22,7 +22,15 @@ type Window struct {
 // locked: runtime.LockOSThread). A hidden window (visible false) serves
 // offscreen rendering. When the display offers no OpenGL 3.3 core the
 // error wraps render.ErrGLVersion and says what it offers.
-func Open(title string, width, height int, visible bool) (*Window, error) {
+func Open(title string, width, height int, visible bool) (w *Window, err error) {
+	defer func() {
+		// go-gl/glfw logs a failed connection to the display and panics
+		// at the next call; make that an error.
+		if r := recover(); r != nil {
+			glfw.Terminate()
+			w, err = nil, fmt.Errorf("window: cannot open a window on the display (%v)", r)
+		}
+	}()
 	if err := glfw.Init(); err != nil {
 		return nil, fmt.Errorf("window: initialise GLFW: %w", err)
 	}
@@ -38,7 +46,7 @@ func Open(title string, width, height int, visible bool) (*Window, error) {
 	glfw.WindowHint(glfw.ContextVersionMinor, 3)
 	glfw.WindowHint(glfw.OpenGLProfile, glfw.OpenGLCoreProfile)
 	glfw.WindowHint(glfw.OpenGLForwardCompatible, glfw.True)
-	w, err := glfw.CreateWindow(width, height, title, nil, nil)
+	gw, err := glfw.CreateWindow(width, height, title, nil, nil)
 	if err != nil {
 		// Find out what the display does offer, to say so.
 		hint(false)
@@ -57,8 +65,8 @@ func Open(title string, width, height int, visible bool) (*Window, error) {
 		glfw.Terminate()
 		return nil, fmt.Errorf("window: %w (GLFW: %v)", found, err)
 	}
-	w.MakeContextCurrent()
-	return &Window{w: w}, nil
+	gw.MakeContextCurrent()
+	return &Window{w: gw}, nil
 }
 
 func boolHint(b bool) int {
