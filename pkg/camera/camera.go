@@ -196,11 +196,42 @@ func (c *Camera) ViewProjection(width, height int) geom.Mat4 {
 }
 
 // Frame makes c a free camera that sees the box from lo to hi from above
-// and in front (towards +Z), with the whole box in view.
-func (c *Camera) Frame(lo, hi geom.Vec3) {
+// and in front (towards +Z), as close as it can with the whole box in view
+// of a framebuffer of the given aspect ratio (width/height).
+func (c *Camera) Frame(lo, hi geom.Vec3, aspect float32) {
 	center := lo.Add(hi).Mul(0.5)
-	r := hi.Sub(lo).Len()/2 + 1
-	dist := r / float32(math.Sin(float64(c.FovY)/2)) * 0.6
 	dir := geom.Vec3{Y: 0.55, Z: 0.84}.Normalize()
-	c.LookAt(center.Add(dir.Mul(dist)), center)
+	r := hi.Sub(lo).Len()/2 + 0.5
+	corners := [8]geom.Vec3{}
+	for i := range corners {
+		p := lo
+		if i&1 != 0 {
+			p.X = hi.X
+		}
+		if i&2 != 0 {
+			p.Y = hi.Y
+		}
+		if i&4 != 0 {
+			p.Z = hi.Z
+		}
+		corners[i] = p
+	}
+	const w = 1000
+	h := int(w / max(aspect, 0.1))
+	dist := r * 0.3
+	for ; dist < r*20; dist *= 1.04 {
+		c.LookAt(center.Add(dir.Mul(dist)), center)
+		vp := c.ViewProjection(w, h)
+		in := true
+		for _, p := range corners {
+			x, y, _, ok := geom.Project(vp, p, w, h)
+			if !ok || x < 0.03*w || x > 0.97*w || y < 0.03*float32(h) || y > 0.97*float32(h) {
+				in = false
+				break
+			}
+		}
+		if in {
+			return
+		}
+	}
 }

@@ -27,7 +27,7 @@ func BenchmarkFrame(b *testing.B) {
 			demoscene.Crowd(&snap, n, 0)
 			cam := camera.New()
 			side := demoscene.CrowdSide(n)
-			cam.Frame(geom.Vec3{X: -side / 2, Z: -side / 2}, geom.Vec3{X: side / 2, Y: 1, Z: side / 2})
+			cam.Frame(geom.Vec3{X: -side / 2, Z: -side / 2}, geom.Vec3{X: side / 2, Y: 1, Z: side / 2}, float32(w)/h)
 			f := render.Frame{Snapshot: &snap, Camera: cam, Lines: []string{"benchmark", "60 fps"}}
 			times := make([]time.Duration, 0, b.N)
 			b.ResetTimer()

@@ -174,7 +174,7 @@ func (l *loop) step(now time.Time, in control.Input, width, height int) (bool, e
 		l.cam.Follow(geom.Vec3(e.Position), dt)
 	case info.Ready && !l.framed:
 		lo, hi := bounds(&l.snap)
-		l.cam.Frame(lo, hi)
+		l.cam.Frame(lo, hi, float32(width)/float32(height))
 		l.framed = true
 	default:
 		if l.cam.Mode == camera.Follow || l.framed {

@@ -109,7 +109,7 @@ func BenchmarkBuild(b *testing.B) {
 	var s world.Snapshot
 	demoscene.Crowd(&s, 1000, 0)
 	cam := camera.New()
-	cam.Frame(geom.Vec3{X: -40, Z: -40}, geom.Vec3{X: 40, Y: 1, Z: 40})
+	cam.Frame(geom.Vec3{X: -40, Z: -40}, geom.Vec3{X: 40, Y: 1, Z: 40}, 16.0/9)
 	vp := cam.ViewProjection(1280, 720)
 	f := geom.FrustumOf(vp)
 	var bt Batch
