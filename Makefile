@@ -10,6 +10,13 @@ MODULE := github.com/rcc-games/rcc
 export PATH := $(BIN):$(PATH)
 
 APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev
+# rcc-view: OpenGL and GLFW headers for the cgo build of go-gl, Mesa's
+# software renderer, and Xvfb for the tests (and --screenshot) without a
+# screen. Only pkg/render, pkg/render/window, pkg/render/gltest, pkg/view
+# and cmd/rcc-view use cgo; every other package builds without a C compiler.
+APT_PACKAGES += gcc libgl1-mesa-dev libegl-dev libgl1-mesa-dri libegl-mesa0 \
+  libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+  xvfb xauth
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
@@ -45,10 +52,10 @@ proto: setup
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 	  proto/rcc/v1/rcc.proto
 
-## build: rccctl, rccd and rcc-load into ./bin.
+## build: rccctl, rccd, rcc-load and rcc-view into ./bin.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load
+	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load ./cmd/rcc-view
 
 ## games: every example game under games/ as a WASI reactor in build/games.
 games:
