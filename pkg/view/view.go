@@ -317,6 +317,10 @@ func WritePNG(path string, img image.Image) error {
 		return fmt.Errorf("write screenshot: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write screenshot: %w", err)
+	}
 	if err := png.Encode(tmp, img); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write screenshot %s: %w", path, err)
