@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
@@ -467,9 +466,7 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, target)
 	gl.Viewport(0, 0, int32(width), int32(height))
-	if os.Getenv("EXP_NOSRGB") == "" {
-		gl.Enable(gl.FRAMEBUFFER_SRGB)
-	}
+	gl.Enable(gl.FRAMEBUFFER_SRGB)
 	gl.DepthMask(true)
 	gl.ClearColor(horizon[0], horizon[1], horizon[2], 1)
 	gl.Clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT)
@@ -478,10 +475,6 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	cam := f.Camera
 	vp := cam.ViewProjection(width, height)
 	eye := cam.Position()
-	if os.Getenv("EXP_NOSKY") == "" {
-		r.drawSky(cam, width, height)
-	}
-
 	if f.Snapshot != nil {
 		fr := geom.FrustumOf(vp)
 		ppu := float32(height) / (2 * float32(math.Tan(float64(cam.FovY)/2)))
@@ -512,11 +505,13 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 		}
 	}
 
+	// The sky after the opaque entities, at the far plane with the depth
+	// test on: the pixels they cover are rejected before shading.
+	r.drawSky(cam, width, height)
+
 	gl.Enable(gl.BLEND)
 	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
-	if os.Getenv("EXP_NOGRID") == "" {
-		r.drawGrid(vp, eye)
-	}
+	r.drawGrid(vp, eye)
 
 	if len(r.batch.Runs) > 0 {
 		gl.DepthMask(false)
@@ -577,8 +572,16 @@ func (r *Renderer) setCapsule(s world.Shape) {
 
 func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
 	p := r.skyP
-	gl.Disable(gl.DEPTH_TEST)
+	gl.Enable(gl.DEPTH_TEST)
+	gl.DepthFunc(gl.LEQUAL)
+	gl.DepthMask(false)
 	gl.Disable(gl.BLEND)
+	gl.Disable(gl.CULL_FACE)
+	defer func() {
+		gl.DepthFunc(gl.LESS)
+		gl.DepthMask(true)
+		gl.Enable(gl.CULL_FACE)
+	}()
 	gl.UseProgram(p.id)
 	fw := cam.Forward()
 	right := fw.Cross(geom.Vec3{Y: 1}).Normalize()
