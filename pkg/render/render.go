@@ -49,10 +49,29 @@ type Options struct {
 	// none, -1 for the default (4 on a GPU; none on a software renderer
 	// such as llvmpipe, where 4× costs about three times the frame).
 	Samples int
+	// Encode says where linear colour becomes sRGB (see Encoding).
+	Encode Encoding
 	// UIScale multiplies the size of text (the window's content scale on
 	// HiDPI screens); 0 means 1.
 	UIScale float32
 }
+
+// Encoding is where the renderer turns linear light into sRGB.
+type Encoding int
+
+const (
+	// EncodeAuto is EncodeFramebuffer on a GPU and EncodeShader on a
+	// software renderer.
+	EncodeAuto Encoding = iota
+	// EncodeFramebuffer renders into an sRGB framebuffer: the hardware
+	// encodes every write, and blending (translucent entities, text)
+	// happens in linear light. Exact, and free on a GPU.
+	EncodeFramebuffer
+	// EncodeShader encodes in the fragment shaders into a plain RGBA8
+	// framebuffer: lighting is still linear, blending happens between
+	// sRGB values. llvmpipe draws a frame about a quarter faster so.
+	EncodeShader
+)
 
 // Frame is what one call to Render draws.
 type Frame struct {
@@ -179,6 +198,12 @@ func New(opts Options) (*Renderer, error) {
 			r.opts.Samples = 0
 		}
 	}
+	if r.opts.Encode == EncodeAuto {
+		r.opts.Encode = EncodeFramebuffer
+		if Software(r.renderer) {
+			r.opts.Encode = EncodeShader
+		}
+	}
 	var err error
 	if r.meshP, err = newProgram(meshVS, meshFS); err != nil {
 		return nil, fmt.Errorf("mesh shader: %w", err)
@@ -233,6 +258,26 @@ func parseVersion(v string) (major, minor int, ok bool) {
 func Software(renderer string) bool {
 	r := strings.ToLower(renderer)
 	return strings.Contains(r, "llvmpipe") || strings.Contains(r, "softpipe") || strings.Contains(r, "swrast")
+}
+
+// Encoding returns where linear light becomes sRGB.
+func (r *Renderer) Encoding() Encoding { return r.opts.Encode }
+
+func (r *Renderer) colorFormat() uint32 {
+	if r.opts.Encode == EncodeShader {
+		return gl.RGBA8
+	}
+	return gl.SRGB8_ALPHA8
+}
+
+// use makes p current and tells it how to write colour.
+func (r *Renderer) use(p *program) {
+	gl.UseProgram(p.id)
+	v := int32(0)
+	if r.opts.Encode == EncodeShader {
+		v = 1
+	}
+	gl.Uniform1i(p.loc("u_encode"), v)
 }
 
 // Samples returns the multisampling in use.
@@ -401,7 +446,7 @@ func (r *Renderer) resize(width, height int) error {
 		gl.BindFramebuffer(gl.FRAMEBUFFER, r.msFBO)
 		gl.GenRenderbuffers(1, &r.msColor)
 		gl.BindRenderbuffer(gl.RENDERBUFFER, r.msColor)
-		gl.RenderbufferStorageMultisample(gl.RENDERBUFFER, int32(r.opts.Samples), gl.SRGB8_ALPHA8, w, h)
+		gl.RenderbufferStorageMultisample(gl.RENDERBUFFER, int32(r.opts.Samples), r.colorFormat(), w, h)
 		gl.FramebufferRenderbuffer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.RENDERBUFFER, r.msColor)
 		gl.GenRenderbuffers(1, &r.msDep)
 		gl.BindRenderbuffer(gl.RENDERBUFFER, r.msDep)
@@ -415,7 +460,7 @@ func (r *Renderer) resize(width, height int) error {
 	gl.BindFramebuffer(gl.FRAMEBUFFER, r.outFBO)
 	gl.GenRenderbuffers(1, &r.outColor)
 	gl.BindRenderbuffer(gl.RENDERBUFFER, r.outColor)
-	gl.RenderbufferStorage(gl.RENDERBUFFER, gl.SRGB8_ALPHA8, w, h)
+	gl.RenderbufferStorage(gl.RENDERBUFFER, r.colorFormat(), w, h)
 	gl.FramebufferRenderbuffer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.RENDERBUFFER, r.outColor)
 	if r.opts.Samples == 0 {
 		gl.GenRenderbuffers(1, &r.outDepth)
@@ -466,9 +511,16 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	}
 	gl.BindFramebuffer(gl.FRAMEBUFFER, target)
 	gl.Viewport(0, 0, int32(width), int32(height))
-	gl.Enable(gl.FRAMEBUFFER_SRGB)
+	if r.opts.Encode == EncodeFramebuffer {
+		gl.Enable(gl.FRAMEBUFFER_SRGB)
+	}
 	gl.DepthMask(true)
-	gl.ClearColor(horizon[0], horizon[1], horizon[2], 1)
+	if r.opts.Encode == EncodeShader {
+		e := func(v float32) float32 { return float32(geom.LinearToSRGB(v)) / 255 }
+		gl.ClearColor(e(horizon[0]), e(horizon[1]), e(horizon[2]), 1)
+	} else {
+		gl.ClearColor(horizon[0], horizon[1], horizon[2], 1)
+	}
 	gl.Clear(gl.COLOR_BUFFER_BIT | gl.DEPTH_BUFFER_BIT)
 	r.stats = Stats{}
 
@@ -551,7 +603,7 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 
 func (r *Renderer) useMesh(vp geom.Mat4, eye geom.Vec3) {
 	p := r.meshP
-	gl.UseProgram(p.id)
+	r.use(p)
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
 	p.vec3("u_sun_dir", [3]float32{sunDir.X, sunDir.Y, sunDir.Z})
 	p.vec3("u_sun_color", sunColor)
@@ -582,7 +634,7 @@ func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
 		gl.DepthMask(true)
 		gl.Enable(gl.CULL_FACE)
 	}()
-	gl.UseProgram(p.id)
+	r.use(p)
 	fw := cam.Forward()
 	right := fw.Cross(geom.Vec3{Y: 1}).Normalize()
 	if right.Len() == 0 {
@@ -605,7 +657,7 @@ func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
 
 func (r *Renderer) drawGrid(vp geom.Mat4, eye geom.Vec3) {
 	p := r.gridP
-	gl.UseProgram(p.id)
+	r.use(p)
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
 	// Snap the lines to 10 m so they stay put as the eye moves.
 	c := [3]float32{float32(math.Round(float64(eye.X)/10) * 10), 0, float32(math.Round(float64(eye.Z)/10) * 10)}
@@ -670,7 +722,7 @@ func (r *Renderer) drawQuads(vp geom.Mat4, width, height int, worldSpace bool) {
 		r.uploadAtlas()
 	}
 	p := r.textP
-	gl.UseProgram(p.id)
+	r.use(p)
 	gl.Uniform2f(p.loc("u_size"), float32(width), float32(height))
 	w := int32(0)
 	if worldSpace {

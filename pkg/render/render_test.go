@@ -29,8 +29,13 @@ func TestMain(m *testing.M) { gltest.Main(m) }
 
 func newRenderer(t *testing.T, samples int) *render.Renderer {
 	t.Helper()
+	return newRendererWith(t, render.Options{Samples: samples})
+}
+
+func newRendererWith(t *testing.T, opts render.Options) *render.Renderer {
+	t.Helper()
 	gltest.Context(t, 64, 64)
-	r, err := render.New(render.Options{Samples: samples})
+	r, err := render.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,6 +328,50 @@ func TestGolden(t *testing.T) {
 	if limit := int(goldenPixelFraction * w * h); diff > limit {
 		saveFailure(t, img)
 		t.Fatalf("%d pixels differ from %s (tolerance %d per channel), more than %d", diff, path, goldenChannelTolerance, limit)
+	}
+}
+
+// TestEncodingsAgree renders the showcase with the sRGB framebuffer and
+// with encoding in the shaders: opaque surfaces must come out the same;
+// only blended pixels (the translucent sphere, text edges, grid lines) may
+// differ.
+func TestEncodingsAgree(t *testing.T) {
+	const w, h = 480, 270
+	cam := camera.New()
+	cam.LookAt(geom.Vec3{X: 2, Y: 7, Z: 13}, geom.Vec3{Y: 0.5})
+	var imgs [2]*image.RGBA
+	for i, enc := range []render.Encoding{render.EncodeFramebuffer, render.EncodeShader} {
+		t.Run(fmt.Sprint(enc), func(t *testing.T) {
+			r := newRendererWith(t, render.Options{Encode: enc})
+			if r.Encoding() != enc {
+				t.Fatalf("encoding %v, asked %v", r.Encoding(), enc)
+			}
+			imgs[i] = clone(draw1(t, r, &render.Frame{Snapshot: demoscene.Showcase(), Camera: cam, Lines: []string{"encodings"}}, w, h))
+		})
+	}
+	if imgs[0] == nil || imgs[1] == nil {
+		t.Fatal("a rendering failed")
+	}
+	vp := cam.ViewProjection(w, h)
+	for _, e := range demoscene.Showcase().Entities {
+		if e.Color.A != 255 || e.Shape == world.ShapePlane {
+			continue // blended, or flat on the ground under a grid line
+		}
+		x, y, _, ok := geom.Project(vp, geom.Vec3(e.Position), w, h)
+		if !ok {
+			t.Fatalf("%v out of view", e.Shape)
+		}
+		for dy := -2; dy <= 2; dy++ {
+			for dx := -2; dx <= 2; dx++ {
+				a, b := imgs[0].RGBAAt(int(x)+dx, int(y)+dy), imgs[1].RGBAAt(int(x)+dx, int(y)+dy)
+				if absDiff(a.R, b.R) > 4 || absDiff(a.G, b.G) > 4 || absDiff(a.B, b.B) > 4 {
+					t.Errorf("%v at (%d, %d): %v with the sRGB framebuffer, %v encoded in the shader", e.Shape, int(x)+dx, int(y)+dy, a, b)
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		saveFailure(t, imgs[1])
 	}
 }
 

@@ -62,10 +62,20 @@ uniform vec3 u_fog;
 uniform float u_fog_density;
 out vec4 o_color;
 
+// encode writes a linear colour: as is into an sRGB framebuffer (the
+// hardware encodes it), or sRGB-encoded here into a plain one.
+uniform bool u_encode;
+vec4 encode(vec4 c) {
+	if (!u_encode) return c;
+	vec3 x = clamp(c.rgb, 0.0, 1.0);
+	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
+	return vec4(e, c.a);
+}
+
 void main() {
 	vec3 dv = (u_eye - v_world) * u_fog_density;
 	float d2 = dot(dv, dv);
-	o_color = vec4(mix(v_color.rgb, u_fog, d2 / (1.0 + d2)), v_color.a);
+	o_color = encode(vec4(mix(v_color.rgb, u_fog, d2 / (1.0 + d2)), v_color.a));
 }
 `
 
@@ -101,7 +111,17 @@ void main() {
 const skyFS = `#version 330 core
 in vec3 v_color;
 out vec4 o_color;
-void main() { o_color = vec4(v_color, 1.0); }
+
+// encode writes a linear colour: as is into an sRGB framebuffer (the
+// hardware encodes it), or sRGB-encoded here into a plain one.
+uniform bool u_encode;
+vec4 encode(vec4 c) {
+	if (!u_encode) return c;
+	vec3 x = clamp(c.rgb, 0.0, 1.0);
+	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
+	return vec4(e, c.a);
+}
+void main() { o_color = encode(vec4(v_color, 1.0)); }
 `
 
 // The grid is lines on y = 0.01 (just above a floor at 0) around the eye
@@ -126,11 +146,21 @@ in float v_major;
 uniform vec3 u_eye;
 uniform float u_extent;
 out vec4 o_color;
+
+// encode writes a linear colour: as is into an sRGB framebuffer (the
+// hardware encodes it), or sRGB-encoded here into a plain one.
+uniform bool u_encode;
+vec4 encode(vec4 c) {
+	if (!u_encode) return c;
+	vec3 x = clamp(c.rgb, 0.0, 1.0);
+	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
+	return vec4(e, c.a);
+}
 void main() {
 	float dist = length(u_eye.xz - v_world.xz);
 	float fade = 1.0 - smoothstep(u_extent * 0.3, u_extent, dist);
 	float a = mix(0.09, 0.22, v_major) * fade;
-	o_color = vec4(vec3(0.02, 0.025, 0.035), a);
+	o_color = encode(vec4(vec3(0.02, 0.025, 0.035), a));
 }
 `
 
@@ -174,8 +204,18 @@ in vec2 v_uv;
 in vec4 v_color;
 uniform sampler2D u_atlas;
 out vec4 o_color;
+
+// encode writes a linear colour: as is into an sRGB framebuffer (the
+// hardware encodes it), or sRGB-encoded here into a plain one.
+uniform bool u_encode;
+vec4 encode(vec4 c) {
+	if (!u_encode) return c;
+	vec3 x = clamp(c.rgb, 0.0, 1.0);
+	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
+	return vec4(e, c.a);
+}
 void main() {
 	float cov = texture(u_atlas, v_uv).r;
-	o_color = vec4(v_color.rgb, v_color.a * cov);
+	o_color = encode(vec4(v_color.rgb, v_color.a * cov));
 }
 `
