@@ -138,19 +138,22 @@ type shapeGL struct {
 // Renderer draws frames. Create it with New on a thread with a current
 // OpenGL 3.3 core context.
 type Renderer struct {
-	opts   Options
-	scale  float32
-	meshP  *program
-	skyP   *program
-	gridP  *program
-	textP  *program
-	shapes [mesh.NumLODs][batch.NumShapes]shapeGL
-	transl *stream
+	opts    Options
+	scale   float32
+	meshP   *program
+	skyP    *program
+	gridP   *program
+	textP   *program
+	shadowP *program
+	shapes  [mesh.NumLODs][batch.NumShapes]shapeGL
+	transl  *stream
 
 	skyVAO, skyVBO, gridVAO, gridVBO uint32
 	skyCount, gridCount              int32
 	textVAO                          uint32
 	textStream                       *stream
+	shadowVAO                        uint32
+	shadowStream                     *stream
 
 	atlas        *text.Atlas
 	atlasTex     uint32
@@ -217,6 +220,9 @@ func New(opts Options) (*Renderer, error) {
 	if r.textP, err = newProgram(textVS, textFS); err != nil {
 		return nil, fmt.Errorf("text shader: %w", err)
 	}
+	if r.shadowP, err = newProgram(shadowVS, shadowFS); err != nil {
+		return nil, fmt.Errorf("shadow shader: %w", err)
+	}
 	r.transl = newStream()
 	for l := mesh.Near; l < mesh.NumLODs; l++ {
 		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
@@ -227,6 +233,7 @@ func New(opts Options) (*Renderer, error) {
 	gl.GenVertexArrays(1, &r.skyVAO)
 	r.initGrid()
 	r.initText()
+	r.initShadows()
 	if err := r.initFonts(); err != nil {
 		return nil, err
 	}
@@ -399,6 +406,40 @@ func (r *Renderer) initText() {
 	gl.BindVertexArray(0)
 }
 
+func (r *Renderer) initShadows() {
+	r.shadowStream = newStream()
+	gl.GenVertexArrays(1, &r.shadowVAO)
+	gl.BindVertexArray(r.shadowVAO)
+	gl.BindBuffer(gl.ARRAY_BUFFER, r.shadowStream.id)
+	gl.EnableVertexAttribArray(0)
+	gl.VertexAttribPointer(0, 4, gl.FLOAT, false, batch.FloatsPerShadow*4, gl.PtrOffset(0))
+	gl.VertexAttribDivisor(0, 1)
+	gl.BindVertexArray(0)
+}
+
+// drawShadows lays the ground shadows on y = 0, pulled towards the eye
+// so that they win against a floor there, hidden by what stands nearer.
+func (r *Renderer) drawShadows(vp geom.Mat4) {
+	n := len(r.batch.Shadows) / batch.FloatsPerShadow
+	if n == 0 {
+		return
+	}
+	p := r.shadowP
+	r.use(p)
+	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
+	r.shadowStream.upload(r.batch.Shadows)
+	gl.DepthMask(false)
+	gl.Disable(gl.CULL_FACE)
+	gl.Enable(gl.POLYGON_OFFSET_FILL)
+	gl.PolygonOffset(-1, -2)
+	gl.BindVertexArray(r.shadowVAO)
+	gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, int32(n))
+	r.stats.DrawCalls++
+	gl.Disable(gl.POLYGON_OFFSET_FILL)
+	gl.Enable(gl.CULL_FACE)
+	gl.DepthMask(true)
+}
+
 func (r *Renderer) initFonts() error {
 	r.atlas = text.NewAtlas(1024)
 	var err error
@@ -563,6 +604,7 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 
 	gl.Enable(gl.BLEND)
 	gl.BlendFuncSeparate(gl.SRC_ALPHA, gl.ONE_MINUS_SRC_ALPHA, gl.ONE, gl.ONE_MINUS_SRC_ALPHA)
+	r.drawShadows(vp)
 	r.drawGrid(vp, eye)
 
 	if len(r.batch.Runs) > 0 {
@@ -865,13 +907,15 @@ func (r *Renderer) Close() {
 	}
 	gl.DeleteBuffers(1, &r.transl.id)
 	gl.DeleteBuffers(1, &r.textStream.id)
+	gl.DeleteBuffers(1, &r.shadowStream.id)
+	gl.DeleteVertexArrays(1, &r.shadowVAO)
 	gl.DeleteBuffers(1, &r.gridVBO)
 	gl.DeleteBuffers(1, &r.skyVBO)
 	gl.DeleteVertexArrays(1, &r.gridVAO)
 	gl.DeleteVertexArrays(1, &r.skyVAO)
 	gl.DeleteVertexArrays(1, &r.textVAO)
 	gl.DeleteTextures(1, &r.atlasTex)
-	for _, p := range []*program{r.meshP, r.skyP, r.gridP, r.textP} {
+	for _, p := range []*program{r.meshP, r.skyP, r.gridP, r.textP, r.shadowP} {
 		gl.DeleteProgram(p.id)
 	}
 }

@@ -164,6 +164,33 @@ void main() {
 }
 `
 
+// Ground shadows: instanced discs on y = 0, darkest in the middle.
+const shadowVS = `#version 330 core
+layout(location = 0) in vec4 i_shadow; // x, z, radius, darkness
+uniform mat4 u_viewproj;
+out vec2 v_uv;
+out float v_dark;
+void main() {
+	vec2 corner = vec2(float(gl_VertexID & 1), float((gl_VertexID >> 1) & 1)) * 2.0 - 1.0;
+	v_uv = corner;
+	v_dark = i_shadow.w;
+	vec3 w = vec3(i_shadow.x + corner.x * i_shadow.z, 0.0, i_shadow.y + corner.y * i_shadow.z);
+	gl_Position = u_viewproj * vec4(w, 1.0);
+}
+`
+
+const shadowFS = `#version 330 core
+in vec2 v_uv;
+in float v_dark;
+out vec4 o_color;
+void main() {
+	float r = dot(v_uv, v_uv);
+	if (r >= 1.0) discard;
+	float a = v_dark * (1.0 - smoothstep(0.15, 1.0, r));
+	o_color = vec4(0.0, 0.0, 0.0, a);
+}
+`
+
 // Text and flat rectangles: instanced quads. u_world = 0 places a quad at
 // pixel coordinates (y down); u_world = 1 at pixel offsets from a world
 // anchor projected to the screen (snapped to whole pixels), with the

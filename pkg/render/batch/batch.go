@@ -21,6 +21,17 @@ import (
 // straight alpha (4).
 const FloatsPerInstance = 14
 
+// FloatsPerShadow is the number of float32 values per ground shadow.
+const FloatsPerShadow = 4
+
+// Ground shadows: an entity whose bottom is at most ShadowHeight above
+// y = 0 (and not below it) casts a soft disc there, darkest when it
+// touches the ground.
+const (
+	ShadowHeight   = 4
+	ShadowDarkness = 0.42
+)
+
 // NumShapes is one more than the highest shape code: instance lists are
 // indexed by world.Shape.
 const NumShapes = int(world.ShapeCone) + 1
@@ -62,6 +73,9 @@ type Batch struct {
 	// Labels are the name tags, farthest first (so nearer ones draw
 	// over them), at most MaxLabels.
 	Labels []Label
+	// Shadows holds a soft round shadow on the ground (y = 0) per entity
+	// near it: x, z, radius and darkness, FloatsPerShadow values each.
+	Shadows []float32
 	// Drawn and Culled count the entities drawn and those skipped
 	// (outside the view, invisible or with non-finite fields).
 	Drawn, Culled int
@@ -99,6 +113,7 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 	b.Translucent = b.Translucent[:0]
 	b.Runs = b.Runs[:0]
 	b.Labels = b.Labels[:0]
+	b.Shadows = b.Shadows[:0]
 	b.order = b.order[:0]
 	b.Drawn, b.Culled = 0, 0
 
@@ -118,6 +133,7 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		if e.Label != "" {
 			b.addLabel(e, eye)
 		}
+		b.addShadow(e)
 		d := p.Sub(eye)
 		if e.Color.A == 255 {
 			lod := mesh.Near
@@ -149,6 +165,28 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		b.Labels = b.Labels[:MaxLabels]
 	}
 	slices.SortStableFunc(b.Labels, func(x, y Label) int { return cmp.Compare(y.Distance, x.Distance) })
+}
+
+func (b *Batch) addShadow(e *world.Entity) {
+	if e.Shape == world.ShapePlane {
+		return
+	}
+	sx, sy, sz := abs(e.Scale.X), abs(e.Scale.Y), abs(e.Scale.Z)
+	h := e.Position.Y - sy/2
+	if h < -0.05 || h > ShadowHeight {
+		return
+	}
+	h = max(h, 0)
+	r := 0.62 * max(sx, sz) * (1 + 0.12*h)
+	k := ShadowDarkness * (1 - h/ShadowHeight) * float32(e.Color.A) / 255
+	b.Shadows = append(b.Shadows, e.Position.X, e.Position.Z, r, k)
+}
+
+func abs(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 func (b *Batch) addLabel(e *world.Entity, eye geom.Vec3) {
