@@ -345,6 +345,7 @@ func (r *Renderer) newShape(m *mesh.Mesh) shapeGL {
 const (
 	skyCellsX, skyCellsY = 24, 16
 	gridHalf             = 80
+	gridMinor            = 30
 )
 
 func (r *Renderer) initGrid() {
@@ -365,17 +366,24 @@ func (r *Renderer) initGrid() {
 	gl.EnableVertexAttribArray(0)
 	gl.VertexAttribPointer(0, 2, gl.FLOAT, false, 8, gl.PtrOffset(0))
 
-	// The grid: lines along X and Z every metre; y = 1 marks the 10 m ones.
+	// The grid: lines along X and Z every metre out to gridMinor, every
+	// 10 m out to gridHalf (long lines are what llvmpipe pays for); y = 1
+	// marks the 10 m ones.
 	var lines []float32
-	for i := -gridHalf; i <= gridHalf; i++ {
-		major := float32(0)
+	for i := -gridHalf; i <= gridHalf; i += 10 {
+		f := float32(i)
+		lines = append(lines,
+			f, 1, -gridHalf, f, 1, gridHalf,
+			-gridHalf, 1, f, gridHalf, 1, f)
+	}
+	for i := -gridMinor; i <= gridMinor; i++ {
 		if i%10 == 0 {
-			major = 1
+			continue
 		}
 		f := float32(i)
 		lines = append(lines,
-			f, major, -gridHalf, f, major, gridHalf,
-			-gridHalf, major, f, gridHalf, major, f)
+			f, 0, -gridMinor, f, 0, gridMinor,
+			-gridMinor, 0, f, gridMinor, 0, f)
 	}
 	r.gridCount = int32(len(lines) / 3)
 	gl.GenVertexArrays(1, &r.gridVAO)
@@ -705,7 +713,7 @@ func (r *Renderer) drawGrid(vp geom.Mat4, eye geom.Vec3) {
 	c := [3]float32{float32(math.Round(float64(eye.X)/10) * 10), 0, float32(math.Round(float64(eye.Z)/10) * 10)}
 	p.vec3("u_center", c)
 	p.vec3("u_eye", [3]float32{eye.X, eye.Y, eye.Z})
-	gl.Uniform1f(p.loc("u_extent"), gridHalf)
+	gl.Uniform2f(p.loc("u_extent"), gridMinor, gridHalf)
 	gl.DepthMask(false)
 	gl.BindVertexArray(r.gridVAO)
 	gl.DrawArrays(gl.LINES, 0, r.gridCount)

@@ -64,12 +64,17 @@ out vec4 o_color;
 
 // encode writes a linear colour: as is into an sRGB framebuffer (the
 // hardware encodes it), or sRGB-encoded here into a plain one.
+// The encoding is a fit of the sRGB curve by square roots (within about
+// 1/255 of it), far cheaper than pow for llvmpipe.
 uniform bool u_encode;
 vec4 encode(vec4 c) {
 	if (!u_encode) return c;
 	vec3 x = clamp(c.rgb, 0.0, 1.0);
-	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
-	return vec4(e, c.a);
+	vec3 s1 = sqrt(x);
+	vec3 s2 = sqrt(s1);
+	vec3 s3 = sqrt(s2);
+	vec3 e = 0.662002687 * s1 + 0.684122060 * s2 - 0.323583601 * s3 - 0.0225411470 * x;
+	return vec4(clamp(e, 0.0, 1.0), c.a);
 }
 
 void main() {
@@ -92,6 +97,7 @@ uniform vec3 u_zenith;
 uniform vec3 u_horizon;
 uniform vec3 u_fog;
 uniform vec3 u_sun_dir;
+uniform bool u_encode;
 out vec3 v_color;
 void main() {
 	vec3 d = normalize(u_forward + a_ndc.x * u_tan.x * u_right + a_ndc.y * u_tan.y * u_up);
@@ -103,6 +109,11 @@ void main() {
 	} else {
 		c = mix(u_fog, u_fog * 0.6, min(-d.y * 3.0, 1.0));
 	}
+	if (u_encode) {
+		// The gradient is smooth: encoding per vertex is enough.
+		vec3 x = clamp(c, 0.0, 1.0);
+		c = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
+	}
 	v_color = c;
 	gl_Position = vec4(a_ndc, 1.0, 1.0);
 }
@@ -111,21 +122,12 @@ void main() {
 const skyFS = `#version 330 core
 in vec3 v_color;
 out vec4 o_color;
-
-// encode writes a linear colour: as is into an sRGB framebuffer (the
-// hardware encodes it), or sRGB-encoded here into a plain one.
-uniform bool u_encode;
-vec4 encode(vec4 c) {
-	if (!u_encode) return c;
-	vec3 x = clamp(c.rgb, 0.0, 1.0);
-	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
-	return vec4(e, c.a);
-}
-void main() { o_color = encode(vec4(v_color, 1.0)); }
+void main() { o_color = vec4(v_color, 1.0); }
 `
 
-// The grid is lines on y = 0.01 (just above a floor at 0) around the eye
-// every metre, brighter every 10 m, faded with distance.
+// The grid is lines on y = 0.01 (just above a floor at 0) around the eye,
+// every metre near it and every 10 m (brighter) farther, faded with
+// distance.
 const gridVS = `#version 330 core
 layout(location = 0) in vec3 a_pos;
 uniform mat4 u_viewproj;
@@ -144,21 +146,27 @@ const gridFS = `#version 330 core
 in vec3 v_world;
 in float v_major;
 uniform vec3 u_eye;
-uniform float u_extent;
+uniform vec2 u_extent; // fade-out distance of the 1 m and the 10 m lines
 out vec4 o_color;
 
 // encode writes a linear colour: as is into an sRGB framebuffer (the
 // hardware encodes it), or sRGB-encoded here into a plain one.
+// The encoding is a fit of the sRGB curve by square roots (within about
+// 1/255 of it), far cheaper than pow for llvmpipe.
 uniform bool u_encode;
 vec4 encode(vec4 c) {
 	if (!u_encode) return c;
 	vec3 x = clamp(c.rgb, 0.0, 1.0);
-	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
-	return vec4(e, c.a);
+	vec3 s1 = sqrt(x);
+	vec3 s2 = sqrt(s1);
+	vec3 s3 = sqrt(s2);
+	vec3 e = 0.662002687 * s1 + 0.684122060 * s2 - 0.323583601 * s3 - 0.0225411470 * x;
+	return vec4(clamp(e, 0.0, 1.0), c.a);
 }
 void main() {
 	float dist = length(u_eye.xz - v_world.xz);
-	float fade = 1.0 - smoothstep(u_extent * 0.3, u_extent, dist);
+	float extent = mix(u_extent.x, u_extent.y, v_major);
+	float fade = 1.0 - smoothstep(extent * 0.3, extent, dist);
 	float a = mix(0.09, 0.22, v_major) * fade;
 	o_color = encode(vec4(vec3(0.02, 0.025, 0.035), a));
 }
@@ -234,12 +242,17 @@ out vec4 o_color;
 
 // encode writes a linear colour: as is into an sRGB framebuffer (the
 // hardware encodes it), or sRGB-encoded here into a plain one.
+// The encoding is a fit of the sRGB curve by square roots (within about
+// 1/255 of it), far cheaper than pow for llvmpipe.
 uniform bool u_encode;
 vec4 encode(vec4 c) {
 	if (!u_encode) return c;
 	vec3 x = clamp(c.rgb, 0.0, 1.0);
-	vec3 e = mix(x * 12.92, 1.055 * pow(x, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, x));
-	return vec4(e, c.a);
+	vec3 s1 = sqrt(x);
+	vec3 s2 = sqrt(s1);
+	vec3 s3 = sqrt(s2);
+	vec3 e = 0.662002687 * s1 + 0.684122060 * s2 - 0.323583601 * s3 - 0.0225411470 * x;
+	return vec4(clamp(e, 0.0, 1.0), c.a);
 }
 void main() {
 	float cov = texture(u_atlas, v_uv).r;
