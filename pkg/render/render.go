@@ -301,7 +301,7 @@ func instanceAttribs(offset int) {
 	for i, n := range [4]int32{3, 3, 4, 4} {
 		loc := uint32(3 + i)
 		gl.EnableVertexAttribArray(loc)
-		gl.VertexAttribPointer(loc, n, gl.FLOAT, false, stride, gl.PtrOffset(offset))
+		gl.VertexAttribPointerWithOffset(loc, n, gl.FLOAT, false, stride, uintptr(offset))
 		gl.VertexAttribDivisor(loc, 1)
 		offset += int(n) * 4
 	}
@@ -324,11 +324,11 @@ func (r *Renderer) newShape(m *mesh.Mesh) shapeGL {
 		gl.BindBuffer(gl.ARRAY_BUFFER, s.mesh)
 		const stride = mesh.FloatsPerVertex * 4
 		gl.EnableVertexAttribArray(0)
-		gl.VertexAttribPointer(0, 3, gl.FLOAT, false, stride, gl.PtrOffset(0))
+		gl.VertexAttribPointerWithOffset(0, 3, gl.FLOAT, false, stride, uintptr(0))
 		gl.EnableVertexAttribArray(1)
-		gl.VertexAttribPointer(1, 3, gl.FLOAT, false, stride, gl.PtrOffset(12))
+		gl.VertexAttribPointerWithOffset(1, 3, gl.FLOAT, false, stride, uintptr(12))
 		gl.EnableVertexAttribArray(2)
-		gl.VertexAttribPointer(2, 1, gl.FLOAT, false, stride, gl.PtrOffset(24))
+		gl.VertexAttribPointerWithOffset(2, 1, gl.FLOAT, false, stride, uintptr(24))
 		if vao == &s.opaque {
 			gl.BindBuffer(gl.ARRAY_BUFFER, s.opaqueInstances.id)
 		} else {
@@ -364,7 +364,7 @@ func (r *Renderer) initGrid() {
 	gl.BindBuffer(gl.ARRAY_BUFFER, r.skyVBO)
 	gl.BufferData(gl.ARRAY_BUFFER, len(sky)*4, gl.Ptr(sky), gl.STATIC_DRAW)
 	gl.EnableVertexAttribArray(0)
-	gl.VertexAttribPointer(0, 2, gl.FLOAT, false, 8, gl.PtrOffset(0))
+	gl.VertexAttribPointerWithOffset(0, 2, gl.FLOAT, false, 8, uintptr(0))
 
 	// The grid: lines along X and Z every metre out to gridMinor, every
 	// 10 m out to gridHalf (long lines are what llvmpipe pays for); y = 1
@@ -392,7 +392,7 @@ func (r *Renderer) initGrid() {
 	gl.BindBuffer(gl.ARRAY_BUFFER, r.gridVBO)
 	gl.BufferData(gl.ARRAY_BUFFER, len(lines)*4, gl.Ptr(lines), gl.STATIC_DRAW)
 	gl.EnableVertexAttribArray(0)
-	gl.VertexAttribPointer(0, 3, gl.FLOAT, false, 12, gl.PtrOffset(0))
+	gl.VertexAttribPointerWithOffset(0, 3, gl.FLOAT, false, 12, uintptr(0))
 	gl.BindVertexArray(0)
 }
 
@@ -407,7 +407,7 @@ func (r *Renderer) initText() {
 	off := 0
 	for i, n := range [4]int32{3, 4, 4, 4} {
 		gl.EnableVertexAttribArray(uint32(i))
-		gl.VertexAttribPointer(uint32(i), n, gl.FLOAT, false, floatsPerQuad*4, gl.PtrOffset(off))
+		gl.VertexAttribPointerWithOffset(uint32(i), n, gl.FLOAT, false, floatsPerQuad*4, uintptr(off))
 		gl.VertexAttribDivisor(uint32(i), 1)
 		off += int(n) * 4
 	}
@@ -420,7 +420,7 @@ func (r *Renderer) initShadows() {
 	gl.BindVertexArray(r.shadowVAO)
 	gl.BindBuffer(gl.ARRAY_BUFFER, r.shadowStream.id)
 	gl.EnableVertexAttribArray(0)
-	gl.VertexAttribPointer(0, 4, gl.FLOAT, false, batch.FloatsPerShadow*4, gl.PtrOffset(0))
+	gl.VertexAttribPointerWithOffset(0, 4, gl.FLOAT, false, batch.FloatsPerShadow*4, uintptr(0))
 	gl.VertexAttribDivisor(0, 1)
 	gl.BindVertexArray(0)
 }
