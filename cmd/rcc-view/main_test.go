@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rcc-games/rcc/pkg/demoscene"
 	"github.com/rcc-games/rcc/pkg/render/gltest"
@@ -202,5 +204,62 @@ func TestBadInput(t *testing.T) {
 				t.Fatal("a screenshot was written")
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestWindowEndsCleanlyOnSignal opens the real window (no --screenshot)
+// under the private Xvfb, lets it run, and stops it with SIGTERM: it
+// exits 0, having closed its source.
+func TestWindowEndsCleanlyOnSignal(t *testing.T) {
+	display := gltest.Display(t)
+	cmd := exec.Command(binary(t), "--generate", "50", "--size", "320x180", "-v")
+	cmd.Env = env(display)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	testenv.WaitFor(t, "the window's OpenGL context", 20*time.Second, func() bool {
+		return strings.Contains(stderr.String(), "msg=opengl")
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("rcc-view exited by itself: %v\n%s", err, stderr.String())
+	case <-time.After(500 * time.Millisecond): // some frames on screen
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("rcc-view did not exit within 10 s of SIGTERM\n%s", stderr.String())
+	}
+	if s := stderr.String(); strings.Contains(s, "level=ERROR") || strings.Contains(s, "rcc-view:") {
+		t.Fatalf("errors on the way out:\n%s", s)
 	}
 }

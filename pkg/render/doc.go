@@ -2,8 +2,10 @@
 // of docs/world.md, instanced (one draw call per shape for the opaque
 // entities, runs of one shape for the translucent ones sorted back to
 // front), lit in linear light by a directional sun and a sky/ground
-// ambient, into an sRGB framebuffer; a sky, a ground grid, name tags that
-// face the camera and a HUD of text lines drawn with the Go fonts.
+// ambient, with sRGB output (an sRGB framebuffer on a GPU, encoding in the
+// shaders on software renderers: see Encoding); soft ground shadows, a
+// sky, a ground grid, name tags that face the camera and a HUD of text
+// lines drawn with the Go fonts.
 //
 // Every frame is drawn into an offscreen framebuffer of the size asked
 // (multisampled when Options.Samples > 0); Present copies it to the window
