@@ -263,3 +263,51 @@ func TestWindowEndsCleanlyOnSignal(t *testing.T) {
 		t.Fatalf("errors on the way out:\n%s", s)
 	}
 }
+
+// TestScreenshotWithoutDisplay runs --screenshot with DISPLAY unset: it
+// renders through Mesa's surfaceless EGL, and the picture matches the one
+// made under Xvfb.
+func TestScreenshotWithoutDisplay(t *testing.T) {
+	display := gltest.Display(t)
+	dir := t.TempDir()
+	args := func(out string) []string {
+		return []string{"--scene", "testdata/showcase.rccw", "--screenshot", out, "--frames", "2", "--size", "320x180"}
+	}
+	_, stderr, code := runView(t, env(""), args(filepath.Join(dir, "egl.png"))...)
+	if code != 0 {
+		if strings.Contains(stderr, "no headless OpenGL") {
+			testenv.Unavailable(t, "Mesa's surfaceless EGL", "apt-get install libegl-mesa0 libgl1-mesa-dri (make setup)")
+		}
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runView(t, env(display), args(filepath.Join(dir, "glx.png"))...); code != 0 {
+		t.Fatalf("under Xvfb: exit %d: %s", code, stderr)
+	}
+	read := func(name string) image.Image {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	a, b := read("egl.png"), read("glx.png")
+	if a.Bounds() != b.Bounds() {
+		t.Fatalf("sizes %v and %v", a.Bounds(), b.Bounds())
+	}
+	var diff int
+	for y := 0; y < 180; y++ {
+		for x := 0; x < 320; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				diff++
+			}
+		}
+	}
+	if diff > 320*180/200 {
+		t.Fatalf("%d pixels differ between the EGL and the Xvfb screenshots", diff)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 
@@ -51,6 +52,9 @@ type Options struct {
 	Samples int
 	// Encode says where linear colour becomes sRGB (see Encoding).
 	Encode Encoding
+	// ProcAddress, when set, loads the OpenGL functions (a headless EGL
+	// context's eglGetProcAddress); nil uses GLX's, as a GLFW window needs.
+	ProcAddress func(name string) unsafe.Pointer
 	// UIScale multiplies the size of text (the window's content scale on
 	// HiDPI screens); 0 means 1.
 	UIScale float32
@@ -183,7 +187,11 @@ type Renderer struct {
 // OpenGL functions, checks for OpenGL 3.3 or newer (an error wrapping
 // ErrGLVersion otherwise), and builds the shaders, meshes and font atlas.
 func New(opts Options) (*Renderer, error) {
-	if err := gl.Init(); err != nil {
+	load := gl.Init
+	if opts.ProcAddress != nil {
+		load = func() error { return gl.InitWithProcAddrFunc(opts.ProcAddress) }
+	}
+	if err := load(); err != nil {
 		return nil, &GLVersionError{Version: "functions missing: " + err.Error()}
 	}
 	r := &Renderer{opts: opts, scale: opts.UIScale}

@@ -36,7 +36,8 @@ type Config struct {
 	// Source gives the world every frame. Run closes it when it returns.
 	Source Source
 	// Display is the X display to use (main passes $DISPLAY); empty
-	// means none, and Run returns ErrNoDisplay.
+	// means none: Run returns ErrNoDisplay, unless it makes a screenshot,
+	// which it then tries to render with surfaceless EGL.
 	Display string
 	// Title is the window title.
 	Title string
@@ -61,7 +62,8 @@ type Config struct {
 
 // Run opens the window and runs the frame loop until the window is
 // closed, q is pressed, ctx is done or the source fails; with
-// Config.Screenshot it renders offscreen and writes the picture. It must be
+// Config.Screenshot it renders offscreen and writes the picture, in a
+// hidden window, or with no display at all through Mesa's surfaceless EGL. It must be
 // called from the main goroutine (OpenGL contexts belong to a thread).
 func Run(ctx context.Context, cfg Config) (err error) {
 	if cfg.Source == nil {
@@ -72,7 +74,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			err = fmt.Errorf("close source: %w", cerr)
 		}
 	}()
-	if cfg.Display == "" {
+	if cfg.Display == "" && cfg.Screenshot == "" {
 		return ErrNoDisplay
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
@@ -93,17 +95,30 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			err = fmt.Errorf("view: window system: %v", r)
 		}
 	}()
-	win, err := window.Open(cfg.Title, cfg.Width, cfg.Height, cfg.Screenshot == "")
-	if err != nil {
-		return err
+	var (
+		win   *window.Window
+		ropts = render.Options{Samples: cfg.Samples}
+	)
+	if cfg.Display == "" {
+		// A screenshot needs no window system: try Mesa's surfaceless EGL.
+		h, err := window.OpenHeadless()
+		if err != nil {
+			return fmt.Errorf("%w\n  (and no headless OpenGL either: %v)", ErrNoDisplay, err)
+		}
+		defer h.Close()
+		ropts.ProcAddress = h.ProcAddress
+	} else {
+		win, err = window.Open(cfg.Title, cfg.Width, cfg.Height, cfg.Screenshot == "")
+		if err != nil {
+			return err
+		}
+		defer win.Close()
+		if cfg.Screenshot == "" {
+			sx, _ := win.GLFW().GetContentScale()
+			ropts.UIScale = max(sx, 1)
+		}
 	}
-	defer win.Close()
-	scale := float32(1)
-	if cfg.Screenshot == "" {
-		sx, _ := win.GLFW().GetContentScale()
-		scale = max(sx, 1)
-	}
-	r, err := render.New(render.Options{Samples: cfg.Samples, UIScale: scale})
+	r, err := render.New(ropts)
 	if err != nil {
 		return err
 	}
@@ -296,7 +311,9 @@ func (l *loop) screenshot(ctx context.Context) error {
 		} else {
 			time.Sleep(5 * time.Millisecond)
 		}
-		glfw.PollEvents()
+		if l.win != nil {
+			glfw.PollEvents()
+		}
 		now = now.Add(time.Second / 60)
 		if !ready {
 			now = time.Now()
