@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/go-gl/gl/v3.3-core/gl"
 )
@@ -98,6 +99,6 @@ func (s *stream) upload(data []float32) {
 		gl.BufferData(gl.ARRAY_BUFFER, s.cap, nil, gl.STREAM_DRAW)
 	}
 	if n > 0 {
-		gl.BufferSubData(gl.ARRAY_BUFFER, 0, n, gl.Ptr(data))
+		gl.BufferSubData(gl.ARRAY_BUFFER, 0, n, unsafe.Pointer(&data[0]))
 	}
 }

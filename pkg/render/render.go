@@ -178,6 +178,8 @@ type Renderer struct {
 	hudQuads []text.Quad
 	floats   []float32
 	img      *image.RGBA
+	row      []byte
+	mat      geom.Mat4 // a matrix handed to OpenGL (a field, so no allocation)
 	stats    Stats
 	version  string
 	renderer string
@@ -442,7 +444,8 @@ func (r *Renderer) drawShadows(vp geom.Mat4) {
 	}
 	p := r.shadowP
 	r.use(p)
-	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
+	r.mat = vp
+	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
 	r.shadowStream.upload(r.batch.Shadows)
 	gl.DepthMask(false)
 	gl.Disable(gl.CULL_FACE)
@@ -662,7 +665,8 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 func (r *Renderer) useMesh(vp geom.Mat4, eye geom.Vec3) {
 	p := r.meshP
 	r.use(p)
-	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
+	r.mat = vp
+	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
 	p.vec3("u_sun_dir", [3]float32{sunDir.X, sunDir.Y, sunDir.Z})
 	p.vec3("u_sun_color", sunColor)
 	p.vec3("u_sky", skyAmbient)
@@ -716,7 +720,8 @@ func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
 func (r *Renderer) drawGrid(vp geom.Mat4, eye geom.Vec3) {
 	p := r.gridP
 	r.use(p)
-	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
+	r.mat = vp
+	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
 	// Snap the lines to 10 m so they stay put as the eye moves.
 	c := [3]float32{float32(math.Round(float64(eye.X)/10) * 10), 0, float32(math.Round(float64(eye.Z)/10) * 10)}
 	p.vec3("u_center", c)
@@ -787,7 +792,8 @@ func (r *Renderer) drawQuads(vp geom.Mat4, width, height int, worldSpace bool) {
 		w = 1
 	}
 	gl.Uniform1i(p.loc("u_world"), w)
-	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &vp[0])
+	r.mat = vp
+	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
 	gl.ActiveTexture(gl.TEXTURE0)
 	gl.BindTexture(gl.TEXTURE_2D, r.atlasTex)
 	gl.Uniform1i(p.loc("u_atlas"), 0)
@@ -890,7 +896,10 @@ func (r *Renderer) ReadImage() (*image.RGBA, error) {
 	gl.BindFramebuffer(gl.READ_FRAMEBUFFER, 0)
 	// OpenGL's rows start at the bottom.
 	stride := r.img.Stride
-	tmp := make([]byte, stride)
+	if len(r.row) != stride {
+		r.row = make([]byte, stride)
+	}
+	tmp := r.row
 	for y := 0; y < r.h/2; y++ {
 		a := r.img.Pix[y*stride : (y+1)*stride]
 		b := r.img.Pix[(r.h-1-y)*stride : (r.h-y)*stride]

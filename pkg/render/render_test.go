@@ -451,3 +451,29 @@ func saveFailure(t *testing.T, img image.Image) {
 }
 
 func gltestContext(tb testing.TB) { gltest.Context(tb, 64, 64) }
+
+// TestSteadyFramesDoNotAllocate renders a moving crowd with labels,
+// translucency and a HUD: once the buffers have grown, a frame allocates
+// nothing on the Go side.
+func TestSteadyFramesDoNotAllocate(t *testing.T) {
+	r := newRenderer(t, 0)
+	var snap world.Snapshot
+	demoscene.Crowd(&snap, 500, 0)
+	cam := camera.New()
+	cam.Frame(geom.Vec3{X: -30, Z: -30}, geom.Vec3{X: 30, Y: 1, Z: 30}, 320.0/180)
+	f := &render.Frame{Snapshot: &snap, Camera: cam, Lines: []string{"steady", "frames"}, Side: []string{"a 1"}, Message: "hello"}
+	step := 0.0
+	frame := func() {
+		step += 1.0 / 60
+		demoscene.Crowd(&snap, 500, step)
+		if err := r.Render(f, 320, 180); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		frame()
+	}
+	if n := testing.AllocsPerRun(20, frame); n != 0 {
+		t.Fatalf("a frame allocates %v times", n)
+	}
+}
