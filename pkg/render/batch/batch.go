@@ -67,7 +67,10 @@ type Batch struct {
 	// opaque entities.
 	Opaque [mesh.NumLODs][NumShapes][]float32
 	// Translucent holds the instances of the entities with alpha below
-	// 255, farthest from the eye first; Runs splits it by shape.
+	// 255, farthest from the eye first; Runs splits it by shape. When an
+	// exact order would need more than MaxRuns runs (one draw call each),
+	// they are sorted back to front within each shape instead, the shapes
+	// drawn farthest first by their farthest entity.
 	Translucent []float32
 	Runs        []Run
 	// Labels are the name tags, farthest first (so nearer ones draw
@@ -89,6 +92,10 @@ type sortKey struct {
 	dist2 float32
 	index int
 }
+
+// MaxRuns is the most draw calls the exact back-to-front order of the
+// translucent entities may take before Build groups them by shape.
+const MaxRuns = 24
 
 // FarPixels is the on-screen radius, in pixels, below which an opaque
 // entity is drawn with the far level of detail.
@@ -151,6 +158,24 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		}
 		return cmp.Compare(x.index, y.index)
 	})
+	if runs(s, b.order) > MaxRuns {
+		// Group by shape, keeping each shape's back-to-front order; the
+		// shapes go in the order of their farthest entity.
+		var rank [NumShapes]int
+		for i := range rank {
+			rank[i] = -1
+		}
+		next := 0
+		for _, k := range b.order {
+			if sh := s.Entities[k.index].Shape; rank[sh] < 0 {
+				rank[sh] = next
+				next++
+			}
+		}
+		slices.SortStableFunc(b.order, func(x, y sortKey) int {
+			return cmp.Compare(rank[s.Entities[x.index].Shape], rank[s.Entities[y.index].Shape])
+		})
+	}
 	for n, k := range b.order {
 		e := &s.Entities[k.index]
 		b.Translucent = b.appendInstance(b.Translucent, e)
@@ -165,6 +190,19 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		b.Labels = b.Labels[:MaxLabels]
 	}
 	slices.SortStableFunc(b.Labels, func(x, y Label) int { return cmp.Compare(y.Distance, x.Distance) })
+}
+
+// runs counts the changes of shape along order, plus one.
+func runs(s *world.Snapshot, order []sortKey) int {
+	n := 0
+	prev := world.Shape(0)
+	for _, k := range order {
+		if sh := s.Entities[k.index].Shape; sh != prev {
+			n++
+			prev = sh
+		}
+	}
+	return n
 }
 
 func (b *Batch) addShadow(e *world.Entity) {

@@ -118,3 +118,34 @@ func BenchmarkBuild(b *testing.B) {
 		bt.Build(&s, cam.Position(), &f, 600)
 	}
 }
+
+// TestManyRunsAreGroupedByShape checks the fallback: alternating shapes
+// that would need more than MaxRuns draw calls come out grouped by shape,
+// each group back to front, the group of the farthest entity first.
+func TestManyRunsAreGroupedByShape(t *testing.T) {
+	s := &world.Snapshot{}
+	for i := 0; i < 2*MaxRuns; i++ {
+		sh := world.ShapeBox
+		if i%2 == 1 {
+			sh = world.ShapeSphere
+		}
+		s.Entities = append(s.Entities, ent(uint32(i+1), sh, 0, -float32(i+1), 100))
+	}
+	var b Batch
+	b.Build(s, geom.Vec3{}, nil, 0)
+	if len(b.Runs) != 2 {
+		t.Fatalf("runs %v, want 2", b.Runs)
+	}
+	// The farthest entity (i = 2·MaxRuns-1) is a sphere: spheres first.
+	if b.Runs[0].Shape != world.ShapeSphere || b.Runs[0].Count != MaxRuns || b.Runs[1].Shape != world.ShapeBox {
+		t.Fatalf("runs %v", b.Runs)
+	}
+	prev := float32(-1e9)
+	for i := 0; i < MaxRuns; i++ { // within the spheres, back to front
+		z := b.Translucent[i*FloatsPerInstance+2]
+		if z < prev {
+			t.Fatalf("sphere %d at z %v after %v", i, z, prev)
+		}
+		prev = z
+	}
+}
