@@ -142,7 +142,6 @@ type loop struct {
 	send control.Sender
 
 	framed    bool // the spectator camera was placed over the scene
-	following uint32
 	last      time.Time
 
 	// Interactive state.
