@@ -10,6 +10,13 @@ MODULE := github.com/rcc-games/rcc
 export PATH := $(BIN):$(PATH)
 
 APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev
+# rcc-view: OpenGL and GLFW headers for the cgo build of go-gl, Mesa's
+# software renderer, and Xvfb for the tests (and --screenshot) without a
+# screen. Only pkg/render, pkg/render/window, pkg/render/gltest, pkg/view
+# and cmd/rcc-view use cgo; every other package builds without a C compiler.
+APT_PACKAGES += gcc libgl1-mesa-dev libegl-dev libgl1-mesa-dri libegl-mesa0 \
+  libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+  xvfb xauth
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
@@ -55,10 +62,10 @@ proto: setup
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 	  proto/rcc/v1/rcc.proto
 
-## build: rccctl, rccd and rcc-load into ./bin.
+## build: rccctl, rccd, rcc-load and rcc-view into ./bin.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load ./cmd/rcc-view
 
 ## games: every example game under games/ as a WASI reactor in build/games.
 games:
@@ -92,11 +99,11 @@ man: build
 	$(BIN)/rccctl gen-man $(MAN_OUT)
 	$(BIN)/rccd gen-man $(MAN_OUT)
 
-## install: rccctl and rccd into PREFIX/bin, their man pages into
+## install: rccctl, rccd and rcc-view into PREFIX/bin, their man pages into
 ## PREFIX/share/man/man1 (PREFIX defaults to /usr/local; DESTDIR is honoured).
 install: build man
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0755 $(BIN)/rccctl $(BIN)/rccd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BIN)/rccctl $(BIN)/rccd $(BIN)/rcc-view $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(MAN_OUT)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 ## bench: the Go benchmarks quoted in docs/BENCHMARKS.md.
