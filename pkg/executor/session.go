@@ -33,9 +33,9 @@ type session struct {
 	// left is set when the client closed with 1000 (normal closure): the
 	// player quits on purpose and leaves the game at once, with no
 	// reconnect grace.
-	left    bool
-	notify  chan struct{} // cap 1: the queue or closing changed
-	done    chan struct{} // closed when the reader has ended
+	left   bool
+	notify chan struct{} // cap 1: the queue or closing changed
+	done   chan struct{} // closed when the reader has ended
 }
 
 type outFrame struct {
