@@ -223,6 +223,13 @@ func (b *Buffer) Spare() *world.Snapshot {
 	return new(world.Snapshot)
 }
 
+// putSpare takes back a snapshot from Spare that was not added.
+func (b *Buffer) putSpare(s *world.Snapshot) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.recycle(s)
+}
+
 func (b *Buffer) recycle(s *world.Snapshot) {
 	if len(b.spare) < 4 {
 		b.spare = append(b.spare, s)
