@@ -403,3 +403,48 @@ func TestURLSessionDoesNotReconnect(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestNothingBlocksWhileConnecting(t *testing.T) {
+	// A server that accepts TCP connections and never answers the upgrade.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s := play.Start(play.URL("ws://"+l.Addr().String()+"/play/i-1?ticket=x"), play.Config{InputQueue: 4})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Ready(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ready: %v, want the context's deadline", err)
+	}
+	start := time.Now()
+	for i := range 10 {
+		if err := s.Send([]byte{byte(i), 0, 0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var snap world.Snapshot
+	if _, ok := s.Render(&snap, time.Now()); ok {
+		t.Error("rendered before any state")
+	}
+	st := s.Stats()
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("sending, rendering and reading stats took %v while connecting", d)
+	}
+	if st.State != play.Connecting || st.InputsDropped != 6 || st.InputsSent != 0 {
+		t.Errorf("stats while connecting: state %v, %d inputs dropped, %d sent; want connecting, 6, 0", st.State, st.InputsDropped, st.InputsSent)
+	}
+	if err := s.Send(make([]byte, protocol.MaxInputBytes+1)); !errors.Is(err, protocol.ErrTooLarge) {
+		t.Errorf("sending an oversized input: %v, want ErrTooLarge", err)
+	}
+	start = time.Now()
+	if err := s.Close(); err != nil {
+		t.Errorf("close while connecting: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("close while connecting took %v", d)
+	}
+	if err := s.Err(); !errors.Is(err, play.ErrClosed) {
+		t.Errorf("err after close: %v", err)
+	}
+}

@@ -421,6 +421,13 @@ func (s *Session) Close() error {
 	}
 	s.closing = true
 	ended := s.st.State == Closed
+	if s.st.State != Connected {
+		// Connecting: nothing to leave yet, stop at once.
+		s.cancel()
+		if s.conn != nil {
+			_ = s.conn.NetConn().Close()
+		}
+	}
 	s.mu.Unlock()
 	close(s.quit)
 	select {
