@@ -18,7 +18,6 @@ import (
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
-	"github.com/rcc-games/rcc/pkg/executor"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
@@ -86,7 +85,7 @@ type env struct {
 	proxy *proxy
 }
 
-func newEnv(t *testing.T, ex func(*executor.Config)) *env {
+func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv := coordinatortest.Start(t, coordinator.Config{HeartbeatInterval: 100 * time.Millisecond,
 		MissedHeartbeats: 20, ReapInterval: 50 * time.Millisecond, ResyncInterval: 200 * time.Millisecond})
@@ -98,9 +97,9 @@ func newEnv(t *testing.T, ex func(*executor.Config)) *env {
 	if testing.Verbose() {
 		cfg.Executor.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	if ex != nil {
-		ex(&cfg.Executor)
-	}
+	// A join may come before the instance has compiled, on a loaded
+	// machine under the race detector: wait for it.
+	cfg.Executor.StartWait = time.Minute
 	a, err := agent.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +165,7 @@ func avatar(t *testing.T, s *play.Session, player string) world.Entity {
 }
 
 func TestJoinMoveDropAndResume(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
 	alice := e.join("alice")
 
@@ -227,7 +226,7 @@ func TestJoinMoveDropAndResume(t *testing.T) {
 }
 
 func TestCloseIsALeave(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
 	var mu sync.Mutex
 	var left []string
@@ -269,7 +268,7 @@ func TestCloseIsALeave(t *testing.T) {
 }
 
 func TestRefusedTickets(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -320,7 +319,7 @@ func isClose(t *testing.T, err error, code protocol.CloseCode) bool {
 }
 
 func TestInstanceFailedEndsTheSession(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	module, err := os.ReadFile("../wasmhost/testdata/input_loop.wasm")
 	if err != nil {
 		t.Fatal(err)
@@ -375,7 +374,7 @@ func TestInstanceFailedEndsTheSession(t *testing.T) {
 }
 
 func TestURLSessionDoesNotReconnect(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -233,6 +234,7 @@ type Session struct {
 	readyErr  error
 	closing   bool
 	conn      *websocket.Conn
+	dialing   net.Conn // the TCP connection of an upgrade under way
 	last      []byte // the latest state's bytes
 	lastFrame uint64
 	arrivals  [256]time.Time
@@ -427,6 +429,9 @@ func (s *Session) Close() error {
 		if s.conn != nil {
 			_ = s.conn.NetConn().Close()
 		}
+		if s.dialing != nil {
+			_ = s.dialing.Close()
+		}
 	}
 	s.mu.Unlock()
 	close(s.quit)
@@ -486,13 +491,13 @@ func (s *Session) run() {
 	defer close(s.done)
 	defer s.cancel()
 	first := true
-	var dropped time.Time
-	var dropErr error
+	since := time.Now() // of the first attempt, then of the drop
+	var lastErr error   // why the last connection or attempt ended
 	backoff := s.cfg.MinBackoff
-	for {
-		if !first {
-			if s.cfg.ReconnectFor < 0 || time.Since(dropped) > s.cfg.ReconnectFor {
-				s.end(dropErr)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if s.cfg.ReconnectFor < 0 || time.Since(since) > s.cfg.ReconnectFor {
+				s.end(lastErr)
 				return
 			}
 			wait := time.Duration(float64(backoff) * (0.8 + 0.4*rand.Float64()))
@@ -503,9 +508,11 @@ func (s *Session) run() {
 				s.end(nil)
 				return
 			}
-			s.mu.Lock()
-			s.st.Attempts++
-			s.mu.Unlock()
+			if !first {
+				s.mu.Lock()
+				s.st.Attempts++
+				s.mu.Unlock()
+			}
 		}
 		if s.isClosing() {
 			s.end(nil)
@@ -513,23 +520,29 @@ func (s *Session) run() {
 		}
 		conn, w, err := s.connect()
 		if err != nil {
-			if s.isClosing() {
+			var perm *PermanentError
+			switch {
+			case s.isClosing():
 				s.end(nil)
 				return
-			}
-			var perm *PermanentError
-			if first || errors.Is(err, ErrNoTicket) || errors.As(err, &perm) || (!retryable(err) && isRefusal(err)) {
-				if !first && errors.Is(err, ErrNoTicket) {
-					err = dropErr // a URL session: the drop is the reason
+			case errors.Is(err, ErrNoTicket):
+				if lastErr == nil {
+					lastErr = err
 				}
+				s.end(lastErr) // a URL session: the drop or refusal is the reason
+				return
+			case errors.As(err, &perm),
+				isRefusal(err) && !retryable(err),
+				first && !isRefusal(err): // the first connection retries transient refusals only
 				s.end(err)
 				return
 			}
-			s.log.Info("reconnection failed", "err", err)
+			s.log.Info("connection attempt failed", "err", err)
+			lastErr = err
 			continue
 		}
 		s.welcomed(conn, w, first)
-		first, backoff = false, s.cfg.MinBackoff
+		first, backoff, attempt = false, s.cfg.MinBackoff, 0
 		err = s.serve(conn, w)
 		s.mu.Lock()
 		s.conn = nil
@@ -543,11 +556,11 @@ func (s *Session) run() {
 			return
 		}
 		s.log.Info("connection dropped, reconnecting", "err", err)
-		dropped, dropErr = time.Now(), err
+		since, lastErr = time.Now(), err
 		s.mu.Lock()
 		s.st.State, s.st.Err, s.st.Attempts = Reconnecting, err, 0
 		s.mu.Unlock()
-		s.emit(Event{Kind: EventDisconnected, At: dropped, Err: err})
+		s.emit(Event{Kind: EventDisconnected, At: since, Err: err})
 	}
 }
 
@@ -565,8 +578,25 @@ func (s *Session) connect() (*websocket.Conn, *protocol.Welcome, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: s.cfg.HandshakeTimeout}
+	var nd net.Dialer
+	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: s.cfg.HandshakeTimeout,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if err == nil {
+				s.mu.Lock()
+				s.dialing = c // for Close to interrupt the upgrade
+				closing := s.closing
+				s.mu.Unlock()
+				if closing {
+					c.Close()
+				}
+			}
+			return c, err
+		}}
 	conn, resp, err := d.DialContext(ctx, u, nil)
+	s.mu.Lock()
+	s.dialing = nil
+	s.mu.Unlock()
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}
