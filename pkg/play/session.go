@@ -235,7 +235,7 @@ type Session struct {
 	closing   bool
 	conn      *websocket.Conn
 	dialing   net.Conn // the TCP connection of an upgrade under way
-	last      []byte // the latest state's bytes
+	last      []byte   // the latest state's bytes
 	lastFrame uint64
 	arrivals  [256]time.Time
 	nextArr   int
