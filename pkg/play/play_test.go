@@ -3,6 +3,7 @@ package play_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -25,6 +26,23 @@ import (
 	"github.com/rcc-games/rcc/pkg/world"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
+
+// cacheDir shares compiled modules between the test binary's executors,
+// so that arena compiles once (a minute or more under the race detector on
+// a loaded machine).
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "play-cache")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cacheDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
 
 // proxy forwards TCP connections to an executor and can cut them all, the
 // way a network drops a connection.
@@ -100,6 +118,7 @@ func newEnv(t *testing.T) *env {
 	// A join may come before the instance has compiled, on a loaded
 	// machine under the race detector: wait for it.
 	cfg.Executor.StartWait = time.Minute
+	cfg.Executor.Sandbox.CacheDir = cacheDir
 	a, err := agent.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +146,20 @@ func (e *env) deploy(game string, module []byte) {
 	if _, err := e.admin.Deploy(context.Background(), client.DeployRequest{Game: game, Module: module}); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// spawn starts an instance of game and waits for it to run, so that joins
+// find it running.
+func (e *env) spawn(game string) {
+	e.t.Helper()
+	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: game, LeaseSeconds: 600})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	testenv.WaitFor(e.t, "instance "+in.Id+" running", 5*time.Minute, func() bool {
+		got, err := e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: in.Id})
+		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING
+	})
 }
 
 func (e *env) join(player string) *play.Session {
@@ -167,6 +200,7 @@ func avatar(t *testing.T, s *play.Session, player string) world.Entity {
 func TestJoinMoveDropAndResume(t *testing.T) {
 	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
+	e.spawn("arena")
 	alice := e.join("alice")
 
 	st := alice.Stats()
@@ -228,6 +262,7 @@ func TestJoinMoveDropAndResume(t *testing.T) {
 func TestCloseIsALeave(t *testing.T) {
 	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
+	e.spawn("arena")
 	var mu sync.Mutex
 	var left []string
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -270,6 +305,7 @@ func TestCloseIsALeave(t *testing.T) {
 func TestRefusedTickets(t *testing.T) {
 	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
+	e.spawn("arena")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	j, err := e.admin.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: "bob"})
@@ -325,6 +361,7 @@ func TestInstanceFailedEndsTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.deploy("looper", module)
+	e.spawn("looper")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var closed []error
@@ -376,6 +413,7 @@ func TestInstanceFailedEndsTheSession(t *testing.T) {
 func TestURLSessionDoesNotReconnect(t *testing.T) {
 	e := newEnv(t)
 	e.deploy("arena", gamebuildtest.Arena(t))
+	e.spawn("arena")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	j, err := e.admin.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: "carol"})
