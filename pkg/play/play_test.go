@@ -149,14 +149,15 @@ func (e *env) deploy(game string, module []byte) {
 }
 
 // spawn starts an instance of game and waits for it to run, so that joins
-// find it running.
+// find it running. The first start of arena compiles it: seconds, but
+// minutes under the race detector on a loaded machine.
 func (e *env) spawn(game string) {
 	e.t.Helper()
 	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: game, LeaseSeconds: 600})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	testenv.WaitFor(e.t, "instance "+in.Id+" running", 5*time.Minute, func() bool {
+	testenv.WaitFor(e.t, "instance "+in.Id+" running", 10*time.Minute, func() bool {
 		got, err := e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: in.Id})
 		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING
 	})
