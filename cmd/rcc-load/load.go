@@ -20,10 +20,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
 )
 
@@ -260,79 +259,53 @@ type player struct {
 }
 
 func (p *player) run(ctx context.Context, url string, rate float64, start, stop <-chan struct{}) {
-	dialer := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	conn, _, err := dialer.DialContext(ctx, url, nil)
-	if err != nil {
-		p.rep.failed("dial: " + err.Error())
-		return
-	}
-	defer conn.Close()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	_, msg, err := conn.ReadMessage()
-	if err != nil {
-		p.rep.closed(err)
-		return
-	}
-	if f, err := protocol.Decode(msg); err != nil || f.Type() != protocol.TypeWelcome {
-		p.rep.failed("first frame is not a welcome")
-		return
-	}
-	p.rep.connected()
-
 	var mu sync.Mutex
 	sent := map[byte]time.Time{} // recorder: input seq -> send time
 	var pending []time.Time      // other games: inputs waiting for 2 states
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		for {
-			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-			_, msg, err := conn.ReadMessage()
-			if err != nil {
-				select {
-				case <-stop:
-				default:
-					p.rep.closed(err)
-				}
-				return
-			}
-			now := time.Now()
-			f, err := protocol.Decode(msg)
-			if err != nil {
-				continue
-			}
-			st, ok := f.(*protocol.State)
-			if !ok {
-				continue
-			}
-			p.rep.state(len(msg))
-			mu.Lock()
-			if p.recorder {
-				for _, seq := range recorderInputs(st.Data, p.id[0]) {
-					if t, ok := sent[seq]; ok {
-						p.rep.latency(now.Sub(t))
-						delete(sent, seq)
-					}
-				}
-			} else {
-				// pending[i] waits for two states after it was sent.
-				keep := pending[:0]
-				for i := 0; i < len(pending); i += 2 {
-					if pending[i+1].IsZero() {
-						keep = append(keep, pending[i], now)
-					} else {
-						p.rep.latency(now.Sub(pending[i]))
-					}
-				}
-				pending = keep
-			}
-			mu.Unlock()
+	onState := func(ev play.Event) {
+		if ev.Kind != play.EventState {
+			return
 		}
-	}()
+		p.rep.state(protocol.StateHeaderBytes + len(ev.Data))
+		mu.Lock()
+		defer mu.Unlock()
+		if p.recorder {
+			for _, seq := range recorderInputs(ev.Data, p.id[0]) {
+				if t, ok := sent[seq]; ok {
+					p.rep.latency(ev.At.Sub(t))
+					delete(sent, seq)
+				}
+			}
+			return
+		}
+		// pending[i] waits for two states after it was sent.
+		keep := pending[:0]
+		for i := 0; i < len(pending); i += 2 {
+			if pending[i+1].IsZero() {
+				keep = append(keep, pending[i], ev.At)
+			} else {
+				p.rep.latency(ev.At.Sub(pending[i]))
+			}
+		}
+		pending = keep
+	}
+	s, err := play.Connect(ctx, url, play.Config{RawStates: true, OnEvent: onState, ReconnectFor: -1})
+	if err != nil {
+		var ce *play.CloseError
+		if errors.As(err, &ce) {
+			p.rep.closed(ce)
+		} else {
+			p.rep.failed(err.Error())
+		}
+		return
+	}
+	defer s.Close()
+	p.rep.connected()
 
 	select {
 	case <-start:
-	case <-readDone:
+	case <-s.Done():
+		p.rep.closed(s.Err())
 		return
 	}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
@@ -341,10 +314,14 @@ func (p *player) run(ctx context.Context, url string, rate float64, start, stop 
 	for {
 		select {
 		case <-stop:
-			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-			<-readDone
+			_ = s.Close() // a normal close: the player leaves
 			return
-		case <-readDone:
+		case <-s.Done():
+			select {
+			case <-stop:
+			default:
+				p.rep.closed(s.Err())
+			}
 			return
 		case <-tick.C:
 		}
@@ -355,7 +332,6 @@ func (p *player) run(ctx context.Context, url string, rate float64, start, stop 
 		// Arena's input format (x, z, flags); the recorder reads the
 		// first byte only.
 		data := []byte{seq, 0xC0, 0} // x = seq, z = -64
-		in, _ := protocol.Encode(&protocol.Input{Data: data})
 		mu.Lock()
 		if p.recorder {
 			sent[seq] = time.Now()
@@ -363,9 +339,7 @@ func (p *player) run(ctx context.Context, url string, rate float64, start, stop 
 			pending = append(pending, time.Now(), time.Time{})
 		}
 		mu.Unlock()
-		_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if err := conn.WriteMessage(websocket.BinaryMessage, in); err != nil {
-			<-readDone
+		if err := s.Send(data); err != nil {
 			return
 		}
 		p.rep.input()
@@ -461,11 +435,14 @@ func (r *report) failed(msg string) {
 func (r *report) closed(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var ce *websocket.CloseError
-	if errors.As(err, &ce) {
-		r.Closes[fmt.Sprintf("%d %s", ce.Code, protocol.CloseCode(ce.Code))]++
-	} else {
+	var ce *play.CloseError
+	switch {
+	case errors.As(err, &ce):
+		r.Closes[fmt.Sprintf("%d %s", uint16(ce.Code), ce.Code)]++
+	case err != nil:
 		r.Errors[err.Error()]++
+	default:
+		r.Errors["closed"]++
 	}
 	if r.Connected+r.Failed < r.Players && !r.measuring {
 		r.Failed++

@@ -1,7 +1,8 @@
-// Command rcc-load puts player load on an executor: N WebSocket players
-// that join with tickets, send inputs at a fixed rate and read every state,
-// and it reports the input-to-broadcast latency, the state rate and the
-// close codes it saw.
+// Command rcc-load puts player load on an executor: N players (sessions of
+// pkg/play, the client library rcc-view uses) that join with tickets, send
+// inputs at a fixed rate and read every state, and it reports the
+// input-to-broadcast latency, the state rate and the close codes it saw.
+// Players leave with a normal close at the end.
 //
 // Against a running executor, it mints tickets with the coordinator's
 // signing key:

@@ -56,6 +56,15 @@
 // the avatar jumps again on every landing. Messages of another length, and
 // messages from players without an avatar, are ignored.
 //
+// Arena also accepts the standard controller input (world.Controller:
+// exactly 10 bytes, tag 0xC1), so generic clients such as rcc-view play it
+// with no arena-specific code. Its movement axes are turned into world
+// space by its yaw (Controller.WorldMove: yaw 0 pushes forward towards -Z)
+// and scaled down to a length of 1 at most; ButtonJump is the jump bit,
+// with the same rules. Move y, pitch and the other buttons are ignored. A
+// 10-byte message whose first byte is not 0xC1 is ignored like any other
+// malformed message. Both formats may be mixed; the latest message holds.
+//
 // # Parameters
 //
 // The spawn's params, a JSON object, may set (unknown fields fail the

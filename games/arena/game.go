@@ -289,8 +289,18 @@ func (g *game) Leave(id string) {
 	}
 }
 
-// decodeInput parses one input message; ok is false when it is malformed.
+// decodeInput parses one input message, arena's own 3 bytes or the
+// standard controller input (world.Controller, 10 bytes); ok is false when
+// it is neither.
 func decodeInput(data []byte) (in input, ok bool) {
+	if len(data) == world.ControllerSize {
+		var c world.Controller
+		if c.UnmarshalBinary(data) != nil {
+			return input{}, false
+		}
+		x, z := c.WorldMove()
+		return normalised(input{x: x, z: z, jump: c.Buttons&world.ButtonJump != 0}), true
+	}
 	if len(data) != 3 {
 		return input{}, false
 	}
@@ -301,13 +311,17 @@ func decodeInput(data []byte) (in input, ok bool) {
 		}
 		return float32(v) / math.MaxInt8
 	}
-	in = input{x: axis(data[0]), z: axis(data[1]), jump: data[2]&1 != 0}
+	return normalised(input{x: axis(data[0]), z: axis(data[1]), jump: data[2]&1 != 0}), true
+}
+
+// normalised scales a push longer than 1 down to 1.
+func normalised(in input) input {
 	if l2 := in.x*in.x + in.z*in.z; l2 > 1 {
 		l := float32(math.Sqrt(float64(l2)))
 		in.x /= l
 		in.z /= l
 	}
-	return in, true
+	return in
 }
 
 // Input implements sdk.Game.

@@ -82,14 +82,67 @@ func TestDecodeInput(t *testing.T) {
 		{"empty", nil, input{}, false},
 		{"short", []byte{1, 2}, input{}, false},
 		{"long", []byte{1, 2, 3, 4}, input{}, false},
+		{"controller at rest", ctl(world.Controller{}), input{}, true},
+		{"controller forward at yaw 0 is -z", ctl(world.Controller{MoveZ: 1}), input{z: -1}, true},
+		{"controller right at yaw 0 is +x", ctl(world.Controller{MoveX: 1}), input{x: 1}, true},
+		{"controller forward at yaw 90° is -x", ctl(world.Controller{MoveZ: 1, Yaw: math.Pi / 2}), input{x: -1}, true},
+		{"controller back at yaw 180° is -z", ctl(world.Controller{MoveZ: -1, Yaw: math.Pi}), input{z: -1}, true},
+		{"controller diagonal scaled to 1", ctl(world.Controller{MoveX: 1, MoveZ: 1}), input{x: d, z: -d}, true},
+		{"controller half push kept", ctl(world.Controller{MoveZ: 0.5}), input{z: -64.0 / 127}, true},
+		{"controller jump", ctl(world.Controller{Buttons: world.ButtonJump}), input{jump: true}, true},
+		{"controller other buttons, pitch, move y ignored", ctl(world.Controller{MoveY: 1, Pitch: 1, Buttons: world.ButtonPrimary | world.ButtonUse}), input{}, true},
+		{"10 bytes with another tag", append([]byte{0xC2}, make([]byte, 9)...), input{}, false},
+		{"controller truncated", ctl(world.Controller{MoveZ: 1})[:9], input{}, false},
+		{"controller too long", append(ctl(world.Controller{MoveZ: 1}), 0), input{}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ok := decodeInput(tt.in)
-			if ok != tt.ok || !near(got.x, tt.want.x, 1e-6) || !near(got.z, tt.want.z, 1e-6) || got.jump != tt.want.jump {
+			if ok != tt.ok || !near(got.x, tt.want.x, 1e-4) || !near(got.z, tt.want.z, 1e-4) || got.jump != tt.want.jump {
 				t.Fatalf("decodeInput(%v) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+// ctl encodes a controller input.
+func ctl(c world.Controller) []byte {
+	b, _ := c.MarshalBinary()
+	return b
+}
+
+func TestControllerInput(t *testing.T) {
+	p := defaultParams()
+	g := newTestGame(t, 1, `{"orbs":0}`)
+	g.Join("a")
+	a := place(t, g, "a", 0, 0)
+
+	// Forward with the camera turned a quarter left runs towards -X at top
+	// speed, like arena's own input pushing -X.
+	g.Input("a", ctl(world.Controller{MoveZ: 1, Yaw: math.Pi / 2}))
+	ticks(g, 60)
+	if !near(a.vel.x, -p.Speed, 1e-3) || !near(a.vel.z, 0, 1e-3) || a.pos.x > -4 {
+		t.Fatalf("velocity (%v, %v) at (%v, %v), want (-%v, 0) towards -X", a.vel.x, a.vel.z, a.pos.x, a.pos.z, p.Speed)
+	}
+	// Diagonal is no faster than straight.
+	g.Input("a", ctl(world.Controller{MoveX: 1, MoveZ: 1}))
+	ticks(g, 120)
+	if v := float32(math.Hypot(float64(a.vel.x), float64(a.vel.z))); !near(v, p.Speed, 1e-3) {
+		t.Fatalf("diagonal speed %v, want %v", v, p.Speed)
+	}
+	// The jump button jumps; arena's 3-byte input keeps working after it.
+	place(t, g, "a", 0, 0)
+	g.Input("a", ctl(world.Controller{Buttons: world.ButtonJump}))
+	g.Input("a", ctl(world.Controller{}))
+	ticks(g, 1)
+	if a.grounded || a.pos.y <= avatarHalf {
+		t.Fatalf("controller jump did not take off: y %v", a.pos.y)
+	}
+	place(t, g, "a", 0, 0)
+	g.Input("a", msg(127, 0, 0))
+	ticks(g, 60)
+	if !near(a.vel.x, p.Speed, 1e-3) {
+		t.Fatalf("3-byte input after a controller: velocity x %v, want %v", a.vel.x, p.Speed)
 	}
 }
 
@@ -508,7 +561,8 @@ func TestScoreKeptOnRejoin(t *testing.T) {
 }
 
 func TestMalformedInputIgnored(t *testing.T) {
-	inputs := [][]byte{nil, {}, {1}, {1, 2}, {1, 2, 3, 4}, bytes.Repeat([]byte{0xff}, 1000)}
+	inputs := [][]byte{nil, {}, {1}, {1, 2}, {1, 2, 3, 4}, bytes.Repeat([]byte{0xff}, 1000),
+		bytes.Repeat([]byte{0x7f}, world.ControllerSize), append(ctl(world.Controller{MoveZ: 1}), 0)}
 	r := sdk.NewRand(1)
 	for i := 0; i < 200; i++ {
 		b := make([]byte, r.IntN(8))

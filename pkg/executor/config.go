@@ -65,9 +65,10 @@ type Config struct {
 	MaxInputBytes int
 	InputRate     int
 	InputBurst    int
-	// ReconnectGrace is how long a disconnected player stays in the game,
-	// keeping the avatar, before the game gets its leave (default 30 s;
-	// negative: leave at once).
+	// ReconnectGrace is how long a player whose connection dropped stays
+	// in the game, keeping the avatar, before the game gets its leave
+	// (default 30 s; negative: leave at once). A client that closes first
+	// with 1000 (normal closure) leaves at once either way.
 	ReconnectGrace time.Duration
 	// MaxPendingEvents caps the events queued for one instance's next
 	// frame; inputs beyond it are dropped and counted (default 4096).

@@ -46,8 +46,10 @@
 // why. A player's inputs are rate-limited by a token bucket; state frames
 // are queued per client in a small queue that drops its oldest state when
 // full, and a client that drops too many in a row is closed as too slow.
-// A player who disconnects stays in the game for [Config.ReconnectGrace]
-// and keeps the avatar when reconnecting with a fresh ticket within it; a
+// A player whose connection drops stays in the game for
+// [Config.ReconnectGrace] and keeps the avatar when reconnecting with a
+// fresh ticket within it; a client that closes first with 1000 (normal
+// closure) quits on purpose and leaves the game at once; a
 // second connection of a connected player replaces the first, with no
 // leave or join sent to the game.
 //

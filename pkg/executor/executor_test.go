@@ -426,6 +426,53 @@ func TestLeaveAfterGrace(t *testing.T) {
 	}
 }
 
+func TestNormalCloseLeavesAtOnce(t *testing.T) {
+	h := newHarness(t) // the default grace of 30 s
+	h.start(arenaSpec(t, "arena", 4))
+	h.run()
+	quit, _ := h.join("quit", "arena")
+	stay, _ := h.join("stay", "arena")
+	quit.nextState()
+	start := time.Now()
+	if err := quit.conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// The server echoes the close.
+	_ = quit.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := quit.conn.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, websocket.CloseNormalClosure) {
+				t.Fatalf("after a normal close: %v, want the server's 1000", err)
+			}
+			break
+		}
+	}
+	for {
+		if l, ok := stay.next().(*protocol.PlayerLeft); ok {
+			if l.Player != "quit" {
+				t.Fatalf("%q left", l.Player)
+			}
+			break
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("left after %v, want at once", d)
+	}
+	if st, _ := h.ex.Instance("arena"); st.InGame != 1 {
+		t.Errorf("%d players in the game after a normal close, want 1", st.InGame)
+	}
+	_, snap := stay.nextState()
+	if snap.Player("quit") != nil {
+		t.Error("the game still lists the player who closed normally")
+	}
+	// Coming back is a new join.
+	if _, w := h.join("quit", "arena"); w.Resumed {
+		t.Error("welcome after a normal close is resumed")
+	}
+}
+
 func TestStopAndShutdown(t *testing.T) {
 	h := newHarness(t)
 	h.start(arenaSpec(t, "a", 4))

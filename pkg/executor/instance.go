@@ -387,8 +387,12 @@ func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, de
 }
 
 // detach removes a session that ended. Its player stays in the game for
-// the reconnect grace, or leaves at once without one.
+// the reconnect grace, or leaves at once without one or when the client
+// closed normally (1000: a player quitting on purpose).
 func (in *instance) detach(s *session) {
+	s.mu.Lock()
+	left := s.left
+	s.mu.Unlock()
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	list := *in.sessions.Load()
@@ -402,7 +406,7 @@ func (in *instance) detach(s *session) {
 	m.sess = nil
 	m.awaySince = time.Now()
 	in.away++
-	if in.ex.cfg.ReconnectGrace < 0 {
+	if in.ex.cfg.ReconnectGrace < 0 || left {
 		in.leaveLocked(s.player)
 	}
 }

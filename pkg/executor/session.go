@@ -30,8 +30,12 @@ type session struct {
 	states  int // state frames in queue
 	behind  int // state frames dropped since one was last written
 	closing *closeRequest
-	notify  chan struct{} // cap 1: the queue or closing changed
-	done    chan struct{} // closed when the reader has ended
+	// left is set when the client closed with 1000 (normal closure): the
+	// player quits on purpose and leaves the game at once, with no
+	// reconnect grace.
+	left   bool
+	notify chan struct{} // cap 1: the queue or closing changed
+	done   chan struct{} // closed when the reader has ended
 }
 
 type outFrame struct {
@@ -215,6 +219,11 @@ func (s *session) readLoop() {
 	for {
 		typ, r, err := s.conn.NextReader()
 		if err != nil {
+			if websocket.IsCloseError(err, websocket.CloseNormalClosure) && !s.isClosing() {
+				s.mu.Lock()
+				s.left = true
+				s.mu.Unlock()
+			}
 			if isTimeout(err) && !s.isClosing() {
 				s.close(protocol.CloseIdle, "no message or pong for "+idle.String(), false)
 				s.writeCloseNow()

@@ -122,6 +122,11 @@ func (c CloseCode) String() string {
 	return fmt.Sprintf("close(%d)", uint16(c))
 }
 
+// Error returns the code's name, as String does. A CloseCode is an error so
+// that a client's error for a closed connection can match a code with
+// errors.Is (pkg/play's CloseError does), like syscall.Errno.
+func (c CloseCode) Error() string { return c.String() }
+
 // Reason returns the close frame reason text for c with an optional
 // detail: the code's name, then ": " and the detail, cut to
 // MaxCloseReasonBytes.

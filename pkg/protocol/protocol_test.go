@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -135,6 +136,14 @@ func TestCloseCodes(t *testing.T) {
 	}
 	if got := CloseCode(4999).String(); got != "close(4999)" {
 		t.Errorf("unknown code String = %q", got)
+	}
+	// A code is an error, matched through wrapping; its text is its name.
+	err := fmt.Errorf("connect: %w", CloseTicketExpired)
+	if !errors.Is(err, CloseTicketExpired) || errors.Is(err, CloseTicketReused) || err.Error() != "connect: ticket_expired" {
+		t.Errorf("wrapped close code: %v", err)
+	}
+	if got := fmt.Sprintf("%v %d", CloseIdle, CloseIdle); got != "idle 4025" {
+		t.Errorf("formatted close code %q", got)
 	}
 }
 
