@@ -64,6 +64,7 @@ func newRootCmd() *cobra.Command {
 		newInstanceCmd(),
 		newExecutorCmd(),
 		newJoinCmd(),
+		newTopCmd(),
 	)
 	return root
 }

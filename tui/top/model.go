@@ -1,0 +1,531 @@
+package top
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/tui/styles"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// Config configures the dashboard.
+type Config struct {
+	// Client is the coordinator connection. When nil nothing connects and
+	// the model shows only what it is sent (tests feed it messages).
+	Client *client.Client
+	// Addr is the coordinator's address, shown in the header.
+	Addr string
+	// Version is the coordinator's version, shown in the header when set.
+	Version string
+	// ReadOnly hides the actions (stop, renew, drain, undrain).
+	ReadOnly bool
+	// Interval is how often the screen refreshes (default 1 s).
+	Interval time.Duration
+	// Now is the clock (default time.Now); the model reads it once, then
+	// takes the time from its refresh ticks.
+	Now func() time.Time
+	// Renderer draws the styles; its colour profile decides the colours
+	// (default lipgloss.DefaultRenderer, which honours NO_COLOR).
+	Renderer *lipgloss.Renderer
+}
+
+// intervals are the refresh intervals + and - step through.
+var intervals = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second}
+
+// connState is the state of the Watch stream.
+type connState int
+
+const (
+	connecting connState = iota
+	connected
+	disconnected
+)
+
+// table names the focused table.
+const (
+	tabInstances = iota
+	tabExecutors
+)
+
+// confirmation is a pending action waiting for y or n.
+type confirmation struct {
+	prompt string
+	run    tea.Cmd
+}
+
+// Model is the dashboard. Build it with New and run it with tea.NewProgram.
+type Model struct {
+	cfg  Config
+	st   styles.Styles
+	keys styles.KeyMap
+	be   *backend
+	fl   *fleet
+
+	width, height int
+	now           time.Time
+
+	conn      connState
+	gen       int
+	ch        <-chan streamItem
+	attempt   int
+	lastErr   string
+	retryAt   time.Time
+	sinceConn time.Time
+
+	interval time.Duration
+	tickID   int
+
+	paused   bool
+	pausedAt time.Time
+
+	// baseI and baseX are what the tables show before filter and sort:
+	// the live fleet, or the frozen copy while paused.
+	baseI []*rccv1.Instance
+	baseX []*rccv1.Executor
+	rowsI []*rccv1.Instance
+	rowsX []*rccv1.Executor
+	// fps is the fleet's frames per second, summed over baseI.
+	fps float64
+
+	colsI []column[*rccv1.Instance]
+	colsX []column[*rccv1.Executor]
+
+	focus   int
+	cursor  [2]int
+	offset  [2]int
+	sortCol [2]int
+	reverse [2]bool
+	filters [2]string
+
+	filtering bool
+	input     textinput.Model
+
+	detail  string
+	confirm *confirmation
+	help    bool
+	status  string
+	bad     bool
+
+	view string
+}
+
+// New returns the dashboard; ctx ends its stream and calls when top quits.
+func New(ctx context.Context, cfg Config) Model {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Renderer == nil {
+		cfg.Renderer = lipgloss.DefaultRenderer()
+	}
+	m := Model{cfg: cfg, st: styles.Default(cfg.Renderer), keys: styles.DefaultKeyMap(), fl: newFleet(),
+		width: 80, height: 24, now: cfg.Now(), interval: cfg.Interval, gen: 1,
+		colsI: instanceColumns(), colsX: executorColumns()}
+	m.sortCol = [2]int{colGame, 0}
+	if cfg.Client != nil {
+		m.be = newBackend(ctx, cfg.Client)
+	}
+	for _, b := range []*key.Binding{&m.keys.Stop, &m.keys.Renew, &m.keys.Drain, &m.keys.Undrain} {
+		b.SetEnabled(!cfg.ReadOnly)
+	}
+	// No coordinator RPC undoes a drain yet.
+	m.keys.Undrain.SetEnabled(false)
+	m.input = textinput.New()
+	m.input.Prompt = "/"
+	m.input.Placeholder = "substring or label=value"
+	m.input.Cursor.SetMode(0)
+	m.input.PromptStyle = m.st.Prompt
+	m.rebuild()
+	m.view = m.render()
+	return m
+}
+
+// Init connects to the coordinator and starts the refresh tick.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{tick(m.tickID, m.interval)}
+	if m.be != nil {
+		cmds = append(cmds, m.be.watch(m.gen))
+	}
+	return tea.Batch(cmds...)
+}
+
+// View returns the screen computed by the last Update.
+func (m Model) View() string { return m.view }
+
+// Update handles a message; it does no I/O (the calls are in the tea.Cmds it
+// returns).
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	render := true
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+	case tickMsg:
+		if msg.id != m.tickID {
+			return m, nil
+		}
+		m.now = msg.at
+		if !m.paused {
+			m.fl.prune(m.now)
+		}
+		m.rebuild()
+		cmd = tick(m.tickID, m.interval)
+	case connectedMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		m.conn, m.ch, m.sinceConn = connected, msg.ch, m.now
+		m.fl.connected()
+		cmd = recv(m.gen, m.ch)
+		render = false
+	case eventsMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		first := len(m.baseI) == 0 && len(m.baseX) == 0
+		var cmds []tea.Cmd
+		for _, ev := range msg.evs {
+			for _, k := range m.fl.apply(ev) {
+				if m.be != nil {
+					cmds = append(cmds, m.be.limits(k))
+				}
+			}
+		}
+		if len(msg.evs) > 0 {
+			m.attempt = 0
+		}
+		if msg.err != nil {
+			m.conn, m.lastErr = disconnected, errText(msg.err)
+			m.attempt++
+			wait := backoff(m.attempt)
+			m.retryAt = m.now.Add(wait)
+			cmds = append(cmds, retryAfter(m.gen, wait))
+		} else if m.ch != nil {
+			cmds = append(cmds, recv(m.gen, m.ch))
+		}
+		cmd = tea.Batch(cmds...)
+		// Changes wait for the refresh tick; the first data is shown at once.
+		render = first || msg.err != nil
+		if render && !m.paused {
+			m.rebuild()
+		}
+	case retryMsg:
+		if msg.gen != m.gen || m.be == nil {
+			return m, nil
+		}
+		m.gen++
+		m.conn = connecting
+		cmd = m.be.watch(m.gen)
+	case limitsMsg:
+		if msg.err == nil {
+			m.fl.limits[msg.key] = msg.limits
+		}
+		render = false
+	case actionMsg:
+		if msg.err != nil {
+			m.status, m.bad = msg.what+" failed: "+errText(msg.err), true
+		} else {
+			m.status, m.bad = msg.what+": done", false
+		}
+	case tea.KeyMsg:
+		var quit bool
+		m, cmd, quit = m.key(msg)
+		if quit {
+			return m, tea.Quit
+		}
+	default:
+		return m, nil
+	}
+	if render {
+		m.clamp()
+		m.view = m.render()
+	}
+	return m, cmd
+}
+
+// key handles a key press.
+func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
+	k := m.keys
+	switch {
+	case m.confirm != nil:
+		switch {
+		case key.Matches(msg, k.Yes):
+			c := m.confirm.run
+			m.status, m.bad = strings.TrimSuffix(m.confirm.prompt, "?")+"…", false
+			m.confirm = nil
+			return m, c, false
+		case key.Matches(msg, k.No):
+			m.confirm = nil
+			m.status, m.bad = "cancelled", false
+		}
+		return m, nil, false
+	case m.filtering:
+		switch msg.Type {
+		case tea.KeyEnter:
+			m.filtering = false
+			m.input.Blur()
+		case tea.KeyEsc:
+			m.filtering = false
+			m.input.Blur()
+			m.input.SetValue("")
+		default:
+			var cmd tea.Cmd
+			m.input, cmd = m.input.Update(msg)
+			_ = cmd // the cursor does not blink
+		}
+		m.filters[m.focus] = strings.TrimSpace(m.input.Value())
+		m.rebuildRows()
+		return m, nil, false
+	case m.help:
+		if key.Matches(msg, k.Quit) && msg.String() == "ctrl+c" {
+			return m, nil, true
+		}
+		m.help = false
+		return m, nil, false
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, nil, true
+	case key.Matches(msg, k.Help):
+		m.help = true
+	case key.Matches(msg, k.Pause):
+		m.paused = !m.paused
+		m.pausedAt = m.now
+		if !m.paused {
+			m.rebuild()
+		}
+	case key.Matches(msg, k.Faster), key.Matches(msg, k.Slower):
+		i := slices.Index(intervals, m.interval)
+		if i < 0 {
+			i = slices.IndexFunc(intervals, func(d time.Duration) bool { return d >= m.interval })
+			if i < 0 {
+				i = len(intervals) - 1
+			}
+		}
+		if key.Matches(msg, k.Faster) {
+			i = max(i-1, 0)
+		} else {
+			i = min(i+1, len(intervals)-1)
+		}
+		if intervals[i] != m.interval {
+			m.interval = intervals[i]
+			m.tickID++
+			return m, tick(m.tickID, m.interval), false
+		}
+	case key.Matches(msg, k.Back):
+		switch {
+		case m.detail != "":
+			m.detail = ""
+		case m.filters[m.focus] != "":
+			m.filters[m.focus] = ""
+			m.input.SetValue("")
+			m.rebuildRows()
+		}
+	case key.Matches(msg, k.Stop), key.Matches(msg, k.Renew):
+		in := m.selectedInstance()
+		if in == nil || m.be == nil {
+			break
+		}
+		if key.Matches(msg, k.Stop) {
+			if terminal(in.State) {
+				m.status, m.bad = in.Id+" is "+stateWord(in.State)+" already", true
+				break
+			}
+			m.confirm = &confirmation{prompt: "stop instance " + in.Id + " (" + in.Game + ")?", run: m.be.stop(in.Id)}
+		} else {
+			m.confirm = &confirmation{prompt: "renew the lease of " + in.Id + "?", run: m.be.renew(in.Id)}
+		}
+	case key.Matches(msg, k.Drain):
+		x := m.selectedExecutor()
+		if x == nil || m.be == nil || m.detail != "" {
+			break
+		}
+		m.confirm = &confirmation{prompt: "drain executor " + x.Name + " (" + x.Id + ")?", run: m.be.drain(x.Id)}
+	case m.detail != "":
+		// The detail view has no table to move in.
+	case key.Matches(msg, k.Tab):
+		m.focus = 1 - m.focus
+		m.input.SetValue(m.filters[m.focus])
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.input.SetValue(m.filters[m.focus])
+		m.input.CursorEnd()
+		m.input.Focus()
+	case key.Matches(msg, k.SortNext), key.Matches(msg, k.SortPrev):
+		n := len(m.colsI)
+		if m.focus == tabExecutors {
+			n = len(m.colsX)
+		}
+		d := 1
+		if key.Matches(msg, k.SortPrev) {
+			d = n - 1
+		}
+		m.sortCol[m.focus] = (m.sortCol[m.focus] + d) % n
+		m.rebuildRows()
+	case key.Matches(msg, k.SortReverse):
+		m.reverse[m.focus] = !m.reverse[m.focus]
+		m.rebuildRows()
+	case key.Matches(msg, k.Enter):
+		if m.focus == tabInstances {
+			if in := m.selectedInstance(); in != nil {
+				m.detail = in.Id
+			}
+		} else if x := m.selectedExecutor(); x != nil {
+			// An executor's instances: filter on its id.
+			m.focus = tabInstances
+			m.filters[tabInstances] = x.Id
+			m.rebuildRows()
+		}
+	case key.Matches(msg, k.Up):
+		m.cursor[m.focus]--
+	case key.Matches(msg, k.Down):
+		m.cursor[m.focus]++
+	case key.Matches(msg, k.PageUp):
+		m.cursor[m.focus] -= m.pageRows(m.focus)
+	case key.Matches(msg, k.PageDown):
+		m.cursor[m.focus] += m.pageRows(m.focus)
+	case key.Matches(msg, k.Top):
+		m.cursor[m.focus] = 0
+	case key.Matches(msg, k.Bottom):
+		m.cursor[m.focus] = 1 << 30
+	}
+	return m, nil, false
+}
+
+// selectedInstance is the instance under the cursor (or in the detail view).
+func (m Model) selectedInstance() *rccv1.Instance {
+	if m.detail != "" {
+		return m.instance(m.detail)
+	}
+	if m.focus != tabInstances || m.cursor[tabInstances] >= len(m.rowsI) {
+		return nil
+	}
+	return m.rowsI[m.cursor[tabInstances]]
+}
+
+func (m Model) selectedExecutor() *rccv1.Executor {
+	if m.focus != tabExecutors || m.cursor[tabExecutors] >= len(m.rowsX) {
+		return nil
+	}
+	return m.rowsX[m.cursor[tabExecutors]]
+}
+
+// instance is the shown instance id (frozen while paused).
+func (m Model) instance(id string) *rccv1.Instance {
+	if !m.paused {
+		if r := m.fl.instances[id]; r != nil {
+			return r.in
+		}
+	}
+	for _, in := range m.baseI {
+		if in.Id == id {
+			return in
+		}
+	}
+	return nil
+}
+
+// rebuild takes the live fleet into the tables (unless paused).
+func (m *Model) rebuild() {
+	if !m.paused {
+		m.baseI = m.baseI[:0]
+		m.fps = 0
+		for _, r := range m.fl.instances {
+			m.baseI = append(m.baseI, r.in)
+			m.fps += r.fps
+		}
+		m.baseX = m.baseX[:0]
+		for _, r := range m.fl.executors {
+			m.baseX = append(m.baseX, r.x)
+		}
+		// A frozen copy must not share the slices the next rebuild fills.
+		m.baseI, m.baseX = slices.Clip(m.baseI), slices.Clip(m.baseX)
+	}
+	m.rebuildRows()
+}
+
+// rebuildRows filters and sorts the tables, keeping the cursor on the same
+// row.
+func (m *Model) rebuildRows() {
+	var selI, selX string
+	if c := m.cursor[tabInstances]; c < len(m.rowsI) {
+		selI = m.rowsI[c].Id
+	}
+	if c := m.cursor[tabExecutors]; c < len(m.rowsX) {
+		selX = m.rowsX[c].Id
+	}
+	ctx := m.cellCtx()
+	m.rowsI = filterSort(m.rowsI[:0], m.baseI, parseFilter(m.filters[tabInstances]), matchInstance(ctx), m.colsI[m.sortCol[0]], m.reverse[0], ctx,
+		func(in *rccv1.Instance) string { return in.Id })
+	m.rowsX = filterSort(m.rowsX[:0], m.baseX, parseFilter(m.filters[tabExecutors]), matchExecutor, m.colsX[m.sortCol[1]], m.reverse[1], ctx,
+		func(x *rccv1.Executor) string { return x.Id })
+	if selI != "" {
+		if i := slices.IndexFunc(m.rowsI, func(in *rccv1.Instance) bool { return in.Id == selI }); i >= 0 {
+			m.cursor[tabInstances] = i
+		}
+	}
+	if selX != "" {
+		if i := slices.IndexFunc(m.rowsX, func(x *rccv1.Executor) bool { return x.Id == selX }); i >= 0 {
+			m.cursor[tabExecutors] = i
+		}
+	}
+	m.clamp()
+}
+
+func (m Model) cellCtx() *cellCtx {
+	names := make(map[string]string, len(m.baseX))
+	for _, x := range m.baseX {
+		names[x.Id] = x.Name
+	}
+	return &cellCtx{now: m.now, limits: m.fl.limits, names: names, st: &m.st}
+}
+
+// filterSort fills dst with the rows of src matching every term, sorted by
+// col (then id).
+func filterSort[T any](dst, src []T, terms []term, match func(T, term) bool, col column[T], reverse bool, c *cellCtx, id func(T) string) []T {
+rows:
+	for _, r := range src {
+		for _, t := range terms {
+			if !match(r, t) {
+				continue rows
+			}
+		}
+		dst = append(dst, r)
+	}
+	slices.SortStableFunc(dst, func(a, b T) int {
+		v := col.cmp(c, a, b)
+		if reverse {
+			v = -v
+		}
+		if v == 0 {
+			v = strings.Compare(id(a), id(b))
+		}
+		return v
+	})
+	return dst
+}
+
+// clamp keeps the cursors on a row and their rows on screen.
+func (m *Model) clamp() {
+	for t, n := range []int{len(m.rowsI), len(m.rowsX)} {
+		m.cursor[t] = max(min(m.cursor[t], n-1), 0)
+		page := m.pageRows(t)
+		if m.cursor[t] < m.offset[t] {
+			m.offset[t] = m.cursor[t]
+		}
+		if m.cursor[t] >= m.offset[t]+page {
+			m.offset[t] = m.cursor[t] - page + 1
+		}
+		m.offset[t] = max(min(m.offset[t], n-page), 0)
+	}
+}
