@@ -3,11 +3,11 @@ package top
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -142,7 +142,10 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 // there, up to maxBatch.
 func recv(gen int, ch <-chan streamItem) tea.Cmd {
 	return func() tea.Msg {
-		first := <-ch
+		first, ok := <-ch
+		if !ok {
+			first.err = errors.New("the stream ended")
+		}
 		msg := eventsMsg{gen: gen, err: first.err}
 		if first.err != nil {
 			return msg
@@ -150,7 +153,10 @@ func recv(gen int, ch <-chan streamItem) tea.Cmd {
 		msg.evs = append(msg.evs, first.ev)
 		for len(msg.evs) < maxBatch {
 			select {
-			case it := <-ch:
+			case it, ok := <-ch:
+				if !ok {
+					it.err = errors.New("the stream ended")
+				}
 				if it.err != nil {
 					msg.err = it.err
 					return msg
@@ -187,8 +193,11 @@ func backoff(n int) time.Duration {
 // errText shortens a gRPC error for the header.
 func errText(err error) string {
 	s := err.Error()
+	if st, ok := status.FromError(err); ok {
+		s = st.Message()
+	}
 	if len(s) > 120 {
 		s = s[:120] + "…"
 	}
-	return fmt.Sprint(s)
+	return s
 }

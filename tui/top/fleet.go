@@ -137,7 +137,7 @@ func (f *fleet) applyInstance(in *rccv1.Instance, at time.Time) {
 		f.instances[in.Id] = r
 		switch {
 		case in.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING:
-			r.event(at, fmt.Sprintf("running on %s, %d of %d players", orDash(in.ExecutorId), in.Players, in.MaxPlayers), false)
+			r.event(at, fmt.Sprintf("running on %s, %d of %d players", f.executorName(in.ExecutorId), in.Players, in.MaxPlayers), false)
 		default:
 			r.event(at, stateWord(in.State), terminal(in.State) && in.State != rccv1.InstanceState_INSTANCE_STATE_STOPPED)
 		}
@@ -145,7 +145,7 @@ func (f *fleet) applyInstance(in *rccv1.Instance, at time.Time) {
 			r.events[len(r.events)-1].text += ": " + in.Reason
 		}
 	} else {
-		r.changes(r.in, in, at)
+		r.changes(r.in, in, at, f.executorName(in.ExecutorId))
 	}
 	prev := r.in
 	if in.Stats == nil && prev != nil && prev.Stats != nil && !terminal(in.State) {
@@ -170,14 +170,14 @@ func (f *fleet) applyInstance(in *rccv1.Instance, at time.Time) {
 }
 
 // changes records the lifecycle events between two views of an instance.
-func (r *instRow) changes(old, in *rccv1.Instance, at time.Time) {
+func (r *instRow) changes(old, in *rccv1.Instance, at time.Time, exec string) {
 	if old.State != in.State {
 		text := stateWord(in.State)
 		switch in.State {
 		case rccv1.InstanceState_INSTANCE_STATE_RUNNING:
-			text = "started on " + orDash(in.ExecutorId)
+			text = "started on " + exec
 		case rccv1.InstanceState_INSTANCE_STATE_STARTING:
-			text = "starting on " + orDash(in.ExecutorId)
+			text = "starting on " + exec
 		}
 		if in.Reason != "" && (terminal(in.State) || in.State == rccv1.InstanceState_INSTANCE_STATE_STOPPING) {
 			text += ": " + in.Reason
@@ -194,7 +194,7 @@ func (r *instRow) changes(old, in *rccv1.Instance, at time.Time) {
 		r.event(at, fmt.Sprintf("%d player%s %s (%d of %d)", n, plural(n), verb, in.Players, in.MaxPlayers), false)
 	}
 	if !old.LeaseExpiresAt.AsTime().Equal(in.LeaseExpiresAt.AsTime()) && !terminal(in.State) && old.LeaseExpiresAt != nil {
-		r.event(at, "lease renewed until "+in.LeaseExpiresAt.AsTime().Local().Format("15:04:05"), false)
+		r.event(at, "lease renewed: "+shortDuration(in.LeaseExpiresAt.AsTime().Sub(at))+" left", false)
 	}
 }
 
@@ -212,6 +212,14 @@ func (f *fleet) prune(now time.Time) {
 			delete(f.instances, id)
 		}
 	}
+}
+
+// executorName is an executor's name, or its id when unknown.
+func (f *fleet) executorName(id string) string {
+	if r := f.executors[id]; r != nil && r.x.Name != "" {
+		return r.x.Name
+	}
+	return orDash(id)
 }
 
 func terminal(s rccv1.InstanceState) bool {

@@ -12,8 +12,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 
 	"github.com/rcc-games/rcc/pkg/client"
-	"github.com/rcc-games/rcc/tui/styles"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+	"github.com/rcc-games/rcc/tui/styles"
 )
 
 // Config configures the dashboard.

@@ -9,8 +9,8 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/rcc-games/rcc/tui/styles"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+	"github.com/rcc-games/rcc/tui/styles"
 )
 
 // cellCtx is what a cell needs besides its row.
@@ -225,7 +225,9 @@ func instanceColumns() []column[*rccv1.Instance] {
 			return b.CreatedAt.AsTime().Compare(a.CreatedAt.AsTime())
 		}},
 		colLabels: {title: "LABELS", width: 0, keep: 0, cell: func(_ *cellCtx, in *rccv1.Instance) string { return labelString(in.Labels) },
-			cmp: func(_ *cellCtx, a, b *rccv1.Instance) int { return cmp.Compare(labelString(a.Labels), labelString(b.Labels)) }},
+			cmp: func(_ *cellCtx, a, b *rccv1.Instance) int {
+				return cmp.Compare(labelString(a.Labels), labelString(b.Labels))
+			}},
 	}
 }
 
@@ -298,12 +300,18 @@ func executorColumns() []column[*rccv1.Executor] {
 			return fmt.Sprintf("%d/%d", x.Assigned, x.Capacity)
 		}, cmp: func(_ *cellCtx, a, b *rccv1.Executor) int { return cmp.Compare(a.Assigned, b.Assigned) }},
 		{title: "INSTANCES", width: 9, keep: 2, right: true, cell: func(_ *cellCtx, x *rccv1.Executor) string { return fmt.Sprint(x.Stats.GetInstances()) },
-			cmp: func(_ *cellCtx, a, b *rccv1.Executor) int { return cmp.Compare(a.Stats.GetInstances(), b.Stats.GetInstances()) }},
+			cmp: func(_ *cellCtx, a, b *rccv1.Executor) int {
+				return cmp.Compare(a.Stats.GetInstances(), b.Stats.GetInstances())
+			}},
 		{title: "PLAYERS", width: 7, keep: 3, right: true, cell: func(_ *cellCtx, x *rccv1.Executor) string { return fmt.Sprint(x.Stats.GetPlayers()) },
-			cmp: func(_ *cellCtx, a, b *rccv1.Executor) int { return cmp.Compare(a.Stats.GetPlayers(), b.Stats.GetPlayers()) }},
+			cmp: func(_ *cellCtx, a, b *rccv1.Executor) int {
+				return cmp.Compare(a.Stats.GetPlayers(), b.Stats.GetPlayers())
+			}},
 		{title: "TICK P99", width: 8, keep: 1, right: true, cell: func(_ *cellCtx, x *rccv1.Executor) string {
 			return fmt.Sprintf("%.2f", x.Stats.GetTickP99Ms())
-		}, cmp: func(_ *cellCtx, a, b *rccv1.Executor) int { return cmp.Compare(a.Stats.GetTickP99Ms(), b.Stats.GetTickP99Ms()) }},
+		}, cmp: func(_ *cellCtx, a, b *rccv1.Executor) int {
+			return cmp.Compare(a.Stats.GetTickP99Ms(), b.Stats.GetTickP99Ms())
+		}},
 		{title: "MEM", width: 7, keep: 1, right: true, cell: func(_ *cellCtx, x *rccv1.Executor) string { return humanBytes(x.Stats.GetMemoryBytes()) },
 			cmp: func(_ *cellCtx, a, b *rccv1.Executor) int {
 				return cmp.Compare(a.Stats.GetMemoryBytes(), b.Stats.GetMemoryBytes())

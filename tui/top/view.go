@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"time"
+
 	"github.com/NimbleMarkets/ntcharts/sparkline"
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
@@ -38,8 +40,8 @@ func (m Model) render() string {
 	if m.detail != "" {
 		lines = append(lines, m.detailView(m.height-headerLines-footerLines)...)
 	} else {
-		lines = append(lines, m.instancesView()...)
 		lines = append(lines, m.executorsView()...)
+		lines = append(lines, m.instancesView()...)
 	}
 	lines = append(lines, m.footerView())
 	lines = fitLines(lines, m.width, m.height)
@@ -91,15 +93,15 @@ func (m Model) headerView() []string {
 	if addr == "" {
 		addr = "-"
 	}
-	l1 := s.Title.Render("rccctl top") + "  " + s.Label.Render("coordinator ") + s.Value.Render(addr)
+	l1 := s.Title.Render("rccctl top") + "  " + s.Value.Render(addr)
 	if m.cfg.Version != "" {
-		l1 += s.Label.Render(" version ") + m.cfg.Version
+		l1 += " " + m.cfg.Version
 	}
 	l1 += "  "
 	switch m.conn {
 	case connecting:
 		if m.attempt > 0 {
-			l1 += s.Disconnected.Render(" DISCONNECTED ") + " " + s.Bad.Render("reconnecting… ("+m.lastErr+")")
+			l1 += s.Disconnected.Render(" DISCONNECTED ") + " " + s.Bad.Render("reconnecting…")
 		} else {
 			l1 += s.Warn.Render("connecting…")
 		}
@@ -107,10 +109,10 @@ func (m Model) headerView() []string {
 		l1 += s.Good.Render("● connected")
 	case disconnected:
 		wait := max(m.retryAt.Sub(m.now), 0)
-		l1 += s.Disconnected.Render(" DISCONNECTED ") + " " + s.Bad.Render(fmt.Sprintf("retrying in %s (attempt %d): %s", shortDuration(wait.Round(1e9)), m.attempt, m.lastErr))
+		l1 += s.Disconnected.Render(" DISCONNECTED ") + " " + s.Bad.Render(fmt.Sprintf("retrying in %s (#%d)", shortDuration(wait.Round(time.Second)), m.attempt))
 	}
 	if m.paused {
-		l1 += "  " + s.Paused.Render(" PAUSED ") + " " + s.Warn.Render("frozen at "+m.pausedAt.Local().Format("15:04:05")+", p resumes")
+		l1 += "  " + s.Paused.Render(" PAUSED ") + " " + s.Warn.Render(m.pausedAt.Format("15:04:05")+", p resumes")
 	}
 
 	// Executors and instances by state.
@@ -171,10 +173,10 @@ func (m Model) tableTitle(t int, name string, shown, total int) string {
 
 func (m Model) instancesView() []string {
 	c := m.cellCtx()
-	idx, widths := layout(m.colsI, m.width)
+	idx, widths := layout(m.colsI, m.width-cursorWidth)
 	lines := []string{
 		m.tableTitle(tabInstances, "Instances", len(m.rowsI), len(m.baseI)),
-		m.st.Header.Render(headerRow(m.colsI, idx, widths, m.sortCol[tabInstances], m.reverse[tabInstances])),
+		"  " + m.st.Header.Render(headerRow(m.colsI, idx, widths, m.sortCol[tabInstances], m.reverse[tabInstances])),
 	}
 	page := m.pageRows(tabInstances)
 	if len(m.rowsI) == 0 {
@@ -200,11 +202,7 @@ func (m Model) instancesView() []string {
 // its players.
 func (m Model) instanceRow(c *cellCtx, idx, widths []int, in *rccv1.Instance, sel bool) string {
 	if !terminal(in.State) || in.Reason == "" {
-		l := row(c, m.colsI, idx, widths, in, sel)
-		if sel {
-			return m.st.Selected.Render(l)
-		}
-		return l
+		return m.cursorMark(sel, row(c, m.colsI, idx, widths, in, sel))
 	}
 	cut := len(idx)
 	for j, i := range idx {
@@ -214,25 +212,34 @@ func (m Model) instanceRow(c *cellCtx, idx, widths []int, in *rccv1.Instance, se
 		}
 	}
 	l := row(c, m.colsI, idx[:cut], widths[:cut], in, sel)
-	if rest := m.width - ansi.StringWidth(l) - gap; rest > 0 {
+	if rest := m.width - cursorWidth - ansi.StringWidth(l) - gap; rest > 0 {
 		reason := fit(in.Reason, rest, false)
 		if !sel {
 			reason = m.st.Bad.Render(reason)
 		}
 		l += strings.Repeat(" ", gap) + reason
 	}
-	if sel {
-		return m.st.Selected.Render(l)
+	return m.cursorMark(sel, l)
+}
+
+// cursorWidth is the width of the cursor mark before each row.
+const cursorWidth = 2
+
+// cursorMark puts the cursor before a row, and shows the row selected: the
+// mark stays visible without colours (NO_COLOR, a plain terminal).
+func (m Model) cursorMark(sel bool, l string) string {
+	if !sel {
+		return "  " + l
 	}
-	return l
+	return m.st.Selected.Render("▶ " + l)
 }
 
 func (m Model) executorsView() []string {
 	c := m.cellCtx()
-	idx, widths := layout(m.colsX, m.width)
+	idx, widths := layout(m.colsX, m.width-cursorWidth)
 	lines := []string{
 		m.tableTitle(tabExecutors, "Executors", len(m.rowsX), len(m.baseX)),
-		m.st.Header.Render(headerRow(m.colsX, idx, widths, m.sortCol[tabExecutors], m.reverse[tabExecutors])),
+		"  " + m.st.Header.Render(headerRow(m.colsX, idx, widths, m.sortCol[tabExecutors], m.reverse[tabExecutors])),
 	}
 	if len(m.rowsX) == 0 {
 		lines = append(lines, m.st.Muted.Render("no executors"))
@@ -241,10 +248,7 @@ func (m Model) executorsView() []string {
 	for i := m.offset[tabExecutors]; i < end; i++ {
 		sel := i == m.cursor[tabExecutors] && m.focus == tabExecutors
 		l := row(c, m.colsX, idx, widths, m.rowsX[i], sel)
-		if sel {
-			l = m.st.Selected.Render(l)
-		}
-		lines = append(lines, l)
+		lines = append(lines, m.cursorMark(sel, l))
 	}
 	for len(lines) < m.execRows()+2 {
 		lines = append(lines, "")
@@ -260,34 +264,37 @@ func (m Model) footerView() string {
 	case m.filtering:
 		return m.input.View()
 	}
-	var hints []key.Binding
 	k := m.keys
-	if m.detail != "" {
-		hints = []key.Binding{k.Back, k.Stop, k.Renew, k.Pause, k.Help, k.Quit}
-	} else {
-		hints = []key.Binding{k.Help, k.Filter, k.SortNext, k.SortReverse, k.Pause, k.Enter, k.Tab}
-		if m.focus == tabInstances {
-			hints = append(hints, k.Stop, k.Renew)
-		} else {
-			hints = append(hints, k.Drain, k.Undrain)
-		}
-		hints = append(hints, k.Quit)
+	var hints []key.Binding
+	switch {
+	case m.detail != "":
+		hints = []key.Binding{k.Help, k.Back, k.Stop, k.Renew, k.Pause}
+	case m.focus == tabInstances:
+		hints = []key.Binding{k.Help, k.Filter, k.SortNext, k.Pause, k.Enter, k.Stop, k.Renew, k.Tab, k.SortReverse}
+	default:
+		hints = []key.Binding{k.Help, k.Filter, k.SortNext, k.Pause, k.Enter, k.Drain, k.Undrain, k.Tab, k.SortReverse}
 	}
 	var parts []string
-	for _, h := range hints {
-		if h.Enabled() {
-			parts = append(parts, s.Key.Render(h.Help().Key)+" "+s.KeyDesc.Render(h.Help().Desc))
-		}
-	}
-	out := strings.Join(parts, "  ")
 	if m.status != "" {
 		st := s.Muted
 		if m.bad {
 			st = s.Bad
 		}
-		out = st.Render(m.status) + "  " + out
+		parts = append(parts, st.Render(m.status))
+	} else if m.conn == disconnected {
+		parts = append(parts, s.Bad.Render(m.lastErr))
 	}
-	return out
+	for _, h := range hints {
+		if h.Enabled() {
+			parts = append(parts, s.Key.Render(h.Help().Key)+" "+s.KeyDesc.Render(h.Help().Desc))
+		}
+	}
+	quit := s.Key.Render(k.Quit.Help().Key) + " " + s.KeyDesc.Render(k.Quit.Help().Desc)
+	// Drop the last hints until the line fits, keeping quit.
+	for len(parts) > 1 && ansi.StringWidth(strings.Join(append(parts, quit), "  ")) > m.width {
+		parts = parts[:len(parts)-1]
+	}
+	return strings.Join(append(parts, quit), "  ")
 }
 
 func (m Model) helpView() string {
@@ -351,23 +358,31 @@ func (m Model) detailView(h int) []string {
 	if r != nil {
 		fps = r.fps
 	}
-	l := s.Label.Render("players ") + pl + s.Label.Render("   lease ") + leaseLeft(in, m.now) + s.Label.Render(fmt.Sprintf(" left of %ds", in.LeaseSeconds)) +
-		s.Label.Render("   age ") + shortDuration(m.now.Sub(in.CreatedAt.AsTime())) + s.Label.Render("   frames/s ") + fmt.Sprintf("%.0f", fps)
-	lines = append(lines, l)
+	tickS, fuelS, framesS := "-", "-", "-"
 	if st := in.Stats; st != nil {
-		lines = append(lines, s.Label.Render("tick ")+fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", st.TickP50Ms, st.TickP99Ms)+
-			s.Label.Render("   fuel ")+fmt.Sprintf("p50 %s (%.0f%% of the frame budget), max %s", shortCount(st.FuelP50), fuelShare(c, in)*100, shortCount(st.FuelMax))+
-			s.Label.Render("   frames ")+fmt.Sprintf("%d (%d overruns)", st.Frames, st.Overruns))
+		tickS = fmt.Sprintf("p50 %.2f ms, p99 %.2f ms", st.TickP50Ms, st.TickP99Ms)
+		fuelS = fmt.Sprintf("p50 %s (%.0f%% of %s), max %s", shortCount(st.FuelP50), fuelShare(c, in)*100, shortCount(frameBudget(lim)), shortCount(st.FuelMax))
+		framesS = fmt.Sprintf("%d, %.0f/s, %d overruns", st.Frames, fps, st.Overruns)
 	}
-	lines = append(lines, s.Label.Render("limits ")+limitsText(lim))
-	meta := s.Label.Render("seed ") + fmt.Sprint(in.Seed)
-	if ls := labelString(in.Labels); ls != "" {
-		meta += s.Label.Render("   labels ") + ls
+	grid := [][2]string{
+		{"players", pl}, {"lease", leaseLeft(in, m.now) + fmt.Sprintf(" left of %ds", in.LeaseSeconds)},
+		{"tick", tickS}, {"fuel", fuelS},
+		{"frames", framesS}, {"age", shortDuration(m.now.Sub(in.CreatedAt.AsTime()))},
+		{"seed", fmt.Sprint(in.Seed)}, {"labels", orDash(labelString(in.Labels))},
 	}
 	if in.RespawnedFrom != "" {
-		meta += s.Label.Render("   respawned from ") + in.RespawnedFrom
+		grid = append(grid, [2]string{"respawned", "from " + in.RespawnedFrom})
 	}
-	lines = append(lines, meta, "")
+	half := m.width / 2
+	for i := 0; i < len(grid); i += 2 {
+		cell := func(kv [2]string) string { return fit(s.Label.Render(fmt.Sprintf("%-8s", kv[0]))+kv[1], half, false) }
+		l := cell(grid[i])
+		if i+1 < len(grid) {
+			l += cell(grid[i+1])
+		}
+		lines = append(lines, l)
+	}
+	lines = append(lines, s.Label.Render(fmt.Sprintf("%-8s", "limits"))+limitsText(lim), "")
 
 	// Sparklines of the last reports.
 	var hist []sample
@@ -375,7 +390,7 @@ func (m Model) detailView(h int) []string {
 		hist = r.hist
 	}
 	if h-len(lines) >= 10 {
-		lines = append(lines, m.sparklines(hist)...)
+		lines = append(lines, m.sparklines(hist, min(max((h-len(lines)-8)/3, 3), 8))...)
 		lines = append(lines, "")
 	}
 
@@ -394,7 +409,7 @@ func (m Model) detailView(h int) []string {
 		if e.bad {
 			t = s.Bad.Render(t)
 		}
-		lines = append(lines, s.Muted.Render(e.at.Local().Format("15:04:05"))+"  "+t)
+		lines = append(lines, s.Muted.Render(e.at.In(m.now.Location()).Format("15:04:05"))+"  "+t)
 	}
 	return lines
 }
@@ -404,33 +419,36 @@ func limitsText(l *rccv1.Limits) string {
 	if l == nil {
 		l = &rccv1.Limits{}
 	}
+	defaults := false
 	def := func(v uint64, d uint64, f func(uint64) string) string {
 		if v == 0 {
-			return f(d) + " (default)"
+			defaults = true
+			return f(d) + "*"
 		}
 		return f(v)
 	}
 	count := func(v uint64) string { return shortCount(int64(v)) }
-	pages := func(v uint64) string { return fmt.Sprintf("%s (%d pages)", humanBytes(int64(v)*65536), v) }
-	return "frame fuel " + def(l.FrameFuel, defaultFrameFuel, count) + ", init fuel " + def(l.InitFuel, defaultInitFuel, count) +
+	pages := func(v uint64) string { return humanBytes(int64(v) * 65536) }
+	out := "frame fuel " + def(l.FrameFuel, defaultFrameFuel, count) + ", init fuel " + def(l.InitFuel, defaultInitFuel, count) +
 		", memory " + def(uint64(l.MemoryLimitPages), defaultMemoryPages, pages)
+	if defaults {
+		out += "  (* executor default)"
+	}
+	return out
 }
 
-// sparkHeight is the height of a sparkline.
-const sparkHeight = 3
-
 // sparklines draws tick p99, players and memory side by side.
-func (m Model) sparklines(hist []sample) []string {
+func (m Model) sparklines(hist []sample, sparkHeight int) []string {
 	w := max((m.width-4)/3, 10)
 	type series struct {
-		title string
-		val   func(sample) float64
-		unit  func(float64) string
+		title, unit string
+		val         func(sample) float64
+		num         func(float64) string
 	}
 	all := []series{
-		{"tick p99", func(s sample) float64 { return s.tickP99 }, func(v float64) string { return fmt.Sprintf("%.2f ms", v) }},
-		{"players", func(s sample) float64 { return s.players }, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
-		{"memory", func(s sample) float64 { return s.memory }, func(v float64) string { return humanBytes(int64(v)) }},
+		{"tick p99", "ms", func(s sample) float64 { return s.tickP99 }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
+		{"players", "", func(s sample) float64 { return s.players }, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
+		{"memory", "", func(s sample) float64 { return s.memory }, func(v float64) string { return humanBytes(int64(v)) }},
 	}
 	cols := make([][]string, len(all))
 	for i, se := range all {
@@ -443,7 +461,7 @@ func (m Model) sparklines(hist []sample) []string {
 		}
 		title := se.title
 		if len(data) > 0 {
-			title += " " + se.unit(data[len(data)-1]) + m.st.Muted.Render(" max "+se.unit(peak))
+			title += " " + se.num(data[len(data)-1]) + se.unit + m.st.Muted.Render(" max "+se.num(peak))
 		}
 		sl := sparkline.New(w, sparkHeight, sparkline.WithStyle(m.st.Spark))
 		if peak == 0 {

@@ -1,0 +1,174 @@
+package top
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// t0 is the fixtures' clock.
+var t0 = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+func ts(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(t0.Add(d)) }
+
+// asciiRenderer draws without colours, so goldens are the same everywhere.
+func asciiRenderer() *lipgloss.Renderer {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.Ascii)
+	return r
+}
+
+// newTestModel is a dashboard with no coordinator, a fixed clock and a
+// refresh that never fires by itself (tests send tickMsg).
+func newTestModel(readOnly bool) Model {
+	return New(context.Background(), Config{Addr: "127.0.0.1:7400", Version: "v0.9.0", ReadOnly: readOnly, Interval: time.Hour,
+		Now: func() time.Time { return t0 }, Renderer: asciiRenderer()})
+}
+
+func executorEvent(id, name string, state rccv1.ExecutorState, assigned, players uint32, snapshot bool) *rccv1.WatchEvent {
+	return &rccv1.WatchEvent{At: ts(0), Snapshot: snapshot, Subject: &rccv1.WatchEvent_Executor{Executor: &rccv1.Executor{
+		Id: id, Name: name, State: state, Capacity: 50, Assigned: assigned, Version: "v0.9.0",
+		Stats:         &rccv1.ExecutorStats{Players: players, Instances: assigned, TickP50Ms: 0.2, TickP99Ms: 1.4, MemoryBytes: int64(assigned) * 3 << 20},
+		LastHeartbeat: ts(-time.Second), RegisteredAt: ts(-time.Hour)}}}
+}
+
+// instance is the fixture instance n: arena or racer on one of two
+// executors, with its own figures.
+func instance(n int) *rccv1.Instance {
+	game := "arena"
+	if n%3 == 2 {
+		game = "racer"
+	}
+	exec := "x-00000000000000a1"
+	if n%2 == 1 {
+		exec = "x-00000000000000b2"
+	}
+	in := &rccv1.Instance{Id: fmt.Sprintf("i-%016x", 0x1000+n*7919), Game: game, Version: uint32(1 + n%2), State: rccv1.InstanceState_INSTANCE_STATE_RUNNING,
+		ExecutorId: exec, MaxPlayers: 16, Players: uint32(n % 9), Reserved: uint32(n % 4 / 3), Labels: map[string]string{"region": []string{"eu", "us"}[n%2]},
+		LeaseSeconds: 3600, LeaseExpiresAt: ts(time.Duration(30+n) * time.Minute), CreatedAt: ts(-time.Duration(n*97) * time.Second), UpdatedAt: ts(0),
+		Stats: &rccv1.InstanceStats{TickP50Ms: 0.1 + float64(n%5)/10, TickP99Ms: 0.5 + float64(n%7), MemoryBytes: int64(3+n%4) << 20,
+			FuelP50: int64(10000 + n*40000), FuelMax: int64(20000 + n*80000), Frames: uint64(1000 * n), ReportedAt: ts(0)}}
+	switch n {
+	case 5:
+		in.State, in.Reason, in.Stats, in.Players = rccv1.InstanceState_INSTANCE_STATE_FAILED, "trap in on_input: unreachable (panic: index out of range [3] with length 3)", nil, 0
+	case 6:
+		in.State, in.ExecutorId, in.Stats, in.Players, in.Reserved = rccv1.InstanceState_INSTANCE_STATE_PENDING, "", nil, 0, 0
+	}
+	return in
+}
+
+func instanceEvent(in *rccv1.Instance, at time.Duration, snapshot bool) *rccv1.WatchEvent {
+	return &rccv1.WatchEvent{At: ts(at), Snapshot: snapshot, Subject: &rccv1.WatchEvent_Instance{Instance: in}}
+}
+
+// snapshot is a Watch snapshot of two executors and 30 instances.
+func snapshot() []*rccv1.WatchEvent {
+	evs := []*rccv1.WatchEvent{
+		executorEvent("x-00000000000000a1", "exec-a", rccv1.ExecutorState_EXECUTOR_STATE_ACTIVE, 15, 60, true),
+		executorEvent("x-00000000000000b2", "exec-b", rccv1.ExecutorState_EXECUTOR_STATE_DRAINING, 15, 52, true),
+	}
+	for n := range 30 {
+		evs = append(evs, instanceEvent(instance(n), 0, true))
+	}
+	return evs
+}
+
+// connect opens a stream into tm that never delivers: the tests send the
+// stream's batches themselves, in order with their keys.
+func connect(tm *teatest.TestModel) {
+	tm.Send(connectedMsg{gen: 1, ch: make(chan streamItem)})
+}
+
+// send delivers Watch events as one batch of the stream.
+func send(tm *teatest.TestModel, evs ...*rccv1.WatchEvent) {
+	tm.Send(eventsMsg{gen: 1, evs: evs})
+}
+
+// waitScreen waits until the screen shows want.
+func waitScreen(t *testing.T, tm *teatest.TestModel, want string) {
+	t.Helper()
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte(want)) },
+		teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+}
+
+// TestScreens holds the dashboard's screens at 80×24 and 160×48 against
+// golden files (go test ./tui/top -update rewrites them).
+func TestScreens(t *testing.T) {
+	// The first instance in the default sort (game, then id).
+	first := instance(0)
+	screens := []struct {
+		name string
+		// drive brings the screen to its state after the snapshot is shown.
+		drive func(t *testing.T, tm *teatest.TestModel)
+	}{
+		{"main", func(t *testing.T, tm *teatest.TestModel) {}},
+		{"detail", func(t *testing.T, tm *teatest.TestModel) {
+			// A minute of reports for the first instance: players join
+			// and leave, tick and memory move.
+			for i := 1; i <= 30; i++ {
+				in := instance(0)
+				in.Players = uint32([]int{0, 1, 2, 4, 4, 3, 6, 8, 7, 5}[i%10])
+				in.Stats.TickP99Ms = 0.4 + float64(i%6)/5
+				in.Stats.MemoryBytes = int64(3<<20 + i*64<<10)
+				in.Stats.Frames = uint64(120 * i) // 60 a second
+				in.Stats.ReportedAt = ts(time.Duration(i*2) * time.Second)
+				send(tm, instanceEvent(in, time.Duration(i*2)*time.Second, false))
+			}
+			tm.Send(tickMsg{at: t0.Add(time.Minute)})
+			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+			waitScreen(t, tm, "Events")
+		}},
+		{"help", func(t *testing.T, tm *teatest.TestModel) {
+			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?")})
+			waitScreen(t, tm, "Keys")
+		}},
+		{"paused", func(t *testing.T, tm *teatest.TestModel) {
+			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("p")})
+			waitScreen(t, tm, "PAUSED")
+			// What changes while paused stays off the screen.
+			gone := instance(0)
+			gone.State, gone.Reason = rccv1.InstanceState_INSTANCE_STATE_STOPPED, "stopped by an operator"
+			send(tm, instanceEvent(gone, time.Second, false))
+			tm.Send(tickMsg{at: t0.Add(2 * time.Second)})
+			// Sorting still works on the frozen rows: by players, most first.
+			for _, k := range "sssS" {
+				tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{k}})
+			}
+			waitScreen(t, tm, "PLAYERS▼")
+		}},
+		{"disconnected", func(t *testing.T, tm *teatest.TestModel) {
+			tm.Send(eventsMsg{gen: 1, err: status.Error(codes.Unavailable, "connection error: dial tcp 127.0.0.1:7400: connect: connection refused")})
+			waitScreen(t, tm, "DISCONNECTED")
+		}},
+	}
+	for _, sc := range screens {
+		for _, size := range [][2]int{{80, 24}, {160, 48}} {
+			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
+				tm := teatest.NewTestModel(t, newTestModel(false), teatest.WithInitialTermSize(size[0], size[1]))
+				connect(tm)
+				send(tm, snapshot()...)
+				waitScreen(t, tm, first.Id)
+				sc.drive(t, tm)
+				if err := tm.Quit(); err != nil {
+					t.Fatal(err)
+				}
+				fm := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(Model)
+				golden.RequireEqual(t, []byte(fm.View()))
+			})
+		}
+	}
+}
