@@ -9,7 +9,7 @@ GAMES := $(notdir $(wildcard games/*))
 MODULE := github.com/rcc-games/rcc
 export PATH := $(BIN):$(PATH)
 
-APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev
+APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev tmux
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
