@@ -2,20 +2,18 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
@@ -25,6 +23,8 @@ import (
 type serverFlags struct {
 	addr, token, output string
 	timeout             time.Duration
+	// conn is the connection dial made, for callError.
+	conn *grpc.ClientConn
 }
 
 // addServerFlags adds --addr, --token, --timeout and, when withOutput,
@@ -69,7 +69,7 @@ func (f *serverFlags) resolve() (string, auth.Token, error) {
 		addr = client.DefaultAddr
 	}
 	if token == "" {
-		return "", "", usageError{errors.New("no token: pass --token, set RCC_TOKEN, or save one with: rccd token create --role admin --save")}
+		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, or save one with: rccd token create --role admin --save")}
 	}
 	return addr, auth.Token(token), nil
 }
@@ -90,19 +90,27 @@ func (f *serverFlags) dial(cmd *cobra.Command) (context.Context, context.CancelF
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-	f.addr = addr
+	f.addr, f.conn = addr, c.Conn()
 	return ctx, func() { cancel(); c.Close() }, c, nil
 }
 
-// callError turns a gRPC error into a message for people.
+// callError turns a gRPC error into a message for people, by its status
+// code; nil stays nil, and an error that is no gRPC status is returned as
+// it is.
 func (f *serverFlags) callError(err error) error {
+	if err == nil {
+		return nil
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
 	}
 	switch st.Code() {
 	case codes.Unavailable:
-		if strings.Contains(st.Message(), "connection refused") || strings.Contains(st.Message(), "connection error") {
+		// Unavailable is both the coordinator's own answer (no live
+		// executor, shutting down) and the client's when it found no
+		// server; the connection's state tells them apart.
+		if f.conn == nil || f.conn.GetState() != connectivity.Ready {
 			return fmt.Errorf("coordinator at %s is not reachable (is it running?): %s", f.addr, st.Message())
 		}
 	case codes.Unauthenticated:
@@ -111,29 +119,10 @@ func (f *serverFlags) callError(err error) error {
 		return fmt.Errorf("permission denied: %s (this command needs an admin token)", st.Message())
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("no answer from %s within %v", f.addr, f.timeout)
+	case codes.Unimplemented:
+		return fmt.Errorf("coordinator at %s does not offer this call (is it older than rccctl?): %s", f.addr, st.Message())
 	}
 	return errors.New(st.Message())
-}
-
-var jsonOpts = protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
-
-// protoJSON renders a message as a JSON value for writeJSON.
-func protoJSON(m proto.Message) json.RawMessage {
-	b, err := jsonOpts.Marshal(m)
-	if err != nil {
-		return json.RawMessage(`null`)
-	}
-	return b
-}
-
-// writeJSONList writes items as a JSON array (never null), each converted by
-// toJSON.
-func writeJSONList[T any](w io.Writer, items []T, toJSON func(T) json.RawMessage) error {
-	out := make([]json.RawMessage, len(items))
-	for i, it := range items {
-		out[i] = toJSON(it)
-	}
-	return writeJSON(w, out)
 }
 
 // parseLabels parses key=value pairs.
@@ -145,7 +134,7 @@ func parseLabels(pairs []string) (map[string]string, error) {
 	for _, p := range pairs {
 		k, v, ok := strings.Cut(p, "=")
 		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("label %q: want key=value", p)}
+			return nil, usageError{Err: fmt.Errorf("label %q: want key=value", p)}
 		}
 		out[k] = v
 	}

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/cmdline"
 
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -16,9 +17,9 @@ func newExecutorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "executor",
 		Aliases: []string{"executors"},
-		Short:   "List and drain executors",
+		Short:   "List, drain and undrain executors",
 	}
-	cmd.AddCommand(newExecutorLsCmd(), newExecutorDrainCmd())
+	cmd.AddCommand(newExecutorLsCmd(), newExecutorDrainCmd(), newExecutorUndrainCmd())
 	return cmd
 }
 
@@ -31,7 +32,7 @@ func newExecutorLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List executors with their live stats",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -43,7 +44,11 @@ func newExecutorLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Executors, func(m *rccv1.Executor) json.RawMessage { return protoJSON(m) })
+				out := make([]executorOut, len(res.Executors))
+				for i, x := range res.Executors {
+					out[i] = executorJSON(x)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
@@ -66,7 +71,7 @@ func newExecutorDrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drain ID",
 		Short: "Place no new instances on an executor; running ones finish",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -78,9 +83,36 @@ func newExecutorDrainCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(x))
+				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances still assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
+			return nil
+		},
+	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newExecutorUndrainCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "undrain ID",
+		Short: "Place new instances on a draining executor again",
+		Args:  cmdline.Args("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			x, err := c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: args[0]})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances assigned\n", x.Id, x.Name, executorStateName(x.State), x.Assigned)
 			return nil
 		},
 	}

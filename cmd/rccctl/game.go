@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/gamebuild"
 	"github.com/rcc-games/rcc/pkg/localrun"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
@@ -32,7 +34,7 @@ func newGameBuildCmd() *cobra.Command {
 		Short: "Compile a Go game directory to a WebAssembly module",
 		Long: "Compile the Go game in DIR (default .) with GOOS=wasip1 GOARCH=wasm\n" +
 			"-buildmode=c-shared, then check the module against the guest ABI.",
-		Args: cobra.MaximumNArgs(1),
+		Args: cmdline.Args("[DIR]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
 			if len(args) == 1 {
@@ -59,7 +61,7 @@ func newGameBuildCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (default DIR's name with .wasm)")
+	cmd.Flags().StringVar(&out, "out", "", "output file (default DIR's name with .wasm)")
 	return cmd
 }
 
@@ -69,7 +71,7 @@ func newGameCheckCmd() *cobra.Command {
 		Use:   "check FILE",
 		Short: "Check a module against the guest ABI",
 		Long:  "Print what the module imports and exports and every way it breaks the guest ABI;\nexit 1 when it has any problem.",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -81,7 +83,7 @@ func newGameCheckCmd() *cobra.Command {
 			report := wasmhost.Check(wasm, 0)
 			w := cmd.OutOrStdout()
 			if output == "json" {
-				if err := writeJSON(w, report); err != nil {
+				if err := writeJSON(w, checkJSON(report)); err != nil {
 					return err
 				}
 			} else {
@@ -144,7 +146,7 @@ func newGameRunCmd() *cobra.Command {
 			"instead of data; kind input, join or leave). The same module, seed and input give the\n" +
 			"same state_sha256 on every run and machine. --init-fuel, --frame-fuel and --memory-mib\n" +
 			"try the sandbox limits a deploy may set. Exit 1 when the instance fails.",
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error { return runGame(cmd, args[0], f) },
 	}
 	fl := cmd.Flags()
@@ -170,10 +172,10 @@ func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
 		return err
 	}
 	if f.players < 0 || f.ticks < 0 {
-		return usageError{fmt.Errorf("--players and --ticks must not be negative")}
+		return usageError{Err: fmt.Errorf("--players and --ticks must not be negative")}
 	}
 	if !json.Valid([]byte(f.params)) {
-		return usageError{fmt.Errorf("--params is not valid JSON")}
+		return usageError{Err: fmt.Errorf("--params is not valid JSON")}
 	}
 	if err := f.limits.check(); err != nil {
 		return err
@@ -229,7 +231,7 @@ func runGame(cmd *cobra.Command, file string, f gameRunFlags) error {
 	}
 	w := cmd.OutOrStdout()
 	if f.output == "json" {
-		if err := writeJSON(w, res); err != nil {
+		if err := writeJSON(w, gameRunJSON(res)); err != nil {
 			return err
 		}
 	} else {
@@ -265,7 +267,7 @@ func newGameReplayCmd() *cobra.Command {
 		Long: "Run the module through the frames of LOG (written by game run --record) and compare\n" +
 			"each frame's state hash with the recording. Prints the hash every --every frames and at\n" +
 			"the end; exit 1 at the first frame whose state differs, naming it.",
-		Args: cobra.ExactArgs(2),
+		Args: cmdline.Args("FILE", "LOG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -294,7 +296,7 @@ func newGameReplayCmd() *cobra.Command {
 			}
 			w := cmd.OutOrStdout()
 			if output == "json" {
-				if err := writeJSON(w, res); err != nil {
+				if err := writeJSON(w, replayJSON(res)); err != nil {
 					return err
 				}
 			} else {

@@ -59,14 +59,14 @@ func TestGameCheck(t *testing.T) {
 }
 
 type runJSON struct {
-	Ticks       int    `json:"ticks"`
-	StateSHA256 string `json:"state_sha256"`
-	StateBytes  int    `json:"state_bytes"`
-	TickP50     *int64 `json:"tick_p50_us"`
-	TickP99     *int64 `json:"tick_p99_us"`
-	MemoryBytes uint64 `json:"memory_bytes"`
-	ExitReason  string `json:"exit_reason"`
-	Error       string `json:"error"`
+	Ticks       int      `json:"ticks"`
+	StateSHA256 string   `json:"state_sha256"`
+	StateBytes  int      `json:"state_bytes"`
+	TickP50     *float64 `json:"tick_p50_ms"`
+	TickP99     *float64 `json:"tick_p99_ms"`
+	MemoryBytes uint64   `json:"memory_bytes"`
+	ExitReason  string   `json:"exit_reason"`
+	Error       string   `json:"error"`
 }
 
 func gameRun(t *testing.T, wantCode int, args ...string) runJSON {
@@ -132,12 +132,12 @@ func TestGameRunReportsFailure(t *testing.T) {
 
 func TestGameBuild(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "arena.wasm")
-	code, stdout, stderr := rccctl(t, "game", "build", "../../games/arena", "-o", out)
+	code, stdout, stderr := rccctl(t, "game", "build", "../../games/arena", "--out", out)
 	if code != exitOK || !strings.Contains(stdout, "built "+out) {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	t.Setenv("PATH", t.TempDir())
-	code, _, stderr = rccctl(t, "game", "build", "../../games/arena", "-o", out)
+	code, _, stderr = rccctl(t, "game", "build", "../../games/arena", "--out", out)
 	if code != exitFail || !strings.Contains(stderr, "Go toolchain") {
 		t.Errorf("without go: exit %d, stderr %q", code, stderr)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -9,13 +8,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
 // addGameServerCmds adds the game commands that talk to a coordinator.
 func addGameServerCmds(cmd *cobra.Command) {
-	cmd.AddCommand(newGameDeployCmd(), newGameLsCmd(), newGameVersionsCmd())
+	cmd.AddCommand(newGameDeployCmd(), newGameLsCmd(), newGameVersionsCmd(), newGameRmCmd())
 }
 
 func newGameDeployCmd() *cobra.Command {
@@ -30,10 +31,10 @@ against the guest ABI and refuses it, saying why, if it does not conform.
 --init-fuel, --frame-fuel and --memory-mib set the version's sandbox limits
 (unset: the executor's defaults); try them first with rccctl game run.
 Deploying the same module, assets and limits again creates no version.`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if name == "" {
-				return usageError{fmt.Errorf("--name is required")}
+				return usageError{Err: fmt.Errorf("--name is required")}
 			}
 			if err := limits.check(); err != nil {
 				return err
@@ -60,7 +61,7 @@ Deploying the same module, assets and limits again creates no version.`,
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+				return writeJSON(cmd.OutOrStdout(), deployOut{Version: versionJSON(res.Version), Unchanged: res.Unchanged, ModuleDeduplicated: res.ModuleDeduplicated})
 			}
 			v := res.Version
 			w := cmd.OutOrStdout()
@@ -86,7 +87,7 @@ func newGameLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List deployed games",
-		Args:  cobra.NoArgs,
+		Args:  cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -98,7 +99,11 @@ func newGameLsCmd() *cobra.Command {
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Games, func(m *rccv1.Game) json.RawMessage { return protoJSON(m) })
+				out := make([]gameOut, len(res.Games))
+				for i, g := range res.Games {
+					out[i] = gameJSON(g)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tUPDATED")
@@ -115,13 +120,13 @@ func newGameLsCmd() *cobra.Command {
 func newGameVersionsCmd() *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "versions NAME",
+		Use:   "versions GAME",
 		Short: "List the versions of a game",
 		Long: `List the versions of a game, oldest first. LIMITS shows the sandbox
 budgets a version sets (init fuel, fuel per frame, memory cap); what it does
 not set is the executor's default, and a version that sets none shows
 "default".`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -133,7 +138,11 @@ not set is the executor's default, and a version that sets none shows
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Versions, func(m *rccv1.GameVersion) json.RawMessage { return protoJSON(m) })
+				out := make([]versionOut, len(res.Versions))
+				for i, v := range res.Versions {
+					out[i] = versionJSON(v)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")
@@ -148,6 +157,48 @@ not set is the executor's default, and a version that sets none shows
 			return tw.Flush()
 		},
 	}
+	addServerFlags(cmd, &f, true)
+	return cmd
+}
+
+func newGameRmCmd() *cobra.Command {
+	var f serverFlags
+	var version uint32
+	cmd := &cobra.Command{
+		Use:   "rm GAME",
+		Short: "Remove a game, or one version of it, that nothing runs",
+		Long: `Remove every version of GAME, or with --version only that one, when no live
+instance (pending, starting, running or stopping) runs it; the coordinator
+refuses otherwise, removing nothing. Ended instances stay listed. Removing
+the latest version makes the one before it the latest (join and spawn use
+it), and the next deploy takes the removed number again.`,
+		Example: `  rccctl game rm arena --version 3   # a bad deploy: back to version 2
+  rccctl game rm old-game`,
+		Args: cmdline.Args("GAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, done, c, err := f.dial(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := c.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: args[0], Version: version})
+			if err != nil {
+				return f.callError(err)
+			}
+			if f.output == "json" {
+				out := make([]versionOut, len(res.Versions))
+				for i, v := range res.Versions {
+					out[i] = versionJSON(v)
+				}
+				return writeJSON(cmd.OutOrStdout(), out)
+			}
+			for _, v := range res.Versions {
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s version %d (sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint32Var(&version, "version", 0, "remove only this version (default every version: the game)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/auth"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -29,9 +31,9 @@ last flushed frame (flushed every 60 frames). Replay it with:
 
   rccctl game replay GAME.wasm FILE`,
 		Example: `  rccctl instance spawn arena --record
-  rccctl instance input-log i-0123 -o arena.rcclog
+  rccctl instance input-log i-0123 --out arena.rcclog
   rccctl game replay arena.wasm arena.rcclog`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -66,7 +68,7 @@ last flushed frame (flushed every 60 frames). Replay it with:
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (default standard output)")
+	cmd.Flags().StringVar(&out, "out", "", "file to write (default standard output)")
 	addServerFlags(cmd, &f, false)
 	return cmd
 }

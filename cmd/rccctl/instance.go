@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -10,6 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/cmdline"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -35,15 +40,14 @@ func stateName(s rccv1.InstanceState) string {
 func parseState(s string) (rccv1.InstanceState, error) {
 	v, ok := rccv1.InstanceState_value["INSTANCE_STATE_"+strings.ToUpper(s)]
 	if !ok || v == 0 {
-		return 0, usageError{fmt.Errorf("state %q: want pending, starting, running, stopping, stopped, failed or lost", s)}
+		return 0, usageError{Err: fmt.Errorf("state %q: want pending, starting, running, stopping, stopped, failed or lost", s)}
 	}
 	return rccv1.InstanceState(v), nil
 }
 
 // leaseLeft is the time an instance has left, for people.
 func leaseLeft(in *rccv1.Instance, now time.Time) string {
-	switch in.State {
-	case rccv1.InstanceState_INSTANCE_STATE_STOPPED, rccv1.InstanceState_INSTANCE_STATE_FAILED, rccv1.InstanceState_INSTANCE_STATE_LOST:
+	if terminal(in.State) {
 		return "-"
 	}
 	left := in.LeaseExpiresAt.AsTime().Sub(now)
@@ -51,21 +55,6 @@ func leaseLeft(in *rccv1.Instance, now time.Time) string {
 		return "expired"
 	}
 	return shortDuration(left)
-}
-
-// instanceJSON adds lease_seconds_left to an instance's JSON.
-func instanceJSON(in *rccv1.Instance, now time.Time) json.RawMessage {
-	var m map[string]any
-	if json.Unmarshal(protoJSON(in), &m) != nil {
-		return protoJSON(in)
-	}
-	left := int64(in.LeaseExpiresAt.AsTime().Sub(now) / time.Second)
-	if left < 0 {
-		left = 0
-	}
-	m["lease_seconds_left"] = left
-	b, _ := json.Marshal(m)
-	return b
 }
 
 func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
@@ -137,26 +126,26 @@ func newInstanceSpawnCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "spawn GAME",
 		Short: "Start an instance of a game (pending until an executor can take it)",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lbl, err := parseLabels(labels)
 			if err != nil {
 				return err
 			}
 			if lease < 0 || lease%time.Second != 0 {
-				return usageError{fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
 			}
 			var ps *structpb.Struct
 			if paramsJSON != "" {
 				ps = &structpb.Struct{}
 				if err := protojson.Unmarshal([]byte(paramsJSON), ps); err != nil {
-					return usageError{fmt.Errorf("--params: want a JSON object: %v", err)}
+					return usageError{Err: fmt.Errorf("--params: want a JSON object: %v", err)}
 				}
 			}
 			for _, p := range params {
 				k, v, ok := strings.Cut(p, "=")
 				if !ok || k == "" {
-					return usageError{fmt.Errorf("--param %q: want key=value", p)}
+					return usageError{Err: fmt.Errorf("--param %q: want key=value", p)}
 				}
 				if ps == nil {
 					ps = &structpb.Struct{Fields: map[string]*structpb.Value{}}
@@ -168,7 +157,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 				}
 				sv, err := structpb.NewValue(val)
 				if err != nil {
-					return usageError{fmt.Errorf("--param %q: %v", p, err)}
+					return usageError{Err: fmt.Errorf("--param %q: %v", p, err)}
 				}
 				ps.Fields[k] = sv
 			}
@@ -210,13 +199,19 @@ func newInstanceLsCmd() *cobra.Command {
 	var (
 		game, executor string
 		states, labels []string
-		all            bool
+		all, watch     bool
 		limit          uint32
 	)
 	cmd := &cobra.Command{
 		Use:   "ls",
-		Short: "List instances (live ones unless --all or --state)",
-		Args:  cobra.NoArgs,
+		Short: "List instances (live ones unless --all or --state), or follow their changes with --watch",
+		Long: `List instances, newest first: the live ones (pending, starting, running,
+stopping) unless --all or --state says otherwise.
+
+With --watch, print the live instances that match, then every change to a
+matching instance as it happens (a table row each, or one JSON object per
+line under --output json), until interrupted.`,
+		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := &rccv1.ListInstancesRequest{Game: game, ExecutorId: executor, Limit: limit}
 			var err error
@@ -232,36 +227,37 @@ func newInstanceLsCmd() *cobra.Command {
 					req.States = append(req.States, st)
 				}
 			}
+			watchReq := &rccv1.ListInstancesRequest{Game: req.Game, ExecutorId: req.ExecutorId, Labels: req.Labels, States: req.States}
 			if len(req.States) == 0 && !all {
 				req.States = []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING, rccv1.InstanceState_INSTANCE_STATE_STARTING,
 					rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}
+			}
+			if watch && (all || limit != 0) {
+				return usageError{Err: fmt.Errorf("--watch follows changes from now on: it takes no --all or --limit")}
 			}
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if watch {
+				// The stream outlives --timeout; it ends with the command.
+				p := &watchPrinter{w: cmd.OutOrStdout(), json: f.output == "json"}
+				keep := func(in *rccv1.Instance) bool { return matchInstance(watchReq, in) }
+				return f.callError(watchInstances(cmd.Context(), c, false, p, keep, nil))
+			}
 			res, err := c.Instances.List(ctx, req)
 			if err != nil {
 				return f.callError(err)
 			}
 			now := time.Now()
 			if f.output == "json" {
-				return writeJSONList(cmd.OutOrStdout(), res.Instances, func(in *rccv1.Instance) json.RawMessage { return instanceJSON(in, now) })
+				return writeJSON(cmd.OutOrStdout(), instancesJSON(res.Instances, now))
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tGAME\tVERSION\tSTATE\tPLAYERS\tTICK P99\tLEASE LEFT\tEXECUTOR\tAGE\tLABELS")
+			fmt.Fprintln(tw, strings.Join(instanceColumns, "\t"))
 			for _, in := range res.Instances {
-				exec := in.ExecutorId
-				if exec == "" {
-					exec = "-"
-				}
-				tick := "-"
-				if in.Stats != nil {
-					tick = fmt.Sprintf("%.2f ms", in.Stats.TickP99Ms)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n", in.Id, in.Game, in.Version, stateName(in.State),
-					in.Players+in.Reserved, in.MaxPlayers, tick, leaseLeft(in, now), exec, shortDuration(now.Sub(in.CreatedAt.AsTime())), labelString(in.Labels))
+				fmt.Fprintln(tw, strings.Join(instanceRow(in, now), "\t"))
 			}
 			return tw.Flush()
 		},
@@ -273,22 +269,32 @@ func newInstanceLsCmd() *cobra.Command {
 	fl.StringArrayVarP(&labels, "label", "l", nil, "only instances with label key=value (repeatable)")
 	fl.BoolVarP(&all, "all", "a", false, "include stopped, failed and lost instances")
 	fl.Uint32Var(&limit, "limit", 0, "at most this many (newest first)")
+	fl.BoolVarP(&watch, "watch", "w", false, "follow changes as they happen (JSON Lines under --output json)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }
 
 func newInstanceGetCmd() *cobra.Command {
 	var f serverFlags
+	var watch bool
 	cmd := &cobra.Command{
 		Use:   "get ID",
-		Short: "Show one instance",
-		Args:  cobra.ExactArgs(1),
+		Short: "Show one instance, or follow its changes with --watch",
+		Long: `Show one instance.
+
+With --watch, print it and then every change to it as it happens (a table
+row each, or one JSON object per line under --output json), until it ends
+(stopped, failed or lost) or the command is interrupted.`,
+		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
+			if watch {
+				return f.callError(watchInstance(cmd.Context(), ctx, c, args[0], &watchPrinter{w: cmd.OutOrStdout(), json: f.output == "json"}))
+			}
 			in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
 			if err != nil {
 				return f.callError(err)
@@ -301,8 +307,44 @@ func newInstanceGetCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow its changes until it ends (JSON Lines under --output json)")
 	addServerFlags(cmd, &f, true)
 	return cmd
+}
+
+// watchInstance prints instance id as it is and then each change, until it
+// ends. The Watch stream opens first (in ctx) so that no change between
+// the read (in callCtx) and the stream is missed.
+func watchInstance(ctx, callCtx context.Context, c *client.Client, id string, p *watchPrinter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
+	if err != nil {
+		return err
+	}
+	in, err := c.Instances.Get(callCtx, &rccv1.GetInstanceRequest{Id: id})
+	if err != nil {
+		return err
+	}
+	if err := p.print(time.Now(), true, in); err != nil || terminal(in.State) {
+		return err
+	}
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		got := ev.GetInstance()
+		if got.GetId() != id {
+			continue
+		}
+		if err := p.print(ev.At.AsTime(), false, got); err != nil || terminal(got.State) {
+			return err
+		}
+	}
 }
 
 func newInstanceStopCmd() *cobra.Command {
@@ -311,14 +353,14 @@ func newInstanceStopCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stop ID...",
 		Short: "Stop instances",
-		Args:  cobra.MinimumNArgs(1),
+		Args:  cmdline.Args("ID..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
 				return err
 			}
 			defer done()
-			var out []json.RawMessage
+			out := []instanceOut{}
 			now := time.Now()
 			for _, id := range args {
 				in, err := c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: id, Reason: reason})
@@ -348,10 +390,10 @@ func newInstanceRenewCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "renew ID",
 		Short: "Extend an instance's lease from now",
-		Args:  cobra.ExactArgs(1),
+		Args:  cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if lease < 0 || lease%time.Second != 0 {
-				return usageError{fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
 			}
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

@@ -56,7 +56,11 @@ func TestPrintInstanceStats(t *testing.T) {
 	}
 
 	var m map[string]any
-	if err := json.Unmarshal(instanceJSON(withStats, now), &m); err != nil {
+	b, err := json.Marshal(instanceJSON(withStats, now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := m["stats"].(map[string]any)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/protocol"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -26,10 +28,10 @@ func newJoinCmd() *cobra.Command {
 room (matching --label), or in a new one, and print the executor's WebSocket
 URL, the instance and a single-use ticket valid for 60 s, and the play URL
 that carries them all (connect a WebSocket client to it within the 60 s).`,
-		Args: cobra.ExactArgs(1),
+		Args: cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if player == "" {
-				return usageError{fmt.Errorf("--player is required")}
+				return usageError{Err: fmt.Errorf("--player is required")}
 			}
 			lbl, err := parseLabels(labels)
 			if err != nil {
@@ -45,7 +47,7 @@ that carries them all (connect a WebSocket client to it within the 60 s).`,
 				return f.callError(err)
 			}
 			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), protoJSON(res))
+				return writeJSON(cmd.OutOrStdout(), joinJSON(res))
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)

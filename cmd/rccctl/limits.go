@@ -36,7 +36,7 @@ func (f limitFlags) check() error {
 		n    uint64
 	}{{"--init-fuel", f.initFuel}, {"--frame-fuel", f.frameFuel}} {
 		if v.n > math.MaxInt64 {
-			return usageError{fmt.Errorf("%s %d: at most %d", v.name, v.n, int64(math.MaxInt64))}
+			return usageError{Err: fmt.Errorf("%s %d: at most %d", v.name, v.n, int64(math.MaxInt64))}
 		}
 	}
 	return nil

@@ -106,16 +106,16 @@ func TestServerDeployLimits(t *testing.T) {
 	var versions []struct {
 		Version uint32 `json:"version"`
 		Limits  struct {
-			InitFuel         string `json:"init_fuel"`
-			FrameFuel        string `json:"frame_fuel"`
-			MemoryLimitPages uint32 `json:"memory_limit_pages"`
+			InitFuel         uint64 `json:"init_fuel"`
+			FrameFuel        uint64 `json:"frame_fuel"`
+			MemoryLimitBytes uint64 `json:"memory_limit_bytes"`
 		} `json:"limits"`
 	}
 	if err := json.Unmarshal([]byte(cmd(0, "game", "versions", "rec", "--output", "json")), &versions); err != nil {
 		t.Fatal(err)
 	}
-	if len(versions) != 2 || versions[0].Limits.FrameFuel != "0" || versions[1].Limits.FrameFuel != "50000000" ||
-		versions[1].Limits.InitFuel != "0" || versions[1].Limits.MemoryLimitPages != 256 {
+	if len(versions) != 2 || versions[0].Limits.FrameFuel != 0 || versions[1].Limits.FrameFuel != 50_000_000 ||
+		versions[1].Limits.InitFuel != 0 || versions[1].Limits.MemoryLimitBytes != 16<<20 {
 		t.Fatalf("game versions json: %+v", versions)
 	}
 }

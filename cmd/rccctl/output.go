@@ -15,7 +15,7 @@ func addOutputFlag(cmd *cobra.Command, output *string) {
 
 func checkOutput(output string) error {
 	if output != "table" && output != "json" {
-		return usageError{fmt.Errorf("--output %q: want table or json", output)}
+		return usageError{Err: fmt.Errorf("--output %q: want table or json", output)}
 	}
 	return nil
 }
@@ -23,5 +23,13 @@ func checkOutput(output string) error {
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeJSONLine writes v as one line of JSON Lines.
+func writeJSONLine(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }

@@ -60,15 +60,15 @@ func TestServerCommands(t *testing.T) {
 		t.Fatalf("spawn: %v\n%s", err, out)
 	}
 	id, _ := in["id"].(string)
-	if in["state"] != "INSTANCE_STATE_PENDING" || in["params"].(map[string]any)["rounds"] != 3.0 {
+	if in["state"] != "pending" || in["params"].(map[string]any)["rounds"] != 3.0 {
 		t.Fatalf("spawned: %v", in)
 	}
 	var list []map[string]any
 	if err := json.Unmarshal([]byte(cmd(0, "instance", "ls", "--output", "json")), &list); err != nil || len(list) != 1 || list[0]["id"] != id {
 		t.Fatalf("instance ls: %v %v", list, err)
 	}
-	if left := list[0]["lease_seconds_left"].(float64); left < 590 || left > 600 {
-		t.Fatalf("lease_seconds_left = %v", left)
+	if left := list[0]["lease_left_ms"].(float64); left < 590_000 || left > 600_000 {
+		t.Fatalf("lease_left_ms = %v", left)
 	}
 	if out := cmd(0, "instance", "ls"); !strings.Contains(out, "LEASE LEFT") || !strings.Contains(out, id) || !strings.Contains(out, "region=eu") {
 		t.Fatalf("instance ls table: %s", out)

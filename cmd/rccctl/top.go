@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -39,7 +38,7 @@ snapshot (a table, or --output json) and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if interval <= 0 {
-				return usageError{fmt.Errorf("--interval %v: want a positive duration", interval)}
+				return usageError{Err: fmt.Errorf("--interval %v: want a positive duration", interval)}
 			}
 			out, isFile := cmd.OutOrStdout().(*os.File)
 			if once || !isFile || !term.IsTerminal(out.Fd()) || f.output == "json" {
@@ -73,6 +72,12 @@ snapshot (a table, or --output json) and exits.`,
 	return cmd
 }
 
+// topOut is the JSON of `rccctl top --once --output json`.
+type topOut struct {
+	Executors []executorOut `json:"executors"`
+	Instances []instanceOut `json:"instances"`
+}
+
 // topOnce prints the executors and the live instances once.
 func topOnce(cmd *cobra.Command, f *serverFlags) error {
 	ctx, done, c, err := f.dial(cmd)
@@ -91,15 +96,11 @@ func topOnce(cmd *cobra.Command, f *serverFlags) error {
 	}
 	now := time.Now()
 	if f.output == "json" {
-		execs := make([]json.RawMessage, len(xs.Executors))
+		execs := make([]executorOut, len(xs.Executors))
 		for i, x := range xs.Executors {
-			execs[i] = protoJSON(x)
+			execs[i] = executorJSON(x)
 		}
-		insts := make([]json.RawMessage, len(ins.Instances))
-		for i, in := range ins.Instances {
-			insts[i] = instanceJSON(in, now)
-		}
-		return writeJSON(cmd.OutOrStdout(), map[string]any{"executors": execs, "instances": insts})
+		return writeJSON(cmd.OutOrStdout(), topOut{Executors: execs, Instances: instancesJSON(ins.Instances, now)})
 	}
 	limits := map[string]*rccv1.Limits{}
 	return top.WriteSnapshot(cmd.OutOrStdout(), xs.Executors, ins.Instances, func(game string, version uint32) *rccv1.Limits {

@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/cmdline"
 	"google.golang.org/grpc"
 
 	"github.com/rcc-games/rcc/pkg/auth"
@@ -66,7 +68,7 @@ func newCoordinatorCmd() *cobra.Command {
 The signing key is created in --data-dir on first start (signing.key, mode
 0600); make an operator token with "rccd token create --role admin".
 Every flag has an environment twin, shown in brackets; flags win.`,
-		Args: cobra.NoArgs,
+		Args: cmdline.Args(),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/agent"
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
@@ -50,7 +52,7 @@ so that rccctl works without flags:
   rccctl join arena --player you
 
 Every flag has an environment twin, shown in brackets; flags win.`,
-		Args: cobra.NoArgs,
+		Args: cmdline.Args(),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err
@@ -84,9 +86,11 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
 	}
+	defer lock.release()
 	ccfg := coordinatorConfig{
 		DataDir: cfg.DataDir, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.CoordinatorMetricsAddr,
 		HeartbeatInterval: coordinator.DefaultHeartbeatInterval, MissedHeartbeats: coordinator.DefaultMissedHeartbeats,

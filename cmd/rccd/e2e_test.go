@@ -196,17 +196,34 @@ type execProc struct {
 	id, wsURL, metrics string
 }
 
+// executorDataDir is a data dir of its own for one executor (a live
+// executor holds its data dir locked) whose compiled-code cache is shared
+// by the executors of every test, a cache like Go's build cache: compiled
+// code is keyed by content and written atomically, so arena is compiled
+// once (which takes seconds under the race detector).
+func executorDataDir(t testing.TB) string {
+	t.Helper()
+	shared := filepath.Join(os.TempDir(), fmt.Sprintf("rccd-e2e-compiled-cache-%d", os.Getuid()))
+	dir := t.TempDir()
+	if err := os.MkdirAll(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "executor"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(shared, filepath.Join(dir, "executor", "compiled")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func (c *cluster) executor(name string) *execProc {
 	c.t.Helper()
 	tok, _, err := c.issuer.RoleToken(auth.RoleExecutor, name, time.Hour)
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	// The executors of every test share one data directory, a cache like
-	// Go's build cache: modules are content-addressed, compiled code is
-	// keyed by content, and both are written atomically, so arena is
-	// compiled once (which takes seconds under the race detector).
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("rccd-e2e-executor-cache-%d", os.Getuid()))
+	cache := executorDataDir(c.t)
 	p := startProc(c.t, "executor "+name, []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
 		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
 		"--drain-timeout", "0s")
@@ -650,7 +667,7 @@ func TestE2EExecutorDrainsOnShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := filepath.Join(os.TempDir(), fmt.Sprintf("rccd-e2e-executor-cache-%d", os.Getuid()))
+	cache := executorDataDir(t)
 	x := startProc(t, "executor ex-d", []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
 		"--name", "ex-d", "--ws-addr", "127.0.0.1:0", "--metrics-addr", "", "--data-dir", cache, "--drain-timeout", "1m")
 	x.logLine("executor started")

@@ -12,47 +12,21 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/agent"
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/buildinfo"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/executor"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
-
-// buildVersion is announced to the coordinator at registration: the
-// module's version, or the VCS revision it was built from.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "dev"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value[:min(12, len(s.Value))]
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	switch {
-	case rev == "":
-		return "dev"
-	case dirty:
-		return rev + "-dirty"
-	}
-	return rev
-}
 
 // executorConfig is the configuration of rccd executor.
 type executorConfig struct {
@@ -149,7 +123,7 @@ Modules fetched from the coordinator and their compiled code are cached in
 nothing more on it) for up to --drain-timeout, then stops what still runs
 (players are told: executor_shutdown); a second signal skips the wait.
 Every flag has an environment twin, shown in brackets; flags win.`,
-		Args: cobra.NoArgs,
+		Args: cmdline.Args(),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err
@@ -190,6 +164,11 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 	if err != nil {
 		return err
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	c, err := client.Dial(cfg.Coordinator, tok, agent.DialOptions()...)
 	if err != nil {
 		return err
@@ -273,7 +252,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	}
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{
-		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildVersion(),
+		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
 		DataDir: dir, Logger: log,
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},

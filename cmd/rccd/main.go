@@ -3,13 +3,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/cmdline"
 )
 
 func main() {
@@ -21,24 +22,22 @@ func main() {
 
 // run executes rccd with args and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
-	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "rccd:", err)
-		return 1
-	}
-	return 0
+	return cmdline.Run(ctx, newRootCmd(), args, stdout, stderr)
 }
+
+// Exit codes: 0 success, 1 the operation failed, 2 the command line was
+// wrong (the same as rccctl's).
+const (
+	exitOK    = cmdline.ExitOK
+	exitFail  = cmdline.ExitFail
+	exitUsage = cmdline.ExitUsage
+)
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "rccd",
-		Short:         "The RCC daemon",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:   "rccd",
+		Short: "The RCC daemon",
 	}
-	root.AddCommand(newCoordinatorCmd(), newExecutorCmd(), newDevCmd(), newTokenCmd(), newMigrateCmd())
+	root.AddCommand(newCoordinatorCmd(), newExecutorCmd(), newDevCmd(), newTokenCmd(), newMigrateCmd(), cmdline.NewVersionCmd())
 	return root
 }

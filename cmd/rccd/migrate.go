@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/store"
 )
 
@@ -18,7 +20,7 @@ func newMigrateCmd() *cobra.Command {
 them at start too; this command lets a deployment do it as a separate step.
 Several coordinators may start on one PostgreSQL at once: an advisory lock
 serialises the migrations.`,
-		Args: cobra.NoArgs,
+		Args: cmdline.Args(),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			return applyEnv(cmd, os.LookupEnv)
 		},

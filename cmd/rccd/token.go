@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/cmdline"
+
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 )
@@ -33,7 +35,7 @@ func newTokenCreateCmd() *cobra.Command {
 missing). With --save, also write it with --addr to rccctl's credentials
 file ($XDG_CONFIG_HOME/rcc/credentials.json or ~/.config/rcc/credentials.json),
 where rccctl finds it without flags.`,
-		Args: cobra.NoArgs,
+		Args: cmdline.Args(),
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
 			return applyEnv(cmd, os.LookupEnv)
 		},

@@ -406,6 +406,70 @@ func TestDrain(t *testing.T) {
 	}
 }
 
+// TestUndrain: an undrained executor takes the instances that waited
+// while it drained; an executor may not undrain itself.
+func TestUndrain(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	ctx := context.Background()
+	e.deploy("arena")
+	a := e.executor("ex-a", 0)
+	if _, err := e.admin.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena"})
+	if err != nil || in.State != rccv1.InstanceState_INSTANCE_STATE_PENDING {
+		t.Fatalf("spawn while draining = %v %v", in, err)
+	}
+	if _, err := a.c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: a.id}); code(err) != codes.PermissionDenied {
+		t.Fatalf("executor undrains itself: %v", err)
+	}
+	x, err := e.admin.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: a.id})
+	if err != nil || x.State != rccv1.ExecutorState_EXECUTOR_STATE_ACTIVE {
+		t.Fatalf("undrain = %v %v", x, err)
+	}
+	got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id})
+	if err != nil || got.ExecutorId != a.id {
+		t.Fatalf("pending instance after undrain = %v %v", got, err)
+	}
+	if _, err := e.admin.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: "x-nope"}); code(err) != codes.NotFound {
+		t.Fatalf("undrain a missing executor: %v", err)
+	}
+}
+
+// TestDeleteGame: a version or a game nothing runs is removed; one a live
+// instance runs is refused with FAILED_PRECONDITION.
+func TestDeleteGame(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	ctx := context.Background()
+	e.deploy("arena")
+	if _, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: minimalWasm, Description: "v2", FrameFuel: 1_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.admin.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena", Version: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.admin.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: "arena"}); code(err) != codes.FailedPrecondition {
+		t.Fatalf("delete a game in use: %v", err)
+	}
+	res, err := e.admin.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: "arena", Version: 2})
+	if err != nil || len(res.Versions) != 1 || res.Versions[0].Version != 2 {
+		t.Fatalf("delete version 2 = %v %v", res, err)
+	}
+	if _, err := e.admin.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: in.Id}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = e.admin.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: "arena"}); err != nil || len(res.Versions) != 1 {
+		t.Fatalf("delete the game = %v %v", res, err)
+	}
+	if _, err := e.admin.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: "arena"}); code(err) != codes.NotFound {
+		t.Fatalf("delete it again: %v", err)
+	}
+	if _, err := e.admin.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{}); code(err) != codes.InvalidArgument {
+		t.Fatalf("delete no game: %v", err)
+	}
+}
+
 func TestExecutorDrainsItselfOnly(t *testing.T) {
 	e := start(t, sqliteStore(t), newIssuer(t), nil)
 	ctx := context.Background()

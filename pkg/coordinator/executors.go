@@ -365,3 +365,24 @@ func (a *assigner) resync(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (s *executorService) Undrain(ctx context.Context, req *rccv1.UndrainExecutorRequest) (*rccv1.Executor, error) {
+	if req.Id == "" {
+		return nil, invalid("undrain: executor id is empty")
+	}
+	c := s.c
+	x, err := c.st.UndrainExecutor(ctx, req.Id)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	c.log.Info("executor undrained", "executor", x.ID, "name", x.Name)
+	c.executorChanged(ctx, x)
+	// Pending instances may go to it now rather than at the next reap.
+	if assigned, err := c.st.AssignPending(ctx, c.placement()); err == nil {
+		for _, in := range assigned {
+			c.log.Info("pending instance assigned", "instance", in.ID, "executor", in.ExecutorID)
+			c.instanceChanged(ctx, in)
+		}
+	}
+	return executorProto(x), nil
+}

@@ -187,3 +187,19 @@ func (g *gameService) FetchBlob(req *rccv1.FetchBlobRequest, stream rccv1.GameSe
 	}
 	return nil
 }
+
+func (g *gameService) DeleteGame(ctx context.Context, req *rccv1.DeleteGameRequest) (*rccv1.DeleteGameResponse, error) {
+	if req.Game == "" {
+		return nil, invalid("delete game: game is empty")
+	}
+	vs, err := g.c.st.DeleteGame(ctx, req.Game, req.Version)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	out := &rccv1.DeleteGameResponse{}
+	for _, v := range vs {
+		out.Versions = append(out.Versions, versionProto(v))
+		g.c.log.Info("game version removed", "game", v.Game, "version", v.Version, "module_sha256", v.ModuleSHA256)
+	}
+	return out, nil
+}

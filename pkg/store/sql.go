@@ -254,6 +254,62 @@ func (s *db) ListVersions(ctx context.Context, game string) ([]Version, error) {
 	return out, nil
 }
 
+func (s *db) DeleteGame(ctx context.Context, game string, version uint32) ([]Version, error) {
+	var out []Version
+	err := s.tx(ctx, func(c conn) error {
+		out = nil
+		q, args := `SELECT `+versionCols+` FROM versions WHERE game = ? ORDER BY version`, []any{game}
+		if version != 0 {
+			q, args = `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`, []any{game, int64(version)}
+		}
+		r, err := c.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for r.Next() {
+			v, err := scanVersion(r)
+			if err != nil {
+				r.Close()
+				return err
+			}
+			out = append(out, v)
+		}
+		r.Close()
+		if err := r.Err(); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			if version != 0 {
+				return fmt.Errorf("game %q version %d: %w", game, version, ErrNotFound)
+			}
+			return fmt.Errorf("game %q: %w", game, ErrNotFound)
+		}
+		live := `SELECT COUNT(*) FROM instances WHERE game = ? AND state IN ('pending', 'starting', 'running', 'stopping')`
+		del := `DELETE FROM versions WHERE game = ?`
+		if version != 0 {
+			live += ` AND version = ?`
+			del += ` AND version = ?`
+		}
+		var n int64
+		if err := c.queryRow(ctx, live, args...).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			what := fmt.Sprintf("game %q", game)
+			if version != 0 {
+				what = fmt.Sprintf("game %q version %d", game, version)
+			}
+			return fmt.Errorf("%s runs in %d live instance(s) (stop them first): %w", what, n, ErrConflict)
+		}
+		_, err = c.exec(ctx, del, args...)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete game: %w", s.e.translate(err))
+	}
+	return out, nil
+}
+
 // ---- instances ----
 
 const instanceCols = `i.id, i.game, i.version, i.module_sha256, i.state, i.executor_id, COALESCE(e.ws_url, ''),
@@ -827,6 +883,25 @@ func (s *db) DrainExecutor(ctx context.Context, id string) (Executor, error) {
 	})
 	if err != nil {
 		return Executor{}, fmt.Errorf("drain: %w", err)
+	}
+	return out, nil
+}
+
+func (s *db) UndrainExecutor(ctx context.Context, id string) (Executor, error) {
+	var out Executor
+	err := s.tx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `UPDATE executors SET state = 'active' WHERE id = ? AND state = 'draining'`, id); err != nil {
+			return err
+		}
+		var err error
+		out, err = getExecutor(ctx, c, id)
+		if err == nil && out.State == ExecutorLost {
+			return fmt.Errorf("executor %s is lost: %w", id, ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return Executor{}, fmt.Errorf("undrain: %w", err)
 	}
 	return out, nil
 }

@@ -266,6 +266,15 @@ type Store interface {
 	ListGames(ctx context.Context) ([]Game, error)
 	// ListVersions lists a game's versions, oldest first.
 	ListVersions(ctx context.Context, game string) ([]Version, error)
+	// DeleteGame removes one version of a game, or with version 0 every
+	// version (the game itself), and returns what it removed. ErrNotFound
+	// when there is no such game or version; ErrConflict, removing
+	// nothing, while a live instance (pending, starting, running or
+	// stopping) runs a version it would remove. Ended instances keep their
+	// rows; the module and assets bytes stay stored (content-addressed,
+	// another version may share them). Removing the latest version makes
+	// the next deploy reuse its number.
+	DeleteGame(ctx context.Context, game string, version uint32) ([]Version, error)
 
 	// Spawn creates an instance, assigned to the live executor with the
 	// fewest instances, or pending when there is none.
@@ -295,6 +304,10 @@ type Store interface {
 	Heartbeat(ctx context.Context, id string, stats ExecutorStats, reports []InstanceReport, now time.Time) (Executor, []Instance, error)
 	// DrainExecutor stops placing instances on an executor.
 	DrainExecutor(ctx context.Context, id string) (Executor, error)
+	// UndrainExecutor places instances on a draining executor again; an
+	// active one stays as it is. ErrConflict when it is lost (it must
+	// register again).
+	UndrainExecutor(ctx context.Context, id string) (Executor, error)
 	// GetExecutor returns an executor.
 	GetExecutor(ctx context.Context, id string) (Executor, error)
 	// ListExecutors lists executors by name.

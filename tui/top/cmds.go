@@ -135,6 +135,12 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 				return err
 			})
 		},
+		undrain: func(id string) tea.Cmd {
+			return call("undrain "+id, func(ctx context.Context) error {
+				_, err := c.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: id})
+				return err
+			})
+		},
 	}
 }
 

@@ -138,8 +138,6 @@ func New(ctx context.Context, cfg Config) Model {
 	for _, b := range []*key.Binding{&m.keys.Stop, &m.keys.Renew, &m.keys.Drain, &m.keys.Undrain} {
 		b.SetEnabled(!cfg.ReadOnly)
 	}
-	// No coordinator RPC undoes a drain yet.
-	m.keys.Undrain.SetEnabled(false)
 	m.input = textinput.New()
 	m.input.Prompt = "/"
 	m.input.Placeholder = "substring or label=value"
@@ -345,12 +343,16 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		} else {
 			m.confirm = &confirmation{prompt: "renew the lease of " + in.Id + "?", run: m.be.renew(in.Id)}
 		}
-	case key.Matches(msg, k.Drain):
+	case key.Matches(msg, k.Drain), key.Matches(msg, k.Undrain):
 		x := m.selectedExecutor()
 		if x == nil || m.be == nil || m.detail != "" {
 			break
 		}
-		m.confirm = &confirmation{prompt: "drain executor " + x.Name + " (" + x.Id + ")?", run: m.be.drain(x.Id)}
+		if key.Matches(msg, k.Drain) {
+			m.confirm = &confirmation{prompt: "drain executor " + x.Name + " (" + x.Id + ")?", run: m.be.drain(x.Id)}
+		} else {
+			m.confirm = &confirmation{prompt: "undrain executor " + x.Name + " (" + x.Id + ")?", run: m.be.undrain(x.Id)}
+		}
 	case m.detail != "":
 		// The detail view has no table to move in.
 	case key.Matches(msg, k.Tab):

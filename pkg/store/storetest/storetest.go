@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentJoin", testConcurrentJoin},
 		{"InstanceStats", testInstanceStats},
 		{"Record", testRecord},
+		{"Undrain", testUndrain},
+		{"DeleteGame", testDeleteGame},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -726,5 +728,90 @@ func testRecord(t *testing.T, s store.Store) {
 		if in.Record != (in.ID == rec.ID) {
 			t.Fatalf("listed %s with record %v", in.ID, in.Record)
 		}
+	}
+}
+
+func testUndrain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	a := register(t, s, "ex-a", 0, t0)
+	must[store.Executor](t)(s.DrainExecutor(ctx, a.ID))
+	if in := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0))); in.State != store.StatePending {
+		t.Fatalf("spawn on a draining executor = %+v", in)
+	}
+	x := must[store.Executor](t)(s.UndrainExecutor(ctx, a.ID))
+	if x.State != store.ExecutorActive {
+		t.Fatalf("undrained = %+v", x)
+	}
+	if in := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0))); in.ExecutorID != a.ID {
+		t.Fatalf("spawn after undrain = %+v", in)
+	}
+	if x := must[store.Executor](t)(s.UndrainExecutor(ctx, a.ID)); x.State != store.ExecutorActive {
+		t.Fatalf("undrain an active executor = %+v", x)
+	}
+	if _, err := s.UndrainExecutor(ctx, "x-nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("undrain a missing executor: %v, want ErrNotFound", err)
+	}
+	must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, place(t0.Add(time.Hour))))
+	if _, err := s.UndrainExecutor(ctx, a.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("undrain a lost executor: %v, want ErrConflict", err)
+	}
+}
+
+func testDeleteGame(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	deploy(t, s, "arena", "m2")
+	deploy(t, s, "arena", "m3")
+	deploy(t, s, "other", "m1")
+	sp := spec("arena")
+	sp.Version = 2
+	live := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+
+	// A version a live instance runs stays, and so does its game.
+	if _, err := s.DeleteGame(ctx, "arena", 2); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("delete a version in use: %v, want ErrConflict", err)
+	}
+	if _, err := s.DeleteGame(ctx, "arena", 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("delete a game in use: %v, want ErrConflict", err)
+	}
+	if vs := must[[]store.Version](t)(s.ListVersions(ctx, "arena")); len(vs) != 3 {
+		t.Fatalf("a refused delete removed versions: %+v", vs)
+	}
+	// A version nothing runs goes; the latest becomes the one before.
+	gone := must[[]store.Version](t)(s.DeleteGame(ctx, "arena", 3))
+	if len(gone) != 1 || gone[0].Version != 3 {
+		t.Fatalf("deleted %+v", gone)
+	}
+	if v := must[store.Version](t)(s.GetVersion(ctx, "arena", 0)); v.Version != 2 {
+		t.Fatalf("latest after deleting 3 = %d", v.Version)
+	}
+	if _, err := s.DeleteGame(ctx, "arena", 3); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete a deleted version: %v, want ErrNotFound", err)
+	}
+	// Once its instance ended, the whole game goes (the ended instance
+	// keeps its row); other games stay.
+	must[store.Instance](t)(s.StopInstance(ctx, live.ID, "done", t0))
+	gone = must[[]store.Version](t)(s.DeleteGame(ctx, "arena", 0))
+	if len(gone) != 2 || gone[0].Version != 1 || gone[1].Version != 2 {
+		t.Fatalf("deleted %+v", gone)
+	}
+	if _, err := s.ListVersions(ctx, "arena"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("versions of a deleted game: %v, want ErrNotFound", err)
+	}
+	if in := must[store.Instance](t)(s.GetInstance(ctx, live.ID)); in.State != store.StateStopped {
+		t.Fatalf("ended instance after delete = %+v", in)
+	}
+	if gs := must[[]store.Game](t)(s.ListGames(ctx)); len(gs) != 1 || gs[0].Name != "other" {
+		t.Fatalf("games after delete = %+v", gs)
+	}
+	if _, err := s.DeleteGame(ctx, "nope", 0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delete a missing game: %v, want ErrNotFound", err)
+	}
+	// A pending instance counts as live.
+	deploy(t, s, "queued", "m9")
+	must[store.Instance](t)(s.Spawn(ctx, spec("queued"), store.Placement{Now: t0, LiveSince: t0.Add(time.Hour)}))
+	if _, err := s.DeleteGame(ctx, "queued", 0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("delete a game with a pending instance: %v, want ErrConflict", err)
 	}
 }

@@ -2953,6 +2953,148 @@ func (*WatchEvent_Instance) isWatchEvent_Subject() {}
 
 func (*WatchEvent_Executor) isWatchEvent_Subject() {}
 
+type DeleteGameRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Game  string                 `protobuf:"bytes,1,opt,name=game,proto3" json:"game,omitempty"`
+	// 0 removes every version: the game itself.
+	Version       uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteGameRequest) Reset() {
+	*x = DeleteGameRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteGameRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteGameRequest) ProtoMessage() {}
+
+func (x *DeleteGameRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteGameRequest.ProtoReflect.Descriptor instead.
+func (*DeleteGameRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *DeleteGameRequest) GetGame() string {
+	if x != nil {
+		return x.Game
+	}
+	return ""
+}
+
+func (x *DeleteGameRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type DeleteGameResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The versions removed, oldest first.
+	Versions      []*GameVersion `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteGameResponse) Reset() {
+	*x = DeleteGameResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteGameResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteGameResponse) ProtoMessage() {}
+
+func (x *DeleteGameResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteGameResponse.ProtoReflect.Descriptor instead.
+func (*DeleteGameResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *DeleteGameResponse) GetVersions() []*GameVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+type UndrainExecutorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UndrainExecutorRequest) Reset() {
+	*x = UndrainExecutorRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UndrainExecutorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UndrainExecutorRequest) ProtoMessage() {}
+
+func (x *UndrainExecutorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UndrainExecutorRequest.ProtoReflect.Descriptor instead.
+func (*UndrainExecutorRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *UndrainExecutorRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
 var File_rcc_v1_rcc_proto protoreflect.FileDescriptor
 
 const file_rcc_v1_rcc_proto_rawDesc = "" +
@@ -3194,7 +3336,14 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\binstance\x18\x02 \x01(\v2\x10.rcc.v1.InstanceH\x00R\binstance\x12.\n" +
 	"\bexecutor\x18\x03 \x01(\v2\x10.rcc.v1.ExecutorH\x00R\bexecutor\x12\x1a\n" +
 	"\bsnapshot\x18\x04 \x01(\bR\bsnapshotB\t\n" +
-	"\asubject*\xf1\x01\n" +
+	"\asubject\"A\n" +
+	"\x11DeleteGameRequest\x12\x12\n" +
+	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"E\n" +
+	"\x12DeleteGameResponse\x12/\n" +
+	"\bversions\x18\x01 \x03(\v2\x13.rcc.v1.GameVersionR\bversions\"(\n" +
+	"\x16UndrainExecutorRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id*\xf1\x01\n" +
 	"\rInstanceState\x12\x1e\n" +
 	"\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1b\n" +
@@ -3208,14 +3357,16 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x1aEXECUTOR_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EXECUTOR_STATE_ACTIVE\x10\x01\x12\x1b\n" +
 	"\x17EXECUTOR_STATE_DRAINING\x10\x02\x12\x17\n" +
-	"\x13EXECUTOR_STATE_LOST\x10\x032\xec\x02\n" +
+	"\x13EXECUTOR_STATE_LOST\x10\x032\xb1\x03\n" +
 	"\vGameService\x12N\n" +
 	"\rUploadVersion\x12\x1c.rcc.v1.UploadVersionRequest\x1a\x1d.rcc.v1.UploadVersionResponse(\x01\x12@\n" +
 	"\tListGames\x12\x18.rcc.v1.ListGamesRequest\x1a\x19.rcc.v1.ListGamesResponse\x12I\n" +
 	"\fListVersions\x12\x1b.rcc.v1.ListVersionsRequest\x1a\x1c.rcc.v1.ListVersionsResponse\x12<\n" +
 	"\n" +
 	"GetVersion\x12\x19.rcc.v1.GetVersionRequest\x1a\x13.rcc.v1.GameVersion\x12B\n" +
-	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x012\xe1\x02\n" +
+	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x01\x12C\n" +
+	"\n" +
+	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xe1\x02\n" +
 	"\x0fInstanceService\x12/\n" +
 	"\x05Spawn\x12\x14.rcc.v1.SpawnRequest\x1a\x10.rcc.v1.Instance\x123\n" +
 	"\x03Get\x12\x1a.rcc.v1.GetInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
@@ -3223,14 +3374,15 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x04Stop\x12\x1b.rcc.v1.StopInstanceRequest\x1a\x10.rcc.v1.Instance\x129\n" +
 	"\n" +
 	"RenewLease\x12\x19.rcc.v1.RenewLeaseRequest\x1a\x10.rcc.v1.Instance\x121\n" +
-	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse2\xa4\x03\n" +
+	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse2\xe1\x03\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
 	"\vAssignments\x12\x1a.rcc.v1.AssignmentsRequest\x1a\x12.rcc.v1.Assignment0\x01\x12A\n" +
 	"\x0eReportInstance\x12\x1d.rcc.v1.ReportInstanceRequest\x1a\x10.rcc.v1.Instance\x127\n" +
 	"\x05Drain\x12\x1c.rcc.v1.DrainExecutorRequest\x1a\x10.rcc.v1.Executor\x12C\n" +
-	"\x04List\x12\x1c.rcc.v1.ListExecutorsRequest\x1a\x1d.rcc.v1.ListExecutorsResponse2C\n" +
+	"\x04List\x12\x1c.rcc.v1.ListExecutorsRequest\x1a\x1d.rcc.v1.ListExecutorsResponse\x12;\n" +
+	"\aUndrain\x12\x1e.rcc.v1.UndrainExecutorRequest\x1a\x10.rcc.v1.Executor2C\n" +
 	"\fWatchService\x123\n" +
 	"\x05Watch\x12\x14.rcc.v1.WatchRequest\x1a\x12.rcc.v1.WatchEvent0\x01B-Z+github.com/rcc-games/rcc/proto/rcc/v1;rccv1b\x06proto3"
 
@@ -3247,7 +3399,7 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(ExecutorState)(0),               // 1: rcc.v1.ExecutorState
@@ -3291,18 +3443,21 @@ var file_rcc_v1_rcc_proto_goTypes = []any{
 	(*ListExecutorsResponse)(nil),    // 39: rcc.v1.ListExecutorsResponse
 	(*WatchRequest)(nil),             // 40: rcc.v1.WatchRequest
 	(*WatchEvent)(nil),               // 41: rcc.v1.WatchEvent
-	nil,                              // 42: rcc.v1.Instance.LabelsEntry
-	nil,                              // 43: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 44: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 45: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 46: rcc.v1.Executor.LabelsEntry
-	nil,                              // 47: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 48: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 49: google.protobuf.Struct
+	(*DeleteGameRequest)(nil),        // 42: rcc.v1.DeleteGameRequest
+	(*DeleteGameResponse)(nil),       // 43: rcc.v1.DeleteGameResponse
+	(*UndrainExecutorRequest)(nil),   // 44: rcc.v1.UndrainExecutorRequest
+	nil,                              // 45: rcc.v1.Instance.LabelsEntry
+	nil,                              // 46: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 47: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 48: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 49: rcc.v1.Executor.LabelsEntry
+	nil,                              // 50: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 51: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 52: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	48, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	48, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	51, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	51, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	4,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	6,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	4,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -3310,26 +3465,26 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	2,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	3,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	42, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	49, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	48, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	48, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	48, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	45, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	52, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	51, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	51, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	51, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
 	16, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	48, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	43, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	49, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	51, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	46, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	52, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	44, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	47, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
 	15, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	45, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	48, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	48, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	51, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
 	1,  // 23: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	46, // 24: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	49, // 24: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
 	25, // 25: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	48, // 26: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	48, // 27: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	47, // 28: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	51, // 26: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	51, // 27: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	50, // 28: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
 	26, // 29: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
 	0,  // 30: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
 	16, // 31: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
@@ -3342,50 +3497,55 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	3,  // 38: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
 	29, // 39: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
 	26, // 40: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	48, // 41: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	51, // 41: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
 	15, // 42: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
 	26, // 43: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	5,  // 44: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	8,  // 45: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	10, // 46: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	12, // 47: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	13, // 48: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	17, // 49: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	18, // 50: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	19, // 51: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	21, // 52: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	22, // 53: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	23, // 54: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 55: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	30, // 56: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	32, // 57: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	36, // 58: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	37, // 59: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	38, // 60: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	40, // 61: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	7,  // 62: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	9,  // 63: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	11, // 64: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	3,  // 65: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	14, // 66: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	15, // 67: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	15, // 68: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	20, // 69: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	15, // 70: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	15, // 71: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	24, // 72: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	28, // 73: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	31, // 74: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	33, // 75: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	15, // 76: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	26, // 77: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	39, // 78: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	41, // 79: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	62, // [62:80] is the sub-list for method output_type
-	44, // [44:62] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	3,  // 44: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
+	5,  // 45: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	8,  // 46: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	10, // 47: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	12, // 48: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	13, // 49: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	42, // 50: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	17, // 51: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	18, // 52: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	19, // 53: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	21, // 54: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	22, // 55: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	23, // 56: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 57: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	30, // 58: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	32, // 59: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	36, // 60: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	37, // 61: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	38, // 62: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	44, // 63: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	40, // 64: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	7,  // 65: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	9,  // 66: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	11, // 67: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	3,  // 68: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	14, // 69: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	43, // 70: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	15, // 71: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	15, // 72: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	20, // 73: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	15, // 74: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	15, // 75: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	24, // 76: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	28, // 77: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	31, // 78: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	33, // 79: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	15, // 80: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	26, // 81: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	39, // 82: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	26, // 83: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	41, // 84: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	65, // [65:85] is the sub-list for method output_type
+	45, // [45:65] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -3412,7 +3572,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   46,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

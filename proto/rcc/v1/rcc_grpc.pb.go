@@ -30,6 +30,7 @@ const (
 	GameService_ListVersions_FullMethodName  = "/rcc.v1.GameService/ListVersions"
 	GameService_GetVersion_FullMethodName    = "/rcc.v1.GameService/GetVersion"
 	GameService_FetchBlob_FullMethodName     = "/rcc.v1.GameService/FetchBlob"
+	GameService_DeleteGame_FullMethodName    = "/rcc.v1.GameService/DeleteGame"
 )
 
 // GameServiceClient is the client API for GameService service.
@@ -52,6 +53,10 @@ type GameServiceClient interface {
 	// FetchBlob streams content-addressed bytes (a module or an assets archive)
 	// by sha256. Role: admin or executor.
 	FetchBlob(ctx context.Context, in *FetchBlobRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[FetchBlobResponse], error)
+	// DeleteGame removes one version of a game, or every version (the game),
+	// when no live instance runs it (FAILED_PRECONDITION otherwise). Ended
+	// instances stay listed. Role: admin.
+	DeleteGame(ctx context.Context, in *DeleteGameRequest, opts ...grpc.CallOption) (*DeleteGameResponse, error)
 }
 
 type gameServiceClient struct {
@@ -124,6 +129,16 @@ func (c *gameServiceClient) FetchBlob(ctx context.Context, in *FetchBlobRequest,
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GameService_FetchBlobClient = grpc.ServerStreamingClient[FetchBlobResponse]
 
+func (c *gameServiceClient) DeleteGame(ctx context.Context, in *DeleteGameRequest, opts ...grpc.CallOption) (*DeleteGameResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteGameResponse)
+	err := c.cc.Invoke(ctx, GameService_DeleteGame_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GameServiceServer is the server API for GameService service.
 // All implementations must embed UnimplementedGameServiceServer
 // for forward compatibility.
@@ -144,6 +159,10 @@ type GameServiceServer interface {
 	// FetchBlob streams content-addressed bytes (a module or an assets archive)
 	// by sha256. Role: admin or executor.
 	FetchBlob(*FetchBlobRequest, grpc.ServerStreamingServer[FetchBlobResponse]) error
+	// DeleteGame removes one version of a game, or every version (the game),
+	// when no live instance runs it (FAILED_PRECONDITION otherwise). Ended
+	// instances stay listed. Role: admin.
+	DeleteGame(context.Context, *DeleteGameRequest) (*DeleteGameResponse, error)
 	mustEmbedUnimplementedGameServiceServer()
 }
 
@@ -168,6 +187,9 @@ func (UnimplementedGameServiceServer) GetVersion(context.Context, *GetVersionReq
 }
 func (UnimplementedGameServiceServer) FetchBlob(*FetchBlobRequest, grpc.ServerStreamingServer[FetchBlobResponse]) error {
 	return status.Error(codes.Unimplemented, "method FetchBlob not implemented")
+}
+func (UnimplementedGameServiceServer) DeleteGame(context.Context, *DeleteGameRequest) (*DeleteGameResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteGame not implemented")
 }
 func (UnimplementedGameServiceServer) mustEmbedUnimplementedGameServiceServer() {}
 func (UnimplementedGameServiceServer) testEmbeddedByValue()                     {}
@@ -262,6 +284,24 @@ func _GameService_FetchBlob_Handler(srv interface{}, stream grpc.ServerStream) e
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GameService_FetchBlobServer = grpc.ServerStreamingServer[FetchBlobResponse]
 
+func _GameService_DeleteGame_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteGameRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GameServiceServer).DeleteGame(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GameService_DeleteGame_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GameServiceServer).DeleteGame(ctx, req.(*DeleteGameRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // GameService_ServiceDesc is the grpc.ServiceDesc for GameService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -280,6 +320,10 @@ var GameService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetVersion",
 			Handler:    _GameService_GetVersion_Handler,
+		},
+		{
+			MethodName: "DeleteGame",
+			Handler:    _GameService_DeleteGame_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
@@ -618,6 +662,7 @@ const (
 	ExecutorService_ReportInstance_FullMethodName = "/rcc.v1.ExecutorService/ReportInstance"
 	ExecutorService_Drain_FullMethodName          = "/rcc.v1.ExecutorService/Drain"
 	ExecutorService_List_FullMethodName           = "/rcc.v1.ExecutorService/List"
+	ExecutorService_Undrain_FullMethodName        = "/rcc.v1.ExecutorService/Undrain"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -644,6 +689,9 @@ type ExecutorServiceClient interface {
 	Drain(ctx context.Context, in *DrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error)
 	// List lists executors. Role: admin.
 	List(ctx context.Context, in *ListExecutorsRequest, opts ...grpc.CallOption) (*ListExecutorsResponse, error)
+	// Undrain places new instances on a draining executor again.
+	// Role: admin.
+	Undrain(ctx context.Context, in *UndrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error)
 }
 
 type executorServiceClient struct {
@@ -723,6 +771,16 @@ func (c *executorServiceClient) List(ctx context.Context, in *ListExecutorsReque
 	return out, nil
 }
 
+func (c *executorServiceClient) Undrain(ctx context.Context, in *UndrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Executor)
+	err := c.cc.Invoke(ctx, ExecutorService_Undrain_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -747,6 +805,9 @@ type ExecutorServiceServer interface {
 	Drain(context.Context, *DrainExecutorRequest) (*Executor, error)
 	// List lists executors. Role: admin.
 	List(context.Context, *ListExecutorsRequest) (*ListExecutorsResponse, error)
+	// Undrain places new instances on a draining executor again.
+	// Role: admin.
+	Undrain(context.Context, *UndrainExecutorRequest) (*Executor, error)
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -774,6 +835,9 @@ func (UnimplementedExecutorServiceServer) Drain(context.Context, *DrainExecutorR
 }
 func (UnimplementedExecutorServiceServer) List(context.Context, *ListExecutorsRequest) (*ListExecutorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedExecutorServiceServer) Undrain(context.Context, *UndrainExecutorRequest) (*Executor, error) {
+	return nil, status.Error(codes.Unimplemented, "method Undrain not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -897,6 +961,24 @@ func _ExecutorService_List_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_Undrain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UndrainExecutorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).Undrain(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_Undrain_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).Undrain(ctx, req.(*UndrainExecutorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -923,6 +1005,10 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "List",
 			Handler:    _ExecutorService_List_Handler,
+		},
+		{
+			MethodName: "Undrain",
+			Handler:    _ExecutorService_Undrain_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
