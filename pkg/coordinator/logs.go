@@ -7,9 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -93,6 +90,7 @@ func (s *executorService) AppendLogs(ctx context.Context, req *rccv1.AppendLogsR
 		return nil, invalid("append logs: %d entries in one request, at most %d", total, maxAppendEntries)
 	}
 	now := c.now()
+	res := &rccv1.AppendLogsResponse{}
 	for _, il := range req.Instances {
 		if il.InstanceId == "" || len(il.Entries) == 0 {
 			continue
@@ -111,14 +109,15 @@ func (s *executorService) AppendLogs(ctx context.Context, req *rccv1.AppendLogsR
 		}
 		_, err := c.st.AppendLogs(ctx, req.ExecutorId, il.InstanceId, entries, c.cfg.LogEntries, now)
 		switch {
-		case errors.Is(err, store.ErrConflict):
-			return nil, status.Errorf(codes.PermissionDenied, "append logs: instance %s is not assigned to executor %s", il.InstanceId, req.ExecutorId)
+		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
+			res.Refused = append(res.Refused, il.InstanceId)
+			continue
 		case err != nil:
 			return nil, grpcError(err)
 		}
 		c.logWake.wake(il.InstanceId)
 	}
-	return &rccv1.AppendLogsResponse{}, nil
+	return res, nil
 }
 
 // Logs streams an instance's log from the store, then, with follow, what

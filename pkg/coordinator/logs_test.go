@@ -112,10 +112,13 @@ func TestLogs(t *testing.T) {
 	}
 	// Only the instance's executor appends, and only executors do.
 	other := e.executor("ex2", 0)
-	_, err = other.c.Executors.AppendLogs(ctx, &rccv1.AppendLogsRequest{ExecutorId: other.id,
-		Instances: []*rccv1.InstanceLogs{{InstanceId: in.Id, Entries: []*rccv1.LogEntry{{Stream: rccv1.LogStream_LOG_STREAM_STDOUT, Text: "forged"}}}}})
-	if code(err) != codes.PermissionDenied {
-		t.Fatalf("append by another executor: %v", err)
+	res, err := other.c.Executors.AppendLogs(ctx, &rccv1.AppendLogsRequest{ExecutorId: other.id,
+		Instances: []*rccv1.InstanceLogs{
+			{InstanceId: in.Id, Entries: []*rccv1.LogEntry{{Stream: rccv1.LogStream_LOG_STREAM_STDOUT, Text: "forged"}}},
+			{InstanceId: "i-nope", Entries: []*rccv1.LogEntry{{Stream: rccv1.LogStream_LOG_STREAM_STDOUT, Text: "lost"}}},
+		}})
+	if err != nil || strings.Join(res.Refused, " ") != in.Id+" i-nope" {
+		t.Fatalf("append by another executor: %v, %v; want both instances refused", res, err)
 	}
 	_, err = other.c.Executors.AppendLogs(ctx, &rccv1.AppendLogsRequest{ExecutorId: x.id,
 		Instances: []*rccv1.InstanceLogs{{InstanceId: in.Id, Entries: []*rccv1.LogEntry{{Stream: rccv1.LogStream_LOG_STREAM_STDOUT, Text: "forged"}}}}})

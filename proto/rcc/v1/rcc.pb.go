@@ -2195,7 +2195,10 @@ func (x *AppendLogsRequest) GetInstances() []*InstanceLogs {
 }
 
 type AppendLogsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The instances whose entries were not stored: unknown to the
+	// coordinator (purged, say) or not assigned to this executor.
+	Refused       []string `protobuf:"bytes,1,rep,name=refused,proto3" json:"refused,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2228,6 +2231,13 @@ func (x *AppendLogsResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use AppendLogsResponse.ProtoReflect.Descriptor instead.
 func (*AppendLogsResponse) Descriptor() ([]byte, []int) {
 	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AppendLogsResponse) GetRefused() []string {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
 }
 
 // ExecutorStats are the live figures an executor reports.
@@ -3510,8 +3520,9 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x11AppendLogsRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x122\n" +
-	"\tinstances\x18\x02 \x03(\v2\x14.rcc.v1.InstanceLogsR\tinstances\"\x14\n" +
-	"\x12AppendLogsResponse\"\xc7\x01\n" +
+	"\tinstances\x18\x02 \x03(\v2\x14.rcc.v1.InstanceLogsR\tinstances\".\n" +
+	"\x12AppendLogsResponse\x12\x18\n" +
+	"\arefused\x18\x01 \x03(\tR\arefused\"\xc7\x01\n" +
 	"\rExecutorStats\x12\x18\n" +
 	"\aplayers\x18\x01 \x01(\rR\aplayers\x12\x1c\n" +
 	"\tinstances\x18\x02 \x01(\rR\tinstances\x12\x1e\n" +

@@ -699,8 +699,9 @@ type ExecutorServiceClient interface {
 	// failed) as soon as it happens. Role: executor.
 	ReportInstance(ctx context.Context, in *ReportInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
 	// AppendLogs stores log entries of the executor's instances, each in the
-	// instance's bounded log. Entries of an instance not assigned to the
-	// executor are refused (PERMISSION_DENIED). Role: executor.
+	// instance's bounded log. The entries of an instance the coordinator
+	// does not know or that is not assigned to the executor are not stored;
+	// the response lists those instances. Role: executor.
 	AppendLogs(ctx context.Context, in *AppendLogsRequest, opts ...grpc.CallOption) (*AppendLogsResponse, error)
 	// Drain stops placing new instances on an executor; running ones finish.
 	// Role: admin.
@@ -816,8 +817,9 @@ type ExecutorServiceServer interface {
 	// failed) as soon as it happens. Role: executor.
 	ReportInstance(context.Context, *ReportInstanceRequest) (*Instance, error)
 	// AppendLogs stores log entries of the executor's instances, each in the
-	// instance's bounded log. Entries of an instance not assigned to the
-	// executor are refused (PERMISSION_DENIED). Role: executor.
+	// instance's bounded log. The entries of an instance the coordinator
+	// does not know or that is not assigned to the executor are not stored;
+	// the response lists those instances. Role: executor.
 	AppendLogs(context.Context, *AppendLogsRequest) (*AppendLogsResponse, error)
 	// Drain stops placing new instances on an executor; running ones finish.
 	// Role: admin.
