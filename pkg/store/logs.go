@@ -1,0 +1,170 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// LogStream says where a log entry came from.
+type LogStream string
+
+// Log streams.
+const (
+	LogStdout LogStream = "stdout"
+	LogStderr LogStream = "stderr"
+	// LogEvent is a lifecycle event written by the executor; Event names it.
+	LogEvent LogStream = "event"
+)
+
+// LogEntry is one entry of an instance's log.
+type LogEntry struct {
+	InstanceID string
+	// Seq is the entry's position in the instance's log, from 1, given by
+	// AppendLogs (ignored on input).
+	Seq    uint64
+	Time   time.Time // millisecond precision once stored
+	Frame  uint64
+	Stream LogStream
+	Event  string
+	Text   string
+}
+
+// LogQuery selects entries in ListLogs; zero fields select all kept.
+type LogQuery struct {
+	// AfterSeq: only entries with a greater Seq.
+	AfterSeq uint64
+	// Since: only entries at or after this time.
+	Since time.Time
+	// Tail: only the last Tail entries of those selected.
+	Tail int
+	// Limit: at most Limit entries, the oldest of those selected (applied
+	// after Tail).
+	Limit int
+}
+
+// maxLogText bounds one entry's text, in bytes.
+const maxLogText = 4096
+
+// cleanLogText makes text storable by both backends: valid UTF-8 without
+// NUL bytes (which PostgreSQL's text refuses), at most maxLogText bytes.
+func cleanLogText(s string) string {
+	if len(s) > maxLogText {
+		s = s[:maxLogText]
+	}
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) > maxLogText { // replacement characters are 3 bytes
+		s = strings.ToValidUTF8(s[:maxLogText], "")
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// logBatchRows bounds the rows of one INSERT (7 parameters each).
+const logBatchRows = 100
+
+func (s *db) AppendLogs(ctx context.Context, executorID, instanceID string, entries []LogEntry, keep int, now time.Time) (uint64, error) {
+	if keep <= 0 {
+		return 0, fmt.Errorf("append logs of %s: keep must be positive: %w", instanceID, ErrConflict)
+	}
+	var last uint64
+	err := s.tx(ctx, func(c conn) error {
+		in, err := getInstance(ctx, c, instanceID)
+		if err != nil {
+			return err
+		}
+		if in.ExecutorID != executorID {
+			return fmt.Errorf("instance %s is not assigned to executor %s: %w", in.ID, executorID, ErrConflict)
+		}
+		// The row update numbers the batch and serialises concurrent
+		// appends to one instance.
+		var end int64
+		if err := c.queryRow(ctx, `UPDATE instances SET log_seq = log_seq + ? WHERE id = ? RETURNING log_seq`,
+			int64(len(entries)), instanceID).Scan(&end); err != nil {
+			return notFound(err)
+		}
+		last = uint64(end)
+		// Only the last keep entries of a batch would survive the trim.
+		if len(entries) > keep {
+			entries = entries[len(entries)-keep:]
+		}
+		first := last - uint64(len(entries)) + 1
+		for chunk := range slices.Chunk(entries, logBatchRows) {
+			var q strings.Builder
+			q.WriteString(`INSERT INTO instance_logs (instance_id, seq, at, frame, stream, event, text) VALUES `)
+			args := make([]any, 0, 7*len(chunk))
+			for k, e := range chunk {
+				if k > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+				at := e.Time
+				if at.IsZero() {
+					at = now
+				}
+				stream := e.Stream
+				if stream == "" {
+					stream = LogStdout
+				}
+				args = append(args, instanceID, int64(first), ms(at), int64(min(e.Frame, 1<<63-1)), string(stream),
+					cleanLogText(e.Event), cleanLogText(e.Text))
+				first++
+			}
+			if _, err := c.exec(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		if last > uint64(keep) {
+			_, err = c.exec(ctx, `DELETE FROM instance_logs WHERE instance_id = ? AND seq <= ?`, instanceID, int64(last)-int64(keep))
+		}
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("append logs of %s: %w", instanceID, err)
+	}
+	return last, nil
+}
+
+func (s *db) ListLogs(ctx context.Context, instanceID string, q LogQuery) ([]LogEntry, error) {
+	var exists int64
+	if err := s.e.queryRow(ctx, `SELECT COUNT(*) FROM instances WHERE id = ?`, instanceID).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", instanceID, s.e.translate(err))
+	}
+	if exists == 0 {
+		return nil, fmt.Errorf("instance %s: %w", instanceID, ErrNotFound)
+	}
+	where := `instance_id = ? AND seq > ?`
+	args := []any{instanceID, int64(q.AfterSeq)}
+	if !q.Since.IsZero() {
+		where += ` AND at >= ?`
+		args = append(args, ms(q.Since))
+	}
+	sel := `SELECT seq, at, frame, stream, event, text FROM instance_logs WHERE ` + where
+	if q.Tail > 0 {
+		sel = `SELECT * FROM (` + sel + ` ORDER BY seq DESC LIMIT ?) t`
+		args = append(args, q.Tail)
+	}
+	sel += ` ORDER BY seq`
+	if q.Limit > 0 {
+		sel += ` LIMIT ?`
+		args = append(args, q.Limit)
+	}
+	r, err := s.e.query(ctx, sel, args...)
+	if err != nil {
+		return nil, fmt.Errorf("logs of %s: %w", instanceID, s.e.translate(err))
+	}
+	defer r.Close()
+	out := []LogEntry{}
+	for r.Next() {
+		e := LogEntry{InstanceID: instanceID}
+		var seq, at, frame int64
+		var stream string
+		if err := r.Scan(&seq, &at, &frame, &stream, &e.Event, &e.Text); err != nil {
+			return nil, fmt.Errorf("logs of %s: %w", instanceID, s.e.translate(err))
+		}
+		e.Seq, e.Time, e.Frame, e.Stream = uint64(seq), fromMs(at), uint64(frame), LogStream(stream)
+		out = append(out, e)
+	}
+	return out, s.e.translate(r.Err())
+}
