@@ -62,6 +62,36 @@ type actionMsg struct {
 	err  error
 }
 
+// logsOpenMsg says the log stream of lgen is open; its entries arrive on
+// ch; cancel ends it.
+type logsOpenMsg struct {
+	lgen   int
+	ch     <-chan logItem
+	cancel context.CancelFunc
+}
+
+// logItem is what the pump of a Logs stream hands to the model; done means
+// the instance ended and its log with it.
+type logItem struct {
+	entry *rccv1.LogEntry
+	err   error
+	done  bool
+}
+
+// logsMsg carries log entries of stream lgen, then its end.
+type logsMsg struct {
+	lgen    int
+	entries []*rccv1.LogEntry
+	err     error
+	done    bool
+}
+
+// logsRetryMsg says it is time to follow the log of lgen again.
+type logsRetryMsg struct{ lgen int }
+
+// logTail is how many entries the detail view asks for when it opens.
+const logTail = 200
+
 // backend makes the model's calls to the coordinator, each inside a
 // tea.Cmd. Its functions close over the context top runs in.
 type backend struct {
@@ -71,6 +101,9 @@ type backend struct {
 	renew   func(id string) tea.Cmd
 	drain   func(id string) tea.Cmd
 	undrain func(id string) tea.Cmd
+	// logs follows an instance's log after entry afterSeq (0: the last
+	// logTail entries first).
+	logs func(lgen int, id string, afterSeq uint64) tea.Cmd
 }
 
 // newBackend calls c; ctx ends every stream and call when top quits.
@@ -107,6 +140,39 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 					}
 				}()
 				return connectedMsg{gen: gen, ch: ch}
+			}
+		},
+		logs: func(lgen int, id string, afterSeq uint64) tea.Cmd {
+			return func() tea.Msg {
+				lctx, cancel := context.WithCancel(ctx)
+				req := &rccv1.LogsRequest{Id: id, Follow: true, Tail: logTail, AfterSeq: afterSeq}
+				if afterSeq > 0 {
+					req.Tail = 0
+				}
+				stream, err := c.Instances.Logs(lctx, req)
+				if err != nil {
+					cancel()
+					return logsMsg{lgen: lgen, err: err}
+				}
+				ch := make(chan logItem, maxBatch)
+				go func() {
+					for {
+						e, err := stream.Recv()
+						it := logItem{entry: e, err: err}
+						if errors.Is(err, io.EOF) {
+							it = logItem{done: true}
+						}
+						select {
+						case ch <- it:
+						case <-lctx.Done():
+							return
+						}
+						if err != nil {
+							return
+						}
+					}
+				}()
+				return logsOpenMsg{lgen: lgen, ch: ch, cancel: cancel}
 			}
 		},
 		limits: func(k versionKey) tea.Cmd {
@@ -172,6 +238,30 @@ func recv(gen int, ch <-chan streamItem) tea.Cmd {
 				return msg
 			}
 		}
+		return msg
+	}
+}
+
+// recvLogs waits for the next log entries and takes every one already
+// there, up to maxBatch.
+func recvLogs(lgen int, ch <-chan logItem) tea.Cmd {
+	return func() tea.Msg {
+		msg := logsMsg{lgen: lgen}
+		for it := range ch {
+			switch {
+			case it.done:
+				msg.done = true
+				return msg
+			case it.err != nil:
+				msg.err = it.err
+				return msg
+			}
+			msg.entries = append(msg.entries, it.entry)
+			if len(ch) == 0 || len(msg.entries) >= maxBatch {
+				return msg
+			}
+		}
+		msg.err = errors.New("the log stream ended")
 		return msg
 	}
 }

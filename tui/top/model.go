@@ -10,6 +10,8 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -110,6 +112,15 @@ type Model struct {
 
 	detail  string
 	confirm *confirmation
+
+	// The detail view's log tail: lgen counts the streams opened, so that
+	// entries of one left behind are ignored.
+	lgen       int
+	logCh      <-chan logItem
+	logCancel  context.CancelFunc
+	logEntries []*rccv1.LogEntry
+	logState   string
+	logErrs    int
 	help    bool
 	status  string
 	bad     bool
@@ -224,6 +235,51 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.gen++
 		m.conn = connecting
 		cmd = m.be.watch(m.gen)
+	case logsOpenMsg:
+		if msg.lgen != m.lgen {
+			msg.cancel()
+			return m, nil
+		}
+		m.logCh, m.logCancel, m.logState = msg.ch, msg.cancel, "following"
+		cmd = recvLogs(m.lgen, m.logCh)
+	case logsMsg:
+		if msg.lgen != m.lgen {
+			return m, nil
+		}
+		m.logEntries = append(m.logEntries, msg.entries...)
+		if n := len(m.logEntries) - maxLogEntries; n > 0 {
+			m.logEntries = slices.Delete(m.logEntries, 0, n)
+		}
+		switch {
+		case msg.done:
+			m.logState = "ended with the instance"
+			m.closeLog()
+		case msg.err != nil:
+			m.closeLog()
+			if status.Code(msg.err) == codes.Unimplemented {
+				m.logState = "this coordinator serves no logs"
+				break
+			}
+			m.logErrs++
+			m.logState = "broken (" + errText(msg.err) + "), following again"
+			cmd = tea.Tick(backoff(m.logErrs), func(time.Time) tea.Msg { return logsRetryMsg{lgen: m.lgen} })
+		default:
+			m.logErrs = 0
+			cmd = recvLogs(m.lgen, m.logCh)
+		}
+		// Lines show at once in the detail view: following live.
+		render = m.detail != ""
+	case logsRetryMsg:
+		if msg.lgen != m.lgen || m.detail == "" || m.be == nil {
+			return m, nil
+		}
+		m.lgen++
+		var after uint64
+		if n := len(m.logEntries); n > 0 {
+			after = m.logEntries[n-1].Seq
+		}
+		cmd = m.be.logs(m.lgen, m.detail, after)
+		render = false
 	case limitsMsg:
 		if msg.err == nil {
 			m.fl.limits[msg.key] = msg.limits
@@ -324,6 +380,8 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		switch {
 		case m.detail != "":
 			m.detail = ""
+			m.closeLog()
+			m.lgen++
 		case m.filters[m.focus] != "":
 			m.filters[m.focus] = ""
 			m.input.SetValue("")
@@ -381,6 +439,11 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		if m.focus == tabInstances {
 			if in := m.selectedInstance(); in != nil {
 				m.detail = in.Id
+				m.lgen++
+				m.logEntries, m.logErrs, m.logState = nil, 0, "connecting"
+				if m.be != nil {
+					return m, m.be.logs(m.lgen, in.Id, 0), false
+				}
 			}
 		} else if x := m.selectedExecutor(); x != nil {
 			// An executor's instances: filter on its id.
@@ -402,6 +465,17 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		m.cursor[m.focus] = 1 << 30
 	}
 	return m, nil, false
+}
+
+// maxLogEntries is how many log entries the detail view keeps.
+const maxLogEntries = 500
+
+// closeLog ends the detail view's log stream, if one is open.
+func (m *Model) closeLog() {
+	if m.logCancel != nil {
+		m.logCancel()
+	}
+	m.logCh, m.logCancel = nil, nil
 }
 
 // selectedInstance is the instance under the cursor (or in the detail view).

@@ -394,24 +394,58 @@ func (m Model) detailView(h int) []string {
 		lines = append(lines, "")
 	}
 
-	// Events, newest last, as many as fit.
-	lines = append(lines, s.Section.Render("Events"))
+	// Events and the log tail below them, newest last, as many as fit.
 	room := h - len(lines)
 	var evs []event
 	if r != nil {
 		evs = r.events
 	}
+	evRoom := max(min(len(evs), room/3), 1)
+	lines = append(lines, s.Section.Render("Events"))
 	if len(evs) == 0 {
 		lines = append(lines, s.Muted.Render("none yet"))
 	}
-	for _, e := range evs[max(len(evs)-room, 0):] {
+	for _, e := range evs[max(len(evs)-evRoom, 0):] {
 		t := e.text
 		if e.bad {
 			t = s.Bad.Render(t)
 		}
 		lines = append(lines, s.Muted.Render(e.at.In(m.now.Location()).Format("15:04:05"))+"  "+t)
 	}
+	state := m.logState
+	if m.be == nil && state == "" {
+		state = "not connected"
+	}
+	lines = append(lines, s.Section.Render("Log")+s.Muted.Render(" "+state))
+	logRoom := max(h-len(lines), 0)
+	if len(m.logEntries) == 0 && logRoom > 0 {
+		lines = append(lines, s.Muted.Render("no lines yet"))
+	}
+	for _, e := range m.logEntries[max(len(m.logEntries)-logRoom, 0):] {
+		lines = append(lines, m.logLine(e))
+	}
 	return lines
+}
+
+// logLine renders one log entry: time, frame, stream, text.
+func (m Model) logLine(e *rccv1.LogEntry) string {
+	s := m.st
+	text := e.Text
+	var stream string
+	switch e.Stream {
+	case rccv1.LogStream_LOG_STREAM_STDOUT:
+		stream = "out"
+	case rccv1.LogStream_LOG_STREAM_STDERR:
+		stream = "err"
+		text = s.Warn.Render(text)
+	case rccv1.LogStream_LOG_STREAM_EVENT:
+		stream = "event"
+		text = e.Event + ": " + text
+		if e.Event == "failed" || e.Event == "dropped" {
+			text = s.Bad.Render(text)
+		}
+	}
+	return s.Muted.Render(e.Time.AsTime().In(m.now.Location()).Format("15:04:05")+fmt.Sprintf(" f%-7d %-5s ", e.Frame, stream)) + text
 }
 
 // limitsText describes a version's sandbox budgets.
