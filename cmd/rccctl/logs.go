@@ -48,10 +48,10 @@ text.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if since < 0 {
-				return usageError{fmt.Errorf("--since %v: want a positive duration", since)}
+				return usageError{Err: fmt.Errorf("--since %v: want a positive duration", since)}
 			}
 			if tail < 0 {
-				return usageError{fmt.Errorf("--tail %d: want a positive number", tail)}
+				return usageError{Err: fmt.Errorf("--tail %d: want a positive number", tail)}
 			}
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

@@ -50,14 +50,20 @@ func TestTopInTmux(t *testing.T) {
 		return strings.TrimSpace(string(out))
 	}
 	ctl("game", "deploy", arena, "--name", "arena")
+	// chatty writes ten lines a frame: a log that moves.
+	ctl("game", "deploy", corpus+"chatty.wasm", "--name", "chatty")
 	var ids []string
-	for _, label := range []string{"region=eu", "region=eu", "region=us", "region=eu"} {
-		ids = append(ids, ctl("instance", "spawn", "arena", "--lease", "1h", "--label", label, "--output", "json"))
+	for i, label := range []string{"region=eu", "region=eu", "region=us", "region=eu"} {
+		game := "arena"
+		if i == 1 {
+			game = "chatty"
+		}
+		ids = append(ids, ctl("instance", "spawn", game, "--lease", "1h", "--label", label, "--output", "json"))
 	}
 	for i, out := range ids {
 		ids[i] = regexp.MustCompile(`"id":\s*"([^"]+)"`).FindStringSubmatch(out)[1]
 	}
-	us := ids[2]
+	us, chatty := ids[2], ids[1]
 
 	// rccctl top in a tmux server of this test's own.
 	sock := fmt.Sprintf("rcc-top-test-%d", os.Getpid())
@@ -117,7 +123,7 @@ func TestTopInTmux(t *testing.T) {
 	order := func(s string) []string {
 		var got []string
 		for _, l := range strings.Split(s, "\n") {
-			if m := regexp.MustCompile(`\b(i-[0-9a-f]{16})\b`).FindStringSubmatch(l); m != nil {
+			if m := regexp.MustCompile(`^(?:▶| ) (i-[0-9a-f]{16})\b`).FindStringSubmatch(l); m != nil {
 				got = append(got, m[1])
 			}
 		}
@@ -157,35 +163,45 @@ func TestTopInTmux(t *testing.T) {
 		return !strings.Contains(s, "PAUSED") && strings.Contains(rowOf(s, ids[3]), "stopped")
 	})
 
-	// The detail view of the first row (the highest id), or the next one
-	// when that is the stopped one.
-	keys("g")
-	first := desc[0]
-	waitScreen("the cursor on the first row", func(s string) bool { return strings.Contains(rowOf(s, first), "▶") })
-	if first == ids[3] {
-		first = desc[1]
-		keys("Down")
-		waitScreen("the cursor on the second row", func(s string) bool { return strings.Contains(rowOf(s, first), "▶") })
-	}
+	// The detail view of chatty, picked with the filter, with its log
+	// following live.
+	keys("/")
+	keys("-l", "chatty")
 	keys("Enter")
-	waitScreen("the detail view", has("Instance "+first, "arena version 1", "tick p99", "players", "memory", "Events", "started on dev"))
+	waitScreen("chatty alone", func(s string) bool { return slices.Equal(order(s), []string{chatty}) })
+	keys("Enter")
+	waitScreen("the detail view", has("Instance "+chatty, "chatty version 1", "tick p99", "players", "memory", "Events", "on dev", "Log following", "out   tick"))
+	lastFrame := func(s string) int {
+		f := 0
+		for _, m := range regexp.MustCompile(`\bf(\d+)\s+out\s+tick`).FindAllStringSubmatch(s, -1) {
+			fmt.Sscan(m[1], &f)
+		}
+		return f
+	}
+	seen := lastFrame(last)
+	waitScreen("newer log lines", func(s string) bool { return lastFrame(s) > seen })
 	keys("Escape")
-	waitScreen("back to the tables", has("Executors 1", "Instances 4"))
+	waitScreen("back to the tables", has("Executors 1", "Instances 1 of 4"))
 
 	// Stop after confirmation: n cancels, y stops.
 	keys("x")
-	waitScreen("the stop prompt", has("stop instance "+first, "[y/N]"))
+	waitScreen("the stop prompt", has("stop instance "+chatty, "[y/N]"))
 	keys("n")
 	waitScreen("cancelled", has("cancelled"))
-	if !strings.Contains(ctl("instance", "get", first), "running") {
+	if !strings.Contains(ctl("instance", "get", chatty), "running") {
 		t.Fatal("a cancelled stop stopped the instance")
 	}
 	keys("x")
-	waitScreen("the stop prompt again", has("stop instance "+first, "[y/N]"))
+	waitScreen("the stop prompt again", has("stop instance "+chatty, "[y/N]"))
 	keys("y")
 	waitScreen("the instance stopped", func(s string) bool {
-		return strings.Contains(rowOf(s, first), "stopped from rccctl top")
+		return strings.Contains(rowOf(s, chatty), "stopped from rccctl top")
 	})
+	if !strings.Contains(ctl("instance", "get", chatty), "stopped") {
+		t.Fatal("the coordinator does not have the instance stopped")
+	}
+	keys("Escape")
+	waitScreen("the filter cleared again", func(s string) bool { return len(order(s)) == 4 })
 
 	// The coordinator restarts: top keeps its data, says it is disconnected,
 	// and resumes by itself.

@@ -307,8 +307,30 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// key handles a key press.
+// key handles a key press. Runes typed faster than the terminal is read
+// arrive in one message ("/region=eu"); each is a key of its own.
 func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
+	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.filtering {
+		var cmds []tea.Cmd
+		for i, r := range msg.Runes {
+			one := tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}
+			if m.filtering {
+				// The rest is the filter's text.
+				one.Runes = msg.Runes[i:]
+			}
+			var cmd tea.Cmd
+			var quit bool
+			m, cmd, quit = m.key(one)
+			cmds = append(cmds, cmd)
+			if quit {
+				return m, tea.Batch(cmds...), true
+			}
+			if len(one.Runes) > 1 {
+				break
+			}
+		}
+		return m, tea.Batch(cmds...), false
+	}
 	k := m.keys
 	switch {
 	case m.confirm != nil:

@@ -130,7 +130,19 @@ func TestScreens(t *testing.T) {
 			}
 			tm.Send(tickMsg{at: t0.Add(time.Minute)})
 			tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-			waitScreen(t, tm, "Events")
+			// Its log: the executor's lifecycle events and the guest's lines.
+			entry := func(seq uint64, at time.Duration, stream rccv1.LogStream, ev, text string) *rccv1.LogEntry {
+				return &rccv1.LogEntry{InstanceId: first.Id, Seq: seq, Time: ts(at), Frame: uint64(at / (time.Second / 60)), Stream: stream, Event: ev, Text: text}
+			}
+			tm.Send(logsOpenMsg{lgen: 1, ch: make(chan logItem), cancel: func() {}})
+			tm.Send(logsMsg{lgen: 1, entries: []*rccv1.LogEntry{
+				entry(1, 0, rccv1.LogStream_LOG_STREAM_EVENT, "started", "running arena version 1 at 60 Hz, 16 players at most"),
+				entry(2, 2*time.Second, rccv1.LogStream_LOG_STREAM_EVENT, "player_joined", "p1"),
+				entry(3, 3*time.Second, rccv1.LogStream_LOG_STREAM_STDOUT, "", "round 1 begins"),
+				entry(4, 40*time.Second, rccv1.LogStream_LOG_STREAM_STDERR, "", "warning: orb spawn retried 3 times"),
+				entry(5, 59*time.Second, rccv1.LogStream_LOG_STREAM_STDOUT, "", "round 1 over: p3 wins with 12 points"),
+			}})
+			waitScreen(t, tm, "p3 wins")
 		}},
 		{"help", func(t *testing.T, tm *teatest.TestModel) {
 			tm.Send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("?")})
@@ -170,5 +182,26 @@ func TestScreens(t *testing.T) {
 				golden.RequireEqual(t, []byte(fm.View()))
 			})
 		}
+	}
+}
+
+// TestRunesTogether: keys typed faster than the terminal is read come in
+// one message; "/" still opens the filter and the rest is its text.
+func TestRunesTogether(t *testing.T) {
+	m := newTestModel(false)
+	next, _ := m.Update(eventsMsg{gen: 1, evs: snapshot()})
+	next, _ = next.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("/region=us")})
+	next, _ = next.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	got := next.(Model)
+	if got.filters[tabInstances] != "region=us" || got.filtering || got.detail != "" {
+		t.Fatalf("filter %q, filtering %v, detail %q", got.filters[tabInstances], got.filtering, got.detail)
+	}
+	for _, in := range got.rowsI {
+		if in.Labels["region"] != "us" {
+			t.Fatalf("row %s has labels %v", in.Id, in.Labels)
+		}
+	}
+	if len(got.rowsI) != 15 {
+		t.Fatalf("%d rows, want the 15 us instances", len(got.rowsI))
 	}
 }
