@@ -42,6 +42,8 @@ type instRow struct {
 	fps    float64
 	hist   []sample // oldest first, at most historyLen
 	events []event  // oldest first, at most eventsLen
+	// mark is the model's last rebuild that took the instance.
+	mark int
 }
 
 // execRow is what top knows of one executor.
@@ -68,6 +70,8 @@ type fleet struct {
 	// is dropped.
 	gen        int
 	inSnapshot bool
+	// mark counts the model's rebuilds (instRow.mark).
+	mark int
 }
 
 func newFleet() *fleet {

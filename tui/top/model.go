@@ -121,9 +121,9 @@ type Model struct {
 	logEntries []*rccv1.LogEntry
 	logState   string
 	logErrs    int
-	help    bool
-	status  string
-	bad     bool
+	help       bool
+	status     string
+	bad        bool
 
 	view string
 }
@@ -533,26 +533,40 @@ func (m Model) instance(id string) *rccv1.Instance {
 	return nil
 }
 
-// rebuild takes the live fleet into the tables (unless paused).
+// rebuild takes the live fleet into the tables (unless paused). The
+// instances keep the order of the last sort, so sorting them again is
+// quick (pdqsort on nearly sorted input).
 func (m *Model) rebuild() {
 	if !m.paused {
-		m.baseI = m.baseI[:0]
+		f := m.fl
+		f.mark++
+		next := make([]*rccv1.Instance, 0, len(f.instances))
 		m.fps = 0
-		for _, r := range m.fl.instances {
-			m.baseI = append(m.baseI, r.in)
+		take := func(r *instRow) {
+			r.mark = f.mark
+			next = append(next, r.in)
 			m.fps += r.fps
 		}
-		m.baseX = m.baseX[:0]
-		for _, r := range m.fl.executors {
+		for _, in := range m.baseI {
+			if r := f.instances[in.Id]; r != nil && r.mark != f.mark {
+				take(r)
+			}
+		}
+		for _, r := range f.instances {
+			if r.mark != f.mark {
+				take(r)
+			}
+		}
+		m.baseI = next
+		m.baseX = make([]*rccv1.Executor, 0, len(f.executors))
+		for _, r := range f.executors {
 			m.baseX = append(m.baseX, r.x)
 		}
-		// A frozen copy must not share the slices the next rebuild fills.
-		m.baseI, m.baseX = slices.Clip(m.baseI), slices.Clip(m.baseX)
 	}
 	m.rebuildRows()
 }
 
-// rebuildRows filters and sorts the tables, keeping the cursor on the same
+// rebuildRows sorts and filters the tables, keeping the cursor on the same
 // row.
 func (m *Model) rebuildRows() {
 	var selI, selX string
@@ -563,10 +577,10 @@ func (m *Model) rebuildRows() {
 		selX = m.rowsX[c].Id
 	}
 	ctx := m.cellCtx()
-	m.rowsI = filterSort(m.rowsI[:0], m.baseI, parseFilter(m.filters[tabInstances]), matchInstance(ctx), m.colsI[m.sortCol[0]], m.reverse[0], ctx,
-		func(in *rccv1.Instance) string { return in.Id })
-	m.rowsX = filterSort(m.rowsX[:0], m.baseX, parseFilter(m.filters[tabExecutors]), matchExecutor, m.colsX[m.sortCol[1]], m.reverse[1], ctx,
-		func(x *rccv1.Executor) string { return x.Id })
+	sortRows(m.baseI, m.colsI[m.sortCol[0]], m.reverse[0], ctx, func(in *rccv1.Instance) string { return in.Id })
+	sortRows(m.baseX, m.colsX[m.sortCol[1]], m.reverse[1], ctx, func(x *rccv1.Executor) string { return x.Id })
+	m.rowsI = filterRows(m.rowsI[:0], m.baseI, parseFilter(m.filters[tabInstances]), matchInstance(ctx))
+	m.rowsX = filterRows(m.rowsX[:0], m.baseX, parseFilter(m.filters[tabExecutors]), matchExecutor)
 	if selI != "" {
 		if i := slices.IndexFunc(m.rowsI, func(in *rccv1.Instance) bool { return in.Id == selI }); i >= 0 {
 			m.cursor[tabInstances] = i
@@ -588,19 +602,10 @@ func (m Model) cellCtx() *cellCtx {
 	return &cellCtx{now: m.now, limits: m.fl.limits, names: names, st: &m.st}
 }
 
-// filterSort fills dst with the rows of src matching every term, sorted by
-// col (then id).
-func filterSort[T any](dst, src []T, terms []term, match func(T, term) bool, col column[T], reverse bool, c *cellCtx, id func(T) string) []T {
-rows:
-	for _, r := range src {
-		for _, t := range terms {
-			if !match(r, t) {
-				continue rows
-			}
-		}
-		dst = append(dst, r)
-	}
-	slices.SortStableFunc(dst, func(a, b T) int {
+// sortRows sorts rows by col, then id.
+func sortRows[T any](rows []T, col column[T], reverse bool, c *cellCtx, id func(T) string) {
+	// The id breaks ties: the order is total, no stable sort is needed.
+	slices.SortFunc(rows, func(a, b T) int {
 		v := col.cmp(c, a, b)
 		if reverse {
 			v = -v
@@ -610,6 +615,22 @@ rows:
 		}
 		return v
 	})
+}
+
+// filterRows fills dst with the rows of src matching every term.
+func filterRows[T any](dst, src []T, terms []term, match func(T, term) bool) []T {
+	if len(terms) == 0 {
+		return append(dst, src...)
+	}
+rows:
+	for _, r := range src {
+		for _, t := range terms {
+			if !match(r, t) {
+				continue rows
+			}
+		}
+		dst = append(dst, r)
+	}
 	return dst
 }
 
