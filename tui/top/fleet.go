@@ -189,7 +189,7 @@ func (r *instRow) changes(old, in *rccv1.Instance, at time.Time, exec string) {
 		bad := in.State == rccv1.InstanceState_INSTANCE_STATE_FAILED || in.State == rccv1.InstanceState_INSTANCE_STATE_LOST
 		r.event(at, text, bad)
 	}
-	if old.Players != in.Players {
+	if old.Players != in.Players && !terminal(in.State) {
 		verb := "joined"
 		n := int(in.Players) - int(old.Players)
 		if n < 0 {

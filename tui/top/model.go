@@ -310,6 +310,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // key handles a key press. Runes typed faster than the terminal is read
 // arrive in one message ("/region=eu"); each is a key of its own.
 func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
+	if msg.Type == tea.KeyCtrlC {
+		return m, nil, true // whatever is open
+	}
 	if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && !m.filtering {
 		var cmds []tea.Cmd
 		for i, r := range msg.Runes {
@@ -363,9 +366,6 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		m.rebuildRows()
 		return m, nil, false
 	case m.help:
-		if key.Matches(msg, k.Quit) && msg.String() == "ctrl+c" {
-			return m, nil, true
-		}
 		m.help = false
 		return m, nil, false
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,4 +206,133 @@ func TestRunesTogether(t *testing.T) {
 	if len(got.rowsI) != 15 {
 		t.Fatalf("%d rows, want the 15 us instances", len(got.rowsI))
 	}
+}
+
+// TestUpdate drives the model's Update directly: what each key and stream
+// message does to the tables.
+func TestUpdate(t *testing.T) {
+	press := func(m tea.Model, keys ...string) tea.Model {
+		for _, k := range keys {
+			var msg tea.KeyMsg
+			switch k {
+			case "enter":
+				msg = tea.KeyMsg{Type: tea.KeyEnter}
+			case "esc":
+				msg = tea.KeyMsg{Type: tea.KeyEsc}
+			case "down":
+				msg = tea.KeyMsg{Type: tea.KeyDown}
+			case "ctrl+c":
+				msg = tea.KeyMsg{Type: tea.KeyCtrlC}
+			default:
+				msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+			}
+			m, _ = m.Update(msg)
+		}
+		return m
+	}
+	start := func() tea.Model {
+		var m tea.Model = newTestModel(false)
+		m, _ = m.Update(connectedMsg{gen: 1})
+		m, _ = m.Update(eventsMsg{gen: 1, evs: snapshot()})
+		return m
+	}
+	ids := func(m tea.Model) []string {
+		var out []string
+		for _, in := range m.(Model).rowsI {
+			out = append(out, in.Id)
+		}
+		return out
+	}
+
+	t.Run("sort by players, reversed", func(t *testing.T) {
+		m := press(start(), "s", "s", "s", "S")
+		rows := m.(Model).rowsI
+		for i := 1; i < len(rows); i++ {
+			if rows[i-1].Players < rows[i].Players {
+				t.Fatalf("row %d has %d players, row %d %d", i-1, rows[i-1].Players, i, rows[i].Players)
+			}
+		}
+	})
+	t.Run("filter by substring and label", func(t *testing.T) {
+		m := press(start(), "/", "racer region=us", "enter")
+		for _, in := range m.(Model).rowsI {
+			if in.Game != "racer" || in.Labels["region"] != "us" {
+				t.Fatalf("row %s (%s, %v) passed the filter", in.Id, in.Game, in.Labels)
+			}
+		}
+		if n := len(m.(Model).rowsI); n != 5 {
+			t.Fatalf("%d rows, want 5", n)
+		}
+		if m = press(m, "esc"); len(m.(Model).rowsI) != 30 {
+			t.Fatalf("esc left %d rows", len(m.(Model).rowsI))
+		}
+	})
+	t.Run("paused tables ignore changes until resumed", func(t *testing.T) {
+		m := press(start(), "p")
+		gone := instance(0)
+		gone.State = rccv1.InstanceState_INSTANCE_STATE_STOPPED
+		m, _ = m.Update(eventsMsg{gen: 1, evs: []*rccv1.WatchEvent{instanceEvent(gone, time.Second, false)}})
+		m, _ = m.Update(tickMsg{at: t0.Add(time.Second)})
+		if in := m.(Model).rowsI[0]; in.Id != gone.Id || in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+			t.Fatalf("paused row 0 = %s %v", in.Id, in.State)
+		}
+		m = press(m, "p")
+		if in := m.(Model).rowsI[0]; in.State != rccv1.InstanceState_INSTANCE_STATE_STOPPED {
+			t.Fatalf("resumed row 0 = %s %v", in.Id, in.State)
+		}
+	})
+	t.Run("a new snapshot drops what ended meanwhile", func(t *testing.T) {
+		m := start()
+		m, _ = m.Update(eventsMsg{gen: 1, err: status.Error(codes.Unavailable, "gone")})
+		if got := len(m.(Model).rowsI); got != 30 {
+			t.Fatalf("disconnected with %d rows, want the 30 kept", got)
+		}
+		m, _ = m.Update(retryMsg{gen: 1}) // no backend: nothing reconnects
+		if m.(Model).conn != disconnected {
+			t.Fatal("retry without a backend changed the connection")
+		}
+		// As a reconnection does: a new stream, a snapshot without the
+		// first instance, then a change.
+		mm := m.(Model)
+		mm.gen = 2
+		m, _ = mm.Update(connectedMsg{gen: 2})
+		snap := snapshot()
+		m, _ = m.Update(eventsMsg{gen: 2, evs: append(snap[:2:2], snap[3:]...)})
+		m, _ = m.Update(eventsMsg{gen: 2, evs: []*rccv1.WatchEvent{executorEvent("x-00000000000000a1", "exec-a", rccv1.ExecutorState_EXECUTOR_STATE_ACTIVE, 15, 60, false)}})
+		m, _ = m.Update(tickMsg{at: t0.Add(time.Second)})
+		if got := ids(m); len(got) != 29 || slices.Contains(got, instance(0).Id) {
+			t.Fatalf("after the new snapshot: %d rows, first instance kept: %v", len(got), slices.Contains(got, instance(0).Id))
+		}
+	})
+	t.Run("events of an instance", func(t *testing.T) {
+		m := start()
+		in := instance(1)
+		in.Players = 3
+		m, _ = m.Update(eventsMsg{gen: 1, evs: []*rccv1.WatchEvent{instanceEvent(in, time.Second, false)}})
+		failed := instance(1)
+		failed.State, failed.Reason, failed.Stats = rccv1.InstanceState_INSTANCE_STATE_FAILED, "trap in tick: unreachable", nil
+		m, _ = m.Update(eventsMsg{gen: 1, evs: []*rccv1.WatchEvent{instanceEvent(failed, 2*time.Second, false)}})
+		var texts []string
+		for _, e := range m.(Model).fl.instances[in.Id].events {
+			texts = append(texts, e.text)
+		}
+		want := []string{"running on exec-b, 1 of 16 players", "2 players joined (3 of 16)", "failed: trap in tick: unreachable"}
+		if !slices.Equal(texts, want) {
+			t.Fatalf("events %q, want %q", texts, want)
+		}
+	})
+	t.Run("read-only has no actions", func(t *testing.T) {
+		var m tea.Model = New(context.Background(), Config{ReadOnly: true, Interval: time.Hour, Now: func() time.Time { return t0 }, Renderer: asciiRenderer()})
+		m, _ = m.Update(eventsMsg{gen: 1, evs: snapshot()})
+		m = press(m, "x")
+		if m.(Model).confirm != nil || strings.Contains(m.View(), "x stop") {
+			t.Fatal("read-only offers stop")
+		}
+	})
+	t.Run("ctrl+c quits from the filter prompt", func(t *testing.T) {
+		m := press(start(), "/", "ab")
+		if _, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC}); cmd == nil {
+			t.Fatal("ctrl+c in the filter prompt did not quit")
+		}
+	})
 }
