@@ -1,6 +1,7 @@
 package top
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -27,7 +28,8 @@ func WriteSnapshot(w io.Writer, executors []*rccv1.Executor, instances []*rccv1.
 			}
 		}
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	writeTable(tw, c, executorColumns(), executors, nil)
 	fmt.Fprintln(tw)
 	writeTable(tw, c, instanceColumns(), instances, func(in *rccv1.Instance) string {
@@ -36,7 +38,16 @@ func WriteSnapshot(w io.Writer, executors []*rccv1.Executor, instances []*rccv1.
 		}
 		return ""
 	})
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// No trailing blanks where the last cells are empty.
+	for _, l := range strings.SplitAfter(buf.String(), "\n") {
+		if _, err := io.WriteString(w, strings.TrimRight(l, " \n")+strings.Repeat("\n", strings.Count(l, "\n"))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeTable prints rows with every column; note, when it returns text,
