@@ -62,6 +62,13 @@ type actionMsg struct {
 	err  error
 }
 
+// endedMsg carries the instances that ended recently, asked for once per
+// connection: the Watch snapshot has only live ones.
+type endedMsg struct {
+	gen       int
+	instances []*rccv1.Instance
+}
+
 // logsOpenMsg says the log stream of lgen is open; its entries arrive on
 // ch; cancel ends it.
 type logsOpenMsg struct {
@@ -89,6 +96,9 @@ type logsMsg struct {
 // logsRetryMsg says it is time to follow the log of lgen again.
 type logsRetryMsg struct{ lgen int }
 
+// endedLimit is how many ended instances top asks for when it connects.
+const endedLimit = 200
+
 // logTail is how many entries the detail view asks for when it opens.
 const logTail = 200
 
@@ -96,6 +106,7 @@ const logTail = 200
 // tea.Cmd. Its functions close over the context top runs in.
 type backend struct {
 	watch   func(gen int) tea.Cmd
+	ended   func(gen int) tea.Cmd
 	limits  func(k versionKey) tea.Cmd
 	stop    func(id string) tea.Cmd
 	renew   func(id string) tea.Cmd
@@ -173,6 +184,18 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 					}
 				}()
 				return logsOpenMsg{lgen: lgen, ch: ch, cancel: cancel}
+			}
+		},
+		ended: func(gen int) tea.Cmd {
+			return func() tea.Msg {
+				cctx, cancel := context.WithTimeout(ctx, callTimeout)
+				defer cancel()
+				res, err := c.Instances.List(cctx, &rccv1.ListInstancesRequest{Limit: endedLimit, States: []rccv1.InstanceState{
+					rccv1.InstanceState_INSTANCE_STATE_FAILED, rccv1.InstanceState_INSTANCE_STATE_LOST, rccv1.InstanceState_INSTANCE_STATE_STOPPED}})
+				if err != nil {
+					return nil // the stream shows what ends from now on
+				}
+				return endedMsg{gen: gen, instances: res.Instances}
 			}
 		},
 		limits: func(k versionKey) tea.Cmd {

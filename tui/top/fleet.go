@@ -209,6 +209,24 @@ func (r *instRow) event(at time.Time, text string, bad bool) {
 	}
 }
 
+// addEnded adds instances that ended within terminalKeep before now and
+// that top does not know: they ended before it connected.
+func (f *fleet) addEnded(ins []*rccv1.Instance, now time.Time) {
+	for _, in := range ins {
+		if _, ok := f.instances[in.Id]; ok || !terminal(in.State) || now.Sub(in.UpdatedAt.AsTime()) > terminalKeep {
+			continue
+		}
+		in.Stats = nil
+		r := &instRow{in: in, seen: f.gen}
+		text := stateWord(in.State)
+		if in.Reason != "" {
+			text += ": " + in.Reason
+		}
+		r.event(in.UpdatedAt.AsTime(), text, in.State != rccv1.InstanceState_INSTANCE_STATE_STOPPED)
+		f.instances[in.Id] = r
+	}
+}
+
 // prune drops instances that ended more than terminalKeep before now.
 func (f *fleet) prune(now time.Time) {
 	for id, r := range f.instances {

@@ -196,6 +196,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.conn, m.ch, m.sinceConn = connected, msg.ch, m.now
 		m.fl.connected()
 		cmd = recv(m.gen, m.ch)
+		if m.be != nil {
+			cmd = tea.Batch(cmd, m.be.ended(m.gen))
+		}
+		render = false
+	case endedMsg:
+		if msg.gen != m.gen {
+			return m, nil
+		}
+		m.fl.addEnded(msg.instances, m.now)
 		render = false
 	case eventsMsg:
 		if msg.gen != m.gen {

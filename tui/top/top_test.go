@@ -336,3 +336,23 @@ func TestUpdate(t *testing.T) {
 		}
 	})
 }
+
+// TestEndedBeforeConnecting: instances that ended shortly before top
+// connected are shown with their reason; older ones are not.
+func TestEndedBeforeConnecting(t *testing.T) {
+	var m tea.Model = newTestModel(false)
+	m, _ = m.Update(connectedMsg{gen: 1})
+	m, _ = m.Update(eventsMsg{gen: 1, evs: snapshot()})
+	recent, old := instance(40), instance(41)
+	recent.State, recent.Reason, recent.UpdatedAt = rccv1.InstanceState_INSTANCE_STATE_FAILED, "trap in tick: unreachable", ts(-time.Minute)
+	old.State, old.Reason, old.UpdatedAt = rccv1.InstanceState_INSTANCE_STATE_FAILED, "fuel_exhausted", ts(-time.Hour)
+	m, _ = m.Update(endedMsg{gen: 1, instances: []*rccv1.Instance{recent, old}})
+	m, _ = m.Update(tickMsg{at: t0})
+	v := m.View()
+	if got := len(m.(Model).rowsI); got != 31 {
+		t.Fatalf("%d rows, want the 30 live and the recent failure", got)
+	}
+	if !strings.Contains(v, "1 pending, 28 running, 2 failed") {
+		t.Fatalf("header does not count the recent failure:\n%s", v)
+	}
+}

@@ -390,7 +390,7 @@ func (m Model) detailView(h int) []string {
 		hist = r.hist
 	}
 	if h-len(lines) >= 10 {
-		lines = append(lines, m.sparklines(hist, min(max((h-len(lines)-8)/3, 3), 8))...)
+		lines = append(lines, m.sparklines(hist, lim, min(max((h-len(lines)-8)/3, 3), 8))...)
 		lines = append(lines, "")
 	}
 
@@ -472,17 +472,23 @@ func limitsText(l *rccv1.Limits) string {
 }
 
 // sparklines draws tick p99, players and memory side by side.
-func (m Model) sparklines(hist []sample, sparkHeight int) []string {
+func (m Model) sparklines(hist []sample, lim *rccv1.Limits, sparkHeight int) []string {
 	w := max((m.width-4)/3, 10)
 	type series struct {
 		title, unit string
 		val         func(sample) float64
 		num         func(float64) string
+		// limit, when set, is the chart's top: memory against its cap.
+		limit float64
+	}
+	pages := uint64(defaultMemoryPages)
+	if lim != nil && lim.MemoryLimitPages != 0 {
+		pages = uint64(lim.MemoryLimitPages)
 	}
 	all := []series{
-		{"tick p99", "ms", func(s sample) float64 { return s.tickP99 }, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
-		{"players", "", func(s sample) float64 { return s.players }, func(v float64) string { return fmt.Sprintf("%.0f", v) }},
-		{"memory", "", func(s sample) float64 { return s.memory }, func(v float64) string { return humanBytes(int64(v)) }},
+		{"tick p99", "ms", func(s sample) float64 { return s.tickP99 }, func(v float64) string { return fmt.Sprintf("%.2f", v) }, 0},
+		{"players", "", func(s sample) float64 { return s.players }, func(v float64) string { return fmt.Sprintf("%.0f", v) }, 0},
+		{"memory", "", func(s sample) float64 { return s.memory }, func(v float64) string { return humanBytes(int64(v)) }, float64(pages * 65536)},
 	}
 	cols := make([][]string, len(all))
 	for i, se := range all {
@@ -495,10 +501,17 @@ func (m Model) sparklines(hist []sample, sparkHeight int) []string {
 		}
 		title := se.title
 		if len(data) > 0 {
-			title += " " + se.num(data[len(data)-1]) + se.unit + m.st.Muted.Render(" max "+se.num(peak))
+			if se.limit > 0 {
+				title += " " + se.num(data[len(data)-1]) + m.st.Muted.Render(" of "+se.num(se.limit))
+			} else {
+				title += " " + se.num(data[len(data)-1]) + se.unit + m.st.Muted.Render(" max "+se.num(peak))
+			}
 		}
 		sl := sparkline.New(w, sparkHeight, sparkline.WithStyle(m.st.Spark))
-		if peak == 0 {
+		switch {
+		case se.limit > 0:
+			sl.SetMax(se.limit)
+		case peak == 0:
 			sl.SetMax(1)
 		}
 		sl.PushAll(data)
