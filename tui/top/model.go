@@ -100,8 +100,11 @@ type Model struct {
 	colsI []column[*rccv1.Instance]
 	colsX []column[*rccv1.Executor]
 
-	focus   int
-	cursor  [2]int
+	focus  int
+	cursor [2]int
+	// moved is true once the operator moved a table's cursor: it then
+	// stays on its row when the rows change; until then it stays on top.
+	moved   [2]bool
 	offset  [2]int
 	sortCol [2]int
 	reverse [2]bool
@@ -484,16 +487,22 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd, bool) {
 		}
 	case key.Matches(msg, k.Up):
 		m.cursor[m.focus]--
+		m.moved[m.focus] = true
 	case key.Matches(msg, k.Down):
 		m.cursor[m.focus]++
+		m.moved[m.focus] = true
 	case key.Matches(msg, k.PageUp):
 		m.cursor[m.focus] -= m.pageRows(m.focus)
+		m.moved[m.focus] = true
 	case key.Matches(msg, k.PageDown):
 		m.cursor[m.focus] += m.pageRows(m.focus)
+		m.moved[m.focus] = true
 	case key.Matches(msg, k.Top):
 		m.cursor[m.focus] = 0
+		m.moved[m.focus] = false
 	case key.Matches(msg, k.Bottom):
 		m.cursor[m.focus] = 1 << 30
+		m.moved[m.focus] = true
 	}
 	return m, nil, false
 }
@@ -579,10 +588,10 @@ func (m *Model) rebuild() {
 // row.
 func (m *Model) rebuildRows() {
 	var selI, selX string
-	if c := m.cursor[tabInstances]; c < len(m.rowsI) {
+	if c := m.cursor[tabInstances]; c < len(m.rowsI) && m.moved[tabInstances] {
 		selI = m.rowsI[c].Id
 	}
-	if c := m.cursor[tabExecutors]; c < len(m.rowsX) {
+	if c := m.cursor[tabExecutors]; c < len(m.rowsX) && m.moved[tabExecutors] {
 		selX = m.rowsX[c].Id
 	}
 	ctx := m.cellCtx()
