@@ -14,7 +14,17 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
 
-.PHONY: all setup build games test vet bench run stop clean proto completions
+.PHONY: all setup build games test vet bench run stop clean proto completions man install
+
+# What `rccctl version` and `rccd version` print: the release tag on this
+# commit (else "dev"), the commit, and whether the work tree was modified.
+VERSION ?= $(shell git describe --tags --exact-match 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+MODIFIED ?= $(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo true)
+BUILDINFO := $(MODULE)/pkg/buildinfo
+LDFLAGS := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT) -X $(BUILDINFO).modified=$(MODIFIED)
+PREFIX ?= /usr/local
+MAN_OUT := $(CURDIR)/build/man
 
 all: build games
 
@@ -48,7 +58,7 @@ proto: setup
 ## build: rccctl, rccd and rcc-load into ./bin.
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load
 
 ## games: every example game under games/ as a WASI reactor in build/games.
 games:
@@ -75,6 +85,19 @@ test: setup games vet
 ## completions: regenerate completions/ from rccctl (a test keeps them in sync).
 completions:
 	$(GO) test ./cmd/rccctl -run TestCompletionsInSync -update
+
+## man: the man pages of rccctl and rccd (section 1) into build/man.
+man: build
+	@rm -rf $(MAN_OUT) && mkdir -p $(MAN_OUT)
+	$(BIN)/rccctl gen-man $(MAN_OUT)
+	$(BIN)/rccd gen-man $(MAN_OUT)
+
+## install: rccctl and rccd into PREFIX/bin, their man pages into
+## PREFIX/share/man/man1 (PREFIX defaults to /usr/local; DESTDIR is honoured).
+install: build man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BIN)/rccctl $(BIN)/rccd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(MAN_OUT)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 ## bench: the Go benchmarks quoted in docs/BENCHMARKS.md.
 bench: games

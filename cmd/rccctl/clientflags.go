@@ -22,56 +22,110 @@ import (
 // serverFlags are the flags of every command that talks to a coordinator.
 type serverFlags struct {
 	addr, token, output string
+	context             string
 	timeout             time.Duration
 	// conn is the connection dial made, for callError.
 	conn *grpc.ClientConn
 }
 
-// addServerFlags adds --addr, --token, --timeout and, when withOutput,
-// --output to cmd.
+// addServerFlags adds --addr, --token, --context, --timeout and, when
+// withOutput, --output to cmd.
 func addServerFlags(cmd *cobra.Command, f *serverFlags, withOutput bool) {
-	cmd.Flags().StringVar(&f.addr, "addr", "", "coordinator address host:port (default $RCC_ADDR, the credentials file, or "+client.DefaultAddr+")")
-	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $RCC_TOKEN or the credentials file)")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "coordinator address host:port (default from the context, or "+client.DefaultAddr+")")
+	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $RCC_TOKEN or from the context)")
+	cmd.Flags().StringVar(&f.context, "context", "", "coordinator context to use (default $RCC_CONTEXT or the current one; see rccctl context)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the coordinator")
+	_ = cmd.RegisterFlagCompletionFunc("context", completeContexts)
 	if withOutput {
 		addOutputFlag(cmd, &f.output)
 	}
 }
 
-// resolve picks the address and token: flags, then RCC_ADDR / RCC_TOKEN,
-// then the credentials file, then the default address.
+// defaultContext names the credentials file rccd dev writes, the
+// coordinator used when no context is chosen.
+const defaultContext = "default"
+
+// resolve picks the address and token, each from the first that sets it:
+// --addr and --token, --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or
+// the config's current context, and else the credentials file (the
+// "default" context); the address defaults to client.DefaultAddr.
 func (f *serverFlags) resolve() (string, auth.Token, error) {
 	addr, token := f.addr, f.token
-	if addr == "" {
-		addr = os.Getenv("RCC_ADDR")
+	fill := func(c client.Credentials) {
+		if addr == "" {
+			addr = c.Addr
+		}
+		if token == "" {
+			token = string(c.Token)
+		}
 	}
-	if token == "" {
-		token = os.Getenv("RCC_TOKEN")
+	if f.context != "" {
+		c, err := loadContext(f.context, "--context")
+		if err != nil {
+			return "", "", err
+		}
+		fill(c)
 	}
-	if addr == "" || token == "" {
-		path, err := client.DefaultCredentialsPath()
-		if err == nil {
-			creds, err := client.LoadCredentials(path)
-			switch {
-			case err == nil:
-				if addr == "" {
-					addr = creds.Addr
-				}
-				if token == "" {
-					token = string(creds.Token)
-				}
-			case !errors.Is(err, fs.ErrNotExist):
+	fill(client.Credentials{Addr: os.Getenv("RCC_ADDR"), Token: auth.Token(os.Getenv("RCC_TOKEN"))})
+	if f.context == "" && (addr == "" || token == "") {
+		name, from := os.Getenv("RCC_CONTEXT"), "RCC_CONTEXT"
+		if name == "" {
+			path, err := client.DefaultConfigPath()
+			if err != nil {
 				return "", "", err
 			}
+			cfg, err := client.LoadConfig(path)
+			if err != nil {
+				return "", "", err
+			}
+			name, from = cfg.Current, "the current context"
 		}
+		if name == "" {
+			name = defaultContext
+		}
+		c, err := loadContext(name, from)
+		if err != nil {
+			return "", "", err
+		}
+		fill(c)
 	}
 	if addr == "" {
 		addr = client.DefaultAddr
 	}
 	if token == "" {
-		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, or save one with: rccd token create --role admin --save")}
+		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save")}
 	}
 	return addr, auth.Token(token), nil
+}
+
+// loadContext reads context name (from says who chose it): "default" is
+// the credentials file, empty when it is missing; any other must be in
+// the config.
+func loadContext(name, from string) (client.Credentials, error) {
+	if name == defaultContext {
+		path, err := client.DefaultCredentialsPath()
+		if err != nil {
+			return client.Credentials{}, err
+		}
+		c, err := client.LoadCredentials(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return client.Credentials{}, nil
+		}
+		return c, err
+	}
+	path, err := client.DefaultConfigPath()
+	if err != nil {
+		return client.Credentials{}, err
+	}
+	cfg, err := client.LoadConfig(path)
+	if err != nil {
+		return client.Credentials{}, err
+	}
+	c, err := cfg.Context(name)
+	if errors.Is(err, client.ErrNoContext) {
+		return client.Credentials{}, usageError{Err: fmt.Errorf("%s: %w (rccctl context ls lists them)", from, err)}
+	}
+	return c, err
 }
 
 // dial checks --output and connects; the returned context carries --timeout.

@@ -14,13 +14,17 @@ var update = flag.Bool("update", false, "rewrite the generated shell completions
 // SHELL` prints; `go test ./cmd/rccctl -run TestCompletionsInSync -update`
 // (or `make completions`) rewrites them.
 func TestCompletionsInSync(t *testing.T) {
-	for _, shell := range []string{"bash", "zsh", "fish"} {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
 		t.Run(shell, func(t *testing.T) {
 			code, out, errOut := rccctl(t, "completion", shell)
 			if code != exitOK || len(out) == 0 {
 				t.Fatalf("completion %s: exit %d, %s", shell, code, errOut)
 			}
-			path := filepath.Join("..", "..", "completions", "rccctl."+shell)
+			ext := map[string]string{"powershell": "ps1"}[shell]
+			if ext == "" {
+				ext = shell
+			}
+			path := filepath.Join("..", "..", "completions", "rccctl."+ext)
 			if *update {
 				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 					t.Fatal(err)

@@ -69,9 +69,10 @@ func newExecutorLsCmd() *cobra.Command {
 func newExecutorDrainCmd() *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "drain ID",
-		Short: "Place no new instances on an executor; running ones finish",
-		Args:  cmdline.Args("ID"),
+		Use:               "drain ID",
+		ValidArgsFunction: onlyFirst(completeExecutorIDs(&f)),
+		Short:             "Place no new instances on an executor; running ones finish",
+		Args:              cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -96,9 +97,10 @@ func newExecutorDrainCmd() *cobra.Command {
 func newExecutorUndrainCmd() *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "undrain ID",
-		Short: "Place new instances on a draining executor again",
-		Args:  cmdline.Args("ID"),
+		Use:               "undrain ID",
+		ValidArgsFunction: onlyFirst(completeExecutorIDs(&f)),
+		Short:             "Place new instances on a draining executor again",
+		Args:              cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {

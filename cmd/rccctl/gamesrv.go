@@ -75,6 +75,7 @@ Deploying the same module, assets and limits again creates no version.`,
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "game name (required)")
+	_ = cmd.RegisterFlagCompletionFunc("name", completeGames(&f))
 	cmd.Flags().StringVar(&assets, "assets", "", "assets archive served read-only at /assets")
 	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
 	addLimitFlags(cmd, &limits)
@@ -120,8 +121,9 @@ func newGameLsCmd() *cobra.Command {
 func newGameVersionsCmd() *cobra.Command {
 	var f serverFlags
 	cmd := &cobra.Command{
-		Use:   "versions GAME",
-		Short: "List the versions of a game",
+		Use:               "versions GAME",
+		ValidArgsFunction: onlyFirst(completeGames(&f)),
+		Short:             "List the versions of a game",
 		Long: `List the versions of a game, oldest first. LIMITS shows the sandbox
 budgets a version sets (init fuel, fuel per frame, memory cap); what it does
 not set is the executor's default, and a version that sets none shows
@@ -165,8 +167,9 @@ func newGameRmCmd() *cobra.Command {
 	var f serverFlags
 	var version uint32
 	cmd := &cobra.Command{
-		Use:   "rm GAME",
-		Short: "Remove a game, or one version of it, that nothing runs",
+		Use:               "rm GAME",
+		ValidArgsFunction: onlyFirst(completeGames(&f)),
+		Short:             "Remove a game, or one version of it, that nothing runs",
 		Long: `Remove every version of GAME, or with --version only that one, when no live
 instance (pending, starting, running or stopping) runs it; the coordinator
 refuses otherwise, removing nothing. Ended instances stay listed. Removing
@@ -199,6 +202,7 @@ it), and the next deploy takes the removed number again.`,
 		},
 	}
 	cmd.Flags().Uint32Var(&version, "version", 0, "remove only this version (default every version: the game)")
+	_ = cmd.RegisterFlagCompletionFunc("version", completeVersions(&f))
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -22,8 +22,9 @@ func newInstanceInputLogCmd() *cobra.Command {
 	var f serverFlags
 	var out string
 	cmd := &cobra.Command{
-		Use:   "input-log ID",
-		Short: "Download the input log of an instance spawned with --record",
+		Use:               "input-log ID",
+		ValidArgsFunction: onlyFirst(completeInstanceIDs(&f, true)),
+		Short:             "Download the input log of an instance spawned with --record",
 		Long: `Download the input log (format rcc-replay/1, docs/replay.md) of an instance
 spawned with --record from its executor, running or ended, and write it to
 --out (standard output by default). A running instance's log ends at its

@@ -124,9 +124,10 @@ func newInstanceSpawnCmd() *cobra.Command {
 		respawn, record     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "spawn GAME",
-		Short: "Start an instance of a game (pending until an executor can take it)",
-		Args:  cmdline.Args("GAME"),
+		Use:               "spawn GAME",
+		ValidArgsFunction: onlyFirst(completeGames(&f)),
+		Short:             "Start an instance of a game (pending until an executor can take it)",
+		Args:              cmdline.Args("GAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lbl, err := parseLabels(labels)
 			if err != nil {
@@ -270,6 +271,9 @@ line under --output json), until interrupted.`,
 	fl.BoolVarP(&all, "all", "a", false, "include stopped, failed and lost instances")
 	fl.Uint32Var(&limit, "limit", 0, "at most this many (newest first)")
 	fl.BoolVarP(&watch, "watch", "w", false, "follow changes as they happen (JSON Lines under --output json)")
+	_ = cmd.RegisterFlagCompletionFunc("game", completeGames(&f))
+	_ = cmd.RegisterFlagCompletionFunc("executor", completeExecutorIDs(&f))
+	_ = cmd.RegisterFlagCompletionFunc("state", completeWords(instanceStateWords...))
 	addServerFlags(cmd, &f, true)
 	return cmd
 }
@@ -278,8 +282,9 @@ func newInstanceGetCmd() *cobra.Command {
 	var f serverFlags
 	var watch bool
 	cmd := &cobra.Command{
-		Use:   "get ID",
-		Short: "Show one instance, or follow its changes with --watch",
+		Use:               "get ID",
+		ValidArgsFunction: onlyFirst(completeInstanceIDs(&f, true)),
+		Short:             "Show one instance, or follow its changes with --watch",
 		Long: `Show one instance.
 
 With --watch, print it and then every change to it as it happens (a table
@@ -313,14 +318,25 @@ row each, or one JSON object per line under --output json), until it ends
 }
 
 // watchInstance prints instance id as it is and then each change, until it
-// ends. The Watch stream opens first (in ctx) so that no change between
-// the read (in callCtx) and the stream is missed.
+// ends. The Watch stream opens first (in ctx) and the instance is read (in
+// callCtx) once its headers say it is subscribed, so no change between the
+// read and the stream is missed.
 func watchInstance(ctx, callCtx context.Context, c *client.Client, id string, p *watchPrinter) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
 	if err != nil {
 		return err
+	}
+	subscribed := make(chan error, 1)
+	go func() { _, err := stream.Header(); subscribed <- err }()
+	select {
+	case err := <-subscribed:
+		if err != nil {
+			return err
+		}
+	case <-callCtx.Done():
+		return fmt.Errorf("watch %s: %w", id, callCtx.Err())
 	}
 	in, err := c.Instances.Get(callCtx, &rccv1.GetInstanceRequest{Id: id})
 	if err != nil {
@@ -351,9 +367,10 @@ func newInstanceStopCmd() *cobra.Command {
 	var f serverFlags
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "stop ID...",
-		Short: "Stop instances",
-		Args:  cmdline.Args("ID..."),
+		Use:               "stop ID...",
+		ValidArgsFunction: completeInstanceIDs(&f, false),
+		Short:             "Stop instances",
+		Args:              cmdline.Args("ID..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, done, c, err := f.dial(cmd)
 			if err != nil {
@@ -388,9 +405,10 @@ func newInstanceRenewCmd() *cobra.Command {
 	var f serverFlags
 	var lease time.Duration
 	cmd := &cobra.Command{
-		Use:   "renew ID",
-		Short: "Extend an instance's lease from now",
-		Args:  cmdline.Args("ID"),
+		Use:               "renew ID",
+		ValidArgsFunction: onlyFirst(completeInstanceIDs(&f, false)),
+		Short:             "Extend an instance's lease from now",
+		Args:              cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if lease < 0 || lease%time.Second != 0 {
 				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}

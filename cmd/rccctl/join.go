@@ -22,8 +22,9 @@ func newJoinCmd() *cobra.Command {
 		labels     []string
 	)
 	cmd := &cobra.Command{
-		Use:   "join GAME --player ID",
-		Short: "Reserve a seat for a player and print where to connect, with a ticket",
+		Use:               "join GAME --player ID",
+		ValidArgsFunction: onlyFirst(completeGames(&f)),
+		Short:             "Reserve a seat for a player and print where to connect, with a ticket",
 		Long: `Reserve a seat for a player in the fullest running instance of GAME with
 room (matching --label), or in a new one, and print the executor's WebSocket
 URL, the instance and a single-use ticket valid for 60 s, and the play URL

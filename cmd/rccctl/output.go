@@ -11,6 +11,7 @@ import (
 // addOutputFlag adds --output table|json to cmd.
 func addOutputFlag(cmd *cobra.Command, output *string) {
 	cmd.Flags().StringVarP(output, "output", "o", "table", "output format: table or json")
+	_ = cmd.RegisterFlagCompletionFunc("output", completeWords("table", "json"))
 }
 
 func checkOutput(output string) error {

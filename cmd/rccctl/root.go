@@ -40,7 +40,9 @@ func newRootCmd() *cobra.Command {
 		newExecutorCmd(),
 		newJoinCmd(),
 		newTopCmd(),
+		newContextCmd(),
 		cmdline.NewVersionCmd(),
+		cmdline.NewManCmd(),
 	)
 	return root
 }

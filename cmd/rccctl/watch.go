@@ -34,11 +34,15 @@ func instanceRow(in *rccv1.Instance, now time.Time) []string {
 // align on rows it has not seen yet.
 var watchWidths = []int{8, 20, 12, 7, 8, 7, 9, 10, 20, 6, 0}
 
-// watchPrinter prints instance changes as JSON Lines or as table rows.
+// watchPrinter prints instance changes as JSON Lines (every event, live
+// figures included) or as table rows (an event that changes no more than
+// an instance's live figures, as each heartbeat does, prints no row).
 type watchPrinter struct {
 	w      io.Writer
 	json   bool
 	header bool
+	// last is what the last row of each instance showed, but its figures.
+	last map[string]string
 }
 
 func (p *watchPrinter) print(at time.Time, snapshot bool, in *rccv1.Instance) error {
@@ -46,6 +50,15 @@ func (p *watchPrinter) print(at time.Time, snapshot bool, in *rccv1.Instance) er
 		t := at.UTC()
 		return writeJSONLine(p.w, watchOut{At: &t, Snapshot: snapshot, Instance: instanceJSON(in, at)})
 	}
+	key := fmt.Sprint(in.State, in.Players, in.Reserved, in.MaxPlayers, in.ExecutorId, in.Reason,
+		in.LeaseExpiresAt.AsTime().UnixMilli(), labelString(in.Labels))
+	if p.last == nil {
+		p.last = map[string]string{}
+	}
+	if p.last[in.Id] == key {
+		return nil
+	}
+	p.last[in.Id] = key
 	if !p.header {
 		p.header = true
 		if err := p.row(append([]string{"TIME"}, instanceColumns...)); err != nil {

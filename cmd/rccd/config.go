@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/rcc-games/rcc/pkg/cmdline"
 )
 
 // envName is the environment twin of a flag: --grpc-addr is RCC_GRPC_ADDR.
@@ -42,6 +44,18 @@ func withEnvHelp(cmd *cobra.Command) {
 			f.Usage += " [" + envName(f.Name) + "]"
 		}
 	})
+}
+
+// configChecked is a PreRunE that reads the environment twins and checks
+// the configuration: what it refuses is a usage error (exit 2), as a bad
+// flag is.
+func configChecked(check func(cmd *cobra.Command) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		if err := check(cmd); err != nil {
+			return cmdline.UsageError{Err: err}
+		}
+		return nil
+	}
 }
 
 // defaultDataDir is $XDG_DATA_HOME/rcc, or ~/.local/share/rcc.

@@ -73,12 +73,12 @@ The signing key is created in --data-dir on first start (signing.key, mode
 0600); make an operator token with "rccd token create --role admin".
 Every flag has an environment twin, shown in brackets; flags win.`,
 		Args: cmdline.Args(),
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err
 			}
 			return cfg.validate()
-		},
+		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCoordinator(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},

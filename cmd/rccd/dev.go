@@ -53,7 +53,7 @@ so that rccctl works without flags:
 
 Every flag has an environment twin, shown in brackets; flags win.`,
 		Args: cmdline.Args(),
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err
 			}
@@ -61,7 +61,7 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 				return errors.New("--data-dir is empty")
 			}
 			return nil
-		},
+		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},

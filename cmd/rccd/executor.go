@@ -124,12 +124,12 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 (players are told: executor_shutdown); a second signal skips the wait.
 Every flag has an environment twin, shown in brackets; flags win.`,
 		Args: cmdline.Args(),
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
 			if err := applyEnv(cmd, os.LookupEnv); err != nil {
 				return err
 			}
 			return cfg.validate()
-		},
+		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},

@@ -58,7 +58,7 @@ func TestExecutorNeedsAToken(t *testing.T) {
 	t.Setenv("RCC_TOKEN", "")
 	t.Setenv("RCC_TOKEN_FILE", "")
 	code, _, errOut := rccd(t, "executor", "--data-dir", t.TempDir())
-	if code == 0 || !strings.Contains(errOut, "executor token is required") {
+	if code != exitUsage || !strings.Contains(errOut, "executor token is required") {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }

@@ -21,9 +21,9 @@ them at start too; this command lets a deployment do it as a separate step.
 Several coordinators may start on one PostgreSQL at once: an advisory lock
 serialises the migrations.`,
 		Args: cmdline.Args(),
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
 			return applyEnv(cmd, os.LookupEnv)
-		},
+		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			url := db
 			if url == "" {

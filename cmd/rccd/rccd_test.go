@@ -246,3 +246,33 @@ func TestCoordinatorServes(t *testing.T) {
 		t.Fatalf("logs:\n%s", logs.String())
 	}
 }
+
+// TestUsageErrors: rccd exits 2 on a wrong command line, as rccctl does,
+// and 0 with its build on version.
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bogus"}, `unknown command "bogus" for "rccd"`},
+		{[]string{"token"}, "rccd token: missing subcommand: want one of create"},
+		{[]string{"token", "revoke"}, `unknown command "revoke" for "rccd token"`},
+		{[]string{"dev", "extra"}, `unexpected argument "extra"`},
+		{[]string{"dev", "--data-dir", ""}, "--data-dir is empty"},
+		{[]string{"coordinator", "--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{[]string{"version", "-o", "yaml"}, `--output "yaml"`},
+	} {
+		code, _, errOut := rccd(t, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("rccd %s: exit %d, want %d with %q:\n%s", strings.Join(tc.args, " "), code, exitUsage, tc.want, errOut)
+		}
+	}
+	code, out, errOut := rccd(t, "version", "--output", "json")
+	var v struct {
+		Version   string `json:"version"`
+		GoVersion string `json:"go_version"`
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go1.") {
+		t.Fatalf("version: exit %d %s %s", code, out, errOut)
+	}
+}

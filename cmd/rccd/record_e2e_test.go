@@ -60,7 +60,7 @@ func TestE2ERecordAndReplay(t *testing.T) {
 
 	// While it runs: the log up to its last flushed frame.
 	live := filepath.Join(dir, "live.rcclog")
-	out, err := rccctl(t, env, "instance", "input-log", in.Id, "-o", live)
+	out, err := rccctl(t, env, "instance", "input-log", in.Id, "--out", live)
 	if err != nil || !strings.Contains(out, live) {
 		t.Fatalf("rccctl instance input-log (running): %v\n%s", err, out)
 	}
@@ -71,7 +71,7 @@ func TestE2ERecordAndReplay(t *testing.T) {
 	}
 	c.waitInstance(in.Id, "stopped", isState(rccv1.InstanceState_INSTANCE_STATE_STOPPED))
 	final := filepath.Join(dir, "final.rcclog")
-	if out, err := rccctl(t, env, "instance", "input-log", in.Id, "-o", final); err != nil {
+	if out, err := rccctl(t, env, "instance", "input-log", in.Id, "--out", final); err != nil {
 		t.Fatalf("rccctl instance input-log (stopped): %v\n%s", err, out)
 	}
 	if n := replayed(final); n < liveFrames || n < 60 {
@@ -88,7 +88,7 @@ func TestE2ERecordAndReplay(t *testing.T) {
 	}
 
 	// An instance spawned without record has no log.
-	if out, err := rccctl(t, env, "instance", "input-log", plain.Id, "-o", filepath.Join(dir, "plain.rcclog")); err == nil ||
+	if out, err := rccctl(t, env, "instance", "input-log", plain.Id, "--out", filepath.Join(dir, "plain.rcclog")); err == nil ||
 		!strings.Contains(out, "does not record") {
 		t.Fatalf("rccctl instance input-log of an unrecorded instance: %v\n%s", err, out)
 	}
@@ -120,7 +120,7 @@ func TestE2ERecordAndReplay(t *testing.T) {
 			t.Errorf("%s: GET %s: %s, want %d", tc.name, u, resp.Status, tc.code)
 		}
 	}
-	out, err = rccctl(t, []string{"RCC_ADDR=" + c.addr, "RCC_TOKEN=" + string(exTok)}, "instance", "input-log", in.Id, "-o", filepath.Join(dir, "x.rcclog"))
+	out, err = rccctl(t, []string{"RCC_ADDR=" + c.addr, "RCC_TOKEN=" + string(exTok)}, "instance", "input-log", in.Id, "--out", filepath.Join(dir, "x.rcclog"))
 	if err == nil {
 		t.Fatalf("rccctl instance input-log with an executor token succeeded:\n%s", out)
 	}

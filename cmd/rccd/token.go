@@ -36,9 +36,9 @@ missing). With --save, also write it with --addr to rccctl's credentials
 file ($XDG_CONFIG_HOME/rcc/credentials.json or ~/.config/rcc/credentials.json),
 where rccctl finds it without flags.`,
 		Args: cmdline.Args(),
-		PreRunE: func(cmd *cobra.Command, _ []string) error {
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
 			return applyEnv(cmd, os.LookupEnv)
-		},
+		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := auth.ParseRole(role)
 			if err != nil {

@@ -5,14 +5,15 @@ import (
 	"runtime/debug"
 )
 
-// version and commit are set at link time by the Makefile:
+// version, commit and modified are set at link time by the Makefile:
 //
-//	-ldflags "-X github.com/rcc-games/rcc/pkg/buildinfo.version=v1.2.3 -X github.com/rcc-games/rcc/pkg/buildinfo.commit=abc123"
+//	-ldflags "-X github.com/rcc-games/rcc/pkg/buildinfo.version=v1.2.3 -X github.com/rcc-games/rcc/pkg/buildinfo.commit=abc123 -X github.com/rcc-games/rcc/pkg/buildinfo.modified=true"
 //
 // Empty, they come from the build information Go embeds.
 var (
-	version string
-	commit  string
+	version  string
+	commit   string
+	modified string
 )
 
 // Info is one binary's build.
@@ -32,7 +33,11 @@ type Info struct {
 
 // Read returns this binary's build.
 func Read() Info {
-	return read(version, commit, debug.ReadBuildInfo)
+	in := read(version, commit, debug.ReadBuildInfo)
+	if modified == "true" {
+		in.Modified = true
+	}
+	return in
 }
 
 func read(ldVersion, ldCommit string, readBuild func() (*debug.BuildInfo, bool)) Info {

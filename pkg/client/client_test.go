@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/auth"
@@ -73,4 +74,42 @@ func Example() {
 		return
 	}
 	fmt.Println(in.Id, j.WsUrl, j.Ticket != "")
+}
+
+func TestConfigRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rcc", "config.json")
+	cfg, err := client.LoadConfig(path)
+	if err != nil || cfg.Current != "" || len(cfg.Contexts) != 0 {
+		t.Fatalf("missing file = %+v %v, want an empty config", cfg, err)
+	}
+	cfg.Contexts["prod"] = client.Credentials{Addr: "coord:7400", Token: "a.b.c"}
+	cfg.Contexts["lab"] = client.Credentials{Addr: "lab:7400", Token: "d.e.f"}
+	cfg.Current = "prod"
+	if err := client.SaveConfig(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := client.LoadConfig(path)
+	if err != nil || got.Current != "prod" || got.Contexts["lab"] != cfg.Contexts["lab"] || fmt.Sprint(got.Names()) != "[lab prod]" {
+		t.Fatalf("round trip = %+v %v", got, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v %v", fi, err)
+	}
+	if _, err := got.Context("staging"); !errors.Is(err, client.ErrNoContext) {
+		t.Fatalf("missing context: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(`{"current":"gone","contexts":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.LoadConfig(path); !errors.Is(err, client.ErrNoContext) {
+		t.Fatalf("current context missing: %v", err)
+	}
+	for _, name := range []string{"", "-x", "a b", strings.Repeat("x", 64)} {
+		if client.CheckContextName(name) == nil {
+			t.Errorf("context name %q accepted", name)
+		}
+	}
+	if err := client.CheckContextName("prod-eu.1"); err != nil {
+		t.Error(err)
+	}
 }

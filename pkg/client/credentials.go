@@ -48,9 +48,6 @@ func LoadCredentials(path string) (Credentials, error) {
 // SaveCredentials writes credentials to path with mode 0600 (its directory
 // 0700), replacing the file atomically.
 func SaveCredentials(path string, c Credentials) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("save credentials: %w", err)
-	}
 	b, err := json.MarshalIndent(struct {
 		Addr  string `json:"addr"`
 		Token string `json:"token"`
@@ -58,24 +55,33 @@ func SaveCredentials(path string, c Credentials) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".credentials-*")
-	if err != nil {
+	if err := writePrivate(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("save credentials: %w", err)
+	}
+	return nil
+}
+
+// writePrivate replaces path atomically with data, readable by its owner
+// alone (the directory created 0700).
+func writePrivate(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
 	}
 	defer os.Remove(tmp.Name())
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save credentials: %w", err)
+		return err
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("save credentials: %w", err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save credentials: %w", err)
+		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save credentials: %w", err)
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }

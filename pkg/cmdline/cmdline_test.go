@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,5 +94,34 @@ func TestVersion(t *testing.T) {
 	if code := Run(context.Background(), tree(), []string{"version"}, &out, &errOut); code != ExitOK || !strings.HasPrefix(out.String(), "tool ") ||
 		!strings.Contains(out.String(), "go        go1.") {
 		t.Fatalf("version: exit %d\n%s", code, out.String())
+	}
+}
+
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	root := tree()
+	root.AddCommand(NewManCmd())
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), root, []string{"gen-man", dir}, &out, &errOut); code != ExitOK {
+		t.Fatalf("gen-man: exit %d %s", code, errOut.String())
+	}
+	for page, want := range map[string]string{
+		"tool.1":             `.TH "tool" "1"`,
+		"tool-game-deploy.1": "tool game deploy FILE",
+		"tool-version.1":     `\fB--output\fP="table"`,
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %q:\n%s", page, want, b)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tool-gen-man.1")); err == nil {
+		t.Error("the hidden gen-man has a page")
+	}
+	if code := Run(context.Background(), tree(), []string{"gen-man"}, &out, &errOut); code != ExitUsage {
+		t.Errorf("gen-man without DIR in a tree without it: exit %d", code)
 	}
 }

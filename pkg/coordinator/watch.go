@@ -3,6 +3,8 @@ package coordinator
 import (
 	"context"
 
+	"google.golang.org/grpc/metadata"
+
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -28,6 +30,11 @@ func (w *watchService) watch(ctx context.Context, req *rccv1.WatchRequest, strea
 	}
 	id, events := c.hub.subscribe()
 	defer c.hub.unsubscribe(id)
+	// The response headers say the stream is subscribed: a client that
+	// waits for them and then reads the store misses no change.
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
 	if !req.SkipSnapshot {
 		xs, err := c.st.ListExecutors(ctx)
 		if err != nil {

@@ -27,6 +27,11 @@ type conn interface {
 	exec(ctx context.Context, q string, args ...any) (int64, error)
 	query(ctx context.Context, q string, args ...any) (rows, error)
 	queryRow(ctx context.Context, q string, args ...any) row
+	// versionLock is the locking clause of a read of version rows: shared
+	// for the reads that create an instance of the version, exclusive for
+	// removing it, so that a removal and a spawn of one version never
+	// both commit on PostgreSQL; "" on SQLite, whose writers take turns.
+	versionLock(exclusive bool) string
 }
 
 // engine is one backend: a pool plus transactions and error translation.

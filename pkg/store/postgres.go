@@ -209,6 +209,17 @@ func (e *pgEngine) inTx(ctx context.Context, fn func(conn) error) error {
 
 func (e *pgEngine) lockClause() string { return " FOR UPDATE OF i SKIP LOCKED" }
 
+func (e *pgEngine) versionLock(exclusive bool) string { return pgVersionLock(exclusive) }
+
+func (c pgConn) versionLock(exclusive bool) string { return pgVersionLock(exclusive) }
+
+func pgVersionLock(exclusive bool) string {
+	if exclusive {
+		return " FOR UPDATE"
+	}
+	return " FOR SHARE"
+}
+
 func (e *pgEngine) ping(ctx context.Context) error { return e.pool.Ping(ctx) }
 
 func (e *pgEngine) close() error {

@@ -139,6 +139,16 @@ func latestVersion(ctx context.Context, c conn, game string) (uint32, error) {
 }
 
 func getVersion(ctx context.Context, c conn, game string, version uint32) (Version, error) {
+	return getVersionLocked(ctx, c, game, version, "")
+}
+
+// getVersionShared reads a version to create an instance of it, holding
+// it against removal until the transaction ends.
+func getVersionShared(ctx context.Context, c conn, game string, version uint32) (Version, error) {
+	return getVersionLocked(ctx, c, game, version, c.versionLock(false))
+}
+
+func getVersionLocked(ctx context.Context, c conn, game string, version uint32, lock string) (Version, error) {
 	if version == 0 {
 		latest, err := latestVersion(ctx, c, game)
 		if err != nil {
@@ -149,7 +159,7 @@ func getVersion(ctx context.Context, c conn, game string, version uint32) (Versi
 		}
 		version = latest
 	}
-	v, err := scanVersion(c.queryRow(ctx, `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`, game, int64(version)))
+	v, err := scanVersion(c.queryRow(ctx, `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`+lock, game, int64(version)))
 	if err != nil {
 		return Version{}, fmt.Errorf("game %q version %d: %w", game, version, notFound(err))
 	}
@@ -258,9 +268,12 @@ func (s *db) DeleteGame(ctx context.Context, game string, version uint32) ([]Ver
 	var out []Version
 	err := s.tx(ctx, func(c conn) error {
 		out = nil
-		q, args := `SELECT `+versionCols+` FROM versions WHERE game = ? ORDER BY version`, []any{game}
+		// The rows are locked exclusively: a spawn or join of one of them
+		// that read it first has committed its instance by the time the
+		// live count below runs, and one that comes later finds it gone.
+		q, args := `SELECT `+versionCols+` FROM versions WHERE game = ? ORDER BY version`+c.versionLock(true), []any{game}
 		if version != 0 {
-			q, args = `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`, []any{game, int64(version)}
+			q, args = `SELECT `+versionCols+` FROM versions WHERE game = ? AND version = ?`+c.versionLock(true), []any{game, int64(version)}
 		}
 		r, err := c.query(ctx, q, args...)
 		if err != nil {
@@ -419,7 +432,7 @@ func spawn(ctx context.Context, c conn, spec SpawnSpec, p Placement) (Instance, 
 	if err := validSpec(spec); err != nil {
 		return Instance{}, err
 	}
-	v, err := getVersion(ctx, c, spec.Game, spec.Version)
+	v, err := getVersionShared(ctx, c, spec.Game, spec.Version)
 	if err != nil {
 		return Instance{}, err
 	}
@@ -620,7 +633,7 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 		if exec == "" {
 			return ErrNoExecutor
 		}
-		v, err := getVersion(ctx, c, q.Game, version)
+		v, err := getVersionShared(ctx, c, q.Game, version)
 		if err != nil {
 			return err
 		}

@@ -134,6 +134,10 @@ func (e *sqliteEngine) inTx(ctx context.Context, fn func(conn) error) error {
 
 func (e *sqliteEngine) lockClause() string { return "" }
 
+func (e *sqliteEngine) versionLock(bool) string { return "" }
+
+func (c sqlConn) versionLock(bool) string { return "" }
+
 func (e *sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
 
 func (e *sqliteEngine) close() error { return e.db.Close() }

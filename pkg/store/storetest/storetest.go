@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"Logs", testLogs},
 		{"LogsBounded", testLogsBounded},
 		{"LogsConcurrent", testLogsConcurrent},
+		{"DeleteGameRacesSpawn", testDeleteGameRacesSpawn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1000,6 +1001,40 @@ func testLogsConcurrent(t *testing.T, s store.Store) {
 	for k, e := range got {
 		if e.Seq != uint64(k+1) {
 			t.Fatalf("entry %d has seq %d", k, e.Seq)
+		}
+	}
+}
+
+// testDeleteGameRacesSpawn removes versions while instances of them are
+// being spawned: either the removal is refused, or no live instance of the
+// removed version is left.
+func testDeleteGameRacesSpawn(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for round := range 20 {
+		v := deploy(t, s, "race", fmt.Sprintf("module %d", round))
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sp := spec("race")
+				sp.Version = v.Version
+				_, _ = s.Spawn(ctx, sp, store.Placement{Now: t0, LiveSince: t0.Add(time.Hour)})
+			}()
+		}
+		_, delErr := s.DeleteGame(ctx, "race", v.Version)
+		wg.Wait()
+		if delErr != nil {
+			if !errors.Is(delErr, store.ErrConflict) {
+				t.Fatalf("round %d: delete: %v", round, delErr)
+			}
+			continue
+		}
+		ins := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Game: "race", States: []store.InstanceState{store.StatePending}}))
+		for _, in := range ins {
+			if in.Version == v.Version {
+				t.Fatalf("round %d: version %d removed while instance %s of it is pending", round, v.Version, in.ID)
+			}
 		}
 	}
 }

@@ -1136,7 +1136,9 @@ const (
 // WatchService streams instance and executor events, for dashboards.
 type WatchServiceClient interface {
 	// Watch sends a snapshot of every instance and executor (unless
-	// skip_snapshot), then each change as it happens. Role: admin.
+	// skip_snapshot), then each change as it happens. Its response headers
+	// arrive once the stream is subscribed to changes, so a client that waits
+	// for them before reading an instance misses no change. Role: admin.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
 }
 
@@ -1174,7 +1176,9 @@ type WatchService_WatchClient = grpc.ServerStreamingClient[WatchEvent]
 // WatchService streams instance and executor events, for dashboards.
 type WatchServiceServer interface {
 	// Watch sends a snapshot of every instance and executor (unless
-	// skip_snapshot), then each change as it happens. Role: admin.
+	// skip_snapshot), then each change as it happens. Its response headers
+	// arrive once the stream is subscribed to changes, so a client that waits
+	// for them before reading an instance misses no change. Role: admin.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchEvent]) error
 	mustEmbedUnimplementedWatchServiceServer()
 }
