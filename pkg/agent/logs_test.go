@@ -25,13 +25,17 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 	e := newEnv(t)
 	a := e.startAgent("ex-1", t.TempDir())
 	e.deploy("panicky", gamebuildtest.Panicky(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	watch, err := e.admin.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	params, _ := structpb.NewStruct(map[string]any{"panic_at": 90})
 	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: "panicky", Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	s, err := e.admin.Instances.Logs(ctx, &rccv1.LogsRequest{Id: in.Id, Follow: true})
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +80,19 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 	if err != nil || got2.State != rccv1.InstanceState_INSTANCE_STATE_FAILED ||
 		got2.Reason != "trap in tick: unreachable; stderr: panic: boom at frame 90" {
 		t.Fatalf("instance %v, %v", got2, err)
+	}
+	const reason = "trap in tick: unreachable; stderr: panic: boom at frame 90"
+	for {
+		ev, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("watch: %v before the failure", err)
+		}
+		if w := ev.GetInstance(); w.GetId() == in.Id && w.State == rccv1.InstanceState_INSTANCE_STATE_FAILED {
+			if w.Reason != reason {
+				t.Errorf("watch: reason %q, want %q", w.Reason, reason)
+			}
+			break
+		}
 	}
 	testenv.WaitFor(t, "the executor to drop the ended instance", 10*time.Second, func() bool {
 		_, err := a.Executor().Instance(in.Id)
