@@ -25,7 +25,9 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 	e := newEnv(t)
 	a := e.startAgent("ex-1", t.TempDir())
 	e.deploy("panicky", gamebuildtest.Panicky(t))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Compiling the Go guest takes a minute or more under the race
+	// detector on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	watch, err := e.admin.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
 	if err != nil {
