@@ -38,6 +38,21 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Watch is read all along: a watcher that falls behind loses events.
+	watched := make(chan string, 1)
+	go func() {
+		defer close(watched)
+		for {
+			ev, err := watch.Recv()
+			if err != nil {
+				return
+			}
+			if w := ev.GetInstance(); w.GetId() == in.Id && w.State == rccv1.InstanceState_INSTANCE_STATE_FAILED {
+				watched <- w.Reason
+				return
+			}
+		}
+	}()
 	s, err := e.admin.Instances.Logs(ctx, &rccv1.LogsRequest{Id: in.Id, Follow: true})
 	if err != nil {
 		t.Fatal(err)
@@ -84,17 +99,8 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 		t.Fatalf("instance %v, %v", got2, err)
 	}
 	const reason = "trap in tick: unreachable; stderr: panic: boom at frame 90"
-	for {
-		ev, err := watch.Recv()
-		if err != nil {
-			t.Fatalf("watch: %v before the failure", err)
-		}
-		if w := ev.GetInstance(); w.GetId() == in.Id && w.State == rccv1.InstanceState_INSTANCE_STATE_FAILED {
-			if w.Reason != reason {
-				t.Errorf("watch: reason %q, want %q", w.Reason, reason)
-			}
-			break
-		}
+	if got, ok := <-watched; !ok || got != reason {
+		t.Errorf("watch: failed with reason %q (%v), want %q", got, ok, reason)
 	}
 	testenv.WaitFor(t, "the executor to drop the ended instance", 10*time.Second, func() bool {
 		_, err := a.Executor().Instance(in.Id)
