@@ -117,6 +117,7 @@ func (s *executorService) AppendLogs(ctx context.Context, req *rccv1.AppendLogsR
 	}
 	for _, b := range batches {
 		if !slices.Contains(refused, b.InstanceID) {
+			c.metrics.logEntries.Add(float64(len(b.Entries)))
 			c.logWake.wake(b.InstanceID)
 		}
 	}
@@ -132,6 +133,8 @@ func (s *instanceService) Logs(req *rccv1.LogsRequest, stream rccv1.InstanceServ
 	c := s.c
 	ctx := stream.Context()
 	if req.Follow {
+		c.metrics.logFollowers.Inc()
+		defer c.metrics.logFollowers.Dec()
 		var end func()
 		var result func(error) error
 		ctx, end, result = c.streamContext(ctx)
