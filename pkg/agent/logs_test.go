@@ -25,13 +25,34 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 	e := newEnv(t)
 	a := e.startAgent("ex-1", t.TempDir())
 	e.deploy("panicky", gamebuildtest.Panicky(t))
+	// Compiling the Go guest takes a minute or more under the race
+	// detector on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	watch, err := e.admin.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	params, _ := structpb.NewStruct(map[string]any{"panic_at": 90})
 	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: "panicky", Params: params})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// Watch is read all along: a watcher that falls behind loses events.
+	watched := make(chan string, 1)
+	go func() {
+		defer close(watched)
+		for {
+			ev, err := watch.Recv()
+			if err != nil {
+				return
+			}
+			if w := ev.GetInstance(); w.GetId() == in.Id && w.State == rccv1.InstanceState_INSTANCE_STATE_FAILED {
+				watched <- w.Reason
+				return
+			}
+		}
+	}()
 	s, err := e.admin.Instances.Logs(ctx, &rccv1.LogsRequest{Id: in.Id, Follow: true})
 	if err != nil {
 		t.Fatal(err)
@@ -76,6 +97,10 @@ func TestLogsOfAFailedInstance(t *testing.T) {
 	if err != nil || got2.State != rccv1.InstanceState_INSTANCE_STATE_FAILED ||
 		got2.Reason != "trap in tick: unreachable; stderr: panic: boom at frame 90" {
 		t.Fatalf("instance %v, %v", got2, err)
+	}
+	const reason = "trap in tick: unreachable; stderr: panic: boom at frame 90"
+	if got, ok := <-watched; !ok || got != reason {
+		t.Errorf("watch: failed with reason %q (%v), want %q", got, ok, reason)
 	}
 	testenv.WaitFor(t, "the executor to drop the ended instance", 10*time.Second, func() bool {
 		_, err := a.Executor().Instance(in.Id)

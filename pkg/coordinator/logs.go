@@ -2,8 +2,8 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,8 +89,7 @@ func (s *executorService) AppendLogs(ctx context.Context, req *rccv1.AppendLogsR
 	if total > maxAppendEntries {
 		return nil, invalid("append logs: %d entries in one request, at most %d", total, maxAppendEntries)
 	}
-	now := c.now()
-	res := &rccv1.AppendLogsResponse{}
+	batches := make([]store.LogBatch, 0, len(req.Instances))
 	for _, il := range req.Instances {
 		if il.InstanceId == "" || len(il.Entries) == 0 {
 			continue
@@ -107,17 +106,22 @@ func (s *executorService) AppendLogs(ctx context.Context, req *rccv1.AppendLogsR
 			}
 			entries = append(entries, entry)
 		}
-		_, err := c.st.AppendLogs(ctx, req.ExecutorId, il.InstanceId, entries, c.cfg.LogEntries, now)
-		switch {
-		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrNotFound):
-			res.Refused = append(res.Refused, il.InstanceId)
-			continue
-		case err != nil:
-			return nil, grpcError(err)
-		}
-		c.logWake.wake(il.InstanceId)
+		batches = append(batches, store.LogBatch{InstanceID: il.InstanceId, Entries: entries})
 	}
-	return res, nil
+	if len(batches) == 0 {
+		return &rccv1.AppendLogsResponse{}, nil
+	}
+	refused, err := c.st.AppendLogs(ctx, req.ExecutorId, batches, c.cfg.LogEntries, c.now())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	for _, b := range batches {
+		if !slices.Contains(refused, b.InstanceID) {
+			c.metrics.logEntries.Add(float64(len(b.Entries)))
+			c.logWake.wake(b.InstanceID)
+		}
+	}
+	return &rccv1.AppendLogsResponse{Refused: refused}, nil
 }
 
 // Logs streams an instance's log from the store, then, with follow, what
@@ -129,6 +133,8 @@ func (s *instanceService) Logs(req *rccv1.LogsRequest, stream rccv1.InstanceServ
 	c := s.c
 	ctx := stream.Context()
 	if req.Follow {
+		c.metrics.logFollowers.Inc()
+		defer c.metrics.logFollowers.Dec()
 		var end func()
 		var result func(error) error
 		ctx, end, result = c.streamContext(ctx)

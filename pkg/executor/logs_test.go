@@ -107,3 +107,16 @@ func TestLogsBoundedUnderFlood(t *testing.T) {
 		t.Fatalf("read on: lost %d, next %+v", lost2, next[0])
 	}
 }
+
+// TestLogsLastWordsInReason: a line the guest left without its newline
+// when it trapped ends the failure's reason.
+func TestLogsLastWordsInReason(t *testing.T) {
+	h := newHarness(t)
+	h.start(InstanceSpec{ID: "lw", Game: "last_words", Module: testModule(t, "last_words")})
+	h.run()
+	waitFor(t, "the failure", func() bool { st, _ := h.ex.Instance("lw"); return st.State == StateFailed })
+	st, _ := h.ex.Instance("lw")
+	if got, want := ReasonText(st.State, st.Reason, st.Detail), "trap in tick: unreachable; stderr: assertion failed: hp >= 0"; got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+}

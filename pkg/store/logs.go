@@ -23,13 +23,20 @@ const (
 type LogEntry struct {
 	InstanceID string
 	// Seq is the entry's position in the instance's log, from 1, given by
-	// AppendLogs (ignored on input).
+	// AppendLogs (ignored on input): each entry appended takes the next
+	// number, also those of a batch larger than the log keeps.
 	Seq    uint64
 	Time   time.Time // millisecond precision once stored
 	Frame  uint64
 	Stream LogStream
 	Event  string
 	Text   string
+}
+
+// LogBatch is new entries of one instance's log, for AppendLogs.
+type LogBatch struct {
+	InstanceID string
+	Entries    []LogEntry
 }
 
 // LogQuery selects entries in ListLogs; zero fields select all kept.
@@ -64,66 +71,88 @@ func cleanLogText(s string) string {
 // logBatchRows bounds the rows of one INSERT (7 parameters each).
 const logBatchRows = 100
 
-func (s *db) AppendLogs(ctx context.Context, executorID, instanceID string, entries []LogEntry, keep int, now time.Time) (uint64, error) {
+func (s *db) AppendLogs(ctx context.Context, executorID string, batches []LogBatch, keep int, now time.Time) ([]string, error) {
 	if keep <= 0 {
-		return 0, fmt.Errorf("append logs of %s: keep must be positive: %w", instanceID, ErrConflict)
+		return nil, fmt.Errorf("append logs: keep must be positive, not %d", keep)
 	}
-	var last uint64
+	// One order of row locks for every caller.
+	batches = slices.Clone(batches)
+	slices.SortStableFunc(batches, func(a, b LogBatch) int { return strings.Compare(a.InstanceID, b.InstanceID) })
+	var refused []string
 	err := s.tx(ctx, func(c conn) error {
-		in, err := getInstance(ctx, c, instanceID)
-		if err != nil {
-			return err
-		}
-		if in.ExecutorID != executorID {
-			return fmt.Errorf("instance %s is not assigned to executor %s: %w", in.ID, executorID, ErrConflict)
-		}
-		// The row update numbers the batch and serialises concurrent
-		// appends to one instance.
-		var end int64
-		if err := c.queryRow(ctx, `UPDATE instances SET log_seq = log_seq + ? WHERE id = ? RETURNING log_seq`,
-			int64(len(entries)), instanceID).Scan(&end); err != nil {
-			return notFound(err)
-		}
-		last = uint64(end)
-		// Only the last keep entries of a batch would survive the trim.
-		if len(entries) > keep {
-			entries = entries[len(entries)-keep:]
-		}
-		first := last - uint64(len(entries)) + 1
-		for chunk := range slices.Chunk(entries, logBatchRows) {
-			var q strings.Builder
-			q.WriteString(`INSERT INTO instance_logs (instance_id, seq, at, frame, stream, event, text) VALUES `)
-			args := make([]any, 0, 7*len(chunk))
-			for k, e := range chunk {
-				if k > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-				at := e.Time
-				if at.IsZero() {
-					at = now
-				}
-				stream := e.Stream
-				if stream == "" {
-					stream = LogStdout
-				}
-				args = append(args, instanceID, int64(first), ms(at), int64(min(e.Frame, 1<<63-1)), string(stream),
-					cleanLogText(e.Event), cleanLogText(e.Text))
-				first++
+		refused = refused[:0]
+		for _, b := range batches {
+			if len(b.Entries) == 0 {
+				continue
 			}
-			if _, err := c.exec(ctx, q.String(), args...); err != nil {
+			ok, err := appendLog(ctx, c, executorID, b, keep, now)
+			if err != nil {
 				return err
 			}
+			if !ok {
+				refused = append(refused, b.InstanceID)
+			}
 		}
-		if last > uint64(keep) {
-			_, err = c.exec(ctx, `DELETE FROM instance_logs WHERE instance_id = ? AND seq <= ?`, instanceID, int64(last)-int64(keep))
-		}
-		return err
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("append logs of %s: %w", instanceID, err)
+		return nil, fmt.Errorf("append logs: %w", err)
 	}
-	return last, nil
+	return refused, nil
+}
+
+// appendLog appends one batch inside a transaction; it reports false when
+// the instance is unknown or not assigned to executorID.
+func appendLog(ctx context.Context, c conn, executorID string, b LogBatch, keep int, now time.Time) (bool, error) {
+	entries := b.Entries
+	// The row update numbers the batch, checks the instance's executor
+	// and serialises concurrent appends to one instance.
+	var end int64
+	err := c.queryRow(ctx, `UPDATE instances SET log_seq = log_seq + ? WHERE id = ? AND executor_id = ? RETURNING log_seq`,
+		int64(len(entries)), b.InstanceID, executorID).Scan(&end)
+	if isNoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	last := uint64(end)
+	// Only the last keep entries of a batch would survive the trim.
+	if len(entries) > keep {
+		entries = entries[len(entries)-keep:]
+	}
+	seq := last - uint64(len(entries)) + 1
+	for chunk := range slices.Chunk(entries, logBatchRows) {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO instance_logs (instance_id, seq, at, frame, stream, event, text) VALUES `)
+		args := make([]any, 0, 7*len(chunk))
+		for k, e := range chunk {
+			if k > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			at := e.Time
+			if at.IsZero() {
+				at = now
+			}
+			stream := e.Stream
+			if stream == "" {
+				stream = LogStdout
+			}
+			args = append(args, b.InstanceID, int64(seq), ms(at), int64(min(e.Frame, 1<<63-1)), string(stream),
+				cleanLogText(e.Event), cleanLogText(e.Text))
+			seq++
+		}
+		if _, err := c.exec(ctx, q.String(), args...); err != nil {
+			return false, err
+		}
+	}
+	if last > uint64(keep) {
+		if _, err := c.exec(ctx, `DELETE FROM instance_logs WHERE instance_id = ? AND seq <= ?`, b.InstanceID, int64(last)-int64(keep)); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func (s *db) ListLogs(ctx context.Context, instanceID string, q LogQuery) ([]LogEntry, error) {

@@ -832,6 +832,21 @@ func logInstance(t *testing.T, s store.Store) (store.Executor, store.Instance) {
 	return x, in
 }
 
+// appendLog appends entries to one instance's log and returns the Seq of
+// its last entry.
+func appendLog(t *testing.T, s store.Store, executorID, id string, entries []store.LogEntry, keep int, now time.Time) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	if refused := must[[]string](t)(s.AppendLogs(ctx, executorID, []store.LogBatch{{InstanceID: id, Entries: entries}}, keep, now)); len(refused) > 0 {
+		t.Fatalf("append to %s refused", id)
+	}
+	tail := must[[]store.LogEntry](t)(s.ListLogs(ctx, id, store.LogQuery{Tail: 1}))
+	if len(tail) == 0 {
+		return 0
+	}
+	return tail[0].Seq
+}
+
 func lines(n, from int, at time.Time) []store.LogEntry {
 	out := make([]store.LogEntry, n)
 	for k := range out {
@@ -844,6 +859,7 @@ func lines(n, from int, at time.Time) []store.LogEntry {
 func testLogs(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	x, in := logInstance(t, s)
+	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
 	if got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{})); got == nil || len(got) != 0 {
 		t.Fatalf("empty log = %#v, want an empty slice", got)
 	}
@@ -853,7 +869,7 @@ func testLogs(t *testing.T, s store.Store) {
 		{Time: t0.Add(2 * time.Second), Frame: 120, Stream: store.LogStderr, Text: "bad \x00 bytes \xff here"},
 		{Frame: 121, Stream: store.LogEvent, Event: "failed", Text: "trap in tick: unreachable"},
 	}
-	last := must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, batch, 100, t0.Add(3*time.Second)))
+	last := appendLog(t, s, x.ID, in.ID, batch, 100, t0.Add(3*time.Second))
 	if last != 4 {
 		t.Fatalf("last seq = %d, want 4", last)
 	}
@@ -904,20 +920,33 @@ func testLogs(t *testing.T, s store.Store) {
 	}
 
 	// Numbering goes on after the previous batch; an empty batch changes nothing.
-	if last := must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, lines(2, 200, t0), 100, t0)); last != 6 {
+	if last := appendLog(t, s, x.ID, in.ID, lines(2, 200, t0), 100, t0); last != 6 {
 		t.Fatalf("second batch last = %d, want 6", last)
 	}
-	if last := must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, nil, 100, t0)); last != 6 {
+	if last := appendLog(t, s, x.ID, in.ID, nil, 100, t0); last != 6 {
 		t.Fatalf("empty batch last = %d, want 6", last)
 	}
 
 	// Only the instance's executor may append; unknown ids are not found.
 	other := register(t, s, "ex2", 0, t0)
-	if _, err := s.AppendLogs(ctx, other.ID, in.ID, lines(1, 0, t0), 100, t0); !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("append by another executor: %v, want ErrConflict", err)
+	refused := must[[]string](t)(s.AppendLogs(ctx, other.ID, []store.LogBatch{{InstanceID: in.ID, Entries: lines(1, 0, t0)}}, 100, t0))
+	if fmt.Sprint(refused) != fmt.Sprint([]string{in.ID}) {
+		t.Fatalf("append by another executor: refused %v, want %s", refused, in.ID)
 	}
-	if _, err := s.AppendLogs(ctx, x.ID, "i-nope", lines(1, 0, t0), 100, t0); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("append to unknown instance: %v, want ErrNotFound", err)
+	// One transaction for several instances: the refused ones are skipped.
+	refused = must[[]string](t)(s.AppendLogs(ctx, x.ID, []store.LogBatch{
+		{InstanceID: "i-nope", Entries: lines(1, 0, t0)},
+		{InstanceID: in2.ID, Entries: lines(2, 0, t0)},
+		{InstanceID: in.ID},
+	}, 100, t0))
+	if fmt.Sprint(refused) != "[i-nope]" {
+		t.Fatalf("append to an unknown instance: refused %v, want [i-nope]", refused)
+	}
+	if got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in2.ID, store.LogQuery{})); len(got) != 2 || got[1].Seq != 2 {
+		t.Fatalf("log of the second instance: %+v", got)
+	}
+	if got := seqs(store.LogQuery{}); len(got) != 6 {
+		t.Fatalf("the first instance's log changed: %v", got)
 	}
 	if _, err := s.ListLogs(ctx, "i-nope", store.LogQuery{}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("list unknown instance: %v, want ErrNotFound", err)
@@ -925,7 +954,7 @@ func testLogs(t *testing.T, s store.Store) {
 
 	// The log outlives the instance's end, and goes with its purge.
 	must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateFailed, Reason: "trap"}, t0.Add(4*time.Second)))
-	if last := must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, lines(1, 300, t0), 100, t0.Add(4*time.Second))); last != 7 {
+	if last := appendLog(t, s, x.ID, in.ID, lines(1, 300, t0), 100, t0.Add(4*time.Second)); last != 7 {
 		t.Fatalf("append after the end: last = %d, want 7", last)
 	}
 	if got := seqs(store.LogQuery{}); len(got) != 7 {
@@ -945,9 +974,9 @@ func testLogsBounded(t *testing.T, s store.Store) {
 	const keep = 50
 	// A flood: many batches, one larger than the ring.
 	for k := range 10 {
-		must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, lines(30, k*30, t0), keep, t0))
+		appendLog(t, s, x.ID, in.ID, lines(30, k*30, t0), keep, t0)
 	}
-	last := must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, lines(3*keep, 300, t0), keep, t0))
+	last := appendLog(t, s, x.ID, in.ID, lines(3*keep, 300, t0), keep, t0)
 	if last != 300+3*keep {
 		t.Fatalf("last = %d, want %d", last, 300+3*keep)
 	}
@@ -963,7 +992,7 @@ func testLogsBounded(t *testing.T, s store.Store) {
 	for k := range long {
 		long[k] = 'a'
 	}
-	must[uint64](t)(s.AppendLogs(ctx, x.ID, in.ID, []store.LogEntry{{Text: string(long)}}, keep, t0))
+	appendLog(t, s, x.ID, in.ID, []store.LogEntry{{Text: string(long)}}, keep, t0)
 	got = must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{Tail: 1}))
 	if len(got) != 1 || len(got[0].Text) != 4096 {
 		t.Fatalf("long line kept as %d bytes", len(got[0].Text))
@@ -982,7 +1011,11 @@ func testLogsConcurrent(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			for k := range 5 {
-				if _, err := s.AppendLogs(ctx, x.ID, in.ID, lines(3, g*100+k*3, t0), 1000, t0); err != nil {
+				refused, err := s.AppendLogs(ctx, x.ID, []store.LogBatch{{InstanceID: in.ID, Entries: lines(3, g*100+k*3, t0)}}, 1000, t0)
+				if err == nil && len(refused) > 0 {
+					err = fmt.Errorf("refused %v", refused)
+				}
+				if err != nil {
 					errs <- err
 					return
 				}
