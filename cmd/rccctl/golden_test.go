@@ -361,6 +361,7 @@ func TestJSONGolden(t *testing.T) {
 	t.Run("executor_drain", func(t *testing.T) { js(t, ctl(t, "executor", "drain", exec, "-o", "json")) })
 	t.Run("executor_drain_table", func(t *testing.T) { golden(t, n.text(ctl(t, "executor", "drain", exec))) })
 	t.Run("executor_undrain", func(t *testing.T) { js(t, ctl(t, "executor", "undrain", exec, "-o", "json")) })
+	t.Run("top_once", func(t *testing.T) { js(t, ctl(t, "top", "--once", "-o", "json")) })
 	var joined string
 	t.Run("join", func(t *testing.T) {
 		out := ctl(t, "join", "mini", "--player", "p<1>", "-o", "json")

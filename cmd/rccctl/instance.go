@@ -24,10 +24,10 @@ func newInstanceCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "instance",
 		Aliases: []string{"instances"},
-		Short:   "Spawn, list, inspect, stop and renew game instances; fetch their input logs",
+		Short:   "Spawn, list, inspect, stop and renew game instances; show their logs and fetch their input logs",
 	}
 	cmd.AddCommand(newInstanceSpawnCmd(), newInstanceLsCmd(), newInstanceGetCmd(), newInstanceStopCmd(), newInstanceRenewCmd(),
-		newInstanceInputLogCmd())
+		newInstanceInputLogCmd(), newInstanceLogsCmd())
 	return cmd
 }
 

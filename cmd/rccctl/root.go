@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newInstanceCmd(),
 		newExecutorCmd(),
 		newJoinCmd(),
+		newTopCmd(),
 		newContextCmd(),
 		cmdline.NewVersionCmd(),
 		cmdline.NewManCmd(),

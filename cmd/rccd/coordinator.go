@@ -34,6 +34,7 @@ type coordinatorConfig struct {
 	HeartbeatInterval time.Duration
 	MissedHeartbeats  int
 	Retention         time.Duration
+	LogEntries        int
 	Log               logOptions
 }
 
@@ -54,6 +55,9 @@ func (c coordinatorConfig) validate() error {
 	}
 	if c.HeartbeatInterval <= 0 || c.MissedHeartbeats <= 0 {
 		return errors.New("--heartbeat-interval and --missed-heartbeats must be positive")
+	}
+	if c.LogEntries < 1 || c.LogEntries > 1_000_000 {
+		return fmt.Errorf("--log-entries %d: want 1 to 1000000", c.LogEntries)
 	}
 	return nil
 }
@@ -87,6 +91,7 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", coordinator.DefaultHeartbeatInterval, "how often executors heartbeat")
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
+	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
 	cfg.Log.addFlags(f)
 	withEnvHelp(cmd)
 	return cmd
@@ -161,6 +166,7 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	coord, err := coordinator.New(coordinator.Config{
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg,
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
+		LogEntries: cfg.LogEntries,
 	})
 	if err != nil {
 		return nil, err

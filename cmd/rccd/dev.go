@@ -94,7 +94,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	ccfg := coordinatorConfig{
 		DataDir: cfg.DataDir, GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.CoordinatorMetricsAddr,
 		HeartbeatInterval: coordinator.DefaultHeartbeatInterval, MissedHeartbeats: coordinator.DefaultMissedHeartbeats,
-		Retention: coordinator.DefaultRetention, Log: cfg.Log,
+		Retention: coordinator.DefaultRetention, LogEntries: coordinator.DefaultLogEntries, Log: cfg.Log,
 	}
 	sc, err := startCoordinator(ctx, ccfg, log.With("component", "coordinator"))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
@@ -48,6 +50,12 @@ const (
 	endedMemory = 30 * time.Minute
 	// maxReasonBytes caps the reason text sent to the coordinator.
 	maxReasonBytes = 512
+	// DefaultLogInterval is how often instances' new log entries are
+	// pushed to the coordinator.
+	DefaultLogInterval = 250 * time.Millisecond
+	// maxLogBatch bounds the entries of one push (the coordinator takes
+	// up to 10,000).
+	maxLogBatch = 5000
 )
 
 // ErrIDChanged means the coordinator gave the executor another id when it
@@ -83,6 +91,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the waits between reconnection
 	// attempts (defaults 100 ms and 5 s), doubled after each failure.
 	MinBackoff, MaxBackoff time.Duration
+	// LogInterval is how often the instances' new log entries are pushed
+	// to the coordinator (default DefaultLogInterval). An instance's last
+	// entries are pushed before its end is reported, whatever the interval.
+	LogInterval time.Duration
 }
 
 // Agent links one executor to its coordinator. Create it with New and run
@@ -108,6 +120,11 @@ type Agent struct {
 	starting map[string]*pendingStart
 	ended    map[string]endRecord
 	admitted map[string][]string // taken from the executor, not yet delivered
+
+	// logMu serialises pushes of log entries; logSent is, per instance,
+	// the Seq of the last entry pushed.
+	logMu   sync.Mutex
+	logSent map[string]uint64
 }
 
 // pendingStart is a Start being prepared (its module being fetched).
@@ -146,6 +163,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.MaxBackoff < cfg.MinBackoff {
 		cfg.MaxBackoff = max(DefaultMaxBackoff, cfg.MinBackoff)
 	}
+	if cfg.LogInterval <= 0 {
+		cfg.LogInterval = DefaultLogInterval
+	}
 	a := &Agent{
 		cfg:      cfg,
 		log:      cfg.Logger.With("name", cfg.Name),
@@ -157,6 +177,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		starting: map[string]*pendingStart{},
 		ended:    map[string]endRecord{},
 		admitted: map[string][]string{},
+		logSent:  map[string]uint64{},
 	}
 	blobs, err := newBlobCache(cfg.DataDir, cfg.Client, a.retry)
 	if err != nil {
@@ -265,8 +286,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopLinks()
 	fatal := make(chan error, 2)
 	var links sync.WaitGroup
-	links.Add(3)
+	links.Add(4)
 	go func() { defer links.Done(); a.reportLoop(linkCtx) }()
+	go func() { defer links.Done(); a.logLoop(linkCtx) }()
 	go func() {
 		defer links.Done()
 		if err := a.assignmentLoop(linkCtx); err != nil {
@@ -299,6 +321,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	// Tell the coordinator how every instance ended, briefly.
 	final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	defer cancel()
+	if err := a.pushLogs(final, ""); err != nil {
+		a.log.Warn("could not push the instances' last log entries", "err", err)
+	}
 	for _, st := range a.ex.Instances() {
 		if final.Err() != nil {
 			break
@@ -378,6 +403,13 @@ func (a *Agent) reportLoop(ctx context.Context) {
 // acknowledged (or does not assign here) is forgotten by the executor and
 // remembered by the agent.
 func (a *Agent) report(ctx context.Context, r *rccv1.InstanceReport) (*rccv1.Instance, error) {
+	if terminal(r.State) {
+		// Its last lines first: who follows its log sees them before
+		// the end.
+		if err := a.pushLogs(ctx, r.InstanceId); err != nil && ctx.Err() == nil {
+			a.log.Warn("could not push an instance's last log entries", "instance", r.InstanceId, "err", err)
+		}
+	}
 	in, err := a.c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: a.id, Report: r}, grpc.WaitForReady(true))
 	switch status.Code(err) {
 	case codes.OK, codes.NotFound, codes.FailedPrecondition, codes.Aborted:
@@ -408,6 +440,9 @@ func (a *Agent) forget(r *rccv1.InstanceReport) {
 	}
 	delete(a.admitted, r.InstanceId)
 	a.mu.Unlock()
+	a.logMu.Lock()
+	delete(a.logSent, r.InstanceId)
+	a.logMu.Unlock()
 }
 
 var stateToProto = map[executor.State]rccv1.InstanceState{
@@ -438,20 +473,10 @@ func statsOf(st executor.InstanceStatus) *rccv1.InstanceStats {
 }
 
 // reasonText is the reason the coordinator shows: the sandbox's reason
-// first (fuel_exhausted, trap, ...), then what failed.
+// first (fuel_exhausted, trap, ...), then what failed and the guest's
+// last stderr line (executor.ReasonText), cut to maxReasonBytes.
 func reasonText(st executor.InstanceStatus) string {
-	s := st.Reason
-	switch {
-	case st.Detail == "" || st.State != executor.StateFailed:
-	case strings.HasPrefix(st.Detail, st.Reason):
-		s = st.Detail
-	default:
-		s = st.Reason + ": " + st.Detail
-	}
-	if len(s) > maxReasonBytes {
-		s = strings.ToValidUTF8(s[:maxReasonBytes], "")
-	}
-	return s
+	return truncate(executor.ReasonText(st.State, st.Reason, st.Detail))
 }
 
 // heartbeatLoop heartbeats at the interval the coordinator asked for.
@@ -502,6 +527,15 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 		reports = append(reports, r)
 	}
 	a.mu.Unlock()
+	for _, r := range reports {
+		if terminal(r.State) {
+			// Ended instances are forgotten below: push their last lines.
+			if err := a.pushLogs(ctx, ""); err != nil && ctx.Err() == nil {
+				a.log.Debug("log push before the heartbeat failed", "err", err)
+			}
+			break
+		}
+	}
 	stats := a.ex.Stats()
 	live := uint32(0)
 	for s, n := range stats.Instances {
@@ -803,4 +837,94 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// logLoop pushes the instances' new log entries every LogInterval.
+func (a *Agent) logLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.LogInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := a.pushLogs(ctx, "")
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			a.log.Warn("log push failed; the entries wait in the executor's ring", "err", err)
+			failing = true
+		case err == nil && failing:
+			a.log.Info("log pushes go through again")
+			failing = false
+		}
+	}
+}
+
+// pushLogs sends the log entries not yet pushed of instance only, or of
+// every instance when only is "", in one AppendLogs call.
+func (a *Agent) pushLogs(ctx context.Context, only string) error {
+	a.logMu.Lock()
+	defer a.logMu.Unlock()
+	var ids []string
+	if only != "" {
+		ids = []string{only}
+	} else {
+		sts := a.ex.Instances()
+		known := make(map[string]bool, len(sts))
+		for _, st := range sts {
+			ids = append(ids, st.ID)
+			known[st.ID] = true
+		}
+		for id := range a.logSent {
+			if !known[id] {
+				delete(a.logSent, id) // pruned by the executor
+			}
+		}
+	}
+	req := &rccv1.AppendLogsRequest{ExecutorId: a.id}
+	sent := map[string]uint64{}
+	total := 0
+	for _, id := range ids {
+		entries, lost, err := a.ex.Logs(id, a.logSent[id])
+		if err != nil || len(entries) == 0 {
+			continue
+		}
+		il := &rccv1.InstanceLogs{InstanceId: id, Entries: make([]*rccv1.LogEntry, 0, len(entries)+1)}
+		if lost > 0 {
+			il.Entries = append(il.Entries, &rccv1.LogEntry{Time: timestamppb.New(entries[0].Time), Frame: entries[0].Frame,
+				Stream: rccv1.LogStream_LOG_STREAM_EVENT, Event: executor.EventDropped,
+				Text: fmt.Sprintf("%d entries lost: the executor's log ring was full before they could be sent", lost)})
+		}
+		for _, e := range entries {
+			il.Entries = append(il.Entries, &rccv1.LogEntry{Time: timestamppb.New(e.Time), Frame: e.Frame,
+				Stream: logStreamToProto[e.Stream], Event: e.Event, Text: e.Text})
+		}
+		req.Instances = append(req.Instances, il)
+		sent[id] = entries[len(entries)-1].Seq
+		if total += len(il.Entries); total >= maxLogBatch {
+			break // the rest goes with the next push
+		}
+	}
+	if len(req.Instances) == 0 {
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := a.c.Executors.AppendLogs(pctx, req)
+	if err != nil {
+		return fmt.Errorf("push logs: %w", err)
+	}
+	for _, id := range res.Refused {
+		a.log.Debug("the coordinator refused an instance's log entries", "instance", id)
+	}
+	maps.Copy(a.logSent, sent)
+	return nil
+}
+
+var logStreamToProto = map[executor.LogStream]rccv1.LogStream{
+	executor.LogStdout: rccv1.LogStream_LOG_STREAM_STDOUT,
+	executor.LogStderr: rccv1.LogStream_LOG_STREAM_STDERR,
+	executor.LogEvent:  rccv1.LogStream_LOG_STREAM_EVENT,
 }

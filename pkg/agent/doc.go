@@ -6,7 +6,7 @@
 // (whose subject must be that name), retrying with backoff while the
 // coordinator cannot be reached, and creates the [executor.Executor] with
 // the id and ticket key the coordinator answered. [Agent.Run] then keeps
-// three links up until its context ends:
+// four links up until its context ends:
 //
 //   - the assignment stream: every Start and Stop is applied as it
 //     arrives. A Start fetches the module by sha256 (and the assets
@@ -19,6 +19,10 @@
 //     an ended instance is forgotten only once the coordinator has it.
 //   - heartbeats, at the interval the coordinator asks for, with live stats
 //     and the state, players and newly admitted players of every instance.
+//   - logs: every [Config.LogInterval] the instances' new log entries
+//     (executor.Executor.Logs) are pushed with AppendLogs, and an
+//     instance's last ones before its end is reported, so that whoever
+//     follows its log on the coordinator sees them before the end.
 //
 // When the coordinator goes away (restart, network), instances keep
 // running and players keep playing; the agent reconnects with capped

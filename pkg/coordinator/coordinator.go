@@ -65,6 +65,11 @@ type Config struct {
 	ValidateModule func(module []byte) error
 	// MaxModuleBytes and MaxAssetsBytes bound an upload.
 	MaxModuleBytes, MaxAssetsBytes int64
+	// LogEntries is how many entries of each instance's log are kept
+	// (DefaultLogEntries when 0); LogPollInterval how often a following
+	// Logs stream re-reads the store (DefaultLogPollInterval when 0).
+	LogEntries      int
+	LogPollInterval time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -81,6 +86,7 @@ type Coordinator struct {
 	metrics *metrics
 	health  *health.Server
 	notify  chan string
+	logWake *logWake
 	names   sync.Map // executor id -> name, for checking executor tokens
 	purged  time.Time
 
@@ -136,6 +142,13 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	var err error
+	if cfg.LogEntries, err = logEntriesOf(cfg.LogEntries); err != nil {
+		return nil, fmt.Errorf("new coordinator: %w", err)
+	}
+	if cfg.LogPollInterval <= 0 {
+		cfg.LogPollInterval = DefaultLogPollInterval
+	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("new coordinator: %w", err)
@@ -148,7 +161,7 @@ func New(cfg Config) (*Coordinator, error) {
 	return &Coordinator{
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
 		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),
-		notify: make(chan string, 1024), closing: make(chan struct{}),
+		notify: make(chan string, 1024), logWake: newLogWake(), closing: make(chan struct{}),
 	}, nil
 }
 
@@ -212,6 +225,7 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_Heartbeat_FullMethodName:      exec,
 			rccv1.ExecutorService_Assignments_FullMethodName:    exec,
 			rccv1.ExecutorService_ReportInstance_FullMethodName: exec,
+			rccv1.ExecutorService_AppendLogs_FullMethodName:     exec,
 			rccv1.ExecutorService_Drain_FullMethodName:          both,
 			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
 		},
@@ -413,6 +427,7 @@ func (c *Coordinator) instanceChanged(ctx context.Context, in store.Instance) {
 	if in.ExecutorID != "" {
 		c.streams.wake(in.ExecutorID, in.ID)
 	}
+	c.logWake.wake(in.ID)
 	c.queueNotify(change{Node: c.node, Instance: in.ID})
 }
 
@@ -451,6 +466,7 @@ func (c *Coordinator) onNotify(payload string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if ch.Instance != "" {
+		c.logWake.wake(ch.Instance)
 		if in, err := c.st.GetInstance(ctx, ch.Instance); err == nil {
 			c.hub.publish(&rccv1.WatchEvent{At: tsOf(c.now()), Subject: &rccv1.WatchEvent_Instance{Instance: instanceProto(in)}})
 			if in.ExecutorID != "" {

@@ -19,6 +19,8 @@ type metrics struct {
 	executorsLost prometheus.Counter
 	seatsReleased prometheus.Counter
 	streams       prometheus.Gauge
+	logEntries    prometheus.Counter
+	logFollowers  prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -36,9 +38,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		executorsLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_executors_lost_total", Help: "Executors declared lost after missed heartbeats."}),
 		seatsReleased: prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_seats_released_total", Help: "Seat reservations released unused."}),
 		streams:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "rcc_coordinator_assignment_streams", Help: "Executors' open assignment streams on this coordinator."}),
+		logEntries:    prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_log_entries_total", Help: "Instance log entries stored from executors' pushes."}),
+		logFollowers:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "rcc_coordinator_log_followers", Help: "Logs streams following an instance on this coordinator."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.joins, m.joinSeconds, m.spawns, m.deploys, m.leasesExpired, m.executorsLost, m.seatsReleased, m.streams} {
+		for _, c := range []prometheus.Collector{m.joins, m.joinSeconds, m.spawns, m.deploys, m.leasesExpired, m.executorsLost, m.seatsReleased, m.streams, m.logEntries, m.logFollowers} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

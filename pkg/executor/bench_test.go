@@ -173,3 +173,14 @@ func benchBroadcast(b *testing.B, n, size int) {
 	h.close()
 	wg.Wait()
 }
+
+// BenchmarkLogRingAdd measures the cost of one guest line reaching its
+// instance's log ring (the sandbox has already cut and rate-limited it).
+func BenchmarkLogRingAdd(b *testing.B) {
+	r := newLogRing(DefaultLogEntries)
+	line := "frame 1234: the player alice picked up an orb worth 10 points"
+	b.ReportAllocs()
+	for i := range b.N {
+		r.add(LogEntry{Time: time.Now(), Frame: uint64(i), Stream: LogStdout, Text: line})
+	}
+}

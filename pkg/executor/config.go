@@ -81,6 +81,10 @@ type Config struct {
 	// EndedRetention is how long an ended instance stays listed by
 	// Instances (default 10 minutes).
 	EndedRetention time.Duration
+	// LogEntries is how many entries of its log (guest lines and
+	// lifecycle events, see Logs) each instance keeps, the oldest
+	// overwritten first (default DefaultLogEntries).
+	LogEntries int
 	// ReplayDir is where CreateReplay puts input logs and where GET
 	// /replays/{instance} finds them: instance id + ReplayExt. Empty: no
 	// input log is served.
@@ -133,6 +137,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.EndedRetention <= 0 {
 		c.EndedRetention = DefaultEndedRetention
+	}
+	if c.LogEntries <= 0 {
+		c.LogEntries = DefaultLogEntries
 	}
 	return c, nil
 }

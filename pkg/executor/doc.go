@@ -53,6 +53,17 @@
 // second connection of a connected player replaces the first, with no
 // leave or join sent to the game.
 //
+// # Instance logs
+//
+// Each instance keeps its last [Config.LogEntries] log entries in a ring:
+// the guest's stdout and stderr lines with the frame and time of each, and
+// its lifecycle events (started, player_joined, player_left, failed,
+// stopped, dropped). [Executor.Logs] reads the entries after a sequence
+// number, so that a reader (pkg/agent, which pushes them to the
+// coordinator) takes each once and learns how many the ring overwrote
+// before it came. A failed instance's detail ends with the guest's last
+// panic line or stderr line ([ReasonText]).
+//
 // # Input logs
 //
 // An instance started with [InstanceSpec.Record] has its input log

@@ -185,6 +185,8 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	}
 	in.log.Info("instance running", "tick_hz", spec.TickHz, "max_players", spec.MaxPlayers,
 		"start_ms", float64(time.Since(start).Microseconds())/1000)
+	in.logs.event(0, EventStarted, fmt.Sprintf("running %s version %s at %d Hz, %d players at most",
+		spec.Game, spec.Version, spec.TickHz, spec.MaxPlayers))
 	ex.changed(in)
 	ex.sched.add(in, time.Now())
 	return nil
@@ -201,8 +203,11 @@ func (ex *Executor) instantiate(ctx context.Context, in *instance, module []byte
 		InstanceID: spec.ID, Game: spec.Game, Version: spec.Version, Seed: spec.Seed,
 		MaxPlayers: spec.MaxPlayers, TickHz: spec.TickHz, Params: spec.Params,
 		Assets: spec.Assets, MemoryLimitPages: spec.MemoryLimitPages, FrameFuel: spec.FrameFuel, InitFuel: spec.InitFuel,
+		// The line goes to the instance's log, which the agent pushes to
+		// the coordinator; the executor's own log has it at debug level.
 		Log: func(stream wasmhost.Stream, line string) {
-			log.Info("guest log", "stream", string(stream), "line", line)
+			in.logs.add(LogEntry{Time: time.Now(), Frame: in.curFrame.Load(), Stream: LogStream(stream), Text: line})
+			log.Debug("guest log", "stream", string(stream), "line", line)
 		},
 	})
 }

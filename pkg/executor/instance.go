@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,9 @@ type instance struct {
 	data   []byte           // input bytes of events
 	notes  [][]byte         // the frame's joined/left frames
 	rec    *recorder        // the input log; nil when not recording
+	logs   *logRing         // the instance's log
+	// curFrame is the frame being run, for the guest's log lines.
+	curFrame atomic.Uint64
 
 	live atomic.Pointer[wasmhost.Instance] // for Stats from any goroutine
 
@@ -141,6 +145,7 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 		state:     StateStarting,
 		startedAt: time.Now(),
 		roster:    map[string]*member{},
+		logs:      newLogRing(ex.cfg.LogEntries),
 		done:      make(chan struct{}),
 	}
 	in.spec.Module = nil
@@ -250,6 +255,7 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	in.notes, in.pendingNote = in.pendingNote, in.notes[:0]
 	in.mu.Unlock()
 
+	in.curFrame.Store(in.frame.Load() + 1)
 	start := time.Now()
 	state, err := in.wasm.Frame(ctx, in.events)
 	dur := time.Since(start)
@@ -300,6 +306,7 @@ func (in *instance) leaveLocked(player string) {
 	note, _ := protocol.Encode(&protocol.PlayerLeft{Player: player})
 	in.pendingNote = append(in.pendingNote, note)
 	in.log.Info("player left", "player", player)
+	in.logs.event(in.curFrame.Load(), EventPlayerLeft, player)
 }
 
 // queueInput queues one input for the next frame. It reports false when
@@ -350,6 +357,7 @@ func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, de
 		in.pending = append(in.pending, wasmhost.Event{Kind: wasmhost.EventJoin, Player: s.player})
 		note, _ := protocol.Encode(&protocol.PlayerJoined{Player: s.player})
 		in.pendingNote = append(in.pendingNote, note)
+		in.logs.event(in.curFrame.Load(), EventPlayerJoined, s.player)
 	}
 	if len(in.admitted) < maxAdmitted {
 		if in.admitted == nil {
@@ -442,6 +450,7 @@ func (in *instance) end(ctx context.Context, state State, err error) {
 // and closes its players' connections. in.runMu is held.
 func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	if in.wasm != nil {
+		in.logs.noteDropped(in.curFrame.Load(), in.wasm.Stats().DroppedLogLines)
 		_ = in.wasm.Close(ctx)
 		in.wasm = nil
 	}
@@ -456,6 +465,11 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 		return
 	}
 	reason, detail := reasonOf(err)
+	if line := in.logs.lastError(); state == StateFailed && line != "" && !strings.Contains(detail, line) {
+		// What the guest said last is usually what went wrong: a Go
+		// guest's panic message, a C guest's assertion.
+		detail += "; stderr: " + line
+	}
 	in.state, in.reason, in.detail, in.endedAt = state, reason, detail, time.Now()
 	sessions := *in.sessions.Load()
 	in.sessions.Store(&[]*session{})
@@ -464,6 +478,11 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	in.pending, in.pendingData, in.pendingNote = nil, nil, nil
 	in.mu.Unlock()
 	close(in.done)
+	event := EventStopped
+	if state == StateFailed {
+		event = EventFailed
+	}
+	in.logs.event(in.curFrame.Load(), event, ReasonText(state, reason, detail))
 
 	code := protocol.CloseInstanceStopped
 	switch {
@@ -486,6 +505,20 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	for _, s := range sessions {
 		s.close(code, text, true)
 	}
+}
+
+// ReasonText is the reason an ended instance shows: for a failed one, the
+// sandbox's reason (fuel_exhausted, trap, ...) followed by what failed
+// and the last line the guest wrote to stderr; for a stopped one, the
+// reason it was stopped with.
+func ReasonText(state State, reason, detail string) string {
+	switch {
+	case detail == "" || state != StateFailed:
+		return reason
+	case strings.HasPrefix(detail, reason):
+		return detail
+	}
+	return reason + ": " + detail
 }
 
 // stopError is the "error" of a requested stop: its reason.

@@ -1170,6 +1170,10 @@ func (s *db) PurgeInstances(ctx context.Context, before time.Time) (int, error) 
 			(SELECT id FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?)`, ms(before)); err != nil {
 			return err
 		}
+		if _, err := c.exec(ctx, `DELETE FROM instance_logs WHERE instance_id IN
+			(SELECT id FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?)`, ms(before)); err != nil {
+			return err
+		}
 		var err error
 		n, err = c.exec(ctx, `DELETE FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?`, ms(before))
 		return err

@@ -327,8 +327,21 @@ type Store interface {
 	// ReleaseSeats frees seat reservations that expired before now.
 	ReleaseSeats(ctx context.Context, now time.Time) (int, error)
 
+	// AppendLogs appends each batch's entries to its instance's log,
+	// numbering them after the log's last entry (Seq, from 1, never
+	// reused), and trims each log to its last keep entries, all in one
+	// transaction. Texts are made valid UTF-8 without NUL bytes and cut to
+	// 4 KiB; a zero Time becomes now. It returns the instances whose
+	// entries it did not store: unknown, or not assigned to executorID (an
+	// ended instance stays assigned to the executor that ran it).
+	AppendLogs(ctx context.Context, executorID string, batches []LogBatch, keep int, now time.Time) (refused []string, err error)
+	// ListLogs returns the kept entries of an instance's log that q
+	// selects, oldest first (never nil). ErrNotFound for an unknown
+	// instance.
+	ListLogs(ctx context.Context, instanceID string, q LogQuery) ([]LogEntry, error)
+
 	// PurgeInstances deletes stopped, failed and lost instances last
-	// changed before before, and returns how many.
+	// changed before before, with their logs, and returns how many.
 	PurgeInstances(ctx context.Context, before time.Time) (int, error)
 
 	// Counts returns how many instances are in each state and executors in

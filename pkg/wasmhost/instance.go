@@ -156,8 +156,8 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(cfg.Game).
-		WithStdout(&streamWriter{c: logs, stream: Stdout}).
-		WithStderr(&streamWriter{c: logs, stream: Stderr}).
+		WithStdout(logs.writer(Stdout)).
+		WithStderr(logs.writer(Stderr)).
 		WithStartFunctions(). // _initialize is called below, with the start's fuel budget
 		WithRandSource(rand.NewChaCha8(seed)).
 		WithWalltime(func() (int64, int32) {
@@ -178,6 +178,7 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	if err != nil {
 		// Linking cannot fail after Check: this is the module's own start
 		// function failing.
+		logs.flush()
 		return nil, classify("start", err)
 	}
 	inst.mod = mod
@@ -283,6 +284,7 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function, timeo
 // fail ends the instance with err and returns it.
 func (i *Instance) fail(err *Error) error {
 	if i.err == nil {
+		i.logs.flush()
 		i.err = err
 		_ = i.mod.Close(context.Background()) // releasing memory; nothing to cancel
 	}

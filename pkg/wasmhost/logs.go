@@ -59,11 +59,31 @@ type logCapture struct {
 	callSize int // bytes written during the current guest call
 	dropped  atomic.Uint64
 	lines    atomic.Uint64
+	writers  []*streamWriter
 }
 
 func newLogCapture(limits LogLimits, sink LogFunc, clock *virtualClock) *logCapture {
 	limits = limits.withDefaults()
 	return &logCapture{limits: limits, sink: sink, clock: clock, tokens: float64(limits.Burst)}
+}
+
+// writer returns the io.Writer for one of the guest's streams.
+func (c *logCapture) writer(stream Stream) *streamWriter {
+	w := &streamWriter{c: c, stream: stream}
+	c.writers = append(c.writers, w)
+	return w
+}
+
+// flush emits what the guest wrote after its last newline on each stream:
+// its last words, when it fails in the middle of a line (a C assertion, a
+// message printed without a newline before a trap).
+func (c *logCapture) flush() {
+	for _, w := range c.writers {
+		if len(w.partial) > 0 {
+			c.emit(w.stream, w.partial)
+			w.partial = w.partial[:0]
+		}
+	}
 }
 
 // streamWriter is the io.Writer wazero gives the guest for one stream.

@@ -460,6 +460,23 @@ func TestLogRateLimit(t *testing.T) {
 	}
 }
 
+// TestLogLastWords: a line the guest leaves without a newline when it
+// fails still reaches the log.
+func TestLogLastWords(t *testing.T) {
+	e := newEngine(t, Config{})
+	var lines []string
+	inst := instantiate(t, compile(t, e, "last_words"), InstanceConfig{Game: "last_words", Log: func(s Stream, line string) {
+		lines = append(lines, string(s)+":"+line)
+	}})
+	_, err := inst.Frame(context.Background(), nil)
+	if ReasonOf(err) != ReasonTrap {
+		t.Fatalf("err = %v, want a trap", err)
+	}
+	if strings.Join(lines, "|") != "stderr:assertion failed: hp >= 0" {
+		t.Errorf("lines = %q, want the unterminated stderr line", lines)
+	}
+}
+
 func TestInstanceMemoryLimit(t *testing.T) {
 	e := newEngine(t, Config{})
 	_, err := compile(t, e, "recorder").Instantiate(context.Background(), InstanceConfig{Game: "small", MemoryLimitPages: 1})

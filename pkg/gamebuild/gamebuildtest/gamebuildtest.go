@@ -31,27 +31,42 @@ func repoRoot() string {
 // Game returns the module of games/NAME, built on first use.
 func Game(t testing.TB, name string) []byte {
 	t.Helper()
+	return build(t, name, filepath.Join(repoRoot(), "games", name))
+}
+
+// Panicky returns the module of testdata/panicky, a game whose Go guest
+// panics at the frame of its param panic_at (default 30) or on the input
+// "panic", after writing to stdout and stderr.
+func Panicky(t testing.TB) []byte {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return build(t, "panicky", filepath.Join(filepath.Dir(file), "testdata", "panicky"))
+}
+
+// build returns the module of the Go package in dir, built on first use.
+func build(t testing.TB, name, dir string) []byte {
+	t.Helper()
 	mu.Lock()
-	b, ok := builds[name]
+	b, ok := builds[dir]
 	if !ok {
 		b = &built{}
-		builds[name] = b
+		builds[dir] = b
 	}
 	mu.Unlock()
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "rcc-game-"+name)
+		tmp, err := os.MkdirTemp("", "rcc-game-"+name)
 		if err != nil {
 			b.err = err
 			return
 		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, name+".wasm")
-		if b.err = gamebuild.Build(context.Background(), filepath.Join(repoRoot(), "games", name), out); b.err == nil {
+		defer os.RemoveAll(tmp)
+		out := filepath.Join(tmp, name+".wasm")
+		if b.err = gamebuild.Build(context.Background(), dir, out); b.err == nil {
 			b.wasm, b.err = os.ReadFile(out)
 		}
 	})
 	if b.err != nil {
-		t.Fatalf("build games/%s: %v", name, b.err)
+		t.Fatalf("build %s: %v", dir, b.err)
 	}
 	return b.wasm
 }

@@ -45,6 +45,9 @@ func Run(t *testing.T, open Opener) {
 		{"Record", testRecord},
 		{"Undrain", testUndrain},
 		{"DeleteGame", testDeleteGame},
+		{"Logs", testLogs},
+		{"LogsBounded", testLogsBounded},
+		{"LogsConcurrent", testLogsConcurrent},
 		{"DeleteGameRacesSpawn", testDeleteGameRacesSpawn},
 	}
 	for _, tc := range tests {
@@ -814,6 +817,224 @@ func testDeleteGame(t *testing.T, s store.Store) {
 	must[store.Instance](t)(s.Spawn(ctx, spec("queued"), store.Placement{Now: t0, LiveSince: t0.Add(time.Hour)}))
 	if _, err := s.DeleteGame(ctx, "queued", 0); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("delete a game with a pending instance: %v, want ErrConflict", err)
+	}
+}
+
+// logInstance is an instance assigned to a new executor, for the log tests.
+func logInstance(t *testing.T, s store.Store) (store.Executor, store.Instance) {
+	t.Helper()
+	deploy(t, s, "arena", "m1")
+	x := register(t, s, "ex1", 0, t0)
+	in := must[store.Instance](t)(s.Spawn(context.Background(), spec("arena"), place(t0)))
+	if in.ExecutorID != x.ID {
+		t.Fatalf("spawned on %q, want %q", in.ExecutorID, x.ID)
+	}
+	return x, in
+}
+
+// appendLog appends entries to one instance's log and returns the Seq of
+// its last entry.
+func appendLog(t *testing.T, s store.Store, executorID, id string, entries []store.LogEntry, keep int, now time.Time) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	if refused := must[[]string](t)(s.AppendLogs(ctx, executorID, []store.LogBatch{{InstanceID: id, Entries: entries}}, keep, now)); len(refused) > 0 {
+		t.Fatalf("append to %s refused", id)
+	}
+	tail := must[[]store.LogEntry](t)(s.ListLogs(ctx, id, store.LogQuery{Tail: 1}))
+	if len(tail) == 0 {
+		return 0
+	}
+	return tail[0].Seq
+}
+
+func lines(n, from int, at time.Time) []store.LogEntry {
+	out := make([]store.LogEntry, n)
+	for k := range out {
+		out[k] = store.LogEntry{Time: at.Add(time.Duration(k) * time.Millisecond), Frame: uint64(from + k),
+			Stream: store.LogStdout, Text: fmt.Sprintf("line %d", from+k)}
+	}
+	return out
+}
+
+func testLogs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	x, in := logInstance(t, s)
+	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{})); got == nil || len(got) != 0 {
+		t.Fatalf("empty log = %#v, want an empty slice", got)
+	}
+	batch := []store.LogEntry{
+		{Time: t0, Frame: 0, Stream: store.LogEvent, Event: "started", Text: "instance running"},
+		{Time: t0.Add(time.Second), Frame: 60, Stream: store.LogStdout, Text: "hello"},
+		{Time: t0.Add(2 * time.Second), Frame: 120, Stream: store.LogStderr, Text: "bad \x00 bytes \xff here"},
+		{Frame: 121, Stream: store.LogEvent, Event: "failed", Text: "trap in tick: unreachable"},
+	}
+	last := appendLog(t, s, x.ID, in.ID, batch, 100, t0.Add(3*time.Second))
+	if last != 4 {
+		t.Fatalf("last seq = %d, want 4", last)
+	}
+	got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{}))
+	if len(got) != 4 {
+		t.Fatalf("got %d entries: %+v", len(got), got)
+	}
+	for k, e := range got {
+		if e.Seq != uint64(k+1) || e.InstanceID != in.ID || e.Frame != batch[k].Frame || e.Stream != batch[k].Stream || e.Event != batch[k].Event {
+			t.Fatalf("entry %d = %+v, want %+v", k, e, batch[k])
+		}
+	}
+	if got[1].Text != "hello" || !got[1].Time.Equal(t0.Add(time.Second)) {
+		t.Fatalf("entry 2 = %+v", got[1])
+	}
+	if want := "bad \uFFFD bytes \uFFFD here"; got[2].Text != want {
+		t.Fatalf("unclean text stored as %q, want %q", got[2].Text, want)
+	}
+	if !got[3].Time.Equal(t0.Add(3 * time.Second)) {
+		t.Fatalf("zero time stored as %v, want now", got[3].Time)
+	}
+
+	// Selections.
+	seqs := func(q store.LogQuery) []uint64 {
+		t.Helper()
+		var out []uint64
+		for _, e := range must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, q)) {
+			out = append(out, e.Seq)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.LogQuery
+		want []uint64
+	}{
+		{"after", store.LogQuery{AfterSeq: 2}, []uint64{3, 4}},
+		{"tail", store.LogQuery{Tail: 2}, []uint64{3, 4}},
+		{"since", store.LogQuery{Since: t0.Add(time.Second)}, []uint64{2, 3, 4}},
+		{"since and tail", store.LogQuery{Since: t0.Add(time.Second), Tail: 5}, []uint64{2, 3, 4}},
+		{"limit", store.LogQuery{Limit: 2}, []uint64{1, 2}},
+		{"after and limit", store.LogQuery{AfterSeq: 1, Limit: 2}, []uint64{2, 3}},
+		{"after all", store.LogQuery{AfterSeq: 4}, nil},
+	} {
+		if got := seqs(tc.q); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: seqs %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	// Numbering goes on after the previous batch; an empty batch changes nothing.
+	if last := appendLog(t, s, x.ID, in.ID, lines(2, 200, t0), 100, t0); last != 6 {
+		t.Fatalf("second batch last = %d, want 6", last)
+	}
+	if last := appendLog(t, s, x.ID, in.ID, nil, 100, t0); last != 6 {
+		t.Fatalf("empty batch last = %d, want 6", last)
+	}
+
+	// Only the instance's executor may append; unknown ids are not found.
+	other := register(t, s, "ex2", 0, t0)
+	refused := must[[]string](t)(s.AppendLogs(ctx, other.ID, []store.LogBatch{{InstanceID: in.ID, Entries: lines(1, 0, t0)}}, 100, t0))
+	if fmt.Sprint(refused) != fmt.Sprint([]string{in.ID}) {
+		t.Fatalf("append by another executor: refused %v, want %s", refused, in.ID)
+	}
+	// One transaction for several instances: the refused ones are skipped.
+	refused = must[[]string](t)(s.AppendLogs(ctx, x.ID, []store.LogBatch{
+		{InstanceID: "i-nope", Entries: lines(1, 0, t0)},
+		{InstanceID: in2.ID, Entries: lines(2, 0, t0)},
+		{InstanceID: in.ID},
+	}, 100, t0))
+	if fmt.Sprint(refused) != "[i-nope]" {
+		t.Fatalf("append to an unknown instance: refused %v, want [i-nope]", refused)
+	}
+	if got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in2.ID, store.LogQuery{})); len(got) != 2 || got[1].Seq != 2 {
+		t.Fatalf("log of the second instance: %+v", got)
+	}
+	if got := seqs(store.LogQuery{}); len(got) != 6 {
+		t.Fatalf("the first instance's log changed: %v", got)
+	}
+	if _, err := s.ListLogs(ctx, "i-nope", store.LogQuery{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("list unknown instance: %v, want ErrNotFound", err)
+	}
+
+	// The log outlives the instance's end, and goes with its purge.
+	must[store.Instance](t)(s.ReportInstance(ctx, x.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateFailed, Reason: "trap"}, t0.Add(4*time.Second)))
+	if last := appendLog(t, s, x.ID, in.ID, lines(1, 300, t0), 100, t0.Add(4*time.Second)); last != 7 {
+		t.Fatalf("append after the end: last = %d, want 7", last)
+	}
+	if got := seqs(store.LogQuery{}); len(got) != 7 {
+		t.Fatalf("after the end: %v", got)
+	}
+	if n := must[int](t)(s.PurgeInstances(ctx, t0.Add(time.Hour))); n != 1 {
+		t.Fatalf("purged %d", n)
+	}
+	if _, err := s.ListLogs(ctx, in.ID, store.LogQuery{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("logs of a purged instance: %v", err)
+	}
+}
+
+func testLogsBounded(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	x, in := logInstance(t, s)
+	const keep = 50
+	// A flood: many batches, one larger than the ring.
+	for k := range 10 {
+		appendLog(t, s, x.ID, in.ID, lines(30, k*30, t0), keep, t0)
+	}
+	last := appendLog(t, s, x.ID, in.ID, lines(3*keep, 300, t0), keep, t0)
+	if last != 300+3*keep {
+		t.Fatalf("last = %d, want %d", last, 300+3*keep)
+	}
+	got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{}))
+	if len(got) != keep {
+		t.Fatalf("kept %d entries, want %d", len(got), keep)
+	}
+	if got[0].Seq != last-keep+1 || got[keep-1].Seq != last || got[keep-1].Text != fmt.Sprintf("line %d", 300+3*keep-1) {
+		t.Fatalf("kept %d..%d (%q), want the last %d", got[0].Seq, got[keep-1].Seq, got[keep-1].Text, keep)
+	}
+	// A long line is cut.
+	long := make([]byte, 10000)
+	for k := range long {
+		long[k] = 'a'
+	}
+	appendLog(t, s, x.ID, in.ID, []store.LogEntry{{Text: string(long)}}, keep, t0)
+	got = must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{Tail: 1}))
+	if len(got) != 1 || len(got[0].Text) != 4096 {
+		t.Fatalf("long line kept as %d bytes", len(got[0].Text))
+	}
+}
+
+// testLogsConcurrent appends to one instance from several goroutines, as
+// two coordinators may: every entry gets its own seq.
+func testLogsConcurrent(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	x, in := logInstance(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 5 {
+				refused, err := s.AppendLogs(ctx, x.ID, []store.LogBatch{{InstanceID: in.ID, Entries: lines(3, g*100+k*3, t0)}}, 1000, t0)
+				if err == nil && len(refused) > 0 {
+					err = fmt.Errorf("refused %v", refused)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got := must[[]store.LogEntry](t)(s.ListLogs(ctx, in.ID, store.LogQuery{}))
+	if len(got) != 8*5*3 {
+		t.Fatalf("%d entries, want %d", len(got), 8*5*3)
+	}
+	for k, e := range got {
+		if e.Seq != uint64(k+1) {
+			t.Fatalf("entry %d has seq %d", k, e.Seq)
+		}
 	}
 }
 

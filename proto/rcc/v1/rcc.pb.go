@@ -97,6 +97,63 @@ func (InstanceState) EnumDescriptor() ([]byte, []int) {
 	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{0}
 }
 
+// LogStream says where a log entry came from.
+type LogStream int32
+
+const (
+	LogStream_LOG_STREAM_UNSPECIFIED LogStream = 0
+	// A line the guest wrote to stdout.
+	LogStream_LOG_STREAM_STDOUT LogStream = 1
+	// A line the guest wrote to stderr.
+	LogStream_LOG_STREAM_STDERR LogStream = 2
+	// A lifecycle event of the instance, written by its executor; event
+	// names which.
+	LogStream_LOG_STREAM_EVENT LogStream = 3
+)
+
+// Enum value maps for LogStream.
+var (
+	LogStream_name = map[int32]string{
+		0: "LOG_STREAM_UNSPECIFIED",
+		1: "LOG_STREAM_STDOUT",
+		2: "LOG_STREAM_STDERR",
+		3: "LOG_STREAM_EVENT",
+	}
+	LogStream_value = map[string]int32{
+		"LOG_STREAM_UNSPECIFIED": 0,
+		"LOG_STREAM_STDOUT":      1,
+		"LOG_STREAM_STDERR":      2,
+		"LOG_STREAM_EVENT":       3,
+	}
+)
+
+func (x LogStream) Enum() *LogStream {
+	p := new(LogStream)
+	*p = x
+	return p
+}
+
+func (x LogStream) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LogStream) Descriptor() protoreflect.EnumDescriptor {
+	return file_rcc_v1_rcc_proto_enumTypes[1].Descriptor()
+}
+
+func (LogStream) Type() protoreflect.EnumType {
+	return &file_rcc_v1_rcc_proto_enumTypes[1]
+}
+
+func (x LogStream) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LogStream.Descriptor instead.
+func (LogStream) EnumDescriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{1}
+}
+
 type ExecutorState int32
 
 const (
@@ -135,11 +192,11 @@ func (x ExecutorState) String() string {
 }
 
 func (ExecutorState) Descriptor() protoreflect.EnumDescriptor {
-	return file_rcc_v1_rcc_proto_enumTypes[1].Descriptor()
+	return file_rcc_v1_rcc_proto_enumTypes[2].Descriptor()
 }
 
 func (ExecutorState) Type() protoreflect.EnumType {
-	return &file_rcc_v1_rcc_proto_enumTypes[1]
+	return &file_rcc_v1_rcc_proto_enumTypes[2]
 }
 
 func (x ExecutorState) Number() protoreflect.EnumNumber {
@@ -148,7 +205,7 @@ func (x ExecutorState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ExecutorState.Descriptor instead.
 func (ExecutorState) EnumDescriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{1}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{2}
 }
 
 // Game is a named game with its versions.
@@ -1850,6 +1907,339 @@ func (x *JoinResponse) GetCreated() bool {
 	return false
 }
 
+// LogEntry is one entry of an instance's log.
+type LogEntry struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// The entry's position in the instance's log, from 1, given by the
+	// coordinator when it stores the entry; ascending, without gaps in what
+	// the coordinator received. Unset in AppendLogs.
+	Seq uint64 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	// When the executor took the line or the event.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// The frame the instance was running (0 while it starts).
+	Frame  uint64    `protobuf:"varint,4,opt,name=frame,proto3" json:"frame,omitempty"`
+	Stream LogStream `protobuf:"varint,5,opt,name=stream,proto3,enum=rcc.v1.LogStream" json:"stream,omitempty"`
+	// For LOG_STREAM_EVENT: started, player_joined, player_left, failed,
+	// stopped, or dropped (lines lost to the guest's rate limit or to a full
+	// ring); empty otherwise.
+	Event string `protobuf:"bytes,6,opt,name=event,proto3" json:"event,omitempty"`
+	// The line (without its newline, at most 1024 bytes) or the event's text.
+	Text          string `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogEntry) Reset() {
+	*x = LogEntry{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogEntry) ProtoMessage() {}
+
+func (x *LogEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
+func (*LogEntry) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *LogEntry) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *LogEntry) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *LogEntry) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *LogEntry) GetFrame() uint64 {
+	if x != nil {
+		return x.Frame
+	}
+	return 0
+}
+
+func (x *LogEntry) GetStream() LogStream {
+	if x != nil {
+		return x.Stream
+	}
+	return LogStream_LOG_STREAM_UNSPECIFIED
+}
+
+func (x *LogEntry) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *LogEntry) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type LogsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// After the entries kept, send each new one until the instance ends.
+	Follow bool `protobuf:"varint,2,opt,name=follow,proto3" json:"follow,omitempty"`
+	// Only entries newer than this many seconds; 0 means all kept.
+	SinceSeconds uint32 `protobuf:"varint,3,opt,name=since_seconds,json=sinceSeconds,proto3" json:"since_seconds,omitempty"`
+	// Only the last tail entries (after since_seconds); 0 means all kept.
+	Tail uint32 `protobuf:"varint,4,opt,name=tail,proto3" json:"tail,omitempty"`
+	// Only entries whose seq is greater: resumes a broken follow.
+	AfterSeq      uint64 `protobuf:"varint,5,opt,name=after_seq,json=afterSeq,proto3" json:"after_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogsRequest) Reset() {
+	*x = LogsRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogsRequest) ProtoMessage() {}
+
+func (x *LogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
+func (*LogsRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *LogsRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LogsRequest) GetFollow() bool {
+	if x != nil {
+		return x.Follow
+	}
+	return false
+}
+
+func (x *LogsRequest) GetSinceSeconds() uint32 {
+	if x != nil {
+		return x.SinceSeconds
+	}
+	return 0
+}
+
+func (x *LogsRequest) GetTail() uint32 {
+	if x != nil {
+		return x.Tail
+	}
+	return 0
+}
+
+func (x *LogsRequest) GetAfterSeq() uint64 {
+	if x != nil {
+		return x.AfterSeq
+	}
+	return 0
+}
+
+// InstanceLogs are new log entries of one instance.
+type InstanceLogs struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Entries       []*LogEntry            `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InstanceLogs) Reset() {
+	*x = InstanceLogs{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InstanceLogs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InstanceLogs) ProtoMessage() {}
+
+func (x *InstanceLogs) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InstanceLogs.ProtoReflect.Descriptor instead.
+func (*InstanceLogs) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *InstanceLogs) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *InstanceLogs) GetEntries() []*LogEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type AppendLogsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId    string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	Instances     []*InstanceLogs        `protobuf:"bytes,2,rep,name=instances,proto3" json:"instances,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendLogsRequest) Reset() {
+	*x = AppendLogsRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendLogsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendLogsRequest) ProtoMessage() {}
+
+func (x *AppendLogsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendLogsRequest.ProtoReflect.Descriptor instead.
+func (*AppendLogsRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *AppendLogsRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *AppendLogsRequest) GetInstances() []*InstanceLogs {
+	if x != nil {
+		return x.Instances
+	}
+	return nil
+}
+
+type AppendLogsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The instances whose entries were not stored: unknown to the
+	// coordinator (purged, say) or not assigned to this executor.
+	Refused       []string `protobuf:"bytes,1,rep,name=refused,proto3" json:"refused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendLogsResponse) Reset() {
+	*x = AppendLogsResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendLogsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendLogsResponse) ProtoMessage() {}
+
+func (x *AppendLogsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendLogsResponse.ProtoReflect.Descriptor instead.
+func (*AppendLogsResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *AppendLogsResponse) GetRefused() []string {
+	if x != nil {
+		return x.Refused
+	}
+	return nil
+}
+
 // ExecutorStats are the live figures an executor reports.
 type ExecutorStats struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1865,7 +2255,7 @@ type ExecutorStats struct {
 
 func (x *ExecutorStats) Reset() {
 	*x = ExecutorStats{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2267,7 @@ func (x *ExecutorStats) String() string {
 func (*ExecutorStats) ProtoMessage() {}
 
 func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[23]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2280,7 @@ func (x *ExecutorStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecutorStats.ProtoReflect.Descriptor instead.
 func (*ExecutorStats) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{23}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ExecutorStats) GetPlayers() uint32 {
@@ -1956,7 +2346,7 @@ type Executor struct {
 
 func (x *Executor) Reset() {
 	*x = Executor{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2358,7 @@ func (x *Executor) String() string {
 func (*Executor) ProtoMessage() {}
 
 func (x *Executor) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[24]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2371,7 @@ func (x *Executor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Executor.ProtoReflect.Descriptor instead.
 func (*Executor) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{24}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Executor) GetId() string {
@@ -2076,7 +2466,7 @@ type RegisterExecutorRequest struct {
 
 func (x *RegisterExecutorRequest) Reset() {
 	*x = RegisterExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2478,7 @@ func (x *RegisterExecutorRequest) String() string {
 func (*RegisterExecutorRequest) ProtoMessage() {}
 
 func (x *RegisterExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[25]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2491,7 @@ func (x *RegisterExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterExecutorRequest.ProtoReflect.Descriptor instead.
 func (*RegisterExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{25}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RegisterExecutorRequest) GetName() string {
@@ -2152,7 +2542,7 @@ type RegisterExecutorResponse struct {
 
 func (x *RegisterExecutorResponse) Reset() {
 	*x = RegisterExecutorResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2164,7 +2554,7 @@ func (x *RegisterExecutorResponse) String() string {
 func (*RegisterExecutorResponse) ProtoMessage() {}
 
 func (x *RegisterExecutorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[26]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2177,7 +2567,7 @@ func (x *RegisterExecutorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterExecutorResponse.ProtoReflect.Descriptor instead.
 func (*RegisterExecutorResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{26}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RegisterExecutorResponse) GetExecutor() *Executor {
@@ -2219,7 +2609,7 @@ type InstanceReport struct {
 
 func (x *InstanceReport) Reset() {
 	*x = InstanceReport{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +2621,7 @@ func (x *InstanceReport) String() string {
 func (*InstanceReport) ProtoMessage() {}
 
 func (x *InstanceReport) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[27]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +2634,7 @@ func (x *InstanceReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceReport.ProtoReflect.Descriptor instead.
 func (*InstanceReport) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{27}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *InstanceReport) GetInstanceId() string {
@@ -2300,7 +2690,7 @@ type HeartbeatRequest struct {
 
 func (x *HeartbeatRequest) Reset() {
 	*x = HeartbeatRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2702,7 @@ func (x *HeartbeatRequest) String() string {
 func (*HeartbeatRequest) ProtoMessage() {}
 
 func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[28]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2715,7 @@ func (x *HeartbeatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatRequest.ProtoReflect.Descriptor instead.
 func (*HeartbeatRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{28}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *HeartbeatRequest) GetExecutorId() string {
@@ -2361,7 +2751,7 @@ type HeartbeatResponse struct {
 
 func (x *HeartbeatResponse) Reset() {
 	*x = HeartbeatResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2373,7 +2763,7 @@ func (x *HeartbeatResponse) String() string {
 func (*HeartbeatResponse) ProtoMessage() {}
 
 func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[29]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2386,7 +2776,7 @@ func (x *HeartbeatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeartbeatResponse.ProtoReflect.Descriptor instead.
 func (*HeartbeatResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{29}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *HeartbeatResponse) GetState() ExecutorState {
@@ -2412,7 +2802,7 @@ type AssignmentsRequest struct {
 
 func (x *AssignmentsRequest) Reset() {
 	*x = AssignmentsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2814,7 @@ func (x *AssignmentsRequest) String() string {
 func (*AssignmentsRequest) ProtoMessage() {}
 
 func (x *AssignmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[30]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2827,7 @@ func (x *AssignmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentsRequest.ProtoReflect.Descriptor instead.
 func (*AssignmentsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{30}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AssignmentsRequest) GetExecutorId() string {
@@ -2461,7 +2851,7 @@ type Assignment struct {
 
 func (x *Assignment) Reset() {
 	*x = Assignment{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2473,7 +2863,7 @@ func (x *Assignment) String() string {
 func (*Assignment) ProtoMessage() {}
 
 func (x *Assignment) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[31]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2486,7 +2876,7 @@ func (x *Assignment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Assignment.ProtoReflect.Descriptor instead.
 func (*Assignment) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{31}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Assignment) GetKind() isAssignment_Kind {
@@ -2540,7 +2930,7 @@ type StartInstance struct {
 
 func (x *StartInstance) Reset() {
 	*x = StartInstance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2942,7 @@ func (x *StartInstance) String() string {
 func (*StartInstance) ProtoMessage() {}
 
 func (x *StartInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[32]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2955,7 @@ func (x *StartInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartInstance.ProtoReflect.Descriptor instead.
 func (*StartInstance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{32}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StartInstance) GetInstance() *Instance {
@@ -2592,7 +2982,7 @@ type StopInstance struct {
 
 func (x *StopInstance) Reset() {
 	*x = StopInstance{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2604,7 +2994,7 @@ func (x *StopInstance) String() string {
 func (*StopInstance) ProtoMessage() {}
 
 func (x *StopInstance) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[33]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2617,7 +3007,7 @@ func (x *StopInstance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopInstance.ProtoReflect.Descriptor instead.
 func (*StopInstance) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{33}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StopInstance) GetInstanceId() string {
@@ -2644,7 +3034,7 @@ type ReportInstanceRequest struct {
 
 func (x *ReportInstanceRequest) Reset() {
 	*x = ReportInstanceRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2656,7 +3046,7 @@ func (x *ReportInstanceRequest) String() string {
 func (*ReportInstanceRequest) ProtoMessage() {}
 
 func (x *ReportInstanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[34]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +3059,7 @@ func (x *ReportInstanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportInstanceRequest.ProtoReflect.Descriptor instead.
 func (*ReportInstanceRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{34}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReportInstanceRequest) GetExecutorId() string {
@@ -2695,7 +3085,7 @@ type DrainExecutorRequest struct {
 
 func (x *DrainExecutorRequest) Reset() {
 	*x = DrainExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2707,7 +3097,7 @@ func (x *DrainExecutorRequest) String() string {
 func (*DrainExecutorRequest) ProtoMessage() {}
 
 func (x *DrainExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[35]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2720,7 +3110,7 @@ func (x *DrainExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DrainExecutorRequest.ProtoReflect.Descriptor instead.
 func (*DrainExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{35}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DrainExecutorRequest) GetId() string {
@@ -2738,7 +3128,7 @@ type ListExecutorsRequest struct {
 
 func (x *ListExecutorsRequest) Reset() {
 	*x = ListExecutorsRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2750,7 +3140,7 @@ func (x *ListExecutorsRequest) String() string {
 func (*ListExecutorsRequest) ProtoMessage() {}
 
 func (x *ListExecutorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[36]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2763,7 +3153,7 @@ func (x *ListExecutorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutorsRequest.ProtoReflect.Descriptor instead.
 func (*ListExecutorsRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{36}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{41}
 }
 
 type ListExecutorsResponse struct {
@@ -2775,7 +3165,7 @@ type ListExecutorsResponse struct {
 
 func (x *ListExecutorsResponse) Reset() {
 	*x = ListExecutorsResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2787,7 +3177,7 @@ func (x *ListExecutorsResponse) String() string {
 func (*ListExecutorsResponse) ProtoMessage() {}
 
 func (x *ListExecutorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[37]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2800,7 +3190,7 @@ func (x *ListExecutorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExecutorsResponse.ProtoReflect.Descriptor instead.
 func (*ListExecutorsResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{37}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListExecutorsResponse) GetExecutors() []*Executor {
@@ -2819,7 +3209,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2831,7 +3221,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[38]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2844,7 +3234,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{38}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *WatchRequest) GetSkipSnapshot() bool {
@@ -2870,7 +3260,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[39]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2882,7 +3272,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[39]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2895,7 +3285,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{39}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *WatchEvent) GetAt() *timestamppb.Timestamp {
@@ -2964,7 +3354,7 @@ type DeleteGameRequest struct {
 
 func (x *DeleteGameRequest) Reset() {
 	*x = DeleteGameRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[40]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2976,7 +3366,7 @@ func (x *DeleteGameRequest) String() string {
 func (*DeleteGameRequest) ProtoMessage() {}
 
 func (x *DeleteGameRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[40]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2989,7 +3379,7 @@ func (x *DeleteGameRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGameRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGameRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{40}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteGameRequest) GetGame() string {
@@ -3016,7 +3406,7 @@ type DeleteGameResponse struct {
 
 func (x *DeleteGameResponse) Reset() {
 	*x = DeleteGameResponse{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[41]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3028,7 +3418,7 @@ func (x *DeleteGameResponse) String() string {
 func (*DeleteGameResponse) ProtoMessage() {}
 
 func (x *DeleteGameResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[41]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3041,7 +3431,7 @@ func (x *DeleteGameResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGameResponse.ProtoReflect.Descriptor instead.
 func (*DeleteGameResponse) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{41}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeleteGameResponse) GetVersions() []*GameVersion {
@@ -3060,7 +3450,7 @@ type UndrainExecutorRequest struct {
 
 func (x *UndrainExecutorRequest) Reset() {
 	*x = UndrainExecutorRequest{}
-	mi := &file_rcc_v1_rcc_proto_msgTypes[42]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3072,7 +3462,7 @@ func (x *UndrainExecutorRequest) String() string {
 func (*UndrainExecutorRequest) ProtoMessage() {}
 
 func (x *UndrainExecutorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_rcc_v1_rcc_proto_msgTypes[42]
+	mi := &file_rcc_v1_rcc_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3085,7 +3475,7 @@ func (x *UndrainExecutorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UndrainExecutorRequest.ProtoReflect.Descriptor instead.
 func (*UndrainExecutorRequest) Descriptor() ([]byte, []int) {
-	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{42}
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *UndrainExecutorRequest) GetId() string {
@@ -3249,7 +3639,32 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06ws_url\x18\x03 \x01(\tR\x05wsUrl\x12\x16\n" +
 	"\x06ticket\x18\x04 \x01(\tR\x06ticket\x12F\n" +
 	"\x11ticket_expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0fticketExpiresAt\x12\x18\n" +
-	"\acreated\x18\x06 \x01(\bR\acreated\"\xc7\x01\n" +
+	"\acreated\x18\x06 \x01(\bR\acreated\"\xd8\x01\n" +
+	"\bLogEntry\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x14\n" +
+	"\x05frame\x18\x04 \x01(\x04R\x05frame\x12)\n" +
+	"\x06stream\x18\x05 \x01(\x0e2\x11.rcc.v1.LogStreamR\x06stream\x12\x14\n" +
+	"\x05event\x18\x06 \x01(\tR\x05event\x12\x12\n" +
+	"\x04text\x18\a \x01(\tR\x04text\"\x8b\x01\n" +
+	"\vLogsRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06follow\x18\x02 \x01(\bR\x06follow\x12#\n" +
+	"\rsince_seconds\x18\x03 \x01(\rR\fsinceSeconds\x12\x12\n" +
+	"\x04tail\x18\x04 \x01(\rR\x04tail\x12\x1b\n" +
+	"\tafter_seq\x18\x05 \x01(\x04R\bafterSeq\"[\n" +
+	"\fInstanceLogs\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12*\n" +
+	"\aentries\x18\x02 \x03(\v2\x10.rcc.v1.LogEntryR\aentries\"h\n" +
+	"\x11AppendLogsRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x122\n" +
+	"\tinstances\x18\x02 \x03(\v2\x14.rcc.v1.InstanceLogsR\tinstances\".\n" +
+	"\x12AppendLogsResponse\x12\x18\n" +
+	"\arefused\x18\x01 \x03(\tR\arefused\"\xc7\x01\n" +
 	"\rExecutorStats\x12\x18\n" +
 	"\aplayers\x18\x01 \x01(\rR\aplayers\x12\x1c\n" +
 	"\tinstances\x18\x02 \x01(\rR\tinstances\x12\x1e\n" +
@@ -3352,7 +3767,12 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x17INSTANCE_STATE_STOPPING\x10\x04\x12\x1a\n" +
 	"\x16INSTANCE_STATE_STOPPED\x10\x05\x12\x19\n" +
 	"\x15INSTANCE_STATE_FAILED\x10\x06\x12\x17\n" +
-	"\x13INSTANCE_STATE_LOST\x10\a*\x80\x01\n" +
+	"\x13INSTANCE_STATE_LOST\x10\a*k\n" +
+	"\tLogStream\x12\x1a\n" +
+	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +
+	"\x11LOG_STREAM_STDERR\x10\x02\x12\x14\n" +
+	"\x10LOG_STREAM_EVENT\x10\x03*\x80\x01\n" +
 	"\rExecutorState\x12\x1e\n" +
 	"\x1aEXECUTOR_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EXECUTOR_STATE_ACTIVE\x10\x01\x12\x1b\n" +
@@ -3366,7 +3786,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"GetVersion\x12\x19.rcc.v1.GetVersionRequest\x1a\x13.rcc.v1.GameVersion\x12B\n" +
 	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x01\x12C\n" +
 	"\n" +
-	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xe1\x02\n" +
+	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\x92\x03\n" +
 	"\x0fInstanceService\x12/\n" +
 	"\x05Spawn\x12\x14.rcc.v1.SpawnRequest\x1a\x10.rcc.v1.Instance\x123\n" +
 	"\x03Get\x12\x1a.rcc.v1.GetInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
@@ -3374,12 +3794,15 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x04Stop\x12\x1b.rcc.v1.StopInstanceRequest\x1a\x10.rcc.v1.Instance\x129\n" +
 	"\n" +
 	"RenewLease\x12\x19.rcc.v1.RenewLeaseRequest\x1a\x10.rcc.v1.Instance\x121\n" +
-	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse2\xe1\x03\n" +
+	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse\x12/\n" +
+	"\x04Logs\x12\x13.rcc.v1.LogsRequest\x1a\x10.rcc.v1.LogEntry0\x012\xa6\x04\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
 	"\vAssignments\x12\x1a.rcc.v1.AssignmentsRequest\x1a\x12.rcc.v1.Assignment0\x01\x12A\n" +
-	"\x0eReportInstance\x12\x1d.rcc.v1.ReportInstanceRequest\x1a\x10.rcc.v1.Instance\x127\n" +
+	"\x0eReportInstance\x12\x1d.rcc.v1.ReportInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
+	"\n" +
+	"AppendLogs\x12\x19.rcc.v1.AppendLogsRequest\x1a\x1a.rcc.v1.AppendLogsResponse\x127\n" +
 	"\x05Drain\x12\x1c.rcc.v1.DrainExecutorRequest\x1a\x10.rcc.v1.Executor\x12C\n" +
 	"\x04List\x12\x1c.rcc.v1.ListExecutorsRequest\x1a\x1d.rcc.v1.ListExecutorsResponse\x12;\n" +
 	"\aUndrain\x12\x1e.rcc.v1.UndrainExecutorRequest\x1a\x10.rcc.v1.Executor2C\n" +
@@ -3398,154 +3821,168 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 	return file_rcc_v1_rcc_proto_rawDescData
 }
 
-var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
+var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
-	(ExecutorState)(0),               // 1: rcc.v1.ExecutorState
-	(*Game)(nil),                     // 2: rcc.v1.Game
-	(*GameVersion)(nil),              // 3: rcc.v1.GameVersion
-	(*Limits)(nil),                   // 4: rcc.v1.Limits
-	(*UploadVersionRequest)(nil),     // 5: rcc.v1.UploadVersionRequest
-	(*UploadHeader)(nil),             // 6: rcc.v1.UploadHeader
-	(*UploadVersionResponse)(nil),    // 7: rcc.v1.UploadVersionResponse
-	(*ListGamesRequest)(nil),         // 8: rcc.v1.ListGamesRequest
-	(*ListGamesResponse)(nil),        // 9: rcc.v1.ListGamesResponse
-	(*ListVersionsRequest)(nil),      // 10: rcc.v1.ListVersionsRequest
-	(*ListVersionsResponse)(nil),     // 11: rcc.v1.ListVersionsResponse
-	(*GetVersionRequest)(nil),        // 12: rcc.v1.GetVersionRequest
-	(*FetchBlobRequest)(nil),         // 13: rcc.v1.FetchBlobRequest
-	(*FetchBlobResponse)(nil),        // 14: rcc.v1.FetchBlobResponse
-	(*Instance)(nil),                 // 15: rcc.v1.Instance
-	(*InstanceStats)(nil),            // 16: rcc.v1.InstanceStats
-	(*SpawnRequest)(nil),             // 17: rcc.v1.SpawnRequest
-	(*GetInstanceRequest)(nil),       // 18: rcc.v1.GetInstanceRequest
-	(*ListInstancesRequest)(nil),     // 19: rcc.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),    // 20: rcc.v1.ListInstancesResponse
-	(*StopInstanceRequest)(nil),      // 21: rcc.v1.StopInstanceRequest
-	(*RenewLeaseRequest)(nil),        // 22: rcc.v1.RenewLeaseRequest
-	(*JoinRequest)(nil),              // 23: rcc.v1.JoinRequest
-	(*JoinResponse)(nil),             // 24: rcc.v1.JoinResponse
-	(*ExecutorStats)(nil),            // 25: rcc.v1.ExecutorStats
-	(*Executor)(nil),                 // 26: rcc.v1.Executor
-	(*RegisterExecutorRequest)(nil),  // 27: rcc.v1.RegisterExecutorRequest
-	(*RegisterExecutorResponse)(nil), // 28: rcc.v1.RegisterExecutorResponse
-	(*InstanceReport)(nil),           // 29: rcc.v1.InstanceReport
-	(*HeartbeatRequest)(nil),         // 30: rcc.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 31: rcc.v1.HeartbeatResponse
-	(*AssignmentsRequest)(nil),       // 32: rcc.v1.AssignmentsRequest
-	(*Assignment)(nil),               // 33: rcc.v1.Assignment
-	(*StartInstance)(nil),            // 34: rcc.v1.StartInstance
-	(*StopInstance)(nil),             // 35: rcc.v1.StopInstance
-	(*ReportInstanceRequest)(nil),    // 36: rcc.v1.ReportInstanceRequest
-	(*DrainExecutorRequest)(nil),     // 37: rcc.v1.DrainExecutorRequest
-	(*ListExecutorsRequest)(nil),     // 38: rcc.v1.ListExecutorsRequest
-	(*ListExecutorsResponse)(nil),    // 39: rcc.v1.ListExecutorsResponse
-	(*WatchRequest)(nil),             // 40: rcc.v1.WatchRequest
-	(*WatchEvent)(nil),               // 41: rcc.v1.WatchEvent
-	(*DeleteGameRequest)(nil),        // 42: rcc.v1.DeleteGameRequest
-	(*DeleteGameResponse)(nil),       // 43: rcc.v1.DeleteGameResponse
-	(*UndrainExecutorRequest)(nil),   // 44: rcc.v1.UndrainExecutorRequest
-	nil,                              // 45: rcc.v1.Instance.LabelsEntry
-	nil,                              // 46: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 47: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 48: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 49: rcc.v1.Executor.LabelsEntry
-	nil,                              // 50: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 51: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 52: google.protobuf.Struct
+	(LogStream)(0),                   // 1: rcc.v1.LogStream
+	(ExecutorState)(0),               // 2: rcc.v1.ExecutorState
+	(*Game)(nil),                     // 3: rcc.v1.Game
+	(*GameVersion)(nil),              // 4: rcc.v1.GameVersion
+	(*Limits)(nil),                   // 5: rcc.v1.Limits
+	(*UploadVersionRequest)(nil),     // 6: rcc.v1.UploadVersionRequest
+	(*UploadHeader)(nil),             // 7: rcc.v1.UploadHeader
+	(*UploadVersionResponse)(nil),    // 8: rcc.v1.UploadVersionResponse
+	(*ListGamesRequest)(nil),         // 9: rcc.v1.ListGamesRequest
+	(*ListGamesResponse)(nil),        // 10: rcc.v1.ListGamesResponse
+	(*ListVersionsRequest)(nil),      // 11: rcc.v1.ListVersionsRequest
+	(*ListVersionsResponse)(nil),     // 12: rcc.v1.ListVersionsResponse
+	(*GetVersionRequest)(nil),        // 13: rcc.v1.GetVersionRequest
+	(*FetchBlobRequest)(nil),         // 14: rcc.v1.FetchBlobRequest
+	(*FetchBlobResponse)(nil),        // 15: rcc.v1.FetchBlobResponse
+	(*Instance)(nil),                 // 16: rcc.v1.Instance
+	(*InstanceStats)(nil),            // 17: rcc.v1.InstanceStats
+	(*SpawnRequest)(nil),             // 18: rcc.v1.SpawnRequest
+	(*GetInstanceRequest)(nil),       // 19: rcc.v1.GetInstanceRequest
+	(*ListInstancesRequest)(nil),     // 20: rcc.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),    // 21: rcc.v1.ListInstancesResponse
+	(*StopInstanceRequest)(nil),      // 22: rcc.v1.StopInstanceRequest
+	(*RenewLeaseRequest)(nil),        // 23: rcc.v1.RenewLeaseRequest
+	(*JoinRequest)(nil),              // 24: rcc.v1.JoinRequest
+	(*JoinResponse)(nil),             // 25: rcc.v1.JoinResponse
+	(*LogEntry)(nil),                 // 26: rcc.v1.LogEntry
+	(*LogsRequest)(nil),              // 27: rcc.v1.LogsRequest
+	(*InstanceLogs)(nil),             // 28: rcc.v1.InstanceLogs
+	(*AppendLogsRequest)(nil),        // 29: rcc.v1.AppendLogsRequest
+	(*AppendLogsResponse)(nil),       // 30: rcc.v1.AppendLogsResponse
+	(*ExecutorStats)(nil),            // 31: rcc.v1.ExecutorStats
+	(*Executor)(nil),                 // 32: rcc.v1.Executor
+	(*RegisterExecutorRequest)(nil),  // 33: rcc.v1.RegisterExecutorRequest
+	(*RegisterExecutorResponse)(nil), // 34: rcc.v1.RegisterExecutorResponse
+	(*InstanceReport)(nil),           // 35: rcc.v1.InstanceReport
+	(*HeartbeatRequest)(nil),         // 36: rcc.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),        // 37: rcc.v1.HeartbeatResponse
+	(*AssignmentsRequest)(nil),       // 38: rcc.v1.AssignmentsRequest
+	(*Assignment)(nil),               // 39: rcc.v1.Assignment
+	(*StartInstance)(nil),            // 40: rcc.v1.StartInstance
+	(*StopInstance)(nil),             // 41: rcc.v1.StopInstance
+	(*ReportInstanceRequest)(nil),    // 42: rcc.v1.ReportInstanceRequest
+	(*DrainExecutorRequest)(nil),     // 43: rcc.v1.DrainExecutorRequest
+	(*ListExecutorsRequest)(nil),     // 44: rcc.v1.ListExecutorsRequest
+	(*ListExecutorsResponse)(nil),    // 45: rcc.v1.ListExecutorsResponse
+	(*WatchRequest)(nil),             // 46: rcc.v1.WatchRequest
+	(*WatchEvent)(nil),               // 47: rcc.v1.WatchEvent
+	(*DeleteGameRequest)(nil),        // 48: rcc.v1.DeleteGameRequest
+	(*DeleteGameResponse)(nil),       // 49: rcc.v1.DeleteGameResponse
+	(*UndrainExecutorRequest)(nil),   // 50: rcc.v1.UndrainExecutorRequest
+	nil,                              // 51: rcc.v1.Instance.LabelsEntry
+	nil,                              // 52: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 53: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 54: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 55: rcc.v1.Executor.LabelsEntry
+	nil,                              // 56: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 57: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 58: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	51, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	51, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
-	4,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
-	6,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
-	4,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
-	3,  // 5: rcc.v1.UploadVersionResponse.version:type_name -> rcc.v1.GameVersion
-	2,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
-	3,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
+	57, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	57, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	5,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
+	7,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
+	5,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
+	4,  // 5: rcc.v1.UploadVersionResponse.version:type_name -> rcc.v1.GameVersion
+	3,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
+	4,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	45, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	52, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	51, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	51, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	51, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
-	16, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	51, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	46, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	52, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	51, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	58, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	57, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	57, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	57, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
+	57, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	52, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	58, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	47, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
-	15, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	48, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	51, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	1,  // 23: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	49, // 24: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
-	25, // 25: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	51, // 26: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	51, // 27: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	50, // 28: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
-	26, // 29: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
-	0,  // 30: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
-	16, // 31: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
-	25, // 32: rcc.v1.HeartbeatRequest.stats:type_name -> rcc.v1.ExecutorStats
-	29, // 33: rcc.v1.HeartbeatRequest.instances:type_name -> rcc.v1.InstanceReport
-	1,  // 34: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
-	34, // 35: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
-	35, // 36: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
-	15, // 37: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
-	3,  // 38: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	29, // 39: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	26, // 40: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	51, // 41: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	15, // 42: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	26, // 43: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	3,  // 44: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
-	5,  // 45: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	8,  // 46: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	10, // 47: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	12, // 48: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	13, // 49: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	42, // 50: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
-	17, // 51: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	18, // 52: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	19, // 53: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	21, // 54: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	22, // 55: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	23, // 56: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 57: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	30, // 58: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	32, // 59: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	36, // 60: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	37, // 61: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	38, // 62: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	44, // 63: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
-	40, // 64: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	7,  // 65: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	9,  // 66: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	11, // 67: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	3,  // 68: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	14, // 69: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	43, // 70: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
-	15, // 71: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	15, // 72: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	20, // 73: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	15, // 74: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	15, // 75: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	24, // 76: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	28, // 77: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	31, // 78: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	33, // 79: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	15, // 80: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	26, // 81: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	39, // 82: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	26, // 83: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
-	41, // 84: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	65, // [65:85] is the sub-list for method output_type
-	45, // [45:65] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	53, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	16, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
+	54, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	57, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	57, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	1,  // 24: rcc.v1.LogEntry.stream:type_name -> rcc.v1.LogStream
+	26, // 25: rcc.v1.InstanceLogs.entries:type_name -> rcc.v1.LogEntry
+	28, // 26: rcc.v1.AppendLogsRequest.instances:type_name -> rcc.v1.InstanceLogs
+	2,  // 27: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
+	55, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	31, // 29: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
+	57, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	57, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	56, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	32, // 33: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
+	0,  // 34: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
+	17, // 35: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
+	31, // 36: rcc.v1.HeartbeatRequest.stats:type_name -> rcc.v1.ExecutorStats
+	35, // 37: rcc.v1.HeartbeatRequest.instances:type_name -> rcc.v1.InstanceReport
+	2,  // 38: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
+	40, // 39: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
+	41, // 40: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
+	16, // 41: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
+	4,  // 42: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
+	35, // 43: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	32, // 44: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	57, // 45: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	16, // 46: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	32, // 47: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	4,  // 48: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
+	6,  // 49: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	9,  // 50: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	11, // 51: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	13, // 52: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	14, // 53: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	48, // 54: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	18, // 55: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	19, // 56: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	20, // 57: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	22, // 58: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	23, // 59: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	24, // 60: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 61: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
+	33, // 62: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	36, // 63: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	38, // 64: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	42, // 65: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	29, // 66: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
+	43, // 67: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	44, // 68: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	50, // 69: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	46, // 70: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	8,  // 71: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	10, // 72: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	12, // 73: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	4,  // 74: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	15, // 75: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	49, // 76: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	16, // 77: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	16, // 78: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	21, // 79: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	16, // 80: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	16, // 81: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	25, // 82: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	26, // 83: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
+	34, // 84: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	37, // 85: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	39, // 86: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	16, // 87: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	30, // 88: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
+	32, // 89: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	45, // 90: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	32, // 91: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	47, // 92: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	71, // [71:93] is the sub-list for method output_type
+	49, // [49:71] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -3558,11 +3995,11 @@ func file_rcc_v1_rcc_proto_init() {
 		(*UploadVersionRequest_ModuleChunk)(nil),
 		(*UploadVersionRequest_AssetsChunk)(nil),
 	}
-	file_rcc_v1_rcc_proto_msgTypes[31].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[36].OneofWrappers = []any{
 		(*Assignment_Start)(nil),
 		(*Assignment_Stop)(nil),
 	}
-	file_rcc_v1_rcc_proto_msgTypes[39].OneofWrappers = []any{
+	file_rcc_v1_rcc_proto_msgTypes[44].OneofWrappers = []any{
 		(*WatchEvent_Instance)(nil),
 		(*WatchEvent_Executor)(nil),
 	}
@@ -3571,8 +4008,8 @@ func file_rcc_v1_rcc_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   49,
+			NumEnums:      3,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -348,6 +348,7 @@ const (
 	InstanceService_Stop_FullMethodName       = "/rcc.v1.InstanceService/Stop"
 	InstanceService_RenewLease_FullMethodName = "/rcc.v1.InstanceService/RenewLease"
 	InstanceService_Join_FullMethodName       = "/rcc.v1.InstanceService/Join"
+	InstanceService_Logs_FullMethodName       = "/rcc.v1.InstanceService/Logs"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -371,6 +372,15 @@ type InstanceServiceClient interface {
 	// selector, fullest first, or creates one, reserves a seat and returns
 	// where to connect with a single-use ticket. Role: admin.
 	Join(ctx context.Context, in *JoinRequest, opts ...grpc.CallOption) (*JoinResponse, error)
+	// Logs streams an instance's log, oldest first: the guest's stdout and
+	// stderr lines and its lifecycle events (started, player joined and left,
+	// failed with its reason, stopped), as its executor pushed them to the
+	// coordinator (docs/operations.md). With follow, it then sends each new
+	// entry until the instance has ended and its last entries are sent, or
+	// the caller leaves. The log stays readable after the instance ended, for
+	// as long as the instance is kept. An unknown id is NOT_FOUND.
+	// Role: admin.
+	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error)
 }
 
 type instanceServiceClient struct {
@@ -441,6 +451,25 @@ func (c *instanceServiceClient) Join(ctx context.Context, in *JoinRequest, opts 
 	return out, nil
 }
 
+func (c *instanceServiceClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &InstanceService_ServiceDesc.Streams[0], InstanceService_Logs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[LogsRequest, LogEntry]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InstanceService_LogsClient = grpc.ServerStreamingClient[LogEntry]
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -462,6 +491,15 @@ type InstanceServiceServer interface {
 	// selector, fullest first, or creates one, reserves a seat and returns
 	// where to connect with a single-use ticket. Role: admin.
 	Join(context.Context, *JoinRequest) (*JoinResponse, error)
+	// Logs streams an instance's log, oldest first: the guest's stdout and
+	// stderr lines and its lifecycle events (started, player joined and left,
+	// failed with its reason, stopped), as its executor pushed them to the
+	// coordinator (docs/operations.md). With follow, it then sends each new
+	// entry until the instance has ended and its last entries are sent, or
+	// the caller leaves. The log stays readable after the instance ended, for
+	// as long as the instance is kept. An unknown id is NOT_FOUND.
+	// Role: admin.
+	Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -489,6 +527,9 @@ func (UnimplementedInstanceServiceServer) RenewLease(context.Context, *RenewLeas
 }
 func (UnimplementedInstanceServiceServer) Join(context.Context, *JoinRequest) (*JoinResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Join not implemented")
+}
+func (UnimplementedInstanceServiceServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error {
+	return status.Error(codes.Unimplemented, "method Logs not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -619,6 +660,17 @@ func _InstanceService_Join_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InstanceService_Logs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(LogsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(InstanceServiceServer).Logs(m, &grpc.GenericServerStream[LogsRequest, LogEntry]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type InstanceService_LogsServer = grpc.ServerStreamingServer[LogEntry]
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -651,7 +703,13 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _InstanceService_Join_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Logs",
+			Handler:       _InstanceService_Logs_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "rcc/v1/rcc.proto",
 }
 
@@ -660,6 +718,7 @@ const (
 	ExecutorService_Heartbeat_FullMethodName      = "/rcc.v1.ExecutorService/Heartbeat"
 	ExecutorService_Assignments_FullMethodName    = "/rcc.v1.ExecutorService/Assignments"
 	ExecutorService_ReportInstance_FullMethodName = "/rcc.v1.ExecutorService/ReportInstance"
+	ExecutorService_AppendLogs_FullMethodName     = "/rcc.v1.ExecutorService/AppendLogs"
 	ExecutorService_Drain_FullMethodName          = "/rcc.v1.ExecutorService/Drain"
 	ExecutorService_List_FullMethodName           = "/rcc.v1.ExecutorService/List"
 	ExecutorService_Undrain_FullMethodName        = "/rcc.v1.ExecutorService/Undrain"
@@ -684,6 +743,11 @@ type ExecutorServiceClient interface {
 	// ReportInstance reports an instance's state change (running, stopped,
 	// failed) as soon as it happens. Role: executor.
 	ReportInstance(ctx context.Context, in *ReportInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
+	// AppendLogs stores log entries of the executor's instances, each in the
+	// instance's bounded log. The entries of an instance the coordinator
+	// does not know or that is not assigned to the executor are not stored;
+	// the response lists those instances. Role: executor.
+	AppendLogs(ctx context.Context, in *AppendLogsRequest, opts ...grpc.CallOption) (*AppendLogsResponse, error)
 	// Drain stops placing new instances on an executor; running ones finish.
 	// Role: admin.
 	Drain(ctx context.Context, in *DrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error)
@@ -751,6 +815,16 @@ func (c *executorServiceClient) ReportInstance(ctx context.Context, in *ReportIn
 	return out, nil
 }
 
+func (c *executorServiceClient) AppendLogs(ctx context.Context, in *AppendLogsRequest, opts ...grpc.CallOption) (*AppendLogsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AppendLogsResponse)
+	err := c.cc.Invoke(ctx, ExecutorService_AppendLogs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *executorServiceClient) Drain(ctx context.Context, in *DrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Executor)
@@ -800,6 +874,11 @@ type ExecutorServiceServer interface {
 	// ReportInstance reports an instance's state change (running, stopped,
 	// failed) as soon as it happens. Role: executor.
 	ReportInstance(context.Context, *ReportInstanceRequest) (*Instance, error)
+	// AppendLogs stores log entries of the executor's instances, each in the
+	// instance's bounded log. The entries of an instance the coordinator
+	// does not know or that is not assigned to the executor are not stored;
+	// the response lists those instances. Role: executor.
+	AppendLogs(context.Context, *AppendLogsRequest) (*AppendLogsResponse, error)
 	// Drain stops placing new instances on an executor; running ones finish.
 	// Role: admin.
 	Drain(context.Context, *DrainExecutorRequest) (*Executor, error)
@@ -829,6 +908,9 @@ func (UnimplementedExecutorServiceServer) Assignments(*AssignmentsRequest, grpc.
 }
 func (UnimplementedExecutorServiceServer) ReportInstance(context.Context, *ReportInstanceRequest) (*Instance, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportInstance not implemented")
+}
+func (UnimplementedExecutorServiceServer) AppendLogs(context.Context, *AppendLogsRequest) (*AppendLogsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AppendLogs not implemented")
 }
 func (UnimplementedExecutorServiceServer) Drain(context.Context, *DrainExecutorRequest) (*Executor, error) {
 	return nil, status.Error(codes.Unimplemented, "method Drain not implemented")
@@ -925,6 +1007,24 @@ func _ExecutorService_ReportInstance_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_AppendLogs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AppendLogsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).AppendLogs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_AppendLogs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).AppendLogs(ctx, req.(*AppendLogsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ExecutorService_Drain_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DrainExecutorRequest)
 	if err := dec(in); err != nil {
@@ -997,6 +1097,10 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportInstance",
 			Handler:    _ExecutorService_ReportInstance_Handler,
+		},
+		{
+			MethodName: "AppendLogs",
+			Handler:    _ExecutorService_AppendLogs_Handler,
 		},
 		{
 			MethodName: "Drain",
