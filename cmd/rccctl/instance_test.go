@@ -40,7 +40,7 @@ func TestPrintInstanceStats(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			printInstance(&b, tc.in, now)
+			_ = writeInstance(&b, tc.in, now)
 			out := b.String()
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
