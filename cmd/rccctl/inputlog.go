@@ -14,7 +14,6 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
-	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -96,7 +95,7 @@ func inputLogURL(base, id string) (string, error) {
 // "-": w), through a temporary file so that a failed download leaves no
 // partial file. The answer must arrive within headerCtx; the body may take
 // as long as bodyCtx allows.
-func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token auth.Token, out string, w io.Writer) (int64, error) {
+func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token client.Token, out string, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(bodyCtx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err

@@ -116,7 +116,7 @@ func TestServerCredentials(t *testing.T) {
 	if err != nil || !strings.HasPrefix(path, cfg) {
 		t.Fatalf("credentials path %q %v", path, err)
 	}
-	if err := client.SaveCredentials(path, client.Credentials{Addr: addr, Token: auth.Token(token)}); err != nil {
+	if err := client.SaveCredentials(path, client.Credentials{Addr: addr, Token: client.Token(token)}); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errOut := rccctl(t, "game", "ls"); code != 0 || !strings.Contains(out, "NAME") {

@@ -80,7 +80,7 @@ func (s *Server) Token(role auth.Role, subject string) auth.Token {
 // when the test ends.
 func (s *Server) Dial(role auth.Role, subject string, opts ...grpc.DialOption) *client.Client {
 	s.t.Helper()
-	c, err := client.Dial(s.Addr, s.Token(role, subject), opts...)
+	c, err := client.Dial(s.Addr, client.Token(s.Token(role, subject)), opts...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
