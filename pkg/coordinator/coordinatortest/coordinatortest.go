@@ -21,7 +21,7 @@ type Server struct {
 	t      testing.TB
 	Addr   string
 	Issuer *auth.Issuer
-	Store  store.Store
+	Store  coordinator.Store
 }
 
 // Start serves a coordinator configured by cfg. When cfg.Store is nil it
