@@ -134,17 +134,27 @@ func (f *serverFlags) dial(cmd *cobra.Command) (context.Context, context.CancelF
 			return nil, nil, nil, err
 		}
 	}
-	addr, token, err := f.resolve()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	c, err := client.Dial(addr, token)
+	c, err := f.connect()
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-	f.addr, f.conn = addr, c.Conn()
 	return ctx, func() { cancel(); c.Close() }, c, nil
+}
+
+// connect makes a client for the coordinator f names (resolve), and
+// remembers its address and connection for callError.
+func (f *serverFlags) connect() (*client.Client, error) {
+	addr, token, err := f.resolve()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(addr, token)
+	if err != nil {
+		return nil, err
+	}
+	f.addr, f.conn = addr, c.Conn()
+	return c, nil
 }
 
 // callError turns a gRPC error into a message for people, by its status

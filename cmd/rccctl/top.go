@@ -49,16 +49,12 @@ snapshot (a table, or --output json) and exits.`,
 			if err := checkOutput(f.output); err != nil {
 				return err
 			}
-			addr, token, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			c, err := client.Dial(addr, token)
+			c, err := f.connect()
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			m := top.New(cmd.Context(), top.Config{Client: c, Addr: addr, ReadOnly: readOnly, Interval: interval,
+			m := top.New(cmd.Context(), top.Config{Client: c, Addr: f.addr, ReadOnly: readOnly, Interval: interval,
 				Renderer: lipgloss.NewRenderer(out)})
 			p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(cmd.Context()), tea.WithOutput(out), tea.WithInput(cmd.InOrStdin()))
 			if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
