@@ -339,25 +339,29 @@ func newInstanceStopCmd() *cobra.Command {
 		ValidArgsFunction: completeInstanceIDs(&f, false),
 		Short:             "Stop instances",
 		Args:              cmdline.Args("ID..."),
-		RunE: remote(&f, func(ctx context.Context, c *client.Client, ids []string) ([]*rccv1.Instance, error) {
-			var stopped []*rccv1.Instance
-			for _, id := range ids {
-				in, err := c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: id, Reason: reason})
-				if err != nil {
-					return nil, err
-				}
-				stopped = append(stopped, in)
-			}
-			return stopped, nil
-		}, view[[]*rccv1.Instance]{json: func(ins []*rccv1.Instance, now time.Time) any { return instancesJSON(ins, now) },
-			table: func(w io.Writer, ins []*rccv1.Instance, _ time.Time) error {
-				for _, in := range ins {
-					if _, err := fmt.Fprintf(w, "%s %s\n", in.Id, stateName(in.State)); err != nil {
+		// Each stop is printed as it is done, so that when one fails the
+		// table shows those before it.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				out := []instanceOut{}
+				now := time.Now()
+				for _, id := range args {
+					in, err := c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: id, Reason: reason})
+					if err != nil {
 						return err
 					}
+					if f.output == "json" {
+						out = append(out, instanceJSON(in, now))
+						continue
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", in.Id, stateName(in.State))
+				}
+				if f.output == "json" {
+					return writeJSON(cmd.OutOrStdout(), out)
 				}
 				return nil
-			}}),
+			})
+		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (kept with the instance; default \"stopped by operator\")")
 	addServerFlags(cmd, &f, true)
