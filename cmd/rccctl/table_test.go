@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rcc-games/rcc/pkg/localrun"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -47,6 +48,11 @@ func TestTableGolden(t *testing.T) {
 		CreatedAt: ts(-49 * time.Hour)}
 	join := &rccv1.JoinResponse{WsUrl: "ws://10.0.0.1:7001/play", InstanceId: "i-1", ExecutorId: "x-1", Ticket: "t-abc",
 		TicketExpiresAt: ts(time.Minute), Created: true}
+	run := localrun.Result{Game: "arena", ModuleSHA256: "0123456789abcdef0123456789abcdef", Seed: 7, Players: 2, Ticks: 600,
+		StateSHA256: "99aa", StateBytes: 512, TickP50us: 40, TickP99us: 310, TickMaxus: 1200, MemoryBytes: 2 << 20,
+		FuelInit: 12345, FuelP50: 900, FuelMax: 4000, LogLines: 3, DroppedLogLines: 1}
+	diverged := localrun.ReplayResult{Game: "arena", ModuleSHA256: "fedcba9876543210fedcba98", Frames: 20,
+		Checkpoints: []localrun.Checkpoint{{Frame: 10, StateSHA256: "aa10"}}, DivergedAt: 17, Expected: "ee17", Got: "ff17"}
 	snap := snapshot{executors: executors, instances: []*rccv1.Instance{running, pending},
 		limits: map[string]*rccv1.Limits{versionKey("arena", 2): {FrameFuel: 50_000_000}}}
 
@@ -75,6 +81,14 @@ func TestTableGolden(t *testing.T) {
 		}},
 		{"join", func(w io.Writer) error { return writeJoin(w, join, now) }},
 		{"top_once", func(w io.Writer) error { return writeSnapshot(w, snap, now) }},
+		{"game_run", func(w io.Writer) error { printRun(w, &run); return nil }},
+		{"game_run_failed", func(w io.Writer) error {
+			failed := run
+			failed.Error = "frame 12: fuel exhausted (50000000 per frame)"
+			printRun(w, &failed)
+			return nil
+		}},
+		{"game_replay_diverged", func(w io.Writer) error { printReplay(w, &diverged); return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
