@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
-	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 )
 
@@ -49,7 +48,7 @@ const defaultContext = "default"
 // --addr and --token, --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or
 // the config's current context, and else the credentials file (the
 // "default" context); the address defaults to client.DefaultAddr.
-func (f *serverFlags) resolve() (string, auth.Token, error) {
+func (f *serverFlags) resolve() (string, client.Token, error) {
 	addr, token := f.addr, f.token
 	fill := func(c client.Credentials) {
 		if addr == "" {
@@ -66,7 +65,7 @@ func (f *serverFlags) resolve() (string, auth.Token, error) {
 		}
 		fill(c)
 	}
-	fill(client.Credentials{Addr: os.Getenv("RCC_ADDR"), Token: auth.Token(os.Getenv("RCC_TOKEN"))})
+	fill(client.Credentials{Addr: os.Getenv("RCC_ADDR"), Token: client.Token(os.Getenv("RCC_TOKEN"))})
 	if f.context == "" && (addr == "" || token == "") {
 		name, from := os.Getenv("RCC_CONTEXT"), "RCC_CONTEXT"
 		if name == "" {
@@ -95,7 +94,7 @@ func (f *serverFlags) resolve() (string, auth.Token, error) {
 	if token == "" {
 		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save")}
 	}
-	return addr, auth.Token(token), nil
+	return addr, client.Token(token), nil
 }
 
 // loadContext reads context name (from says who chose it): "default" is
@@ -135,17 +134,27 @@ func (f *serverFlags) dial(cmd *cobra.Command) (context.Context, context.CancelF
 			return nil, nil, nil, err
 		}
 	}
-	addr, token, err := f.resolve()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	c, err := client.Dial(addr, token)
+	c, err := f.connect()
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
-	f.addr, f.conn = addr, c.Conn()
 	return ctx, func() { cancel(); c.Close() }, c, nil
+}
+
+// connect makes a client for the coordinator f names (resolve), and
+// remembers its address and connection for callError.
+func (f *serverFlags) connect() (*client.Client, error) {
+	addr, token, err := f.resolve()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.Dial(addr, token)
+	if err != nil {
+		return nil, err
+	}
+	f.addr, f.conn = addr, c.Conn()
+	return c, nil
 }
 
 // callError turns a gRPC error into a message for people, by its status

@@ -27,11 +27,7 @@ type completeFunc = func(cmd *cobra.Command, args []string, toComplete string) (
 // what it returns; nothing when the coordinator does not answer in time.
 func withCoordinator(f *serverFlags, list func(ctx context.Context, c *client.Client, args []string) []string) completeFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-		addr, token, err := f.resolve()
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		c, err := client.Dial(addr, token)
+		c, err := f.connect()
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

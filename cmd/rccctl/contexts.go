@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/cmdline"
 )
@@ -170,7 +169,7 @@ func newContextAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg.Contexts[name] = client.Credentials{Addr: addr, Token: auth.Token(token)}
+			cfg.Contexts[name] = client.Credentials{Addr: addr, Token: client.Token(token)}
 			if use {
 				cfg.Current = name
 			}

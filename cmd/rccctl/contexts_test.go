@@ -25,7 +25,7 @@ func TestContexts(t *testing.T) {
 	t.Setenv("RCC_TOKEN", "")
 	t.Setenv("RCC_CONTEXT", "")
 	credsPath, _ := client.DefaultCredentialsPath()
-	if err := client.SaveCredentials(credsPath, client.Credentials{Addr: dev.Addr, Token: dev.Token(auth.RoleAdmin, "dev")}); err != nil {
+	if err := client.SaveCredentials(credsPath, client.Credentials{Addr: dev.Addr, Token: client.Token(dev.Token(auth.RoleAdmin, "dev"))}); err != nil {
 		t.Fatal(err)
 	}
 	ctl := func(want int, args ...string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,37 +36,26 @@ func newExecutorLsCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List executors with their live stats",
 		Args:  cmdline.Args(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: remote(&f, func(ctx context.Context, c *client.Client, _ []string) ([]*rccv1.Executor, error) {
 			res, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				out := make([]executorOut, len(res.Executors))
-				for i, x := range res.Executors {
-					out[i] = executorJSON(x)
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			now := time.Now()
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSTATE\tINSTANCES\tPLAYERS\tTICK P99\tMEMORY\tLAST HEARTBEAT\tWS URL")
-			for _, x := range res.Executors {
-				s := x.Stats
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.2f ms\t%s\t%s ago\t%s\n", x.Id, x.Name, executorStateName(x.State), x.Assigned,
-					s.GetPlayers(), s.GetTickP99Ms(), humanBytes(uint64(max(s.GetMemoryBytes(), 0))),
-					shortDuration(now.Sub(x.LastHeartbeat.AsTime())), x.WsUrl)
-			}
-			return tw.Flush()
-		},
+			return res.GetExecutors(), err
+		}, view[[]*rccv1.Executor]{json: jsonOf(executorsJSON), table: writeExecutorTable}),
 	}
 	addServerFlags(cmd, &f, true)
 	return cmd
+}
+
+// writeExecutorTable writes executors as executor ls prints them.
+func writeExecutorTable(w io.Writer, xs []*rccv1.Executor, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tINSTANCES\tPLAYERS\tTICK P99\tMEMORY\tLAST HEARTBEAT\tWS URL")
+	for _, x := range xs {
+		s := x.Stats
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.2f ms\t%s\t%s ago\t%s\n", x.Id, x.Name, executorStateName(x.State), x.Assigned,
+			s.GetPlayers(), s.GetTickP99Ms(), humanBytes(uint64(max(s.GetMemoryBytes(), 0))),
+			shortDuration(now.Sub(x.LastHeartbeat.AsTime())), x.WsUrl)
+	}
+	return tw.Flush()
 }
 
 func newExecutorDrainCmd() *cobra.Command {
@@ -91,22 +81,12 @@ func newExecutorStateCmd(use, short, assigned string, call func(context.Context,
 		ValidArgsFunction: onlyFirst(completeExecutorIDs(&f)),
 		Short:             short,
 		Args:              cmdline.Args("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			x, err := call(ctx, c, args[0])
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), executorJSON(x))
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s (%s) %s, %d instances %s\n", x.Id, x.Name, executorStateName(x.State), x.Assigned, assigned)
-			return nil
-		},
+		RunE: remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Executor, error) {
+			return call(ctx, c, args[0])
+		}, view[*rccv1.Executor]{json: jsonOf(executorJSON), table: func(w io.Writer, x *rccv1.Executor, _ time.Time) error {
+			_, err := fmt.Fprintf(w, "%s (%s) %s, %d instances %s\n", x.Id, x.Name, executorStateName(x.State), x.Assigned, assigned)
+			return err
+		}}),
 	}
 	addServerFlags(cmd, &f, true)
 	return cmd

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 	"time"
@@ -49,29 +51,20 @@ Deploying the same module, assets and limits again creates no version.`,
 					return err
 				}
 			}
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
 			start := time.Now()
-			res, err := c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
-				InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages()})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), deployOut{Version: versionJSON(res.Version), Unchanged: res.Unchanged, ModuleDeduplicated: res.ModuleDeduplicated})
-			}
-			v := res.Version
-			w := cmd.OutOrStdout()
-			if res.Unchanged {
-				fmt.Fprintf(w, "%s version %d unchanged (same module and limits, sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
-				return nil
-			}
-			fmt.Fprintf(w, "deployed %s version %d (sha256 %s, %s, limits %s) in %v\n", v.Game, v.Version, shortSHA(v.ModuleSha256),
-				humanBytes(uint64(v.ModuleSize)), formatLimits(v.Limits), time.Since(start).Round(time.Millisecond))
-			return nil
+			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) (*rccv1.UploadVersionResponse, error) {
+				return c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
+					InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages()})
+			}, view[*rccv1.UploadVersionResponse]{json: jsonOf(deployJSON), table: func(w io.Writer, res *rccv1.UploadVersionResponse, now time.Time) error {
+				v := res.Version
+				if res.Unchanged {
+					_, err := fmt.Fprintf(w, "%s version %d unchanged (same module and limits, sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
+					return err
+				}
+				_, err := fmt.Fprintf(w, "deployed %s version %d (sha256 %s, %s, limits %s) in %v\n", v.Game, v.Version, shortSHA(v.ModuleSha256),
+					humanBytes(uint64(v.ModuleSize)), formatLimits(v.Limits), now.Sub(start).Round(time.Millisecond))
+				return err
+			}})(cmd, args)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "game name (required)")
@@ -89,30 +82,10 @@ func newGameLsCmd() *cobra.Command {
 		Use:   "ls",
 		Short: "List deployed games",
 		Args:  cmdline.Args(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: remote(&f, func(ctx context.Context, c *client.Client, _ []string) ([]*rccv1.Game, error) {
 			res, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				out := make([]gameOut, len(res.Games))
-				for i, g := range res.Games {
-					out[i] = gameJSON(g)
-				}
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tUPDATED")
-			for _, g := range res.Games {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\n", g.Name, g.LatestVersion, g.VersionCount, shortDuration(time.Since(g.UpdatedAt.AsTime())))
-			}
-			return tw.Flush()
-		},
+			return res.GetGames(), err
+		}, view[[]*rccv1.Game]{json: jsonList(gameJSON), table: writeGameTable}),
 	}
 	addServerFlags(cmd, &f, true)
 	return cmd
@@ -129,31 +102,10 @@ budgets a version sets (init fuel, fuel per frame, memory cap); what it does
 not set is the executor's default, and a version that sets none shows
 "default".`,
 		Args: cmdline.Args("GAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: remote(&f, func(ctx context.Context, c *client.Client, args []string) ([]*rccv1.GameVersion, error) {
 			res, err := c.Games.ListVersions(ctx, &rccv1.ListVersionsRequest{Game: args[0]})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), versionsJSON(res.Versions))
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")
-			for _, v := range res.Versions {
-				assets := "-"
-				if v.AssetsSha256 != "" {
-					assets = humanBytes(uint64(v.AssetsSize))
-				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, shortSHA(v.ModuleSha256), humanBytes(uint64(v.ModuleSize)), assets,
-					formatLimits(v.Limits), v.CreatedAt.AsTime().Local().Format(time.DateTime), v.Description)
-			}
-			return tw.Flush()
-		},
+			return res.GetVersions(), err
+		}, view[[]*rccv1.GameVersion]{json: jsonOf(versionsJSON), table: writeVersionTable}),
 	}
 	addServerFlags(cmd, &f, true)
 	return cmd
@@ -174,27 +126,45 @@ it), and the next deploy takes the removed number again.`,
 		Example: `  rccctl game rm arena --version 3   # a bad deploy: back to version 2
   rccctl game rm old-game`,
 		Args: cmdline.Args("GAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
+		RunE: remote(&f, func(ctx context.Context, c *client.Client, args []string) ([]*rccv1.GameVersion, error) {
 			res, err := c.Games.DeleteGame(ctx, &rccv1.DeleteGameRequest{Game: args[0], Version: version})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), versionsJSON(res.Versions))
-			}
-			for _, v := range res.Versions {
-				fmt.Fprintf(cmd.OutOrStdout(), "removed %s version %d (sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
+			return res.GetVersions(), err
+		}, view[[]*rccv1.GameVersion]{json: jsonOf(versionsJSON), table: func(w io.Writer, vs []*rccv1.GameVersion, _ time.Time) error {
+			for _, v := range vs {
+				if _, err := fmt.Fprintf(w, "removed %s version %d (sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256)); err != nil {
+					return err
+				}
 			}
 			return nil
-		},
+		}}),
 	}
 	cmd.Flags().Uint32Var(&version, "version", 0, "remove only this version (default every version: the game)")
 	_ = cmd.RegisterFlagCompletionFunc("version", completeVersions(&f))
 	addServerFlags(cmd, &f, true)
 	return cmd
+}
+
+// writeGameTable writes games as game ls prints them.
+func writeGameTable(w io.Writer, gs []*rccv1.Game, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tUPDATED")
+	for _, g := range gs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s ago\n", g.Name, g.LatestVersion, g.VersionCount, shortDuration(now.Sub(g.UpdatedAt.AsTime())))
+	}
+	return tw.Flush()
+}
+
+// writeVersionTable writes versions as game versions prints them.
+func writeVersionTable(w io.Writer, vs []*rccv1.GameVersion, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tMODULE SHA256\tSIZE\tASSETS\tLIMITS\tCREATED\tDESCRIPTION")
+	for _, v := range vs {
+		assets := "-"
+		if v.AssetsSha256 != "" {
+			assets = humanBytes(uint64(v.AssetsSize))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, shortSHA(v.ModuleSha256), humanBytes(uint64(v.ModuleSize)), assets,
+			formatLimits(v.Limits), v.CreatedAt.AsTime().In(now.Location()).Format(time.DateTime), v.Description)
+	}
+	return tw.Flush()
 }

@@ -298,12 +298,16 @@ func TestJSONGolden(t *testing.T) {
 	t.Run("game_check", func(t *testing.T) { js(t, local(t, 0, "game", "check", recorder, "--output", "json")) })
 	t.Run("game_check_problems", func(t *testing.T) { js(t, local(t, 1, "game", "check", corpus+"bad_exports.wasm", "-o", "json")) })
 	t.Run("game_check_table", func(t *testing.T) { golden(t, local(t, 0, "game", "check", recorder)) })
+	t.Run("game_check_problems_table", func(t *testing.T) { golden(t, local(t, 1, "game", "check", corpus+"bad_import.wasm")) })
 	logFile := filepath.Join(t.TempDir(), "run.rcclog")
 	t.Run("game_run", func(t *testing.T) {
 		js(t, local(t, 0, "game", "run", recorder, "--ticks", "30", "--players", "2", "--seed", "7", "--quiet", "--record", logFile, "-o", "json"))
 	})
 	t.Run("game_replay", func(t *testing.T) {
 		js(t, local(t, 0, "game", "replay", recorder, logFile, "--every", "10", "--quiet", "-o", "json"))
+	})
+	t.Run("game_replay_table", func(t *testing.T) {
+		golden(t, local(t, 0, "game", "replay", recorder, logFile, "--every", "10", "--quiet"))
 	})
 
 	t.Run("game_deploy", func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
-	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -36,37 +36,34 @@ last flushed frame (flushed every 60 frames). Replay it with:
   rccctl game replay arena.wasm arena.rcclog`,
 		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			_, token, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
-			if err != nil {
-				return f.callError(err)
-			}
-			if !in.Record {
-				return fmt.Errorf("instance %s does not record its input log (spawn it with --record)", in.Id)
-			}
-			if in.WsUrl == "" {
-				return fmt.Errorf("instance %s has no executor to fetch its input log from (state %s)", in.Id, stateName(in.State))
-			}
-			u, err := inputLogURL(in.WsUrl, in.Id)
-			if err != nil {
-				return err
-			}
-			n, err := downloadInputLog(ctx, cmd.Context(), u, token, out, cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			if out != "" && out != "-" {
-				fmt.Fprintf(cmd.OutOrStdout(), "wrote the input log of %s to %s (%d bytes)\n", in.Id, out, n)
-			}
-			return nil
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				_, token, err := f.resolve()
+				if err != nil {
+					return err
+				}
+				in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
+				if err != nil {
+					return err
+				}
+				if !in.Record {
+					return fmt.Errorf("instance %s does not record its input log (spawn it with --record)", in.Id)
+				}
+				if in.WsUrl == "" {
+					return fmt.Errorf("instance %s has no executor to fetch its input log from (state %s)", in.Id, stateName(in.State))
+				}
+				u, err := inputLogURL(in.WsUrl, in.Id)
+				if err != nil {
+					return err
+				}
+				n, err := downloadInputLog(ctx, cmd.Context(), u, token, out, cmd.OutOrStdout())
+				if err != nil {
+					return err
+				}
+				if out != "" && out != "-" {
+					fmt.Fprintf(cmd.OutOrStdout(), "wrote the input log of %s to %s (%d bytes)\n", in.Id, out, n)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to write (default standard output)")
@@ -98,7 +95,7 @@ func inputLogURL(base, id string) (string, error) {
 // "-": w), through a temporary file so that a failed download leaves no
 // partial file. The answer must arrive within headerCtx; the body may take
 // as long as bodyCtx allows.
-func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token auth.Token, out string, w io.Writer) (int64, error) {
+func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token client.Token, out string, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(bodyCtx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err

@@ -56,7 +56,14 @@ func leaseLeft(in *rccv1.Instance, now time.Time) string {
 	return shortDuration(left)
 }
 
-func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
+// instanceView prints one instance as instance get does.
+var instanceView = view[*rccv1.Instance]{
+	json:  func(in *rccv1.Instance, now time.Time) any { return instanceJSON(in, now) },
+	table: writeInstance,
+}
+
+// writeInstance writes one instance for people, a field a line.
+func writeInstance(w io.Writer, in *rccv1.Instance, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("id", in.Id)
@@ -77,7 +84,7 @@ func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
 		row("frames", fmt.Sprintf("%d (%d overruns)", st.Frames, st.Overruns))
 		row("reported", shortDuration(max(now.Sub(st.ReportedAt.AsTime()), 0))+" ago")
 	}
-	row("lease", fmt.Sprintf("%s left of %ds (ends %s)", leaseLeft(in, now), in.LeaseSeconds, in.LeaseExpiresAt.AsTime().Local().Format(time.DateTime)))
+	row("lease", fmt.Sprintf("%s left of %ds (ends %s)", leaseLeft(in, now), in.LeaseSeconds, in.LeaseExpiresAt.AsTime().In(now.Location()).Format(time.DateTime)))
 	if len(in.Labels) > 0 {
 		row("labels", labelString(in.Labels))
 	}
@@ -95,8 +102,18 @@ func printInstance(w io.Writer, in *rccv1.Instance, now time.Time) {
 	if in.Record {
 		row("input log", "recorded (rccctl instance input-log "+in.Id+")")
 	}
-	row("created", in.CreatedAt.AsTime().Local().Format(time.DateTime))
-	_ = tw.Flush()
+	row("created", in.CreatedAt.AsTime().In(now.Location()).Format(time.DateTime))
+	return tw.Flush()
+}
+
+// writeInstanceTable writes instances as instance ls prints them.
+func writeInstanceTable(w io.Writer, ins []*rccv1.Instance, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(instanceColumns, "\t"))
+	for _, in := range ins {
+		fmt.Fprintln(tw, strings.Join(instanceRow(in, now), "\t"))
+	}
+	return tw.Flush()
 }
 
 func labelString(m map[string]string) string {
@@ -161,23 +178,11 @@ func newInstanceSpawnCmd() *cobra.Command {
 				}
 				ps.Fields[k] = sv
 			}
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			in, err := c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
-				LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn,
-				Record: record})
-			if err != nil {
-				return f.callError(err)
-			}
-			now := time.Now()
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), instanceJSON(in, now))
-			}
-			printInstance(cmd.OutOrStdout(), in, now)
-			return nil
+			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
+				return c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
+					LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn,
+					Record: record})
+			}, instanceView)(cmd, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -235,31 +240,19 @@ line under --output json), until interrupted.`,
 			if watch && (all || limit != 0) {
 				return usageError{Err: fmt.Errorf("--watch follows changes from now on: it takes no --all or --limit")}
 			}
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
 			if watch {
 				// The stream outlives --timeout; it ends with the command.
-				p := &watchPrinter{w: cmd.OutOrStdout(), json: f.output == "json"}
-				keep := func(in *rccv1.Instance) bool { return matchInstance(watchReq, in) }
-				return f.callError(watchInstances(cmd.Context(), c, false, p, keep, nil))
+				return f.withClient(cmd, func(_ context.Context, c *client.Client) error {
+					p := &watchPrinter{w: cmd.OutOrStdout(), json: f.output == "json"}
+					keep := func(in *rccv1.Instance) bool { return matchInstance(watchReq, in) }
+					return watchInstances(cmd.Context(), c, false, p, keep, nil)
+				})
 			}
-			res, err := c.Instances.List(ctx, req)
-			if err != nil {
-				return f.callError(err)
-			}
-			now := time.Now()
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), instancesJSON(res.Instances, now))
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, strings.Join(instanceColumns, "\t"))
-			for _, in := range res.Instances {
-				fmt.Fprintln(tw, strings.Join(instanceRow(in, now), "\t"))
-			}
-			return tw.Flush()
+			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) ([]*rccv1.Instance, error) {
+				res, err := c.Instances.List(ctx, req)
+				return res.GetInstances(), err
+			}, view[[]*rccv1.Instance]{json: func(ins []*rccv1.Instance, now time.Time) any { return instancesJSON(ins, now) },
+				table: writeInstanceTable})(cmd, nil)
 		},
 	}
 	fl := cmd.Flags()
@@ -291,24 +284,14 @@ row each, or one JSON object per line under --output json), until it ends
 (stopped, failed or lost) or the command is interrupted.`,
 		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
 			if watch {
-				return f.callError(watchInstance(cmd.Context(), ctx, c, args[0], &watchPrinter{w: cmd.OutOrStdout(), json: f.output == "json"}))
+				return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+					return watchInstance(cmd.Context(), ctx, c, args[0], &watchPrinter{w: cmd.OutOrStdout(), json: f.output == "json"})
+				})
 			}
-			in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
-			if err != nil {
-				return f.callError(err)
-			}
-			now := time.Now()
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), instanceJSON(in, now))
-			}
-			printInstance(cmd.OutOrStdout(), in, now)
-			return nil
+			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
+				return c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
+			}, instanceView)(cmd, args)
 		},
 	}
 	cmd.Flags().BoolVarP(&watch, "watch", "w", false, "follow its changes until it ends (JSON Lines under --output json)")
@@ -356,29 +339,28 @@ func newInstanceStopCmd() *cobra.Command {
 		ValidArgsFunction: completeInstanceIDs(&f, false),
 		Short:             "Stop instances",
 		Args:              cmdline.Args("ID..."),
+		// Each stop is printed as it is done, so that when one fails the
+		// table shows those before it.
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			out := []instanceOut{}
-			now := time.Now()
-			for _, id := range args {
-				in, err := c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: id, Reason: reason})
-				if err != nil {
-					return f.callError(err)
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				out := []instanceOut{}
+				now := time.Now()
+				for _, id := range args {
+					in, err := c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: id, Reason: reason})
+					if err != nil {
+						return err
+					}
+					if f.output == "json" {
+						out = append(out, instanceJSON(in, now))
+						continue
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", in.Id, stateName(in.State))
 				}
 				if f.output == "json" {
-					out = append(out, instanceJSON(in, now))
-					continue
+					return writeJSON(cmd.OutOrStdout(), out)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", in.Id, stateName(in.State))
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), out)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (kept with the instance; default \"stopped by operator\")")
@@ -398,22 +380,13 @@ func newInstanceRenewCmd() *cobra.Command {
 			if lease < 0 || lease%time.Second != 0 {
 				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
 			}
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
+			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
+				return c.Instances.RenewLease(ctx, &rccv1.RenewLeaseRequest{Id: args[0], LeaseSeconds: uint32(lease / time.Second)})
+			}, view[*rccv1.Instance]{json: instanceView.json, table: func(w io.Writer, in *rccv1.Instance, now time.Time) error {
+				_, err := fmt.Fprintf(w, "%s lease renewed: %s left (ends %s)\n", in.Id, leaseLeft(in, now),
+					in.LeaseExpiresAt.AsTime().In(now.Location()).Format(time.DateTime))
 				return err
-			}
-			defer done()
-			in, err := c.Instances.RenewLease(ctx, &rccv1.RenewLeaseRequest{Id: args[0], LeaseSeconds: uint32(lease / time.Second)})
-			if err != nil {
-				return f.callError(err)
-			}
-			now := time.Now()
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), instanceJSON(in, now))
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s lease renewed: %s left (ends %s)\n", in.Id, leaseLeft(in, now),
-				in.LeaseExpiresAt.AsTime().Local().Format(time.DateTime))
-			return nil
+			}})(cmd, args)
 		},
 	}
 	cmd.Flags().DurationVar(&lease, "lease", 0, "new lease from now (default the instance's own)")

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
+	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/protocol"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -38,33 +41,9 @@ that carries them all (connect a WebSocket client to it within the 60 s).`,
 			if err != nil {
 				return err
 			}
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := c.Instances.Join(ctx, &rccv1.JoinRequest{Game: args[0], PlayerId: player, Version: version, Labels: lbl, MaxPlayers: maxPlayers})
-			if err != nil {
-				return f.callError(err)
-			}
-			if f.output == "json" {
-				return writeJSON(cmd.OutOrStdout(), joinJSON(res))
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)
-			if play, err := protocol.PlayURL(res.WsUrl, res.InstanceId, res.Ticket); err == nil {
-				fmt.Fprintf(tw, "play url\t%s\n", play)
-			}
-			created := ""
-			if res.Created {
-				created = " (new)"
-			}
-			fmt.Fprintf(tw, "instance\t%s%s\n", res.InstanceId, created)
-			fmt.Fprintf(tw, "executor\t%s\n", res.ExecutorId)
-			fmt.Fprintf(tw, "ticket\t%s\n", res.Ticket)
-			fmt.Fprintf(tw, "expires\t%s (in %s)\n", res.TicketExpiresAt.AsTime().Local().Format(time.TimeOnly),
-				shortDuration(time.Until(res.TicketExpiresAt.AsTime())))
-			return tw.Flush()
+			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.JoinResponse, error) {
+				return c.Instances.Join(ctx, &rccv1.JoinRequest{Game: args[0], PlayerId: player, Version: version, Labels: lbl, MaxPlayers: maxPlayers})
+			}, view[*rccv1.JoinResponse]{json: jsonOf(joinJSON), table: writeJoin})(cmd, args)
 		},
 	}
 	cmd.Flags().StringVar(&player, "player", "", "player id (required)")
@@ -73,4 +52,24 @@ that carries them all (connect a WebSocket client to it within the 60 s).`,
 	cmd.Flags().StringArrayVarP(&labels, "label", "l", nil, "instance label key=value (repeatable)")
 	addServerFlags(cmd, &f, true)
 	return cmd
+}
+
+// writeJoin writes a reserved seat for people: where to connect and with
+// which ticket.
+func writeJoin(w io.Writer, res *rccv1.JoinResponse, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "ws url\t%s\n", res.WsUrl)
+	if play, err := protocol.PlayURL(res.WsUrl, res.InstanceId, res.Ticket); err == nil {
+		fmt.Fprintf(tw, "play url\t%s\n", play)
+	}
+	created := ""
+	if res.Created {
+		created = " (new)"
+	}
+	fmt.Fprintf(tw, "instance\t%s%s\n", res.InstanceId, created)
+	fmt.Fprintf(tw, "executor\t%s\n", res.ExecutorId)
+	fmt.Fprintf(tw, "ticket\t%s\n", res.Ticket)
+	fmt.Fprintf(tw, "expires\t%s (in %s)\n", res.TicketExpiresAt.AsTime().In(now.Location()).Format(time.TimeOnly),
+		shortDuration(res.TicketExpiresAt.AsTime().Sub(now)))
+	return tw.Flush()
 }

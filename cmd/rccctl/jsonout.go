@@ -148,6 +148,14 @@ func executorJSON(x *rccv1.Executor) executorOut {
 		LastHeartbeatAt: tsJSON(x.LastHeartbeat), RegisteredAt: tsJSON(x.RegisteredAt)}
 }
 
+func executorsJSON(xs []*rccv1.Executor) []executorOut {
+	out := make([]executorOut, len(xs))
+	for i, x := range xs {
+		out[i] = executorJSON(x)
+	}
+	return out
+}
+
 // gameOut is a game.
 type gameOut struct {
 	Name          string   `json:"name"`
@@ -216,6 +224,11 @@ type joinOut struct {
 	Created         bool     `json:"created"`
 	Ticket          string   `json:"ticket"`
 	TicketExpiresAt jsonTime `json:"ticket_expires_at"`
+}
+
+// deployJSON is what game deploy prints under --output json.
+func deployJSON(res *rccv1.UploadVersionResponse) deployOut {
+	return deployOut{Version: versionJSON(res.Version), Unchanged: res.Unchanged, ModuleDeduplicated: res.ModuleDeduplicated}
 }
 
 func joinJSON(r *rccv1.JoinResponse) joinOut {

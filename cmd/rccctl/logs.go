@@ -53,19 +53,16 @@ text.`,
 			if tail < 0 {
 				return usageError{Err: fmt.Errorf("--tail %d: want a positive number", tail)}
 			}
-			ctx, done, c, err := f.dial(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if follow {
-				// --timeout bounds the calls, not how long one follows.
-				ctx = cmd.Context()
-			}
-			req := &rccv1.LogsRequest{Id: args[0], Follow: follow, Tail: uint32(min(tail, 1<<31)),
-				SinceSeconds: uint32(min((since+time.Second-1)/time.Second, 1<<31))}
-			w := logWriter{out: cmd.OutOrStdout(), json: f.output == "json"}
-			return f.streamLogs(ctx, c, req, w, cmd.ErrOrStderr())
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				if follow {
+					// --timeout bounds the calls, not how long one follows.
+					ctx = cmd.Context()
+				}
+				req := &rccv1.LogsRequest{Id: args[0], Follow: follow, Tail: uint32(min(tail, 1<<31)),
+					SinceSeconds: uint32(min((since+time.Second-1)/time.Second, 1<<31))}
+				w := logWriter{out: cmd.OutOrStdout(), json: f.output == "json"}
+				return f.streamLogs(ctx, c, req, w, cmd.ErrOrStderr())
+			})
 		},
 	}
 	fl := cmd.Flags()

@@ -82,6 +82,11 @@ func TestServerCommands(t *testing.T) {
 	if out := cmd(0, "instance", "stop", id, "--reason", "done"); !strings.Contains(out, id+" stopped") {
 		t.Fatalf("stop: %s", out)
 	}
+	// A stop that fails leaves the ones before it printed.
+	if code, out, errOut := rccctl(t, append([]string{"instance", "stop", id, "i-nope"}, conn...)...); code != exitFail ||
+		out != id+" stopped\n" || !strings.Contains(errOut, "not found") {
+		t.Fatalf("stop of a stopped and a missing instance: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
 	if out := cmd(0, "instance", "ls"); strings.Contains(out, id) {
 		t.Fatalf("stopped instance listed without --all: %s", out)
 	}
@@ -116,7 +121,7 @@ func TestServerCredentials(t *testing.T) {
 	if err != nil || !strings.HasPrefix(path, cfg) {
 		t.Fatalf("credentials path %q %v", path, err)
 	}
-	if err := client.SaveCredentials(path, client.Credentials{Addr: addr, Token: auth.Token(token)}); err != nil {
+	if err := client.SaveCredentials(path, client.Credentials{Addr: addr, Token: client.Token(token)}); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errOut := rccctl(t, "game", "ls"); code != 0 || !strings.Contains(out, "NAME") {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -47,16 +49,12 @@ snapshot (a table, or --output json) and exits.`,
 			if err := checkOutput(f.output); err != nil {
 				return err
 			}
-			addr, token, err := f.resolve()
-			if err != nil {
-				return err
-			}
-			c, err := client.Dial(addr, token)
+			c, err := f.connect()
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			m := top.New(cmd.Context(), top.Config{Client: c, Addr: addr, ReadOnly: readOnly, Interval: interval,
+			m := top.New(cmd.Context(), top.Config{Client: c, Addr: f.addr, ReadOnly: readOnly, Interval: interval,
 				Renderer: lipgloss.NewRenderer(out)})
 			p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(cmd.Context()), tea.WithOutput(out), tea.WithInput(cmd.InOrStdin()))
 			if _, err := p.Run(); err != nil && cmd.Context().Err() == nil {
@@ -78,41 +76,54 @@ type topOut struct {
 	Instances []instanceOut `json:"instances"`
 }
 
+// snapshot is what top --once prints: the executors, the live instances
+// and, for a table, the limits of the versions they run.
+type snapshot struct {
+	executors []*rccv1.Executor
+	instances []*rccv1.Instance
+	// limits are by game@version; a version missing has the executor's
+	// defaults.
+	limits map[string]*rccv1.Limits
+}
+
 // topOnce prints the executors and the live instances once.
 func topOnce(cmd *cobra.Command, f *serverFlags) error {
-	ctx, done, c, err := f.dial(cmd)
-	if err != nil {
-		return err
-	}
-	defer done()
-	xs, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
-	if err != nil {
-		return f.callError(err)
-	}
-	ins, err := c.Instances.List(ctx, &rccv1.ListInstancesRequest{States: []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING,
-		rccv1.InstanceState_INSTANCE_STATE_STARTING, rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}})
-	if err != nil {
-		return f.callError(err)
-	}
-	now := time.Now()
-	if f.output == "json" {
-		execs := make([]executorOut, len(xs.Executors))
-		for i, x := range xs.Executors {
-			execs[i] = executorJSON(x)
-		}
-		return writeJSON(cmd.OutOrStdout(), topOut{Executors: execs, Instances: instancesJSON(ins.Instances, now)})
-	}
-	limits := map[string]*rccv1.Limits{}
-	return top.WriteSnapshot(cmd.OutOrStdout(), xs.Executors, ins.Instances, func(game string, version uint32) *rccv1.Limits {
-		k := fmt.Sprintf("%s@%d", game, version)
-		if l, ok := limits[k]; ok {
-			return l
-		}
-		v, err := c.Games.GetVersion(ctx, &rccv1.GetVersionRequest{Game: game, Version: version})
+	return remote(f, func(ctx context.Context, c *client.Client, _ []string) (snapshot, error) {
+		xs, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
 		if err != nil {
-			return nil // the executor defaults
+			return snapshot{}, err
 		}
-		limits[k] = v.Limits
-		return v.Limits
+		ins, err := c.Instances.List(ctx, &rccv1.ListInstancesRequest{States: []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING,
+			rccv1.InstanceState_INSTANCE_STATE_STARTING, rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}})
+		if err != nil {
+			return snapshot{}, err
+		}
+		s := snapshot{executors: xs.Executors, instances: ins.Instances, limits: map[string]*rccv1.Limits{}}
+		if f.output == "json" {
+			return s, nil
+		}
+		for _, in := range s.instances {
+			k := versionKey(in.Game, in.Version)
+			if _, ok := s.limits[k]; ok {
+				continue
+			}
+			v, err := c.Games.GetVersion(ctx, &rccv1.GetVersionRequest{Game: in.Game, Version: in.Version})
+			if err != nil {
+				continue // the executor defaults
+			}
+			s.limits[k] = v.Limits
+		}
+		return s, nil
+	}, view[snapshot]{json: func(s snapshot, now time.Time) any {
+		return topOut{Executors: executorsJSON(s.executors), Instances: instancesJSON(s.instances, now)}
+	}, table: writeSnapshot})(cmd, nil)
+}
+
+// writeSnapshot writes a snapshot as top --once prints it.
+func writeSnapshot(w io.Writer, s snapshot, now time.Time) error {
+	return top.WriteSnapshot(w, s.executors, s.instances, func(game string, version uint32) *rccv1.Limits {
+		return s.limits[versionKey(game, version)]
 	}, now)
 }
+
+func versionKey(game string, version uint32) string { return fmt.Sprintf("%s@%d", game, version) }

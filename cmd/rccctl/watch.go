@@ -43,6 +43,8 @@ type watchPrinter struct {
 	header bool
 	// last is what the last row of each instance showed, but its figures.
 	last map[string]string
+	// loc is the zone of the TIME column; nil is the local one.
+	loc *time.Location
 }
 
 func (p *watchPrinter) print(at time.Time, snapshot bool, in *rccv1.Instance) error {
@@ -65,7 +67,11 @@ func (p *watchPrinter) print(at time.Time, snapshot bool, in *rccv1.Instance) er
 			return err
 		}
 	}
-	return p.row(append([]string{at.Local().Format(time.TimeOnly)}, instanceRow(in, at)...))
+	loc := p.loc
+	if loc == nil {
+		loc = time.Local
+	}
+	return p.row(append([]string{at.In(loc).Format(time.TimeOnly)}, instanceRow(in, at)...))
 }
 
 func (p *watchPrinter) row(cells []string) error {

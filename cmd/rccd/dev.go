@@ -113,7 +113,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	credsPath := ""
 	if !cfg.NoCredentials {
 		if credsPath, err = client.DefaultCredentialsPath(); err == nil {
-			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.grpcAddr, Token: admin})
+			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.grpcAddr, Token: client.Token(admin)})
 		}
 		if err != nil {
 			// rccctl can still be given --addr and --token.
@@ -126,7 +126,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(sc.grpcAddr, execTok, agent.DialOptions()...)
+	c, err := client.Dial(sc.grpcAddr, client.Token(execTok), agent.DialOptions()...)
 	if err != nil {
 		return err
 	}

@@ -177,7 +177,7 @@ func newCluster(t testing.TB, db string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.admin, err = client.Dial(c.addr, tok); err != nil {
+	if c.admin, err = client.Dial(c.addr, client.Token(tok)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.admin.Close() })

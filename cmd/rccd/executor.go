@@ -169,7 +169,7 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 		return err
 	}
 	defer lock.release()
-	c, err := client.Dial(cfg.Coordinator, tok, agent.DialOptions()...)
+	c, err := client.Dial(cfg.Coordinator, client.Token(tok), agent.DialOptions()...)
 	if err != nil {
 		return err
 	}

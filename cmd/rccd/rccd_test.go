@@ -161,7 +161,7 @@ func TestCoordinatorServes(t *testing.T) {
 	if code != 0 {
 		t.Fatal(errOut)
 	}
-	c, err := client.Dial(addr, auth.Token(strings.TrimSpace(out)))
+	c, err := client.Dial(addr, client.Token(strings.TrimSpace(out)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestCoordinatorServes(t *testing.T) {
 	if code != 0 {
 		t.Fatal(errOut)
 	}
-	xc, err := client.Dial(addr, auth.Token(strings.TrimSpace(out)))
+	xc, err := client.Dial(addr, client.Token(strings.TrimSpace(out)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,7 +68,7 @@ where rccctl finds it without flags.`,
 				if err != nil {
 					return err
 				}
-				if err := client.SaveCredentials(path, client.Credentials{Addr: addr, Token: tok}); err != nil {
+				if err := client.SaveCredentials(path, client.Credentials{Addr: addr, Token: client.Token(tok)}); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "saved to %s (expires %s)\n", path, claims.ExpiresAt.Format(time.RFC3339))

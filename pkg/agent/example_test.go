@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/agent"
-	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/executor"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
@@ -23,7 +22,7 @@ func Example() {
 	defer stop()
 	// An executor token whose subject is the executor's name:
 	// rccd token create --role executor --subject exec-1
-	c, err := client.Dial("coord.example:7400", auth.Token(os.Getenv("RCC_TOKEN")), agent.DialOptions()...)
+	c, err := client.Dial("coord.example:7400", client.Token(os.Getenv("RCC_TOKEN")), agent.DialOptions()...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -37,7 +37,7 @@ type Client struct {
 // sends token with every call. The connection is made lazily, on the first
 // call. Without options it uses plain TCP; pass grpc.WithTransportCredentials
 // for TLS.
-func Dial(addr string, token auth.Token, opts ...grpc.DialOption) (*Client, error) {
+func Dial(addr string, token Token, opts ...grpc.DialOption) (*Client, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
@@ -46,7 +46,7 @@ func Dial(addr string, token auth.Token, opts ...grpc.DialOption) (*Client, erro
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16 << 20)),
 	}
 	if token != "" {
-		all = append(all, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: token}))
+		all = append(all, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: auth.Token(token)}))
 	}
 	all = append(all, opts...)
 	conn, err := grpc.NewClient(addr, all...)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -20,7 +20,7 @@ func TestCredentialsRoundTrip(t *testing.T) {
 	if _, err := client.LoadCredentials(path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
 	}
-	want := client.Credentials{Addr: "127.0.0.1:7400", Token: auth.Token("a.b.c")}
+	want := client.Credentials{Addr: "127.0.0.1:7400", Token: client.Token("a.b.c")}
 	if err := client.SaveCredentials(path, want); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestDefaultCredentialsPath(t *testing.T) {
 // Example deploys a module, spawns an instance and joins a player.
 func Example() {
 	ctx := context.Background()
-	c, err := client.Dial("localhost:7400", auth.Token(os.Getenv("RCC_TOKEN")))
+	c, err := client.Dial("localhost:7400", client.Token(os.Getenv("RCC_TOKEN")))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -111,5 +111,26 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 	if err := client.CheckContextName("prod-eu.1"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTokenRedacted checks that a token printed or logged shows REDACTED,
+// and that the credentials file still holds the token itself.
+func TestTokenRedacted(t *testing.T) {
+	tok := client.Token("secret.jwt.value")
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("dial", "token", tok)
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %s %#v", tok, tok, tok),
+		fmt.Sprintf("%+v", client.Credentials{Addr: "a", Token: tok}), logged.String()} {
+		if strings.Contains(s, "secret") || !strings.Contains(s, "REDACTED") {
+			t.Errorf("token shown: %s", s)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "credentials.json")
+	if err := client.SaveCredentials(path, client.Credentials{Addr: "a", Token: tok}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), `"token": "secret.jwt.value"`) && !strings.Contains(string(b), `"token":"secret.jwt.value"`) {
+		t.Fatalf("credentials file %q %v", b, err)
 	}
 }

@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/rcc-games/rcc/pkg/auth"
 )
 
 // Credentials are where a coordinator is and the token to use there. rccd
 // dev writes them; rccctl reads them when neither flags nor environment
 // name a coordinator.
 type Credentials struct {
-	Addr  string     `json:"addr"`
-	Token auth.Token `json:"token"`
+	Addr  string `json:"addr"`
+	Token Token  `json:"token"`
 }
 
 // DefaultCredentialsPath is $XDG_CONFIG_HOME/rcc/credentials.json, or

@@ -39,7 +39,7 @@ const (
 
 // Config configures a Coordinator. Store and Issuer are required.
 type Config struct {
-	Store  store.Store
+	Store  Store
 	Issuer *auth.Issuer
 	Logger *slog.Logger
 	// Registerer receives the coordinator's metrics; none when nil.
@@ -78,7 +78,7 @@ type Config struct {
 // NewServer and keep Run running beside it.
 type Coordinator struct {
 	cfg     Config
-	st      store.Store
+	st      Store
 	log     *slog.Logger
 	node    string
 	hub     *hub
@@ -257,10 +257,10 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 
 // Register registers the coordinator's services on s.
 func (c *Coordinator) Register(s grpc.ServiceRegistrar) {
-	rccv1.RegisterGameServiceServer(s, &gameService{c: c})
-	rccv1.RegisterInstanceServiceServer(s, &instanceService{c: c})
-	rccv1.RegisterExecutorServiceServer(s, &executorService{c: c})
-	rccv1.RegisterWatchServiceServer(s, &watchService{c: c})
+	rccv1.RegisterGameServiceServer(s, &gameService{c: c, st: c.st})
+	rccv1.RegisterInstanceServiceServer(s, &instanceService{c: c, st: c.st})
+	rccv1.RegisterExecutorServiceServer(s, &executorService{c: c, st: c.st})
+	rccv1.RegisterWatchServiceServer(s, &watchService{c: c, st: c.st})
 	c.setHealth(true)
 }
 

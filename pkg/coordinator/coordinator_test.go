@@ -61,7 +61,7 @@ func TestAuthRefusals(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := client.Dial(e.addr, tc.token)
+			c, err := client.Dial(e.addr, client.Token(tc.token))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -526,7 +526,7 @@ var _ = base64.StdEncoding
 // TestAuthRefusalsRepeat checks that a refusal is never remembered.
 func TestAuthRefusalsRepeat(t *testing.T) {
 	e := start(t, sqliteStore(t), newIssuer(t), nil)
-	x, err := client.Dial(e.addr, e.token(auth.RoleExecutor))
+	x, err := client.Dial(e.addr, client.Token(e.token(auth.RoleExecutor)))
 	if err != nil {
 		t.Fatal(err)
 	}

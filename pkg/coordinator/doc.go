@@ -1,5 +1,6 @@
 // Package coordinator is RCC's control plane: the gRPC services of
-// proto/rcc/v1 (games, instances, executors, watch) over a store.Store,
+// proto/rcc/v1 (games, instances, executors, watch) over a Store (what
+// store.Open returns; each service declares the part it uses),
 // plus the background work that keeps the state true: lease expiry,
 // executor liveness, placement of pending instances and release of unused
 // seat reservations.

@@ -16,7 +16,8 @@ import (
 
 type executorService struct {
 	rccv1.UnimplementedExecutorServiceServer
-	c *Coordinator
+	c  *Coordinator
+	st executorStore
 }
 
 // callerName is the subject of the caller's token: for an executor token,
@@ -58,7 +59,7 @@ func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecu
 	if sub := callerName(ctx); sub != req.Name {
 		return nil, status.Errorf(codes.PermissionDenied, "the token of executor %q may not register as %q (the token's subject is the executor's name)", sub, req.Name)
 	}
-	x, err := c.st.RegisterExecutor(ctx, store.Registration{Name: req.Name, WSURL: req.WsUrl, Capacity: req.Capacity,
+	x, err := s.st.RegisterExecutor(ctx, store.Registration{Name: req.Name, WSURL: req.WsUrl, Capacity: req.Capacity,
 		Labels: req.Labels, Version: req.Version}, c.now())
 	if err != nil {
 		return nil, grpcError(err)
@@ -91,7 +92,7 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 			liveStats[r.InstanceId] = r.Stats
 		}
 	}
-	x, ins, err := c.st.Heartbeat(ctx, req.ExecutorId, statsFromProto(req.Stats), reports, now)
+	x, ins, err := s.st.Heartbeat(ctx, req.ExecutorId, statsFromProto(req.Stats), reports, now)
 	if errors.Is(err, store.ErrExecutorLost) || errors.Is(err, store.ErrNotFound) {
 		return &rccv1.HeartbeatResponse{State: rccv1.ExecutorState_EXECUTOR_STATE_LOST, Reregister: true}, nil
 	}
@@ -140,7 +141,7 @@ func (s *executorService) ReportInstance(ctx context.Context, req *rccv1.ReportI
 	if err := s.c.checkExecutor(ctx, req.ExecutorId); err != nil {
 		return nil, err
 	}
-	in, err := s.c.st.ReportInstance(ctx, req.ExecutorId, reportFromProto(req.Report), s.c.now())
+	in, err := s.st.ReportInstance(ctx, req.ExecutorId, reportFromProto(req.Report), s.c.now())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -154,7 +155,7 @@ func (s *executorService) Drain(ctx context.Context, req *rccv1.DrainExecutorReq
 	if err := s.c.checkExecutor(ctx, req.Id); err != nil {
 		return nil, err
 	}
-	x, err := s.c.st.DrainExecutor(ctx, req.Id)
+	x, err := s.st.DrainExecutor(ctx, req.Id)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -164,7 +165,7 @@ func (s *executorService) Drain(ctx context.Context, req *rccv1.DrainExecutorReq
 }
 
 func (s *executorService) List(ctx context.Context, _ *rccv1.ListExecutorsRequest) (*rccv1.ListExecutorsResponse, error) {
-	xs, err := s.c.st.ListExecutors(ctx)
+	xs, err := s.st.ListExecutors(ctx)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -191,7 +192,7 @@ func (s *executorService) assignments(ctx context.Context, req *rccv1.Assignment
 		return nil // ended already: closing, or the caller left
 	}
 	id := req.ExecutorId
-	if _, err := c.st.GetExecutor(ctx, id); err != nil {
+	if _, err := s.st.GetExecutor(ctx, id); err != nil {
 		return grpcError(err)
 	}
 	if err := c.checkExecutor(ctx, id); err != nil {
@@ -204,7 +205,7 @@ func (s *executorService) assignments(ctx context.Context, req *rccv1.Assignment
 	c.log.Info("assignment stream opened", "executor", id)
 	defer c.log.Info("assignment stream closed", "executor", id)
 
-	a := &assigner{c: c, stream: stream, executor: id, started: map[string]bool{}, stopped: map[string]bool{},
+	a := &assigner{c: c, st: s.st, stream: stream, executor: id, started: map[string]bool{}, stopped: map[string]bool{},
 		versions: map[string]*rccv1.GameVersion{}}
 	t := time.NewTicker(c.cfg.ResyncInterval)
 	defer t.Stop()
@@ -241,6 +242,7 @@ func (s *executorService) assignments(ctx context.Context, req *rccv1.Assignment
 // assigner is the state of one assignment stream: what it told the executor.
 type assigner struct {
 	c        *Coordinator
+	st       assignerStore
 	stream   rccv1.ExecutorService_AssignmentsServer
 	executor string
 	started  map[string]bool // instances it was told to start
@@ -294,7 +296,7 @@ func (a *assigner) apply(ctx context.Context, in store.Instance) error {
 		key := fmt.Sprintf("%s@%d", in.Game, in.Version)
 		v := a.versions[key]
 		if v == nil {
-			sv, err := a.c.st.GetVersion(ctx, in.Game, in.Version)
+			sv, err := a.st.GetVersion(ctx, in.Game, in.Version)
 			if err != nil {
 				return grpcError(err)
 			}
@@ -315,7 +317,7 @@ func (a *assigner) update(ctx context.Context, ids []string) error {
 		return err
 	}
 	for _, id := range ids {
-		in, err := a.c.st.GetInstance(ctx, id)
+		in, err := a.st.GetInstance(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -335,7 +337,7 @@ func (a *assigner) resync(ctx context.Context) error {
 	if err := a.orders(); err != nil {
 		return err
 	}
-	ins, err := a.c.st.ListInstances(ctx, store.InstanceFilter{ExecutorID: a.executor,
+	ins, err := a.st.ListInstances(ctx, store.InstanceFilter{ExecutorID: a.executor,
 		States: []store.InstanceState{store.StateStarting, store.StateRunning, store.StateStopping}})
 	if err != nil {
 		return grpcError(err)
@@ -366,7 +368,7 @@ func (s *executorService) Undrain(ctx context.Context, req *rccv1.UndrainExecuto
 		return nil, invalid("undrain: executor id is empty")
 	}
 	c := s.c
-	x, err := c.st.UndrainExecutor(ctx, req.Id)
+	x, err := s.st.UndrainExecutor(ctx, req.Id)
 	if err != nil {
 		return nil, grpcError(err)
 	}

@@ -49,7 +49,8 @@ func limitsFromProto(l *rccv1.Limits) (store.Limits, error) {
 
 type gameService struct {
 	rccv1.UnimplementedGameServiceServer
-	c *Coordinator
+	c  *Coordinator
+	st gameStore
 }
 
 func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer) error {
@@ -106,7 +107,7 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 		return invalid("upload: module refused: %v", err)
 	}
 	now := c.now()
-	modSHA, existed, err := c.st.PutBlob(ctx, module.Bytes(), now)
+	modSHA, existed, err := g.st.PutBlob(ctx, module.Bytes(), now)
 	if err != nil {
 		return grpcError(err)
 	}
@@ -115,14 +116,14 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	}
 	var assetsSHA string
 	if assets.Len() > 0 {
-		if assetsSHA, _, err = c.st.PutBlob(ctx, assets.Bytes(), now); err != nil {
+		if assetsSHA, _, err = g.st.PutBlob(ctx, assets.Bytes(), now); err != nil {
 			return grpcError(err)
 		}
 		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != assetsSHA {
 			return invalid("upload: assets sha256 is %s, the header says %s", assetsSHA, hdr.AssetsSha256)
 		}
 	}
-	v, unchanged, err := c.st.CreateVersion(ctx, store.NewVersion{Game: hdr.Game, ModuleSHA256: modSHA, AssetsSHA256: assetsSHA,
+	v, unchanged, err := g.st.CreateVersion(ctx, store.NewVersion{Game: hdr.Game, ModuleSHA256: modSHA, AssetsSHA256: assetsSHA,
 		Description: hdr.Description, Limits: limits, Now: now})
 	if err != nil {
 		return grpcError(err)
@@ -136,7 +137,7 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 }
 
 func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) (*rccv1.ListGamesResponse, error) {
-	games, err := g.c.st.ListGames(ctx)
+	games, err := g.st.ListGames(ctx)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -148,7 +149,7 @@ func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) 
 }
 
 func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsRequest) (*rccv1.ListVersionsResponse, error) {
-	vs, err := g.c.st.ListVersions(ctx, req.Game)
+	vs, err := g.st.ListVersions(ctx, req.Game)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -160,7 +161,7 @@ func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsR
 }
 
 func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionRequest) (*rccv1.GameVersion, error) {
-	v, err := g.c.st.GetVersion(ctx, req.Game, req.Version)
+	v, err := g.st.GetVersion(ctx, req.Game, req.Version)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -168,7 +169,7 @@ func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionReque
 }
 
 func (g *gameService) FetchBlob(req *rccv1.FetchBlobRequest, stream rccv1.GameService_FetchBlobServer) error {
-	data, err := g.c.st.GetBlob(stream.Context(), req.Sha256)
+	data, err := g.st.GetBlob(stream.Context(), req.Sha256)
 	if err != nil {
 		return grpcError(err)
 	}
@@ -192,7 +193,7 @@ func (g *gameService) DeleteGame(ctx context.Context, req *rccv1.DeleteGameReque
 	if req.Game == "" {
 		return nil, invalid("delete game: game is empty")
 	}
-	vs, err := g.c.st.DeleteGame(ctx, req.Game, req.Version)
+	vs, err := g.st.DeleteGame(ctx, req.Game, req.Version)
 	if err != nil {
 		return nil, grpcError(err)
 	}

@@ -129,7 +129,7 @@ func (e *env) dialAs(role auth.Role, subject string) *client.Client {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c, err := client.Dial(e.addr, tok)
+	c, err := client.Dial(e.addr, client.Token(tok))
 	if err != nil {
 		e.t.Fatal(err)
 	}

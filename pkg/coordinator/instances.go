@@ -19,7 +19,8 @@ const maxLeaseSeconds = 30 * 24 * 3600
 
 type instanceService struct {
 	rccv1.UnimplementedInstanceServiceServer
-	c *Coordinator
+	c  *Coordinator
+	st instanceStore
 }
 
 func (c *Coordinator) spawnSpec(game string, version, maxPlayers, leaseSeconds uint32, labels map[string]string) (store.SpawnSpec, error) {
@@ -55,7 +56,7 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 	if spec.Params, err = paramsJSON(req.Params); err != nil {
 		return nil, invalid("params: %v", err)
 	}
-	in, err := c.st.Spawn(ctx, spec, c.placement())
+	in, err := s.st.Spawn(ctx, spec, c.placement())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -66,7 +67,7 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 }
 
 func (s *instanceService) Get(ctx context.Context, req *rccv1.GetInstanceRequest) (*rccv1.Instance, error) {
-	in, err := s.c.st.GetInstance(ctx, req.Id)
+	in, err := s.st.GetInstance(ctx, req.Id)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -78,7 +79,7 @@ func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequ
 	for _, st := range req.States {
 		f.States = append(f.States, stateFromProto(st))
 	}
-	ins, err := s.c.st.ListInstances(ctx, f)
+	ins, err := s.st.ListInstances(ctx, f)
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -94,7 +95,7 @@ func (s *instanceService) Stop(ctx context.Context, req *rccv1.StopInstanceReque
 	if reason == "" {
 		reason = "stopped by operator"
 	}
-	in, err := s.c.st.StopInstance(ctx, req.Id, reason, s.c.now())
+	in, err := s.st.StopInstance(ctx, req.Id, reason, s.c.now())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -107,7 +108,7 @@ func (s *instanceService) RenewLease(ctx context.Context, req *rccv1.RenewLeaseR
 	if req.LeaseSeconds > maxLeaseSeconds {
 		return nil, invalid("lease of %d s is longer than the maximum %d s", req.LeaseSeconds, maxLeaseSeconds)
 	}
-	in, err := s.c.st.RenewLease(ctx, req.Id, req.LeaseSeconds, s.c.now())
+	in, err := s.st.RenewLease(ctx, req.Id, req.LeaseSeconds, s.c.now())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -125,7 +126,7 @@ func (s *instanceService) Join(ctx context.Context, req *rccv1.JoinRequest) (*rc
 		return nil, err
 	}
 	p := c.placement()
-	res, err := c.st.Join(ctx, store.JoinQuery{Game: req.Game, Version: req.Version, PlayerID: req.PlayerId, Labels: req.Labels,
+	res, err := s.st.Join(ctx, store.JoinQuery{Game: req.Game, Version: req.Version, PlayerID: req.PlayerId, Labels: req.Labels,
 		SeatID: store.NewID("s-"), SeatExpires: p.Now.Add(c.cfg.TicketTTL), NewInstance: spec, Placement: p})
 	if errors.Is(err, store.ErrNoExecutor) {
 		c.metrics.joins.WithLabelValues("error").Inc()

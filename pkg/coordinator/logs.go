@@ -111,7 +111,7 @@ func (s *executorService) AppendLogs(ctx context.Context, req *rccv1.AppendLogsR
 	if len(batches) == 0 {
 		return &rccv1.AppendLogsResponse{}, nil
 	}
-	refused, err := c.st.AppendLogs(ctx, req.ExecutorId, batches, c.cfg.LogEntries, c.now())
+	refused, err := s.st.AppendLogs(ctx, req.ExecutorId, batches, c.cfg.LogEntries, c.now())
 	if err != nil {
 		return nil, grpcError(err)
 	}
@@ -155,7 +155,7 @@ func (s *instanceService) logs(ctx context.Context, req *rccv1.LogsRequest, stre
 		for {
 			page := q
 			page.Limit = logPage
-			entries, err := c.st.ListLogs(ctx, req.Id, page)
+			entries, err := s.st.ListLogs(ctx, req.Id, page)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil
@@ -185,7 +185,7 @@ func (s *instanceService) logs(ctx context.Context, req *rccv1.LogsRequest, stre
 		// before it reports its end, so an end seen here has its entries
 		// in the store, and a wake after the read is not missed.
 		wake := c.logWake.channel(req.Id)
-		in, err := c.st.GetInstance(ctx, req.Id)
+		in, err := s.st.GetInstance(ctx, req.Id)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

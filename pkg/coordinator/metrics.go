@@ -54,13 +54,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 // stateCollector reports instances and executors by state, read from the
 // store at each scrape (so every coordinator reports the shared totals).
 type stateCollector struct {
-	st        store.Store
+	st        counter
 	instances *prometheus.Desc
 	executors *prometheus.Desc
 	up        *prometheus.Desc
 }
 
-func newStateCollector(st store.Store) *stateCollector {
+func newStateCollector(st counter) *stateCollector {
 	return &stateCollector{
 		st:        st,
 		instances: prometheus.NewDesc("rcc_instances", "Instances by state.", []string{"state"}, nil),

@@ -11,7 +11,8 @@ import (
 
 type watchService struct {
 	rccv1.UnimplementedWatchServiceServer
-	c *Coordinator
+	c  *Coordinator
+	st watchStore
 }
 
 // snapshotLimit bounds the instances sent in a Watch snapshot.
@@ -36,11 +37,11 @@ func (w *watchService) watch(ctx context.Context, req *rccv1.WatchRequest, strea
 		return err
 	}
 	if !req.SkipSnapshot {
-		xs, err := c.st.ListExecutors(ctx)
+		xs, err := w.st.ListExecutors(ctx)
 		if err != nil {
 			return grpcError(err)
 		}
-		ins, err := c.st.ListInstances(ctx, store.InstanceFilter{Limit: snapshotLimit,
+		ins, err := w.st.ListInstances(ctx, store.InstanceFilter{Limit: snapshotLimit,
 			States: []store.InstanceState{store.StatePending, store.StateStarting, store.StateRunning, store.StateStopping}})
 		if err != nil {
 			return grpcError(err)

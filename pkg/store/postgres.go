@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -144,6 +145,9 @@ func (p *Postgres) listenOnce(ctx context.Context, fn func(string), listening fu
 type pgEngine struct {
 	pool   *pgxpool.Pool
 	rebind sync.Map // ?-query -> $n-query
+	// closed is set by close: the pool's "closed pool" is an error of a
+	// package the driver does not re-export, so the engine remembers.
+	closed atomic.Bool
 }
 
 // bind rewrites ? placeholders as $1, $2, …
@@ -222,6 +226,7 @@ func pgVersionLock(exclusive bool) string {
 func (e *pgEngine) ping(ctx context.Context) error { return e.pool.Ping(ctx) }
 
 func (e *pgEngine) close() error {
+	e.closed.Store(true)
 	e.pool.Close()
 	return nil
 }
@@ -252,7 +257,7 @@ func (e *pgEngine) translate(err error) error {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool") {
+		pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed) || e.closed.Load() {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err

@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
+	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -67,10 +67,15 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: migrate: %w", path, err)
 	}
-	return &SQLite{db: db{e: &sqliteEngine{sdb}}, sql: sdb}, nil
+	return &SQLite{db: db{e: &sqliteEngine{db: sdb}}, sql: sdb}, nil
 }
 
-type sqliteEngine struct{ db *sql.DB }
+type sqliteEngine struct {
+	db *sql.DB
+	// closed is set by close: database/sql's "database is closed" is an
+	// unexported error, so the engine remembers instead.
+	closed atomic.Bool
+}
 
 type sqlRows struct{ *sql.Rows }
 
@@ -136,7 +141,10 @@ func (c sqlConn) versionLock(bool) string { return "" }
 
 func (e *sqliteEngine) ping(ctx context.Context) error { return e.db.PingContext(ctx) }
 
-func (e *sqliteEngine) close() error { return e.db.Close() }
+func (e *sqliteEngine) close() error {
+	e.closed.Store(true)
+	return e.db.Close()
+}
 
 func (e *sqliteEngine) translate(err error) error {
 	if err == nil || errors.Is(err, ErrConflict) {
@@ -151,7 +159,7 @@ func (e *sqliteEngine) translate(err error) error {
 			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
-	if strings.Contains(err.Error(), "database is closed") {
+	if e.closed.Load() {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,30 @@ func TestPostgresMigrateTwice(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestClosedUnavailable checks that a call on a closed store says the
+// database is unavailable, on both engines.
+func TestClosedUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "rcc.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.New(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.Open(context.Background(), tc.url(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.ListGames(context.Background()); !errors.Is(err, store.ErrUnavailable) {
+				t.Fatalf("ListGames on a closed store: %v, want ErrUnavailable", err)
+			}
+		})
 	}
 }

@@ -21,7 +21,7 @@ type Server struct {
 	t      testing.TB
 	Addr   string
 	Issuer *auth.Issuer
-	Store  store.Store
+	Store  coordinator.Store
 }
 
 // Start serves a coordinator configured by cfg. When cfg.Store is nil it
@@ -80,7 +80,7 @@ func (s *Server) Token(role auth.Role, subject string) auth.Token {
 // when the test ends.
 func (s *Server) Dial(role auth.Role, subject string, opts ...grpc.DialOption) *client.Client {
 	s.t.Helper()
-	c, err := client.Dial(s.Addr, s.Token(role, subject), opts...)
+	c, err := client.Dial(s.Addr, client.Token(s.Token(role, subject)), opts...)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The executors: registration, heartbeats, draining and declaring the
+// silent ones lost.
+
+const executorCols = `e.id, e.name, e.ws_url, e.state, e.capacity, e.labels, e.stats, e.version, e.last_heartbeat, e.registered_at,
+	(SELECT COUNT(*) FROM instances a WHERE a.executor_id = e.id AND a.state IN ` + assignedStates + `)`
+
+func scanExecutor(r row) (Executor, error) {
+	var x Executor
+	var state, labels, stats string
+	var capacity, hb, reg, assigned int64
+	err := r.Scan(&x.ID, &x.Name, &x.WSURL, &state, &capacity, &labels, &stats, &x.Version, &hb, &reg, &assigned)
+	x.State, x.Capacity, x.Labels = ExecutorState(state), uint32(capacity), decodeLabels(labels)
+	_ = json.Unmarshal([]byte(stats), &x.Stats)
+	x.LastHeartbeat, x.RegisteredAt, x.Assigned = fromMs(hb), fromMs(reg), uint32(assigned)
+	return x, err
+}
+
+func getExecutor(ctx context.Context, c conn, id string) (Executor, error) {
+	x, err := scanExecutor(c.queryRow(ctx, `SELECT `+executorCols+` FROM executors e WHERE e.id = ?`, id))
+	if err != nil {
+		return Executor{}, fmt.Errorf("executor %s: %w", id, notFound(err))
+	}
+	return x, nil
+}
+
+func (s *db) RegisterExecutor(ctx context.Context, reg Registration, now time.Time) (Executor, error) {
+	if reg.Name == "" {
+		return Executor{}, errors.New("register executor: empty name")
+	}
+	var out Executor
+	err := s.tx(ctx, func(c conn) error {
+		var id string
+		err := c.queryRow(ctx, `SELECT id FROM executors WHERE name = ?`, reg.Name).Scan(&id)
+		switch {
+		case isNoRows(err):
+			id = reg.NewID
+			if id == "" {
+				id = NewID("x-")
+			}
+			_, err = c.exec(ctx, `INSERT INTO executors (id, name, ws_url, state, capacity, labels, stats, version, last_heartbeat, registered_at)
+				VALUES (?, ?, ?, 'active', ?, ?, '{}', ?, ?, ?)`,
+				id, reg.Name, reg.WSURL, int64(reg.Capacity), encodeLabels(reg.Labels), reg.Version, ms(now), ms(now))
+		case err == nil:
+			_, err = c.exec(ctx, `UPDATE executors SET ws_url = ?, state = 'active', capacity = ?, labels = ?, version = ?,
+				last_heartbeat = ?, registered_at = ? WHERE id = ?`,
+				reg.WSURL, int64(reg.Capacity), encodeLabels(reg.Labels), reg.Version, ms(now), ms(now), id)
+		}
+		if err != nil {
+			return err
+		}
+		out, err = getExecutor(ctx, c, id)
+		return err
+	})
+	if err != nil {
+		return Executor{}, fmt.Errorf("register executor %s: %w", reg.Name, err)
+	}
+	return out, nil
+}
+
+func (s *db) Heartbeat(ctx context.Context, id string, stats ExecutorStats, reports []InstanceReport, now time.Time) (Executor, []Instance, error) {
+	var x Executor
+	var ins []Instance
+	st, _ := json.Marshal(stats)
+	live := map[string]InstanceStats{}
+	for _, r := range reports {
+		if r.Stats != nil {
+			x := *r.Stats
+			x.ReportedAt = now.UTC()
+			live[r.InstanceID] = x
+		}
+	}
+	ist, _ := json.Marshal(live)
+	err := s.tx(ctx, func(c conn) error {
+		n, err := c.exec(ctx, `UPDATE executors SET last_heartbeat = ?, stats = ?, instance_stats = ? WHERE id = ? AND state <> 'lost'`,
+			ms(now), string(st), string(ist), id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			x, err = getExecutor(ctx, c, id)
+			if err != nil {
+				return err
+			}
+			return ErrExecutorLost
+		}
+		// Read the executor's instances once; write only what changed.
+		current := map[string]Instance{}
+		if len(reports) > 0 {
+			r, err := c.query(ctx, `SELECT `+instanceCols+instanceFrom+` WHERE i.executor_id = ? AND i.state IN `+assignedStates, id)
+			if err != nil {
+				return err
+			}
+			for r.Next() {
+				in, err := scanInstance(r)
+				if err != nil {
+					r.Close()
+					return err
+				}
+				current[in.ID] = in
+			}
+			r.Close()
+			if err := r.Err(); err != nil {
+				return err
+			}
+		}
+		for _, r := range reports {
+			if in, ok := current[r.InstanceID]; ok && unchanged(in, r) {
+				ins = append(ins, in)
+				continue
+			}
+			in, err := applyReport(ctx, c, id, r, now)
+			if errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || isNoRows(err) {
+				continue // an instance it should not run; the caller tells it to stop
+			}
+			if err != nil {
+				return err
+			}
+			ins = append(ins, in)
+		}
+		x, err = getExecutor(ctx, c, id)
+		return err
+	})
+	if err != nil {
+		return x, nil, fmt.Errorf("heartbeat of %s: %w", id, err)
+	}
+	return x, ins, nil
+}
+
+func (s *db) DrainExecutor(ctx context.Context, id string) (Executor, error) {
+	x, err := s.moveExecutor(ctx, id, ExecutorActive, ExecutorDraining)
+	if err != nil {
+		return Executor{}, fmt.Errorf("drain: %w", err)
+	}
+	return x, nil
+}
+
+func (s *db) UndrainExecutor(ctx context.Context, id string) (Executor, error) {
+	x, err := s.moveExecutor(ctx, id, ExecutorDraining, ExecutorActive)
+	if err != nil {
+		return Executor{}, fmt.Errorf("undrain: %w", err)
+	}
+	return x, nil
+}
+
+// moveExecutor sets an executor in state from to state to (one in another
+// state stays as it is) and returns it; ErrConflict when it is lost.
+func (s *db) moveExecutor(ctx context.Context, id string, from, to ExecutorState) (Executor, error) {
+	var out Executor
+	err := s.tx(ctx, func(c conn) error {
+		if _, err := c.exec(ctx, `UPDATE executors SET state = ? WHERE id = ? AND state = ?`, string(to), id, string(from)); err != nil {
+			return err
+		}
+		var err error
+		out, err = getExecutor(ctx, c, id)
+		if err == nil && out.State == ExecutorLost {
+			return fmt.Errorf("executor %s is lost: %w", id, ErrConflict)
+		}
+		return err
+	})
+	return out, err
+}
+
+func (s *db) GetExecutor(ctx context.Context, id string) (Executor, error) {
+	x, err := getExecutor(ctx, s.e, id)
+	return x, s.e.translate(err)
+}
+
+func (s *db) ListExecutors(ctx context.Context) ([]Executor, error) {
+	r, err := s.e.query(ctx, `SELECT `+executorCols+` FROM executors e ORDER BY e.name`)
+	if err != nil {
+		return nil, fmt.Errorf("list executors: %w", s.e.translate(err))
+	}
+	defer r.Close()
+	var out []Executor
+	for r.Next() {
+		x, err := scanExecutor(r)
+		if err != nil {
+			return nil, fmt.Errorf("list executors: %w", s.e.translate(err))
+		}
+		out = append(out, x)
+	}
+	return out, s.e.translate(r.Err())
+}
+
+// ---- background work ----
+
+func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors, error) {
+	var out ExpiredExecutors
+	err := s.tx(ctx, func(c conn) error {
+		out = ExpiredExecutors{}
+		ids, err := s.ids(ctx, c, `SELECT id FROM executors WHERE state IN ('active', 'draining') AND last_heartbeat < ?`, ms(p.LiveSince))
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			n, err := c.exec(ctx, `UPDATE executors SET state = 'lost' WHERE id = ? AND state IN ('active', 'draining') AND last_heartbeat < ?`,
+				id, ms(p.LiveSince))
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			x, err := getExecutor(ctx, c, id)
+			if err != nil {
+				return err
+			}
+			out.Executors = append(out.Executors, x)
+			inIDs, err := s.ids(ctx, c, `SELECT id FROM instances WHERE executor_id = ? AND state IN `+assignedStates+` ORDER BY created_at, id`, id)
+			if err != nil {
+				return err
+			}
+			reason := "executor " + x.Name + " lost"
+			for _, iid := range inIDs {
+				before, err := getInstance(ctx, c, iid)
+				if err != nil {
+					return err
+				}
+				state := StateLost
+				if before.State == StateStopping {
+					state = StateStopped
+				}
+				if _, err := c.exec(ctx, `UPDATE instances SET state = ?, reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
+					string(state), reason, ms(p.Now), iid); err != nil {
+					return err
+				}
+				if _, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id = ?`, iid); err != nil {
+					return err
+				}
+				lost, err := getInstance(ctx, c, iid)
+				if err != nil {
+					return err
+				}
+				out.Lost = append(out.Lost, lost)
+				if state != StateLost || !before.Respawn || !before.LeaseExpiresAt.After(p.Now) {
+					continue
+				}
+				left := uint32(before.LeaseExpiresAt.Sub(p.Now).Seconds()) + 1
+				spec := SpawnSpec{ID: NewID("i-"), Game: before.Game, Version: before.Version, MaxPlayers: before.MaxPlayers,
+					LeaseSeconds: left, Labels: before.Labels, Params: before.Params, Seed: before.Seed, Respawn: true, RespawnedFrom: before.ID,
+					Record: before.Record}
+				in, err := spawn(ctx, c, spec, p)
+				if err != nil {
+					return err
+				}
+				// Keep the original lease length for renewals.
+				if _, err := c.exec(ctx, `UPDATE instances SET lease_seconds = ? WHERE id = ?`, int64(before.LeaseSeconds), in.ID); err != nil {
+					return err
+				}
+				in.LeaseSeconds = before.LeaseSeconds
+				out.Respawned = append(out.Respawned, in)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return ExpiredExecutors{}, fmt.Errorf("expire executors: %w", err)
+	}
+	return out, nil
+}

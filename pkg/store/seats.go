@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// The seats: joining a player to an instance and releasing expired
+// reservations.
+
+func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
+	if fj, ok := s.e.(fastJoiner); ok {
+		in, found, err := fj.joinExisting(ctx, q)
+		if err != nil {
+			return JoinResult{}, fmt.Errorf("join %s: %w", q.Game, err)
+		}
+		if found {
+			return JoinResult{Instance: in}, nil
+		}
+	}
+	var out JoinResult
+	err := s.tx(ctx, func(c conn) error {
+		version := q.Version
+		if version == 0 {
+			latest, err := latestVersion(ctx, c, q.Game)
+			if err != nil {
+				return err
+			}
+			if latest == 0 {
+				return fmt.Errorf("game %q: %w", q.Game, ErrNotFound)
+			}
+			version = latest
+		}
+		_, fast := s.e.(fastJoiner)
+		limit := 1
+		if len(q.Labels) > 0 {
+			limit = 64
+		}
+		if fast {
+			// joinExisting just found no room: go straight to a new instance.
+			limit = 0
+		}
+		var cands []Instance
+		if limit > 0 {
+			var err error
+			cands, err = joinCandidates(ctx, c, s.e.lockClause(), q, version, limit)
+			if err != nil {
+				return err
+			}
+		}
+		for _, in := range cands {
+			n, err := c.exec(ctx, `UPDATE instances SET reserved = reserved + 1, updated_at = ?
+				WHERE id = ? AND state IN ('starting', 'running') AND players + reserved < max_players`, ms(q.Now), in.ID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			if err := insertSeat(ctx, c, q, in.ID); err != nil {
+				return err
+			}
+			in.Reserved++
+			out = JoinResult{Instance: in}
+			return nil
+		}
+		// No room anywhere: a new instance with this player's seat.
+		spec := q.NewInstance
+		spec.Game, spec.Version, spec.Labels = q.Game, version, q.Labels
+		if spec.ID == "" {
+			spec.ID = NewID("i-")
+		}
+		if err := validSpec(spec); err != nil {
+			return err
+		}
+		exec, err := pickExecutor(ctx, c, q.Placement)
+		if err != nil {
+			return err
+		}
+		if exec == "" {
+			return ErrNoExecutor
+		}
+		v, err := getVersionShared(ctx, c, q.Game, version)
+		if err != nil {
+			return err
+		}
+		if err := insertInstance(ctx, c, spec, v, exec, 1, q.Now); err != nil {
+			return err
+		}
+		if err := insertSeat(ctx, c, q, spec.ID); err != nil {
+			return err
+		}
+		in, err := getInstance(ctx, c, spec.ID)
+		out = JoinResult{Instance: in, Created: true}
+		return err
+	})
+	if err != nil {
+		return JoinResult{}, fmt.Errorf("join %s: %w", q.Game, err)
+	}
+	return out, nil
+}
+
+// joinCandidates lists the fullest matching instances with room.
+func joinCandidates(ctx context.Context, c conn, lock string, q JoinQuery, version uint32, limit int) ([]Instance, error) {
+	r, err := c.query(ctx, `SELECT `+instanceCols+` FROM instances i JOIN executors e ON e.id = i.executor_id
+		WHERE i.game = ? AND i.version = ? AND i.state IN ('starting', 'running') AND i.players + i.reserved < i.max_players
+		AND e.state = 'active' AND e.last_heartbeat >= ?
+		ORDER BY i.players + i.reserved DESC, i.created_at, i.id LIMIT `+fmt.Sprint(limit)+lock,
+		q.Game, int64(version), ms(q.LiveSince))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var cands []Instance
+	for r.Next() {
+		in, err := scanInstance(r)
+		if err != nil {
+			return nil, err
+		}
+		if matchLabels(in.Labels, q.Labels) {
+			cands = append(cands, in)
+		}
+	}
+	return cands, r.Err()
+}
+
+func insertSeat(ctx context.Context, c conn, q JoinQuery, instance string) error {
+	_, err := c.exec(ctx, `INSERT INTO seats (id, instance_id, player_id, expires_at) VALUES (?, ?, ?, ?)`,
+		q.SeatID, instance, q.PlayerID, ms(q.SeatExpires))
+	return err
+}
+
+// releaseBatch bounds the seats released per transaction, so a backlog
+// never holds many instance rows locked against Join at once.
+const releaseBatch = 200
+
+func (s *db) ReleaseSeats(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n := 0
+		err := s.tx(ctx, func(c conn) error {
+			freed, err := s.ids(ctx, c, `DELETE FROM seats WHERE id IN
+				(SELECT id FROM seats WHERE expires_at < ? ORDER BY expires_at LIMIT `+fmt.Sprint(releaseBatch)+`) RETURNING instance_id`, ms(now))
+			if err != nil {
+				return err
+			}
+			per := map[string]int64{}
+			for _, id := range freed {
+				per[id]++
+			}
+			// In id order, so concurrent releases lock rows in one order.
+			for _, id := range slices.Sorted(maps.Keys(per)) {
+				k := per[id]
+				if _, err := c.exec(ctx, `UPDATE instances SET reserved = CASE WHEN reserved >= ? THEN reserved - ? ELSE 0 END WHERE id = ?`,
+					k, k, id); err != nil {
+					return err
+				}
+			}
+			n = len(freed)
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("release seats: %w", err)
+		}
+		total += n
+		if n < releaseBatch {
+			return total, nil
+		}
+	}
+}
