@@ -92,7 +92,7 @@ func joinCoordinatorError(addr string, f *joinFlags, reachable bool, err error) 
 	if ok {
 		switch st.Code() {
 		case codes.NotFound:
-			return fmt.Errorf("no game %q on the coordinator at %s (rccctl game ls lists the games; rccctl game deploy adds one): %s", f.game, addr, st.Message())
+			return fmt.Errorf("no game %q on the coordinator at %s (rccctl game ls lists the games; rccctl game deploy adds one)", f.game, addr)
 		case codes.Unavailable:
 			if !reachable {
 				return fmt.Errorf("coordinator at %s is not reachable: is rccd dev running? ('make run' starts one; rccd dev alone does too): %s", addr, st.Message())

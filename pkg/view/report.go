@@ -85,6 +85,10 @@ func writeReport(path string, r *FrameReport) error {
 		return fmt.Errorf("write frame report: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write frame report: %w", err)
+	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write frame report %s: %w", path, err)

@@ -320,8 +320,13 @@ func bounds(s *world.Snapshot) (lo, hi geom.Vec3) {
 	return lo, hi
 }
 
+// endedFrames is how many frames a screenshot renders once the source
+// has ended (FrameInfo.End), before it writes the picture.
+const endedFrames = 3
+
 // screenshot renders Frames frames after the first state offscreen and
-// writes the last one as a PNG.
+// writes the last one as a PNG; once the source has ended, endedFrames
+// more at most.
 func (l *loop) screenshot(ctx context.Context) error {
 	frames := max(l.cfg.Frames, 1)
 	n := 0
@@ -329,7 +334,8 @@ func (l *loop) screenshot(ctx context.Context) error {
 	// as they would on screen, however fast the machine renders.
 	now := time.Now()
 	deadline := now.Add(30 * time.Second)
-	for n < frames {
+	ended := 0
+	for n < frames && ended < endedFrames {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -339,6 +345,10 @@ func (l *loop) screenshot(ctx context.Context) error {
 		ready, err := l.step(now, control.Input{}, l.cfg.Width, l.cfg.Height)
 		if err != nil {
 			return err
+		}
+		if l.info.End != nil {
+			// Nothing more will come: take the picture of the message.
+			ended++
 		}
 		if ready {
 			n++
