@@ -339,7 +339,7 @@ func (l *loop) screenshot(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
+		if n == 0 && time.Now().After(deadline) {
 			return errors.New("view: screenshot: no state within 30 s")
 		}
 		ready, err := l.step(now, control.Input{}, l.cfg.Width, l.cfg.Height)
