@@ -77,7 +77,10 @@ func (p *PlaySource) updateLines(st *play.Stats) {
 		p.lines = append(p.lines, fmt.Sprintf("instance %s · player %s", w.InstanceID, w.PlayerID))
 	}
 	conn := st.State.String()
-	if st.Reconnects > 0 {
+	switch {
+	case st.Reconnects == 1:
+		conn += " (1 reconnection)"
+	case st.Reconnects > 1:
 		conn += fmt.Sprintf(" (%d reconnections)", st.Reconnects)
 	}
 	rtt := "rtt …"

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,14 +24,43 @@ import (
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
+// cutter is a listener that can drop every connection it accepted, the
+// way a network drops them.
+type cutter struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (c *cutter) Accept() (net.Conn, error) {
+	conn, err := c.Listener.Accept()
+	if err == nil {
+		c.mu.Lock()
+		c.conns = append(c.conns, conn)
+		c.mu.Unlock()
+	}
+	return conn, err
+}
+
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
 // arenaServer is a real coordinator with one executor agent, arena
-// deployed and an instance running; it returns the admin client and the
-// instance.
-func arenaServer(t *testing.T) (*client.Client, string) {
+// deployed and an instance running; it returns the admin client, the
+// instance and the executor's listener.
+func arenaServer(t *testing.T) (*client.Client, string, *cutter) {
 	t.Helper()
 	srv := coordinatortest.Start(t, coordinator.Config{HeartbeatInterval: 100 * time.Millisecond, MissedHeartbeats: 20})
 	admin := srv.Dial(auth.RoleAdmin, "admin", agent.DialOptions()...)
 	hs := httptest.NewUnstartedServer(nil)
+	cut := &cutter{Listener: hs.Listener}
+	hs.Listener = cut
 	cfg := agent.Config{Client: srv.Dial(auth.RoleExecutor, "ex-1", agent.DialOptions()...), Name: "ex-1",
 		WSURL: "ws://" + hs.Listener.Addr().String(), DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}
 	cfg.Executor.StartWait = time.Minute
@@ -61,18 +92,20 @@ func arenaServer(t *testing.T) (*client.Client, string) {
 		got, err := admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: in.Id})
 		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING
 	})
-	return admin, in.Id
+	return admin, in.Id, cut
 }
 
 // TestPlaySource plays arena through a PlaySource on a real session: it
 // follows the player's avatar, fills the HUD from the session, moves the
-// avatar with SendInput, allocates nothing in a steady frame, and shows
-// the reason when the instance is stopped, ending with it.
+// avatar with SendInput, allocates nothing in a steady frame, shows
+// "reconnecting…" while a dropped connection is made again, and shows the
+// reason when the instance is stopped, ending with it.
 func TestPlaySource(t *testing.T) {
-	admin, id := arenaServer(t)
+	admin, id, cut := arenaServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := play.Join(ctx, admin, play.JoinRequest{Game: "arena", Player: "alice"}, play.Config{})
+	s, err := play.Join(ctx, admin, play.JoinRequest{Game: "arena", Player: "alice"},
+		play.Config{MinBackoff: 200 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +153,25 @@ func TestPlaySource(t *testing.T) {
 		e := snap.Entity(info.Follow)
 		return e != nil && e.Position.Z < start.Z-1
 	})
+
+	// A dropped connection: "reconnecting…" on screen, then the same
+	// avatar again, and the reconnection counted on the HUD.
+	cut.cut()
+	testenv.WaitFor(t, "reconnecting on screen", 20*time.Second, func() bool {
+		info, _ = src.Frame(time.Now(), &snap)
+		return strings.HasPrefix(info.Message, "reconnecting…")
+	})
+	if info.End != nil || !info.Ready {
+		t.Errorf("while reconnecting: end %v, ready %v", info.End, info.Ready)
+	}
+	follow := info.Follow
+	testenv.WaitFor(t, "reconnected", 20*time.Second, func() bool {
+		info, _ = src.Frame(time.Now(), &snap)
+		return info.Message == "" && strings.Contains(strings.Join(info.Lines, "\n"), "connected (1 reconnection)")
+	})
+	if info.Follow != follow {
+		t.Errorf("follows %d after the reconnection, %d before", info.Follow, follow)
+	}
 
 	if _, err := admin.Instances.Stop(context.Background(), &rccv1.StopInstanceRequest{Id: id, Reason: "maintenance window"}); err != nil {
 		t.Fatal(err)
