@@ -225,3 +225,20 @@ func abs32(x float32) float32 {
 	}
 	return x
 }
+
+func TestShortReason(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&play.CloseError{Code: protocol.CloseInstanceFailed, Name: "instance_failed", Detail: "fuel_exhausted in tick: spent its budget"},
+			"instance failed: fuel_exhausted in tick: spent its budget"},
+		{&play.CloseError{Code: protocol.CloseInstanceStopped, Name: "instance_stopped"}, "instance stopped"},
+		{errors.New("connection lost: EOF"), "connection lost: EOF"},
+	}
+	for _, tt := range tests {
+		if got := shortReason(tt.err); got != tt.want {
+			t.Errorf("shortReason(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}
