@@ -111,8 +111,8 @@ bench: games
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/...
 
 ## run: build everything, start rccd dev in the background (log and pid in
-## build/run), deploy and spawn the arena game, print how to join. `make stop`
-## stops it.
+## build/run), deploy and spawn the arena game, and open rcc-view joined to it
+## when there is a display (else print how to join). `make stop` stops both.
 RUN_DIR := $(CURDIR)/build/run
 # rccctl as make run uses it: with the credentials rccd dev wrote, whatever
 # the environment says.
@@ -132,15 +132,33 @@ run: setup build games
 	@echo "rccctl instance spawn arena --lease 24h"; $(RUN_CTL) instance spawn arena --lease 24h >/dev/null
 	@for i in $$(seq 100); do $(RUN_CTL) instance ls --game arena --state running 2>/dev/null | grep -q running && break; sleep 0.1; done
 	@echo; echo "Running (rccctl instance ls):"; $(RUN_CTL) instance ls
-	@echo; echo "Join as a player: 'rccctl join arena --player you' prints the WebSocket URL and a"; \
-	  echo "single-use ticket (valid 60 s); a WebSocket client connects to its play url:"; \
-	  $(RUN_CTL) join arena --player you | sed 's/^/  /'
-	@echo; echo "rccd dev keeps running (pid $$(cat $(RUN_DIR)/rccd-dev.pid), log build/run/rccd-dev.log);"; \
-	  echo "rccctl (in bin/) finds it by itself: rccctl instance ls, rccctl executor ls, rccctl join arena --player NAME."; \
-	  echo "Stop it with: make stop"
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo; echo "rcc-view arena (a window; its log: build/run/rcc-view.log)"; \
+	  env -u RCC_ADDR -u RCC_TOKEN -u RCC_CONTEXT nohup $(BIN)/rcc-view arena -v >$(RUN_DIR)/rcc-view.log 2>&1 </dev/null & echo $$! >$(RUN_DIR)/rcc-view.pid; \
+	  pid=$$(cat $(RUN_DIR)/rcc-view.pid); for i in $$(seq 100); do \
+	    grep -q 'first state' $(RUN_DIR)/rcc-view.log && break; \
+	    kill -0 $$pid 2>/dev/null || { echo "run: rcc-view exited; its log:"; tail -n 20 $(RUN_DIR)/rcc-view.log; break; }; \
+	    sleep 0.1; \
+	  done; \
+	  grep -q 'first state' $(RUN_DIR)/rcc-view.log && echo "rcc-view joined arena (pid $$pid): WASD to move, mouse to look (click to capture, Esc releases), q quits."; \
+	else \
+	  echo; echo "No display (DISPLAY is not set), so no rcc-view window. To play, run 'make run' (or"; \
+	  echo "bin/rcc-view arena) on a desktop; for a picture without a screen:"; \
+	  echo "  xvfb-run -a bin/rcc-view arena --screenshot arena.png --frames 60"; \
+	  echo; echo "Join as a player: 'rccctl join arena --player you' prints the WebSocket URL and a"; \
+	  echo "single-use ticket (valid 60 s); rcc-view --url URL or any WebSocket client connects to its play url:"; \
+	  $(RUN_CTL) join arena --player you | sed 's/^/  /'; \
+	fi
+	@echo; echo "rccd dev keeps running (pid $$(cat $(RUN_DIR)/rccd-dev.pid), log build/run/rccd-dev.log), also when"; \
+	  echo "rcc-view is closed; rccctl and rcc-view (in bin/) find it by themselves: rccctl instance ls,"; \
+	  echo "rcc-view arena --player NAME. Stop it with: make stop"
 
 ## stop: stop the rccd dev that `make run` started.
 stop:
+	@pidf=$(RUN_DIR)/rcc-view.pid; if [ -f $$pidf ]; then pid=$$(cat $$pidf); \
+	  if kill -0 $$pid 2>/dev/null && [ "$$(cat /proc/$$pid/comm 2>/dev/null)" = rcc-view ]; then \
+	    kill $$pid; echo "stopped rcc-view (pid $$pid)"; \
+	  fi; rm -f $$pidf; fi
 	@pidf=$(RUN_DIR)/rccd-dev.pid; if [ -f $$pidf ]; then pid=$$(cat $$pidf); \
 	  if kill -0 $$pid 2>/dev/null && [ "$$(cat /proc/$$pid/comm 2>/dev/null)" = rccd ]; then \
 	    kill $$pid; for i in $$(seq 100); do kill -0 $$pid 2>/dev/null || break; sleep 0.1; done; \

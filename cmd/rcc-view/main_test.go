@@ -182,15 +182,26 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no source", nil, "usage: rcc-view"},
+		{"bad label", []string{"arena", "--label", "novalue"}, `--label "novalue": want key=value`},
+		{"bad input script", []string{"arena", "--input-script", "1s:fly"}, `unknown action "fly"`},
+		{"script out of order", []string{"arena", "--input-script", "2s:jump; 1s:stop"}, "before the step before it"},
+		{"game and url", []string{"arena", "--url", "ws://127.0.0.1:1/play/i?ticket=x"}, "not both"},
+		{"two games", []string{"arena", "maze"}, "at most one game name"},
+		{"script without a game", []string{"--scene", "testdata/showcase.rccw", "--input-script", "0s:stop"}, "plays into a game"},
+		{"scene and game", []string{"--scene", "testdata/showcase.rccw", "arena"}, "without joining"},
 		{"missing scene", []string{"--scene", filepath.Join(dir, "nope.rccw")}, "read scene"},
 		{"not a snapshot", []string{"--scene", garbage}, "not a world snapshot"},
 		{"bad size", []string{"--scene", "testdata/showcase.rccw", "--size", "12by7"}, "want WIDTHxHEIGHT"},
 		{"zero frames", []string{"--scene", "testdata/showcase.rccw", "--frames", "0"}, "--frames 0"},
 		{"unknown player", []string{"--scene", "testdata/showcase.rccw", "--player", "carol"}, `"carol": the scene has no such player`},
 		{"both sources", []string{"--scene", "testdata/showcase.rccw", "--generate", "5"}, "exclude each other"},
-		{"game name", []string{"arena"}, "not available yet"},
 	}
+	t.Run("frame json without screenshot", func(t *testing.T) {
+		_, stderr, code := runView(t, env(""), "--scene", "testdata/showcase.rccw", "--frame-json", filepath.Join(dir, "f.json"))
+		if code != 1 || !strings.Contains(stderr, "add --screenshot") {
+			t.Fatalf("exit %d, stderr: %s", code, stderr)
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := runView(t, env(""), append(tt.args, "--screenshot", out)...)

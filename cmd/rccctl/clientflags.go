@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -42,89 +41,28 @@ func addServerFlags(cmd *cobra.Command, f *serverFlags, withOutput bool) {
 
 // defaultContext names the credentials file rccd dev writes, the
 // coordinator used when no context is chosen.
-const defaultContext = "default"
+const defaultContext = client.DefaultContext
 
-// resolve picks the address and token, each from the first that sets it:
-// --addr and --token, --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or
-// the config's current context, and else the credentials file (the
-// "default" context); the address defaults to client.DefaultAddr.
+// resolve picks the address and token with client.Resolve: --addr and
+// --token, --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or the config's
+// current context, and else the credentials file (the "default" context);
+// the address defaults to client.DefaultAddr.
 func (f *serverFlags) resolve() (string, client.Token, error) {
-	addr, token := f.addr, f.token
-	fill := func(c client.Credentials) {
-		if addr == "" {
-			addr = c.Addr
-		}
-		if token == "" {
-			token = string(c.Token)
-		}
+	c, err := client.Resolve(client.Selection{
+		Addr: f.addr, Token: f.token, Context: f.context,
+		EnvAddr: os.Getenv("RCC_ADDR"), EnvToken: os.Getenv("RCC_TOKEN"), EnvContext: os.Getenv("RCC_CONTEXT"),
+	})
+	if errors.Is(err, client.ErrNoToken) {
+		return "", "", usageError{Err: fmt.Errorf("%w: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save", client.ErrNoToken)}
 	}
-	if f.context != "" {
-		c, err := loadContext(f.context, "--context")
-		if err != nil {
-			return "", "", err
-		}
-		fill(c)
+	var se *client.SelectionError
+	if errors.As(err, &se) {
+		return "", "", usageError{Err: se.Err}
 	}
-	fill(client.Credentials{Addr: os.Getenv("RCC_ADDR"), Token: client.Token(os.Getenv("RCC_TOKEN"))})
-	if f.context == "" && (addr == "" || token == "") {
-		name, from := os.Getenv("RCC_CONTEXT"), "RCC_CONTEXT"
-		if name == "" {
-			path, err := client.DefaultConfigPath()
-			if err != nil {
-				return "", "", err
-			}
-			cfg, err := client.LoadConfig(path)
-			if err != nil {
-				return "", "", err
-			}
-			name, from = cfg.Current, "the current context"
-		}
-		if name == "" {
-			name = defaultContext
-		}
-		c, err := loadContext(name, from)
-		if err != nil {
-			return "", "", err
-		}
-		fill(c)
-	}
-	if addr == "" {
-		addr = client.DefaultAddr
-	}
-	if token == "" {
-		return "", "", usageError{Err: errors.New("no token: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save")}
-	}
-	return addr, client.Token(token), nil
-}
-
-// loadContext reads context name (from says who chose it): "default" is
-// the credentials file, empty when it is missing; any other must be in
-// the config.
-func loadContext(name, from string) (client.Credentials, error) {
-	if name == defaultContext {
-		path, err := client.DefaultCredentialsPath()
-		if err != nil {
-			return client.Credentials{}, err
-		}
-		c, err := client.LoadCredentials(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			return client.Credentials{}, nil
-		}
-		return c, err
-	}
-	path, err := client.DefaultConfigPath()
 	if err != nil {
-		return client.Credentials{}, err
+		return "", "", err
 	}
-	cfg, err := client.LoadConfig(path)
-	if err != nil {
-		return client.Credentials{}, err
-	}
-	c, err := cfg.Context(name)
-	if errors.Is(err, client.ErrNoContext) {
-		return client.Credentials{}, usageError{Err: fmt.Errorf("%s: %w (rccctl context ls lists them)", from, err)}
-	}
-	return c, err
+	return c.Addr, c.Token, nil
 }
 
 // dial checks --output and connects; the returned context carries --timeout.

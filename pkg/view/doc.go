@@ -4,9 +4,11 @@
 // gamepad input turned into world.Controller, and a Source the loop pulls
 // a world snapshot and HUD text from every frame.
 //
-// Source is the seam to the network: the player client implements it for
-// a live game; SceneSource (a snapshot from a file, or any fixed snapshot)
-// and CrowdSource (N moving entities, for benchmarks) implement it here.
+// Source is the seam to the network: PlaySource shows a live game through
+// a play.Session (pkg/play), ScriptedSource plays an input script into
+// another source, SceneSource shows a snapshot from a file (or any fixed
+// snapshot) and CrowdSource N moving entities, for benchmarks. With
+// Config.FrameJSON a screenshot comes with a FrameReport of what it shows.
 //
 // It is the daemon's insides of rcc-view, not public API.
 package view

@@ -49,6 +49,12 @@ type FrameInfo struct {
 	// server closed the connection ("instance failed: fuel_exhausted …"),
 	// "reconnecting…". Empty for none.
 	Message string
+	// End, when set, says the source has ended for good (the server
+	// closed the session, with this error): nothing more will come. The
+	// window keeps showing the last state and Message until the person
+	// quits, and Run then returns End; a screenshot is still written
+	// (showing Message) and Run returns End after it.
+	End error
 }
 
 // SceneSource shows one fixed snapshot (a scene file, for docs and

@@ -56,6 +56,16 @@ type Config struct {
 	// Frames is the number of frames a screenshot renders after the first
 	// state (at least 1).
 	Frames int
+	// Live says the source follows the wall clock (a game over the
+	// network): screenshot frames are then rendered at the real time,
+	// at most 60 a second, instead of 1/60 s apart on a virtual clock.
+	Live bool
+	// FrameJSON, with Screenshot, is where to write a description of the
+	// screenshot's frame (FrameReport) as JSON, for tests and tools.
+	FrameJSON string
+	// Started is when the program started, from which the log line of
+	// the first state counts (zero: Run's start).
+	Started time.Time
 	// Logger receives the loop's log lines (nil: discarded).
 	Logger *slog.Logger
 }
@@ -66,6 +76,10 @@ type Config struct {
 // hidden window, or with no display at all through Mesa's surfaceless EGL. It must be
 // called from the main goroutine (OpenGL contexts belong to a thread).
 func Run(ctx context.Context, cfg Config) (err error) {
+	started := cfg.Started
+	if started.IsZero() {
+		started = time.Now()
+	}
 	if cfg.Source == nil {
 		return errors.New("view: no source")
 	}
@@ -125,7 +139,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer r.Close()
 	v, ver := r.Version()
 	cfg.Logger.Info("opengl", "version", v, "renderer", ver, "samples", r.Samples())
-	l := newLoop(cfg, win, r)
+	l := newLoop(cfg, win, r, started)
 	if cfg.Screenshot != "" {
 		return l.screenshot(ctx)
 	}
@@ -143,6 +157,10 @@ type loop struct {
 
 	framed    bool // the spectator camera was placed over the scene
 	last      time.Time
+	info      FrameInfo // of the latest step
+	firstSeen map[uint32]world.Vec3
+	started   time.Time
+	firstAt   time.Duration // from Run's start to the first state
 
 	// Interactive state.
 	captured   bool
@@ -163,8 +181,12 @@ type loop struct {
 	sideKey   []world.Player
 }
 
-func newLoop(cfg Config, win *window.Window, r *render.Renderer) *loop {
-	return &loop{cfg: cfg, win: win, r: r, cam: camera.New()}
+func newLoop(cfg Config, win *window.Window, r *render.Renderer, started time.Time) *loop {
+	l := &loop{cfg: cfg, win: win, r: r, cam: camera.New(), started: started}
+	if cfg.FrameJSON != "" {
+		l.firstSeen = map[uint32]world.Vec3{}
+	}
+	return l
 }
 
 // step pulls a frame from the source, moves the camera and renders at
@@ -173,6 +195,19 @@ func (l *loop) step(now time.Time, in control.Input, width, height int) (bool, e
 	info, err := l.cfg.Source.Frame(now, &l.snap)
 	if err != nil {
 		return false, err
+	}
+	l.info = info
+	if info.Ready && l.firstAt == 0 {
+		l.firstAt = max(time.Since(l.started), 1)
+		l.cfg.Logger.Info("first state", "after", l.firstAt)
+	}
+	if l.firstSeen != nil && info.Ready {
+		for i := range l.snap.Entities {
+			e := &l.snap.Entities[i]
+			if _, ok := l.firstSeen[e.ID]; !ok {
+				l.firstSeen[e.ID] = e.Position
+			}
+		}
 	}
 	dt := float32(0)
 	if !l.last.IsZero() {
@@ -213,7 +248,7 @@ func (l *loop) step(now time.Time, in control.Input, width, height int) (bool, e
 	if err := l.r.Render(&f, width, height); err != nil {
 		return false, err
 	}
-	return info.Ready, nil
+	return info.Ready || info.End != nil, nil
 }
 
 func (l *loop) updateHUD(now time.Time, info *FrameInfo) {
@@ -285,8 +320,13 @@ func bounds(s *world.Snapshot) (lo, hi geom.Vec3) {
 	return lo, hi
 }
 
+// endedFrames is how many frames a screenshot renders once the source
+// has ended (FrameInfo.End), before it writes the picture.
+const endedFrames = 3
+
 // screenshot renders Frames frames after the first state offscreen and
-// writes the last one as a PNG.
+// writes the last one as a PNG; once the source has ended, endedFrames
+// more at most.
 func (l *loop) screenshot(ctx context.Context) error {
 	frames := max(l.cfg.Frames, 1)
 	n := 0
@@ -294,16 +334,21 @@ func (l *loop) screenshot(ctx context.Context) error {
 	// as they would on screen, however fast the machine renders.
 	now := time.Now()
 	deadline := now.Add(30 * time.Second)
-	for n < frames {
+	ended := 0
+	for n < frames && ended < endedFrames {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
+		if n == 0 && time.Now().After(deadline) {
 			return errors.New("view: screenshot: no state within 30 s")
 		}
 		ready, err := l.step(now, control.Input{}, l.cfg.Width, l.cfg.Height)
 		if err != nil {
 			return err
+		}
+		if l.info.End != nil {
+			// Nothing more will come: take the picture of the message.
+			ended++
 		}
 		if ready {
 			n++
@@ -314,6 +359,14 @@ func (l *loop) screenshot(ctx context.Context) error {
 			glfw.PollEvents()
 		}
 		now = now.Add(time.Second / 60)
+		if l.cfg.Live {
+			// A live source's buffer runs on the wall clock: render
+			// at the real time, at most 60 frames a second.
+			if d := time.Until(now); d > 0 {
+				time.Sleep(d)
+			}
+			now = time.Now()
+		}
 		if !ready {
 			now = time.Now()
 		}
@@ -322,7 +375,15 @@ func (l *loop) screenshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return WritePNG(l.cfg.Screenshot, img)
+	if err := WritePNG(l.cfg.Screenshot, img); err != nil {
+		return err
+	}
+	if l.cfg.FrameJSON != "" {
+		if err := writeReport(l.cfg.FrameJSON, l.report()); err != nil {
+			return err
+		}
+	}
+	return l.info.End
 }
 
 // WritePNG writes img to path through a temporary file renamed into place,

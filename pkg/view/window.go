@@ -54,7 +54,7 @@ func (l *loop) interactive(ctx context.Context) error {
 	last := time.Now()
 	for !w.ShouldClose() {
 		if err := ctx.Err(); err != nil {
-			return nil
+			return l.info.End
 		}
 		glfw.PollEvents()
 		now := time.Now()
@@ -72,7 +72,7 @@ func (l *loop) interactive(ctx context.Context) error {
 		l.r.Present(fw, fh)
 		w.SwapBuffers()
 	}
-	return nil
+	return l.info.End
 }
 
 func (l *loop) capture(on bool) {
