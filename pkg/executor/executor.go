@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -218,7 +219,7 @@ func (ex *Executor) instantiate(ctx context.Context, in *instance, module []byte
 // progress to finish, at most until ctx is done. Stopping an ended
 // instance does nothing; an unknown id returns an error wrapping
 // ErrNotFound.
-func (ex *Executor) Stop(ctx context.Context, id, reason string) error {
+func (ex *Executor) Stop(ctx context.Context, id string, reason lifecycle.Reason) error {
 	ex.mu.Lock()
 	in, ok := ex.instances[id]
 	ex.mu.Unlock()
@@ -226,7 +227,7 @@ func (ex *Executor) Stop(ctx context.Context, id, reason string) error {
 		return fmt.Errorf("stop instance %s: %w", id, ErrNotFound)
 	}
 	if reason == "" {
-		reason = "stopped"
+		reason = lifecycle.ReasonStopped
 	}
 	in.mu.Lock()
 	state := in.state

@@ -10,36 +10,36 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
-// State is the lifecycle state of an instance on the executor. The names
-// match the coordinator's instance states.
-type State string
+// State is the lifecycle state of an instance on the executor: starting,
+// running, stopping, then stopped or failed (lifecycle.State, the type the
+// coordinator's store uses too).
+type State = lifecycle.State
 
-// The states of an instance.
+// The states of an instance on the executor.
 const (
-	StateStarting State = "starting"
-	StateRunning  State = "running"
-	StateStopping State = "stopping"
-	StateStopped  State = "stopped"
-	StateFailed   State = "failed"
+	StateStarting = lifecycle.Starting
+	StateRunning  = lifecycle.Running
+	StateStopping = lifecycle.Stopping
+	StateStopped  = lifecycle.Stopped
+	StateFailed   = lifecycle.Failed
 )
 
-// States lists every State, in lifecycle order.
+// States lists every State an instance on the executor takes, in
+// lifecycle order.
 var States = []State{StateStarting, StateRunning, StateStopping, StateStopped, StateFailed}
-
-// Ended reports whether s is a final state.
-func (s State) Ended() bool { return s == StateStopped || s == StateFailed }
 
 // Reasons an instance ends that do not come from the sandbox.
 const (
 	// ReasonExecutorShutdown: the executor stopped.
-	ReasonExecutorShutdown = "executor_shutdown"
+	ReasonExecutorShutdown = lifecycle.ReasonExecutorShutdown
 	// ReasonStartFailed: the instance could not be started for a reason
 	// the sandbox does not name (invalid params, for one).
-	ReasonStartFailed = "start_failed"
+	ReasonStartFailed = lifecycle.ReasonStartFailed
 )
 
 // InstanceStatus is a snapshot of one instance.
@@ -54,7 +54,7 @@ type InstanceStatus struct {
 	// failed instance (trap, deadline_exceeded, fuel_exhausted,
 	// out_of_memory, ...), the reason given to Stop for a stopped one.
 	// Detail explains it.
-	Reason string
+	Reason lifecycle.Reason
 	Detail string
 	// Players are the ids of the players connected now, sorted. A player
 	// who disconnected but is still in the game (within the reconnect
@@ -108,9 +108,9 @@ type instance struct {
 
 	mu          sync.Mutex
 	state       State
-	reason      string
+	reason      lifecycle.Reason
 	detail      string
-	stopReason  string // Stop called while starting
+	stopReason  lifecycle.Reason // Stop called while starting
 	startedAt   time.Time
 	endedAt     time.Time
 	pending     []wasmhost.Event
@@ -218,7 +218,7 @@ func (in *instance) currentState() State {
 }
 
 // setState changes the state and reports the change.
-func (in *instance) setState(s State, reason, detail string) {
+func (in *instance) setState(s State, reason lifecycle.Reason, detail string) {
 	in.mu.Lock()
 	in.state = s
 	if reason != "" {
@@ -335,9 +335,9 @@ func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, de
 	switch in.state {
 	case StateRunning:
 	case StateStopped:
-		return false, protocol.CloseInstanceStopped, in.reason
+		return false, protocol.CloseInstanceStopped, string(in.reason)
 	case StateFailed:
-		return false, protocol.CloseInstanceFailed, in.reason
+		return false, protocol.CloseInstanceFailed, string(in.reason)
 	default:
 		return false, protocol.CloseInstanceNotRunning, string(in.state)
 	}
@@ -495,7 +495,7 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	default:
 		in.log.Info("instance stopped", "reason", reason, "frames", in.frame.Load())
 	}
-	text := reason
+	text := string(reason)
 	if detail != "" && state == StateFailed {
 		text = detail
 	}
@@ -511,30 +511,30 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 // sandbox's reason (fuel_exhausted, trap, ...) followed by what failed
 // and the last line the guest wrote to stderr; for a stopped one, the
 // reason it was stopped with.
-func ReasonText(state State, reason, detail string) string {
+func ReasonText(state State, reason lifecycle.Reason, detail string) string {
 	switch {
 	case detail == "" || state != StateFailed:
-		return reason
-	case strings.HasPrefix(detail, reason):
+		return string(reason)
+	case strings.HasPrefix(detail, string(reason)):
 		return detail
 	}
-	return reason + ": " + detail
+	return string(reason) + ": " + detail
 }
 
 // stopError is the "error" of a requested stop: its reason.
-type stopError string
+type stopError lifecycle.Reason
 
 func (e stopError) Error() string { return string(e) }
 
 // reasonOf names why an instance ended: the sandbox's reason and its
 // error text, or a stop's reason.
-func reasonOf(err error) (reason, detail string) {
+func reasonOf(err error) (reason lifecycle.Reason, detail string) {
 	var stop stopError
 	if errors.As(err, &stop) {
-		return string(stop), ""
+		return lifecycle.Reason(stop), ""
 	}
 	if r := wasmhost.ReasonOf(err); r != "" {
-		return string(r), err.Error()
+		return r, err.Error()
 	}
 	if err == nil {
 		return "", ""
