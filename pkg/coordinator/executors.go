@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -104,7 +105,7 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 		live[in.ID] = in
 	}
 	for _, r := range req.Instances {
-		st := stateFromProto(r.State)
+		st := lifecyclepb.StateFromProto(r.State)
 		if st.Terminal() {
 			continue
 		}
