@@ -27,7 +27,7 @@ const ReplayExt = ".rcclog"
 const replayFlushFrames = 60
 
 // recorder writes an instance's input log (pkg/replay). It is used under
-// the instance's runMu only. A write error stops the recording, never the
+// the instance's guestMu only. A write error stops the recording, never the
 // instance.
 type recorder struct {
 	w      *replay.Writer
