@@ -100,7 +100,7 @@ type instance struct {
 	wasm    *wasmhost.Instance
 	events  []wasmhost.Event // the frame's events, swapped with pending
 	data    []byte           // input bytes of events
-	notes   [][]byte         // the frame's joined/left frames
+	notes   [][]byte         // the tick's joined/left messages
 	rec     *recorder        // the input log; nil when not recording
 	logs    *logRing         // the instance's log
 	// curFrame is the frame being run, for the guest's log lines.
@@ -235,8 +235,9 @@ func (in *instance) setState(s State, reason lifecycle.Reason, detail string) {
 	in.ex.changed(in)
 }
 
-// runFrame runs one frame and broadcasts its state. It reports whether the
-// instance has ended and must leave the scheduler.
+// runFrame runs one frame (the guest's events, tick and serialize_state)
+// and broadcasts its state bytes in a state message. It reports whether
+// the instance has ended and must leave the scheduler.
 func (in *instance) runFrame(ctx context.Context) bool {
 	in.guestMu.Lock()
 	defer in.guestMu.Unlock()
@@ -261,10 +262,10 @@ func (in *instance) runFrame(ctx context.Context) bool {
 
 	in.curFrame.Store(in.frame.Load() + 1)
 	start := time.Now()
-	state, err := in.wasm.Frame(ctx, in.events)
+	stateBytes, err := in.wasm.Frame(ctx, in.events)
 	dur := time.Since(start)
 	if in.rec != nil {
-		in.rec.frame(in.frame.Load()+1, in.events, state, err != nil)
+		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
 	}
 	clear(in.events) // drop references to player ids and input bytes
 	if err != nil {
@@ -282,9 +283,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 		clear(in.notes)
 		return false
 	}
-	// One copy of the state, shared by every client's queue.
-	msg := make([]byte, 0, protocol.StateHeaderBytes+len(state))
-	msg = append(protocol.AppendStateHeader(msg, n), state...)
+	// One copy of the state message, shared by every client's queue.
+	msg := make([]byte, 0, protocol.StateHeaderBytes+len(stateBytes))
+	msg = append(protocol.AppendStateHeader(msg, n), stateBytes...)
 	for _, s := range sessions {
 		for _, note := range in.notes {
 			s.send(note, false)

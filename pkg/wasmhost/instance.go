@@ -368,7 +368,7 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 	if err := i.call(ctx, "tick", i.tick, timeout); err != nil {
 		return nil, err
 	}
-	state, err := i.state(ctx, timeout)
+	stateBytes, err := i.serializeState(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -376,10 +376,12 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 	i.fuelUsed.Store(i.spent())
 	i.frames.Add(1)
 	i.memBytes.Store(uint64(i.mem.Size()))
-	return state, nil
+	return stateBytes, nil
 }
 
-func (i *Instance) state(ctx context.Context, timeout time.Duration) ([]byte, error) {
+// serializeState calls serialize_state and returns a view of the state
+// bytes in guest memory, checking their bounds and size.
+func (i *Instance) serializeState(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	if err := i.call(ctx, "serialize_state", i.serialize, timeout); err != nil {
 		return nil, err
 	}
