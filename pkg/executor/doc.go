@@ -68,7 +68,7 @@
 //
 // An instance started with [InstanceSpec.Record] has its input log
 // (pkg/replay) written as it runs: one line per frame with the events given
-// to the guest and the hash of the state, buffered and flushed every 60
+// to the guest and the hash of the state bytes, buffered and flushed every 60
 // frames and at the end. A write error stops the recording, never the
 // instance; an instance that does not record pays one nil check per frame.
 // [Executor.CreateReplay] makes the log file in [Config.ReplayDir], and

@@ -55,7 +55,7 @@ type Config struct {
 	// microsecond per call (docs/BENCHMARKS.md). With NoFuel, set it:
 	// nothing else would bound a call.
 	WallClockGuard bool
-	// MaxStateBytes is the largest state serialize_state may return
+	// MaxStateBytes is the most state bytes serialize_state may return
 	// (default 1 MiB).
 	MaxStateBytes int
 }
