@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -49,7 +50,7 @@ func instanceProto(in store.Instance) *rccv1.Instance {
 		Id: in.ID, Game: in.Game, Version: in.Version, State: lifecyclepb.StateToProto(in.State), ExecutorId: in.ExecutorID,
 		WsUrl: in.WSURL, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved, Labels: in.Labels,
 		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
-		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, Reason: in.Reason, CreatedAt: tsOf(in.CreatedAt),
+		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, Reason: string(in.Reason), CreatedAt: tsOf(in.CreatedAt),
 		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256, Stats: instanceStatsProto(in.Stats),
 	}
 }
@@ -106,5 +107,5 @@ func statsFromProto(s *rccv1.ExecutorStats) store.ExecutorStats {
 
 func reportFromProto(r *rccv1.InstanceReport) store.InstanceReport {
 	return store.InstanceReport{InstanceID: r.GetInstanceId(), State: lifecyclepb.StateFromProto(r.GetState()), Players: r.GetPlayers(),
-		Reason: r.GetReason(), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
+		Reason: lifecycle.Reason(r.GetReason()), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
 }

@@ -277,7 +277,7 @@ func (a *assigner) apply(ctx context.Context, in store.Instance) error {
 	switch {
 	case in.ExecutorID != a.executor || in.State.Terminal():
 		if a.started[in.ID] {
-			reason := in.Reason
+			reason := string(in.Reason)
 			if reason == "" {
 				reason = "instance is " + string(in.State)
 			}
@@ -288,7 +288,7 @@ func (a *assigner) apply(ctx context.Context, in store.Instance) error {
 			delete(a.stopped, in.ID)
 		}
 	case in.State == store.StateStopping:
-		if err := a.stop(in.ID, in.Reason); err != nil {
+		if err := a.stop(in.ID, string(in.Reason)); err != nil {
 			return err
 		}
 	case !a.started[in.ID]:

@@ -113,7 +113,7 @@ type Instance struct {
 	RespawnedFrom  string
 	// Record asks the executor to record the instance's input log.
 	Record    bool
-	Reason    string
+	Reason    lifecycle.Reason
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// Stats are the live figures of the executor's last heartbeat that
@@ -187,7 +187,7 @@ type InstanceReport struct {
 	InstanceID string
 	State      InstanceState // running, stopped or failed; "" keeps the state
 	Players    uint32
-	Reason     string
+	Reason     lifecycle.Reason
 	// JoinedPlayers connected since the last report; their seats are released.
 	JoinedPlayers []string
 	// Stats are the instance's live figures; Heartbeat keeps them, nil
