@@ -44,7 +44,7 @@
 // still upgrade the connection and then close it with their own code, so
 // that browsers, which cannot read the status of a failed upgrade, learn
 // why. A player's inputs are rate-limited by a token bucket; state frames
-// are queued per client in a small queue that drops its oldest state when
+// are queued per client in a small queue that drops its oldest one when
 // full, and a client that drops too many in a row is closed as too slow.
 // A player whose connection drops stays in the game for
 // [Config.ReconnectGrace] and keeps the avatar when reconnecting with a
