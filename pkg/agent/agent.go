@@ -26,6 +26,8 @@ import (
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/lifecycle"
+	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -130,7 +132,7 @@ type Agent struct {
 // pendingStart is a Start being prepared (its module being fetched).
 type pendingStart struct {
 	cancel     context.CancelFunc // cancels the fetch
-	stopReason string             // a Stop arrived meanwhile
+	stopReason lifecycle.Reason   // a Stop arrived meanwhile
 }
 
 // endRecord is an ended instance the coordinator was told about.
@@ -423,9 +425,7 @@ func (a *Agent) report(ctx context.Context, r *rccv1.InstanceReport) (*rccv1.Ins
 	return in, err
 }
 
-func terminal(s rccv1.InstanceState) bool {
-	return s == rccv1.InstanceState_INSTANCE_STATE_STOPPED || s == rccv1.InstanceState_INSTANCE_STATE_FAILED
-}
+func terminal(s rccv1.InstanceState) bool { return lifecyclepb.StateFromProto(s).Ended() }
 
 // forget drops an ended instance from the executor once reported.
 func (a *Agent) forget(r *rccv1.InstanceReport) {
@@ -445,17 +445,9 @@ func (a *Agent) forget(r *rccv1.InstanceReport) {
 	a.logMu.Unlock()
 }
 
-var stateToProto = map[executor.State]rccv1.InstanceState{
-	executor.StateStarting: rccv1.InstanceState_INSTANCE_STATE_STARTING,
-	executor.StateRunning:  rccv1.InstanceState_INSTANCE_STATE_RUNNING,
-	executor.StateStopping: rccv1.InstanceState_INSTANCE_STATE_STOPPING,
-	executor.StateStopped:  rccv1.InstanceState_INSTANCE_STATE_STOPPED,
-	executor.StateFailed:   rccv1.InstanceState_INSTANCE_STATE_FAILED,
-}
-
 // reportOf is the coordinator's view of an instance's status.
 func reportOf(st executor.InstanceStatus, joined []string) *rccv1.InstanceReport {
-	r := &rccv1.InstanceReport{InstanceId: st.ID, State: stateToProto[st.State], Players: uint32(len(st.Players)),
+	r := &rccv1.InstanceReport{InstanceId: st.ID, State: lifecyclepb.StateToProto(st.State), Players: uint32(len(st.Players)),
 		JoinedPlayers: joined}
 	if st.State.Ended() {
 		r.Players = 0
@@ -640,7 +632,7 @@ func (a *Agent) stream(ctx context.Context, ok func()) error {
 			a.starts.Add(1)
 			go func() {
 				defer a.starts.Done()
-				a.stop(ctx, k.Stop.InstanceId, k.Stop.Reason)
+				a.stop(ctx, k.Stop.InstanceId, lifecycle.Reason(k.Stop.Reason))
 			}()
 		}
 	}
@@ -689,7 +681,7 @@ func (a *Agent) run(ctx, fetchCtx context.Context, s *rccv1.StartInstance) {
 	in, v := s.Instance, s.GetVersion()
 	id := in.Id
 	log := a.log.With("instance", id, "game", in.Game, "version", in.Version)
-	done := func() (stopReason string) {
+	done := func() (stopReason lifecycle.Reason) {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		if ps := a.starting[id]; ps != nil {
@@ -702,12 +694,13 @@ func (a *Agent) run(ctx, fetchCtx context.Context, s *rccv1.StartInstance) {
 	spec, err := a.spec(fetchCtx, in, v)
 	if err != nil {
 		reason := done()
-		r := &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_STOPPED, Reason: reason}
+		r := &rccv1.InstanceReport{InstanceId: id, State: lifecyclepb.StateToProto(lifecycle.Stopped), Reason: string(reason)}
 		if reason == "" {
 			if ctx.Err() != nil {
 				return // shutting down: the coordinator assigns it again later
 			}
-			r.State, r.Reason = rccv1.InstanceState_INSTANCE_STATE_FAILED, truncate("module_unavailable: "+err.Error())
+			r.State = lifecyclepb.StateToProto(lifecycle.Failed)
+			r.Reason = truncate(string(lifecycle.ReasonModuleUnavailable) + ": " + err.Error())
 			log.Error("instance could not start", "err", err)
 		}
 		a.reportAsync(ctx, r)
@@ -764,9 +757,9 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 }
 
 // stop applies a Stop.
-func (a *Agent) stop(ctx context.Context, id, reason string) {
+func (a *Agent) stop(ctx context.Context, id string, reason lifecycle.Reason) {
 	if reason == "" {
-		reason = "stopped"
+		reason = lifecycle.ReasonStopped
 	}
 	a.mu.Lock()
 	if ps := a.starting[id]; ps != nil {
@@ -788,7 +781,7 @@ func (a *Agent) stop(ctx context.Context, id, reason string) {
 		a.reportAsync(ctx, rec.report)
 	case errors.Is(err, executor.ErrNotFound):
 		// Never ran here: confirm, so the coordinator need not wait.
-		a.reportAsync(ctx, &rccv1.InstanceReport{InstanceId: id, State: rccv1.InstanceState_INSTANCE_STATE_STOPPED, Reason: reason})
+		a.reportAsync(ctx, &rccv1.InstanceReport{InstanceId: id, State: lifecyclepb.StateToProto(lifecycle.Stopped), Reason: string(reason)})
 	default:
 		a.log.Warn("stop failed", "instance", id, "err", err)
 	}

@@ -189,7 +189,7 @@ func TestRestartedAgentKeepsItsIDAndCache(t *testing.T) {
 	}
 	e.done <- nil // for the cleanup
 	// Stopped on shutdown and reported.
-	if in := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED); in.Reason != executor.ReasonExecutorShutdown {
+	if in := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED); in.Reason != string(executor.ReasonExecutorShutdown) {
 		t.Fatalf("reason %q", in.Reason)
 	}
 	b := e.startAgent("ex-1", dir)

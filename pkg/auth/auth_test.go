@@ -274,7 +274,7 @@ var allSentinels = []error{
 	ErrMissingToken, ErrMalformedToken, ErrUnsupportedAlgorithm, ErrBadSignature,
 	ErrExpired, ErrNotYetValid, ErrWrongAudience, ErrWrongIssuer, ErrMissingClaim,
 	ErrUnknownRole, ErrNotRoleToken, ErrNotTicket, ErrWrongExecutor, ErrWrongInstance,
-	ErrTicketReused, ErrReplayCacheFull, ErrKeyPermissions,
+	ErrTicketReused, ErrReuseGuardFull, ErrKeyPermissions,
 }
 
 func TestVerifyTicketRefusals(t *testing.T) {
@@ -446,45 +446,45 @@ func TestTicketForgottenAfterExpiry(t *testing.T) {
 	if _, err := v.VerifyTicket(tok, "e1", "i1"); err != nil {
 		t.Fatal(err)
 	}
-	if n := v.replay.Len(now); n != 1 {
-		t.Fatalf("replay cache holds %d tickets, want 1", n)
+	if n := v.spent.Len(now); n != 1 {
+		t.Fatalf("reuse guard holds %d tickets, want 1", n)
 	}
 	now = t0.Add(10*time.Second + DefaultLeeway)
-	if n := v.replay.Len(now); n != 0 {
-		t.Fatalf("replay cache holds %d tickets after expiry, want 0", n)
+	if n := v.spent.Len(now); n != 0 {
+		t.Fatalf("reuse guard holds %d tickets after expiry, want 0", n)
 	}
 	if _, err := v.VerifyTicket(tok, "e1", "i1"); !errors.Is(err, ErrExpired) {
 		t.Fatalf("VerifyTicket after expiry: err = %v, want %v", err, ErrExpired)
 	}
 }
 
-func TestReplayCache(t *testing.T) {
-	c := NewReplayCache(2)
-	if err := c.Use("a", t0.Add(time.Second), t0); err != nil {
+func TestReuseGuard(t *testing.T) {
+	g := NewReuseGuard(2)
+	if err := g.Spend("a", t0.Add(time.Second), t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Use("b", t0.Add(time.Minute), t0); err != nil {
+	if err := g.Spend("b", t0.Add(time.Minute), t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Use("a", t0.Add(time.Second), t0); !errors.Is(err, ErrTicketReused) {
+	if err := g.Spend("a", t0.Add(time.Second), t0); !errors.Is(err, ErrTicketReused) {
 		t.Fatalf("reuse: err = %v, want %v", err, ErrTicketReused)
 	}
-	if err := c.Use("c", t0.Add(time.Minute), t0); !errors.Is(err, ErrReplayCacheFull) {
-		t.Fatalf("full: err = %v, want %v", err, ErrReplayCacheFull)
+	if err := g.Spend("c", t0.Add(time.Minute), t0); !errors.Is(err, ErrReuseGuardFull) {
+		t.Fatalf("full: err = %v, want %v", err, ErrReuseGuardFull)
 	}
 	// Once "a" expires its slot is free again.
-	if err := c.Use("c", t0.Add(time.Minute), t0.Add(time.Second)); err != nil {
+	if err := g.Spend("c", t0.Add(time.Minute), t0.Add(time.Second)); err != nil {
 		t.Fatalf("after expiry: %v", err)
 	}
-	if n := c.Len(t0.Add(time.Second)); n != 2 {
+	if n := g.Len(t0.Add(time.Second)); n != 2 {
 		t.Fatalf("Len = %d, want 2", n)
 	}
-	if n := c.Len(t0.Add(time.Hour)); n != 0 {
+	if n := g.Len(t0.Add(time.Hour)); n != 0 {
 		t.Fatalf("Len after all expired = %d, want 0", n)
 	}
 }
 
-func TestReplayCacheConcurrent(t *testing.T) {
+func TestReuseGuardConcurrent(t *testing.T) {
 	f := newFixture(t)
 	const workers, tickets = 8, 50
 	toks := make([]string, tickets)

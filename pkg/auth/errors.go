@@ -41,9 +41,10 @@ var (
 	ErrWrongInstance = errors.New("ticket is for another instance")
 	// ErrTicketReused means the ticket was already used once.
 	ErrTicketReused = errors.New("ticket already used")
-	// ErrReplayCacheFull means the replay cache holds its maximum number of
-	// unexpired tickets; the ticket is refused rather than risk a replay.
-	ErrReplayCacheFull = errors.New("ticket replay cache full")
+	// ErrReuseGuardFull means the reuse guard holds its maximum number of
+	// unexpired spent tickets; the ticket is refused rather than risk its
+	// reuse.
+	ErrReuseGuardFull = errors.New("too many unexpired spent tickets")
 	// ErrKeyPermissions means a private key file is readable or writable by
 	// users other than its owner.
 	ErrKeyPermissions = errors.New("key file permissions too open")

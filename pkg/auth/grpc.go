@@ -221,7 +221,7 @@ func ClaimsFromContext(ctx context.Context) (c *Claims, ok bool) {
 //
 // By default it does not require transport security, so rccctl can reach
 // "rccd dev" on a loopback address over plain TCP. Anyone who can read the
-// connection can replay the token: across a network, use TLS and set
+// connection can reuse the token: across a network, use TLS and set
 // RequireTLS, which makes gRPC refuse to send the token without it.
 type BearerCredentials struct {
 	// Token is the role token sent.

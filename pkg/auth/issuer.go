@@ -20,14 +20,14 @@ const (
 	// DefaultTicketTTL is how long a join ticket is valid.
 	DefaultTicketTTL = 60 * time.Second
 	// MaxTicketTTL is the longest lifetime a join ticket may be given; the
-	// replay cache remembers a used ticket until it expires.
+	// reuse guard remembers a spent ticket until it expires.
 	MaxTicketTTL = 10 * time.Minute
 	// DefaultLeeway is the clock skew tolerated between the signer and the
 	// verifier when checking exp, nbf and iat.
 	DefaultLeeway = 5 * time.Second
-	// DefaultReplayCapacity is how many unexpired used tickets a verifier
+	// DefaultSpentCapacity is how many unexpired spent tickets a verifier
 	// remembers at most.
-	DefaultReplayCapacity = 100_000
+	DefaultSpentCapacity = 100_000
 )
 
 // Options configure an [Issuer] and a [Verifier]; the two sides of a
@@ -41,9 +41,9 @@ type Options struct {
 	// Leeway is the clock skew a Verifier tolerates; DefaultLeeway if zero,
 	// none if negative. Issuers ignore it.
 	Leeway time.Duration
-	// ReplayCapacity bounds a Verifier's replay cache;
-	// DefaultReplayCapacity if zero. Issuers ignore it.
-	ReplayCapacity int
+	// SpentCapacity bounds the spent tickets a Verifier remembers (its
+	// ReuseGuard); DefaultSpentCapacity if zero. Issuers ignore it.
+	SpentCapacity int
 	// Now is the clock; time.Now if nil. Tests set it.
 	Now func() time.Time
 }
@@ -61,8 +61,8 @@ func (o Options) withDefaults() Options {
 	case o.Leeway < 0:
 		o.Leeway = 0
 	}
-	if o.ReplayCapacity <= 0 {
-		o.ReplayCapacity = DefaultReplayCapacity
+	if o.SpentCapacity <= 0 {
+		o.SpentCapacity = DefaultSpentCapacity
 	}
 	if o.Now == nil {
 		o.Now = time.Now

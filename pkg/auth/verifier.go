@@ -16,7 +16,7 @@ type Verifier struct {
 	pub    ed25519.PublicKey
 	opts   Options
 	parser *jwt.Parser
-	replay *ReplayCache
+	spent  *ReuseGuard
 }
 
 // NewVerifier returns a Verifier for tokens signed by the private key
@@ -35,7 +35,7 @@ func NewVerifier(pub ed25519.PublicKey, opts Options) (*Verifier, error) {
 			jwt.WithLeeway(opts.Leeway),
 			jwt.WithTimeFunc(opts.Now),
 		),
-		replay: NewReplayCache(opts.ReplayCapacity),
+		spent: NewReuseGuard(opts.SpentCapacity),
 	}, nil
 }
 
@@ -81,7 +81,7 @@ func (v *Verifier) VerifyTicket(token, executorID, instanceID string) (*Ticket, 
 	}
 	// The parser accepts a ticket until exp+leeway, so remember it that long.
 	forgetAfter := wc.ExpiresAt.Add(v.opts.Leeway)
-	if err := v.replay.Use(wc.ID, forgetAfter, v.opts.Now()); err != nil {
+	if err := v.spent.Spend(wc.ID, forgetAfter, v.opts.Now()); err != nil {
 		return nil, fmt.Errorf("verify ticket: %w", err)
 	}
 	t := ticketOf(wc)

@@ -7,6 +7,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
+	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -16,25 +18,6 @@ func tsOf(t time.Time) *timestamppb.Timestamp {
 		return nil
 	}
 	return timestamppb.New(t)
-}
-
-var stateToProto = map[store.InstanceState]rccv1.InstanceState{
-	store.StatePending:  rccv1.InstanceState_INSTANCE_STATE_PENDING,
-	store.StateStarting: rccv1.InstanceState_INSTANCE_STATE_STARTING,
-	store.StateRunning:  rccv1.InstanceState_INSTANCE_STATE_RUNNING,
-	store.StateStopping: rccv1.InstanceState_INSTANCE_STATE_STOPPING,
-	store.StateStopped:  rccv1.InstanceState_INSTANCE_STATE_STOPPED,
-	store.StateFailed:   rccv1.InstanceState_INSTANCE_STATE_FAILED,
-	store.StateLost:     rccv1.InstanceState_INSTANCE_STATE_LOST,
-}
-
-func stateFromProto(s rccv1.InstanceState) store.InstanceState {
-	for k, v := range stateToProto {
-		if v == s {
-			return k
-		}
-	}
-	return ""
 }
 
 var executorStateToProto = map[store.ExecutorState]rccv1.ExecutorState{
@@ -64,10 +47,10 @@ func paramsJSON(s *structpb.Struct) (string, error) {
 
 func instanceProto(in store.Instance) *rccv1.Instance {
 	return &rccv1.Instance{
-		Id: in.ID, Game: in.Game, Version: in.Version, State: stateToProto[in.State], ExecutorId: in.ExecutorID,
+		Id: in.ID, Game: in.Game, Version: in.Version, State: lifecyclepb.StateToProto(in.State), ExecutorId: in.ExecutorID,
 		WsUrl: in.WSURL, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved, Labels: in.Labels,
 		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
-		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, Reason: in.Reason, CreatedAt: tsOf(in.CreatedAt),
+		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, Reason: string(in.Reason), CreatedAt: tsOf(in.CreatedAt),
 		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256, Stats: instanceStatsProto(in.Stats),
 	}
 }
@@ -123,6 +106,6 @@ func statsFromProto(s *rccv1.ExecutorStats) store.ExecutorStats {
 }
 
 func reportFromProto(r *rccv1.InstanceReport) store.InstanceReport {
-	return store.InstanceReport{InstanceID: r.GetInstanceId(), State: stateFromProto(r.GetState()), Players: r.GetPlayers(),
-		Reason: r.GetReason(), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
+	return store.InstanceReport{InstanceID: r.GetInstanceId(), State: lifecyclepb.StateFromProto(r.GetState()), Players: r.GetPlayers(),
+		Reason: lifecycle.Reason(r.GetReason()), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
 }

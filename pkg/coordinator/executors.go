@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -105,21 +106,21 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 		live[in.ID] = in
 	}
 	for _, r := range req.Instances {
-		st := stateFromProto(r.State)
-		if st.Terminal() {
+		st := lifecyclepb.StateFromProto(r.State)
+		if st.Ended() {
 			continue
 		}
 		in, ok := live[r.InstanceId]
 		switch {
 		case !ok:
 			c.streams.orderStop(x.ID, r.InstanceId, "not assigned to this executor")
-		case in.State.Terminal():
+		case in.State.Ended():
 			c.streams.orderStop(x.ID, r.InstanceId, "instance is "+string(in.State))
 		}
 	}
 	for _, in := range ins {
 		switch {
-		case in.State.Terminal():
+		case in.State.Ended():
 			c.instanceChanged(ctx, in)
 		case c.hub.active():
 			// Player counts and live figures for dashboards watching this
@@ -276,9 +277,9 @@ func (a *assigner) orders() error {
 // apply brings the executor in line with one instance as the store has it.
 func (a *assigner) apply(ctx context.Context, in store.Instance) error {
 	switch {
-	case in.ExecutorID != a.executor || in.State.Terminal():
+	case in.ExecutorID != a.executor || in.State.Ended():
 		if a.started[in.ID] {
-			reason := in.Reason
+			reason := string(in.Reason)
 			if reason == "" {
 				reason = "instance is " + string(in.State)
 			}
@@ -289,7 +290,7 @@ func (a *assigner) apply(ctx context.Context, in store.Instance) error {
 			delete(a.stopped, in.ID)
 		}
 	case in.State == store.StateStopping:
-		if err := a.stop(in.ID, in.Reason); err != nil {
+		if err := a.stop(in.ID, string(in.Reason)); err != nil {
 			return err
 		}
 	case !a.started[in.ID]:

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -77,7 +78,7 @@ func (s *instanceService) Get(ctx context.Context, req *rccv1.GetInstanceRequest
 func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequest) (*rccv1.ListInstancesResponse, error) {
 	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: int(req.Limit)}
 	for _, st := range req.States {
-		f.States = append(f.States, stateFromProto(st))
+		f.States = append(f.States, lifecyclepb.StateFromProto(st))
 	}
 	ins, err := s.st.ListInstances(ctx, f)
 	if err != nil {

@@ -195,7 +195,7 @@ func (s *instanceService) logs(ctx context.Context, req *rccv1.LogsRequest, stre
 		if err := send(); err != nil {
 			return err
 		}
-		if in.State.Terminal() {
+		if in.State.Ended() {
 			return nil
 		}
 		if timer == nil {

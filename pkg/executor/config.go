@@ -174,7 +174,7 @@ type InstanceSpec struct {
 	InitFuel int64
 	// Record, when set, receives the instance's input log (pkg/replay,
 	// docs/replay.md): a header from this spec, then every frame's events
-	// in the order given to the guest and the hash of its state. It is
+	// in the order given to the guest and the hash of its state bytes. It is
 	// buffered, flushed every 60 frames and when the instance ends, and
 	// closed then when it is an io.Closer (also when Start fails). A write
 	// error stops the recording, not the instance.

@@ -44,7 +44,7 @@
 // still upgrade the connection and then close it with their own code, so
 // that browsers, which cannot read the status of a failed upgrade, learn
 // why. A player's inputs are rate-limited by a token bucket; state frames
-// are queued per client in a small queue that drops its oldest state when
+// are queued per client in a small queue that drops its oldest one when
 // full, and a client that drops too many in a row is closed as too slow.
 // A player whose connection drops stays in the game for
 // [Config.ReconnectGrace] and keeps the avatar when reconnecting with a
@@ -68,7 +68,7 @@
 //
 // An instance started with [InstanceSpec.Record] has its input log
 // (pkg/replay) written as it runs: one line per frame with the events given
-// to the guest and the hash of the state, buffered and flushed every 60
+// to the guest and the hash of the state bytes, buffered and flushed every 60
 // frames and at the end. A write error stops the recording, never the
 // instance; an instance that does not record pays one nil check per frame.
 // [Executor.CreateReplay] makes the log file in [Config.ReplayDir], and

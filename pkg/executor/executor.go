@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -153,9 +154,9 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	ex.instances[spec.ID] = in
 	ex.mu.Unlock()
 	if spec.Record != nil {
-		in.runMu.Lock()
+		in.guestMu.Lock()
 		in.rec = newRecorder(spec, in.log)
-		in.runMu.Unlock()
+		in.guestMu.Unlock()
 	}
 	ex.changed(in)
 
@@ -165,8 +166,8 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 		in.end(ctx, StateFailed, err)
 		return fmt.Errorf("start instance %s: %w", spec.ID, err)
 	}
-	in.runMu.Lock()
-	in.mu.Lock()
+	in.guestMu.Lock()
+	in.hostMu.Lock()
 	stop := in.stopReason
 	if in.state.Ended() { // the executor shut down meanwhile
 		stop = in.reason
@@ -176,8 +177,8 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 		in.live.Store(w)
 		in.state = StateRunning
 	}
-	in.mu.Unlock()
-	in.runMu.Unlock()
+	in.hostMu.Unlock()
+	in.guestMu.Unlock()
 	if stop != "" {
 		_ = w.Close(ctx)
 		in.end(ctx, StateStopped, stopError(stop))
@@ -218,7 +219,7 @@ func (ex *Executor) instantiate(ctx context.Context, in *instance, module []byte
 // progress to finish, at most until ctx is done. Stopping an ended
 // instance does nothing; an unknown id returns an error wrapping
 // ErrNotFound.
-func (ex *Executor) Stop(ctx context.Context, id, reason string) error {
+func (ex *Executor) Stop(ctx context.Context, id string, reason lifecycle.Reason) error {
 	ex.mu.Lock()
 	in, ok := ex.instances[id]
 	ex.mu.Unlock()
@@ -226,14 +227,14 @@ func (ex *Executor) Stop(ctx context.Context, id, reason string) error {
 		return fmt.Errorf("stop instance %s: %w", id, ErrNotFound)
 	}
 	if reason == "" {
-		reason = "stopped"
+		reason = lifecycle.ReasonStopped
 	}
-	in.mu.Lock()
+	in.hostMu.Lock()
 	state := in.state
 	if state == StateStarting {
 		in.stopReason = reason
 	}
-	in.mu.Unlock()
+	in.hostMu.Unlock()
 	if state.Ended() {
 		return nil
 	}
@@ -308,12 +309,13 @@ func (ex *Executor) Forget(id string) error {
 }
 
 // pruneLocked drops instances ended longer than EndedRetention ago.
+// ex.mu is held.
 func (ex *Executor) pruneLocked() {
 	cutoff := time.Now().Add(-ex.cfg.EndedRetention)
 	for id, in := range ex.instances {
-		in.mu.Lock()
+		in.hostMu.Lock()
 		old := in.state.Ended() && in.endedAt.Before(cutoff)
-		in.mu.Unlock()
+		in.hostMu.Unlock()
 		if old {
 			delete(ex.instances, id)
 		}

@@ -151,13 +151,13 @@ func TestHostileInstanceFailsAlone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.State != StateFailed || st.Reason != want {
+			if st.State != StateFailed || string(st.Reason) != want {
 				t.Errorf("hostile status %s %q, want failed %q", st.State, st.Reason, want)
 			}
 			h.mu.Lock()
 			var reported bool
 			for _, c := range h.changes {
-				reported = reported || (c.ID == "hostile" && c.State == StateFailed && c.Reason == want)
+				reported = reported || (c.ID == "hostile" && c.State == StateFailed && string(c.Reason) == want)
 			}
 			h.mu.Unlock()
 			if !reported {
@@ -526,7 +526,7 @@ func TestStartFailures(t *testing.T) {
 	}{
 		{"not wasm", InstanceSpec{ID: "x1", Module: []byte("nope")}, "invalid_module"},
 		{"init fails", InstanceSpec{ID: "x2", Module: testModule(t, "init_fails")}, "init_failed"},
-		{"bad params", InstanceSpec{ID: "x3", Module: testModule(t, "recorder"), Params: []byte("{")}, ReasonStartFailed},
+		{"bad params", InstanceSpec{ID: "x3", Module: testModule(t, "recorder"), Params: []byte("{")}, string(ReasonStartFailed)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,7 +537,7 @@ func TestStartFailures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.State != StateFailed || st.Reason != tt.reason {
+			if st.State != StateFailed || string(st.Reason) != tt.reason {
 				t.Errorf("status %s %q, want failed %q", st.State, st.Reason, tt.reason)
 			}
 		})

@@ -50,7 +50,7 @@ func TestHostileCorpus(t *testing.T) {
 				t.Errorf("close reason %q, want the detail to start with %q", text, tt.reason)
 			}
 			st, _ := h.ex.Instance(fmt.Sprint("hostile-", tt.module))
-			if st.State != StateFailed || st.Reason != tt.reason {
+			if st.State != StateFailed || string(st.Reason) != tt.reason {
 				t.Errorf("status %s %q (%s), want failed %q", st.State, st.Reason, st.Detail, tt.reason)
 			}
 		})

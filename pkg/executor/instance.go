@@ -10,36 +10,36 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
-// State is the lifecycle state of an instance on the executor. The names
-// match the coordinator's instance states.
-type State string
+// State is the lifecycle state of an instance on the executor: starting,
+// running, stopping, then stopped or failed (lifecycle.State, the type the
+// coordinator's store uses too).
+type State = lifecycle.State
 
-// The states of an instance.
+// The states of an instance on the executor.
 const (
-	StateStarting State = "starting"
-	StateRunning  State = "running"
-	StateStopping State = "stopping"
-	StateStopped  State = "stopped"
-	StateFailed   State = "failed"
+	StateStarting = lifecycle.Starting
+	StateRunning  = lifecycle.Running
+	StateStopping = lifecycle.Stopping
+	StateStopped  = lifecycle.Stopped
+	StateFailed   = lifecycle.Failed
 )
 
-// States lists every State, in lifecycle order.
+// States lists every State an instance on the executor takes, in
+// lifecycle order.
 var States = []State{StateStarting, StateRunning, StateStopping, StateStopped, StateFailed}
-
-// Ended reports whether s is a final state.
-func (s State) Ended() bool { return s == StateStopped || s == StateFailed }
 
 // Reasons an instance ends that do not come from the sandbox.
 const (
 	// ReasonExecutorShutdown: the executor stopped.
-	ReasonExecutorShutdown = "executor_shutdown"
+	ReasonExecutorShutdown = lifecycle.ReasonExecutorShutdown
 	// ReasonStartFailed: the instance could not be started for a reason
 	// the sandbox does not name (invalid params, for one).
-	ReasonStartFailed = "start_failed"
+	ReasonStartFailed = lifecycle.ReasonStartFailed
 )
 
 // InstanceStatus is a snapshot of one instance.
@@ -54,7 +54,7 @@ type InstanceStatus struct {
 	// failed instance (trap, deadline_exceeded, fuel_exhausted,
 	// out_of_memory, ...), the reason given to Stop for a stopped one.
 	// Detail explains it.
-	Reason string
+	Reason lifecycle.Reason
 	Detail string
 	// Players are the ids of the players connected now, sorted. A player
 	// who disconnected but is still in the game (within the reconnect
@@ -93,24 +93,28 @@ type instance struct {
 	step time.Duration
 	due  time.Time // owned by the scheduler
 
-	// runMu is held while the guest runs: frames, and closing it.
-	runMu  sync.Mutex
-	wasm   *wasmhost.Instance
-	events []wasmhost.Event // the frame's events, swapped with pending
-	data   []byte           // input bytes of events
-	notes  [][]byte         // the frame's joined/left frames
-	rec    *recorder        // the input log; nil when not recording
-	logs   *logRing         // the instance's log
+	// guestMu guards the guest's side: it is held while the guest runs
+	// (a tick) and while it is closed, and guards wasm, events, data,
+	// notes and rec. Taken before hostMu when both are held.
+	guestMu sync.Mutex
+	wasm    *wasmhost.Instance
+	events  []wasmhost.Event // the frame's events, swapped with pending
+	data    []byte           // input bytes of events
+	notes   [][]byte         // the tick's joined/left messages
+	rec     *recorder        // the input log; nil when not recording
+	logs    *logRing         // the instance's log
 	// curFrame is the frame being run, for the guest's log lines.
 	curFrame atomic.Uint64
 
 	live atomic.Pointer[wasmhost.Instance] // for Stats from any goroutine
 
-	mu          sync.Mutex
+	// hostMu guards the host's side, the fields below it: the
+	// lifecycle state, the roster, the events pending for the next tick.
+	hostMu      sync.Mutex
 	state       State
-	reason      string
+	reason      lifecycle.Reason
 	detail      string
-	stopReason  string // Stop called while starting
+	stopReason  lifecycle.Reason // Stop called while starting
 	startedAt   time.Time
 	endedAt     time.Time
 	pending     []wasmhost.Event
@@ -120,7 +124,7 @@ type instance struct {
 	away        int
 	admitted    map[string]struct{} // since the last TakeAdmitted
 
-	sessions atomic.Pointer[[]*session] // connected; copy on write under mu
+	sessions atomic.Pointer[[]*session] // connected; copy on write under hostMu
 	frame    atomic.Uint64              // last frame run
 	overruns atomic.Uint64
 	skipped  atomic.Uint64
@@ -154,14 +158,14 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 }
 
 func (in *instance) status() InstanceStatus {
-	in.mu.Lock()
+	in.hostMu.Lock()
 	st := InstanceStatus{
 		ID: in.spec.ID, Game: in.spec.Game, Version: in.spec.Version,
 		State: in.state, MaxPlayers: in.spec.MaxPlayers, TickHz: in.spec.TickHz,
 		Reason: in.reason, Detail: in.detail, InGame: len(in.roster),
 		StartedAt: in.startedAt, EndedAt: in.endedAt,
 	}
-	in.mu.Unlock()
+	in.hostMu.Unlock()
 	for _, s := range *in.sessions.Load() {
 		st.Players = append(st.Players, s.player)
 	}
@@ -212,14 +216,14 @@ func (w *frameWindow) summary() (p50, p99 time.Duration, fuelP50, fuelMax int64)
 }
 
 func (in *instance) currentState() State {
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	in.hostMu.Lock()
+	defer in.hostMu.Unlock()
 	return in.state
 }
 
 // setState changes the state and reports the change.
-func (in *instance) setState(s State, reason, detail string) {
-	in.mu.Lock()
+func (in *instance) setState(s State, reason lifecycle.Reason, detail string) {
+	in.hostMu.Lock()
 	in.state = s
 	if reason != "" {
 		in.reason, in.detail = reason, detail
@@ -227,44 +231,45 @@ func (in *instance) setState(s State, reason, detail string) {
 	if s.Ended() {
 		in.endedAt = time.Now()
 	}
-	in.mu.Unlock()
+	in.hostMu.Unlock()
 	in.ex.changed(in)
 }
 
-// runFrame runs one frame and broadcasts its state. It reports whether the
-// instance has ended and must leave the scheduler.
+// runFrame runs one frame (the guest's events, tick and serialize_state)
+// and broadcasts its state bytes in a state message. It reports whether
+// the instance has ended and must leave the scheduler.
 func (in *instance) runFrame(ctx context.Context) bool {
-	in.runMu.Lock()
-	defer in.runMu.Unlock()
+	in.guestMu.Lock()
+	defer in.guestMu.Unlock()
 	if in.wasm == nil {
 		return true
 	}
 	cfg := &in.ex.cfg
 
-	in.mu.Lock()
+	in.hostMu.Lock()
 	if in.away > 0 && cfg.ReconnectGrace > 0 {
 		now := time.Now()
 		for id, m := range in.roster {
 			if m.sess == nil && now.Sub(m.awaySince) >= cfg.ReconnectGrace {
-				in.leaveLocked(id)
+				in.leaveHostLocked(id)
 			}
 		}
 	}
 	in.events, in.pending = in.pending, in.events[:0]
 	in.data, in.pendingData = in.pendingData, in.data[:0]
 	in.notes, in.pendingNote = in.pendingNote, in.notes[:0]
-	in.mu.Unlock()
+	in.hostMu.Unlock()
 
 	in.curFrame.Store(in.frame.Load() + 1)
 	start := time.Now()
-	state, err := in.wasm.Frame(ctx, in.events)
+	stateBytes, err := in.wasm.Frame(ctx, in.events)
 	dur := time.Since(start)
 	if in.rec != nil {
-		in.rec.frame(in.frame.Load()+1, in.events, state, err != nil)
+		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
 	}
 	clear(in.events) // drop references to player ids and input bytes
 	if err != nil {
-		in.endLocked(ctx, StateFailed, err)
+		in.endGuestLocked(ctx, StateFailed, err)
 		return true
 	}
 	n := in.frame.Add(1)
@@ -278,9 +283,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 		clear(in.notes)
 		return false
 	}
-	// One copy of the state, shared by every client's queue.
-	msg := make([]byte, 0, protocol.StateHeaderBytes+len(state))
-	msg = append(protocol.AppendStateHeader(msg, n), state...)
+	// One copy of the state message, shared by every client's queue.
+	msg := make([]byte, 0, protocol.StateHeaderBytes+len(stateBytes))
+	msg = append(protocol.AppendStateHeader(msg, n), stateBytes...)
 	for _, s := range sessions {
 		for _, note := range in.notes {
 			s.send(note, false)
@@ -291,9 +296,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	return false
 }
 
-// leaveLocked removes a player from the game: the guest gets a leave at
-// the next frame and the players a PlayerLeft. in.mu is held.
-func (in *instance) leaveLocked(player string) {
+// leaveHostLocked removes a player from the game: the guest gets a leave at
+// the next tick and the players a PlayerLeft. in.hostMu is held.
+func (in *instance) leaveHostLocked(player string) {
 	m := in.roster[player]
 	if m == nil {
 		return
@@ -312,8 +317,8 @@ func (in *instance) leaveLocked(player string) {
 // queueInput queues one input for the next frame. It reports false when
 // the queue is full and the input was dropped.
 func (in *instance) queueInput(player string, data []byte) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	in.hostMu.Lock()
+	defer in.hostMu.Unlock()
 	if len(in.pending) >= in.ex.cfg.MaxPendingEvents {
 		return false
 	}
@@ -330,14 +335,14 @@ func (in *instance) queueInput(player string, data []byte) bool {
 // game takes their place back (resumed), replacing a connection still
 // open; a new player joins the game.
 func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, detail string) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	in.hostMu.Lock()
+	defer in.hostMu.Unlock()
 	switch in.state {
 	case StateRunning:
 	case StateStopped:
-		return false, protocol.CloseInstanceStopped, in.reason
+		return false, protocol.CloseInstanceStopped, string(in.reason)
 	case StateFailed:
-		return false, protocol.CloseInstanceFailed, in.reason
+		return false, protocol.CloseInstanceFailed, string(in.reason)
 	default:
 		return false, protocol.CloseInstanceNotRunning, string(in.state)
 	}
@@ -401,8 +406,8 @@ func (in *instance) detach(s *session) {
 	s.mu.Lock()
 	left := s.left
 	s.mu.Unlock()
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	in.hostMu.Lock()
+	defer in.hostMu.Unlock()
 	list := *in.sessions.Load()
 	if i := slices.Index(list, s); i >= 0 {
 		in.sessions.Store(ptr(slices.Delete(slices.Clone(list), i, i+1)))
@@ -415,7 +420,7 @@ func (in *instance) detach(s *session) {
 	m.awaySince = time.Now()
 	in.away++
 	if in.ex.cfg.ReconnectGrace < 0 || left {
-		in.leaveLocked(s.player)
+		in.leaveHostLocked(s.player)
 	}
 }
 
@@ -427,8 +432,8 @@ const maxAdmitted = 4096
 // takeAdmitted returns and forgets the players admitted since the last
 // call, sorted.
 func (in *instance) takeAdmitted() []string {
-	in.mu.Lock()
-	defer in.mu.Unlock()
+	in.hostMu.Lock()
+	defer in.hostMu.Unlock()
 	out := make([]string, 0, len(in.admitted))
 	for p := range in.admitted {
 		out = append(out, p)
@@ -441,14 +446,14 @@ func (in *instance) takeAdmitted() []string {
 // end stops the instance from outside the scheduler, waiting for a frame
 // in progress to finish.
 func (in *instance) end(ctx context.Context, state State, err error) {
-	in.runMu.Lock()
-	defer in.runMu.Unlock()
-	in.endLocked(ctx, state, err)
+	in.guestMu.Lock()
+	defer in.guestMu.Unlock()
+	in.endGuestLocked(ctx, state, err)
 }
 
-// endLocked closes the guest, ends the instance with the reason of err
-// and closes its players' connections. in.runMu is held.
-func (in *instance) endLocked(ctx context.Context, state State, err error) {
+// endGuestLocked closes the guest, ends the instance with the reason of err
+// and closes its players' connections. in.guestMu is held.
+func (in *instance) endGuestLocked(ctx context.Context, state State, err error) {
 	if in.wasm != nil {
 		in.logs.noteDropped(in.curFrame.Load(), in.wasm.Stats().DroppedLogLines)
 		_ = in.wasm.Close(ctx)
@@ -459,9 +464,9 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 		in.rec.close()
 		in.rec = nil
 	}
-	in.mu.Lock()
+	in.hostMu.Lock()
 	if in.state.Ended() {
-		in.mu.Unlock()
+		in.hostMu.Unlock()
 		return
 	}
 	reason, detail := reasonOf(err)
@@ -476,7 +481,7 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	in.roster = map[string]*member{}
 	in.away = 0
 	in.pending, in.pendingData, in.pendingNote = nil, nil, nil
-	in.mu.Unlock()
+	in.hostMu.Unlock()
 	close(in.done)
 	event := EventStopped
 	if state == StateFailed {
@@ -495,7 +500,7 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 	default:
 		in.log.Info("instance stopped", "reason", reason, "frames", in.frame.Load())
 	}
-	text := reason
+	text := string(reason)
 	if detail != "" && state == StateFailed {
 		text = detail
 	}
@@ -511,30 +516,30 @@ func (in *instance) endLocked(ctx context.Context, state State, err error) {
 // sandbox's reason (fuel_exhausted, trap, ...) followed by what failed
 // and the last line the guest wrote to stderr; for a stopped one, the
 // reason it was stopped with.
-func ReasonText(state State, reason, detail string) string {
+func ReasonText(state State, reason lifecycle.Reason, detail string) string {
 	switch {
 	case detail == "" || state != StateFailed:
-		return reason
-	case strings.HasPrefix(detail, reason):
+		return string(reason)
+	case strings.HasPrefix(detail, string(reason)):
 		return detail
 	}
-	return reason + ": " + detail
+	return string(reason) + ": " + detail
 }
 
 // stopError is the "error" of a requested stop: its reason.
-type stopError string
+type stopError lifecycle.Reason
 
 func (e stopError) Error() string { return string(e) }
 
 // reasonOf names why an instance ended: the sandbox's reason and its
 // error text, or a stop's reason.
-func reasonOf(err error) (reason, detail string) {
+func reasonOf(err error) (reason lifecycle.Reason, detail string) {
 	var stop stopError
 	if errors.As(err, &stop) {
-		return string(stop), ""
+		return lifecycle.Reason(stop), ""
 	}
 	if r := wasmhost.ReasonOf(err); r != "" {
-		return string(r), err.Error()
+		return r, err.Error()
 	}
 	if err == nil {
 		return "", ""

@@ -29,7 +29,7 @@ func TestStartLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.State != StateFailed || st.Reason != tt.reason {
+			if st.State != StateFailed || string(st.Reason) != tt.reason {
 				t.Errorf("status %s %q, want failed %q", st.State, st.Reason, tt.reason)
 			}
 		})

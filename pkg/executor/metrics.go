@@ -21,7 +21,7 @@ type metrics struct {
 	fuel          prometheus.Counter
 	overruns      prometheus.Counter
 	skipped       prometheus.Counter
-	framesDropped prometheus.Counter
+	statesDropped prometheus.Counter
 	bytesSent     prometheus.Counter
 	inputsDropped *prometheus.CounterVec
 	closes        *prometheus.CounterVec
@@ -49,7 +49,7 @@ func newMetrics(ex *Executor) *metrics {
 		skipped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rcc_executor_frames_skipped_total", Help: "Frames not run because their instance was behind (skip ahead, no catch-up).",
 		}),
-		framesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+		statesDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rcc_executor_state_frames_dropped_total", Help: "State frames dropped from slow clients' queues.",
 		}),
 		bytesSent: prometheus.NewCounter(prometheus.CounterOpts{
@@ -64,7 +64,7 @@ func newMetrics(ex *Executor) *metrics {
 	}
 	m.inputsDropped.WithLabelValues("rate")
 	m.inputsDropped.WithLabelValues("queue_full")
-	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.framesDropped, m.bytesSent,
+	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent,
 		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

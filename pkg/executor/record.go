@@ -27,7 +27,7 @@ const ReplayExt = ".rcclog"
 const replayFlushFrames = 60
 
 // recorder writes an instance's input log (pkg/replay). It is used under
-// the instance's runMu only. A write error stops the recording, never the
+// the instance's guestMu only. A write error stops the recording, never the
 // instance.
 type recorder struct {
 	w      *replay.Writer
@@ -64,10 +64,10 @@ var recordKinds = [...]string{
 	wasmhost.EventJoin: replay.KindJoin, wasmhost.EventLeave: replay.KindLeave, wasmhost.EventInput: replay.KindInput,
 }
 
-// frame records one frame: its events in the order given to the guest and
-// the hash of the state it produced (empty for a frame that failed, which
-// a replay then runs without checking).
-func (r *recorder) frame(n uint64, events []wasmhost.Event, state []byte, failed bool) {
+// frame records one frame (one tick): its events in the order given to the
+// guest and the hash of the state bytes it produced (empty for a frame that
+// failed, which a replay then runs without checking).
+func (r *recorder) frame(n uint64, events []wasmhost.Event, stateBytes []byte, failed bool) {
 	if r.w == nil {
 		return
 	}
@@ -81,7 +81,7 @@ func (r *recorder) frame(n uint64, events []wasmhost.Event, state []byte, failed
 	}
 	f := replay.Frame{Frame: n, Events: r.events}
 	if !failed {
-		sum := sha256.Sum256(state)
+		sum := sha256.Sum256(stateBytes)
 		f.StateSHA256 = hex.EncodeToString(sum[:])
 	}
 	err := r.w.WriteFrame(f)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/localrun"
 	"github.com/rcc-games/rcc/pkg/replay"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
@@ -269,7 +270,7 @@ func TestRecordFailedFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ExitReason != string(wasmhost.ReasonFuelExhausted) {
+	if res.ExitReason != string(lifecycle.ReasonFuelExhausted) {
 		t.Errorf("replay: %+v, want it to end with fuel_exhausted", res)
 	}
 }

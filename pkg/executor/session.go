@@ -16,7 +16,7 @@ import (
 
 // session is one player's WebSocket connection. The handler's goroutine
 // reads; a writer goroutine of its own writes; the scheduler's workers
-// only append to its queue, so a slow client never blocks a tick.
+// only append messages to its queue, so a slow client never blocks a tick.
 type session struct {
 	ex     *Executor
 	in     *instance
@@ -25,10 +25,10 @@ type session struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	queue   []outFrame
-	spare   []outFrame
-	states  int // state frames in queue
-	behind  int // state frames dropped since one was last written
+	queue   []outMessage
+	spare   []outMessage
+	states  int // state messages in queue
+	behind  int // state messages dropped since one was last written
 	closing *closeRequest
 	// left is set when the client closed with 1000 (normal closure): the
 	// player quits on purpose and leaves the game at once, with no
@@ -38,9 +38,11 @@ type session struct {
 	done   chan struct{} // closed when the reader has ended
 }
 
-type outFrame struct {
-	data  []byte
-	state bool
+// outMessage is one WebSocket message waiting to be written; isState
+// marks a state message, which a full queue may drop.
+type outMessage struct {
+	data    []byte
+	isState bool
 }
 
 type closeRequest struct {
@@ -64,26 +66,26 @@ func (s *session) wake() {
 	}
 }
 
-// send queues a frame. A state frame beyond the queue's capacity drops the
-// oldest queued state; a client that drops too many in a row is closed as
-// too slow.
-func (s *session) send(data []byte, state bool) {
+// send queues a message. A state message beyond the queue's capacity
+// drops the oldest queued one; a client that drops too many in a row is
+// closed as too slow.
+func (s *session) send(data []byte, isState bool) {
 	cfg := &s.ex.cfg
 	s.mu.Lock()
 	if s.closing != nil {
 		s.mu.Unlock()
 		return
 	}
-	if state && s.states >= cfg.ClientQueue {
-		for i, f := range s.queue {
-			if f.state {
+	if isState && s.states >= cfg.ClientQueue {
+		for i, m := range s.queue {
+			if m.isState {
 				s.queue = append(s.queue[:i], s.queue[i+1:]...)
 				s.states--
 				break
 			}
 		}
 		s.behind++
-		s.ex.metrics.framesDropped.Inc()
+		s.ex.metrics.statesDropped.Inc()
 		if s.behind >= cfg.SlowClientFrames {
 			behind := s.behind
 			s.mu.Unlock()
@@ -91,8 +93,8 @@ func (s *session) send(data []byte, state bool) {
 			return
 		}
 	}
-	s.queue = append(s.queue, outFrame{data: data, state: state})
-	if state {
+	s.queue = append(s.queue, outMessage{data: data, isState: isState})
+	if isState {
 		s.states++
 	}
 	s.mu.Unlock()
@@ -100,7 +102,7 @@ func (s *session) send(data []byte, state bool) {
 }
 
 // close asks the writer to end the session with code: after the queued
-// frames when flush is set, at once otherwise. The first call wins.
+// messages when flush is set, at once otherwise. The first call wins.
 func (s *session) close(code protocol.CloseCode, detail string, flush bool) {
 	s.mu.Lock()
 	if s.closing != nil {
@@ -130,7 +132,7 @@ func (s *session) isClosing() bool {
 	return s.closing != nil
 }
 
-// writeLoop writes queued frames and pings until the session closes.
+// writeLoop writes queued messages and pings until the session closes.
 func (s *session) writeLoop() {
 	cfg := &s.ex.cfg
 	ping := time.NewTicker(cfg.PingInterval)
@@ -149,21 +151,21 @@ func (s *session) writeLoop() {
 		}
 		for {
 			s.mu.Lock()
-			frames := s.queue
+			msgs := s.queue
 			s.queue, s.spare = s.spare[:0], nil
 			s.states = 0
 			closing := s.closing
 			s.mu.Unlock()
-			if len(frames) == 0 {
+			if len(msgs) == 0 {
 				if closing != nil {
 					s.writeClose(closing)
 					return
 				}
 				break
 			}
-			for _, f := range frames {
+			for _, m := range msgs {
 				_ = s.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-				if err := s.conn.WriteMessage(websocket.BinaryMessage, f.data); err != nil {
+				if err := s.conn.WriteMessage(websocket.BinaryMessage, m.data); err != nil {
 					if isTimeout(err) {
 						s.log.Warn("closing player connection", "code", uint16(protocol.CloseTooSlow), "reason", "write timed out")
 						s.ex.metrics.closes.WithLabelValues(protocol.CloseTooSlow.String()).Inc()
@@ -171,22 +173,22 @@ func (s *session) writeLoop() {
 					s.abort()
 					return
 				}
-				s.ex.metrics.bytesSent.Add(float64(len(f.data)))
-				if f.state {
+				s.ex.metrics.bytesSent.Add(float64(len(m.data)))
+				if m.isState {
 					s.mu.Lock()
 					s.behind = 0
 					s.mu.Unlock()
 				}
 			}
-			clear(frames)
+			clear(msgs)
 			s.mu.Lock()
-			s.spare = frames[:0]
+			s.spare = msgs[:0]
 			s.mu.Unlock()
 		}
 	}
 }
 
-// writeClose sends the Error frame and the close frame, then gives the
+// writeClose sends the error message and the close frame, then gives the
 // client closeGrace to answer before the reader gives up.
 func (s *session) writeClose(c *closeRequest) {
 	deadline := time.Now().Add(closeGrace)
@@ -201,7 +203,7 @@ func (s *session) writeClose(c *closeRequest) {
 // abort ends a broken connection at once.
 func (s *session) abort() { _ = s.conn.NetConn().Close() }
 
-// readLoop reads the client's frames until the connection ends.
+// readLoop reads the client's messages until the connection ends.
 func (s *session) readLoop() {
 	cfg := &s.ex.cfg
 	idle := 2*cfg.PingInterval + cfg.WriteTimeout

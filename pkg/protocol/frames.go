@@ -56,7 +56,7 @@ const (
 	// carry a one-byte length.
 	MaxStringBytes = 255
 	// MaxStateBytes is the largest state payload a server sends, the
-	// sandbox's cap on a game's state (1 MiB).
+	// sandbox's cap on a game's state bytes (1 MiB).
 	MaxStateBytes = 1 << 20
 	// DefaultInputRate and DefaultInputBurst are the default token bucket
 	// of a player's inputs: DefaultInputRate per second, up to
@@ -116,12 +116,12 @@ type Welcome struct {
 	GameVersion string
 }
 
-// State is the game's state after one frame, the same bytes for every
-// player of the instance.
+// State is the state frame: the game's state bytes after one tick, the
+// same bytes for every player of the instance.
 type State struct {
 	// Frame is the frame number, 1 for the first tick.
 	Frame uint64
-	// Data is the state the game's serialize_state returned.
+	// Data is the state bytes the game's serialize_state returned.
 	Data []byte
 }
 
@@ -207,8 +207,8 @@ func (f *State) AppendFrame(dst []byte) ([]byte, error) {
 }
 
 // AppendStateHeader appends the first StateHeaderBytes of a State frame;
-// the state's bytes follow it. Servers use it to build a frame in one
-// buffer without copying the state twice.
+// the state bytes follow it. Servers use it to build a frame in one
+// buffer without copying the state bytes twice.
 func AppendStateHeader(dst []byte, frame uint64) []byte {
 	return binary.LittleEndian.AppendUint64(append(dst, byte(TypeState)), frame)
 }

@@ -266,7 +266,7 @@ func applyReport(ctx context.Context, c conn, executorID string, r InstanceRepor
 		used += n
 	}
 	state, reason := in.State, in.Reason
-	if !in.State.Terminal() {
+	if !in.State.Ended() {
 		switch r.State {
 		case StateRunning:
 			if in.State == StateStarting {
@@ -280,7 +280,7 @@ func applyReport(ctx context.Context, c conn, executorID string, r InstanceRepor
 		}
 	}
 	players := int64(r.Players)
-	if state.Terminal() {
+	if state.Ended() {
 		players = 0
 	}
 	_, err = c.exec(ctx, `UPDATE instances SET state = ?, reason = ?, players = ?,

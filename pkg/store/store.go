@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 )
 
 // Errors returned by every backend; compare with errors.Is.
@@ -24,24 +26,21 @@ var (
 	ErrUnavailable = errors.New("store unavailable")
 )
 
-// InstanceState is the life-cycle state of an instance.
-type InstanceState string
+// InstanceState is the lifecycle state of an instance: lifecycle.State,
+// the type the executor reports too. Ended (or Terminal) tells an end
+// state.
+type InstanceState = lifecycle.State
 
-// Instance states.
+// Instance states, as the store spells them.
 const (
-	StatePending  InstanceState = "pending"
-	StateStarting InstanceState = "starting"
-	StateRunning  InstanceState = "running"
-	StateStopping InstanceState = "stopping"
-	StateStopped  InstanceState = "stopped"
-	StateFailed   InstanceState = "failed"
-	StateLost     InstanceState = "lost"
+	StatePending  = lifecycle.Pending
+	StateStarting = lifecycle.Starting
+	StateRunning  = lifecycle.Running
+	StateStopping = lifecycle.Stopping
+	StateStopped  = lifecycle.Stopped
+	StateFailed   = lifecycle.Failed
+	StateLost     = lifecycle.Lost
 )
-
-// Terminal reports whether s is an end state.
-func (s InstanceState) Terminal() bool {
-	return s == StateStopped || s == StateFailed || s == StateLost
-}
 
 // ExecutorState is the state of an executor.
 type ExecutorState string
@@ -114,7 +113,7 @@ type Instance struct {
 	RespawnedFrom  string
 	// Record asks the executor to record the instance's input log.
 	Record    bool
-	Reason    string
+	Reason    lifecycle.Reason
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// Stats are the live figures of the executor's last heartbeat that
@@ -188,7 +187,7 @@ type InstanceReport struct {
 	InstanceID string
 	State      InstanceState // running, stopped or failed; "" keeps the state
 	Players    uint32
-	Reason     string
+	Reason     lifecycle.Reason
 	// JoinedPlayers connected since the last report; their seats are released.
 	JoinedPlayers []string
 	// Stats are the instance's live figures; Heartbeat keeps them, nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/wasmbin"
 )
 
@@ -63,7 +64,7 @@ func (r *Report) Err() error {
 	for i, p := range r.Problems {
 		msgs[i] = p.Message
 	}
-	return &Error{Reason: ReasonInvalidModule, Detail: strings.Join(msgs, "; ")}
+	return &Error{Reason: lifecycle.ReasonInvalidModule, Detail: strings.Join(msgs, "; ")}
 }
 
 func (r *Report) add(code, format string, args ...any) {

@@ -12,8 +12,8 @@
 //
 // One frame of an instance ([Instance.Frame]) runs, in this order: joins and
 // leaves, every queued input in arrival order, tick, serialize_state. Every
-// failure is an [*Error] carrying a [Reason] such as [ReasonTrap] or
-// [ReasonDeadlineExceeded]; once an instance has failed, every later call
+// failure is an [*Error] carrying a reason (lifecycle.Reason) such as trap or
+// deadline_exceeded; once an instance has failed, every later call
 // returns the same error.
 //
 // The sandbox: linear memory is capped (64 MiB by default); WASI preview 1 is

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/meter"
 )
 
@@ -54,7 +55,7 @@ type Config struct {
 	// microsecond per call (docs/BENCHMARKS.md). With NoFuel, set it:
 	// nothing else would bound a call.
 	WallClockGuard bool
-	// MaxStateBytes is the largest state serialize_state may return
+	// MaxStateBytes is the most state bytes serialize_state may return
 	// (default 1 MiB).
 	MaxStateBytes int
 }
@@ -187,12 +188,12 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if !e.cfg.NoFuel {
 		var err error
 		if code, err = meter.Instrument(wasm, meterOptions); err != nil {
-			return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
+			return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 		}
 	}
 	compiled, err := e.rt.CompileModule(ctx, code)
 	if err != nil {
-		return nil, &Error{Reason: ReasonInvalidModule, Detail: err.Error(), Err: err}
+		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
 	m = &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel}
 	e.mu.Lock()

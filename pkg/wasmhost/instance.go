@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/meter"
 )
 
@@ -170,7 +171,7 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(cfg.Assets, "/assets"))
 	}
 	if min := m.report.MemoryMinPages; min > limit {
-		return nil, &Error{Reason: ReasonOutOfMemory,
+		return nil, &Error{Reason: lifecycle.ReasonOutOfMemory,
 			Detail: fmt.Sprintf("the module starts with %d pages of memory, over the instance's limit of %d", min, limit)}
 	}
 	inst.memory = &instanceMemory{limit: uint64(limit) * PageSize}
@@ -218,7 +219,7 @@ func (i *Instance) start(ctx context.Context) error {
 		MaxPlayers: i.cfg.MaxPlayers, TickHz: i.cfg.TickHz, Params: i.cfg.Params,
 	})
 	if err != nil {
-		return i.fail(&Error{Reason: ReasonInitFailed, Call: "init", Detail: err.Error(), Err: err})
+		return i.fail(&Error{Reason: lifecycle.ReasonInitFailed, Call: "init", Detail: err.Error(), Err: err})
 	}
 	ptr, err := i.writeArgs(ctx, "", cfg, timeout)
 	if err != nil {
@@ -229,7 +230,7 @@ func (i *Instance) start(ctx context.Context) error {
 		return err
 	}
 	if code := int32(i.stack[0]); code != 0 {
-		return i.fail(&Error{Reason: ReasonInitFailed, Call: "init", ExitCode: uint32(code),
+		return i.fail(&Error{Reason: lifecycle.ReasonInitFailed, Call: "init", ExitCode: uint32(code),
 			Detail: fmt.Sprintf("init returned %d", code)})
 	}
 	i.fuelUsed.Store(i.spent())
@@ -268,11 +269,11 @@ func (i *Instance) call(ctx context.Context, name string, fn api.Function, timeo
 	}
 	if err := fn.CallWithStack(ctx, i.stack[:]); err != nil {
 		if i.fuel != nil && int64(i.fuel.Get()) < 0 {
-			return i.fail(&Error{Reason: ReasonFuelExhausted, Call: name, Err: err,
+			return i.fail(&Error{Reason: lifecycle.ReasonFuelExhausted, Call: name, Err: err,
 				Detail: fmt.Sprintf("spent its budget of %d fuel", i.budget)})
 		}
 		if i.memory.refused {
-			return i.fail(&Error{Reason: ReasonOutOfMemory, Call: name, Err: err,
+			return i.fail(&Error{Reason: lifecycle.ReasonOutOfMemory, Call: name, Err: err,
 				Detail: fmt.Sprintf("memory.grow past the limit of %d pages failed at %d pages, then: %s",
 					i.limitPages, i.mem.Size()/PageSize, classify(name, err).Detail)})
 		}
@@ -301,7 +302,7 @@ func (i *Instance) writeArgs(ctx context.Context, s string, b []byte, timeout ti
 	}
 	ptr := uint32(i.stack[0])
 	if !i.mem.WriteString(ptr, s) || !i.mem.Write(ptr+uint32(len(s)), b) {
-		return 0, i.fail(&Error{Reason: ReasonBadPointer, Call: "alloc",
+		return 0, i.fail(&Error{Reason: lifecycle.ReasonBadPointer, Call: "alloc",
 			Detail: fmt.Sprintf("alloc(%d) returned %#x, outside linear memory of %d bytes", n, ptr, i.mem.Size())})
 	}
 	return ptr, nil
@@ -367,7 +368,7 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 	if err := i.call(ctx, "tick", i.tick, timeout); err != nil {
 		return nil, err
 	}
-	state, err := i.state(ctx, timeout)
+	stateBytes, err := i.serializeState(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -375,26 +376,28 @@ func (i *Instance) Frame(ctx context.Context, events []Event) ([]byte, error) {
 	i.fuelUsed.Store(i.spent())
 	i.frames.Add(1)
 	i.memBytes.Store(uint64(i.mem.Size()))
-	return state, nil
+	return stateBytes, nil
 }
 
-func (i *Instance) state(ctx context.Context, timeout time.Duration) ([]byte, error) {
+// serializeState calls serialize_state and returns a view of the state
+// bytes in guest memory, checking their bounds and size.
+func (i *Instance) serializeState(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	if err := i.call(ctx, "serialize_state", i.serialize, timeout); err != nil {
 		return nil, err
 	}
 	ptr := uint32(i.stack[0])
 	n, ok := i.mem.ReadUint32Le(ptr)
 	if !ok {
-		return nil, i.fail(&Error{Reason: ReasonBadStateBuffer, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: "serialize_state",
 			Detail: fmt.Sprintf("state pointer %#x is outside linear memory of %d bytes", ptr, i.mem.Size())})
 	}
 	if int64(n) > int64(i.engine.cfg.MaxStateBytes) {
-		return nil, i.fail(&Error{Reason: ReasonStateTooLarge, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonStateTooLarge, Call: "serialize_state",
 			Detail: fmt.Sprintf("state of %d bytes, over the limit of %d", n, i.engine.cfg.MaxStateBytes)})
 	}
 	b, ok := i.mem.Read(ptr+4, n)
 	if !ok {
-		return nil, i.fail(&Error{Reason: ReasonBadStateBuffer, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: "serialize_state",
 			Detail: fmt.Sprintf("state of %d bytes at %#x runs past linear memory of %d bytes", n, ptr+4, i.mem.Size())})
 	}
 	i.stateBytes.Store(uint64(n))
@@ -414,7 +417,7 @@ func (i *Instance) Close(ctx context.Context) error {
 	if i.err != nil {
 		return nil
 	}
-	i.err = &Error{Reason: ReasonClosed, Detail: "instance closed"}
+	i.err = &Error{Reason: lifecycle.ReasonClosed, Detail: "instance closed"}
 	return i.mod.Close(ctx)
 }
 

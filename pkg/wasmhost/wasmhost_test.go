@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
@@ -136,7 +137,7 @@ func TestCompileRefusesInvalidModules(t *testing.T) {
 	e := newEngine(t, Config{})
 	for _, name := range []string{"not_wasm", "bad_import", "memory_too_big", "bad_exports"} {
 		_, err := e.Compile(context.Background(), readModule(t, name))
-		if ReasonOf(err) != ReasonInvalidModule {
+		if ReasonOf(err) != lifecycle.ReasonInvalidModule {
 			t.Errorf("%s: err = %v, want reason invalid_module", name, err)
 		}
 	}
@@ -217,26 +218,26 @@ func TestHostileModules(t *testing.T) {
 	e := newEngine(t, Config{InitFuel: 50_000_000})
 	tests := []struct {
 		module string
-		reason Reason
+		reason lifecycle.Reason
 		call   string
 		detail string
 		fuel   int64 // the frame budget, when not the default
 	}{
-		{"init_loop", ReasonFuelExhausted, "init", "spent its budget of 50000000 fuel", 0},
-		{"tick_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
-		{"input_loop", ReasonFuelExhausted, "on_input", "spent its budget of 20000000 fuel", 0},
-		{"memory_bomb", ReasonOutOfMemory, "tick", "memory.grow past the limit of 1024 pages failed at 1010 pages, then: unreachable", 0},
-		{"out_of_bounds", ReasonTrap, "tick", "out of bounds memory access", 0},
-		{"recursion", ReasonStackOverflow, "tick", "stack overflow", 1 << 40},
-		{"recursion_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
-		{"bulk_loop", ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
-		{"bad_state_pointer", ReasonBadStateBuffer, "serialize_state", "outside linear memory", 0},
-		{"state_overrun", ReasonBadStateBuffer, "serialize_state", "runs past linear memory", 0},
-		{"huge_state", ReasonStateTooLarge, "serialize_state", "over the limit of 1048576", 0},
-		{"bad_alloc", ReasonBadPointer, "alloc", "outside linear memory", 0},
-		{"stdout_flood", ReasonLogFlood, "tick", "log output over the per-call limit", 0},
-		{"proc_exit", ReasonExit, "tick", "exited with code 3", 0},
-		{"init_fails", ReasonInitFailed, "init", "init returned 7", 0},
+		{"init_loop", lifecycle.ReasonFuelExhausted, "init", "spent its budget of 50000000 fuel", 0},
+		{"tick_loop", lifecycle.ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
+		{"input_loop", lifecycle.ReasonFuelExhausted, "on_input", "spent its budget of 20000000 fuel", 0},
+		{"memory_bomb", lifecycle.ReasonOutOfMemory, "tick", "memory.grow past the limit of 1024 pages failed at 1010 pages, then: unreachable", 0},
+		{"out_of_bounds", lifecycle.ReasonTrap, "tick", "out of bounds memory access", 0},
+		{"recursion", lifecycle.ReasonStackOverflow, "tick", "stack overflow", 1 << 40},
+		{"recursion_loop", lifecycle.ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
+		{"bulk_loop", lifecycle.ReasonFuelExhausted, "tick", "spent its budget of 20000000 fuel", 0},
+		{"bad_state_pointer", lifecycle.ReasonBadStateBuffer, "serialize_state", "outside linear memory", 0},
+		{"state_overrun", lifecycle.ReasonBadStateBuffer, "serialize_state", "runs past linear memory", 0},
+		{"huge_state", lifecycle.ReasonStateTooLarge, "serialize_state", "over the limit of 1048576", 0},
+		{"bad_alloc", lifecycle.ReasonBadPointer, "alloc", "outside linear memory", 0},
+		{"stdout_flood", lifecycle.ReasonLogFlood, "tick", "log output over the per-call limit", 0},
+		{"proc_exit", lifecycle.ReasonExit, "tick", "exited with code 3", 0},
+		{"init_fails", lifecycle.ReasonInitFailed, "init", "init returned 7", 0},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/fuel=%d", tt.module, tt.fuel), func(t *testing.T) {
@@ -326,7 +327,7 @@ func TestWallClockGuard(t *testing.T) {
 	for module, call := range map[string]string{"init_loop": "init", "tick_loop": "tick", "input_loop": "on_input"} {
 		err := runHostile(t, e, module, 0)
 		var he *Error
-		if !errorAs(err, &he) || he.Reason != ReasonDeadlineExceeded || he.Call != call {
+		if !errorAs(err, &he) || he.Reason != lifecycle.ReasonDeadlineExceeded || he.Call != call {
 			t.Errorf("%s: err = %v, want deadline_exceeded in %s", module, err, call)
 		}
 	}
@@ -385,7 +386,7 @@ func TestFuelBudget(t *testing.T) {
 		}
 		inst.frameFuel = tt.budget
 		_, err := inst.Frame(context.Background(), nil)
-		if (err == nil) != tt.ok || (!tt.ok && ReasonOf(err) != ReasonFuelExhausted) {
+		if (err == nil) != tt.ok || (!tt.ok && ReasonOf(err) != lifecycle.ReasonFuelExhausted) {
 			t.Errorf("budget %d (need %d): err = %v", tt.budget, need, err)
 		}
 	}
@@ -469,7 +470,7 @@ func TestLogLastWords(t *testing.T) {
 		lines = append(lines, string(s)+":"+line)
 	}})
 	_, err := inst.Frame(context.Background(), nil)
-	if ReasonOf(err) != ReasonTrap {
+	if ReasonOf(err) != lifecycle.ReasonTrap {
 		t.Fatalf("err = %v, want a trap", err)
 	}
 	if strings.Join(lines, "|") != "stderr:assertion failed: hp >= 0" {
@@ -480,7 +481,7 @@ func TestLogLastWords(t *testing.T) {
 func TestInstanceMemoryLimit(t *testing.T) {
 	e := newEngine(t, Config{})
 	_, err := compile(t, e, "recorder").Instantiate(context.Background(), InstanceConfig{Game: "small", MemoryLimitPages: 1})
-	if ReasonOf(err) != ReasonOutOfMemory || !strings.Contains(err.Error(), "starts with 2 pages of memory, over the instance's limit of 1") {
+	if ReasonOf(err) != lifecycle.ReasonOutOfMemory || !strings.Contains(err.Error(), "starts with 2 pages of memory, over the instance's limit of 1") {
 		t.Errorf("err = %v, want out_of_memory for 2 pages against a limit of 1", err)
 	}
 
@@ -488,7 +489,7 @@ func TestInstanceMemoryLimit(t *testing.T) {
 	// already passes a limit of 4.
 	inst := instantiate(t, compile(t, e, "memory_bomb"), InstanceConfig{Game: "bomb", MemoryLimitPages: 4})
 	_, err = inst.Frame(context.Background(), nil)
-	if ReasonOf(err) != ReasonOutOfMemory || !strings.Contains(err.Error(), "past the limit of 4 pages failed at 2 pages") {
+	if ReasonOf(err) != lifecycle.ReasonOutOfMemory || !strings.Contains(err.Error(), "past the limit of 4 pages failed at 2 pages") {
 		t.Errorf("err = %v, want out_of_memory within the limit of 4 pages", err)
 	}
 	if got := inst.MemoryBytes(); got != 2*PageSize {
@@ -505,7 +506,7 @@ func TestClosedInstance(t *testing.T) {
 	if err := inst.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inst.Frame(context.Background(), nil); ReasonOf(err) != ReasonClosed {
+	if _, err := inst.Frame(context.Background(), nil); ReasonOf(err) != lifecycle.ReasonClosed {
 		t.Errorf("frame after close: %v, want reason closed", err)
 	}
 }
