@@ -142,15 +142,19 @@ type shapeGL struct {
 // Renderer draws frames. Create it with New on a thread with a current
 // OpenGL 3.3 core context.
 type Renderer struct {
-	opts    Options
-	scale   float32
-	meshP   *program
-	skyP    *program
-	gridP   *program
-	textP   *program
-	shadowP *program
-	shapes  [mesh.NumLODs][batch.NumShapes]shapeGL
-	transl  *stream
+	opts  Options
+	scale float32
+	meshP *program
+	// meshTinyP is meshP with the fog and the sRGB encoding per vertex,
+	// for the tiny level of detail (a few pixels across, where neither
+	// varies visibly), so that its fragments only copy a colour.
+	meshTinyP *program
+	skyP      *program
+	gridP     *program
+	textP     *program
+	shadowP   *program
+	shapes    [mesh.NumLODs][batch.NumShapes]shapeGL
+	transl    *stream
 
 	skyVAO, skyVBO, gridVAO, gridVBO uint32
 	skyCount, gridCount              int32
@@ -220,6 +224,9 @@ func New(opts Options) (*Renderer, error) {
 	var err error
 	if r.meshP, err = newProgram(meshVS, meshFS); err != nil {
 		return nil, fmt.Errorf("mesh shader: %w", err)
+	}
+	if r.meshTinyP, err = newProgram(vertexFog(meshVS), vertexFog(meshFS)); err != nil {
+		return nil, fmt.Errorf("tiny mesh shader: %w", err)
 	}
 	if r.skyP, err = newProgram(skyVS, skyFS); err != nil {
 		return nil, fmt.Errorf("sky shader: %w", err)
@@ -601,16 +608,28 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	gl.Enable(gl.CULL_FACE)
 	gl.CullFace(gl.BACK)
 	gl.Disable(gl.BLEND)
-	r.useMesh(vp, eye)
+	// Nearest first: the near level of detail, then the far ones, planes
+	// (floors, mostly behind everything) last, each list sorted front to
+	// back, so that llvmpipe's depth test rejects hidden fragments before
+	// shading them.
 	for l := mesh.Near; l < mesh.NumLODs; l++ {
-		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
+		p := r.meshP
+		if l == mesh.Tiny {
+			p = r.meshTinyP
+		}
+		used := false
+		for _, s := range opaqueOrder {
 			inst := r.batch.Opaque[l][s]
 			if len(inst) == 0 {
 				continue
 			}
+			if !used {
+				r.useMesh(p, vp, eye)
+				used = true
+			}
 			sh := &r.shapes[l][s]
 			sh.opaqueInstances.upload(inst)
-			r.setCapsule(s)
+			r.setCapsule(p, s)
 			gl.BindVertexArray(sh.opaque)
 			gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
 			r.stats.DrawCalls++
@@ -628,11 +647,11 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 
 	if len(r.batch.Runs) > 0 {
 		gl.DepthMask(false)
-		r.useMesh(vp, eye)
+		r.useMesh(r.meshP, vp, eye)
 		r.transl.upload(r.batch.Translucent)
 		for _, run := range r.batch.Runs {
 			sh := &r.shapes[mesh.Near][run.Shape]
-			r.setCapsule(run.Shape)
+			r.setCapsule(r.meshP, run.Shape)
 			gl.BindVertexArray(sh.transl)
 			gl.BindBuffer(gl.ARRAY_BUFFER, r.transl.id)
 			instanceAttribs(run.First * batch.FloatsPerInstance * 4)
@@ -662,8 +681,10 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	return nil
 }
 
-func (r *Renderer) useMesh(vp geom.Mat4, eye geom.Vec3) {
-	p := r.meshP
+// opaqueOrder is the order the opaque shapes are drawn in: planes last.
+var opaqueOrder = [...]world.Shape{world.ShapeBox, world.ShapeSphere, world.ShapeCylinder, world.ShapeCapsule, world.ShapeCone, world.ShapePlane}
+
+func (r *Renderer) useMesh(p *program, vp geom.Mat4, eye geom.Vec3) {
 	r.use(p)
 	r.mat = vp
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
@@ -676,12 +697,12 @@ func (r *Renderer) useMesh(vp geom.Mat4, eye geom.Vec3) {
 	gl.Uniform1f(p.loc("u_fog_density"), fogDensity)
 }
 
-func (r *Renderer) setCapsule(s world.Shape) {
+func (r *Renderer) setCapsule(p *program, s world.Shape) {
 	v := int32(0)
 	if s == world.ShapeCapsule {
 		v = 1
 	}
-	gl.Uniform1i(r.meshP.loc("u_capsule"), v)
+	gl.Uniform1i(p.loc("u_capsule"), v)
 }
 
 func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
@@ -940,7 +961,7 @@ func (r *Renderer) Close() {
 	gl.DeleteVertexArrays(1, &r.skyVAO)
 	gl.DeleteVertexArrays(1, &r.textVAO)
 	gl.DeleteTextures(1, &r.atlasTex)
-	for _, p := range []*program{r.meshP, r.skyP, r.gridP, r.textP, r.shadowP} {
+	for _, p := range []*program{r.meshP, r.meshTinyP, r.skyP, r.gridP, r.textP, r.shadowP} {
 		gl.DeleteProgram(p.id)
 	}
 }

@@ -64,7 +64,8 @@ const (
 // Batch is one frame's draw lists. The zero value is ready; reuse it.
 type Batch struct {
 	// Opaque holds, per level of detail and shape, the instances of the
-	// opaque entities.
+	// opaque entities, nearest the eye first (so that a software
+	// renderer's depth test rejects what they hide before shading it).
 	Opaque [mesh.NumLODs][NumShapes][]float32
 	// Translucent holds the instances of the entities with alpha below
 	// 255, farthest from the eye first; Runs splits it by shape. When an
@@ -83,14 +84,21 @@ type Batch struct {
 	// (outside the view, invisible or with non-finite fields).
 	Drawn, Culled int
 
-	order []sortKey
-	lin   [256]float32
-	init  bool
+	order  []sortKey
+	opaque []opaqueKey
+	lin    [256]float32
+	init   bool
 }
 
 type sortKey struct {
 	dist2 float32
 	index int
+}
+
+type opaqueKey struct {
+	dist2 float32
+	index int32
+	lod   mesh.LOD
 }
 
 // MaxRuns is the most draw calls the exact back-to-front order of the
@@ -100,6 +108,10 @@ const MaxRuns = 24
 // FarPixels is the on-screen radius, in pixels, below which an opaque
 // entity is drawn with the far level of detail.
 const FarPixels = 28
+
+// TinyPixels is the on-screen radius, in pixels, below which an opaque
+// entity is drawn with the tiny level of detail.
+const TinyPixels = 10
 
 // Build fills b from s for an eye at eye whose view volume is f (nil: no
 // culling). pixelsPerUnit is how many pixels a length of 1 at distance 1
@@ -122,6 +134,7 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 	b.Labels = b.Labels[:0]
 	b.Shadows = b.Shadows[:0]
 	b.order = b.order[:0]
+	b.opaque = b.opaque[:0]
 	b.Drawn, b.Culled = 0, 0
 
 	for i := range s.Entities {
@@ -144,13 +157,27 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		d := p.Sub(eye)
 		if e.Color.A == 255 {
 			lod := mesh.Near
-			if d2 := d.Dot(d); pixelsPerUnit > 0 && radius*radius*pixelsPerUnit*pixelsPerUnit < FarPixels*FarPixels*d2 {
-				lod = mesh.Far
+			if d2 := d.Dot(d); pixelsPerUnit > 0 {
+				if px2 := radius * radius * pixelsPerUnit * pixelsPerUnit; px2 < TinyPixels*TinyPixels*d2 {
+					lod = mesh.Tiny
+				} else if px2 < FarPixels*FarPixels*d2 {
+					lod = mesh.Far
+				}
 			}
-			b.Opaque[lod][e.Shape] = b.appendInstance(b.Opaque[lod][e.Shape], e)
+			b.opaque = append(b.opaque, opaqueKey{d.Dot(d), int32(i), lod})
 			continue
 		}
 		b.order = append(b.order, sortKey{d.Dot(d), i})
+	}
+	slices.SortFunc(b.opaque, func(x, y opaqueKey) int {
+		if c := cmp.Compare(x.dist2, y.dist2); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.index, y.index)
+	})
+	for _, k := range b.opaque {
+		e := &s.Entities[k.index]
+		b.Opaque[k.lod][e.Shape] = b.appendInstance(b.Opaque[k.lod][e.Shape], e)
 	}
 	slices.SortFunc(b.order, func(x, y sortKey) int {
 		if c := cmp.Compare(y.dist2, x.dist2); c != 0 {

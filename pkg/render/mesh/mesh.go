@@ -54,6 +54,11 @@ const (
 	// for entities that cover few pixels.
 	FarSegments = 12
 	FarRings    = 6
+	// TinySegments and TinyRings are the detail of the tiny level of
+	// detail, for entities a few pixels across (at a radius of 10 pixels
+	// the silhouette strays less than a pixel from the circle).
+	TinySegments = 8
+	TinyRings    = 4
 )
 
 // LOD is a level of detail.
@@ -63,6 +68,7 @@ type LOD int
 const (
 	Near LOD = iota
 	Far
+	Tiny
 	// NumLODs is the number of levels.
 	NumLODs
 )
@@ -74,8 +80,11 @@ func For(s world.Shape) (*Mesh, bool) { return ForLOD(s, Near) }
 // ForLOD returns the unit mesh of shape s at level of detail l.
 func ForLOD(s world.Shape, l LOD) (*Mesh, bool) {
 	seg, rings := Segments, Rings
-	if l == Far {
+	switch l {
+	case Far:
 		seg, rings = FarSegments, FarRings
+	case Tiny:
+		seg, rings = TinySegments, TinyRings
 	}
 	switch s {
 	case world.ShapeBox:
