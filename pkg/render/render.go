@@ -647,11 +647,19 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 
 	if len(r.batch.Runs) > 0 {
 		gl.DepthMask(false)
-		r.useMesh(r.meshP, vp, eye)
 		r.transl.upload(r.batch.Translucent)
+		var cur *program
 		for _, run := range r.batch.Runs {
-			sh := &r.shapes[mesh.Near][run.Shape]
-			r.setCapsule(r.meshP, run.Shape)
+			sh := &r.shapes[run.LOD][run.Shape]
+			p := r.meshP
+			if run.LOD == mesh.Tiny {
+				p = r.meshTinyP
+			}
+			if p != cur {
+				r.useMesh(p, vp, eye)
+				cur = p
+			}
+			r.setCapsule(p, run.Shape)
 			gl.BindVertexArray(sh.transl)
 			gl.BindBuffer(gl.ARRAY_BUFFER, r.transl.id)
 			instanceAttribs(run.First * batch.FloatsPerInstance * 4)

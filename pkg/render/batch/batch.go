@@ -36,11 +36,14 @@ const (
 // indexed by world.Shape.
 const NumShapes = int(world.ShapeCone) + 1
 
-// Run is a stretch of Translucent holding instances of one shape.
+// Run is a stretch of Translucent holding instances of one shape at one
+// level of detail.
 type Run struct {
 	Shape world.Shape
 	// First and Count are in instances, not floats.
 	First, Count int
+	// LOD is the level of detail of the run's mesh.
+	LOD mesh.LOD
 }
 
 // Label is a name tag to draw.
@@ -68,10 +71,11 @@ type Batch struct {
 	// renderer's depth test rejects what they hide before shading it).
 	Opaque [mesh.NumLODs][NumShapes][]float32
 	// Translucent holds the instances of the entities with alpha below
-	// 255, farthest from the eye first; Runs splits it by shape. When an
-	// exact order would need more than MaxRuns runs (one draw call each),
-	// they are sorted back to front within each shape instead, the shapes
-	// drawn farthest first by their farthest entity.
+	// 255, farthest from the eye first; Runs splits it by shape and level
+	// of detail. When an exact order would need more than MaxRuns runs
+	// (one draw call each), they are sorted back to front within each
+	// shape and level instead, the groups drawn farthest first by their
+	// farthest entity.
 	Translucent []float32
 	Runs        []Run
 	// Labels are the name tags, farthest first (so nearer ones draw
@@ -93,6 +97,7 @@ type Batch struct {
 type sortKey struct {
 	dist2 float32
 	index int
+	lod   mesh.LOD
 }
 
 type opaqueKey struct {
@@ -155,19 +160,13 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		}
 		b.addShadow(e)
 		d := p.Sub(eye)
+		d2 := d.Dot(d)
+		lod := levelOfDetail(radius*pixelsPerUnit, d2)
 		if e.Color.A == 255 {
-			lod := mesh.Near
-			if d2 := d.Dot(d); pixelsPerUnit > 0 {
-				if px2 := radius * radius * pixelsPerUnit * pixelsPerUnit; px2 < TinyPixels*TinyPixels*d2 {
-					lod = mesh.Tiny
-				} else if px2 < FarPixels*FarPixels*d2 {
-					lod = mesh.Far
-				}
-			}
-			b.opaque = append(b.opaque, opaqueKey{d.Dot(d), int32(i), lod})
+			b.opaque = append(b.opaque, opaqueKey{d2, int32(i), lod})
 			continue
 		}
-		b.order = append(b.order, sortKey{d.Dot(d), i})
+		b.order = append(b.order, sortKey{d2, i, lod})
 	}
 	slices.SortFunc(b.opaque, func(x, y opaqueKey) int {
 		if c := cmp.Compare(x.dist2, y.dist2); c != 0 {
@@ -186,30 +185,33 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		return cmp.Compare(x.index, y.index)
 	})
 	if runs(s, b.order) > MaxRuns {
-		// Group by shape, keeping each shape's back-to-front order; the
-		// shapes go in the order of their farthest entity.
-		var rank [NumShapes]int
-		for i := range rank {
-			rank[i] = -1
+		// Group by shape and level of detail, keeping each group's
+		// back-to-front order; the groups go in the order of their
+		// farthest entity.
+		var rank [mesh.NumLODs][NumShapes]int
+		for l := range rank {
+			for i := range rank[l] {
+				rank[l][i] = -1
+			}
 		}
 		next := 0
 		for _, k := range b.order {
-			if sh := s.Entities[k.index].Shape; rank[sh] < 0 {
-				rank[sh] = next
+			if sh := s.Entities[k.index].Shape; rank[k.lod][sh] < 0 {
+				rank[k.lod][sh] = next
 				next++
 			}
 		}
 		slices.SortStableFunc(b.order, func(x, y sortKey) int {
-			return cmp.Compare(rank[s.Entities[x.index].Shape], rank[s.Entities[y.index].Shape])
+			return cmp.Compare(rank[x.lod][s.Entities[x.index].Shape], rank[y.lod][s.Entities[y.index].Shape])
 		})
 	}
 	for n, k := range b.order {
 		e := &s.Entities[k.index]
 		b.Translucent = b.appendInstance(b.Translucent, e)
-		if l := len(b.Runs); l > 0 && b.Runs[l-1].Shape == e.Shape {
+		if l := len(b.Runs); l > 0 && b.Runs[l-1].Shape == e.Shape && b.Runs[l-1].LOD == k.lod {
 			b.Runs[l-1].Count++
 		} else {
-			b.Runs = append(b.Runs, Run{Shape: e.Shape, First: n, Count: 1})
+			b.Runs = append(b.Runs, Run{Shape: e.Shape, First: n, Count: 1, LOD: k.lod})
 		}
 	}
 	if len(b.Labels) > MaxLabels {
@@ -219,17 +221,35 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 	slices.SortStableFunc(b.Labels, func(x, y Label) int { return cmp.Compare(y.Distance, x.Distance) })
 }
 
-// runs counts the changes of shape along order, plus one.
+// runs counts the changes of shape or level of detail along order, plus
+// one.
 func runs(s *world.Snapshot, order []sortKey) int {
 	n := 0
-	prev := world.Shape(0)
+	prev, prevLOD := world.Shape(0), mesh.LOD(-1)
 	for _, k := range order {
-		if sh := s.Entities[k.index].Shape; sh != prev {
+		if sh := s.Entities[k.index].Shape; sh != prev || k.lod != prevLOD {
 			n++
-			prev = sh
+			prev, prevLOD = sh, k.lod
 		}
 	}
 	return n
+}
+
+// levelOfDetail picks the mesh for an entity whose bounding radius covers
+// radiusPixels pixels at distance 1, at squared distance d2 from the eye
+// (radiusPixels 0: always near).
+func levelOfDetail(radiusPixels, d2 float32) mesh.LOD {
+	if radiusPixels <= 0 {
+		return mesh.Near
+	}
+	px2 := radiusPixels * radiusPixels
+	switch {
+	case px2 < TinyPixels*TinyPixels*d2:
+		return mesh.Tiny
+	case px2 < FarPixels*FarPixels*d2:
+		return mesh.Far
+	}
+	return mesh.Near
 }
 
 func (b *Batch) addShadow(e *world.Entity) {

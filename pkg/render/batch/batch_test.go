@@ -41,7 +41,7 @@ func TestTranslucentBackToFront(t *testing.T) {
 			t.Fatalf("translucent z order %v, want %v", order, want)
 		}
 	}
-	wantRuns := []Run{{world.ShapeBox, 0, 1}, {world.ShapeSphere, 1, 1}, {world.ShapeBox, 2, 1}, {world.ShapeSphere, 3, 1}}
+	wantRuns := []Run{{world.ShapeBox, 0, 1, mesh.Near}, {world.ShapeSphere, 1, 1, mesh.Near}, {world.ShapeBox, 2, 1, mesh.Near}, {world.ShapeSphere, 3, 1, mesh.Near}}
 	if len(b.Runs) != len(wantRuns) {
 		t.Fatalf("runs %v, want %v", b.Runs, wantRuns)
 	}
@@ -90,20 +90,24 @@ func TestCullingAndLevelOfDetail(t *testing.T) {
 	vp := cam.ViewProjection(800, 600)
 	f := geom.FrustumOf(vp)
 	s := &world.Snapshot{Entities: []world.Entity{
-		ent(1, world.ShapeBox, 0, -5, 255),    // in view, near
-		ent(2, world.ShapeBox, 0, 5, 255),     // behind the eye
-		ent(3, world.ShapeBox, 0, -200, 255),  // in view, tiny
-		ent(4, world.ShapeBox, 300, -5, 255),  // far to the right
-		ent(5, world.ShapeSphere, 0, -4, 0),   // invisible
-		ent(6, world.ShapeSphere, 0, -600, 9), // beyond the far plane
-		ent(7, world.ShapeBox, 0, -15, 255),   // in view, far
+		ent(1, world.ShapeBox, 0, -5, 255),     // in view, near
+		ent(2, world.ShapeBox, 0, 5, 255),      // behind the eye
+		ent(3, world.ShapeBox, 0, -200, 255),   // in view, tiny
+		ent(4, world.ShapeBox, 300, -5, 255),   // far to the right
+		ent(5, world.ShapeSphere, 0, -4, 0),    // invisible
+		ent(6, world.ShapeSphere, 0, -600, 9),  // beyond the far plane
+		ent(7, world.ShapeBox, 0, -15, 255),    // in view, far
+		ent(8, world.ShapeSphere, 0, -190, 99), // translucent, tiny
 	}}
 	s.Entities[0].Label = "near"
 	s.Entities[2].Label = "too far for a tag"
 	var b Batch
 	b.Build(s, geom.Vec3{}, &f, 300)
-	if b.Drawn != 3 || b.Culled != 4 {
-		t.Fatalf("drawn %d, culled %d, want 3 and 4", b.Drawn, b.Culled)
+	if b.Drawn != 4 || b.Culled != 4 {
+		t.Fatalf("drawn %d, culled %d, want 4 and 4", b.Drawn, b.Culled)
+	}
+	if want := []Run{{world.ShapeSphere, 0, 1, mesh.Tiny}}; !slices.Equal(b.Runs, want) {
+		t.Fatalf("translucent runs %v, want %v", b.Runs, want)
 	}
 	if n := len(b.Opaque[mesh.Near][world.ShapeBox]) / FloatsPerInstance; n != 1 {
 		t.Fatalf("%d near boxes, want 1", n)
