@@ -62,6 +62,7 @@ func BenchmarkFrame(b *testing.B) {
 			b.ReportMetric(ms(0.5), "p50-ms")
 			b.ReportMetric(ms(0.99), "p99-ms")
 			b.ReportMetric(float64(gl.Stats().Drawn), "drawn")
+			b.ReportMetric(float64(gl.Stats().Labels), "labels")
 			// CPU time of the whole process (Go and llvmpipe's threads) per
 			// frame: what the frame costs, less sensitive than wall time to
 			// other work on the machine.

@@ -459,7 +459,7 @@ func (r *Renderer) drawShadows(vp geom.Mat4) {
 	gl.Enable(gl.POLYGON_OFFSET_FILL)
 	gl.PolygonOffset(-1, -2)
 	gl.BindVertexArray(r.shadowVAO)
-	gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, int32(n))
+	gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 8, int32(n))
 	r.stats.DrawCalls++
 	gl.Disable(gl.POLYGON_OFFSET_FILL)
 	gl.Enable(gl.CULL_FACE)
