@@ -145,16 +145,19 @@ type Renderer struct {
 	opts  Options
 	scale float32
 	meshP *program
-	// meshTinyP is meshP with the fog and the sRGB encoding per vertex,
-	// for the tiny level of detail (a few pixels across, where neither
-	// varies visibly), so that its fragments only copy a colour.
-	meshTinyP *program
-	skyP      *program
-	gridP     *program
-	textP     *program
-	shadowP   *program
-	shapes    [mesh.NumLODs][batch.NumShapes]shapeGL
-	transl    *stream
+	// meshVertexP is meshP with the fog and the sRGB encoding per
+	// vertex, so that its fragments only copy a colour: for the tiny
+	// level of detail (a few pixels across, where neither varies
+	// visibly) and for planes (flat, finely divided when near: floors
+	// cover much of the screen).
+	meshVertexP *program
+	skyP        *program
+	gridP       *program
+	textP       *program
+	shadowP     *program
+	shapes      [mesh.NumLODs][batch.NumShapes]shapeGL
+	transl      *stream
+	order       []drawList // opaqueOrder
 
 	skyVAO, skyVBO, gridVAO, gridVBO uint32
 	skyCount, gridCount              int32
@@ -225,7 +228,7 @@ func New(opts Options) (*Renderer, error) {
 	if r.meshP, err = newProgram(meshVS, meshFS); err != nil {
 		return nil, fmt.Errorf("mesh shader: %w", err)
 	}
-	if r.meshTinyP, err = newProgram(vertexFog(meshVS), vertexFog(meshFS)); err != nil {
+	if r.meshVertexP, err = newProgram(vertexFog(meshVS), vertexFog(meshFS)); err != nil {
 		return nil, fmt.Errorf("tiny mesh shader: %w", err)
 	}
 	if r.skyP, err = newProgram(skyVS, skyFS); err != nil {
@@ -241,6 +244,7 @@ func New(opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("shadow shader: %w", err)
 	}
 	r.transl = newStream()
+	r.order = opaqueOrder()
 	for l := mesh.Near; l < mesh.NumLODs; l++ {
 		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
 			m, _ := mesh.ForLOD(s, l)
@@ -612,28 +616,22 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	// (floors, mostly behind everything) last, each list sorted front to
 	// back, so that llvmpipe's depth test rejects hidden fragments before
 	// shading them.
-	for l := mesh.Near; l < mesh.NumLODs; l++ {
-		p := r.meshP
-		if l == mesh.Tiny {
-			p = r.meshTinyP
+	var cur *program
+	for _, d := range r.order {
+		inst := r.batch.Opaque[d.lod][d.shape]
+		if len(inst) == 0 {
+			continue
 		}
-		used := false
-		for _, s := range opaqueOrder {
-			inst := r.batch.Opaque[l][s]
-			if len(inst) == 0 {
-				continue
-			}
-			if !used {
-				r.useMesh(p, vp, eye)
-				used = true
-			}
-			sh := &r.shapes[l][s]
-			sh.opaqueInstances.upload(inst)
-			r.setCapsule(p, s)
-			gl.BindVertexArray(sh.opaque)
-			gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
-			r.stats.DrawCalls++
+		if p := r.meshFor(d.lod, d.shape); p != cur {
+			cur = p
+			r.useMesh(p, vp, eye)
 		}
+		sh := &r.shapes[d.lod][d.shape]
+		sh.opaqueInstances.upload(inst)
+		r.setCapsule(cur, d.shape)
+		gl.BindVertexArray(sh.opaque)
+		gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
+		r.stats.DrawCalls++
 	}
 
 	// The sky after the opaque entities, at the far plane with the depth
@@ -648,13 +646,10 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	if len(r.batch.Runs) > 0 {
 		gl.DepthMask(false)
 		r.transl.upload(r.batch.Translucent)
-		var cur *program
+		cur = nil
 		for _, run := range r.batch.Runs {
 			sh := &r.shapes[run.LOD][run.Shape]
-			p := r.meshP
-			if run.LOD == mesh.Tiny {
-				p = r.meshTinyP
-			}
+			p := r.meshFor(run.LOD, run.Shape)
 			if p != cur {
 				r.useMesh(p, vp, eye)
 				cur = p
@@ -689,8 +684,36 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	return nil
 }
 
-// opaqueOrder is the order the opaque shapes are drawn in: planes last.
-var opaqueOrder = [...]world.Shape{world.ShapeBox, world.ShapeSphere, world.ShapeCylinder, world.ShapeCapsule, world.ShapeCone, world.ShapePlane}
+// meshFor returns the program that draws shape s at level of detail l.
+func (r *Renderer) meshFor(l mesh.LOD, s world.Shape) *program {
+	if l == mesh.Tiny || s == world.ShapePlane {
+		return r.meshVertexP
+	}
+	return r.meshP
+}
+
+// drawList names one opaque instance list of a Batch.
+type drawList struct {
+	lod   mesh.LOD
+	shape world.Shape
+}
+
+// opaqueOrder returns the order the opaque instance lists are drawn in:
+// by level of detail, nearest first, and the planes after everything.
+func opaqueOrder() []drawList {
+	var o []drawList
+	for l := mesh.Near; l < mesh.NumLODs; l++ {
+		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
+			if s != world.ShapePlane {
+				o = append(o, drawList{l, s})
+			}
+		}
+	}
+	for l := mesh.Near; l < mesh.NumLODs; l++ {
+		o = append(o, drawList{l, world.ShapePlane})
+	}
+	return o
+}
 
 func (r *Renderer) useMesh(p *program, vp geom.Mat4, eye geom.Vec3) {
 	r.use(p)
@@ -969,7 +992,7 @@ func (r *Renderer) Close() {
 	gl.DeleteVertexArrays(1, &r.skyVAO)
 	gl.DeleteVertexArrays(1, &r.textVAO)
 	gl.DeleteTextures(1, &r.atlasTex)
-	for _, p := range []*program{r.meshP, r.meshTinyP, r.skyP, r.gridP, r.textP, r.shadowP} {
+	for _, p := range []*program{r.meshP, r.meshVertexP, r.skyP, r.gridP, r.textP, r.shadowP} {
 		gl.DeleteProgram(p.id)
 	}
 }

@@ -3,7 +3,7 @@ package render
 import "strings"
 
 // vertexFog turns a mesh shader into its per-vertex-fog variant (see
-// Renderer.meshTinyP) by defining VERTEX_FOG.
+// Renderer.meshVertexP) by defining VERTEX_FOG.
 func vertexFog(src string) string {
 	return strings.Replace(src, "#version 330 core\n", "#version 330 core\n#define VERTEX_FOG\n", 1)
 }
