@@ -449,22 +449,32 @@ func (r *Renderer) initShadows() {
 // drawShadows lays the ground shadows on y = 0, pulled towards the eye
 // so that they win against a floor there, hidden by what stands nearer.
 func (r *Renderer) drawShadows(vp geom.Mat4) {
-	n := len(r.batch.Shadows) / batch.FloatsPerShadow
-	if n == 0 {
+	if len(r.batch.Shadows) == 0 && len(r.batch.SmallShadows) == 0 {
 		return
 	}
 	p := r.shadowP
 	r.use(p)
 	r.mat = vp
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
-	r.shadowStream.upload(r.batch.Shadows)
 	gl.DepthMask(false)
 	gl.Disable(gl.CULL_FACE)
 	gl.Enable(gl.POLYGON_OFFSET_FILL)
 	gl.PolygonOffset(-1, -2)
 	gl.BindVertexArray(r.shadowVAO)
-	gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 8, int32(n))
-	r.stats.DrawCalls++
+	for _, l := range [2]struct {
+		data    []float32
+		octagon int32
+	}{{r.batch.Shadows, 1}, {r.batch.SmallShadows, 0}} {
+		n := len(l.data) / batch.FloatsPerShadow
+		if n == 0 {
+			continue
+		}
+		// Octagons are strips of 8 vertices, squares of 4.
+		gl.Uniform1i(p.loc("u_octagon"), l.octagon)
+		r.shadowStream.upload(l.data)
+		gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4+4*l.octagon, int32(n))
+		r.stats.DrawCalls++
+	}
 	gl.Disable(gl.POLYGON_OFFSET_FILL)
 	gl.Enable(gl.CULL_FACE)
 	gl.DepthMask(true)

@@ -197,20 +197,26 @@ void main() {
 `
 
 // Ground shadows: instanced discs on y = 0, darkest in the middle, each
-// an octagon around its disc (a triangle strip of 8 vertices: a sixth
-// fewer fragments than a square).
+// an octagon around its disc when u_octagon (a triangle strip of 8
+// vertices: a sixth fewer fragments than a square, for shadows large on
+// screen), else a square (a strip of 4: fewer triangles, for small ones).
 const shadowVS = `#version 330 core
 layout(location = 0) in vec4 i_shadow; // x, z, radius, darkness
 uniform mat4 u_viewproj;
+uniform bool u_octagon;
 out vec2 v_uv;
 out float v_dark;
 void main() {
-	// Strip order 0, 1, 7, 2, 6, 3, 5, 4 round the octagon, whose
-	// vertices are at 1/cos(pi/8) so that its edges touch the circle.
+	// Square: corners (-1, -1), (1, -1), (-1, 1), (1, 1). Octagon: strip
+	// order 0, 1, 7, 2, 6, 3, 5, 4 round it, its vertices at 1/cos(pi/8)
+	// so that its edges touch the circle.
 	int k = gl_VertexID;
-	int i = (k & 1) == 1 ? (k + 1) / 2 : (8 - k / 2) % 8;
-	float a = float(i) * 0.785398163 + 0.392699082;
-	vec2 corner = vec2(cos(a), sin(a)) * 1.082392200;
+	vec2 corner = vec2(float(k & 1), float((k >> 1) & 1)) * 2.0 - 1.0;
+	if (u_octagon) {
+		int i = (k & 1) == 1 ? (k + 1) / 2 : (8 - k / 2) % 8;
+		float a = float(i) * 0.785398163 + 0.392699082;
+		corner = vec2(cos(a), sin(a)) * 1.082392200;
+	}
 	v_uv = corner;
 	v_dark = i_shadow.w;
 	vec3 w = vec3(i_shadow.x + corner.x * i_shadow.z, 0.0, i_shadow.y + corner.y * i_shadow.z);

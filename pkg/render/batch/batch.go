@@ -84,6 +84,11 @@ type Batch struct {
 	// Shadows holds a soft round shadow on the ground (y = 0) per entity
 	// near it: x, z, radius and darkness, FloatsPerShadow values each.
 	Shadows []float32
+	// SmallShadows holds, the same way, the shadows whose radius on
+	// screen is below SmallShadowPixels: drawn as squares, where the
+	// larger ones are drawn as octagons (fewer fragments, more
+	// triangles).
+	SmallShadows []float32
 	// Drawn and Culled count the entities drawn and those skipped
 	// (outside the view, invisible or with non-finite fields).
 	Drawn, Culled int
@@ -138,6 +143,7 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 	b.Runs = b.Runs[:0]
 	b.Labels = b.Labels[:0]
 	b.Shadows = b.Shadows[:0]
+	b.SmallShadows = b.SmallShadows[:0]
 	b.order = b.order[:0]
 	b.opaque = b.opaque[:0]
 	b.Drawn, b.Culled = 0, 0
@@ -158,9 +164,9 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		if e.Label != "" {
 			b.addLabel(e, eye)
 		}
-		b.addShadow(e)
 		d := p.Sub(eye)
 		d2 := d.Dot(d)
+		b.addShadow(e, pixelsPerUnit, d2)
 		lod := levelOfDetail(radius*pixelsPerUnit, d2)
 		if e.Color.A == 255 {
 			b.opaque = append(b.opaque, opaqueKey{d2, int32(i), lod})
@@ -252,7 +258,11 @@ func levelOfDetail(radiusPixels, d2 float32) mesh.LOD {
 	return mesh.Near
 }
 
-func (b *Batch) addShadow(e *world.Entity) {
+// SmallShadowPixels is the radius on screen, in pixels, below which a
+// shadow goes to SmallShadows.
+const SmallShadowPixels = 12
+
+func (b *Batch) addShadow(e *world.Entity, pixelsPerUnit, d2 float32) {
 	if e.Shape == world.ShapePlane {
 		return
 	}
@@ -264,6 +274,10 @@ func (b *Batch) addShadow(e *world.Entity) {
 	h = max(h, 0)
 	r := 0.62 * max(sx, sz) * (1 + 0.12*h)
 	k := ShadowDarkness * (1 - h/ShadowHeight) * float32(e.Color.A) / 255
+	if rp := r * pixelsPerUnit; rp*rp < SmallShadowPixels*SmallShadowPixels*d2 {
+		b.SmallShadows = append(b.SmallShadows, e.Position.X, e.Position.Z, r, k)
+		return
+	}
 	b.Shadows = append(b.Shadows, e.Position.X, e.Position.Z, r, k)
 }
 

@@ -84,6 +84,26 @@ func TestOpaqueFrontToBack(t *testing.T) {
 	}
 }
 
+// TestShadowsSplitBySize checks that shadows small on screen go to
+// SmallShadows and the others to Shadows.
+func TestShadowsSplitBySize(t *testing.T) {
+	s := &world.Snapshot{Entities: []world.Entity{
+		ent(1, world.ShapeBox, 0, -3, 255),   // near: about 60 pixels
+		ent(2, world.ShapeBox, 0, -100, 255), // far: about 2 pixels
+	}}
+	for i := range s.Entities {
+		s.Entities[i].Position.Y = 0.5 // standing on the ground
+	}
+	var b Batch
+	b.Build(s, geom.Vec3{Y: 1}, nil, 300)
+	if len(b.Shadows) != FloatsPerShadow || b.Shadows[1] != -3 {
+		t.Fatalf("large shadows %v, want the near box's", b.Shadows)
+	}
+	if len(b.SmallShadows) != FloatsPerShadow || b.SmallShadows[1] != -100 {
+		t.Fatalf("small shadows %v, want the far box's", b.SmallShadows)
+	}
+}
+
 func TestCullingAndLevelOfDetail(t *testing.T) {
 	cam := camera.New()
 	cam.LookAt(geom.Vec3{}, geom.Vec3{Z: -1})
