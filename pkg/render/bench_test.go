@@ -1,7 +1,11 @@
 package render_test
 
 import (
+	"flag"
 	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"testing"
@@ -20,6 +24,9 @@ import (
 // rcc-view's spectator camera first frames it, and reports the frame time
 // percentiles (snapshot update, culling, instance upload, drawing and
 // glFinish).
+//
+// With -benchshot DIR it writes the last frame of each size to
+// DIR/frame-N.png, to look at what was measured.
 func BenchmarkFrame(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
@@ -45,6 +52,9 @@ func BenchmarkFrame(b *testing.B) {
 			}
 			b.StopTimer()
 			cpu := cpuTime() - cpu0
+			if *benchShot != "" {
+				writeShot(b, gl, filepath.Join(*benchShot, fmt.Sprintf("frame-%d.png", n)))
+			}
 			slices.Sort(times)
 			ms := func(q float64) float64 {
 				return float64(times[min(len(times)-1, int(q*float64(len(times))))].Microseconds()) / 1000
@@ -52,11 +62,29 @@ func BenchmarkFrame(b *testing.B) {
 			b.ReportMetric(ms(0.5), "p50-ms")
 			b.ReportMetric(ms(0.99), "p99-ms")
 			b.ReportMetric(float64(gl.Stats().Drawn), "drawn")
+			b.ReportMetric(float64(gl.Stats().Labels), "labels")
 			// CPU time of the whole process (Go and llvmpipe's threads) per
 			// frame: what the frame costs, less sensitive than wall time to
 			// other work on the machine.
 			b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/frame")
 		})
+	}
+}
+
+var benchShot = flag.String("benchshot", "", "write BenchmarkFrame's last frames as PNG files into this directory")
+
+func writeShot(b *testing.B, r *render.Renderer, path string) {
+	img, err := r.ReadImage()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		b.Fatal(err)
 	}
 }
 

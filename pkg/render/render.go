@@ -142,15 +142,22 @@ type shapeGL struct {
 // Renderer draws frames. Create it with New on a thread with a current
 // OpenGL 3.3 core context.
 type Renderer struct {
-	opts    Options
-	scale   float32
-	meshP   *program
-	skyP    *program
-	gridP   *program
-	textP   *program
-	shadowP *program
-	shapes  [mesh.NumLODs][batch.NumShapes]shapeGL
-	transl  *stream
+	opts  Options
+	scale float32
+	meshP *program
+	// meshVertexP is meshP with the fog and the sRGB encoding per
+	// vertex, so that its fragments only copy a colour: for the tiny
+	// level of detail (a few pixels across, where neither varies
+	// visibly) and for planes (flat, finely divided when near: floors
+	// cover much of the screen).
+	meshVertexP *program
+	skyP        *program
+	gridP       *program
+	textP       *program
+	shadowP     *program
+	shapes      [mesh.NumLODs][batch.NumShapes]shapeGL
+	transl      *stream
+	order       []drawList // opaqueOrder
 
 	skyVAO, skyVBO, gridVAO, gridVBO uint32
 	skyCount, gridCount              int32
@@ -221,6 +228,9 @@ func New(opts Options) (*Renderer, error) {
 	if r.meshP, err = newProgram(meshVS, meshFS); err != nil {
 		return nil, fmt.Errorf("mesh shader: %w", err)
 	}
+	if r.meshVertexP, err = newProgram(vertexFog(meshVS), vertexFog(meshFS)); err != nil {
+		return nil, fmt.Errorf("tiny mesh shader: %w", err)
+	}
 	if r.skyP, err = newProgram(skyVS, skyFS); err != nil {
 		return nil, fmt.Errorf("sky shader: %w", err)
 	}
@@ -234,6 +244,7 @@ func New(opts Options) (*Renderer, error) {
 		return nil, fmt.Errorf("shadow shader: %w", err)
 	}
 	r.transl = newStream()
+	r.order = opaqueOrder()
 	for l := mesh.Near; l < mesh.NumLODs; l++ {
 		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
 			m, _ := mesh.ForLOD(s, l)
@@ -438,22 +449,32 @@ func (r *Renderer) initShadows() {
 // drawShadows lays the ground shadows on y = 0, pulled towards the eye
 // so that they win against a floor there, hidden by what stands nearer.
 func (r *Renderer) drawShadows(vp geom.Mat4) {
-	n := len(r.batch.Shadows) / batch.FloatsPerShadow
-	if n == 0 {
+	if len(r.batch.Shadows) == 0 && len(r.batch.SmallShadows) == 0 {
 		return
 	}
 	p := r.shadowP
 	r.use(p)
 	r.mat = vp
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
-	r.shadowStream.upload(r.batch.Shadows)
 	gl.DepthMask(false)
 	gl.Disable(gl.CULL_FACE)
 	gl.Enable(gl.POLYGON_OFFSET_FILL)
 	gl.PolygonOffset(-1, -2)
 	gl.BindVertexArray(r.shadowVAO)
-	gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4, int32(n))
-	r.stats.DrawCalls++
+	for _, l := range [2]struct {
+		data    []float32
+		octagon int32
+	}{{r.batch.Shadows, 1}, {r.batch.SmallShadows, 0}} {
+		n := len(l.data) / batch.FloatsPerShadow
+		if n == 0 {
+			continue
+		}
+		// Octagons are strips of 8 vertices, squares of 4.
+		gl.Uniform1i(p.loc("u_octagon"), l.octagon)
+		r.shadowStream.upload(l.data)
+		gl.DrawArraysInstanced(gl.TRIANGLE_STRIP, 0, 4+4*l.octagon, int32(n))
+		r.stats.DrawCalls++
+	}
 	gl.Disable(gl.POLYGON_OFFSET_FILL)
 	gl.Enable(gl.CULL_FACE)
 	gl.DepthMask(true)
@@ -601,20 +622,26 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	gl.Enable(gl.CULL_FACE)
 	gl.CullFace(gl.BACK)
 	gl.Disable(gl.BLEND)
-	r.useMesh(vp, eye)
-	for l := mesh.Near; l < mesh.NumLODs; l++ {
-		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
-			inst := r.batch.Opaque[l][s]
-			if len(inst) == 0 {
-				continue
-			}
-			sh := &r.shapes[l][s]
-			sh.opaqueInstances.upload(inst)
-			r.setCapsule(s)
-			gl.BindVertexArray(sh.opaque)
-			gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
-			r.stats.DrawCalls++
+	// Nearest first: the near level of detail, then the far ones, planes
+	// (floors, mostly behind everything) last, each list sorted front to
+	// back, so that llvmpipe's depth test rejects hidden fragments before
+	// shading them.
+	var cur *program
+	for _, d := range r.order {
+		inst := r.batch.Opaque[d.lod][d.shape]
+		if len(inst) == 0 {
+			continue
 		}
+		if p := r.meshFor(d.lod, d.shape); p != cur {
+			cur = p
+			r.useMesh(p, vp, eye)
+		}
+		sh := &r.shapes[d.lod][d.shape]
+		sh.opaqueInstances.upload(inst)
+		r.setCapsule(cur, d.shape)
+		gl.BindVertexArray(sh.opaque)
+		gl.DrawElementsInstanced(gl.TRIANGLES, sh.count, gl.UNSIGNED_SHORT, nil, int32(len(inst)/batch.FloatsPerInstance))
+		r.stats.DrawCalls++
 	}
 
 	// The sky after the opaque entities, at the far plane with the depth
@@ -628,11 +655,16 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 
 	if len(r.batch.Runs) > 0 {
 		gl.DepthMask(false)
-		r.useMesh(vp, eye)
 		r.transl.upload(r.batch.Translucent)
+		cur = nil
 		for _, run := range r.batch.Runs {
-			sh := &r.shapes[mesh.Near][run.Shape]
-			r.setCapsule(run.Shape)
+			sh := &r.shapes[run.LOD][run.Shape]
+			p := r.meshFor(run.LOD, run.Shape)
+			if p != cur {
+				r.useMesh(p, vp, eye)
+				cur = p
+			}
+			r.setCapsule(p, run.Shape)
 			gl.BindVertexArray(sh.transl)
 			gl.BindBuffer(gl.ARRAY_BUFFER, r.transl.id)
 			instanceAttribs(run.First * batch.FloatsPerInstance * 4)
@@ -662,8 +694,38 @@ func (r *Renderer) Render(f *Frame, width, height int) error {
 	return nil
 }
 
-func (r *Renderer) useMesh(vp geom.Mat4, eye geom.Vec3) {
-	p := r.meshP
+// meshFor returns the program that draws shape s at level of detail l.
+func (r *Renderer) meshFor(l mesh.LOD, s world.Shape) *program {
+	if l == mesh.Tiny || s == world.ShapePlane {
+		return r.meshVertexP
+	}
+	return r.meshP
+}
+
+// drawList names one opaque instance list of a Batch.
+type drawList struct {
+	lod   mesh.LOD
+	shape world.Shape
+}
+
+// opaqueOrder returns the order the opaque instance lists are drawn in:
+// by level of detail, nearest first, and the planes after everything.
+func opaqueOrder() []drawList {
+	var o []drawList
+	for l := mesh.Near; l < mesh.NumLODs; l++ {
+		for s := world.ShapeBox; s <= world.ShapeCone; s++ {
+			if s != world.ShapePlane {
+				o = append(o, drawList{l, s})
+			}
+		}
+	}
+	for l := mesh.Near; l < mesh.NumLODs; l++ {
+		o = append(o, drawList{l, world.ShapePlane})
+	}
+	return o
+}
+
+func (r *Renderer) useMesh(p *program, vp geom.Mat4, eye geom.Vec3) {
 	r.use(p)
 	r.mat = vp
 	gl.UniformMatrix4fv(p.loc("u_viewproj"), 1, false, &r.mat[0])
@@ -676,12 +738,12 @@ func (r *Renderer) useMesh(vp geom.Mat4, eye geom.Vec3) {
 	gl.Uniform1f(p.loc("u_fog_density"), fogDensity)
 }
 
-func (r *Renderer) setCapsule(s world.Shape) {
+func (r *Renderer) setCapsule(p *program, s world.Shape) {
 	v := int32(0)
 	if s == world.ShapeCapsule {
 		v = 1
 	}
-	gl.Uniform1i(r.meshP.loc("u_capsule"), v)
+	gl.Uniform1i(p.loc("u_capsule"), v)
 }
 
 func (r *Renderer) drawSky(cam *camera.Camera, width, height int) {
@@ -940,7 +1002,7 @@ func (r *Renderer) Close() {
 	gl.DeleteVertexArrays(1, &r.skyVAO)
 	gl.DeleteVertexArrays(1, &r.textVAO)
 	gl.DeleteTextures(1, &r.atlasTex)
-	for _, p := range []*program{r.meshP, r.skyP, r.gridP, r.textP, r.shadowP} {
+	for _, p := range []*program{r.meshP, r.meshVertexP, r.skyP, r.gridP, r.textP, r.shadowP} {
 		gl.DeleteProgram(p.id)
 	}
 }

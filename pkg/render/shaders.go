@@ -1,5 +1,13 @@
 package render
 
+import "strings"
+
+// vertexFog turns a mesh shader into its per-vertex-fog variant (see
+// Renderer.meshVertexP) by defining VERTEX_FOG.
+func vertexFog(src string) string {
+	return strings.Replace(src, "#version 330 core\n", "#version 330 core\n#define VERTEX_FOG\n", 1)
+}
+
 const meshVS = `#version 330 core
 layout(location = 0) in vec3 a_pos;
 layout(location = 1) in vec3 a_normal;
@@ -15,8 +23,14 @@ uniform vec3 u_sun_color;
 uniform vec3 u_sky;
 uniform vec3 u_ground;
 uniform vec3 u_eye;
-out vec3 v_world;
 out vec4 v_color;
+#ifdef VERTEX_FOG
+uniform vec3 u_fog;
+uniform float u_fog_density;
+` + encodeGLSL + `
+#else
+out vec3 v_world;
+#endif
 
 vec3 qrot(vec4 q, vec3 v) {
 	vec3 t = 2.0 * cross(q.xyz, v);
@@ -46,27 +60,44 @@ void main() {
 	vec3 hv = normalize(normalize(u_eye - w) + u_sun_dir);
 	float spec = ndl > 0.0 ? pow(max(dot(n, hv), 0.0), 32.0) * 0.16 : 0.0;
 	v_color = vec4(i_color.rgb * (ambient + u_sun_color * ndl) + u_sun_color * spec, i_color.a);
+#ifdef VERTEX_FOG
+	vec3 dv = (u_eye - w) * u_fog_density;
+	float d2 = dot(dv, dv);
+	v_color = encode(vec4(mix(v_color.rgb, u_fog, d2 / (1.0 + d2)), v_color.a));
+#else
 	v_world = w;
+#endif
 	gl_Position = u_viewproj * vec4(w, 1.0);
 }
 `
 
-// The fragment shader adds distance fog only: llvmpipe pays for every
-// fragment. The framebuffer is sRGB, so the hardware encodes the linear
-// output (and blends in linear light).
+// The fragment shader adds distance fog and encodes to sRGB when the
+// framebuffer does not (llvmpipe pays for every fragment); with
+// VERTEX_FOG the vertex shader did both and it only copies the colour.
 const meshFS = `#version 330 core
-in vec3 v_world;
 in vec4 v_color;
+out vec4 o_color;
+#ifdef VERTEX_FOG
+void main() { o_color = v_color; }
+#else
+in vec3 v_world;
 uniform vec3 u_eye;
 uniform vec3 u_fog;
 uniform float u_fog_density;
-out vec4 o_color;
+` + encodeGLSL + `
+void main() {
+	vec3 dv = (u_eye - v_world) * u_fog_density;
+	float d2 = dot(dv, dv);
+	o_color = encode(vec4(mix(v_color.rgb, u_fog, d2 / (1.0 + d2)), v_color.a));
+}
+#endif
+`
 
-// encode writes a linear colour: as is into an sRGB framebuffer (the
-// hardware encodes it), or sRGB-encoded here into a plain one.
-// The encoding is a fit of the sRGB curve by square roots (within about
-// 1/255 of it), far cheaper than pow for llvmpipe.
-uniform bool u_encode;
+// encodeGLSL writes a linear colour: as is into an sRGB framebuffer (the
+// hardware encodes it), or sRGB-encoded here into a plain one. The
+// encoding is a fit of the sRGB curve by square roots (within about 1/255
+// of it), far cheaper than pow for llvmpipe.
+const encodeGLSL = `uniform bool u_encode;
 vec4 encode(vec4 c) {
 	if (!u_encode) return c;
 	vec3 x = clamp(c.rgb, 0.0, 1.0);
@@ -75,14 +106,7 @@ vec4 encode(vec4 c) {
 	vec3 s3 = sqrt(s2);
 	vec3 e = 0.662002687 * s1 + 0.684122060 * s2 - 0.323583601 * s3 - 0.0225411470 * x;
 	return vec4(clamp(e, 0.0, 1.0), c.a);
-}
-
-void main() {
-	vec3 dv = (u_eye - v_world) * u_fog_density;
-	float d2 = dot(dv, dv);
-	o_color = encode(vec4(mix(v_color.rgb, u_fog, d2 / (1.0 + d2)), v_color.a));
-}
-`
+}`
 
 // The sky is a coarse full-screen grid whose colours are computed per
 // vertex from the ray through it (llvmpipe pays per fragment, and the
@@ -172,14 +196,27 @@ void main() {
 }
 `
 
-// Ground shadows: instanced discs on y = 0, darkest in the middle.
+// Ground shadows: instanced discs on y = 0, darkest in the middle, each
+// an octagon around its disc when u_octagon (a triangle strip of 8
+// vertices: a sixth fewer fragments than a square, for shadows large on
+// screen), else a square (a strip of 4: fewer triangles, for small ones).
 const shadowVS = `#version 330 core
 layout(location = 0) in vec4 i_shadow; // x, z, radius, darkness
 uniform mat4 u_viewproj;
+uniform bool u_octagon;
 out vec2 v_uv;
 out float v_dark;
 void main() {
-	vec2 corner = vec2(float(gl_VertexID & 1), float((gl_VertexID >> 1) & 1)) * 2.0 - 1.0;
+	// Square: corners (-1, -1), (1, -1), (-1, 1), (1, 1). Octagon: strip
+	// order 0, 1, 7, 2, 6, 3, 5, 4 round it, its vertices at 1/cos(pi/8)
+	// so that its edges touch the circle.
+	int k = gl_VertexID;
+	vec2 corner = vec2(float(k & 1), float((k >> 1) & 1)) * 2.0 - 1.0;
+	if (u_octagon) {
+		int i = (k & 1) == 1 ? (k + 1) / 2 : (8 - k / 2) % 8;
+		float a = float(i) * 0.785398163 + 0.392699082;
+		corner = vec2(cos(a), sin(a)) * 1.082392200;
+	}
 	v_uv = corner;
 	v_dark = i_shadow.w;
 	vec3 w = vec3(i_shadow.x + corner.x * i_shadow.z, 0.0, i_shadow.y + corner.y * i_shadow.z);

@@ -36,11 +36,14 @@ const (
 // indexed by world.Shape.
 const NumShapes = int(world.ShapeCone) + 1
 
-// Run is a stretch of Translucent holding instances of one shape.
+// Run is a stretch of Translucent holding instances of one shape at one
+// level of detail.
 type Run struct {
 	Shape world.Shape
 	// First and Count are in instances, not floats.
 	First, Count int
+	// LOD is the level of detail of the run's mesh.
+	LOD mesh.LOD
 }
 
 // Label is a name tag to draw.
@@ -64,13 +67,15 @@ const (
 // Batch is one frame's draw lists. The zero value is ready; reuse it.
 type Batch struct {
 	// Opaque holds, per level of detail and shape, the instances of the
-	// opaque entities.
+	// opaque entities, nearest the eye first (so that a software
+	// renderer's depth test rejects what they hide before shading it).
 	Opaque [mesh.NumLODs][NumShapes][]float32
 	// Translucent holds the instances of the entities with alpha below
-	// 255, farthest from the eye first; Runs splits it by shape. When an
-	// exact order would need more than MaxRuns runs (one draw call each),
-	// they are sorted back to front within each shape instead, the shapes
-	// drawn farthest first by their farthest entity.
+	// 255, farthest from the eye first; Runs splits it by shape and level
+	// of detail. When an exact order would need more than MaxRuns runs
+	// (one draw call each), they are sorted back to front within each
+	// shape and level instead, the groups drawn farthest first by their
+	// farthest entity.
 	Translucent []float32
 	Runs        []Run
 	// Labels are the name tags, farthest first (so nearer ones draw
@@ -79,18 +84,31 @@ type Batch struct {
 	// Shadows holds a soft round shadow on the ground (y = 0) per entity
 	// near it: x, z, radius and darkness, FloatsPerShadow values each.
 	Shadows []float32
+	// SmallShadows holds, the same way, the shadows whose radius on
+	// screen is below SmallShadowPixels: drawn as squares, where the
+	// larger ones are drawn as octagons (fewer fragments, more
+	// triangles).
+	SmallShadows []float32
 	// Drawn and Culled count the entities drawn and those skipped
 	// (outside the view, invisible or with non-finite fields).
 	Drawn, Culled int
 
-	order []sortKey
-	lin   [256]float32
-	init  bool
+	order  []sortKey
+	opaque []opaqueKey
+	lin    [256]float32
+	init   bool
 }
 
 type sortKey struct {
 	dist2 float32
 	index int
+	lod   mesh.LOD
+}
+
+type opaqueKey struct {
+	dist2 float32
+	index int32
+	lod   mesh.LOD
 }
 
 // MaxRuns is the most draw calls the exact back-to-front order of the
@@ -100,6 +118,10 @@ const MaxRuns = 24
 // FarPixels is the on-screen radius, in pixels, below which an opaque
 // entity is drawn with the far level of detail.
 const FarPixels = 28
+
+// TinyPixels is the on-screen radius, in pixels, below which an opaque
+// entity is drawn with the tiny level of detail.
+const TinyPixels = 10
 
 // Build fills b from s for an eye at eye whose view volume is f (nil: no
 // culling). pixelsPerUnit is how many pixels a length of 1 at distance 1
@@ -121,7 +143,9 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 	b.Runs = b.Runs[:0]
 	b.Labels = b.Labels[:0]
 	b.Shadows = b.Shadows[:0]
+	b.SmallShadows = b.SmallShadows[:0]
 	b.order = b.order[:0]
+	b.opaque = b.opaque[:0]
 	b.Drawn, b.Culled = 0, 0
 
 	for i := range s.Entities {
@@ -140,17 +164,25 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		if e.Label != "" {
 			b.addLabel(e, eye)
 		}
-		b.addShadow(e)
 		d := p.Sub(eye)
+		d2 := d.Dot(d)
+		b.addShadow(e, pixelsPerUnit, d2)
+		lod := levelOfDetail(radius*pixelsPerUnit, d2)
 		if e.Color.A == 255 {
-			lod := mesh.Near
-			if d2 := d.Dot(d); pixelsPerUnit > 0 && radius*radius*pixelsPerUnit*pixelsPerUnit < FarPixels*FarPixels*d2 {
-				lod = mesh.Far
-			}
-			b.Opaque[lod][e.Shape] = b.appendInstance(b.Opaque[lod][e.Shape], e)
+			b.opaque = append(b.opaque, opaqueKey{d2, int32(i), lod})
 			continue
 		}
-		b.order = append(b.order, sortKey{d.Dot(d), i})
+		b.order = append(b.order, sortKey{d2, i, lod})
+	}
+	slices.SortFunc(b.opaque, func(x, y opaqueKey) int {
+		if c := cmp.Compare(x.dist2, y.dist2); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.index, y.index)
+	})
+	for _, k := range b.opaque {
+		e := &s.Entities[k.index]
+		b.Opaque[k.lod][e.Shape] = b.appendInstance(b.Opaque[k.lod][e.Shape], e)
 	}
 	slices.SortFunc(b.order, func(x, y sortKey) int {
 		if c := cmp.Compare(y.dist2, x.dist2); c != 0 {
@@ -159,30 +191,33 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 		return cmp.Compare(x.index, y.index)
 	})
 	if runs(s, b.order) > MaxRuns {
-		// Group by shape, keeping each shape's back-to-front order; the
-		// shapes go in the order of their farthest entity.
-		var rank [NumShapes]int
-		for i := range rank {
-			rank[i] = -1
+		// Group by shape and level of detail, keeping each group's
+		// back-to-front order; the groups go in the order of their
+		// farthest entity.
+		var rank [mesh.NumLODs][NumShapes]int
+		for l := range rank {
+			for i := range rank[l] {
+				rank[l][i] = -1
+			}
 		}
 		next := 0
 		for _, k := range b.order {
-			if sh := s.Entities[k.index].Shape; rank[sh] < 0 {
-				rank[sh] = next
+			if sh := s.Entities[k.index].Shape; rank[k.lod][sh] < 0 {
+				rank[k.lod][sh] = next
 				next++
 			}
 		}
 		slices.SortStableFunc(b.order, func(x, y sortKey) int {
-			return cmp.Compare(rank[s.Entities[x.index].Shape], rank[s.Entities[y.index].Shape])
+			return cmp.Compare(rank[x.lod][s.Entities[x.index].Shape], rank[y.lod][s.Entities[y.index].Shape])
 		})
 	}
 	for n, k := range b.order {
 		e := &s.Entities[k.index]
 		b.Translucent = b.appendInstance(b.Translucent, e)
-		if l := len(b.Runs); l > 0 && b.Runs[l-1].Shape == e.Shape {
+		if l := len(b.Runs); l > 0 && b.Runs[l-1].Shape == e.Shape && b.Runs[l-1].LOD == k.lod {
 			b.Runs[l-1].Count++
 		} else {
-			b.Runs = append(b.Runs, Run{Shape: e.Shape, First: n, Count: 1})
+			b.Runs = append(b.Runs, Run{Shape: e.Shape, First: n, Count: 1, LOD: k.lod})
 		}
 	}
 	if len(b.Labels) > MaxLabels {
@@ -192,20 +227,42 @@ func (b *Batch) Build(s *world.Snapshot, eye geom.Vec3, f *geom.Frustum, pixelsP
 	slices.SortStableFunc(b.Labels, func(x, y Label) int { return cmp.Compare(y.Distance, x.Distance) })
 }
 
-// runs counts the changes of shape along order, plus one.
+// runs counts the changes of shape or level of detail along order, plus
+// one.
 func runs(s *world.Snapshot, order []sortKey) int {
 	n := 0
-	prev := world.Shape(0)
+	prev, prevLOD := world.Shape(0), mesh.LOD(-1)
 	for _, k := range order {
-		if sh := s.Entities[k.index].Shape; sh != prev {
+		if sh := s.Entities[k.index].Shape; sh != prev || k.lod != prevLOD {
 			n++
-			prev = sh
+			prev, prevLOD = sh, k.lod
 		}
 	}
 	return n
 }
 
-func (b *Batch) addShadow(e *world.Entity) {
+// levelOfDetail picks the mesh for an entity whose bounding radius covers
+// radiusPixels pixels at distance 1, at squared distance d2 from the eye
+// (radiusPixels 0: always near).
+func levelOfDetail(radiusPixels, d2 float32) mesh.LOD {
+	if radiusPixels <= 0 {
+		return mesh.Near
+	}
+	px2 := radiusPixels * radiusPixels
+	switch {
+	case px2 < TinyPixels*TinyPixels*d2:
+		return mesh.Tiny
+	case px2 < FarPixels*FarPixels*d2:
+		return mesh.Far
+	}
+	return mesh.Near
+}
+
+// SmallShadowPixels is the radius on screen, in pixels, below which a
+// shadow goes to SmallShadows.
+const SmallShadowPixels = 12
+
+func (b *Batch) addShadow(e *world.Entity, pixelsPerUnit, d2 float32) {
 	if e.Shape == world.ShapePlane {
 		return
 	}
@@ -217,6 +274,10 @@ func (b *Batch) addShadow(e *world.Entity) {
 	h = max(h, 0)
 	r := 0.62 * max(sx, sz) * (1 + 0.12*h)
 	k := ShadowDarkness * (1 - h/ShadowHeight) * float32(e.Color.A) / 255
+	if rp := r * pixelsPerUnit; rp*rp < SmallShadowPixels*SmallShadowPixels*d2 {
+		b.SmallShadows = append(b.SmallShadows, e.Position.X, e.Position.Z, r, k)
+		return
+	}
 	b.Shadows = append(b.Shadows, e.Position.X, e.Position.Z, r, k)
 }
 

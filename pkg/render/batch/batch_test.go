@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/camera"
@@ -40,7 +41,7 @@ func TestTranslucentBackToFront(t *testing.T) {
 			t.Fatalf("translucent z order %v, want %v", order, want)
 		}
 	}
-	wantRuns := []Run{{world.ShapeBox, 0, 1}, {world.ShapeSphere, 1, 1}, {world.ShapeBox, 2, 1}, {world.ShapeSphere, 3, 1}}
+	wantRuns := []Run{{world.ShapeBox, 0, 1, mesh.Near}, {world.ShapeSphere, 1, 1, mesh.Near}, {world.ShapeBox, 2, 1, mesh.Near}, {world.ShapeSphere, 3, 1, mesh.Near}}
 	if len(b.Runs) != len(wantRuns) {
 		t.Fatalf("runs %v, want %v", b.Runs, wantRuns)
 	}
@@ -61,31 +62,81 @@ func TestTranslucentBackToFront(t *testing.T) {
 	}
 }
 
+// TestOpaqueFrontToBack checks that opaque instances of one shape come
+// out nearest the eye first, whatever their order in the snapshot.
+func TestOpaqueFrontToBack(t *testing.T) {
+	s := &world.Snapshot{Entities: []world.Entity{
+		ent(1, world.ShapeBox, 0, -6, 255),
+		ent(2, world.ShapeBox, 0, -2, 255),
+		ent(3, world.ShapeSphere, 0, -1, 255),
+		ent(4, world.ShapeBox, 0, 9, 255),
+		ent(5, world.ShapeBox, 0, -4, 255),
+	}}
+	var b Batch
+	b.Build(s, geom.Vec3{}, nil, 0)
+	var order []float32
+	boxes := b.Opaque[mesh.Near][world.ShapeBox]
+	for i := 0; i < len(boxes); i += FloatsPerInstance {
+		order = append(order, boxes[i+2])
+	}
+	if want := []float32{-2, -4, -6, 9}; !slices.Equal(order, want) {
+		t.Fatalf("opaque box z order %v, want %v", order, want)
+	}
+}
+
+// TestShadowsSplitBySize checks that shadows small on screen go to
+// SmallShadows and the others to Shadows.
+func TestShadowsSplitBySize(t *testing.T) {
+	s := &world.Snapshot{Entities: []world.Entity{
+		ent(1, world.ShapeBox, 0, -3, 255),   // near: about 60 pixels
+		ent(2, world.ShapeBox, 0, -100, 255), // far: about 2 pixels
+	}}
+	for i := range s.Entities {
+		s.Entities[i].Position.Y = 0.5 // standing on the ground
+	}
+	var b Batch
+	b.Build(s, geom.Vec3{Y: 1}, nil, 300)
+	if len(b.Shadows) != FloatsPerShadow || b.Shadows[1] != -3 {
+		t.Fatalf("large shadows %v, want the near box's", b.Shadows)
+	}
+	if len(b.SmallShadows) != FloatsPerShadow || b.SmallShadows[1] != -100 {
+		t.Fatalf("small shadows %v, want the far box's", b.SmallShadows)
+	}
+}
+
 func TestCullingAndLevelOfDetail(t *testing.T) {
 	cam := camera.New()
 	cam.LookAt(geom.Vec3{}, geom.Vec3{Z: -1})
 	vp := cam.ViewProjection(800, 600)
 	f := geom.FrustumOf(vp)
 	s := &world.Snapshot{Entities: []world.Entity{
-		ent(1, world.ShapeBox, 0, -5, 255),    // in view, near
-		ent(2, world.ShapeBox, 0, 5, 255),     // behind the eye
-		ent(3, world.ShapeBox, 0, -200, 255),  // in view, far
-		ent(4, world.ShapeBox, 300, -5, 255),  // far to the right
-		ent(5, world.ShapeSphere, 0, -4, 0),   // invisible
-		ent(6, world.ShapeSphere, 0, -600, 9), // beyond the far plane
+		ent(1, world.ShapeBox, 0, -5, 255),     // in view, near
+		ent(2, world.ShapeBox, 0, 5, 255),      // behind the eye
+		ent(3, world.ShapeBox, 0, -200, 255),   // in view, tiny
+		ent(4, world.ShapeBox, 300, -5, 255),   // far to the right
+		ent(5, world.ShapeSphere, 0, -4, 0),    // invisible
+		ent(6, world.ShapeSphere, 0, -600, 9),  // beyond the far plane
+		ent(7, world.ShapeBox, 0, -15, 255),    // in view, far
+		ent(8, world.ShapeSphere, 0, -190, 99), // translucent, tiny
 	}}
 	s.Entities[0].Label = "near"
 	s.Entities[2].Label = "too far for a tag"
 	var b Batch
 	b.Build(s, geom.Vec3{}, &f, 300)
-	if b.Drawn != 2 || b.Culled != 4 {
-		t.Fatalf("drawn %d, culled %d, want 2 and 4", b.Drawn, b.Culled)
+	if b.Drawn != 4 || b.Culled != 4 {
+		t.Fatalf("drawn %d, culled %d, want 4 and 4", b.Drawn, b.Culled)
+	}
+	if want := []Run{{world.ShapeSphere, 0, 1, mesh.Tiny}}; !slices.Equal(b.Runs, want) {
+		t.Fatalf("translucent runs %v, want %v", b.Runs, want)
 	}
 	if n := len(b.Opaque[mesh.Near][world.ShapeBox]) / FloatsPerInstance; n != 1 {
 		t.Fatalf("%d near boxes, want 1", n)
 	}
 	if n := len(b.Opaque[mesh.Far][world.ShapeBox]) / FloatsPerInstance; n != 1 {
 		t.Fatalf("%d far boxes, want 1", n)
+	}
+	if n := len(b.Opaque[mesh.Tiny][world.ShapeBox]) / FloatsPerInstance; n != 1 {
+		t.Fatalf("%d tiny boxes, want 1", n)
 	}
 	if len(b.Labels) != 1 || b.Labels[0].Text != "near" {
 		t.Fatalf("labels %+v", b.Labels)

@@ -54,6 +54,11 @@ const (
 	// for entities that cover few pixels.
 	FarSegments = 12
 	FarRings    = 6
+	// TinySegments and TinyRings are the detail of the tiny level of
+	// detail, for entities a few pixels across (at a radius of 10 pixels
+	// the silhouette strays less than a pixel from the circle).
+	TinySegments = 8
+	TinyRings    = 4
 )
 
 // LOD is a level of detail.
@@ -63,6 +68,7 @@ type LOD int
 const (
 	Near LOD = iota
 	Far
+	Tiny
 	// NumLODs is the number of levels.
 	NumLODs
 )
@@ -74,8 +80,11 @@ func For(s world.Shape) (*Mesh, bool) { return ForLOD(s, Near) }
 // ForLOD returns the unit mesh of shape s at level of detail l.
 func ForLOD(s world.Shape, l LOD) (*Mesh, bool) {
 	seg, rings := Segments, Rings
-	if l == Far {
+	switch l {
+	case Far:
 		seg, rings = FarSegments, FarRings
+	case Tiny:
+		seg, rings = TinySegments, TinyRings
 	}
 	switch s {
 	case world.ShapeBox:
@@ -87,6 +96,9 @@ func ForLOD(s world.Shape, l LOD) (*Mesh, bool) {
 	case world.ShapeCapsule:
 		return Capsule(seg, rings/2), true
 	case world.ShapePlane:
+		if l == Near {
+			return PlaneGrid(PlaneCells), true
+		}
 		return Plane(), true
 	case world.ShapeCone:
 		return Cone(seg), true
@@ -125,6 +137,29 @@ func Box() *Mesh {
 			idx[i] = m.add(p, f.n, 0)
 		}
 		m.quad(idx[0], idx[1], idx[2], idx[3])
+	}
+	return m
+}
+
+// PlaneCells is how many cells across the near plane mesh has: enough
+// vertices that the renderer's per-vertex fog follows the distance.
+const PlaneCells = 16
+
+// PlaneGrid is the 1×1 square in XZ facing +Y, in n×n cells.
+func PlaneGrid(n int) *Mesh {
+	n = max(n, 1)
+	m := &Mesh{}
+	up := [3]float32{0, 1, 0}
+	for j := 0; j <= n; j++ {
+		for i := 0; i <= n; i++ {
+			m.add([3]float32{float32(i)/float32(n) - 0.5, 0, 0.5 - float32(j)/float32(n)}, up, 0)
+		}
+	}
+	for j := 0; j < n; j++ {
+		for i := 0; i < n; i++ {
+			a := uint16(j*(n+1) + i)
+			m.quad(a, a+1, a+uint16(n)+2, a+uint16(n)+1)
+		}
 	}
 	return m
 }
