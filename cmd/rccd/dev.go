@@ -100,7 +100,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer sc.shutdown()
+	defer sc.shutdown(ctx)
 
 	admin, _, err := sc.issuer.RoleToken(auth.RoleAdmin, "dev-admin@"+hostname(), 365*24*time.Hour)
 	if err != nil {
@@ -113,7 +113,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	credsPath := ""
 	if !cfg.NoCredentials {
 		if credsPath, err = client.DefaultCredentialsPath(); err == nil {
-			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.grpcAddr, Token: admin})
+			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.GRPCAddr(), Token: admin})
 		}
 		if err != nil {
 			// rccctl can still be given --addr and --token.
@@ -126,12 +126,12 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(sc.grpcAddr, execTok, agent.DialOptions()...)
+	c, err := client.Dial(sc.GRPCAddr(), execTok, agent.DialOptions()...)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ecfg := executorConfig{Coordinator: sc.grpcAddr, Name: cfg.Name, WSAddr: cfg.WSAddr,
+	ecfg := executorConfig{Coordinator: sc.GRPCAddr(), Name: cfg.Name, WSAddr: cfg.WSAddr,
 		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log}
 	se, err := startExecutor(ctx, ecfg, c, log.With("component", "executor"))
 	if err != nil {
@@ -140,14 +140,14 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 
 	p := func(k, v string) { fmt.Fprintf(out, "  %-22s %s\n", k, v) }
 	fmt.Fprintln(out, "rccd dev: a coordinator and one executor are running")
-	p("coordinator (gRPC)", sc.grpcAddr)
+	p("coordinator (gRPC)", sc.GRPCAddr())
 	p("players (WebSocket)", se.publicURL)
 	if se.metricsAddr != "" {
 		p("executor metrics", "http://"+se.metricsAddr+"/metrics")
 	}
-	if sc.metricsAddr != "" {
-		p("coordinator metrics", "http://"+sc.metricsAddr+"/metrics")
-		p("health", "http://"+sc.metricsAddr+"/healthz")
+	if sc.MetricsAddr() != "" {
+		p("coordinator metrics", "http://"+sc.MetricsAddr()+"/metrics")
+		p("health", "http://"+sc.MetricsAddr()+"/healthz")
 	}
 	p("database", ccfg.dbURL())
 	p("admin token", tokenPath)
@@ -155,8 +155,8 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 		p("rccctl credentials", credsPath)
 	}
 	fmt.Fprintln(out, "try: rccctl game deploy build/games/arena.wasm --name arena && rccctl join arena --player you")
-	log.Info("rccd dev started", "grpc_addr", sc.grpcAddr, "ws_url", se.publicURL, "metrics_addr", se.metricsAddr,
-		"coordinator_metrics_addr", sc.metricsAddr, "data_dir", cfg.DataDir)
+	log.Info("rccd dev started", "grpc_addr", sc.GRPCAddr(), "ws_url", se.publicURL, "metrics_addr", se.metricsAddr,
+		"coordinator_metrics_addr", sc.MetricsAddr(), "data_dir", cfg.DataDir)
 
 	var serveErr error
 	select {
@@ -164,7 +164,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 		log.Info("shutting down")
 	case serveErr = <-se.errc:
 		log.Error("executor failed", "err", serveErr)
-	case serveErr = <-sc.errc:
+	case serveErr = <-sc.Err():
 		log.Error("coordinator failed", "err", serveErr)
 	}
 	se.shutdown(0)

@@ -6,13 +6,11 @@ import (
 	_ "embed"
 	"errors"
 	"io"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -45,9 +43,7 @@ type env struct {
 	issuer *auth.Issuer
 	admin  *client.Client
 	coord  *coordinator.Coordinator
-	srv    *grpc.Server
-	cancel context.CancelFunc
-	done   chan struct{}
+	srv    *coordinator.Server
 }
 
 func fastConfig(cfg *coordinator.Config) {
@@ -91,24 +87,15 @@ func start(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordin
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := c.NewServer()
+	srv, err := c.Serve(context.Background(), coordinator.ServeConfig{GRPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, addr: lis.Addr().String(), st: st, issuer: issuer, coord: c, srv: srv, cancel: cancel, done: make(chan struct{})}
-	go func() { _ = srv.Serve(lis) }()
-	go func() { defer close(e.done); _ = c.Run(ctx) }()
+	e := &env{t: t, addr: srv.GRPCAddr(), st: st, issuer: issuer, coord: c, srv: srv}
 	e.admin = e.dial(auth.RoleAdmin)
 	t.Cleanup(func() {
 		e.admin.Close()
-		cancel()
-		srv.Stop()
-		<-e.done
+		srv.Close()
 	})
 	return e
 }
