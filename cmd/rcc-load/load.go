@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,18 +209,14 @@ func selfTarget(ctx context.Context, cfg config) (*target, error) {
 			return nil, err
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
 	if err != nil {
 		_ = ex.Close(ctx)
 		return nil, err
 	}
-	srv := &http.Server{Handler: ex.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = ex.Run(runCtx); close(done) }()
+	srv.Serve(ctx, ex, nil)
 	return &target{
-		url: "ws://" + l.Addr().String(), executorID: "load", issuer: iss,
+		url: "ws://" + srv.WSAddr(), executorID: "load", issuer: iss,
 		instanceOf: func(i int) string { return fmt.Sprint("load-", i/cfg.perInstance) },
 		recorder:   game == "recorder",
 		server: func() *serverReport {
@@ -243,10 +237,9 @@ func selfTarget(ctx context.Context, cfg config) (*target, error) {
 			return sr
 		},
 		close: func() {
-			cancel()
-			<-done
-			_ = srv.Close()
-			_ = ex.Close(context.WithoutCancel(ctx))
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executor.DefaultShutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
 		},
 	}, nil
 }

@@ -142,8 +142,8 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	fmt.Fprintln(out, "rccd dev: a coordinator and one executor are running")
 	p("coordinator (gRPC)", sc.GRPCAddr())
 	p("players (WebSocket)", se.publicURL)
-	if se.metricsAddr != "" {
-		p("executor metrics", "http://"+se.metricsAddr+"/metrics")
+	if se.MetricsAddr() != "" {
+		p("executor metrics", "http://"+se.MetricsAddr()+"/metrics")
 	}
 	if sc.MetricsAddr() != "" {
 		p("coordinator metrics", "http://"+sc.MetricsAddr()+"/metrics")
@@ -155,19 +155,19 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 		p("rccctl credentials", credsPath)
 	}
 	fmt.Fprintln(out, "try: rccctl game deploy build/games/arena.wasm --name arena && rccctl join arena --player you")
-	log.Info("rccd dev started", "grpc_addr", sc.GRPCAddr(), "ws_url", se.publicURL, "metrics_addr", se.metricsAddr,
+	log.Info("rccd dev started", "grpc_addr", sc.GRPCAddr(), "ws_url", se.publicURL, "metrics_addr", se.MetricsAddr(),
 		"coordinator_metrics_addr", sc.MetricsAddr(), "data_dir", cfg.DataDir)
 
 	var serveErr error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case serveErr = <-se.errc:
+	case serveErr = <-se.Err():
 		log.Error("executor failed", "err", serveErr)
 	case serveErr = <-sc.Err():
 		log.Error("coordinator failed", "err", serveErr)
 	}
-	se.shutdown(0)
+	se.shutdown(ctx, 0)
 	return serveErr
 }
 
