@@ -67,10 +67,12 @@ func newCoordinatorCmd() *cobra.Command {
 
 The signing key is created in --data-dir on first start (signing.key, mode
 0600); make an operator token with "rccd token create --role admin".
-Every flag has an environment twin, shown in brackets; flags win.`,
+Every flag has an environment twin, shown in brackets, and may be set in the
+--config file (YAML, flag-name: value); flags win over the environment,
+which wins over the file.`,
 		Args: cmdline.Args(),
 		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applyEnv(cmd, os.LookupEnv); err != nil {
+			if err := applySources(cmd, os.LookupEnv); err != nil {
 				return err
 			}
 			return cfg.validate()
@@ -89,6 +91,7 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
 	cfg.Log.addFlags(f)
+	withConfigFile(cmd)
 	withEnvHelp(cmd)
 	return cmd
 }

@@ -51,10 +51,12 @@ so that rccctl works without flags:
   rccctl instance spawn arena
   rccctl join arena --player you
 
-Every flag has an environment twin, shown in brackets; flags win.`,
+Every flag has an environment twin, shown in brackets, and may be set in the
+--config file (YAML, flag-name: value); flags win over the environment,
+which wins over the file.`,
 		Args: cmdline.Args(),
 		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applyEnv(cmd, os.LookupEnv); err != nil {
+			if err := applySources(cmd, os.LookupEnv); err != nil {
 				return err
 			}
 			if cfg.DataDir == "" {
@@ -75,6 +77,7 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.StringVar(&cfg.Name, "name", "dev", "the executor's name")
 	f.BoolVar(&cfg.NoCredentials, "no-credentials", false, "do not write rccctl's credentials file")
 	cfg.Log.addFlags(f)
+	withConfigFile(cmd)
 	withEnvHelp(cmd)
 	return cmd
 }

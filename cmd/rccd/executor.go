@@ -50,7 +50,7 @@ func (c executorConfig) validate() error {
 	case c.Coordinator == "":
 		return errors.New("--coordinator is empty")
 	case c.Token == "" && c.TokenFile == "":
-		return errors.New("an executor token is required: --token, --token-file, RCC_TOKEN or RCC_TOKEN_FILE (make one with: rccd token create --role executor --subject NAME)")
+		return errors.New("an executor token is required: --token, --token-file, RCC_EXECUTOR_TOKEN or RCC_EXECUTOR_TOKEN_FILE (make one with: rccd token create --role executor --subject NAME)")
 	case c.Name == "":
 		return errors.New("--name is empty")
 	case c.WSAddr == "":
@@ -121,11 +121,16 @@ Modules fetched from the coordinator and their compiled code are cached in
 --data-dir. On SIGINT or SIGTERM the executor drains (the coordinator places
 nothing more on it) for up to --drain-timeout, then stops what still runs
 (players are told: executor_shutdown); a second signal skips the wait.
-Every flag has an environment twin, shown in brackets; flags win.`,
+Every flag has an environment twin, shown in brackets, and may be set in the
+--config file (YAML, flag-name: value); flags win over the environment,
+which wins over the file.`,
 		Args: cmdline.Args(),
 		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applyEnv(cmd, os.LookupEnv); err != nil {
+			if err := applySources(cmd, os.LookupEnv); err != nil {
 				return err
+			}
+			if _, ok := os.LookupEnv("RCC_TOKEN"); ok && cfg.Token == "" && cfg.TokenFile == "" {
+				return errors.New("RCC_TOKEN is rccctl's token, not the executor's: give the executor token as --token, --token-file, RCC_EXECUTOR_TOKEN or RCC_EXECUTOR_TOKEN_FILE")
 			}
 			return cfg.validate()
 		}),
@@ -147,6 +152,9 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	cfg.Log.addFlags(f)
+	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
+	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
+	withConfigFile(cmd)
 	withEnvHelp(cmd)
 	return cmd
 }
