@@ -17,6 +17,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 	"github.com/rcc-games/rcc/pkg/pgtest"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -42,7 +43,6 @@ type env struct {
 	st     store.Store
 	issuer *auth.Issuer
 	admin  *client.Client
-	coord  *coordinator.Coordinator
 	srv    *coordinator.Server
 }
 
@@ -83,20 +83,10 @@ func start(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordin
 	if tune != nil {
 		tune(&cfg)
 	}
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := c.Serve(context.Background(), coordinator.ServeConfig{GRPCAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, addr: srv.GRPCAddr(), st: st, issuer: issuer, coord: c, srv: srv}
+	srv := coordinatortest.Start(t, cfg)
+	e := &env{t: t, addr: srv.Addr, st: st, issuer: issuer, srv: srv.Running}
 	e.admin = e.dial(auth.RoleAdmin)
-	t.Cleanup(func() {
-		e.admin.Close()
-		srv.Close()
-	})
+	t.Cleanup(func() { e.admin.Close() })
 	return e
 }
 

@@ -21,6 +21,10 @@ type Server struct {
 	Addr   string
 	Issuer *auth.Issuer
 	Store  store.Store
+	// Coordinator is the coordinator served, and Running its server, for
+	// tests of what they do (Shutdown, CloseStreams).
+	Coordinator *coordinator.Coordinator
+	Running     *coordinator.Server
 }
 
 // Start serves a coordinator configured by cfg. When cfg.Store is nil it
@@ -54,7 +58,7 @@ func Start(t testing.TB, cfg coordinator.Config) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	return &Server{t: t, Addr: srv.GRPCAddr(), Issuer: cfg.Issuer, Store: cfg.Store}
+	return &Server{t: t, Addr: srv.GRPCAddr(), Issuer: cfg.Issuer, Store: cfg.Store, Coordinator: c, Running: srv}
 }
 
 // Token makes a token of role for subject, valid for an hour.
