@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -117,6 +118,49 @@ func readConfigFile(cmd *cobra.Command, path string) (map[string][]string, error
 		}
 	}
 	return out, nil
+}
+
+// serveCmd finishes a long-running command (coordinator, executor, dev):
+// its logging flags, --config, the environment twins in its help, and a
+// PreRunE that reads the environment and the file, then validate. Give
+// flags their own environment names (setEnvName) before calling it.
+func serveCmd(cmd *cobra.Command, log *logOptions, validate func() error) *cobra.Command {
+	log.addFlags(cmd.Flags())
+	withConfigFile(cmd)
+	withEnvHelp(cmd)
+	cmd.PreRunE = configChecked(func(cmd *cobra.Command) error {
+		if err := applySources(cmd, os.LookupEnv); err != nil {
+			return err
+		}
+		return validate()
+	})
+	return cmd
+}
+
+// serveUntil blocks until ctx ends, returning nil, or until one of the
+// servers of failed reports an error, which it logs under that name and
+// returns.
+func serveUntil(ctx context.Context, log *slog.Logger, failed map[string]<-chan error) error {
+	watch, stop := context.WithCancel(ctx)
+	defer stop()
+	cases := make(chan error, len(failed))
+	for name, errc := range failed {
+		go func() {
+			select {
+			case err := <-errc:
+				log.Error(name+" failed", "err", err)
+				cases <- err
+			case <-watch.Done():
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-cases:
+		return err
+	}
 }
 
 // withConfigFile adds --config to a long-running command.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -71,12 +70,6 @@ Every flag has an environment twin, shown in brackets, and may be set in the
 --config file (YAML, flag-name: value); flags win over the environment,
 which wins over the file.`,
 		Args: cmdline.Args(),
-		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applySources(cmd, os.LookupEnv); err != nil {
-				return err
-			}
-			return cfg.validate()
-		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCoordinator(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
@@ -90,10 +83,7 @@ which wins over the file.`,
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
-	cfg.Log.addFlags(f)
-	withConfigFile(cmd)
-	withEnvHelp(cmd)
-	return cmd
+	return serveCmd(cmd, &cfg.Log, func() error { return cfg.validate() })
 }
 
 // runCoordinator serves until ctx ends, then shuts down in order (see
@@ -110,13 +100,7 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 	log.Info("coordinator started", "grpc_addr", sc.GRPCAddr(), "metrics_addr", sc.MetricsAddr(),
 		"db", redactDB(cfg.dbURL()), "data_dir", cfg.DataDir, "public_key", auth.PublicKeyFileName)
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-sc.Err():
-		log.Error("server failed", "err", serveErr)
-	}
+	serveErr := serveUntil(ctx, log, map[string]<-chan error{"server": sc.Err()})
 	sc.shutdown(ctx)
 	log.Info("coordinator stopped")
 	return serveErr

@@ -55,15 +55,6 @@ Every flag has an environment twin, shown in brackets, and may be set in the
 --config file (YAML, flag-name: value); flags win over the environment,
 which wins over the file.`,
 		Args: cmdline.Args(),
-		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applySources(cmd, os.LookupEnv); err != nil {
-				return err
-			}
-			if cfg.DataDir == "" {
-				return errors.New("--data-dir is empty")
-			}
-			return nil
-		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -76,10 +67,12 @@ which wins over the file.`,
 	f.StringVar(&cfg.CoordinatorMetricsAddr, "coordinator-metrics-addr", "127.0.0.1:9091", "coordinator /metrics and /healthz address (empty: none)")
 	f.StringVar(&cfg.Name, "name", "dev", "the executor's name")
 	f.BoolVar(&cfg.NoCredentials, "no-credentials", false, "do not write rccctl's credentials file")
-	cfg.Log.addFlags(f)
-	withConfigFile(cmd)
-	withEnvHelp(cmd)
-	return cmd
+	return serveCmd(cmd, &cfg.Log, func() error {
+		if cfg.DataDir == "" {
+			return errors.New("--data-dir is empty")
+		}
+		return nil
+	})
 }
 
 // runDev runs both halves until ctx ends, then stops the executor (its
@@ -161,15 +154,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	log.Info("rccd dev started", "grpc_addr", sc.GRPCAddr(), "ws_url", se.publicURL, "metrics_addr", se.MetricsAddr(),
 		"coordinator_metrics_addr", sc.MetricsAddr(), "data_dir", cfg.DataDir)
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-se.Err():
-		log.Error("executor failed", "err", serveErr)
-	case serveErr = <-sc.Err():
-		log.Error("coordinator failed", "err", serveErr)
-	}
+	serveErr := serveUntil(ctx, log, map[string]<-chan error{"executor": se.Err(), "coordinator": sc.Err()})
 	se.shutdown(ctx, 0)
 	return serveErr
 }

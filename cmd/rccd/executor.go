@@ -125,15 +125,6 @@ Every flag has an environment twin, shown in brackets, and may be set in the
 --config file (YAML, flag-name: value); flags win over the environment,
 which wins over the file.`,
 		Args: cmdline.Args(),
-		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applySources(cmd, os.LookupEnv); err != nil {
-				return err
-			}
-			if _, ok := os.LookupEnv("RCC_TOKEN"); ok && cfg.Token == "" && cfg.TokenFile == "" {
-				return errors.New("RCC_TOKEN is rccctl's token, not the executor's: give the executor token as --token, --token-file, RCC_EXECUTOR_TOKEN or RCC_EXECUTOR_TOKEN_FILE")
-			}
-			return cfg.validate()
-		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
@@ -151,12 +142,14 @@ which wins over the file.`,
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
-	cfg.Log.addFlags(f)
 	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
 	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
-	withConfigFile(cmd)
-	withEnvHelp(cmd)
-	return cmd
+	return serveCmd(cmd, &cfg.Log, func() error {
+		if _, ok := os.LookupEnv("RCC_TOKEN"); ok && cfg.Token == "" && cfg.TokenFile == "" {
+			return errors.New("RCC_TOKEN is rccctl's token, not the executor's: give the executor token as --token, --token-file, RCC_EXECUTOR_TOKEN or RCC_EXECUTOR_TOKEN_FILE")
+		}
+		return cfg.validate()
+	})
 }
 
 // runExecutor serves until ctx ends, then shuts down in order: drain, stop
@@ -191,13 +184,7 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 	}
 	log.Info("executor started", "executor", se.agent.ID(), "name", cfg.Name, "coordinator", cfg.Coordinator,
 		"ws_addr", se.WSAddr(), "public_url", se.publicURL, "metrics_addr", se.MetricsAddr(), "data_dir", cfg.DataDir)
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-se.Err():
-		log.Error("executor failed", "err", serveErr)
-	}
+	serveErr := serveUntil(ctx, log, map[string]<-chan error{"executor": se.Err()})
 	se.shutdown(ctx, cfg.DrainTimeout)
 	log.Info("executor stopped")
 	return serveErr

@@ -350,3 +350,39 @@ func TestUsageErrors(t *testing.T) {
 		t.Fatalf("version: exit %d %s %s", code, out, errOut)
 	}
 }
+
+// TestConfigRefused: a value from the file or the environment goes through
+// the same checks as a flag, and a refusal is a usage error (exit 2) that
+// says where the value came from.
+func TestConfigRefused(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("log-entries: 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unknown := filepath.Join(dir, "unknown.yaml")
+	if err := os.WriteFile(unknown, []byte("ws-addr: \":1\"\nno-such-flag: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"file value checked", nil, []string{"coordinator", "--data-dir", dir, "--config", bad}, "--log-entries 0"},
+		{"environment value checked", map[string]string{"RCC_LOG_ENTRIES": "0"}, []string{"coordinator", "--data-dir", dir}, "--log-entries 0"},
+		{"flag of another command", nil, []string{"coordinator", "--data-dir", dir, "--config", unknown}, `"ws-addr" is not a flag of rccd coordinator`},
+		{"dev reads the file too", map[string]string{"RCC_CONFIG": unknown, "XDG_CONFIG_HOME": dir}, []string{"dev", "--data-dir", dir, "--no-credentials"},
+			`"no-such-flag" is not a flag of rccd dev`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if code, _, errOut := rccd(t, tc.args...); code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d: %s; want exit 2 and %q", code, errOut, tc.want)
+			}
+		})
+	}
+}
