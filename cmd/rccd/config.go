@@ -125,6 +125,10 @@ func readConfigFile(cmd *cobra.Command, path string) (map[string][]string, error
 // PreRunE that reads the environment and the file, then validate. Give
 // flags their own environment names (setEnvName) before calling it.
 func serveCmd(cmd *cobra.Command, log *logOptions, validate func() error) *cobra.Command {
+	cmd.Long += `
+Every flag has an environment twin, shown in brackets, and may be set in the
+--config file (YAML, flag-name: value); flags win over the environment,
+which wins over the file.`
 	log.addFlags(cmd.Flags())
 	withConfigFile(cmd)
 	withEnvHelp(cmd)

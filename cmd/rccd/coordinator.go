@@ -65,10 +65,7 @@ func newCoordinatorCmd() *cobra.Command {
 		Long: `Run the coordinator: the gRPC control plane over PostgreSQL or SQLite.
 
 The signing key is created in --data-dir on first start (signing.key, mode
-0600); make an operator token with "rccd token create --role admin".
-Every flag has an environment twin, shown in brackets, and may be set in the
---config file (YAML, flag-name: value); flags win over the environment,
-which wins over the file.`,
+0600); make an operator token with "rccd token create --role admin".`,
 		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCoordinator(cmd.Context(), cfg, cmd.ErrOrStderr())

@@ -50,10 +50,7 @@ so that rccctl works without flags:
   rccctl game deploy build/games/arena.wasm --name arena
   rccctl instance spawn arena
   rccctl join arena --player you
-
-Every flag has an environment twin, shown in brackets, and may be set in the
---config file (YAML, flag-name: value); flags win over the environment,
-which wins over the file.`,
+`,
 		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())

@@ -120,10 +120,7 @@ The token is an executor token whose subject is the executor's name:
 Modules fetched from the coordinator and their compiled code are cached in
 --data-dir. On SIGINT or SIGTERM the executor drains (the coordinator places
 nothing more on it) for up to --drain-timeout, then stops what still runs
-(players are told: executor_shutdown); a second signal skips the wait.
-Every flag has an environment twin, shown in brackets, and may be set in the
---config file (YAML, flag-name: value); flags win over the environment,
-which wins over the file.`,
+(players are told: executor_shutdown); a second signal skips the wait.`,
 		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
