@@ -5,12 +5,9 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,13 +17,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/executor"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
 )
-
-var errHelp = errors.New("help requested")
 
 // config is rcc-load's configuration, from flags.
 type config struct {
@@ -40,10 +37,8 @@ type config struct {
 	cpuProfile                        string
 }
 
-func parseFlags(args []string, stderr io.Writer) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("rcc-load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func (c *config) addFlags(cmd *cobra.Command) {
+	fs := cmd.Flags()
 	fs.StringVar(&c.url, "url", "", "executor base URL (ws://host:port)")
 	fs.StringVar(&c.executorID, "executor-id", "", "the executor's id, as tickets name it")
 	fs.StringVar(&c.instance, "instance", "", "instance every player joins")
@@ -56,25 +51,22 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run once every player is connected")
 	fs.StringVar(&c.output, "output", "table", "report format: table or json")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (load generator and, with --self, executor) to this file")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, errHelp
-		}
-		return c, err
-	}
+}
+
+func (c config) validate() error {
 	switch {
 	case c.players <= 0:
-		return c, errors.New("--players must be positive")
+		return errors.New("--players must be positive")
 	case c.rate <= 0:
-		return c, errors.New("--rate must be positive")
+		return errors.New("--rate must be positive")
 	case c.output != "table" && c.output != "json":
-		return c, fmt.Errorf("--output %q: want table or json", c.output)
+		return fmt.Errorf("--output %q: want table or json", c.output)
 	case c.self && (c.perInstance <= 0 || c.perInstance > 79):
-		return c, errors.New("--per-instance must be 1 to 79")
+		return errors.New("--per-instance must be 1 to 79")
 	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):
-		return c, errors.New("--url, --executor-id, --instance and --key-dir are required without --self")
+		return errors.New("--url, --executor-id, --instance and --key-dir are required without --self")
 	}
-	return c, nil
+	return nil
 }
 
 // target is where players connect and how they get tickets.
@@ -211,18 +203,14 @@ func selfTarget(ctx context.Context, cfg config) (*target, error) {
 			return nil, err
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
 	if err != nil {
 		_ = ex.Close(ctx)
 		return nil, err
 	}
-	srv := &http.Server{Handler: ex.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = ex.Run(runCtx); close(done) }()
+	srv.Serve(ctx, ex, nil)
 	return &target{
-		url: "ws://" + l.Addr().String(), executorID: "load", issuer: iss,
+		url: "ws://" + srv.WSAddr(), executorID: "load", issuer: iss,
 		instanceOf: func(i int) string { return fmt.Sprint("load-", i/cfg.perInstance) },
 		recorder:   game == "recorder",
 		server: func() *serverReport {
@@ -243,10 +231,9 @@ func selfTarget(ctx context.Context, cfg config) (*target, error) {
 			return sr
 		},
 		close: func() {
-			cancel()
-			<-done
-			_ = srv.Close()
-			_ = ex.Close(context.WithoutCancel(ctx))
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executor.DefaultShutdownTimeout)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
 		},
 	}, nil
 }

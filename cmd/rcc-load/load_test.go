@@ -47,12 +47,23 @@ func TestFlags(t *testing.T) {
 		{[]string{"--url", "ws://x"}, "required without --self"},
 		{[]string{"--self", "--output", "yaml"}, "want table or json"},
 		{[]string{"--self", "--per-instance", "100"}, "--per-instance"},
+		{[]string{"--self", "--players", "many"}, "invalid argument"},
+		{[]string{"--self", "--no-such-flag"}, "unknown flag"},
+		{[]string{"--self", "extra"}, `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), tt.args, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tt.args, code, stderr.String(), tt.want)
 		}
+	}
+}
+
+// TestHelp: --help prints the flags and exits 0.
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "--per-instance") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
 	}
 }
 

@@ -29,6 +29,10 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rcc-games/rcc/pkg/cmdline"
 )
 
 func main() {
@@ -38,40 +42,55 @@ func main() {
 	os.Exit(code)
 }
 
-// run executes rcc-load with args and returns the exit code.
+// run executes rcc-load with args and returns the exit code: 0 when every
+// player connected, 1 when the run failed or some did not, 2 when the
+// command line was wrong.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseFlags(args, stderr)
-	if err != nil {
-		if err == errHelp {
-			return 0
-		}
-		fmt.Fprintln(stderr, "rcc-load:", err)
-		return 2
+	return cmdline.Run(ctx, newRootCmd(), args, stdout, stderr)
+}
+
+func newRootCmd() *cobra.Command {
+	var cfg config
+	cmd := &cobra.Command{
+		Use:   "rcc-load",
+		Short: "Put player load on an executor and report latency, state rate and close codes",
+		Args:  cmdline.Args(),
+		PreRunE: func(*cobra.Command, []string) error {
+			if err := cfg.validate(); err != nil {
+				return cmdline.UsageError{Err: err}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLoad(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
+	cfg.addFlags(cmd)
+	return cmd
+}
+
+// runLoad runs the load of cfg and writes its report to stdout.
+func runLoad(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if cfg.cpuProfile != "" {
 		f, err := os.Create(cfg.cpuProfile)
 		if err != nil {
-			fmt.Fprintln(stderr, "rcc-load:", err)
-			return 1
+			return err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "rcc-load:", err)
-			return 1
+			return fmt.Errorf("start CPU profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
 	}
 	rep, err := load(ctx, cfg, stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "rcc-load:", err)
-		return 1
+		return err
 	}
 	if err := rep.write(stdout, cfg.output); err != nil {
-		fmt.Fprintln(stderr, "rcc-load:", err)
-		return 1
+		return err
 	}
 	if rep.Connected < cfg.players {
-		return 1
+		return cmdline.ExitCode(cmdline.ExitFail)
 	}
-	return 0
+	return nil
 }

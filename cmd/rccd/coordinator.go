@@ -6,19 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/rcc-games/rcc/pkg/cmdline"
-	"google.golang.org/grpc"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/coordinator"
@@ -70,15 +65,8 @@ func newCoordinatorCmd() *cobra.Command {
 		Long: `Run the coordinator: the gRPC control plane over PostgreSQL or SQLite.
 
 The signing key is created in --data-dir on first start (signing.key, mode
-0600); make an operator token with "rccd token create --role admin".
-Every flag has an environment twin, shown in brackets; flags win.`,
+0600); make an operator token with "rccd token create --role admin".`,
 		Args: cmdline.Args(),
-		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applyEnv(cmd, os.LookupEnv); err != nil {
-				return err
-			}
-			return cfg.validate()
-		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCoordinator(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
@@ -92,14 +80,11 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
-	cfg.Log.addFlags(f)
-	withEnvHelp(cmd)
-	return cmd
+	return serveCmd(cmd, &cfg.Log, func() error { return cfg.validate() })
 }
 
-// runCoordinator serves until ctx ends, then shuts down in order: stop
-// taking calls, finish the running ones (5 s at most), stop the background
-// work, close the store.
+// runCoordinator serves until ctx ends, then shuts down in order (see
+// coordinator.Server.Shutdown) and closes the store last.
 func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer) error {
 	log, err := cfg.Log.logger(logOut)
 	if err != nil {
@@ -109,37 +94,26 @@ func runCoordinator(ctx context.Context, cfg coordinatorConfig, logOut io.Writer
 	if err != nil {
 		return err
 	}
-	log.Info("coordinator started", "grpc_addr", sc.grpcAddr, "metrics_addr", sc.metricsAddr,
+	log.Info("coordinator started", "grpc_addr", sc.GRPCAddr(), "metrics_addr", sc.MetricsAddr(),
 		"db", redactDB(cfg.dbURL()), "data_dir", cfg.DataDir, "public_key", auth.PublicKeyFileName)
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-sc.errc:
-		log.Error("server failed", "err", serveErr)
-	}
-	sc.shutdown()
+	serveErr := serveUntil(ctx, log, map[string]<-chan error{"server": sc.Err()})
+	sc.shutdown(ctx)
 	log.Info("coordinator stopped")
 	return serveErr
 }
 
-// servingCoordinator is a coordinator serving gRPC and, optionally, its
-// metrics: rccd coordinator and rccd dev run one.
+// servingCoordinator is a coordinator.Server with the store and the issuer
+// it was started on: rccd coordinator and rccd dev run one.
 type servingCoordinator struct {
-	log                   *slog.Logger
-	st                    store.Store
-	issuer                *auth.Issuer
-	coord                 *coordinator.Coordinator
-	srv                   *grpc.Server
-	httpSrv               *http.Server
-	grpcAddr, metricsAddr string
-	errc                  chan error
-	stopRun               context.CancelFunc
-	runDone               chan struct{}
+	*coordinator.Server
+	log    *slog.Logger
+	st     store.Store
+	issuer *auth.Issuer
 }
 
-// startCoordinator opens the key and the store and starts serving.
+// startCoordinator opens the key and the store and serves a coordinator
+// configured by cfg.
 func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logger) (*servingCoordinator, error) {
 	key, err := auth.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
@@ -153,14 +127,6 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	sc := &servingCoordinator{log: log, st: st, issuer: issuer, errc: make(chan error, 2), runDone: make(chan struct{})}
-	ok := false
-	defer func() {
-		if !ok {
-			st.Close()
-		}
-	}()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	coord, err := coordinator.New(coordinator.Config{
@@ -169,73 +135,24 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 		LogEntries: cfg.LogEntries,
 	})
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
-	sc.coord = coord
-	if sc.srv, err = coord.NewServer(); err != nil {
-		return nil, err
-	}
-	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	srv, err := coord.Serve(ctx, coordinator.ServeConfig{GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Gatherer: reg})
 	if err != nil {
-		return nil, fmt.Errorf("listen on --grpc-addr: %w", err)
+		st.Close()
+		return nil, err
 	}
-	var httpLis net.Listener
-	if cfg.MetricsAddr != "" {
-		if httpLis, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			lis.Close()
-			return nil, fmt.Errorf("listen on --metrics-addr: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-			if err := st.Ping(r.Context()); err != nil {
-				http.Error(w, "store unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			fmt.Fprintln(w, "ok")
-		})
-		sc.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	}
-	ok = true
-
-	runCtx, stopRun := context.WithCancel(context.Background())
-	sc.stopRun = stopRun
-	go func() { defer close(sc.runDone); _ = coord.Run(runCtx) }()
-	srv := sc.srv
-	go func() { sc.errc <- srv.Serve(lis) }()
-	sc.grpcAddr = lis.Addr().String()
-	if sc.httpSrv != nil {
-		sc.metricsAddr = httpLis.Addr().String()
-		go func() {
-			if err := sc.httpSrv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
-				sc.errc <- err
-			}
-		}()
-	}
-	return sc, nil
+	return &servingCoordinator{Server: srv, log: log, st: st, issuer: issuer}, nil
 }
 
-// shutdown stops the background work (so that no executor is declared
-// lost while it cannot reach this coordinator), ends the assignment and
-// watch streams at once (executors reconnect, to another coordinator when
-// there are several), stops taking calls, lets the running ones finish
-// (5 s at most) and closes the store.
-func (sc *servingCoordinator) shutdown() {
-	sc.stopRun()
-	<-sc.runDone
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// shutdown stops the server within coordinator.DefaultShutdownTimeout and
+// closes the store.
+func (sc *servingCoordinator) shutdown(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), coordinator.DefaultShutdownTimeout)
 	defer cancel()
-	stopped := make(chan struct{})
-	sc.coord.CloseStreams()
-	go func() { sc.srv.GracefulStop(); close(stopped) }()
-	if sc.httpSrv != nil {
-		_ = sc.httpSrv.Shutdown(shutdown)
-	}
-	select {
-	case <-stopped:
-	case <-shutdown.Done():
-		sc.log.Warn("calls still running after 5 s: closing them")
-		sc.srv.Stop()
+	if err := sc.Shutdown(sctx); err != nil {
+		sc.log.Warn("shutdown", "err", err)
 	}
 	sc.st.Close()
 }

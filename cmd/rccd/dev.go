@@ -50,18 +50,8 @@ so that rccctl works without flags:
   rccctl game deploy build/games/arena.wasm --name arena
   rccctl instance spawn arena
   rccctl join arena --player you
-
-Every flag has an environment twin, shown in brackets; flags win.`,
+`,
 		Args: cmdline.Args(),
-		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applyEnv(cmd, os.LookupEnv); err != nil {
-				return err
-			}
-			if cfg.DataDir == "" {
-				return errors.New("--data-dir is empty")
-			}
-			return nil
-		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDev(cmd.Context(), cfg, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -74,9 +64,12 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.StringVar(&cfg.CoordinatorMetricsAddr, "coordinator-metrics-addr", "127.0.0.1:9091", "coordinator /metrics and /healthz address (empty: none)")
 	f.StringVar(&cfg.Name, "name", "dev", "the executor's name")
 	f.BoolVar(&cfg.NoCredentials, "no-credentials", false, "do not write rccctl's credentials file")
-	cfg.Log.addFlags(f)
-	withEnvHelp(cmd)
-	return cmd
+	return serveCmd(cmd, &cfg.Log, func() error {
+		if cfg.DataDir == "" {
+			return errors.New("--data-dir is empty")
+		}
+		return nil
+	})
 }
 
 // runDev runs both halves until ctx ends, then stops the executor (its
@@ -100,7 +93,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer sc.shutdown()
+	defer sc.shutdown(ctx)
 
 	admin, _, err := sc.issuer.RoleToken(auth.RoleAdmin, "dev-admin@"+hostname(), 365*24*time.Hour)
 	if err != nil {
@@ -113,7 +106,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	credsPath := ""
 	if !cfg.NoCredentials {
 		if credsPath, err = client.DefaultCredentialsPath(); err == nil {
-			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.grpcAddr, Token: client.Token(admin)})
+			err = client.SaveCredentials(credsPath, client.Credentials{Addr: sc.GRPCAddr(), Token: client.Token(admin)})
 		}
 		if err != nil {
 			// rccctl can still be given --addr and --token.
@@ -126,12 +119,12 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(sc.grpcAddr, client.Token(execTok), agent.DialOptions()...)
+	c, err := client.Dial(sc.GRPCAddr(), client.Token(execTok), agent.DialOptions()...)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ecfg := executorConfig{Coordinator: sc.grpcAddr, Name: cfg.Name, WSAddr: cfg.WSAddr,
+	ecfg := executorConfig{Coordinator: sc.GRPCAddr(), Name: cfg.Name, WSAddr: cfg.WSAddr,
 		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log}
 	se, err := startExecutor(ctx, ecfg, c, log.With("component", "executor"))
 	if err != nil {
@@ -140,14 +133,14 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 
 	p := func(k, v string) { fmt.Fprintf(out, "  %-22s %s\n", k, v) }
 	fmt.Fprintln(out, "rccd dev: a coordinator and one executor are running")
-	p("coordinator (gRPC)", sc.grpcAddr)
+	p("coordinator (gRPC)", sc.GRPCAddr())
 	p("players (WebSocket)", se.publicURL)
-	if se.metricsAddr != "" {
-		p("executor metrics", "http://"+se.metricsAddr+"/metrics")
+	if se.MetricsAddr() != "" {
+		p("executor metrics", "http://"+se.MetricsAddr()+"/metrics")
 	}
-	if sc.metricsAddr != "" {
-		p("coordinator metrics", "http://"+sc.metricsAddr+"/metrics")
-		p("health", "http://"+sc.metricsAddr+"/healthz")
+	if sc.MetricsAddr() != "" {
+		p("coordinator metrics", "http://"+sc.MetricsAddr()+"/metrics")
+		p("health", "http://"+sc.MetricsAddr()+"/healthz")
 	}
 	p("database", ccfg.dbURL())
 	p("admin token", tokenPath)
@@ -155,19 +148,11 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 		p("rccctl credentials", credsPath)
 	}
 	fmt.Fprintln(out, "try: rccctl game deploy build/games/arena.wasm --name arena && rccctl join arena --player you")
-	log.Info("rccd dev started", "grpc_addr", sc.grpcAddr, "ws_url", se.publicURL, "metrics_addr", se.metricsAddr,
-		"coordinator_metrics_addr", sc.metricsAddr, "data_dir", cfg.DataDir)
+	log.Info("rccd dev started", "grpc_addr", sc.GRPCAddr(), "ws_url", se.publicURL, "metrics_addr", se.MetricsAddr(),
+		"coordinator_metrics_addr", sc.MetricsAddr(), "data_dir", cfg.DataDir)
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-se.errc:
-		log.Error("executor failed", "err", serveErr)
-	case serveErr = <-sc.errc:
-		log.Error("coordinator failed", "err", serveErr)
-	}
-	se.shutdown(0)
+	serveErr := serveUntil(ctx, log, map[string]<-chan error{"executor": se.Err(), "coordinator": sc.Err()})
+	se.shutdown(ctx, 0)
 	return serveErr
 }
 

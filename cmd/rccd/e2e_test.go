@@ -224,7 +224,7 @@ func (c *cluster) executor(name string) *execProc {
 		c.t.Fatal(err)
 	}
 	cache := executorDataDir(c.t)
-	p := startProc(c.t, "executor "+name, []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
+	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
 		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
 		"--drain-timeout", "0s")
 	rec := p.logLine("executor started")
@@ -668,7 +668,7 @@ func TestE2EExecutorDrainsOnShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := executorDataDir(t)
-	x := startProc(t, "executor ex-d", []string{"RCC_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
+	x := startProc(t, "executor ex-d", []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
 		"--name", "ex-d", "--ws-addr", "127.0.0.1:0", "--metrics-addr", "", "--data-dir", cache, "--drain-timeout", "1m")
 	x.logLine("executor started")
 	c.deploy("arena", arena)

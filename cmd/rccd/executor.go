@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -51,7 +50,7 @@ func (c executorConfig) validate() error {
 	case c.Coordinator == "":
 		return errors.New("--coordinator is empty")
 	case c.Token == "" && c.TokenFile == "":
-		return errors.New("an executor token is required: --token, --token-file, RCC_TOKEN or RCC_TOKEN_FILE (make one with: rccd token create --role executor --subject NAME)")
+		return errors.New("an executor token is required: --token, --token-file, RCC_EXECUTOR_TOKEN or RCC_EXECUTOR_TOKEN_FILE (make one with: rccd token create --role executor --subject NAME)")
 	case c.Name == "":
 		return errors.New("--name is empty")
 	case c.WSAddr == "":
@@ -121,15 +120,8 @@ The token is an executor token whose subject is the executor's name:
 Modules fetched from the coordinator and their compiled code are cached in
 --data-dir. On SIGINT or SIGTERM the executor drains (the coordinator places
 nothing more on it) for up to --drain-timeout, then stops what still runs
-(players are told: executor_shutdown); a second signal skips the wait.
-Every flag has an environment twin, shown in brackets; flags win.`,
+(players are told: executor_shutdown); a second signal skips the wait.`,
 		Args: cmdline.Args(),
-		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			if err := applyEnv(cmd, os.LookupEnv); err != nil {
-				return err
-			}
-			return cfg.validate()
-		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
 		},
@@ -147,9 +139,14 @@ Every flag has an environment twin, shown in brackets; flags win.`,
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
-	cfg.Log.addFlags(f)
-	withEnvHelp(cmd)
-	return cmd
+	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
+	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
+	return serveCmd(cmd, &cfg.Log, func() error {
+		if _, ok := os.LookupEnv("RCC_TOKEN"); ok && cfg.Token == "" && cfg.TokenFile == "" {
+			return errors.New("RCC_TOKEN is rccctl's token, not the executor's: give the executor token as --token, --token-file, RCC_EXECUTOR_TOKEN or RCC_EXECUTOR_TOKEN_FILE")
+		}
+		return cfg.validate()
+	})
 }
 
 // runExecutor serves until ctx ends, then shuts down in order: drain, stop
@@ -183,30 +180,20 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 		return err
 	}
 	log.Info("executor started", "executor", se.agent.ID(), "name", cfg.Name, "coordinator", cfg.Coordinator,
-		"ws_addr", se.wsAddr, "public_url", se.publicURL, "metrics_addr", se.metricsAddr, "data_dir", cfg.DataDir)
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case serveErr = <-se.errc:
-		log.Error("executor failed", "err", serveErr)
-	}
-	se.shutdown(cfg.DrainTimeout)
+		"ws_addr", se.WSAddr(), "public_url", se.publicURL, "metrics_addr", se.MetricsAddr(), "data_dir", cfg.DataDir)
+	serveErr := serveUntil(ctx, log, map[string]<-chan error{"executor": se.Err()})
+	se.shutdown(ctx, cfg.DrainTimeout)
 	log.Info("executor stopped")
 	return serveErr
 }
 
-// servingExecutor is an executor serving players and metrics, linked to
-// its coordinator: rccd executor and rccd dev run one.
+// servingExecutor is an executor.Server driven by an agent: rccd executor
+// and rccd dev run one.
 type servingExecutor struct {
-	log                 *slog.Logger
-	agent               *agent.Agent
-	ws, metrics         *http.Server
-	wsAddr, metricsAddr string
-	publicURL           string
-	errc                chan error
-	stopRun             context.CancelFunc
-	runDone             chan struct{}
+	*executor.Server
+	log       *slog.Logger
+	agent     *agent.Agent
+	publicURL string
 }
 
 // publicURLOf is the players' base URL for an executor listening on addr.
@@ -222,33 +209,19 @@ func publicURLOf(addr string) string {
 }
 
 // startExecutor listens, registers with the coordinator (waiting for it
-// while it is unreachable) and starts serving.
+// while it is unreachable) and serves.
 func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, log *slog.Logger) (*servingExecutor, error) {
 	labels, err := parseLabelList(cfg.Labels)
 	if err != nil {
 		return nil, err
 	}
-	wsLis, err := net.Listen("tcp", cfg.WSAddr)
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr})
 	if err != nil {
-		return nil, fmt.Errorf("listen on --ws-addr: %w", err)
+		return nil, err
 	}
-	var mLis net.Listener
-	if cfg.MetricsAddr != "" {
-		if mLis, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			wsLis.Close()
-			return nil, fmt.Errorf("listen on --metrics-addr: %w", err)
-		}
-	}
-	closeAll := func() {
-		wsLis.Close()
-		if mLis != nil {
-			mLis.Close()
-		}
-	}
-	se := &servingExecutor{log: log, wsAddr: wsLis.Addr().String(), publicURL: cfg.PublicURL,
-		errc: make(chan error, 3), runDone: make(chan struct{})}
+	se := &servingExecutor{Server: srv, log: log, publicURL: cfg.PublicURL}
 	if se.publicURL == "" {
-		se.publicURL = publicURLOf(se.wsAddr)
+		se.publicURL = publicURLOf(srv.WSAddr())
 	}
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{
@@ -258,47 +231,20 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
 	})
 	if err != nil {
-		closeAll()
+		_ = srv.Shutdown(ctx)
 		return nil, err
 	}
 	se.agent = ag
-	ex := ag.Executor()
-
-	se.ws = &http.Server{Handler: ex.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := se.ws.Serve(wsLis); !errors.Is(err, http.ErrServerClosed) {
-			se.errc <- fmt.Errorf("players' endpoint: %w", err)
-		}
-	}()
-	if mLis != nil {
-		se.metricsAddr = mLis.Addr().String()
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", ex.MetricsHandler())
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-		se.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := se.metrics.Serve(mLis); !errors.Is(err, http.ErrServerClosed) {
-				se.errc <- fmt.Errorf("metrics: %w", err)
-			}
-		}()
-	}
-	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
-	se.stopRun = stopRun
-	go func() {
-		defer close(se.runDone)
-		if err := ag.Run(runCtx); err != nil {
-			se.errc <- err
-		}
-	}()
+	srv.Serve(ctx, ag.Executor(), ag.Run)
 	return se, nil
 }
 
 // shutdown drains for up to drainTimeout (a SIGINT or SIGTERM cuts the
-// wait short), stops and reports the instances still running, then closes
-// the servers and the sandbox.
-func (se *servingExecutor) shutdown(drainTimeout time.Duration) {
+// wait short), then shuts the server down (executor.Server.Shutdown)
+// within executor.DefaultShutdownTimeout.
+func (se *servingExecutor) shutdown(ctx context.Context, drainTimeout time.Duration) {
 	if drainTimeout > 0 {
-		dctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		go func() {
@@ -316,13 +262,9 @@ func (se *servingExecutor) shutdown(drainTimeout time.Duration) {
 		signal.Stop(sig)
 		cancel()
 	}
-	se.stopRun()
-	<-se.runDone
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executor.DefaultShutdownTimeout)
 	defer cancel()
-	_ = se.ws.Shutdown(ctx)
-	if se.metrics != nil {
-		_ = se.metrics.Shutdown(ctx)
+	if err := se.Shutdown(sctx); err != nil {
+		se.log.Warn("shutdown", "err", err)
 	}
-	_ = se.agent.Executor().Close(ctx)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -55,8 +56,10 @@ func TestExecutorConfigValidate(t *testing.T) {
 }
 
 func TestExecutorNeedsAToken(t *testing.T) {
-	t.Setenv("RCC_TOKEN", "")
-	t.Setenv("RCC_TOKEN_FILE", "")
+	for _, k := range []string{"RCC_TOKEN", "RCC_EXECUTOR_TOKEN", "RCC_EXECUTOR_TOKEN_FILE"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
 	code, _, errOut := rccd(t, "executor", "--data-dir", t.TempDir())
 	if code != exitUsage || !strings.Contains(errOut, "executor token is required") {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -37,7 +37,7 @@ func TestDataDirInUse(t *testing.T) {
 		}
 	}
 	refused(dev("second rccd dev"))
-	refused(startProc(t, "rccd executor", []string{"RCC_TOKEN=t"}, "executor", "--coordinator", "127.0.0.1:1",
+	refused(startProc(t, "rccd executor", []string{"RCC_EXECUTOR_TOKEN=t"}, "executor", "--coordinator", "127.0.0.1:1",
 		"--ws-addr", "127.0.0.1:0", "--metrics-addr", "", "--data-dir", data))
 	if first.exited() {
 		t.Fatalf("the first rccd dev exited: %v", first.status)

@@ -22,7 +22,7 @@ Several coordinators may start on one PostgreSQL at once: an advisory lock
 serialises the migrations.`,
 		Args: cmdline.Args(),
 		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			return applyEnv(cmd, os.LookupEnv)
+			return applySources(cmd, os.LookupEnv)
 		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			url := db

@@ -76,21 +76,95 @@ func TestTokenCreateSave(t *testing.T) {
 	}
 }
 
-func TestEnvTwins(t *testing.T) {
-	var addr, db string
-	cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
-	cmd.Flags().StringVar(&addr, "grpc-addr", ":7400", "")
-	cmd.Flags().StringVar(&db, "db", "", "")
-	env := map[string]string{"RCC_GRPC_ADDR": ":8000", "RCC_DB": "sqlite://env.db"}
-	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	if err := cmd.ParseFlags([]string{"--db", "sqlite://flag.db"}); err != nil {
-		t.Fatal(err)
+// TestConfigPrecedence: a flag wins over its RCC_* twin, which wins over
+// the --config file (or RCC_CONFIG's), which wins over the default; a bad
+// value or an unknown name is an error saying where it came from.
+func TestConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	if err := applyEnv(cmd, lookup); err != nil {
-		t.Fatal(err)
+	full := file("full.yaml", "grpc-addr: \":7001\"\ndb: sqlite://file.db\nlabel: [zone=file, tier=1]\nheartbeat-interval: 3s\n")
+	other := file("other.yaml", "grpc-addr: \":7002\"\n")
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    executorLike
+		wantErr string
+	}{
+		{name: "defaults", want: executorLike{addr: ":7400", hb: 2 * time.Second}},
+		{name: "file over defaults", args: []string{"--config", full},
+			want: executorLike{addr: ":7001", db: "sqlite://file.db", labels: "zone=file,tier=1", hb: 3 * time.Second}},
+		{name: "RCC_CONFIG names the file", env: map[string]string{"RCC_CONFIG": full},
+			want: executorLike{addr: ":7001", db: "sqlite://file.db", labels: "zone=file,tier=1", hb: 3 * time.Second}},
+		{name: "--config over RCC_CONFIG", args: []string{"--config", other}, env: map[string]string{"RCC_CONFIG": full},
+			want: executorLike{addr: ":7002", hb: 2 * time.Second}},
+		{name: "environment over file", args: []string{"--config", full}, env: map[string]string{"RCC_GRPC_ADDR": ":8000", "RCC_LABEL": "zone=env"},
+			want: executorLike{addr: ":8000", db: "sqlite://file.db", labels: "zone=env", hb: 3 * time.Second}},
+		{name: "flag over environment and file", args: []string{"--config", full, "--grpc-addr", ":9000", "--label", "zone=flag"},
+			env:  map[string]string{"RCC_GRPC_ADDR": ":8000", "RCC_DB": "sqlite://env.db"},
+			want: executorLike{addr: ":9000", db: "sqlite://env.db", labels: "zone=flag", hb: 3 * time.Second}},
+		{name: "named twin", env: map[string]string{"RCC_EXECUTOR_TOKEN": "exec", "RCC_TOKEN": "admin"},
+			want: executorLike{addr: ":7400", hb: 2 * time.Second, token: "exec"}},
+		{name: "empty file", args: []string{"--config", file("empty.yaml", "")}, want: executorLike{addr: ":7400", hb: 2 * time.Second}},
+		{name: "bad environment value", env: map[string]string{"RCC_HEARTBEAT_INTERVAL": "soon"}, wantErr: "RCC_HEARTBEAT_INTERVAL="},
+		{name: "bad file value", args: []string{"--config", file("bad.yaml", "heartbeat-interval: soon\n")}, wantErr: "config file: heartbeat-interval"},
+		{name: "unknown name in file", args: []string{"--config", file("unknown.yaml", "grpc-adr: :1\n")}, wantErr: `"grpc-adr" is not a flag`},
+		{name: "not a mapping", args: []string{"--config", file("list.yaml", "- a\n")}, wantErr: "want a mapping"},
+		{name: "missing file", args: []string{"--config", filepath.Join(dir, "none.yaml")}, wantErr: "read config file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got executorLike
+			var labels []string
+			cmd := &cobra.Command{Use: "x", RunE: func(*cobra.Command, []string) error { return nil }}
+			f := cmd.Flags()
+			f.StringVar(&got.addr, "grpc-addr", ":7400", "")
+			f.StringVar(&got.db, "db", "", "")
+			f.StringArrayVar(&labels, "label", nil, "")
+			f.DurationVar(&got.hb, "heartbeat-interval", 2*time.Second, "")
+			f.StringVar(&got.token, "token", "", "")
+			setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
+			withConfigFile(cmd)
+			if err := cmd.ParseFlags(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			lookup := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
+			err := applySources(cmd, lookup)
+			got.labels = strings.Join(labels, ",")
+			switch {
+			case tc.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one mentioning %q", err, tc.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case got != tc.want:
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
 	}
-	if addr != ":8000" || db != "sqlite://flag.db" {
-		t.Fatalf("addr %q db %q: want the environment's addr and the flag's db", addr, db)
+}
+
+// executorLike is the configuration TestConfigPrecedence reads.
+type executorLike struct {
+	addr, db, labels, token string
+	hb                      time.Duration
+}
+
+// TestExecutorTokenIsNotRCCToken: rccd executor does not take rccctl's
+// RCC_TOKEN for its own; it says which variable it wants.
+func TestExecutorTokenIsNotRCCToken(t *testing.T) {
+	t.Setenv("RCC_TOKEN", "admin-token")
+	t.Setenv("RCC_EXECUTOR_TOKEN", "")
+	os.Unsetenv("RCC_EXECUTOR_TOKEN")
+	code, _, errOut := rccd(t, "executor", "--data-dir", t.TempDir())
+	if code != exitUsage || !strings.Contains(errOut, "RCC_EXECUTOR_TOKEN") || !strings.Contains(errOut, "rccctl's token") {
+		t.Fatalf("exit %d: %s", code, errOut)
 	}
 }
 
@@ -274,5 +348,41 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code != exitOK || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || !strings.HasPrefix(v.GoVersion, "go1.") {
 		t.Fatalf("version: exit %d %s %s", code, out, errOut)
+	}
+}
+
+// TestConfigRefused: a value from the file or the environment goes through
+// the same checks as a flag, and a refusal is a usage error (exit 2) that
+// says where the value came from.
+func TestConfigRefused(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("log-entries: 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unknown := filepath.Join(dir, "unknown.yaml")
+	if err := os.WriteFile(unknown, []byte("ws-addr: \":1\"\nno-such-flag: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"file value checked", nil, []string{"coordinator", "--data-dir", dir, "--config", bad}, "--log-entries 0"},
+		{"environment value checked", map[string]string{"RCC_LOG_ENTRIES": "0"}, []string{"coordinator", "--data-dir", dir}, "--log-entries 0"},
+		{"flag of another command", nil, []string{"coordinator", "--data-dir", dir, "--config", unknown}, `"ws-addr" is not a flag of rccd coordinator`},
+		{"dev reads the file too", map[string]string{"RCC_CONFIG": unknown, "XDG_CONFIG_HOME": dir}, []string{"dev", "--data-dir", dir, "--no-credentials"},
+			`"no-such-flag" is not a flag of rccd dev`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			if code, _, errOut := rccd(t, tc.args...); code != exitUsage || !strings.Contains(errOut, tc.want) {
+				t.Fatalf("exit %d: %s; want exit 2 and %q", code, errOut, tc.want)
+			}
+		})
 	}
 }

@@ -37,7 +37,7 @@ file ($XDG_CONFIG_HOME/rcc/credentials.json or ~/.config/rcc/credentials.json),
 where rccctl finds it without flags.`,
 		Args: cmdline.Args(),
 		PreRunE: configChecked(func(cmd *cobra.Command) error {
-			return applyEnv(cmd, os.LookupEnv)
+			return applySources(cmd, os.LookupEnv)
 		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := auth.ParseRole(role)

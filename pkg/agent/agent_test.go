@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,12 +42,13 @@ func readModule(t testing.TB, path string) []byte {
 
 // env is an in-process coordinator on SQLite with one agent.
 type env struct {
-	t      testing.TB
-	srv    *coordinatortest.Server
-	admin  *client.Client
-	agent  *agent.Agent
-	cancel context.CancelFunc
-	done   chan error
+	t     testing.TB
+	srv   *coordinatortest.Server
+	admin *client.Client
+	agent *agent.Agent
+	// stopAgent shuts the last agent started down (executor.Server's
+	// Shutdown: its instances stopped and reported).
+	stopAgent func()
 }
 
 func newEnv(t *testing.T) *env {
@@ -66,22 +68,32 @@ func (e *env) dial(role auth.Role, subject string) *client.Client {
 func (e *env) startAgent(name, dataDir string) *agent.Agent {
 	e.t.Helper()
 	c := e.dial(auth.RoleExecutor, name)
-	a, err := agent.New(context.Background(), agent.Config{Client: c, Name: name, WSURL: "ws://127.0.0.1:1",
-		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)})
+	ws, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	e.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			e.t.Errorf("run: %v", err)
-		}
-		_ = a.Executor().Close(context.Background())
-	})
-	e.agent, e.cancel, e.done = a, cancel, done
+	a, err := agent.New(context.Background(), agent.Config{Client: c, Name: name, WSURL: "ws://" + ws.WSAddr(),
+		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		_ = ws.Shutdown(context.Background())
+		e.t.Fatal(err)
+	}
+	ws.Serve(context.Background(), a.Executor(), a.Run)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			if err := ws.Shutdown(context.Background()); err != nil {
+				e.t.Errorf("shutdown: %v", err)
+			}
+			select {
+			case err := <-ws.Err():
+				e.t.Errorf("run: %v", err)
+			default:
+			}
+		})
+	}
+	e.t.Cleanup(stop)
+	e.agent, e.stopAgent = a, stop
 	return a
 }
 
@@ -183,11 +195,7 @@ func TestRestartedAgentKeepsItsIDAndCache(t *testing.T) {
 	id := e.spawn("mini")
 	e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
 	first := a.ID()
-	e.cancel()
-	if err := <-e.done; err != nil {
-		t.Fatal(err)
-	}
-	e.done <- nil // for the cleanup
+	e.stopAgent()
 	// Stopped on shutdown and reported.
 	if in := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED); in.Reason != string(executor.ReasonExecutorShutdown) {
 		t.Fatalf("reason %q", in.Reason)

@@ -22,7 +22,7 @@ func Example() {
 	defer stop()
 	// An executor token whose subject is the executor's name:
 	// rccd token create --role executor --subject exec-1
-	c, err := client.Dial("coord.example:7400", client.Token(os.Getenv("RCC_TOKEN")), agent.DialOptions()...)
+	c, err := client.Dial("coord.example:7400", client.Token(os.Getenv("RCC_EXECUTOR_TOKEN")), agent.DialOptions()...)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -35,6 +35,9 @@ const (
 	DefaultLeaseSeconds      = 3600
 	DefaultMaxModuleBytes    = 64 << 20
 	DefaultMaxAssetsBytes    = 256 << 20
+	// DefaultShutdownTimeout is how long a stopping server lets the calls
+	// in flight finish.
+	DefaultShutdownTimeout = 5 * time.Second
 )
 
 // Config configures a Coordinator. Store and Issuer are required.

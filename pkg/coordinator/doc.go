@@ -12,6 +12,11 @@
 // instance placed by another, and each assignment stream also resynchronises
 // from the store every few seconds.
 //
+// [Coordinator.Serve] listens, serves gRPC (and /metrics and /healthz) and
+// runs the background work; [Server.Shutdown] stops them in order. rccd
+// coordinator, rccd dev and the tests (through coordinatortest.Start) start
+// coordinators this way.
+//
 // This package is the daemon's insides, not a public API; the Go client of
 // the API is pkg/client.
 package coordinator

@@ -6,19 +6,18 @@ import (
 	_ "embed"
 	"errors"
 	"io"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 	"github.com/rcc-games/rcc/pkg/pgtest"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -44,10 +43,7 @@ type env struct {
 	st     store.Store
 	issuer *auth.Issuer
 	admin  *client.Client
-	coord  *coordinator.Coordinator
-	srv    *grpc.Server
-	cancel context.CancelFunc
-	done   chan struct{}
+	srv    *coordinator.Server
 }
 
 func fastConfig(cfg *coordinator.Config) {
@@ -87,29 +83,10 @@ func start(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordin
 	if tune != nil {
 		tune(&cfg)
 	}
-	c, err := coordinator.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := c.NewServer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &env{t: t, addr: lis.Addr().String(), st: st, issuer: issuer, coord: c, srv: srv, cancel: cancel, done: make(chan struct{})}
-	go func() { _ = srv.Serve(lis) }()
-	go func() { defer close(e.done); _ = c.Run(ctx) }()
+	srv := coordinatortest.Start(t, cfg)
+	e := &env{t: t, addr: srv.Addr, st: st, issuer: issuer, srv: srv.Running}
 	e.admin = e.dial(auth.RoleAdmin)
-	t.Cleanup(func() {
-		e.admin.Close()
-		cancel()
-		srv.Stop()
-		<-e.done
-	})
+	t.Cleanup(func() { e.admin.Close() })
 	return e
 }
 

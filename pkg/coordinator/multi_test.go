@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -64,20 +63,13 @@ func runChild() bool {
 	if err != nil {
 		return fail(err)
 	}
-	srv, err := c.NewServer()
+	srv, err := c.Serve(ctx, coordinator.ServeConfig{GRPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		return fail(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fail(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	go func() { _ = c.Run(ctx) }()
-	fmt.Printf("ADDR %s\n", lis.Addr())
+	fmt.Printf("ADDR %s\n", srv.GRPCAddr())
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes stdin
-	cancel()
-	srv.Stop()
+	srv.Close()
 	st.Close()
 	os.Exit(0)
 	return true

@@ -13,9 +13,10 @@ import (
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
-// TestCloseStreams: CloseStreams ends an executor's assignment stream and a
-// watch stream at once with UNAVAILABLE, so GracefulStop does not wait for
-// them, while a unary call in flight still finishes.
+// TestCloseStreams: Shutdown (through CloseStreams) ends an executor's
+// assignment stream and a watch stream at once with UNAVAILABLE, so the
+// graceful stop does not wait for them, while a unary call in flight still
+// finishes.
 func TestCloseStreams(t *testing.T) {
 	var block atomic.Bool
 	validating, release := make(chan struct{}, 1), make(chan struct{})
@@ -55,9 +56,15 @@ func TestCloseStreams(t *testing.T) {
 	<-validating
 
 	begin := time.Now()
-	e.coord.CloseStreams()
 	stopped := make(chan struct{})
-	go func() { e.srv.GracefulStop(); close(stopped) }()
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := e.srv.Shutdown(sctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		close(stopped)
+	}()
 	select {
 	case err := <-x.ended:
 		if code(err) != codes.Unavailable {
@@ -81,7 +88,7 @@ func TestCloseStreams(t *testing.T) {
 	}
 	select {
 	case <-stopped:
-		t.Fatal("GracefulStop returned before the call in flight finished")
+		t.Fatal("Shutdown returned before the call in flight finished")
 	default:
 	}
 	close(release)
@@ -91,7 +98,7 @@ func TestCloseStreams(t *testing.T) {
 	select {
 	case <-stopped:
 	case <-time.After(5 * time.Second):
-		t.Fatal("GracefulStop did not return once the call in flight finished")
+		t.Fatal("Shutdown did not return once the call in flight finished")
 	}
 	if d := time.Since(begin); d > time.Second {
 		t.Fatalf("shutdown took %v", d)

@@ -74,4 +74,13 @@
 // [Executor.CreateReplay] makes the log file in [Config.ReplayDir], and
 // Handler serves it at GET /replays/{instance} to a bearer of an admin
 // token checked with Config.Verifier.
+//
+// # Serving
+//
+// [Listen] opens the players' and the metrics' sockets (before the executor
+// exists, so an agent can register with the public address), [Server.Serve]
+// serves an Executor on them with its background work (Run, or an agent's),
+// and [Server.Shutdown] stops in order: background work, HTTP servers,
+// executor. rccd executor, rccd dev, rcc-load --self and the tests of
+// pkg/agent and pkg/play start executors this way.
 package executor

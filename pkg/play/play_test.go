@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
+	"github.com/rcc-games/rcc/pkg/executor"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
@@ -119,24 +119,28 @@ func newEnv(t *testing.T) *env {
 	// machine under the race detector: wait for it.
 	cfg.Executor.StartWait = time.Minute
 	cfg.Executor.Sandbox.CacheDir = cacheDir
-	a, err := agent.New(context.Background(), cfg)
+	ws, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, err := agent.New(context.Background(), cfg)
+	if err != nil {
+		_ = ws.Shutdown(context.Background())
+		t.Fatal(err)
+	}
 	e.agent = a
-	hs := httptest.NewServer(a.Executor().Handler())
-	e.proxy.target = hs.Listener.Addr().String()
+	e.proxy.target = ws.WSAddr()
 	go e.proxy.serve()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
+	ws.Serve(context.Background(), a.Executor(), a.Run)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent: %v", err)
+		if err := ws.Shutdown(context.Background()); err != nil {
+			t.Errorf("shutdown: %v", err)
 		}
-		hs.Close()
-		_ = a.Executor().Close(context.Background())
+		select {
+		case err := <-ws.Err():
+			t.Errorf("agent: %v", err)
+		default:
+		}
 	})
 	return e
 }

@@ -3,7 +3,6 @@ package coordinatortest
 import (
 	"context"
 	"crypto/ed25519"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,6 +21,10 @@ type Server struct {
 	Addr   string
 	Issuer *auth.Issuer
 	Store  coordinator.Store
+	// Coordinator is the coordinator served, and Running its server, for
+	// tests of what they do (Shutdown, CloseStreams).
+	Coordinator *coordinator.Coordinator
+	Running     *coordinator.Server
 }
 
 // Start serves a coordinator configured by cfg. When cfg.Store is nil it
@@ -50,20 +53,12 @@ func Start(t testing.TB, cfg coordinator.Config) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := c.NewServer()
+	srv, err := c.Serve(context.Background(), coordinator.ServeConfig{GRPCAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Serve(lis) }()
-	go func() { defer close(done); _ = c.Run(ctx) }()
-	t.Cleanup(func() { cancel(); srv.Stop(); <-done })
-	return &Server{t: t, Addr: lis.Addr().String(), Issuer: cfg.Issuer, Store: cfg.Store}
+	t.Cleanup(srv.Close)
+	return &Server{t: t, Addr: srv.GRPCAddr(), Issuer: cfg.Issuer, Store: cfg.Store, Coordinator: c, Running: srv}
 }
 
 // Token makes a token of role for subject, valid for an hour.

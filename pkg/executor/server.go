@@ -1,0 +1,126 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// DefaultShutdownTimeout is how long a stopping Server lets its HTTP
+// servers finish.
+const DefaultShutdownTimeout = 5 * time.Second
+
+// ServeConfig says where an executor serves.
+type ServeConfig struct {
+	// WSAddr is the listen address of the players' WebSocket endpoint
+	// (Handler), host:port (port 0 picks one).
+	WSAddr string
+	// MetricsAddr is the HTTP address of /metrics (MetricsHandler) and
+	// /healthz; none when empty.
+	MetricsAddr string
+}
+
+// Server is an executor's players' endpoint and metrics, with its
+// background work. Listen opens the sockets first, so that the public
+// address is known before the executor exists (an agent registers with
+// it); Serve then serves an Executor on them.
+type Server struct {
+	ws, metrics         net.Listener
+	wsAddr, metricsAddr string
+	ex                  *Executor
+	wsSrv, metricsSrv   *http.Server
+	errc                chan error
+	stopRun             context.CancelFunc
+	runDone             chan struct{}
+}
+
+// Listen opens the listeners of cfg.
+func Listen(cfg ServeConfig) (*Server, error) {
+	ws, err := net.Listen("tcp", cfg.WSAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on the players' address: %w", err)
+	}
+	s := &Server{ws: ws, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
+	if cfg.MetricsAddr != "" {
+		if s.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ws.Close()
+			return nil, fmt.Errorf("listen on the metrics address: %w", err)
+		}
+		s.metricsAddr = s.metrics.Addr().String()
+	}
+	return s, nil
+}
+
+// WSAddr is the address the players' endpoint listens on.
+func (s *Server) WSAddr() string { return s.wsAddr }
+
+// MetricsAddr is the address of /metrics and /healthz, "" when none.
+func (s *Server) MetricsAddr() string { return s.metricsAddr }
+
+// Err reports a server or the background work failing by itself.
+func (s *Server) Err() <-chan error { return s.errc }
+
+// Serve serves ex on the listeners and runs run beside them until
+// Shutdown: ex.Run when run is nil, an agent's Run (which runs the
+// executor's) when it drives ex for a coordinator. Call it once.
+func (s *Server) Serve(ctx context.Context, ex *Executor, run func(context.Context) error) {
+	if run == nil {
+		run = ex.Run
+	}
+	s.ex = ex
+	s.wsSrv = &http.Server{Handler: ex.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.wsSrv.Serve(s.ws); !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- fmt.Errorf("players' endpoint: %w", err)
+		}
+	}()
+	if s.metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", ex.MetricsHandler())
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := s.metricsSrv.Serve(s.metrics); !errors.Is(err, http.ErrServerClosed) {
+				s.errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+	}
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopRun, s.runDone = stopRun, make(chan struct{})
+	go func() {
+		defer close(s.runDone)
+		if err := run(runCtx); err != nil {
+			s.errc <- err
+		}
+	}()
+}
+
+// Shutdown stops in order: the background work, waited for (an agent
+// reports its instances' end to the coordinator), then the HTTP servers,
+// given until ctx ends, then the executor (Close: its instances stop and
+// their players are told). Before Serve it only closes the listeners.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.ex == nil {
+		s.ws.Close()
+		if s.metrics != nil {
+			s.metrics.Close()
+		}
+		return nil
+	}
+	s.stopRun()
+	<-s.runDone
+	err := s.wsSrv.Shutdown(ctx)
+	if s.metricsSrv != nil {
+		err = errors.Join(err, s.metricsSrv.Shutdown(ctx))
+	}
+	if cerr := s.ex.Close(ctx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down executor: %w", err)
+	}
+	return nil
+}
