@@ -16,20 +16,9 @@ import (
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval of a condition wait
-	}
-}
 
 func readModule(t testing.TB, path string) []byte {
 	b, err := os.ReadFile(path)
@@ -104,7 +93,7 @@ func (e *env) spawn(game string) string {
 func (e *env) waitState(id string, want rccv1.InstanceState) *rccv1.Instance {
 	e.t.Helper()
 	var in *rccv1.Instance
-	waitFor(e.t, "instance "+id+" "+want.String(), 30*time.Second, func() bool {
+	testenv.WaitFor(e.t, "instance "+id+" "+want.String(), 30*time.Second, func() bool {
 		var err error
 		in, err = e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: id})
 		return err == nil && in.State == want
@@ -126,7 +115,7 @@ func TestStartStopReport(t *testing.T) {
 		t.Fatalf("executor: %+v %v", st, err)
 	}
 	// Heartbeats carry the instance's live figures.
-	waitFor(t, "the instance's live figures", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "the instance's live figures", 10*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: id})
 		if err != nil || got.Stats == nil || got.Stats.Frames == 0 {
 			return false
@@ -149,7 +138,7 @@ func TestStartStopReport(t *testing.T) {
 		t.Fatalf("reason %q", stopped.Reason)
 	}
 	// Reported, so the executor forgets it.
-	waitFor(t, "the executor to forget the instance", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "the executor to forget the instance", 10*time.Second, func() bool {
 		_, err := a.Executor().Instance(id)
 		return errors.Is(err, executor.ErrNotFound)
 	})
@@ -168,7 +157,7 @@ func TestFailureReachesTheCoordinator(t *testing.T) {
 	}
 	e.waitState(good, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
 	// Heartbeats carry the live stats.
-	waitFor(t, "executor stats", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "executor stats", 10*time.Second, func() bool {
 		xs, err := e.admin.Executors.List(context.Background(), &rccv1.ListExecutorsRequest{})
 		return err == nil && len(xs.Executors) == 1 && xs.Executors[0].Stats.GetInstances() == 1 &&
 			xs.Executors[0].Stats.GetMemoryBytes() > 0
@@ -261,7 +250,7 @@ func TestRecordedInstance(t *testing.T) {
 	plain := e.spawn("mini")
 	e.waitState(rec.Id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
 	e.waitState(plain, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
-	waitFor(t, "frames", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "frames", 10*time.Second, func() bool {
 		st, err := e.agent.Executor().Instance(rec.Id)
 		return err == nil && st.Frames >= 3
 	})

@@ -145,18 +145,6 @@ func (e *env) deploy(game string) *rccv1.GameVersion {
 	return res.Version
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval of a condition wait
-	}
-}
-
 // fakeExecutor speaks the executor side of the real gRPC API.
 type fakeExecutor struct {
 	t       testing.TB

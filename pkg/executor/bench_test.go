@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -139,7 +140,7 @@ func benchBroadcast(b *testing.B, n, size int) {
 		}()
 	}
 	in := h.ex.lookup("rec")
-	waitFor(b, "every client connected", func() bool { return len(*in.sessions.Load()) == n })
+	testenv.WaitFor(b, "every client connected", 10*time.Second, func() bool { return len(*in.sessions.Load()) == n })
 	state := make([]byte, size)
 	slowest := func() int64 {
 		m := received[0].Load()
@@ -163,7 +164,7 @@ func benchBroadcast(b *testing.B, n, size int) {
 			s.send(msg, true)
 		}
 	}
-	waitFor(b, "the clients to read every frame", func() bool { return slowest() >= int64(b.N) })
+	testenv.WaitFor(b, "the clients to read every frame", 10*time.Second, func() bool { return slowest() >= int64(b.N) })
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)*float64(n)/elapsed.Seconds(), "delivered/s")

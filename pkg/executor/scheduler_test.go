@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // fakeFrames runs a scheduler whose frames call run, for instances that
@@ -55,7 +57,7 @@ func TestSchedulerSkipsAheadAfterOverrun(t *testing.T) {
 			time.Sleep(35 * time.Millisecond) // three and a half steps
 		}
 	}, in)
-	waitFor(t, "frames after the slow one", func() bool {
+	testenv.WaitFor(t, "frames after the slow one", 10*time.Second, func() bool {
 		starts, _ := f.get(in)
 		return len(starts) >= 10
 	})
@@ -86,7 +88,7 @@ func TestSchedulerSlowInstanceDoesNotDelayOthers(t *testing.T) {
 			time.Sleep(300 * time.Millisecond) // a guest call at its bound
 		}
 	}, slow, fast)
-	waitFor(t, "the slow frame to end", func() bool {
+	testenv.WaitFor(t, "the slow frame to end", 10*time.Second, func() bool {
 		starts, _ := f.get(slow)
 		return len(starts) >= 3
 	})
