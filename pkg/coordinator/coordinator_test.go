@@ -19,6 +19,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -309,7 +310,8 @@ func TestJoinTicket(t *testing.T) {
 }
 
 func TestLeaseExpiry(t *testing.T) {
-	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	clk := newClock()
+	e := start(t, sqliteStore(t), newIssuer(t), onClock(clk))
 	ctx := context.Background()
 	e.deploy("arena")
 	x := e.executor("ex1", 0)
@@ -324,6 +326,7 @@ func TestLeaseExpiry(t *testing.T) {
 	if _, err := e.admin.Instances.RenewLease(ctx, &rccv1.RenewLeaseRequest{Id: renewed.Id, LeaseSeconds: 60}); err != nil {
 		t.Fatal(err)
 	}
+	clk.advance(2 * time.Second) // past the short lease, within the renewed one
 	testenv.WaitFor(t, "the expired instance's stop order", 5*time.Second, func() bool { r, ok := x.stopped(short.Id); return ok && r == "lease expired" })
 	testenv.WaitFor(t, "the expired instance to stop", 5*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: short.Id})
@@ -339,7 +342,8 @@ func TestLeaseExpiry(t *testing.T) {
 }
 
 func TestExecutorLostRespawn(t *testing.T) {
-	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	clk := newClock()
+	e := start(t, sqliteStore(t), newIssuer(t), onClock(clk))
 	ctx := context.Background()
 	e.deploy("arena")
 	a := e.executor("ex-a", 0)
@@ -354,6 +358,10 @@ func TestExecutorLostRespawn(t *testing.T) {
 	testenv.WaitFor(t, "both instances on a", 5*time.Second, func() bool { return a.has(keep.Id) && a.has(drop.Id) })
 	b := e.executor("ex-b", 0)
 	a.pause(true)
+	var cfg coordinator.Config
+	fastConfig(&cfg)
+	// Past a's liveness window on the coordinator's clock, with b beating.
+	advanceBeating(t, clk, time.Duration(cfg.MissedHeartbeats+1)*cfg.HeartbeatInterval, b)
 	testenv.WaitFor(t, "a to be lost", 5*time.Second, func() bool {
 		xs, err := e.admin.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
 		return err == nil && xs.Executors[0].State == rccv1.ExecutorState_EXECUTOR_STATE_LOST
