@@ -77,7 +77,7 @@ func BenchmarkScheduler(b *testing.B) {
 			s0, cpu0, t0 := ex.Stats(), cpuTime(), time.Now()
 			b.ResetTimer()
 			for range b.N {
-				time.Sleep(time.Second)
+				time.Sleep(time.Second) // one op is a second of wall time at the instances' 60 Hz
 			}
 			b.StopTimer()
 			s1, cpu1, wall := ex.Stats(), cpuTime(), time.Since(t0)
@@ -156,7 +156,7 @@ func benchBroadcast(b *testing.B, n, size int) {
 	start := time.Now()
 	for i := range b.N {
 		for int64(i)-slowest() > queue/2 {
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(20 * time.Microsecond) // back-pressure: let the slowest client catch up
 		}
 		msg := make([]byte, 0, protocol.StateHeaderBytes+size)
 		msg = append(protocol.AppendStateHeader(msg, uint64(i)), state...)

@@ -168,7 +168,7 @@ func TestHostileInstanceFailsAlone(t *testing.T) {
 			// The arena keeps ticking near 60 Hz: count its frames over a
 			// wall-clock window.
 			first, _ := player.nextState()
-			time.Sleep(time.Second)
+			time.Sleep(time.Second) // the measurement window
 			var last *protocol.State
 			_ = player.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 			for {
