@@ -62,7 +62,7 @@ func BenchmarkTopCPU(b *testing.B) {
 	// Heartbeats, spread over the interval like independent executors.
 	for x := range nx {
 		go func() {
-			time.Sleep(time.Duration(x) * 2 * time.Second / nx)
+			time.Sleep(time.Duration(x) * 2 * time.Second / nx) // this executor's phase in the 2 s interval
 			t := time.NewTicker(2 * time.Second)
 			defer t.Stop()
 			for frame := uint64(0); ; frame += 120 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -208,11 +209,12 @@ func TestCoordinatorServes(t *testing.T) {
 		done <- run(ctx, []string{"coordinator", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, &logs, &logs)
 	}()
 	var addr, metricsAddr string
-	deadline := time.Now().Add(10 * time.Second)
-	for addr == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("no start line in logs:\n%s", logs.String())
+	defer func() {
+		if addr == "" {
+			t.Logf("logs:\n%s", logs.String())
 		}
+	}()
+	testenv.WaitFor(t, "the coordinator's start line in its logs", 10*time.Second, func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			var rec map[string]any
 			if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == "coordinator started" {
@@ -220,8 +222,8 @@ func TestCoordinatorServes(t *testing.T) {
 				metricsAddr, _ = rec["metrics_addr"].(string)
 			}
 		}
-		time.Sleep(20 * time.Millisecond) // polling the log for the start line
-	}
+		return addr != ""
+	})
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

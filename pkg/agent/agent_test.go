@@ -17,20 +17,9 @@ import (
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval of a condition wait
-	}
-}
 
 func readModule(t testing.TB, path string) []byte {
 	b, err := os.ReadFile(path)
@@ -53,8 +42,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	// The coordinator's clock stands still. These tests are about what the
+	// agent does and reports; its heartbeats still flow at 100 ms, but a
+	// machine busy compiling a guest under the race detector can no
+	// longer make the coordinator declare the agent lost or a lease
+	// expire.
+	begun := time.Now()
 	srv := coordinatortest.Start(t, coordinator.Config{HeartbeatInterval: 100 * time.Millisecond,
-		MissedHeartbeats: 20, ReapInterval: 50 * time.Millisecond, ResyncInterval: 200 * time.Millisecond})
+		MissedHeartbeats: 20, ReapInterval: 50 * time.Millisecond, ResyncInterval: 200 * time.Millisecond,
+		Now: func() time.Time { return begun }})
 	e := &env{t: t, srv: srv}
 	e.admin = e.dial(auth.RoleAdmin, "admin")
 	return e
@@ -116,7 +112,7 @@ func (e *env) spawn(game string) string {
 func (e *env) waitState(id string, want rccv1.InstanceState) *rccv1.Instance {
 	e.t.Helper()
 	var in *rccv1.Instance
-	waitFor(e.t, "instance "+id+" "+want.String(), 30*time.Second, func() bool {
+	testenv.WaitFor(e.t, "instance "+id+" "+want.String(), 30*time.Second, func() bool {
 		var err error
 		in, err = e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: id})
 		return err == nil && in.State == want
@@ -138,7 +134,7 @@ func TestStartStopReport(t *testing.T) {
 		t.Fatalf("executor: %+v %v", st, err)
 	}
 	// Heartbeats carry the instance's live figures.
-	waitFor(t, "the instance's live figures", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "the instance's live figures", 10*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: id})
 		if err != nil || got.Stats == nil || got.Stats.Frames == 0 {
 			return false
@@ -161,7 +157,7 @@ func TestStartStopReport(t *testing.T) {
 		t.Fatalf("reason %q", stopped.Reason)
 	}
 	// Reported, so the executor forgets it.
-	waitFor(t, "the executor to forget the instance", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "the executor to forget the instance", 10*time.Second, func() bool {
 		_, err := a.Executor().Instance(id)
 		return errors.Is(err, executor.ErrNotFound)
 	})
@@ -180,7 +176,7 @@ func TestFailureReachesTheCoordinator(t *testing.T) {
 	}
 	e.waitState(good, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
 	// Heartbeats carry the live stats.
-	waitFor(t, "executor stats", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "executor stats", 10*time.Second, func() bool {
 		xs, err := e.admin.Executors.List(context.Background(), &rccv1.ListExecutorsRequest{})
 		return err == nil && len(xs.Executors) == 1 && xs.Executors[0].Stats.GetInstances() == 1 &&
 			xs.Executors[0].Stats.GetMemoryBytes() > 0
@@ -269,7 +265,7 @@ func TestRecordedInstance(t *testing.T) {
 	plain := e.spawn("mini")
 	e.waitState(rec.Id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
 	e.waitState(plain, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
-	waitFor(t, "frames", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "frames", 10*time.Second, func() bool {
 		st, err := e.agent.Executor().Instance(rec.Id)
 		return err == nil && st.Frames >= 3
 	})

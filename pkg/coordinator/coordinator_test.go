@@ -19,6 +19,8 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -188,8 +190,8 @@ func TestSpawnPendingUntilExecutorRegisters(t *testing.T) {
 		t.Fatalf("spawned = %v", in)
 	}
 	x := e.executor("ex1", 0)
-	eventually(t, "the executor to receive the pending instance", 5*time.Second, func() bool { return x.has(in.Id) })
-	eventually(t, "the instance to run", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "the executor to receive the pending instance", 5*time.Second, func() bool { return x.has(in.Id) })
+	testenv.WaitFor(t, "the instance to run", 5*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id})
 		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING && got.ExecutorId == x.id && got.WsUrl == "ws://ex1.test/play"
 	})
@@ -198,13 +200,13 @@ func TestSpawnPendingUntilExecutorRegisters(t *testing.T) {
 	if err != nil || in2.State != rccv1.InstanceState_INSTANCE_STATE_STARTING {
 		t.Fatalf("second spawn = %v %v", in2, err)
 	}
-	eventually(t, "the second instance on the executor", 5*time.Second, func() bool { return x.has(in2.Id) })
+	testenv.WaitFor(t, "the second instance on the executor", 5*time.Second, func() bool { return x.has(in2.Id) })
 	st, err := e.admin.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: in2.Id, Reason: "test over"})
 	if err != nil || st.State != rccv1.InstanceState_INSTANCE_STATE_STOPPING {
 		t.Fatalf("stop = %v %v", st, err)
 	}
-	eventually(t, "the executor to be told to stop", 5*time.Second, func() bool { r, ok := x.stopped(in2.Id); return ok && r == "test over" })
-	eventually(t, "the instance to be stopped", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "the executor to be told to stop", 5*time.Second, func() bool { r, ok := x.stopped(in2.Id); return ok && r == "test over" })
+	testenv.WaitFor(t, "the instance to be stopped", 5*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in2.Id})
 		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_STOPPED
 	})
@@ -230,9 +232,9 @@ func TestInstanceStats(t *testing.T) {
 	if in.Stats != nil {
 		t.Fatalf("stats of a new instance = %v", in.Stats)
 	}
-	eventually(t, "the executor to run the instance", 5*time.Second, func() bool { return x.has(in.Id) })
+	testenv.WaitFor(t, "the executor to run the instance", 5*time.Second, func() bool { return x.has(in.Id) })
 	var got *rccv1.Instance
-	eventually(t, "two heartbeats with figures", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "two heartbeats with figures", 5*time.Second, func() bool {
 		got, err = e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id})
 		return err == nil && got.Stats != nil && got.Stats.Frames >= 120
 	})
@@ -308,7 +310,8 @@ func TestJoinTicket(t *testing.T) {
 }
 
 func TestLeaseExpiry(t *testing.T) {
-	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	clk := newClock()
+	e := start(t, sqliteStore(t), newIssuer(t), onClock(clk))
 	ctx := context.Background()
 	e.deploy("arena")
 	x := e.executor("ex1", 0)
@@ -323,8 +326,9 @@ func TestLeaseExpiry(t *testing.T) {
 	if _, err := e.admin.Instances.RenewLease(ctx, &rccv1.RenewLeaseRequest{Id: renewed.Id, LeaseSeconds: 60}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the expired instance's stop order", 5*time.Second, func() bool { r, ok := x.stopped(short.Id); return ok && r == "lease expired" })
-	eventually(t, "the expired instance to stop", 5*time.Second, func() bool {
+	clk.advance(2 * time.Second) // past the short lease, within the renewed one
+	testenv.WaitFor(t, "the expired instance's stop order", 5*time.Second, func() bool { r, ok := x.stopped(short.Id); return ok && r == "lease expired" })
+	testenv.WaitFor(t, "the expired instance to stop", 5*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: short.Id})
 		return err == nil && got.State == rccv1.InstanceState_INSTANCE_STATE_STOPPED && got.Reason == "lease expired"
 	})
@@ -338,7 +342,8 @@ func TestLeaseExpiry(t *testing.T) {
 }
 
 func TestExecutorLostRespawn(t *testing.T) {
-	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	clk := newClock()
+	e := start(t, sqliteStore(t), newIssuer(t), onClock(clk))
 	ctx := context.Background()
 	e.deploy("arena")
 	a := e.executor("ex-a", 0)
@@ -350,15 +355,19 @@ func TestExecutorLostRespawn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "both instances on a", 5*time.Second, func() bool { return a.has(keep.Id) && a.has(drop.Id) })
+	testenv.WaitFor(t, "both instances on a", 5*time.Second, func() bool { return a.has(keep.Id) && a.has(drop.Id) })
 	b := e.executor("ex-b", 0)
 	a.pause(true)
-	eventually(t, "a to be lost", 5*time.Second, func() bool {
+	var cfg coordinator.Config
+	fastConfig(&cfg)
+	// Past a's liveness window on the coordinator's clock, with b beating.
+	advanceBeating(t, clk, time.Duration(cfg.MissedHeartbeats+1)*cfg.HeartbeatInterval, b)
+	testenv.WaitFor(t, "a to be lost", 5*time.Second, func() bool {
 		xs, err := e.admin.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
 		return err == nil && xs.Executors[0].State == rccv1.ExecutorState_EXECUTOR_STATE_LOST
 	})
 	var respawned *rccv1.Instance
-	eventually(t, "the respawned instance to run on b", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "the respawned instance to run on b", 5*time.Second, func() bool {
 		list, err := e.admin.Instances.List(ctx, &rccv1.ListInstancesRequest{ExecutorId: b.id})
 		if err != nil || len(list.Instances) != 1 {
 			return false
@@ -384,7 +393,7 @@ func TestExecutorLostRespawn(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.pause(false)
-	eventually(t, "a to be told to stop its lost instances", 5*time.Second, func() bool {
+	testenv.WaitFor(t, "a to be told to stop its lost instances", 5*time.Second, func() bool {
 		_, ok1 := a.stopped(keep.Id)
 		_, ok2 := a.stopped(drop.Id)
 		return ok1 && ok2

@@ -20,6 +20,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
 	"github.com/rcc-games/rcc/pkg/pgtest"
 	"github.com/rcc-games/rcc/pkg/store"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -122,15 +123,50 @@ func (e *env) deploy(game string) *rccv1.GameVersion {
 	return res.Version
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
+// clock is a coordinator's clock that moves only when the test says: with
+// it, leases expire and executors go silent when the test advances it, not
+// when the machine is slow. It starts at the current time so that tokens
+// and tickets issued on the real clock stay valid.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Now()} }
+
+// Now returns the clock's time; it is the coordinator's Config.Now.
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// onClock starts the coordinator on clk.
+func onClock(clk *clock) func(*coordinator.Config) {
+	return func(cfg *coordinator.Config) { cfg.Now = clk.Now }
+}
+
+// advanceBeating moves clk on by d, one heartbeat interval at a time,
+// waiting at each step for every executor in live to heartbeat at the new
+// time, so that only the others fall silent.
+func advanceBeating(t testing.TB, clk *clock, d time.Duration, live ...*fakeExecutor) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
+	var cfg coordinator.Config
+	fastConfig(&cfg)
+	for passed := time.Duration(0); passed < d; passed += cfg.HeartbeatInterval {
+		clk.advance(cfg.HeartbeatInterval)
+		for _, x := range live {
+			// The beat counted after the advance is sent after it; once the
+			// next one is counted, that one has been answered.
+			n := x.beatCount()
+			testenv.WaitFor(t, x.name+" to heartbeat", 5*time.Second, func() bool { return x.beatCount() >= n+2 })
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval of a condition wait
 	}
 }
 
@@ -248,6 +284,13 @@ func (f *fakeExecutor) stopped(id string) (string, bool) {
 	defer f.mu.Unlock()
 	r, ok := f.stops[id]
 	return r, ok
+}
+
+// beatCount returns how many heartbeats f has begun to send.
+func (f *fakeExecutor) beatCount() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.beats
 }
 
 func (f *fakeExecutor) pause(p bool) {

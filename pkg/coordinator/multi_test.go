@@ -20,6 +20,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/pgtest"
 	"github.com/rcc-games/rcc/pkg/store"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -159,7 +160,7 @@ func TestTwoCoordinatorsHammerJoin(t *testing.T) {
 		go func() { defer wg.Done(); xs[k] = envs[k].executor(fmt.Sprint("ex", k), 0) }()
 	}
 	wg.Wait()
-	eventually(t, "every pending instance to start", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "every pending instance to start", 10*time.Second, func() bool {
 		for _, id := range ids {
 			if !xs[0].has(id) && !xs[1].has(id) {
 				return false
@@ -280,7 +281,7 @@ func testPostgresRestart(t *testing.T, down func(*pgtest.Server)) {
 			}
 		}()
 	}
-	eventually(t, "some spawns before the outage", 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 20 })
+	testenv.WaitFor(t, "some spawns before the outage", 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 20 })
 	t0 := time.Now()
 	down(srv)
 	t.Logf("database down after %v", time.Since(t0).Round(time.Millisecond))
@@ -295,7 +296,7 @@ func testPostgresRestart(t *testing.T, down func(*pgtest.Server)) {
 	time.Sleep(300 * time.Millisecond) // an outage long enough for the reaper and the streams to notice
 	srv.Start()
 	t.Logf("database up again after %v", time.Since(t0).Round(time.Millisecond))
-	eventually(t, "spawns to succeed again", 20*time.Second, func() bool {
+	testenv.WaitFor(t, "spawns to succeed again", 20*time.Second, func() bool {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		_, err := e.admin.Instances.Spawn(cctx, &rccv1.SpawnRequest{Game: "arena"})
@@ -305,7 +306,7 @@ func testPostgresRestart(t *testing.T, down func(*pgtest.Server)) {
 	mu.Lock()
 	before := len(acked)
 	mu.Unlock()
-	eventually(t, "the load to go on", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > before+20 })
+	testenv.WaitFor(t, "the load to go on", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > before+20 })
 	close(stop)
 	wg.Wait()
 
@@ -332,7 +333,7 @@ func testPostgresRestart(t *testing.T, down func(*pgtest.Server)) {
 	if err != nil || len(xs.Executors) != 1 || xs.Executors[0].State != rccv1.ExecutorState_EXECUTOR_STATE_ACTIVE {
 		t.Fatalf("executors after the outage = %v %v", xs, err)
 	}
-	eventually(t, "instances spawned after the outage to reach the executor", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "instances spawned after the outage to reach the executor", 10*time.Second, func() bool {
 		mu.Lock()
 		last := acked[len(acked)-1]
 		mu.Unlock()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -36,7 +37,7 @@ func TestCloseStreams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the assignment stream to start the instance", 5*time.Second, func() bool { return x.has(in.Id) })
+	testenv.WaitFor(t, "the assignment stream to start the instance", 5*time.Second, func() bool { return x.has(in.Id) })
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	w, err := e.admin.Watch.Watch(wctx, &rccv1.WatchRequest{})

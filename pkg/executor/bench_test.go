@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -76,7 +77,7 @@ func BenchmarkScheduler(b *testing.B) {
 			s0, cpu0, t0 := ex.Stats(), cpuTime(), time.Now()
 			b.ResetTimer()
 			for range b.N {
-				time.Sleep(time.Second)
+				time.Sleep(time.Second) // one op is a second of wall time at the instances' 60 Hz
 			}
 			b.StopTimer()
 			s1, cpu1, wall := ex.Stats(), cpuTime(), time.Since(t0)
@@ -139,7 +140,7 @@ func benchBroadcast(b *testing.B, n, size int) {
 		}()
 	}
 	in := h.ex.lookup("rec")
-	waitFor(b, "every client connected", func() bool { return len(*in.sessions.Load()) == n })
+	testenv.WaitFor(b, "every client connected", 10*time.Second, func() bool { return len(*in.sessions.Load()) == n })
 	state := make([]byte, size)
 	slowest := func() int64 {
 		m := received[0].Load()
@@ -155,7 +156,7 @@ func benchBroadcast(b *testing.B, n, size int) {
 	start := time.Now()
 	for i := range b.N {
 		for int64(i)-slowest() > queue/2 {
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(20 * time.Microsecond) // back-pressure: let the slowest client catch up
 		}
 		msg := make([]byte, 0, protocol.StateHeaderBytes+size)
 		msg = append(protocol.AppendStateHeader(msg, uint64(i)), state...)
@@ -163,7 +164,7 @@ func benchBroadcast(b *testing.B, n, size int) {
 			s.send(msg, true)
 		}
 	}
-	waitFor(b, "the clients to read every frame", func() bool { return slowest() >= int64(b.N) })
+	testenv.WaitFor(b, "the clients to read every frame", 10*time.Second, func() bool { return slowest() >= int64(b.N) })
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)*float64(n)/elapsed.Seconds(), "delivered/s")

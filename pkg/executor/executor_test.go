@@ -15,6 +15,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 	"github.com/rcc-games/rcc/pkg/world"
 )
@@ -167,7 +168,7 @@ func TestHostileInstanceFailsAlone(t *testing.T) {
 			// The arena keeps ticking near 60 Hz: count its frames over a
 			// wall-clock window.
 			first, _ := player.nextState()
-			time.Sleep(time.Second)
+			time.Sleep(time.Second) // the measurement window
 			var last *protocol.State
 			_ = player.conn.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 			for {
@@ -288,7 +289,7 @@ func TestInputRateLimit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "5 inputs dropped", func() bool {
+	testenv.WaitFor(t, "5 inputs dropped", 10*time.Second, func() bool {
 		v, _ := metricValue(h.scrape(), "rcc_executor_inputs_dropped_total", "reason", "rate")
 		return v == 5
 	})
@@ -319,11 +320,12 @@ func TestSlowClientDroppedThenClosed(t *testing.T) {
 	slow := h.dialURL(h.url("arena", h.ticket("slow", "arena")), smallReadDialer)
 	fast, _ := h.join("fast", "arena")
 
-	// The slow client reads nothing for a while; the fast one keeps up.
+	// The slow client reads nothing for a while; the fast one keeps up,
+	// read over a 1.5 s window of wall time.
 	first, _ := fast.nextState()
-	deadline := time.Now().Add(1500 * time.Millisecond)
+	windowEnd := time.Now().Add(1500 * time.Millisecond)
 	var last *protocol.State
-	for time.Now().Before(deadline) {
+	for time.Now().Before(windowEnd) {
 		if s, ok := fast.next().(*protocol.State); ok {
 			last = s
 		}
@@ -338,7 +340,7 @@ func TestSlowClientDroppedThenClosed(t *testing.T) {
 	}
 	// Then it reads what was buffered and finds the close.
 	slow.expectClose(protocol.CloseTooSlow, 10*time.Second)
-	waitFor(t, "the slow player to be gone", func() bool {
+	testenv.WaitFor(t, "the slow player to be gone", 10*time.Second, func() bool {
 		st, _ := h.ex.Instance("arena")
 		return strings.Join(st.Players, ",") == "fast"
 	})
@@ -374,7 +376,7 @@ func TestReconnectKeepsAvatar(t *testing.T) {
 
 	// Disconnect and come back within the grace: same avatar.
 	second.conn.Close()
-	waitFor(t, "alice disconnected", func() bool {
+	testenv.WaitFor(t, "alice disconnected", 10*time.Second, func() bool {
 		st, _ := h.ex.Instance("arena")
 		return strings.Join(st.Players, ",") == "bob" && st.InGame == 2
 	})
@@ -627,7 +629,7 @@ func TestPlayerWaitsForStartingInstance(t *testing.T) {
 		}
 		close(joined)
 	}()
-	waitFor(t, "the player to wait for the instance", func() bool { return h.ex.waiting.Load() == 1 })
+	testenv.WaitFor(t, "the player to wait for the instance", 10*time.Second, func() bool { return h.ex.waiting.Load() == 1 })
 	h.start(InstanceSpec{ID: "late", Game: "recorder", Module: testModule(t, "recorder")})
 	select {
 	case w := <-joined:

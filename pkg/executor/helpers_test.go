@@ -282,18 +282,6 @@ func (c *client) expectClose(want protocol.CloseCode, within time.Duration) stri
 	}
 }
 
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // scrape fetches and parses /metrics.
 func (h *harness) scrape() map[string]*dto.MetricFamily {
 	h.t.Helper()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // TestHostileCorpus runs every hostile module of the sandbox's corpus on
@@ -57,7 +58,7 @@ func TestHostileCorpus(t *testing.T) {
 	}
 	// The arena is still running and serving.
 	first, _ := player.nextState()
-	waitFor(t, "30 more arena frames", func() bool {
+	testenv.WaitFor(t, "30 more arena frames", 10*time.Second, func() bool {
 		st, _ := h.ex.Instance("arena")
 		return st.State == StateRunning && st.Frames >= first.Frame+30
 	})

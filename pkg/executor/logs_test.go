@@ -7,6 +7,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // TestLogsOfAPanic runs a Go guest that panics on a player's input: its
@@ -19,7 +20,7 @@ func TestLogsOfAPanic(t *testing.T) {
 		Params: []byte(`{"panic_at": 100000}`)})
 	c, _ := h.join("alice", "p1")
 	h.run()
-	waitFor(t, "frame 20", func() bool { st, _ := h.ex.Instance("p1"); return st.Frames >= 20 })
+	testenv.WaitFor(t, "frame 20", 10*time.Second, func() bool { st, _ := h.ex.Instance("p1"); return st.Frames >= 20 })
 	if err := c.send([]byte("panic")); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestLogsBoundedUnderFlood(t *testing.T) {
 	h := newHarness(t, func(c *Config, _ *httptestServer) { c.LogEntries = 16 })
 	h.start(InstanceSpec{ID: "chatty", Game: "chatty", Module: testModule(t, "chatty")})
 	h.run()
-	waitFor(t, "lines dropped by the rate limit", func() bool {
+	testenv.WaitFor(t, "lines dropped by the rate limit", 10*time.Second, func() bool {
 		entries, _, _ := h.ex.Logs("chatty", 0)
 		for _, e := range entries {
 			if e.Event == EventDropped {
@@ -114,7 +115,7 @@ func TestLogsLastWordsInReason(t *testing.T) {
 	h := newHarness(t)
 	h.start(InstanceSpec{ID: "lw", Game: "last_words", Module: testModule(t, "last_words")})
 	h.run()
-	waitFor(t, "the failure", func() bool { st, _ := h.ex.Instance("lw"); return st.State == StateFailed })
+	testenv.WaitFor(t, "the failure", 10*time.Second, func() bool { st, _ := h.ex.Instance("lw"); return st.State == StateFailed })
 	st, _ := h.ex.Instance("lw")
 	if got, want := ReasonText(st.State, st.Reason, st.Detail), "trap in tick: unreachable; stderr: assertion failed: hp >= 0"; got != want {
 		t.Errorf("reason %q, want %q", got, want)

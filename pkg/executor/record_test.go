@@ -17,6 +17,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/localrun"
 	"github.com/rcc-games/rcc/pkg/replay"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -49,7 +50,7 @@ func playRecorded(t *testing.T, h *harness, id string, count int) {
 		t.Fatal(err)
 	}
 	n := st.Frames
-	waitFor(t, "frames after bob left", func() bool {
+	testenv.WaitFor(t, "frames after bob left", 10*time.Second, func() bool {
 		st, _ := h.ex.Instance(id)
 		return st.Frames > n+10
 	})
@@ -248,7 +249,7 @@ func TestRecordFailedFrame(t *testing.T) {
 	h.start(InstanceSpec{ID: "hostile", Game: "tick_loop", Module: module, Record: &log})
 	h.join("victim", "hostile")
 	h.run()
-	waitFor(t, "the instance to fail", func() bool {
+	testenv.WaitFor(t, "the instance to fail", 10*time.Second, func() bool {
 		st, _ := h.ex.Instance("hostile")
 		return st.State == StateFailed
 	})

@@ -5,7 +5,10 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // fakeFrames runs a scheduler whose frames call run, for instances that
@@ -47,22 +50,29 @@ func (f *fakeFrames) get(in *instance) ([]time.Time, []uint64) {
 	return append([]time.Time(nil), f.starts[in]...), append([]uint64(nil), f.overruns[in]...)
 }
 
+// The scheduler tests run in a synctest bubble: the clock is fake and
+// moves only when every goroutine waits, so a frame's sleep takes exactly
+// its duration and the grid does not depend on the machine's speed.
+
 func TestSchedulerSkipsAheadAfterOverrun(t *testing.T) {
+	synctest.Test(t, testSchedulerSkipsAheadAfterOverrun)
+}
+
+func testSchedulerSkipsAheadAfterOverrun(t *testing.T) {
 	step := 10 * time.Millisecond
 	in := &instance{step: step}
 	f, stop := runScheduler(t, 2, func(_ *instance, n int) {
 		if n == 3 {
-			time.Sleep(35 * time.Millisecond) // three and a half steps
+			time.Sleep(35 * time.Millisecond) // three and a half steps of the bubble's clock
 		}
 	}, in)
-	waitFor(t, "frames after the slow one", func() bool {
+	testenv.WaitFor(t, "frames after the slow one", 10*time.Second, func() bool {
 		starts, _ := f.get(in)
 		return len(starts) >= 10
 	})
 	stop()
 	starts, overruns := f.get(in)
-	// On a loaded machine other frames may overrun too; the slow one must
-	// have skipped at least three.
+	// The slow frame must have skipped at least three.
 	if len(overruns) == 0 || slices.Max(overruns) < 3 {
 		t.Fatalf("overruns %v, want one that skips 3 or more frames", overruns)
 	}
@@ -79,14 +89,18 @@ func TestSchedulerSkipsAheadAfterOverrun(t *testing.T) {
 }
 
 func TestSchedulerSlowInstanceDoesNotDelayOthers(t *testing.T) {
+	synctest.Test(t, testSchedulerSlowInstanceDoesNotDelayOthers)
+}
+
+func testSchedulerSlowInstanceDoesNotDelayOthers(t *testing.T) {
 	slow := &instance{step: 10 * time.Millisecond}
 	fast := &instance{step: 10 * time.Millisecond}
 	f, stop := runScheduler(t, 2, func(in *instance, n int) {
 		if in == slow && n == 1 {
-			time.Sleep(300 * time.Millisecond) // a guest call at its bound
+			time.Sleep(300 * time.Millisecond) // a guest call at its bound, on the bubble's clock
 		}
 	}, slow, fast)
-	waitFor(t, "the slow frame to end", func() bool {
+	testenv.WaitFor(t, "the slow frame to end", 10*time.Second, func() bool {
 		starts, _ := f.get(slow)
 		return len(starts) >= 3
 	})

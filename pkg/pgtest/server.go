@@ -80,15 +80,14 @@ func (s *Server) Start() {
 	}
 	// pg_ctl returns once the postmaster accepts connections; make sure the
 	// test database does too (after a crash it may still be recovering).
-	deadline := time.Now().Add(time.Minute)
-	for {
-		err := ping(s.url)
-		if err == nil {
-			return
+	var err error
+	defer func() {
+		if err != nil {
+			s.t.Logf("pgtest: %s does not answer: %v", redact(s.url), err)
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("pgtest: server started but %s does not answer: %v", redact(s.url), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	}()
+	testenv.WaitFor(s.t, "the started server to accept connections to the test database", time.Minute, func() bool {
+		err = ping(s.url)
+		return err == nil
+	})
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -288,16 +287,12 @@ func TestHostileModules(t *testing.T) {
 // waitFrames waits until *frames reaches n.
 func waitFrames(t *testing.T, frames *atomic.Int64, n int64, failed *atomic.Pointer[error]) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for frames.Load() < n {
+	testenv.WaitFor(t, fmt.Sprintf("the neighbour to reach %d frames", n), 5*time.Second, func() bool {
 		if err := failed.Load(); err != nil {
 			t.Fatalf("neighbour failed at frame %d: %v", frames.Load(), *err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("neighbour stuck at %d frames, want %d", frames.Load(), n)
-		}
-		runtime.Gosched()
-	}
+		return frames.Load() >= n
+	})
 }
 
 // runHostile instantiates module and runs frames with one player's input

@@ -78,7 +78,9 @@ func startXvfb() (*exec.Cmd, string, error) {
 			return nil, "", fmt.Errorf("Xvfb exited without a display number")
 		}
 		// The display number comes when Xvfb is ready; its socket should
-		// be there, but wait for it in case.
+		// be there, but wait for it in case. This runs in TestMain, before
+		// any test: there is no testing.TB for testenv.WaitFor, and a
+		// missing socket is not an error here (opening the display fails later).
 		sock := "/tmp/.X11-unix/X" + n
 		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 			if _, err := os.Stat(sock); err == nil {
