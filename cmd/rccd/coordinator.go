@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/rcc-games/rcc/pkg/buildinfo"
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
 	"github.com/rcc-games/rcc/pkg/auth"
@@ -130,7 +131,7 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	coord, err := coordinator.New(coordinator.Config{
-		Store: st, Issuer: issuer, Logger: log, Registerer: reg,
+		Store: st, Issuer: issuer, Logger: log, Registerer: reg, Version: buildinfo.Read().Short(),
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
 		LogEntries: cfg.LogEntries,
 	})

@@ -161,3 +161,7 @@ func (c *Client) FetchBlob(ctx context.Context, sha string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// VersionHeader is the response header of the coordinator's Watch stream
+// that carries the coordinator's build version (when it has one).
+const VersionHeader = "rcc-coordinator-version"

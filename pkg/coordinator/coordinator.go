@@ -45,6 +45,9 @@ type Config struct {
 	Store  Store
 	Issuer *auth.Issuer
 	Logger *slog.Logger
+	// Version is the coordinator's build version, sent to watchers in the
+	// Watch stream's response headers (client.VersionHeader).
+	Version string
 	// Registerer receives the coordinator's metrics; none when nil.
 	Registerer prometheus.Registerer
 	// HeartbeatInterval is what executors are told; MissedHeartbeats of

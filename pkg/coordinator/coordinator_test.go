@@ -522,6 +522,28 @@ func TestWatch(t *testing.T) {
 	}
 }
 
+func TestWatchHeadersCarryTheVersion(t *testing.T) {
+	for _, tc := range []struct{ name, version string }{{"with a version", "v1.2.3"}, {"without", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, sqliteStore(t), newIssuer(t), func(c *coordinator.Config) { c.Version = tc.version })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w, err := e.admin.Watch.Watch(ctx, &rccv1.WatchRequest{SkipSnapshot: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			md, err := w.Header()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := md.Get(client.VersionHeader)
+			if tc.version == "" && len(got) != 0 || tc.version != "" && (len(got) != 1 || got[0] != tc.version) {
+				t.Fatalf("%s header = %q, want %q", client.VersionHeader, got, tc.version)
+			}
+		})
+	}
+}
+
 // issuerKey is a test hook: the env's issuer was built from a key we keep.
 func (e *env) issuerKey() ed25519.PrivateKey {
 	k, _ := keys.Load(e.issuer)

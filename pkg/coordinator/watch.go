@@ -5,6 +5,7 @@ import (
 
 	"google.golang.org/grpc/metadata"
 
+	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/store"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
@@ -33,7 +34,11 @@ func (w *watchService) watch(ctx context.Context, req *rccv1.WatchRequest, strea
 	defer c.hub.unsubscribe(id)
 	// The response headers say the stream is subscribed: a client that
 	// waits for them and then reads the store misses no change.
-	if err := stream.SendHeader(metadata.MD{}); err != nil {
+	hdr := metadata.MD{}
+	if v := w.c.cfg.Version; v != "" {
+		hdr.Set(client.VersionHeader, v)
+	}
+	if err := stream.SendHeader(hdr); err != nil {
 		return err
 	}
 	if !req.SkipSnapshot {

@@ -28,9 +28,12 @@ type streamItem struct {
 }
 
 // connectedMsg says a Watch stream is open; its events arrive on ch.
+// version is the coordinator's, from the stream's headers ("" when it
+// sends none).
 type connectedMsg struct {
-	gen int
-	ch  <-chan streamItem
+	gen     int
+	ch      <-chan streamItem
+	version string
 }
 
 // eventsMsg carries Watch events of connection gen, then its end (err).
@@ -133,6 +136,12 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 				if err != nil {
 					return eventsMsg{gen: gen, err: err}
 				}
+				var version string
+				if md, err := stream.Header(); err == nil {
+					if v := md.Get(client.VersionHeader); len(v) > 0 {
+						version = v[0]
+					}
+				}
 				ch := make(chan streamItem, maxBatch)
 				go func() {
 					for {
@@ -150,7 +159,7 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 						}
 					}
 				}()
-				return connectedMsg{gen: gen, ch: ch}
+				return connectedMsg{gen: gen, ch: ch, version: version}
 			}
 		},
 		logs: func(lgen int, id string, afterSeq uint64) tea.Cmd {

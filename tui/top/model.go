@@ -25,7 +25,8 @@ type Config struct {
 	Client *client.Client
 	// Addr is the coordinator's address, shown in the header.
 	Addr string
-	// Version is the coordinator's version, shown in the header when set.
+	// Version is the coordinator's version, shown in the header when set;
+	// the Watch stream's headers replace it on each connection.
 	Version string
 	// ReadOnly hides the actions (stop, renew, drain, undrain).
 	ReadOnly bool
@@ -197,6 +198,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.conn, m.ch, m.sinceConn = connected, msg.ch, m.now
+		if msg.version != "" {
+			m.cfg.Version = msg.version
+		}
 		m.fl.connected()
 		cmd = recv(m.gen, m.ch)
 		if m.be != nil {

@@ -356,3 +356,16 @@ func TestEndedBeforeConnecting(t *testing.T) {
 		t.Fatalf("header does not count the recent failure:\n%s", v)
 	}
 }
+
+// TestVersionFromTheStream: the coordinator's version that a Watch stream's
+// headers carry appears in the header line.
+func TestVersionFromTheStream(t *testing.T) {
+	var m tea.Model = newTestModel(false)
+	m, _ = m.Update(connectedMsg{gen: 1, version: "v0.9.1"})
+	m, _ = m.Update(eventsMsg{gen: 1, evs: snapshot()})
+	m, _ = m.Update(tickMsg{at: t0})
+	first := strings.SplitN(m.View(), "\n", 2)[0]
+	if !strings.Contains(first, "v0.9.1") {
+		t.Fatalf("header line %q does not show the coordinator's version", first)
+	}
+}
