@@ -64,7 +64,7 @@ func startDev(t *testing.T) *devEnv {
 	cfg := t.TempDir()
 	environ := append(env(display), "XDG_CONFIG_HOME="+cfg, "RCC_ADDR=", "RCC_TOKEN=", "RCC_CONTEXT=")
 	d := &devEnv{t: t, env: environ, bin: bin}
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	dev := exec.Command(filepath.Join(bin, "rccd"), "dev", "--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--grpc-addr", "127.0.0.1:0", "--ws-addr", "127.0.0.1:0", "--metrics-addr", "", "--coordinator-metrics-addr", "",
 		"--log-format", "text")
@@ -122,7 +122,7 @@ func (d *devEnv) ctl(args ...string) string {
 type viewer struct {
 	name   string
 	cmd    *exec.Cmd
-	stderr syncBuffer
+	stderr testenv.SyncBuffer
 	done   chan struct{}
 	code   int
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -50,9 +49,9 @@ func join(ctx context.Context, f *joinFlags, logger *slog.Logger) (*play.Session
 		}
 		return s, func() {}, nil
 	}
-	labels, err := parseLabels(f.labels)
+	labels, err := client.ParseLabels(f.labels)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("--%w", err)
 	}
 	creds, err := client.Resolve(client.Selection{
 		Addr: f.addr, Token: f.token, Context: f.ctxt,
@@ -125,20 +124,4 @@ func joinError(game string, err error) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	return fmt.Errorf("join %s: %w", game, err)
-}
-
-// parseLabels parses key=value pairs.
-func parseLabels(pairs []string) (map[string]string, error) {
-	if len(pairs) == 0 {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, p := range pairs {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("--label %q: want key=value", p)
-		}
-		out[k] = v
-	}
-	return out, nil
 }

@@ -218,24 +218,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestWindowEndsCleanlyOnSignal opens the real window (no --screenshot)
 // under the private Xvfb, lets it run, and stops it with SIGTERM: it
 // exits 0, having closed its source.
@@ -243,7 +225,7 @@ func TestWindowEndsCleanlyOnSignal(t *testing.T) {
 	display := gltest.Display(t)
 	cmd := exec.Command(binary(t), "--generate", "50", "--size", "320x180", "-v")
 	cmd.Env = env(display)
-	var stderr syncBuffer
+	var stderr testenv.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

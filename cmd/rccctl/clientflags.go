@@ -126,20 +126,14 @@ func (f *serverFlags) callError(err error) error {
 	return errors.New(st.Message())
 }
 
-// parseLabels parses key=value pairs.
+// parseLabels parses --label key=value pairs (client.ParseLabels), a
+// usage error when one is malformed.
 func parseLabels(pairs []string) (map[string]string, error) {
-	if len(pairs) == 0 {
-		return nil, nil
+	m, err := client.ParseLabels(pairs)
+	if err != nil {
+		return nil, usageError{Err: err}
 	}
-	out := map[string]string{}
-	for _, p := range pairs {
-		k, v, ok := strings.Cut(p, "=")
-		if !ok || k == "" {
-			return nil, usageError{Err: fmt.Errorf("label %q: want key=value", p)}
-		}
-		out[k] = v
-	}
-	return out, nil
+	return m, nil
 }
 
 // shortDuration prints d rounded for a table: 59m12s, 3h4m, 2d3h.

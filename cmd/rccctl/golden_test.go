@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -213,24 +212,6 @@ func pretty(t *testing.T, s string) string {
 	return b.String()
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startExecutor runs a real executor (pkg/agent) against the coordinator
 // until the test ends; players are not served (its ws_url is a fixed
 // stand-in), instances run.
@@ -398,7 +379,7 @@ func TestJSONGolden(t *testing.T) {
 	// get --watch follows the instance to its end: the distinct states it
 	// passes through, each line an instance as instance get prints it.
 	t.Run("instance_get_watch", func(t *testing.T) {
-		var out, errOut syncBuffer
+		var out, errOut testenv.SyncBuffer
 		done := make(chan int, 1)
 		go func() {
 			done <- run(context.Background(), append([]string{"instance", "get", pending, "--watch", "-o", "json"}, conn...), &out, &errOut)
@@ -426,7 +407,7 @@ func TestJSONGolden(t *testing.T) {
 
 	// ls --watch: the live instances, then each change, as JSON Lines.
 	t.Run("instance_ls_watch", func(t *testing.T) {
-		var out, errOut syncBuffer
+		var out, errOut testenv.SyncBuffer
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan int, 1)
 		go func() {

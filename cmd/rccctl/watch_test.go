@@ -25,7 +25,7 @@ func TestWatchTable(t *testing.T) {
 	if code, out, errOut := rccctl(t, "game", "deploy", "../../pkg/coordinator/testdata/minimal.wasm", "--name", "mini"); code != 0 {
 		t.Fatalf("deploy: %s%s", out, errOut)
 	}
-	var out, errOut syncBuffer
+	var out, errOut testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
@@ -80,7 +80,7 @@ func TestWatchTableHeartbeats(t *testing.T) {
 		t.Fatalf("deploy: %s%s", out, errOut)
 	}
 	startExecutor(t, srv, "ex-watch")
-	var out, jsonOut, errOut syncBuffer
+	var out, jsonOut, errOut testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 2)
