@@ -326,7 +326,9 @@ func TestLeaseExpiry(t *testing.T) {
 	if _, err := e.admin.Instances.RenewLease(ctx, &rccv1.RenewLeaseRequest{Id: renewed.Id, LeaseSeconds: 60}); err != nil {
 		t.Fatal(err)
 	}
-	clk.advance(2 * time.Second) // past the short lease, within the renewed one
+	// Past the short lease, within the renewed one; x keeps beating at
+	// every step, so it is not taken for lost when the clock jumps.
+	advanceBeating(t, clk, 2*time.Second, x)
 	testenv.WaitFor(t, "the expired instance's stop order", 5*time.Second, func() bool { r, ok := x.stopped(short.Id); return ok && r == "lease expired" })
 	testenv.WaitFor(t, "the expired instance to stop", 5*time.Second, func() bool {
 		got, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: short.Id})
