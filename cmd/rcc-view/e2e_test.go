@@ -91,7 +91,12 @@ func startDev(t *testing.T) *devEnv {
 		return strings.Contains(out.String(), "try:")
 	})
 	d.ctl("game", "deploy", arena, "--name", "arena")
-	d.ctl("instance", "spawn", "arena", "--lease", "10m")
+	// Seed 8 puts the first avatar (bob in TestE2ETwoViewers) at about
+	// (3.5, -3.0) and the second (alice) at (7.9, 2.4): she has 17 m to
+	// walk towards -Z before the wall, clear of bob (arena draws spawn
+	// points from sdk.NewRandStream(seed, 1), x then z per avatar). A
+	// random seed could put her against the wall.
+	d.ctl("instance", "spawn", "arena", "--lease", "10m", "--seed", "8")
 	testenv.WaitFor(t, "arena running", 60*time.Second, func() bool {
 		var ls []struct {
 			ID string `json:"id"`
