@@ -3,13 +3,13 @@ package main
 import (
 	"encoding/json"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,31 +20,9 @@ import (
 	"github.com/rcc-games/rcc/pkg/view"
 )
 
-var (
-	toolsOnce sync.Once
-	toolsDir  string
-	toolsErr  error
-	toolsOut  []byte
-)
-
 // tools builds rccd and rccctl once for the package's tests and returns
 // the directory holding them.
-func tools(t *testing.T) string {
-	t.Helper()
-	goTool := testenv.MustHaveCommand(t, "go", "install Go 1.26")
-	toolsOnce.Do(func() {
-		toolsDir, toolsErr = os.MkdirTemp("", "rcc-view-tools-")
-		if toolsErr != nil {
-			return
-		}
-		cmd := exec.Command(goTool, "build", "-o", toolsDir+"/", "../rccd", "../rccctl")
-		toolsOut, toolsErr = cmd.CombinedOutput()
-	})
-	if toolsErr != nil {
-		t.Fatalf("build rccd and rccctl: %v\n%s", toolsErr, toolsOut)
-	}
-	return toolsDir
-}
+func tools(t *testing.T) string { return build(t, "rccd and rccctl", "../rccd", "../rccctl") }
 
 // devEnv is a private rccd dev (its own data dir, free ports) with arena
 // deployed and one instance running, and the environment that makes
@@ -199,28 +177,6 @@ func readPNG(t *testing.T, path string) image.Image {
 	return img
 }
 
-// hue returns the hue of an RGB colour in degrees, and its saturation.
-func hue(r, g, b float64) (h, s float64) {
-	hi, lo := math.Max(r, math.Max(g, b)), math.Min(r, math.Min(g, b))
-	if hi == 0 || hi == lo {
-		return 0, 0
-	}
-	d := hi - lo
-	switch hi {
-	case r:
-		h = math.Mod((g-b)/d, 6)
-	case g:
-		h = (b-r)/d + 2
-	default:
-		h = (r-g)/d + 4
-	}
-	h *= 60
-	if h < 0 {
-		h += 360
-	}
-	return h, d / hi
-}
-
 // TestE2ETwoViewers: rccd dev with arena; bob joins with rcc-view and
 // stands, watching with the spectator camera (which frames the whole
 // arena); alice joins with a scripted input that walks her forward. Bob's
@@ -261,14 +217,13 @@ func TestE2ETwoViewers(t *testing.T) {
 			t.Fatalf("alice's avatar is off bob's screen: %+v", e)
 		}
 		img := readPNG(t, bobPNG)
-		want, _ := hue(float64(e.Color.R), float64(e.Color.G), float64(e.Color.B))
+		want, _ := gltest.Hue(color.RGBA{e.Color.R, e.Color.G, e.Color.B, 255})
 		px, py := int(e.Pixel[0]), int(e.Pixel[1])
 		match := 0
 		for y := py - 3; y <= py+3; y++ {
 			for x := px - 3; x <= px+3; x++ {
-				cr, cg, cb, _ := img.At(x, y).RGBA()
-				h, s := hue(float64(cr), float64(cg), float64(cb))
-				if s > 0.3 && math.Abs(math.Mod(h-want+540, 360)-180) < 20 {
+				h, s := gltest.Hue(img.At(x, y))
+				if s > 0.3 && gltest.HueDistance(h, want) < 20 {
 					match++
 				}
 			}

@@ -23,32 +23,39 @@ var update = flag.Bool("update", false, "rewrite testdata/showcase.rccw from dem
 
 func TestMain(m *testing.M) { gltest.Main(m) }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-	buildOut  []byte
-)
+// built holds the programs the package's tests build, by name, each
+// built once per test binary.
+var built sync.Map // string -> *buildResult
 
-// binary builds rcc-view once for the package's tests.
-func binary(t *testing.T) string {
+type buildResult struct {
+	once sync.Once
+	dir  string
+	out  []byte
+	err  error
+}
+
+// build builds the packages (relative to this one) into one directory
+// once for the package's tests and returns that directory; name keys the
+// build and names it in failures.
+func build(t *testing.T, name string, pkgs ...string) string {
 	t.Helper()
 	goTool := testenv.MustHaveCommand(t, "go", "install Go 1.26")
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rcc-view-test-")
-		if err != nil {
-			buildErr = err
+	v, _ := built.LoadOrStore(name, &buildResult{})
+	b := v.(*buildResult)
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "rcc-view-test-"); b.err != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "rcc-view")
-		cmd := exec.Command(goTool, "build", "-o", binPath, ".")
-		buildOut, buildErr = cmd.CombinedOutput()
+		b.out, b.err = exec.Command(goTool, append([]string{"build", "-o", b.dir + "/"}, pkgs...)...).CombinedOutput()
 	})
-	if buildErr != nil {
-		t.Fatalf("build rcc-view: %v\n%s", buildErr, buildOut)
+	if b.err != nil {
+		t.Fatalf("build %s: %v\n%s", name, b.err, b.out)
 	}
-	return binPath
+	return b.dir
 }
+
+// binary builds rcc-view once for the package's tests.
+func binary(t *testing.T) string { return filepath.Join(build(t, "rcc-view", "."), "rcc-view") }
 
 // env returns the environment with DISPLAY set to display ("" removes it).
 func env(display string) []string {

@@ -2,7 +2,6 @@ package coordinator_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rcc-games/rcc/pkg/coordinator"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // TestServeMetricsAndHealth: Serve with a metrics address serves the
@@ -28,13 +28,7 @@ func TestServeMetricsAndHealth(t *testing.T) {
 	}
 	get := func(path string) (int, string) {
 		t.Helper()
-		res, err := http.Get("http://" + srv.MetricsAddr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return testenv.HTTPGet(t, "http://"+srv.MetricsAddr()+path)
 	}
 	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz: %d %q, want 200 ok", code, body)

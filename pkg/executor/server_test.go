@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"crypto/ed25519"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -45,13 +45,7 @@ func TestServer(t *testing.T) {
 
 	get := func(path string) (int, string) {
 		t.Helper()
-		res, err := http.Get("http://" + srv.MetricsAddr() + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return testenv.HTTPGet(t, "http://"+srv.MetricsAddr()+path)
 	}
 	if code, body := get("/healthz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/healthz: %d %q, want 200 ok", code, body)

@@ -55,34 +55,6 @@ func draw1(t *testing.T, r *render.Renderer, f *render.Frame, w, h int) *image.R
 	return img
 }
 
-// hue returns the hue in degrees and the saturation of c.
-func hue(c color.RGBA) (h, s float64) {
-	r, g, b := float64(c.R)/255, float64(c.G)/255, float64(c.B)/255
-	mx, mn := math.Max(r, math.Max(g, b)), math.Min(r, math.Min(g, b))
-	if mx == 0 || mx == mn {
-		return 0, 0
-	}
-	d := mx - mn
-	switch mx {
-	case r:
-		h = math.Mod((g-b)/d, 6)
-	case g:
-		h = (b-r)/d + 2
-	default:
-		h = (r-g)/d + 4
-	}
-	h *= 60
-	if h < 0 {
-		h += 360
-	}
-	return h, d / mx
-}
-
-func hueDistance(a, b float64) float64 {
-	d := math.Abs(a - b)
-	return math.Min(d, 360-d)
-}
-
 // TestShapesAtProjectedPositions renders one entity of each shape, each
 // in its own saturated colour, and checks that the pixel where the pure
 // camera math projects each entity's centre has that entity's hue.
@@ -115,13 +87,13 @@ func TestShapesAtProjectedPositions(t *testing.T) {
 		if !ok {
 			t.Fatalf("%v projects outside the view", e.Shape)
 		}
-		want, _ := hue(color.RGBA{e.Color.R, e.Color.G, e.Color.B, 255})
+		want, _ := gltest.Hue(color.RGBA{e.Color.R, e.Color.G, e.Color.B, 255})
 		// 3×3 pixels around the projected centre must all match.
 		for dy := -1; dy <= 1; dy++ {
 			for dx := -1; dx <= 1; dx++ {
 				c := img.RGBAAt(int(x)+dx, int(y)+dy)
-				got, sat := hue(c)
-				if sat < 0.35 || hueDistance(got, want) > 20 {
+				got, sat := gltest.Hue(c)
+				if sat < 0.35 || gltest.HueDistance(got, want) > 20 {
 					t.Errorf("%v at (%d, %d): pixel %v (hue %.0f°, saturation %.2f), want hue %.0f°", e.Shape, int(x)+dx, int(y)+dy, c, got, sat, want)
 				}
 			}
@@ -158,7 +130,7 @@ func TestRotationAndScale(t *testing.T) {
 		return int(x), int(y)
 	}
 	img := draw1(t, r, &render.Frame{Snapshot: snap, Camera: cam}, w, h)
-	isRed := func(c color.RGBA) bool { hh, sat := hue(c); return sat > 0.5 && hueDistance(hh, 0) < 20 }
+	isRed := func(c color.RGBA) bool { hh, sat := gltest.Hue(c); return sat > 0.5 && gltest.HueDistance(hh, 0) < 20 }
 	for _, tc := range []struct {
 		p    geom.Vec3
 		want bool

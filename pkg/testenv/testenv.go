@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -56,4 +58,20 @@ func WaitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(PollInterval)
 	}
+}
+
+// HTTPGet fetches url and returns the status code and the body, failing the
+// test when the request cannot be made.
+func HTTPGet(t testing.TB, url string) (int, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read the body: %v", url, err)
+	}
+	return res.StatusCode, string(b)
 }
