@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,11 @@ type Config struct {
 	// DataDir keeps fetched modules and assets, by sha256, and the input
 	// logs of recorded instances. Required.
 	DataDir string
+	// BlobCacheBytes bounds the modules and assets kept in DataDir, the
+	// unpacked assets counted (default DefaultBlobCacheBytes; negative: no
+	// bound). Past it, the least recently used ones that no starting or
+	// running instance uses are removed.
+	BlobCacheBytes int64
 	// Executor configures the executor; the agent sets its ID, Verifier
 	// and OnChange, its Logger when nil and its ReplayDir (where the input
 	// logs of instances spawned with record go) when empty:
@@ -120,6 +126,7 @@ type Agent struct {
 
 	mu       sync.Mutex
 	starting map[string]*pendingStart
+	uses     map[string][]string // instance id: the blobs (sha256) it was started with
 	ended    map[string]endRecord
 	admitted map[string][]string // taken from the executor, not yet delivered
 
@@ -177,6 +184,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		wake:     make(chan struct{}, 1),
 		linkUp:   make(chan struct{}, 1),
 		starting: map[string]*pendingStart{},
+		uses:     map[string][]string{},
 		ended:    map[string]endRecord{},
 		admitted: map[string][]string{},
 		logSent:  map[string]uint64{},
@@ -185,6 +193,10 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new agent: %w", err)
 	}
+	if cfg.BlobCacheBytes != 0 {
+		blobs.limit = cfg.BlobCacheBytes
+	}
+	blobs.log, blobs.inUse = a.log, a.blobsInUse
 	a.blobs = blobs
 	pub, err := a.register(ctx)
 	if err != nil {
@@ -723,6 +735,9 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 	if sha == "" {
 		sha = in.ModuleSha256
 	}
+	// Recorded before the fetch, so that the cache never evicts what the
+	// start is fetching.
+	a.recordUses(in.Id, sha, v.GetAssetsSha256())
 	module, err := a.blobs.get(ctx, sha)
 	if err != nil {
 		return executor.InstanceSpec{}, err
@@ -754,6 +769,50 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 		}
 	}
 	return spec, nil
+}
+
+// recordUses notes the blobs an instance starts with.
+func (a *Agent) recordUses(id string, shas ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.uses[id] = slices.DeleteFunc(shas, func(s string) bool { return s == "" })
+}
+
+// blobsInUse returns the blobs of the instances starting or not yet ended,
+// forgetting those of ended ones.
+func (a *Agent) blobsInUse() map[string]bool {
+	a.mu.Lock()
+	uses := make(map[string][]string, len(a.uses))
+	starting := make(map[string]bool, len(a.starting))
+	for id, shas := range a.uses {
+		uses[id] = shas
+		starting[id] = a.starting[id] != nil
+	}
+	a.mu.Unlock()
+	used := map[string]bool{}
+	var ended []string
+	for id, shas := range uses {
+		if !starting[id] {
+			if st, err := a.ex.Instance(id); err != nil || st.State.Ended() {
+				ended = append(ended, id)
+				continue
+			}
+		}
+		for _, sha := range shas {
+			used[sha] = true
+		}
+	}
+	a.mu.Lock()
+	for _, id := range ended {
+		// Unless started again meanwhile (a new record).
+		cur, old := a.uses[id], uses[id]
+		same := len(cur) == len(old) && (len(cur) == 0 || &cur[0] == &old[0])
+		if a.starting[id] == nil && same {
+			delete(a.uses, id)
+		}
+	}
+	a.mu.Unlock()
+	return used
 }
 
 // stop applies a Stop.

@@ -12,15 +12,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/flight"
 )
 
 // fetcher downloads content-addressed bytes from the coordinator.
@@ -28,15 +33,31 @@ type fetcher interface {
 	FetchBlob(ctx context.Context, sha string) ([]byte, error)
 }
 
+// DefaultBlobCacheBytes bounds the executor's module and assets cache on
+// disk (Config.BlobCacheBytes).
+const DefaultBlobCacheBytes = 4 << 30
+
 // blobCache keeps modules and assets archives on disk by sha256:
-// DIR/blobs/SHA, checked against their name every time they are read.
+// DIR/blobs/SHA, checked against their name every time they are read, and
+// tar archives unpacked in DIR/assets/SHA. A blob is downloaded once
+// however many starts want it at once. Past limit bytes (blobs and
+// unpacked assets together) the least recently used blobs that no instance
+// uses are removed; a file's modification time is its last use.
 type blobCache struct {
 	dir   string
 	fetch fetcher
 	retry backoff
+	limit int64 // negative: no bound
+	// inUse returns the blobs that starting or running instances use;
+	// nil: none.
+	inUse func() map[string]bool
+	log   *slog.Logger
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	fetches   flight.Group[string, []byte]
+	unpacks   flight.Group[string, string]
+	pruneMu   sync.Mutex
+	downloads atomic.Uint64 // blobs downloaded
+	evictions atomic.Uint64 // blobs removed to keep within limit
 }
 
 func newBlobCache(dir string, f fetcher, retry backoff) (*blobCache, error) {
@@ -45,7 +66,7 @@ func newBlobCache(dir string, f fetcher, retry backoff) (*blobCache, error) {
 			return nil, fmt.Errorf("module cache: %w", err)
 		}
 	}
-	return &blobCache{dir: dir, fetch: f, retry: retry, locks: map[string]*sync.Mutex{}}, nil
+	return &blobCache{dir: dir, fetch: f, retry: retry, limit: DefaultBlobCacheBytes, log: slog.New(slog.DiscardHandler)}, nil
 }
 
 func validSHA(sha string) bool {
@@ -56,33 +77,49 @@ func validSHA(sha string) bool {
 	return err == nil && strings.ToLower(sha) == sha
 }
 
-func (c *blobCache) lock(sha string) func() {
-	c.mu.Lock()
-	l := c.locks[sha]
-	if l == nil {
-		l = &sync.Mutex{}
-		c.locks[sha] = l
-	}
-	c.mu.Unlock()
-	l.Lock()
-	return l.Unlock
-}
-
 // get returns the bytes of sha from the disk, or fetches and stores them.
-// Fetching is retried with backoff until ctx ends or fetchAttempts fail.
+// Fetching is retried with backoff until ctx ends or fetchAttempts fail;
+// concurrent gets of one sha share one download, which goes on while any
+// of them waits for it.
 func (c *blobCache) get(ctx context.Context, sha string) ([]byte, error) {
 	if !validSHA(sha) {
 		return nil, fmt.Errorf("blob %q: not a sha256 in hex", sha)
 	}
-	unlock := c.lock(sha)
-	defer unlock()
-	p := filepath.Join(c.dir, "blobs", sha)
-	if b, err := os.ReadFile(p); err == nil {
-		if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) == sha {
+	if b := c.read(sha); b != nil {
+		return b, nil
+	}
+	b, _, err := c.fetches.Do(ctx, sha, func(ctx context.Context) ([]byte, error) {
+		if b := c.read(sha); b != nil { // a download ended just before this one
 			return b, nil
 		}
-		_ = os.Remove(p) // corrupt: fetch it again
+		return c.download(ctx, sha)
+	})
+	return b, err
+}
+
+// read returns the bytes of sha from the disk and marks them used, or nil.
+func (c *blobCache) read(sha string) []byte {
+	p := filepath.Join(c.dir, "blobs", sha)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil
 	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != sha {
+		_ = os.Remove(p) // corrupt: fetch it again
+		return nil
+	}
+	touch(p)
+	return b
+}
+
+// touch records a use of the file at p as its modification time.
+func touch(p string) {
+	now := time.Now()
+	_ = os.Chtimes(p, now, now)
+}
+
+// download fetches sha, stores it and keeps the cache within its bound.
+func (c *blobCache) download(ctx context.Context, sha string) ([]byte, error) {
 	var b []byte
 	var err error
 	delay := c.retry.min
@@ -100,10 +137,117 @@ func (c *blobCache) get(ctx context.Context, sha string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch blob %s: %w", sha, err)
 	}
-	if err := writeFileAtomic(p, b); err != nil {
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != sha {
+		return nil, fmt.Errorf("fetch blob %s: the coordinator sent bytes of sha256 %x", sha, sum)
+	}
+	c.downloads.Add(1)
+	if err := writeFileAtomic(filepath.Join(c.dir, "blobs", sha), b); err != nil {
 		return nil, fmt.Errorf("cache blob %s: %w", sha, err)
 	}
+	c.prune()
 	return b, nil
+}
+
+// cacheEntry is one sha on disk: its blob and unpacked assets.
+type cacheEntry struct {
+	sha  string
+	size int64
+	last time.Time
+}
+
+// entries lists what the cache holds on disk, and its total size.
+func (c *blobCache) entries() ([]*cacheEntry, int64) {
+	bySHA := map[string]*cacheEntry{}
+	entry := func(sha string) *cacheEntry {
+		e := bySHA[sha]
+		if e == nil {
+			e = &cacheEntry{sha: sha}
+			bySHA[sha] = e
+		}
+		return e
+	}
+	var total int64
+	if files, err := os.ReadDir(filepath.Join(c.dir, "blobs")); err == nil {
+		for _, f := range files {
+			info, err := f.Info()
+			if err != nil || !validSHA(f.Name()) || !info.Mode().IsRegular() {
+				continue // .tmp-* files being written
+			}
+			e := entry(f.Name())
+			e.size += info.Size()
+			e.last = latest(e.last, info.ModTime())
+			total += info.Size()
+		}
+	}
+	if dirs, err := os.ReadDir(filepath.Join(c.dir, "assets")); err == nil {
+		for _, d := range dirs {
+			if !validSHA(d.Name()) {
+				continue
+			}
+			e := entry(d.Name())
+			root := filepath.Join(c.dir, "assets", d.Name())
+			_ = filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+				if err != nil {
+					return nil
+				}
+				if info, err := de.Info(); err == nil {
+					if de.Type().IsRegular() {
+						e.size += info.Size()
+						total += info.Size()
+					}
+					if p == filepath.Join(root, ".complete") {
+						e.last = latest(e.last, info.ModTime())
+					}
+				}
+				return nil
+			})
+		}
+	}
+	out := make([]*cacheEntry, 0, len(bySHA))
+	for _, e := range bySHA {
+		out = append(out, e)
+	}
+	return out, total
+}
+
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// prune removes the least recently used blobs that no instance uses until
+// the cache is within its bound.
+func (c *blobCache) prune() {
+	if c.limit < 0 {
+		return
+	}
+	c.pruneMu.Lock()
+	defer c.pruneMu.Unlock()
+	entries, total := c.entries()
+	if total <= c.limit {
+		return
+	}
+	var used map[string]bool
+	if c.inUse != nil {
+		used = c.inUse()
+	}
+	slices.SortFunc(entries, func(a, b *cacheEntry) int { return a.last.Compare(b.last) })
+	for _, e := range entries {
+		if total <= c.limit {
+			return
+		}
+		if used[e.sha] {
+			continue
+		}
+		_ = os.Remove(filepath.Join(c.dir, "blobs", e.sha))
+		_ = os.RemoveAll(filepath.Join(c.dir, "assets", e.sha))
+		total -= e.size
+		c.evictions.Add(1)
+		c.log.Info("blob evicted from the cache", "sha256", e.sha, "bytes", e.size, "cache_bytes", total, "limit", c.limit)
+	}
+	c.log.Warn("blob cache over its bound: what remains is in use", "cache_bytes", total, "limit", c.limit)
 }
 
 const fetchAttempts = 8
@@ -142,21 +286,32 @@ func (c *blobCache) assets(ctx context.Context, sha string) (fs.FS, error) {
 		}
 		return z, nil
 	}
-	unlock := c.lock("assets/" + sha)
-	defer unlock()
+	root, _, err := c.unpacks.Do(ctx, sha, func(context.Context) (string, error) { return c.unpack(sha, b) })
+	if err != nil {
+		return nil, err
+	}
+	return os.DirFS(root), nil
+}
+
+// unpack unpacks the tar archive b of sha into DIR/assets/SHA once, and
+// returns the directory of its files.
+func (c *blobCache) unpack(sha string, b []byte) (string, error) {
 	dir := filepath.Join(c.dir, "assets", sha)
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return os.DirFS(filepath.Join(dir, "root")), nil
+	done := filepath.Join(dir, ".complete")
+	if _, err := os.Stat(done); err == nil {
+		touch(done)
+		return filepath.Join(dir, "root"), nil
 	}
 	_ = os.RemoveAll(dir)
 	if err := untar(b, filepath.Join(dir, "root")); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("assets %s: %w", sha, err)
+		return "", fmt.Errorf("assets %s: %w", sha, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644); err != nil {
-		return nil, fmt.Errorf("assets %s: %w", sha, err)
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		return "", fmt.Errorf("assets %s: %w", sha, err)
 	}
-	return os.DirFS(filepath.Join(dir, "root")), nil
+	c.prune()
+	return filepath.Join(dir, "root"), nil
 }
 
 // untar unpacks a tar or tar.gz archive of regular files and directories

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 type fakeFetcher struct {
@@ -155,3 +156,65 @@ func TestReasonText(t *testing.T) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// gatedFetcher is a fakeFetcher whose fetches wait for release.
+type gatedFetcher struct {
+	fakeFetcher
+	release chan struct{}
+}
+
+func (f *gatedFetcher) FetchBlob(ctx context.Context, sha string) ([]byte, error) {
+	select {
+	case <-f.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return f.fakeFetcher.FetchBlob(ctx, sha)
+}
+
+// TestBlobDownloadedOnceForACrowd: 64 concurrent gets of one blob make one
+// download; a caller that gives up does not stop it for the others.
+func TestBlobDownloadedOnceForACrowd(t *testing.T) {
+	data := []byte("a module everyone wants")
+	sha := shaOf(data)
+	f := &gatedFetcher{fakeFetcher: fakeFetcher{blobs: map[string][]byte{sha: data}}, release: make(chan struct{})}
+	c, err := newBlobCache(t.TempDir(), f, backoff{min: time.Millisecond, max: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	impatient, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, n)
+	for i := range n {
+		ctx := context.Background()
+		if i == 0 {
+			ctx = impatient // the first caller starts the download, then gives up
+		}
+		go func() {
+			b, err := c.get(ctx, sha)
+			if err == nil && !bytes.Equal(b, data) {
+				err = errors.New("wrong bytes")
+			}
+			errs <- err
+		}()
+		if i == 0 {
+			testenv.WaitFor(t, "the download to start", 10*time.Second, func() bool {
+				return c.fetches.InFlight(sha) == 1
+			})
+		}
+	}
+	testenv.WaitFor(t, "every caller to wait for the download", 10*time.Second, func() bool { return c.fetches.InFlight(sha) == n })
+	cancel()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled caller got %v, want context.Canceled", err)
+	}
+	close(f.release)
+	for range n - 1 {
+		if err := <-errs; err != nil {
+			t.Fatalf("get: %v", err)
+		}
+	}
+	if got := f.calls.Load(); got != 1 {
+		t.Fatalf("%d downloads for %d concurrent gets, want 1", got, n)
+	}
+}

@@ -193,11 +193,24 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	return nil
 }
 
+// instantiate compiles the module (once per content, whatever the number
+// of concurrent starts) and starts an instance of it. A module dropped
+// from the engine's cache between the two is compiled again.
 func (ex *Executor) instantiate(ctx context.Context, in *instance, module []byte) (*wasmhost.Instance, error) {
-	m, err := ex.engine.Compile(ctx, module)
-	if err != nil {
-		return nil, err
+	for attempt := 1; ; attempt++ {
+		m, err := ex.engine.Compile(ctx, module)
+		if err != nil {
+			return nil, err
+		}
+		w, err := ex.instantiateModule(ctx, in, m)
+		if errors.Is(err, wasmhost.ErrModuleClosed) && attempt < 3 {
+			continue
+		}
+		return w, err
 	}
+}
+
+func (ex *Executor) instantiateModule(ctx context.Context, in *instance, m *wasmhost.Module) (*wasmhost.Instance, error) {
 	spec := in.spec
 	log := in.log
 	return m.Instantiate(ctx, wasmhost.InstanceConfig{

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
 // TickBuckets are the bounds, in milliseconds, of the wasm_tick_duration_ms
@@ -64,8 +66,21 @@ func newMetrics(ex *Executor) *metrics {
 	}
 	m.inputsDropped.WithLabelValues("rate")
 	m.inputsDropped.WithLabelValues("queue_full")
+	cache := func() wasmhost.CacheStats { return ex.engine.CacheStats() }
 	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent,
 		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rcc_executor_module_compilations_total", Help: "Modules compiled (once per module content, however many instances start at once).",
+		}, func() float64 { return float64(cache().Compilations) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rcc_executor_code_cache_evictions_total", Help: "Compiled modules dropped from the cache to keep it within its bound.",
+		}, func() float64 { return float64(cache().Evictions) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rcc_executor_code_cache_bytes", Help: "Size of the compiled modules cached, in bytes of code compiled.",
+		}, func() float64 { return float64(cache().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rcc_executor_code_cache_modules", Help: "Compiled modules cached.",
+		}, func() float64 { return float64(cache().Modules) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -215,3 +215,12 @@ func AppendSection(b []byte, id SectionID, body []byte) []byte {
 	b = AppendULEB128(b, uint64(len(body)))
 	return append(b, body...)
 }
+
+// AppendCustomSection appends a custom section: its name, then payload.
+// Appended to a module it changes the module's bytes, and so its
+// content-addressed identity, without changing what it does.
+func AppendCustomSection(b []byte, name string, payload []byte) []byte {
+	body := AppendULEB128(nil, uint64(len(name)))
+	body = append(body, name...)
+	return AppendSection(b, SectionCustom, append(body, payload...))
+}

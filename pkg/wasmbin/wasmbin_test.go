@@ -385,3 +385,23 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendCustomSection(t *testing.T) {
+	base := module(wasmbin.SectionType, []byte{0})
+	wasm := wasmbin.AppendCustomSection(slices.Clone(base), "rcc.test", []byte{1, 2, 3})
+	var got []wasmbin.Section
+	for s, err := range wasmbin.Sections(wasm) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if len(got) != 2 || got[1].ID != wasmbin.SectionCustom {
+		t.Fatalf("sections = %+v, want type then custom", got)
+	}
+	r := got[1].Reader()
+	name, err := r.Name()
+	if err != nil || name != "rcc.test" || !slices.Equal(r.Remaining(), []byte{1, 2, 3}) {
+		t.Errorf("custom section = %q %v, payload %v; want rcc.test, [1 2 3]", name, err, r.Remaining())
+	}
+}

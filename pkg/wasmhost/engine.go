@@ -1,17 +1,25 @@
 package wasmhost
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/rcc-games/rcc/pkg/flight"
 	"github.com/rcc-games/rcc/pkg/lifecycle"
 	"github.com/rcc-games/rcc/pkg/meter"
 )
@@ -27,6 +35,9 @@ const (
 	// DefaultFrameFuel is the fuel of one frame: every join, leave and
 	// input call, tick and serialize_state together.
 	DefaultFrameFuel = 20_000_000
+	// DefaultCodeCacheBytes bounds the compiled modules an engine keeps
+	// (Config.CodeCacheBytes): about 75 modules of the arena game's size.
+	DefaultCodeCacheBytes = 256 << 20
 )
 
 // Config configures an Engine. The zero value is usable.
@@ -58,6 +69,14 @@ type Config struct {
 	// MaxStateBytes is the most state bytes serialize_state may return
 	// (default 1 MiB).
 	MaxStateBytes int
+	// CodeCacheBytes bounds the compiled modules kept in memory, counted
+	// as the bytes of code given to the compiler (the metered module),
+	// and the files of CacheDir, counted as their size on disk (default
+	// DefaultCodeCacheBytes; negative: no bound). Past it, the least
+	// recently used modules that no instance runs are dropped, and the
+	// oldest files of CacheDir removed; a module with a live instance is
+	// kept whatever its size.
+	CodeCacheBytes int64
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +98,9 @@ func (c Config) withDefaults() Config {
 	if c.FrameFuel <= 0 {
 		c.FrameFuel = DefaultFrameFuel
 	}
+	if c.CodeCacheBytes == 0 {
+		c.CodeCacheBytes = DefaultCodeCacheBytes
+	}
 	return c
 }
 
@@ -89,8 +111,17 @@ type Engine struct {
 	rt    wazero.Runtime
 	cache wazero.CompilationCache
 
-	mu      sync.Mutex
-	modules map[[32]byte]*Module
+	// compiling holds one compilation per module content in flight:
+	// concurrent Compiles of the same bytes wait for it.
+	compiling    flight.Group[[32]byte, *Module]
+	compilations atomic.Uint64
+	evictions    atomic.Uint64
+	diskMu       sync.Mutex // serialises pruning CacheDir
+
+	mu       sync.Mutex
+	modules  map[[32]byte]*Module
+	cached   int64  // sum of the cached modules' size
+	useClock uint64 // ticks at every use of a module, for LRU order
 }
 
 // NewEngine starts a wazero runtime with WASI preview 1 and the sandbox's
@@ -139,6 +170,12 @@ type Module struct {
 	sum      [32]byte // sha256 of the bytes
 	report   *Report
 	metered  bool
+	size     int64 // bytes of code compiled
+
+	// Guarded by engine.mu.
+	users   int    // live instances
+	lastUse uint64 // engine.useClock at the last Compile, start or end of an instance
+	closed  bool   // closed or evicted: no new instance
 }
 
 // Hash is the hex sha256 of the module's bytes, as given to Compile.
@@ -150,12 +187,120 @@ func (m *Module) Metered() bool { return m.metered }
 // Report is the ABI report of the module.
 func (m *Module) Report() *Report { return m.report }
 
-// Close forgets the compiled module. Its running instances keep running.
+// Close forgets the compiled module. Its running instances keep running;
+// Instantiate then fails with ErrModuleClosed.
 func (m *Module) Close(ctx context.Context) error {
-	m.engine.mu.Lock()
-	delete(m.engine.modules, m.key)
-	m.engine.mu.Unlock()
+	e := m.engine
+	e.mu.Lock()
+	if m.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.dropLocked(m)
+	e.mu.Unlock()
 	return m.compiled.Close(ctx)
+}
+
+// ErrModuleClosed is the error of Instantiate on a module that was closed,
+// or dropped from the engine's cache to keep it within
+// Config.CodeCacheBytes: Compile the bytes again.
+var ErrModuleClosed = errors.New("module closed")
+
+// CacheStats describes an engine's compiled-code cache.
+type CacheStats struct {
+	// Modules is the number of compiled modules cached, InUse those with a
+	// live instance, Bytes their size (see Config.CodeCacheBytes).
+	Modules, InUse int
+	Bytes          int64
+	// Compilations counts the modules compiled since the engine started,
+	// Evictions those dropped to keep the cache within its bound.
+	Compilations, Evictions uint64
+}
+
+// CacheStats returns the state of the compiled-code cache.
+func (e *Engine) CacheStats() CacheStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := CacheStats{Modules: len(e.modules), Bytes: e.cached,
+		Compilations: e.compilations.Load(), Evictions: e.evictions.Load()}
+	for _, m := range e.modules {
+		if m.users > 0 {
+			st.InUse++
+		}
+	}
+	return st
+}
+
+// touchLocked records a use of m. e.mu is held.
+func (e *Engine) touchLocked(m *Module) {
+	e.useClock++
+	m.lastUse = e.useClock
+}
+
+// dropLocked removes m from the cache. e.mu is held.
+func (e *Engine) dropLocked(m *Module) {
+	m.closed = true
+	if e.modules[m.key] == m {
+		delete(e.modules, m.key)
+		e.cached -= m.size
+	}
+}
+
+// evictLocked drops the least recently used modules without a live
+// instance until the cache is within its bound, and returns them to be
+// closed once e.mu is released. e.mu is held.
+func (e *Engine) evictLocked() []*Module {
+	limit := e.cfg.CodeCacheBytes
+	if limit < 0 || e.cached <= limit {
+		return nil
+	}
+	idle := make([]*Module, 0, len(e.modules))
+	for _, m := range e.modules {
+		if m.users == 0 {
+			idle = append(idle, m)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *Module) int { return cmp.Compare(a.lastUse, b.lastUse) })
+	var out []*Module
+	for _, m := range idle {
+		if e.cached <= limit {
+			break
+		}
+		e.dropLocked(m)
+		out = append(out, m)
+	}
+	e.evictions.Add(uint64(len(out)))
+	return out
+}
+
+// closeEvicted releases the compiled code of evicted modules.
+func closeEvicted(ctx context.Context, ms []*Module) {
+	for _, m := range ms {
+		_ = m.compiled.Close(ctx)
+	}
+}
+
+// acquire counts a new instance of m, refusing a closed module.
+func (e *Engine) acquire(m *Module) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m.closed {
+		return fmt.Errorf("instantiate %s: %w", m.Hash(), ErrModuleClosed)
+	}
+	m.users++
+	e.touchLocked(m)
+	return nil
+}
+
+// release counts the end of an instance of m; a cache over its bound
+// can then drop m.
+func (e *Engine) release(ctx context.Context, m *Module) {
+	e.mu.Lock()
+	m.users--
+	e.touchLocked(m)
+	evicted := e.evictLocked()
+	e.mu.Unlock()
+	closeEvicted(ctx, evicted)
 }
 
 // meterOptions is the metering scheme of every engine. A module's start
@@ -165,7 +310,9 @@ var meterOptions = meter.Options{Checks: meter.CheckEveryRun, InitialFuel: Defau
 
 // Compile checks wasm against the ABI, meters it (unless NoFuel) and
 // compiles it, once per content: compiling the same bytes again returns the
-// same Module. The key of both the in-memory and the on-disk cache covers
+// same Module while it is cached, and concurrent Compiles of the same bytes
+// wait for one compilation (one caller's ctx ending does not stop it for
+// the others). The key of both the in-memory and the on-disk cache covers
 // the metering scheme's version. An invalid module is an *Error with
 // ReasonInvalidModule.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
@@ -174,12 +321,31 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if !e.cfg.NoFuel {
 		key = sha256.Sum256(append(sum[:], meterOptions.Key()...))
 	}
-	e.mu.Lock()
-	m, ok := e.modules[key]
-	e.mu.Unlock()
-	if ok {
+	if m := e.cached1(key); m != nil {
 		return m, nil
 	}
+	m, _, err := e.compiling.Do(ctx, key, func(ctx context.Context) (*Module, error) {
+		if m := e.cached1(key); m != nil { // a flight ended just before this one
+			return m, nil
+		}
+		return e.compile(ctx, wasm, key, sum)
+	})
+	return m, err
+}
+
+// cached1 returns the cached module of key, recording the use, or nil.
+func (e *Engine) cached1(key [32]byte) *Module {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m := e.modules[key]
+	if m != nil {
+		e.touchLocked(m)
+	}
+	return m
+}
+
+// compile does Compile's work for a module not in the cache.
+func (e *Engine) compile(ctx context.Context, wasm []byte, key, sum [32]byte) (*Module, error) {
 	report := Check(wasm, e.cfg.MemoryLimitPages)
 	if err := report.Err(); err != nil {
 		return nil, err
@@ -191,19 +357,61 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 			return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 		}
 	}
+	e.compilations.Add(1)
 	compiled, err := e.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
-	m = &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel}
+	m := &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel,
+		size: int64(len(code))}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if prev, ok := e.modules[key]; ok { // compiled concurrently
-		_ = compiled.Close(ctx)
-		return prev, nil
-	}
 	e.modules[key] = m
+	e.cached += m.size
+	e.touchLocked(m)
+	// The new module is the most recently used: it goes last, unless the
+	// others are all in use.
+	evicted := e.evictLocked()
+	e.mu.Unlock()
+	closeEvicted(ctx, evicted)
+	e.pruneCacheDir()
 	return m, nil
+}
+
+// pruneCacheDir removes the oldest files of CacheDir until they fit in
+// CodeCacheBytes. A running instance never reads them: they only spare a
+// later process a compilation.
+func (e *Engine) pruneCacheDir() {
+	if e.cfg.CacheDir == "" || e.cfg.CodeCacheBytes < 0 {
+		return
+	}
+	e.diskMu.Lock()
+	defer e.diskMu.Unlock()
+	type file struct {
+		path string
+		size int64
+		mod  time.Time
+	}
+	var files []file
+	var total int64
+	_ = filepath.WalkDir(e.cfg.CacheDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil {
+			files = append(files, file{p, info.Size(), info.ModTime()})
+			total += info.Size()
+		}
+		return nil
+	})
+	slices.SortFunc(files, func(a, b file) int { return a.mod.Compare(b.mod) })
+	for _, f := range files[:max(len(files)-1, 0)] { // the newest stays
+		if total <= e.cfg.CodeCacheBytes {
+			break
+		}
+		if os.Remove(f.path) == nil {
+			total -= f.size
+		}
+	}
 }
 
 // wasiFunctionDefinitions lists the WASI preview 1 functions the host

@@ -80,7 +80,9 @@ type Instance struct {
 	cfg    InstanceConfig
 	mod    api.Module
 	mem    api.Memory
-	memory *instanceMemory
+	// modClosed is set once mod is closed and the module's use released.
+	modClosed bool
+	memory    *instanceMemory
 
 	alloc, tick, onInput, serialize, onJoin, onLeave api.Function
 
@@ -174,11 +176,15 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		return nil, &Error{Reason: lifecycle.ReasonOutOfMemory,
 			Detail: fmt.Sprintf("the module starts with %d pages of memory, over the instance's limit of %d", min, limit)}
 	}
+	if err := e.acquire(m); err != nil {
+		return nil, err
+	}
 	inst.memory = &instanceMemory{limit: uint64(limit) * PageSize}
 	mod, err := e.rt.InstantiateModule(withMemory(ctx, inst.memory), m.compiled, mc)
 	if err != nil {
 		// Linking cannot fail after Check: this is the module's own start
 		// function failing.
+		e.release(ctx, m)
 		logs.flush()
 		return nil, classify("start", err)
 	}
@@ -194,7 +200,7 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	if m.metered {
 		fuel, ok := mod.ExportedGlobal(meter.GlobalName).(api.MutableGlobal)
 		if !ok {
-			_ = mod.Close(ctx)
+			_ = inst.closeModule(ctx)
 			return nil, fmt.Errorf("metered module lacks its fuel global %s", meter.GlobalName)
 		}
 		inst.fuel = fuel
@@ -287,9 +293,21 @@ func (i *Instance) fail(err *Error) error {
 	if i.err == nil {
 		i.logs.flush()
 		i.err = err
-		_ = i.mod.Close(context.Background()) // releasing memory; nothing to cancel
+		_ = i.closeModule(context.Background()) // releasing memory; nothing to cancel
 	}
 	return i.err
+}
+
+// closeModule closes the guest's module instance, once, and counts the
+// instance's end for the compiled module's cache.
+func (i *Instance) closeModule(ctx context.Context) error {
+	if i.mod == nil || i.modClosed {
+		return nil
+	}
+	i.modClosed = true
+	err := i.mod.Close(ctx)
+	i.engine.release(ctx, i.module)
+	return err
 }
 
 // writeArgs copies a string and a byte slice, back to back, into one buffer
@@ -418,7 +436,7 @@ func (i *Instance) Close(ctx context.Context) error {
 		return nil
 	}
 	i.err = &Error{Reason: lifecycle.ReasonClosed, Detail: "instance closed"}
-	return i.mod.Close(ctx)
+	return i.closeModule(ctx)
 }
 
 // Stats is a snapshot of an instance's counters. Reading it is safe from
