@@ -42,7 +42,12 @@ type executorConfig struct {
 	DrainTimeout time.Duration
 	// ReconnectGrace is how long a disconnected player keeps the avatar.
 	ReconnectGrace time.Duration
-	Log            logOptions
+	// BlobCacheMiB and CodeCacheMiB bound the module and assets cache on
+	// disk and the compiled-code cache (0: the packages' defaults,
+	// negative: no bound).
+	BlobCacheMiB int64
+	CodeCacheMiB int64
+	Log          logOptions
 }
 
 func (c executorConfig) validate() error {
@@ -139,6 +144,8 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
+	f.Int64Var(&cfg.BlobCacheMiB, "blob-cache-mib", agent.DefaultBlobCacheBytes>>20, "most MiB of modules and assets kept in DATA-DIR/executor; the least recently used that no instance uses go first (negative: no bound)")
+	f.Int64Var(&cfg.CodeCacheMiB, "code-cache-mib", wasmhost.DefaultCodeCacheBytes>>20, "most MiB of compiled modules kept, in memory and in DATA-DIR/executor/compiled; the least recently used that no instance runs go first (negative: no bound)")
 	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
 	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
 	return serveCmd(cmd, &cfg.Log, func() error {
@@ -226,9 +233,9 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
-		DataDir: dir, Logger: log,
+		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB),
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
-			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
+			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled"), CodeCacheBytes: mib(cfg.CodeCacheMiB)}},
 	})
 	if err != nil {
 		_ = srv.Shutdown(ctx)
@@ -237,6 +244,15 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	se.agent = ag
 	srv.Serve(ctx, ag.Executor(), ag.Run)
 	return se, nil
+}
+
+// mib is n MiB in bytes; 0 and negative values keep their meaning
+// (default, no bound).
+func mib(n int64) int64 {
+	if n <= 0 {
+		return n
+	}
+	return n << 20
 }
 
 // shutdown drains for up to drainTimeout (a SIGINT or SIGTERM cuts the

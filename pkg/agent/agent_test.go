@@ -60,16 +60,21 @@ func (e *env) dial(role auth.Role, subject string) *client.Client {
 	return e.srv.Dial(role, subject, agent.DialOptions()...)
 }
 
-// startAgent registers an agent named name and runs it until the test ends.
-func (e *env) startAgent(name, dataDir string) *agent.Agent {
+// startAgent registers an agent named name, configured further by opts,
+// and runs it until the test ends.
+func (e *env) startAgent(name, dataDir string, opts ...func(*agent.Config)) *agent.Agent {
 	e.t.Helper()
 	c := e.dial(auth.RoleExecutor, name)
 	ws, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	a, err := agent.New(context.Background(), agent.Config{Client: c, Name: name, WSURL: "ws://" + ws.WSAddr(),
-		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)})
+	cfg := agent.Config{Client: c, Name: name, WSURL: "ws://" + ws.WSAddr(),
+		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := agent.New(context.Background(), cfg)
 	if err != nil {
 		_ = ws.Shutdown(context.Background())
 		e.t.Fatal(err)

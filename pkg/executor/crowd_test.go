@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,4 +63,64 @@ func TestCrowdStartCompilesOnce(t *testing.T) {
 		}
 		return running == n
 	})
+}
+
+// BenchmarkCrowdStart starts RCC_CROWD instances (default 16) of a fresh
+// arena module at once and reports the time until all run and the
+// process's resident memory then (rss_MB) and at its peak (peak_rss_MB, the
+// process's high-water mark: run it alone, with -benchtime 1x).
+func BenchmarkCrowdStart(b *testing.B) {
+	n := 16
+	if v, err := strconv.Atoi(os.Getenv("RCC_CROWD")); err == nil && v > 0 {
+		n = v
+	}
+	arena := arenaModule(b)
+	b.StopTimer()
+	for range b.N {
+		h := newHarness(b)
+		module := freshModule(b, arena)
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				h.start(InstanceSpec{ID: fmt.Sprintf("crowd-%02d", i), Game: "arena", Version: "1", Module: module, Seed: uint64(i)})
+			}()
+		}
+		wg.Wait()
+		b.StopTimer()
+		b.ReportMetric(float64(h.ex.engine.CacheStats().Compilations), "compilations")
+		rss, peak := procMemory(b)
+		b.ReportMetric(float64(rss)/(1<<20), "rss_MB")
+		b.ReportMetric(float64(peak)/(1<<20), "peak_rss_MB")
+		h.close()
+	}
+}
+
+// procMemory returns the process's resident set size and its high-water
+// mark, in bytes, from /proc/self/status.
+func procMemory(t testing.TB) (rss, peak int64) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		testenv.Unavailable(t, "/proc/self/status", "a Linux /proc")
+	}
+	for line := range strings.Lines(string(b)) {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		var kb int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err != nil {
+			continue
+		}
+		switch k {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			peak = kb << 10
+		}
+	}
+	return rss, peak
 }
