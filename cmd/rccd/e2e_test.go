@@ -459,7 +459,7 @@ func TestE2EPostgres(t *testing.T) {
 
 // testEndToEnd: deploy arena, spawn it, two players join, move and see each
 // other; a hostile module's instance fails with fuel_exhausted on the same
-// executor while arena keeps its 60 Hz.
+// executor while arena keeps running.
 func testEndToEnd(t *testing.T, db string) {
 	arena := arenaModule(t)
 	c := newCluster(t, db)
@@ -512,12 +512,10 @@ func testEndToEnd(t *testing.T, db string) {
 		t.Fatal(err)
 	}
 	c.deploy("looper", loop)
-	// Arena's own rate first, over a second (lower than 60 Hz only on a
-	// machine busy with other tests).
-	b0, bt0 := alice.lastFrame(), time.Now()
-	time.Sleep(time.Second) // the measurement window: arena's frames over a second of wall time
-	baseline := float64(alice.lastFrame()-b0) / time.Since(bt0).Seconds()
-	f0, t0 := alice.lastFrame(), time.Now()
+	// The arena goes on through its neighbour's failure and after it,
+	// counted in its own frames (the rate compared with a control arena is
+	// pkg/executor's TestHostileInstanceFailsAlone): no wall-clock window.
+	f0 := alice.lastFrame()
 	bad := c.spawn(&rccv1.SpawnRequest{Game: "looper", LeaseSeconds: 600})
 	failed := c.waitInstance(bad.Id, "failed", isState(rccv1.InstanceState_INSTANCE_STATE_FAILED))
 	if !strings.HasPrefix(failed.Reason, "fuel_exhausted") {
@@ -527,13 +525,11 @@ func testEndToEnd(t *testing.T, db string) {
 	if err != nil || !strings.Contains(out, "failed") || !strings.Contains(out, "fuel_exhausted") {
 		t.Fatalf("rccctl instance get: %v\n%s", err, out)
 	}
-	time.Sleep(time.Until(t0.Add(time.Second))) // the rest of the measurement window, if the failure took less
-	f1, t1 := alice.lastFrame(), time.Now()
-	if hz := float64(f1-f0) / t1.Sub(t0).Seconds(); hz < 30 || hz < 0.8*baseline {
-		t.Fatalf("arena ran at %.1f Hz while the hostile instance failed, %.1f Hz before, want about 60", hz, baseline)
-	} else {
-		t.Logf("arena: %.1f Hz alone, %.1f Hz while the hostile instance failed beside it", baseline, hz)
-	}
+	f1 := alice.lastFrame()
+	testenv.WaitFor(t, "60 more arena frames after its neighbour failed", time.Minute, func() bool {
+		return alice.lastFrame() >= f1+60
+	})
+	t.Logf("arena: %d frames while the hostile instance was spawned and failed, then 60 more", f1-f0)
 	if in := c.waitInstance(in.Id, "still running", func(*rccv1.Instance) bool { return true }); in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
 		t.Fatalf("arena is %v after its neighbour failed", in.State)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/protocol"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -358,4 +360,57 @@ var smallReadDialer = &websocket.Dialer{
 		return c, err
 	},
 	HandshakeTimeout: 5 * time.Second,
+}
+
+// pace compares an instance's progress with a control arena's on an
+// executor of its own (another harness in this process, with its own
+// scheduler and workers). Both share the machine, so load from other
+// processes slows both alike; what the subject's neighbours cost it shows
+// as the subject falling behind the control. Progress is counted in each
+// executor's own frames, never in wall time.
+type pace struct {
+	subject, control *harness
+	id               string
+	s0, c0           uint64
+}
+
+const controlID = "control"
+
+// startControl starts the control arena and its executor's scheduler.
+func startControl(t testing.TB) *harness {
+	t.Helper()
+	c := newHarness(t)
+	c.start(arenaSpec(t, controlID, 4))
+	c.run()
+	return c
+}
+
+// frames is the number of frames instance id has run.
+func (h *harness) frames(id string) uint64 {
+	st, err := h.ex.Instance(id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return st.Frames
+}
+
+// startPace begins the comparison of instance id of subject with control.
+func startPace(subject *harness, id string, control *harness) *pace {
+	return &pace{subject: subject, control: control, id: id, s0: subject.frames(id), c0: control.frames(controlID)}
+}
+
+// check waits until the control has run n frames since startPace and
+// fails the test if the subject ran fewer than half as many meanwhile, or
+// stopped running.
+func (p *pace) check(t testing.TB, n uint64) {
+	t.Helper()
+	testenv.WaitFor(t, fmt.Sprintf("the control arena to run %d frames", n), 2*time.Minute, func() bool {
+		return p.control.frames(controlID) >= p.c0+n
+	})
+	st, _ := p.subject.ex.Instance(p.id)
+	ran, control := st.Frames-p.s0, p.control.frames(controlID)-p.c0
+	t.Logf("%s ran %d frames while the control ran %d", p.id, ran, control)
+	if st.State != StateRunning || 2*ran < control {
+		t.Errorf("%s is %s and ran %d frames while the control arena ran %d: want it running, at least half as many", p.id, st.State, ran, control)
+	}
 }

@@ -1,10 +1,13 @@
 package wasmhost
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/rcc-games/rcc/pkg/lifecycle"
@@ -79,9 +82,39 @@ func classify(call string, err error) *Error {
 		}
 		e.Detail = strings.TrimPrefix(msg, "wasm error: ")
 		e.Reason = lifecycle.ReasonTrap
-		if strings.Contains(msg, "stack overflow") {
+		if so := stackOverflow(); so != nil && errors.Is(err, so) {
 			e.Reason = lifecycle.ReasonStackOverflow
 		}
 	}
 	return e
 }
+
+// recurseForever is a module whose export "f" calls itself without end:
+// (module (func $f (export "f") (call $f))).
+var recurseForever = []byte("\x00asm\x01\x00\x00\x00" +
+	"\x01\x04\x01\x60\x00\x00" + // type section: () -> ()
+	"\x03\x02\x01\x00" + // function section: one function of type 0
+	"\x07\x05\x01\x01f\x00\x00" + // export section: "f", function 0
+	"\x0a\x06\x01\x04\x00\x10\x00\x0b") // code section: call 0, end
+
+// stackOverflow returns wazero's own error value for a call stack that
+// ran out, which both its engines raise. Its package (wasmruntime) is
+// internal to wazero, so the value is learnt once per process from a
+// throwaway module that recurses without end; nil if that went otherwise.
+// A trap is then classified with errors.Is, not by its message.
+var stackOverflow = sync.OnceValue(func() error {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, recurseForever)
+	if err != nil {
+		return nil
+	}
+	_, err = mod.ExportedFunction("f").Call(ctx)
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
+		if u.Error() == "stack overflow" && errors.Unwrap(u) == nil {
+			return u // the sentinel itself, under wazero's wrapping
+		}
+	}
+	return nil
+})
