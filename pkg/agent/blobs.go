@@ -247,6 +247,9 @@ func (c *blobCache) prune() {
 		c.evictions.Add(1)
 		c.log.Info("blob evicted from the cache", "sha256", e.sha, "bytes", e.size, "cache_bytes", total, "limit", c.limit)
 	}
+	if total <= c.limit {
+		return
+	}
 	c.log.Warn("blob cache over its bound: what remains is in use", "cache_bytes", total, "limit", c.limit)
 }
 

@@ -5,8 +5,11 @@
 // executor and rccctl use it, game authors use pkg/sdk instead.
 //
 // An [Engine] compiles a module once ([Engine.Compile], with an on-disk
-// compilation cache keyed by content) and instantiates many instances from
-// it ([Module.Instantiate]). [Check] validates a module's bytes against the
+// compilation cache keyed by content; concurrent Compiles of the same bytes
+// share one compilation) and instantiates many instances from it
+// ([Module.Instantiate]). Its cache is bounded ([Config.CodeCacheBytes]):
+// the least recently used modules without a live instance are dropped
+// first ([Engine.CacheStats]). [Check] validates a module's bytes against the
 // ABI without compiling it and reports every problem it finds; it decodes the
 // module with pkg/wasmbin, the binary-format reader it shares with pkg/meter.
 //
