@@ -158,10 +158,9 @@ func benchBroadcast(b *testing.B, n, size int) {
 		for int64(i)-slowest() > queue/2 {
 			time.Sleep(20 * time.Microsecond) // back-pressure: let the slowest client catch up
 		}
-		msg := make([]byte, 0, protocol.StateHeaderBytes+size)
-		msg = append(protocol.AppendStateHeader(msg, uint64(i)), state...)
+		bc := newBroadcast(uint64(i+1), state, nil)
 		for _, s := range *in.sessions.Load() {
-			s.send(msg, true)
+			s.sendState(bc)
 		}
 	}
 	testenv.WaitFor(b, "the clients to read every frame", 10*time.Second, func() bool { return slowest() >= int64(b.N) })

@@ -23,6 +23,7 @@ type metrics struct {
 	skipped       prometheus.Counter
 	statesDropped prometheus.Counter
 	bytesSent     prometheus.Counter
+	statesSent    *prometheus.CounterVec
 	inputsDropped *prometheus.CounterVec
 	closes        *prometheus.CounterVec
 }
@@ -55,6 +56,9 @@ func newMetrics(ex *Executor) *metrics {
 		bytesSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rcc_executor_sent_bytes_total", Help: "Bytes of frames sent to players (WebSocket payloads).",
 		}),
+		statesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rcc_executor_state_frames_sent_total", Help: "State frames written to players, by kind (full, delta, keyframe).",
+		}, []string{"kind"}),
 		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rcc_executor_inputs_dropped_total", Help: "Player inputs dropped, by reason (rate, queue_full).",
 		}, []string{"reason"}),
@@ -64,7 +68,7 @@ func newMetrics(ex *Executor) *metrics {
 	}
 	m.inputsDropped.WithLabelValues("rate")
 	m.inputsDropped.WithLabelValues("queue_full")
-	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent,
+	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent, m.statesSent,
 		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
