@@ -169,9 +169,16 @@ func (e *env) spawn(game string) {
 
 func (e *env) join(player string) *play.Session {
 	e.t.Helper()
+	return e.joinWith(player, play.Config{})
+}
+
+// joinWith joins with cfg (its MinBackoff set short).
+func (e *env) joinWith(player string, cfg play.Config) *play.Session {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "arena", Player: player}, play.Config{MinBackoff: 20 * time.Millisecond})
+	cfg.MinBackoff = 20 * time.Millisecond
+	s, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "arena", Player: player}, cfg)
 	if err != nil {
 		e.t.Fatalf("join %s: %v", player, err)
 	}
