@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/world"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
 // stateLog keeps the state bytes a session received, by frame.
@@ -33,17 +35,21 @@ func (l *stateLog) onEvent(ev play.Event) {
 // one on full states, in the same arena with players moving, see the same
 // state bytes at every frame both received, before and after the network
 // drops both connections and they reconnect; the one on deltas received
-// fewer bytes.
+// fewer bytes. The spawn's snapshot rate (30 Hz) wins over the version's
+// (20 Hz) and reaches the delta session's welcome.
 func TestDeltaSessionMatchesFullStates(t *testing.T) {
 	e := newEnv(t)
-	e.deploy("arena", gamebuildtest.Arena(t))
-	e.spawn("arena")
+	e.deployWith(client.DeployRequest{Game: "arena", Module: gamebuildtest.Arena(t), SnapshotHz: 20})
+	e.spawnWith(&rccv1.SpawnRequest{Game: "arena", SnapshotHz: 30})
 	dl := &stateLog{states: map[uint64][]byte{}}
 	fl := &stateLog{states: map[uint64][]byte{}}
 	d := e.joinWith("delta", play.Config{OnEvent: dl.onEvent})
 	f := e.joinWith("full", play.Config{OnEvent: fl.onEvent, FullStates: true})
 	if !d.Stats().Welcome.Delta || f.Stats().Welcome.Delta {
 		t.Fatalf("welcomes: delta session %v, full session %v; want deltas for the first only", d.Stats().Welcome.Delta, f.Stats().Welcome.Delta)
+	}
+	if hz := d.Stats().Welcome.SnapshotHz; hz != 30 {
+		t.Errorf("the welcome's snapshot rate is %d, want the spawn's 30", hz)
 	}
 	for _, s := range []*play.Session{d, f} {
 		if err := s.SendController(world.Controller{MoveX: 1, MoveZ: 1}); err != nil {
@@ -82,6 +88,14 @@ func TestDeltaSessionMatchesFullStates(t *testing.T) {
 		compared, sd.States, sd.Deltas, sd.Keyframes, dl.size, sf.States, fl.size)
 	if compared < 100 {
 		t.Errorf("only %d frames received by both sessions", compared)
+	}
+	for n := range fl.states {
+		if n%2 != 0 {
+			t.Fatalf("frame %d sent at a 30 Hz snapshot rate of 60 Hz ticks: want even frames only", n)
+		}
+	}
+	if sd.Missed > 2 { // the reconnection may lose a state or two
+		t.Errorf("delta session missed %d states", sd.Missed)
 	}
 	if sf.Deltas != 0 || sf.Keyframes != 0 {
 		t.Errorf("the full session counted %d deltas and %d keyframes", sf.Deltas, sf.Keyframes)

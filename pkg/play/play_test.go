@@ -147,7 +147,12 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) deploy(game string, module []byte) {
 	e.t.Helper()
-	if _, err := e.admin.Deploy(context.Background(), client.DeployRequest{Game: game, Module: module}); err != nil {
+	e.deployWith(client.DeployRequest{Game: game, Module: module})
+}
+
+func (e *env) deployWith(req client.DeployRequest) {
+	e.t.Helper()
+	if _, err := e.admin.Deploy(context.Background(), req); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -157,7 +162,13 @@ func (e *env) deploy(game string, module []byte) {
 // minutes under the race detector on a loaded machine.
 func (e *env) spawn(game string) {
 	e.t.Helper()
-	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: game, LeaseSeconds: 600})
+	e.spawnWith(&rccv1.SpawnRequest{Game: game})
+}
+
+func (e *env) spawnWith(req *rccv1.SpawnRequest) {
+	e.t.Helper()
+	req.LeaseSeconds = 600
+	in, err := e.admin.Instances.Spawn(context.Background(), req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
