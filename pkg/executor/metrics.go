@@ -24,6 +24,7 @@ type metrics struct {
 	statesDropped prometheus.Counter
 	bytesSent     prometheus.Counter
 	statesSent    *prometheus.CounterVec
+	coalesced     prometheus.Counter
 	inputsDropped *prometheus.CounterVec
 	closes        *prometheus.CounterVec
 }
@@ -59,6 +60,9 @@ func newMetrics(ex *Executor) *metrics {
 		statesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rcc_executor_state_frames_sent_total", Help: "State frames written to players, by kind (full, delta, keyframe).",
 		}, []string{"kind"}),
+		coalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_coalesced_messages_total", Help: "Messages to players written in the same system call as the message before them (write calls saved).",
+		}),
 		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rcc_executor_inputs_dropped_total", Help: "Player inputs dropped, by reason (rate, queue_full).",
 		}, []string{"reason"}),
@@ -68,7 +72,7 @@ func newMetrics(ex *Executor) *metrics {
 	}
 	m.inputsDropped.WithLabelValues("rate")
 	m.inputsDropped.WithLabelValues("queue_full")
-	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent, m.statesSent,
+	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent, m.statesSent, m.coalesced,
 		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -43,7 +43,9 @@ func Listen(cfg ServeConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on the players' address: %w", err)
 	}
-	s := &Server{ws: ws, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
+	// Players' connections coalesce each burst of queued messages into
+	// one write.
+	s := &Server{ws: corkListener{ws}, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
 	if cfg.MetricsAddr != "" {
 		if s.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			ws.Close()

@@ -177,23 +177,13 @@ func (s *session) writeLoop() {
 				}
 				break
 			}
-			for _, m := range msgs {
-				_ = s.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-				n, err := s.write(m)
-				if err != nil {
-					if isTimeout(err) {
-						s.log.Warn("closing player connection", "code", uint16(protocol.CloseTooSlow), "reason", "write timed out")
-						s.ex.metrics.closes.WithLabelValues(protocol.CloseTooSlow.String()).Inc()
-					}
-					s.abort()
-					return
+			if err := s.writeBurst(msgs); err != nil {
+				if isTimeout(err) {
+					s.log.Warn("closing player connection", "code", uint16(protocol.CloseTooSlow), "reason", "write timed out")
+					s.ex.metrics.closes.WithLabelValues(protocol.CloseTooSlow.String()).Inc()
 				}
-				s.ex.metrics.bytesSent.Add(float64(n))
-				if m.state != nil {
-					s.mu.Lock()
-					s.behind = 0
-					s.mu.Unlock()
-				}
+				s.abort()
+				return
 			}
 			clear(msgs)
 			s.mu.Lock()
@@ -201,6 +191,44 @@ func (s *session) writeLoop() {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// writeBurst writes the messages taken from the queue at once. On a
+// connection that coalesces (corkConn), two or more go out in one write.
+func (s *session) writeBurst(msgs []outMessage) error {
+	cfg := &s.ex.cfg
+	cc, _ := s.conn.NetConn().(*corkConn)
+	if len(msgs) < 2 {
+		cc = nil
+	}
+	if cc != nil {
+		cc.cork()
+	}
+	for _, m := range msgs {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		n, err := s.write(m)
+		if err != nil {
+			if cc != nil {
+				cc.discard()
+			}
+			return err
+		}
+		s.ex.metrics.bytesSent.Add(float64(n))
+		if m.state != nil {
+			s.mu.Lock()
+			s.behind = 0
+			s.mu.Unlock()
+		}
+	}
+	if cc == nil {
+		return nil
+	}
+	_ = cc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+	wrote, err := cc.uncork()
+	if wrote && err == nil {
+		s.ex.metrics.coalesced.Add(float64(len(msgs) - 1))
+	}
+	return err
 }
 
 // write writes one message and returns its payload's length. A state is
