@@ -42,7 +42,10 @@ type executorConfig struct {
 	DrainTimeout time.Duration
 	// ReconnectGrace is how long a disconnected player keeps the avatar.
 	ReconnectGrace time.Duration
-	Log            logOptions
+	// SocketWriteBuffer is the kernel send buffer of each player's
+	// connection, in bytes (0: the kernel's, which grows to megabytes).
+	SocketWriteBuffer int
+	Log               logOptions
 }
 
 func (c executorConfig) validate() error {
@@ -138,6 +141,7 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
+	f.IntVar(&cfg.SocketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes, bounding the memory a stalled player holds and how soon the executor drops states for it (0: the kernel's default)")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
 	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
@@ -215,7 +219,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	if err != nil {
 		return nil, err
 	}
-	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr})
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr, SocketWriteBuffer: cfg.SocketWriteBuffer})
 	if err != nil {
 		return nil, err
 	}

@@ -6,13 +6,20 @@ import (
 )
 
 // corkListener accepts connections whose writes a session's writer can
-// hold back and send in one system call (corkConn).
-type corkListener struct{ net.Listener }
+// hold back and send in one system call (corkConn), with a send buffer of
+// sndbuf bytes when positive.
+type corkListener struct {
+	net.Listener
+	sndbuf int
+}
 
 func (l corkListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok && l.sndbuf > 0 {
+		_ = tc.SetWriteBuffer(l.sndbuf)
 	}
 	return &corkConn{Conn: c}, nil
 }
