@@ -67,14 +67,16 @@ func (b *broadcast) state() []byte { return b.full[protocol.StateHeaderBytes:] }
 // message returns what to write to a client: the full State frame when it
 // is not on deltas; otherwise the shared delta when the client holds the
 // previous broadcast (its base) and is not due a keyframe, else the
-// keyframe. A delta that cannot be encoded falls back to the full frame,
-// which a delta client takes as a keyframe too. kind says which it is.
+// keyframe. A delta or keyframe that cannot be encoded, or would be no
+// smaller than the full frame (tiny or incompressible states), gives way
+// to the full frame, which a delta client takes as a keyframe too. kind
+// says which it is.
 func (b *broadcast) message(enc *protocol.DeltaEncoder, delta bool, base uint64, keyDue bool) (pm *websocket.PreparedMessage, n int, kind string) {
 	if delta && enc != nil {
 		if base != 0 && base == b.prevFrame && !keyDue {
 			if pm, n := b.deltaMsg.get(func() []byte {
 				m, err := enc.AppendDelta(nil, b.frame, b.state(), b.prevFrame, b.prevState)
-				if err != nil {
+				if err != nil || len(m) >= len(b.full) {
 					return nil
 				}
 				return m
@@ -84,7 +86,7 @@ func (b *broadcast) message(enc *protocol.DeltaEncoder, delta bool, base uint64,
 		}
 		if pm, n := b.keyMsg.get(func() []byte {
 			m, err := enc.AppendDelta(nil, b.frame, b.state(), 0, nil)
-			if err != nil {
+			if err != nil || len(m) >= len(b.full) {
 				return nil
 			}
 			return m
