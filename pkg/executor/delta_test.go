@@ -2,6 +2,11 @@ package executor
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -187,5 +192,63 @@ func TestDeltaNeverLarger(t *testing.T) {
 	}
 	if full < 19 { // the first state, with the init record, may compress
 		t.Errorf("%d of 20 tiny states came whole; want the state frame, smaller than a delta", full)
+	}
+}
+
+// TestForeignClientOnFullStates: a client in another language (Python's
+// standard library, testdata/fullclient.py) that does not ask for deltas
+// plays as before while a client on deltas shares its instance: the
+// welcome of protocol version 1 with no new flag or field, then state
+// frames only, every tick.
+func TestForeignClientOnFullStates(t *testing.T) {
+	py := testenv.MustHaveCommand(t, "python3", "apt-get install python3")
+	h := newHarness(t)
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Module: arenaModule(t), MaxPlayers: 4})
+	h.run()
+	dc := h.dialURL(h.url("arena", h.ticket("go", "arena"))+"&delta=zstd", nil)
+	if w, ok := dc.next().(*protocol.Welcome); !ok || !w.Delta {
+		t.Fatal("the Go client was not granted deltas")
+	}
+	go func() { // keep the delta client read, so that it is not dropped
+		for {
+			if _, _, err := dc.conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, filepath.Join("testdata", "fullclient.py"), h.url("arena", h.ticket("py", "arena")), "60").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("fullclient.py: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	var got struct {
+		Welcome struct {
+			Version, Flags, Trailing int
+			TickHz                   int `json:"tick_hz"`
+			Player                   string
+		}
+		Types  map[string]int
+		Frames []uint64
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	w := got.Welcome
+	if w.Version != 1 || w.Flags != 0 || w.TickHz != 60 || w.Player != "py" || w.Trailing != 0 {
+		t.Errorf("welcome %+v, want version 1, no flags, 60 Hz, player py, no trailing bytes", w)
+	}
+	if got.Types["0x14"] != 0 || len(got.Frames) != 60 {
+		t.Errorf("frame types %v, %d states", got.Types, len(got.Frames))
+	}
+	for i := 1; i < len(got.Frames); i++ {
+		if got.Frames[i] != got.Frames[i-1]+1 {
+			t.Errorf("frame %d after %d: want every tick", got.Frames[i], got.Frames[i-1])
+			break
+		}
 	}
 }
