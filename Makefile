@@ -9,7 +9,7 @@ GAMES := $(notdir $(wildcard games/*))
 MODULE := github.com/rcc-games/rcc
 export PATH := $(BIN):$(PATH)
 
-APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev tmux
+APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev tmux python3
 # rcc-view: OpenGL and GLFW headers for the cgo build of go-gl, Mesa's
 # software renderer, and Xvfb for the tests (and --screenshot) without a
 # screen. Only pkg/render, pkg/render/window, pkg/render/gltest, pkg/view

@@ -35,6 +35,8 @@ type config struct {
 	duration                          time.Duration
 	output                            string
 	cpuProfile                        string
+	fullStates, check                 bool
+	snapshotHz                        int
 }
 
 func (c *config) addFlags(cmd *cobra.Command) {
@@ -50,6 +52,9 @@ func (c *config) addFlags(cmd *cobra.Command) {
 	fs.Float64Var(&c.rate, "rate", 20, "inputs per second per player")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to run once every player is connected")
 	fs.StringVar(&c.output, "output", "table", "report format: table or json")
+	fs.BoolVar(&c.fullStates, "full-states", false, "ask for full states instead of deltas (protocol version 1's traffic)")
+	fs.BoolVar(&c.check, "check", false, "verify every reconstructed state against the full state of a witness player on full states, one per instance; a mismatch fails the run")
+	fs.IntVar(&c.snapshotHz, "snapshot-hz", 0, "with --self: states per second the instances send (default: every tick)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (load generator and, with --self, executor) to this file")
 }
 
@@ -63,6 +68,8 @@ func (c config) validate() error {
 		return fmt.Errorf("--output %q: want table or json", c.output)
 	case c.self && (c.perInstance <= 0 || c.perInstance > 79):
 		return errors.New("--per-instance must be 1 to 79")
+	case c.snapshotHz < 0 || c.snapshotHz > 1000:
+		return errors.New("--snapshot-hz must be 0 to 1000")
 	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):
 		return errors.New("--url, --executor-id, --instance and --key-dir are required without --self")
 	}
@@ -106,12 +113,33 @@ func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	defer t.close()
 
 	rep := newReport(cfg)
+	// One decoder for every player's deltas, as many at once as there are
+	// cores.
+	dec, err := protocol.NewDeltaDecoder(0)
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	var chk *checker
+	if cfg.check {
+		chk = newChecker()
+		ws, err := startWitnesses(ctx, cfg, t, chk)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			for _, w := range ws {
+				_ = w.Close()
+			}
+		}()
+	}
 	players := make([]*player, cfg.players)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	stop := make(chan struct{})
 	for i := range players {
-		p := &player{id: playerID(i, cfg), instance: t.instanceOf(i), recorder: t.recorder, rep: rep}
+		p := &player{id: playerID(i, cfg), instance: t.instanceOf(i), recorder: t.recorder, rep: rep,
+			cfg: play.Config{RawStates: true, ReconnectFor: -1, FullStates: cfg.fullStates, Decoder: dec}, check: chk}
 		players[i] = p
 		tok, _, err := t.issuer.Ticket(auth.TicketRequest{PlayerID: p.id, InstanceID: p.instance, ExecutorID: t.executorID, TTL: time.Minute})
 		if err != nil {
@@ -134,17 +162,58 @@ func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	}
 	rep.begin()
 	close(start)
+	cpu0 := cpuTime()
 	select {
 	case <-time.After(cfg.duration):
 	case <-ctx.Done():
 	}
 	rep.end()
+	rep.cpu(cpuTime() - cpu0)
 	if t.server != nil {
 		rep.Server = t.server()
 	}
 	close(stop)
 	wg.Wait()
+	if chk != nil {
+		rep.Check = chk.report()
+	}
 	return rep, nil
+}
+
+// startWitnesses connects one player on full states to each instance, whose
+// states the checker takes as the truth.
+func startWitnesses(ctx context.Context, cfg config, t *target, chk *checker) ([]*play.Session, error) {
+	var out []*play.Session
+	seen := map[string]bool{}
+	for i := range cfg.players {
+		inst := t.instanceOf(i)
+		if seen[inst] {
+			continue
+		}
+		seen[inst] = true
+		tok, _, err := t.issuer.Ticket(auth.TicketRequest{PlayerID: "witness-" + inst, InstanceID: inst, ExecutorID: t.executorID, TTL: time.Minute})
+		if err != nil {
+			return out, err
+		}
+		url, err := protocol.PlayURL(t.url, inst, string(tok))
+		if err != nil {
+			return out, err
+		}
+		s, err := play.Connect(ctx, url, play.Config{RawStates: true, FullStates: true, ReconnectFor: -1,
+			OnEvent: func(ev play.Event) {
+				if ev.Kind == play.EventState {
+					chk.witness(inst, ev.Frame, ev.Data)
+				}
+			}})
+		if err != nil {
+			for _, w := range out {
+				_ = w.Close()
+			}
+			return nil, fmt.Errorf("connect the witness of instance %s: %w", inst, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // playerID is player i's id. Within an instance of the recorder, ids
@@ -198,7 +267,11 @@ func selfTarget(ctx context.Context, cfg config) (*target, error) {
 	game := strings.TrimSuffix(filepath.Base(cfg.module), ".wasm")
 	n := (cfg.players + cfg.perInstance - 1) / cfg.perInstance
 	for i := range n {
-		if err := ex.Start(ctx, executor.InstanceSpec{ID: fmt.Sprint("load-", i), Game: game, Module: wasm, MaxPlayers: cfg.perInstance}); err != nil {
+		seats := cfg.perInstance
+		if cfg.check {
+			seats++ // the witness
+		}
+		if err := ex.Start(ctx, executor.InstanceSpec{ID: fmt.Sprint("load-", i), Game: game, Module: wasm, MaxPlayers: seats, SnapshotHz: cfg.snapshotHz}); err != nil {
 			_ = ex.Close(ctx)
 			return nil, err
 		}
@@ -243,6 +316,8 @@ type player struct {
 	id, instance string
 	recorder     bool
 	rep          *report
+	cfg          play.Config
+	check        *checker // nil without --check
 }
 
 func (p *player) run(ctx context.Context, url string, rate float64, start, stop <-chan struct{}) {
@@ -253,7 +328,10 @@ func (p *player) run(ctx context.Context, url string, rate float64, start, stop 
 		if ev.Kind != play.EventState {
 			return
 		}
-		p.rep.state(protocol.StateHeaderBytes + len(ev.Data))
+		p.rep.state(ev.Size)
+		if p.check != nil {
+			p.check.player(p.instance, ev.Frame, ev.Data)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		if p.recorder {
@@ -276,7 +354,9 @@ func (p *player) run(ctx context.Context, url string, rate float64, start, stop 
 		}
 		pending = keep
 	}
-	s, err := play.Connect(ctx, url, play.Config{RawStates: true, OnEvent: onState, ReconnectFor: -1})
+	cfg := p.cfg
+	cfg.OnEvent = onState
+	s, err := play.Connect(ctx, url, cfg)
 	if err != nil {
 		var ce *play.CloseError
 		if errors.As(err, &ce) {
@@ -301,6 +381,7 @@ func (p *player) run(ctx context.Context, url string, rate float64, start, stop 
 	for {
 		select {
 		case <-stop:
+			p.rep.session(s.Stats())
 			_ = s.Close() // a normal close: the player leaves
 			return
 		case <-s.Done():
@@ -361,21 +442,34 @@ func recorderInputs(state []byte, who byte) []byte {
 type report struct {
 	mu        sync.Mutex
 	cfg       config
-	Players   int            `json:"players"`
-	Connected int            `json:"connected"`
-	Failed    int            `json:"failed"`
-	Inputs    int64          `json:"inputs_sent"`
-	States    int64          `json:"states_received"`
-	Bytes     int64          `json:"bytes_received"`
-	Seconds   float64        `json:"seconds"`
-	Closes    map[string]int `json:"closes"`
-	Errors    map[string]int `json:"errors"`
-	Latency   latencyReport  `json:"input_to_broadcast_ms"`
-	Exact     bool           `json:"latency_exact"`
-	Server    *serverReport  `json:"server,omitempty"`
-	lat       []time.Duration
-	measuring bool
-	began     time.Time
+	Players   int     `json:"players"`
+	Connected int     `json:"connected"`
+	Failed    int     `json:"failed"`
+	Inputs    int64   `json:"inputs_sent"`
+	States    int64   `json:"states_received"`
+	Bytes     int64   `json:"bytes_received"`
+	Seconds   float64 `json:"seconds"`
+	// BytesPerPlayer is bytes_received per second per connected player.
+	BytesPerPlayer float64 `json:"bytes_per_player_per_second"`
+	// Deltas and Keyframes count the states received as Delta frames
+	// (on a base, and whole) over the whole run; the rest were State
+	// frames.
+	Deltas    uint64 `json:"delta_states"`
+	Keyframes uint64 `json:"keyframes"`
+	// CPUSeconds is the process's CPU time while measuring (with --self,
+	// the executor's and the load generator's together), CPUPerState
+	// that time per state received, in microseconds.
+	CPUSeconds  float64        `json:"cpu_seconds"`
+	CPUPerState float64        `json:"cpu_us_per_state"`
+	Check       *checkReport   `json:"check,omitempty"`
+	Closes      map[string]int `json:"closes"`
+	Errors      map[string]int `json:"errors"`
+	Latency     latencyReport  `json:"input_to_broadcast_ms"`
+	Exact       bool           `json:"latency_exact"`
+	Server      *serverReport  `json:"server,omitempty"`
+	lat         []time.Duration
+	measuring   bool
+	began       time.Time
 }
 
 type latencyReport struct {
@@ -445,6 +539,22 @@ func (r *report) state(n int) {
 	r.mu.Unlock()
 }
 
+func (r *report) session(st play.Stats) {
+	r.mu.Lock()
+	r.Deltas += st.Deltas
+	r.Keyframes += st.Keyframes
+	r.mu.Unlock()
+}
+
+func (r *report) cpu(d time.Duration) {
+	r.mu.Lock()
+	r.CPUSeconds = d.Seconds()
+	if r.States > 0 {
+		r.CPUPerState = float64(d.Microseconds()) / float64(r.States)
+	}
+	r.mu.Unlock()
+}
+
 func (r *report) input() {
 	r.mu.Lock()
 	if r.measuring {
@@ -471,6 +581,9 @@ func (r *report) write(w io.Writer, format string) error {
 		r.Latency = latencyReport{Count: n, P50: ms(r.lat[n*50/100]), P90: ms(r.lat[n*90/100]),
 			P99: ms(r.lat[min(n-1, n*99/100)]), Max: ms(r.lat[n-1])}
 	}
+	if r.Seconds > 0 && r.Connected > 0 {
+		r.BytesPerPlayer = float64(r.Bytes) / r.Seconds / float64(r.Connected)
+	}
 	if format == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -483,6 +596,13 @@ func (r *report) write(w io.Writer, format string) error {
 		fmt.Fprintf(tw, "states\t%d (%.0f/s, %.1f/s per player, %.1f MB/s)\n", r.States, float64(r.States)/r.Seconds,
 			float64(r.States)/r.Seconds/float64(max(r.Connected, 1)), float64(r.Bytes)/r.Seconds/1e6)
 		fmt.Fprintf(tw, "inputs\t%d (%.0f/s)\n", r.Inputs, float64(r.Inputs)/r.Seconds)
+		fmt.Fprintf(tw, "bandwidth\t%.0f bytes/s per player (%d deltas, %d keyframes, %d full states)\n", r.BytesPerPlayer,
+			r.Deltas, r.Keyframes, max(0, r.States-int64(r.Deltas+r.Keyframes)))
+		fmt.Fprintf(tw, "cpu\t%.2f s, %.1f µs per state received\n", r.CPUSeconds, r.CPUPerState)
+	}
+	if c := r.Check; c != nil {
+		fmt.Fprintf(tw, "check\t%d states of %d frames matched the witness, %d did not, %d unchecked\n",
+			c.States-c.Mismatches, c.Frames, c.Mismatches, c.Unchecked)
 	}
 	kind := "send to the second state after (upper bound)"
 	if r.Exact {

@@ -38,6 +38,59 @@ func TestSelfLoad(t *testing.T) {
 	}
 }
 
+// TestSelfLoadCheck: players asking for deltas, checked against a witness
+// on full states, reconstruct every state; with --full-states no delta is sent;
+// the report has the bandwidth per player either way.
+func TestSelfLoadCheck(t *testing.T) {
+	type report struct {
+		Connected      int     `json:"connected"`
+		States         int64   `json:"states_received"`
+		Bytes          int64   `json:"bytes_received"`
+		Seconds        float64 `json:"seconds"`
+		BytesPerPlayer float64 `json:"bytes_per_player_per_second"`
+		Deltas         int64   `json:"delta_states"`
+		Keyframes      int64   `json:"keyframes"`
+		Check          *struct {
+			States     int `json:"states"`
+			Mismatches int `json:"mismatches"`
+		} `json:"check"`
+	}
+	runLoad := func(extra ...string) report {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"--self", "--module", "../../pkg/wasmhost/testdata/recorder.wasm",
+			"--players", "4", "--per-instance", "2", "--duration", "1s", "--rate", "30", "--output", "json"}, extra...)
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%q: exit %d: %s", extra, code, stderr.String())
+		}
+		var rep report
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("%v: %s", err, stdout.String())
+		}
+		if rep.Connected != 4 || rep.States < 4*30 || rep.Seconds <= 0 {
+			t.Fatalf("%q: report %+v", extra, rep)
+		}
+		if want := float64(rep.Bytes) / rep.Seconds / 4; rep.BytesPerPlayer < want*0.99 || rep.BytesPerPlayer > want*1.01 {
+			t.Errorf("%q: %.0f bytes/s per player, want bytes/seconds/players = %.0f", extra, rep.BytesPerPlayer, want)
+		}
+		return rep
+	}
+	checked := runLoad("--check")
+	if c := checked.Check; c == nil || c.States < 4*30 || c.Mismatches != 0 {
+		t.Errorf("--check: %+v", c)
+	}
+	// The recorder's states are a few bytes, smaller as state frames than
+	// as deltas, so the executor sends them whole (pkg/executor's and
+	// pkg/play's tests cover deltas on arena); none may be counted twice.
+	if checked.Deltas+checked.Keyframes > checked.States {
+		t.Errorf("--check: %d deltas and %d keyframes of %d states", checked.Deltas, checked.Keyframes, checked.States)
+	}
+	full := runLoad("--full-states")
+	if full.Deltas != 0 || full.Keyframes != 0 || full.Check != nil {
+		t.Errorf("--full-states: %d deltas, %d keyframes, check %v", full.Deltas, full.Keyframes, full.Check)
+	}
+}
+
 func TestFlags(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -47,6 +100,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"--url", "ws://x"}, "required without --self"},
 		{[]string{"--self", "--output", "yaml"}, "want table or json"},
 		{[]string{"--self", "--per-instance", "100"}, "--per-instance"},
+		{[]string{"--self", "--snapshot-hz", "-1"}, "--snapshot-hz"},
 		{[]string{"--self", "--players", "many"}, "invalid argument"},
 		{[]string{"--self", "--no-such-flag"}, "unknown flag"},
 		{[]string{"--self", "extra"}, `unexpected argument "extra"`},

@@ -1,8 +1,15 @@
 // Command rcc-load puts player load on an executor: N players (sessions of
 // pkg/play, the client library rcc-view uses) that join with tickets, send
 // inputs at a fixed rate and read every state, and it reports the
-// input-to-broadcast latency, the state rate and the close codes it saw.
-// Players leave with a normal close at the end.
+// input-to-broadcast latency, the state rate, the bytes per player per
+// second and the close codes it saw. Players leave with a normal close at
+// the end.
+//
+// Players ask for Delta frames, as pkg/play does by default
+// (--full-states: protocol version 1's full states). With --check, one
+// more player per instance on full states is the witness, and every state
+// a player reconstructed is compared with the witness's state of the same
+// frame; one that differs fails the run.
 //
 // Against a running executor, it mints tickets with the coordinator's
 // signing key:
@@ -90,6 +97,10 @@ func runLoad(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	if rep.Connected < cfg.players {
+		return cmdline.ExitCode(cmdline.ExitFail)
+	}
+	if c := rep.Check; c != nil && (c.Mismatches > 0 || c.States == 0) {
+		fmt.Fprintf(stderr, "check failed: %d of %d states differ from the full states (first: %s)\n", c.Mismatches, c.States, c.First)
 		return cmdline.ExitCode(cmdline.ExitFail)
 	}
 	return nil

@@ -25,6 +25,7 @@ func newGameDeployCmd() *cobra.Command {
 	var f serverFlags
 	var name, assets, description string
 	var limits limitFlags
+	var snapshotHz uint32
 	cmd := &cobra.Command{
 		Use:   "deploy FILE --name NAME",
 		Short: "Upload a module as the next version of a game",
@@ -32,6 +33,7 @@ func newGameDeployCmd() *cobra.Command {
 against the guest ABI and refuses it, saying why, if it does not conform.
 --init-fuel, --frame-fuel and --memory-mib set the version's sandbox limits
 (unset: the executor's defaults); try them first with rccctl game run.
+--snapshot-hz sends the players fewer states a second than the game ticks.
 Deploying the same module, assets and limits again creates no version.`,
 		Args: cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,7 +56,8 @@ Deploying the same module, assets and limits again creates no version.`,
 			start := time.Now()
 			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) (*rccv1.UploadVersionResponse, error) {
 				return c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
-					InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages()})
+					InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages(),
+					SnapshotHz: snapshotHz})
 			}, view[*rccv1.UploadVersionResponse]{json: jsonOf(deployJSON), table: func(w io.Writer, res *rccv1.UploadVersionResponse, now time.Time) error {
 				v := res.Version
 				if res.Unchanged {
@@ -72,6 +75,7 @@ Deploying the same module, assets and limits again creates no version.`,
 	cmd.Flags().StringVar(&assets, "assets", "", "assets archive served read-only at /assets")
 	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
 	addLimitFlags(cmd, &limits)
+	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default every tick; a spawn may set its own)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -138,6 +138,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 		paramsJSON          string
 		seed                uint64
 		respawn, record     bool
+		snapshotHz          uint32
 	)
 	cmd := &cobra.Command{
 		Use:               "spawn GAME",
@@ -181,7 +182,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
 				return c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
 					LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn,
-					Record: record})
+					Record: record, SnapshotHz: snapshotHz})
 			}, instanceView)(cmd, args)
 		},
 	}
@@ -195,6 +196,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 	fl.Uint64Var(&seed, "seed", 0, "seed (default random)")
 	fl.BoolVar(&respawn, "respawn", false, "respawn on another executor if its executor is lost")
 	fl.BoolVar(&record, "record", false, "record the instance's input log on its executor (fetch it with instance input-log)")
+	fl.Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default the version's, or every tick)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

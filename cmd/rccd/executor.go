@@ -47,7 +47,10 @@ type executorConfig struct {
 	// negative: no bound).
 	BlobCacheMiB int64
 	CodeCacheMiB int64
-	Log          logOptions
+	// SocketWriteBuffer is the kernel send buffer of each player's
+	// connection, in bytes (0: the kernel's, which grows to megabytes).
+	SocketWriteBuffer int
+	Log               logOptions
 }
 
 func (c executorConfig) validate() error {
@@ -143,6 +146,7 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
+	f.IntVar(&cfg.SocketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes, bounding the memory a stalled player holds and how soon the executor drops states for it (0: the kernel's default)")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	f.Int64Var(&cfg.BlobCacheMiB, "blob-cache-mib", agent.DefaultBlobCacheBytes>>20, "most MiB of modules and assets kept in DATA-DIR/executor; the least recently used that no instance uses go first (negative: no bound)")
 	f.Int64Var(&cfg.CodeCacheMiB, "code-cache-mib", wasmhost.DefaultCodeCacheBytes>>20, "most MiB of compiled modules kept, in memory and in DATA-DIR/executor/compiled; the least recently used that no instance runs go first (negative: no bound)")
@@ -222,7 +226,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	if err != nil {
 		return nil, err
 	}
-	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr})
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr, SocketWriteBuffer: cfg.SocketWriteBuffer})
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,9 @@ const (
 	// maxLogBatch bounds the entries of one push (the coordinator takes
 	// up to 10,000).
 	maxLogBatch = 5000
+	// maxSnapshotHz caps a snapshot rate from the coordinator at the
+	// executor's largest.
+	maxSnapshotHz = 1000
 )
 
 // ErrIDChanged means the coordinator gave the executor another id when it
@@ -748,6 +751,10 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 		spec.InitFuel = int64(min(l.InitFuel, math.MaxInt64))
 		spec.FrameFuel = int64(min(l.FrameFuel, math.MaxInt64))
 		spec.MemoryLimitPages = l.MemoryLimitPages
+		spec.SnapshotHz = int(min(l.SnapshotHz, maxSnapshotHz))
+	}
+	if in.SnapshotHz != 0 { // the spawn's rate wins over the version's
+		spec.SnapshotHz = int(min(in.SnapshotHz, maxSnapshotHz))
 	}
 	if in.Params != nil && len(in.Params.Fields) > 0 {
 		if spec.Params, err = protojson.Marshal(in.Params); err != nil {

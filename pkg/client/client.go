@@ -86,6 +86,9 @@ type DeployRequest struct {
 	// 1024).
 	InitFuel, FrameFuel uint64
 	MemoryLimitPages    uint32
+	// SnapshotHz is how many states a second the players get (0: every
+	// tick); a spawn may set its own.
+	SnapshotHz uint32
 }
 
 // Deploy uploads a new version of a game. The coordinator checks the module
@@ -99,8 +102,9 @@ func (c *Client) Deploy(ctx context.Context, req DeployRequest) (*rccv1.UploadVe
 		as := sha256.Sum256(req.Assets)
 		hdr.AssetsSha256 = hex.EncodeToString(as[:])
 	}
-	if req.InitFuel != 0 || req.FrameFuel != 0 || req.MemoryLimitPages != 0 {
-		hdr.Limits = &rccv1.Limits{InitFuel: req.InitFuel, FrameFuel: req.FrameFuel, MemoryLimitPages: req.MemoryLimitPages}
+	if req.InitFuel != 0 || req.FrameFuel != 0 || req.MemoryLimitPages != 0 || req.SnapshotHz != 0 {
+		hdr.Limits = &rccv1.Limits{InitFuel: req.InitFuel, FrameFuel: req.FrameFuel, MemoryLimitPages: req.MemoryLimitPages,
+			SnapshotHz: req.SnapshotHz}
 	}
 	stream, err := c.Games.UploadVersion(ctx)
 	if err != nil {

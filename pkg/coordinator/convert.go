@@ -50,7 +50,7 @@ func instanceProto(in store.Instance) *rccv1.Instance {
 		Id: in.ID, Game: in.Game, Version: in.Version, State: lifecyclepb.StateToProto(in.State), ExecutorId: in.ExecutorID,
 		WsUrl: in.WSURL, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved, Labels: in.Labels,
 		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
-		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, Reason: string(in.Reason), CreatedAt: tsOf(in.CreatedAt),
+		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, SnapshotHz: in.SnapshotHz, Reason: string(in.Reason), CreatedAt: tsOf(in.CreatedAt),
 		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256, Stats: instanceStatsProto(in.Stats),
 	}
 }
@@ -82,7 +82,8 @@ func versionProto(v store.Version) *rccv1.GameVersion {
 	return &rccv1.GameVersion{
 		Game: v.Game, Version: v.Version, ModuleSha256: v.ModuleSHA256, ModuleSize: v.ModuleSize,
 		AssetsSha256: v.AssetsSHA256, AssetsSize: v.AssetsSize, Description: v.Description, CreatedAt: tsOf(v.CreatedAt),
-		Limits: &rccv1.Limits{InitFuel: v.Limits.InitFuel, FrameFuel: v.Limits.FrameFuel, MemoryLimitPages: v.Limits.MemoryLimitPages},
+		Limits: &rccv1.Limits{InitFuel: v.Limits.InitFuel, FrameFuel: v.Limits.FrameFuel, MemoryLimitPages: v.Limits.MemoryLimitPages,
+			SnapshotHz: v.Limits.SnapshotHz},
 	}
 }
 

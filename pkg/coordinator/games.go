@@ -28,6 +28,9 @@ const (
 	MaxInitFuel         = 100_000_000_000
 	MaxFrameFuel        = 10_000_000_000
 	MaxMemoryLimitPages = 1024
+	// MaxSnapshotHz is the largest snapshot rate a version or a spawn may
+	// set, the executor's largest tick rate.
+	MaxSnapshotHz = 1000
 )
 
 // limitsFromProto checks a deploy's limits; nil means the defaults.
@@ -44,7 +47,10 @@ func limitsFromProto(l *rccv1.Limits) (store.Limits, error) {
 	if l.MemoryLimitPages > MaxMemoryLimitPages {
 		return store.Limits{}, invalid("upload: memory_limit_pages %d is above the maximum of %d (64 MiB)", l.MemoryLimitPages, MaxMemoryLimitPages)
 	}
-	return store.Limits{InitFuel: l.InitFuel, FrameFuel: l.FrameFuel, MemoryLimitPages: l.MemoryLimitPages}, nil
+	if l.SnapshotHz > MaxSnapshotHz {
+		return store.Limits{}, invalid("upload: snapshot_hz %d is above the maximum of %d", l.SnapshotHz, MaxSnapshotHz)
+	}
+	return store.Limits{InitFuel: l.InitFuel, FrameFuel: l.FrameFuel, MemoryLimitPages: l.MemoryLimitPages, SnapshotHz: l.SnapshotHz}, nil
 }
 
 type gameService struct {

@@ -54,6 +54,10 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 	}
 	spec.Respawn = req.Respawn
 	spec.Record = req.Record
+	if req.SnapshotHz > MaxSnapshotHz {
+		return nil, invalid("snapshot_hz %d is above the maximum of %d", req.SnapshotHz, MaxSnapshotHz)
+	}
+	spec.SnapshotHz = req.SnapshotHz
 	if spec.Params, err = paramsJSON(req.Params); err != nil {
 		return nil, invalid("params: %v", err)
 	}

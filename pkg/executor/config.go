@@ -89,6 +89,11 @@ type Config struct {
 	// /replays/{instance} finds them: instance id + ReplayExt. Empty: no
 	// input log is served.
 	ReplayDir string
+	// KeyframeInterval is how many Delta frames a client on deltas gets
+	// at most between two keyframes (default DefaultKeyframeInterval).
+	// Keyframes are also sent when a client holds no state yet and after
+	// a state it missed.
+	KeyframeInterval int
 	// OnChange, when set, is called with an instance's status each time
 	// its state changes (starting, running, stopping, stopped, failed).
 	// It runs on the executor's goroutines and must not block.
@@ -141,6 +146,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LogEntries <= 0 {
 		c.LogEntries = DefaultLogEntries
 	}
+	if c.KeyframeInterval <= 0 {
+		c.KeyframeInterval = DefaultKeyframeInterval
+	}
 	return c, nil
 }
 
@@ -162,6 +170,10 @@ type InstanceSpec struct {
 	MaxPlayers int
 	TickHz     int
 	Params     json.RawMessage
+	// SnapshotHz is how many states a second the players get (default
+	// and at most TickHz): inputs still reach the guest at every tick,
+	// and the states sent are spread evenly over the ticks.
+	SnapshotHz int
 	// Assets, when set, are mounted read-only at /assets.
 	Assets fs.FS
 	// MemoryLimitPages lowers the sandbox's memory cap for this instance.
@@ -191,6 +203,8 @@ func (s InstanceSpec) validate() error {
 		return fmt.Errorf("%w: no module bytes", ErrInvalidSpec)
 	case s.TickHz < 0 || s.TickHz > 1000:
 		return fmt.Errorf("%w: tick rate %d Hz outside 1-1000", ErrInvalidSpec, s.TickHz)
+	case s.SnapshotHz < 0 || s.SnapshotHz > 1000:
+		return fmt.Errorf("%w: snapshot rate %d Hz outside 1-1000", ErrInvalidSpec, s.SnapshotHz)
 	case s.MaxPlayers < 0 || s.MaxPlayers > 65535:
 		return fmt.Errorf("%w: max players %d outside 0-65535", ErrInvalidSpec, s.MaxPlayers)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/rcc-games/rcc/pkg/lifecycle"
+	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -29,6 +30,7 @@ type Executor struct {
 	metrics   *metrics
 	sched     *scheduler
 	upgrader  websocket.Upgrader
+	delta     *protocol.DeltaEncoder // Delta frames, shared by every instance
 	ticks     tickWindow
 	sessions  sync.WaitGroup
 
@@ -61,6 +63,12 @@ func New(ctx context.Context, cfg Config) (*Executor, error) {
 			return nil, fmt.Errorf("new executor: %w", err)
 		}
 		ex.ownEngine = true
+	}
+	if ex.delta, err = protocol.NewDeltaEncoder(); err != nil {
+		if ex.ownEngine {
+			_ = ex.engine.Close(ctx)
+		}
+		return nil, fmt.Errorf("new executor: %w", err)
 	}
 	ex.metrics = newMetrics(ex)
 	ex.sched = newScheduler(cfg.Workers,
@@ -123,6 +131,7 @@ func (ex *Executor) Run(ctx context.Context) error {
 // Close releases the sandbox engine if New created it. Call it after Run
 // has returned.
 func (ex *Executor) Close(ctx context.Context) error {
+	_ = ex.delta.Close()
 	if ex.ownEngine {
 		return ex.engine.Close(ctx)
 	}

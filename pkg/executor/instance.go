@@ -102,6 +102,7 @@ type instance struct {
 	data    []byte           // input bytes of events
 	notes   [][]byte         // the tick's joined/left messages
 	rec     *recorder        // the input log; nil when not recording
+	last    *broadcast       // the last state broadcast, base of the next one's delta
 	logs    *logRing         // the instance's log
 	// curFrame is the frame being run, for the guest's log lines.
 	curFrame atomic.Uint64
@@ -155,6 +156,14 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 	in.spec.Module = nil
 	in.sessions.Store(&[]*session{})
 	return in
+}
+
+// snapshotHz is the rate the instance sends its state at.
+func (in *instance) snapshotHz() int {
+	if in.spec.SnapshotHz <= 0 || in.spec.SnapshotHz > in.spec.TickHz {
+		return in.spec.TickHz
+	}
+	return in.spec.SnapshotHz
 }
 
 func (in *instance) status() InstanceStatus {
@@ -281,16 +290,23 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	sessions := *in.sessions.Load()
 	if len(sessions) == 0 {
 		clear(in.notes)
+		in.last = nil
 		return false
 	}
-	// One copy of the state message, shared by every client's queue.
-	msg := make([]byte, 0, protocol.StateHeaderBytes+len(stateBytes))
-	msg = append(protocol.AppendStateHeader(msg, n), stateBytes...)
+	// One broadcast of the state, shared by every client's queue, on the
+	// instance's snapshot grid.
+	var b *broadcast
+	if snapshotDue(n, in.spec.TickHz, in.spec.SnapshotHz) {
+		b = newBroadcast(n, stateBytes, in.last)
+		in.last = b
+	}
 	for _, s := range sessions {
 		for _, note := range in.notes {
-			s.send(note, false)
+			s.send(note)
 		}
-		s.send(msg, true)
+		if b != nil {
+			s.sendState(b)
+		}
 	}
 	clear(in.notes)
 	return false
@@ -370,7 +386,7 @@ func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, de
 		}
 		in.admitted[s.player] = struct{}{}
 	}
-	welcome, err := protocol.Encode(&protocol.Welcome{
+	w := &protocol.Welcome{
 		Version: protocol.Version, Resumed: resumed,
 		TickHz: uint16(in.spec.TickHz), MaxPlayers: uint16(in.spec.MaxPlayers),
 		Frame:         in.frame.Load(),
@@ -379,11 +395,16 @@ func (in *instance) admit(s *session) (resumed bool, code protocol.CloseCode, de
 		InputBurst:    uint16(min(in.ex.cfg.InputBurst, 65535)),
 		InstanceID:    in.spec.ID, PlayerID: s.player,
 		Game: in.spec.Game, GameVersion: in.spec.Version,
-	})
+	}
+	if s.delta {
+		// Only a client that asked for deltas knows these fields.
+		w.Delta, w.SnapshotHz = true, uint16(in.snapshotHz())
+	}
+	welcome, err := protocol.Encode(w)
 	if err != nil {
 		return false, protocol.CloseInternal, "encode welcome"
 	}
-	s.send(welcome, false)
+	s.send(welcome)
 	list := *in.sessions.Load()
 	next := make([]*session, 0, len(list)+1)
 	for _, o := range list {

@@ -25,6 +25,8 @@ type metrics struct {
 	skipped       prometheus.Counter
 	statesDropped prometheus.Counter
 	bytesSent     prometheus.Counter
+	statesSent    *prometheus.CounterVec
+	coalesced     prometheus.Counter
 	inputsDropped *prometheus.CounterVec
 	closes        *prometheus.CounterVec
 }
@@ -57,6 +59,12 @@ func newMetrics(ex *Executor) *metrics {
 		bytesSent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rcc_executor_sent_bytes_total", Help: "Bytes of frames sent to players (WebSocket payloads).",
 		}),
+		statesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rcc_executor_state_frames_sent_total", Help: "State frames written to players, by kind (full, delta, keyframe).",
+		}, []string{"kind"}),
+		coalesced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rcc_executor_coalesced_messages_total", Help: "Messages to players written in the same system call as the message before them (write calls saved).",
+		}),
 		inputsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rcc_executor_inputs_dropped_total", Help: "Player inputs dropped, by reason (rate, queue_full).",
 		}, []string{"reason"}),
@@ -67,7 +75,7 @@ func newMetrics(ex *Executor) *metrics {
 	m.inputsDropped.WithLabelValues("rate")
 	m.inputsDropped.WithLabelValues("queue_full")
 	cache := func() wasmhost.CacheStats { return ex.engine.CacheStats() }
-	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent,
+	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent, m.statesSent, m.coalesced,
 		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "rcc_executor_module_compilations_total", Help: "Modules compiled (once per module content, however many instances start at once).",

@@ -31,6 +31,7 @@ func (ex *Executor) servePlay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := newSession(ex, in, conn, player)
+	s.delta = r.URL.Query().Get(protocol.DeltaQuery) == protocol.DeltaZstd
 	resumed, code, detail := in.admit(s)
 	if code != 0 {
 		ex.refuse(conn, code, detail)

@@ -21,6 +21,12 @@ type ServeConfig struct {
 	// MetricsAddr is the HTTP address of /metrics (MetricsHandler) and
 	// /healthz; none when empty.
 	MetricsAddr string
+	// SocketWriteBuffer, when positive, is the kernel send buffer of each
+	// player's connection in bytes (SO_SNDBUF). The kernel's default grows
+	// to megabytes per connection: a smaller one bounds the memory a
+	// stalled player holds and makes the executor drop its oldest states
+	// (and then close it as too slow) sooner.
+	SocketWriteBuffer int
 }
 
 // Server is an executor's players' endpoint and metrics, with its
@@ -43,7 +49,9 @@ func Listen(cfg ServeConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on the players' address: %w", err)
 	}
-	s := &Server{ws: ws, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
+	// Players' connections coalesce each burst of queued messages into
+	// one write.
+	s := &Server{ws: corkListener{Listener: ws, sndbuf: cfg.SocketWriteBuffer}, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
 	if cfg.MetricsAddr != "" {
 		if s.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			ws.Close()

@@ -36,13 +36,21 @@ type session struct {
 	left   bool
 	notify chan struct{} // cap 1: the queue or closing changed
 	done   chan struct{} // closed when the reader has ended
+
+	// delta is set when the client asked for Delta frames. The writer
+	// alone uses base, the frame of the last state written (what the
+	// client holds: TCP delivers in order), and sinceKey, the states
+	// written since the last keyframe.
+	delta    bool
+	base     uint64
+	sinceKey int
 }
 
-// outMessage is one WebSocket message waiting to be written; isState
-// marks a state message, which a full queue may drop.
+// outMessage is one WebSocket message waiting to be written: data, or a
+// state broadcast (which a full queue may drop).
 type outMessage struct {
-	data    []byte
-	isState bool
+	data  []byte
+	state *broadcast
 }
 
 type closeRequest struct {
@@ -66,10 +74,16 @@ func (s *session) wake() {
 	}
 }
 
-// send queues a message. A state message beyond the queue's capacity
+// send queues a message that is not a state.
+func (s *session) send(data []byte) { s.enqueue(outMessage{data: data}) }
+
+// sendState queues a state broadcast. One beyond the queue's capacity
 // drops the oldest queued one; a client that drops too many in a row is
 // closed as too slow.
-func (s *session) send(data []byte, isState bool) {
+func (s *session) sendState(b *broadcast) { s.enqueue(outMessage{state: b}) }
+
+func (s *session) enqueue(msg outMessage) {
+	isState := msg.state != nil
 	cfg := &s.ex.cfg
 	s.mu.Lock()
 	if s.closing != nil {
@@ -78,7 +92,7 @@ func (s *session) send(data []byte, isState bool) {
 	}
 	if isState && s.states >= cfg.ClientQueue {
 		for i, m := range s.queue {
-			if m.isState {
+			if m.state != nil {
 				s.queue = append(s.queue[:i], s.queue[i+1:]...)
 				s.states--
 				break
@@ -93,7 +107,7 @@ func (s *session) send(data []byte, isState bool) {
 			return
 		}
 	}
-	s.queue = append(s.queue, outMessage{data: data, isState: isState})
+	s.queue = append(s.queue, msg)
 	if isState {
 		s.states++
 	}
@@ -163,22 +177,13 @@ func (s *session) writeLoop() {
 				}
 				break
 			}
-			for _, m := range msgs {
-				_ = s.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-				if err := s.conn.WriteMessage(websocket.BinaryMessage, m.data); err != nil {
-					if isTimeout(err) {
-						s.log.Warn("closing player connection", "code", uint16(protocol.CloseTooSlow), "reason", "write timed out")
-						s.ex.metrics.closes.WithLabelValues(protocol.CloseTooSlow.String()).Inc()
-					}
-					s.abort()
-					return
+			if err := s.writeBurst(msgs); err != nil {
+				if isTimeout(err) {
+					s.log.Warn("closing player connection", "code", uint16(protocol.CloseTooSlow), "reason", "write timed out")
+					s.ex.metrics.closes.WithLabelValues(protocol.CloseTooSlow.String()).Inc()
 				}
-				s.ex.metrics.bytesSent.Add(float64(len(m.data)))
-				if m.isState {
-					s.mu.Lock()
-					s.behind = 0
-					s.mu.Unlock()
-				}
+				s.abort()
+				return
 			}
 			clear(msgs)
 			s.mu.Lock()
@@ -186,6 +191,67 @@ func (s *session) writeLoop() {
 			s.mu.Unlock()
 		}
 	}
+}
+
+// writeBurst writes the messages taken from the queue at once. On a
+// connection that coalesces (corkConn), two or more go out in one write.
+func (s *session) writeBurst(msgs []outMessage) error {
+	cfg := &s.ex.cfg
+	cc, _ := s.conn.NetConn().(*corkConn)
+	if len(msgs) < 2 {
+		cc = nil
+	}
+	if cc != nil {
+		cc.cork()
+	}
+	for _, m := range msgs {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		n, err := s.write(m)
+		if err != nil {
+			if cc != nil {
+				cc.discard()
+			}
+			return err
+		}
+		s.ex.metrics.bytesSent.Add(float64(n))
+		if m.state != nil {
+			s.mu.Lock()
+			s.behind = 0
+			s.mu.Unlock()
+		}
+	}
+	if cc == nil {
+		return nil
+	}
+	_ = cc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+	wrote, err := cc.uncork()
+	if wrote && err == nil {
+		s.ex.metrics.coalesced.Add(float64(len(msgs) - 1))
+	}
+	return err
+}
+
+// write writes one message and returns its payload's length. A state is
+// written as the encoding this client needs (see broadcast.message), and
+// the state written becomes the client's base.
+func (s *session) write(m outMessage) (int, error) {
+	if m.state == nil {
+		return len(m.data), s.conn.WriteMessage(websocket.BinaryMessage, m.data)
+	}
+	b := m.state
+	keyDue := s.sinceKey >= s.ex.cfg.KeyframeInterval
+	pm, n, kind := b.message(s.ex.delta, s.delta, s.base, keyDue)
+	if err := s.conn.WritePreparedMessage(pm); err != nil {
+		return 0, err
+	}
+	s.base = b.frame
+	if kind == sentDelta {
+		s.sinceKey++
+	} else {
+		s.sinceKey = 0
+	}
+	s.ex.metrics.statesSent.WithLabelValues(kind).Inc()
+	return n, nil
 }
 
 // writeClose sends the error message and the close frame, then gives the

@@ -147,7 +147,12 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) deploy(game string, module []byte) {
 	e.t.Helper()
-	if _, err := e.admin.Deploy(context.Background(), client.DeployRequest{Game: game, Module: module}); err != nil {
+	e.deployWith(client.DeployRequest{Game: game, Module: module})
+}
+
+func (e *env) deployWith(req client.DeployRequest) {
+	e.t.Helper()
+	if _, err := e.admin.Deploy(context.Background(), req); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -157,7 +162,13 @@ func (e *env) deploy(game string, module []byte) {
 // minutes under the race detector on a loaded machine.
 func (e *env) spawn(game string) {
 	e.t.Helper()
-	in, err := e.admin.Instances.Spawn(context.Background(), &rccv1.SpawnRequest{Game: game, LeaseSeconds: 600})
+	e.spawnWith(&rccv1.SpawnRequest{Game: game})
+}
+
+func (e *env) spawnWith(req *rccv1.SpawnRequest) {
+	e.t.Helper()
+	req.LeaseSeconds = 600
+	in, err := e.admin.Instances.Spawn(context.Background(), req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -169,9 +180,16 @@ func (e *env) spawn(game string) {
 
 func (e *env) join(player string) *play.Session {
 	e.t.Helper()
+	return e.joinWith(player, play.Config{})
+}
+
+// joinWith joins with cfg (its MinBackoff set short).
+func (e *env) joinWith(player string, cfg play.Config) *play.Session {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "arena", Player: player}, play.Config{MinBackoff: 20 * time.Millisecond})
+	cfg.MinBackoff = 20 * time.Millisecond
+	s, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "arena", Player: player}, cfg)
 	if err != nil {
 		e.t.Fatalf("join %s: %v", player, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -54,6 +55,16 @@ type Config struct {
 	// not render (load generators) or games whose state is not a world
 	// snapshot. Without it, states that do not decode are kept raw only.
 	RawStates bool
+	// FullStates turns deltas off: the session then asks for (and the
+	// server sends) every state whole, as protocol version 1 did. By
+	// default the session asks for Delta frames (protocol.DeltaQuery)
+	// and reconstructs each state on the one before; a server that does
+	// not grant them sends full states, which the session takes too.
+	FullStates bool
+	// Decoder reconstructs Delta frames; sessions may share one (a load
+	// generator with thousands of sessions should). Nil: the session
+	// makes its own at its first delta and closes it at the end.
+	Decoder *protocol.DeltaDecoder
 	// OnEvent, when set, is called for every welcome, state, player
 	// joined or left, drop and end, from the goroutine that reads the
 	// connection: it must return quickly and must not call Close.
@@ -173,6 +184,9 @@ type Event struct {
 	Frame    uint64
 	Data     []byte
 	Snapshot *world.Snapshot
+	// Size is the length of the message that carried the state: a State
+	// frame, or the Delta frame it was reconstructed from.
+	Size int
 	// Player is the player of an EventPlayerJoined or EventPlayerLeft.
 	Player string
 	// Err is why the connection or the session ended.
@@ -198,15 +212,19 @@ type Stats struct {
 	// SnapshotRate is the states received in the last second.
 	SnapshotRate float64
 	// Frame is the newest state's frame number; States the states
-	// received, Missed the frames missing between them (dropped by the
-	// server for a slow client, or lost in a reconnection); Bytes the
-	// bytes of every message received.
-	Frame         uint64
-	States        uint64
-	Missed        uint64
-	Bytes         uint64
-	InputsSent    uint64
-	InputsDropped uint64
+	// received, Missed the states missing between them (dropped by the
+	// server for a slow client, or lost in a reconnection; at a snapshot
+	// rate below the tick rate, the frames between two snapshots are not
+	// missed); Bytes the bytes of every message received.
+	Frame  uint64
+	States uint64
+	Missed uint64
+	Bytes  uint64
+	// Deltas and Keyframes count the states that came as Delta frames,
+	// on a base and whole; the rest of States came as full State frames.
+	Deltas, Keyframes uint64
+	InputsSent        uint64
+	InputsDropped     uint64
 	// World reports whether the latest state decoded as a world snapshot.
 	World bool
 	// Buffer are the snapshot buffer's figures (interval, jitter, delay).
@@ -243,6 +261,9 @@ type Session struct {
 	inMu     sync.Mutex
 	inputs   [][]byte // encoded input frames, oldest first
 	inNotify chan struct{}
+
+	dec    *protocol.DeltaDecoder // cfg.Decoder, or the session's own
+	ownDec bool
 }
 
 // Start starts a session on src in the background and returns at once;
@@ -490,6 +511,11 @@ func (s *Session) end(err error) {
 func (s *Session) run() {
 	defer close(s.done)
 	defer s.cancel()
+	defer func() {
+		if s.ownDec {
+			s.dec.Close()
+		}
+	}()
 	first := true
 	since := time.Now() // of the first attempt, then of the drop
 	var lastErr error   // why the last connection or attempt ended
@@ -578,6 +604,9 @@ func (s *Session) connect() (*websocket.Conn, *protocol.Welcome, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if !s.cfg.FullStates {
+		u = withDelta(u)
+	}
 	var nd net.Dialer
 	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: s.cfg.HandshakeTimeout,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -628,6 +657,16 @@ func (s *Session) connect() (*websocket.Conn, *protocol.Welcome, error) {
 			errFrame = f
 		}
 	}
+}
+
+// withDelta adds the query parameter that asks for Delta frames to a play
+// URL.
+func withDelta(u string) string {
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	return u + sep + protocol.DeltaQuery + "=" + protocol.DeltaZstd
 }
 
 // redact drops the ticket from a play URL for errors and logs.
@@ -694,6 +733,10 @@ func (s *Session) serve(conn *websocket.Conn, w *protocol.Welcome) error {
 
 	var errFrame *protocol.Error
 	var rd bytes.Buffer
+	// base is the last state received on this connection, the base of
+	// the next delta (baseFrame its frame, 0 for none).
+	var base, next []byte
+	var baseFrame uint64
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
 		_, r, err := conn.NextReader()
@@ -715,7 +758,17 @@ func (s *Session) serve(conn *websocket.Conn, w *protocol.Welcome) error {
 		}
 		switch f := f.(type) {
 		case *protocol.State:
-			s.state(f, now)
+			s.state(f, now, len(msg))
+			base, baseFrame = append(base[:0], f.Data...), f.Frame
+		case *protocol.Delta:
+			next, err = s.applyDelta(next[:0], f, base, baseFrame)
+			if err != nil {
+				// The server and this client disagree on the base:
+				// reconnect, and start again from a keyframe.
+				return fmt.Errorf("%w: %w", ErrConnectionLost, err)
+			}
+			base, next, baseFrame = next, base, f.Frame
+			s.state(&protocol.State{Frame: f.Frame, Data: base}, now, len(msg))
 		case *protocol.PlayerJoined:
 			s.emit(Event{Kind: EventPlayerJoined, At: now, Player: f.Player})
 		case *protocol.PlayerLeft:
@@ -726,8 +779,37 @@ func (s *Session) serve(conn *websocket.Conn, w *protocol.Welcome) error {
 	}
 }
 
+// applyDelta reconstructs the state of a Delta frame on base, the state
+// of frame baseFrame, into dst.
+func (s *Session) applyDelta(dst []byte, f *protocol.Delta, base []byte, baseFrame uint64) ([]byte, error) {
+	if !f.Keyframe() && f.Base != baseFrame {
+		return dst, fmt.Errorf("%w: delta of frame %d on frame %d, this client holds %d", protocol.ErrDeltaBase, f.Frame, f.Base, baseFrame)
+	}
+	if s.dec == nil {
+		if s.dec = s.cfg.Decoder; s.dec == nil {
+			d, err := protocol.NewDeltaDecoder(1)
+			if err != nil {
+				return dst, err
+			}
+			s.dec, s.ownDec = d, true
+		}
+	}
+	out, err := s.dec.Apply(dst, f, base)
+	if err != nil {
+		return dst, err
+	}
+	s.mu.Lock()
+	if f.Keyframe() {
+		s.st.Keyframes++
+	} else {
+		s.st.Deltas++
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
 // state takes one state frame.
-func (s *Session) state(f *protocol.State, now time.Time) {
+func (s *Session) state(f *protocol.State, now time.Time, size int) {
 	var snap *world.Snapshot
 	if !s.cfg.RawStates {
 		snap = s.buf.Spare()
@@ -738,7 +820,7 @@ func (s *Session) state(f *protocol.State, now time.Time) {
 	}
 	s.mu.Lock()
 	if s.lastFrame != 0 && f.Frame > s.lastFrame+1 {
-		s.st.Missed += f.Frame - s.lastFrame - 1
+		s.st.Missed += missed(f.Frame-s.lastFrame, s.st.Welcome.TickHz, s.st.Welcome.SnapshotHz)
 	}
 	if f.Frame > s.lastFrame {
 		s.lastFrame = f.Frame
@@ -750,10 +832,23 @@ func (s *Session) state(f *protocol.State, now time.Time) {
 	s.arrivals[s.nextArr] = now
 	s.nextArr = (s.nextArr + 1) % len(s.arrivals)
 	s.mu.Unlock()
-	s.emit(Event{Kind: EventState, At: now, Frame: f.Frame, Data: f.Data, Snapshot: snap})
+	s.emit(Event{Kind: EventState, At: now, Frame: f.Frame, Data: f.Data, Snapshot: snap, Size: size})
 	if snap != nil {
 		s.buf.Add(f.Frame, snap, now)
 	}
+}
+
+// missed returns how many states are missing in a gap of gap frames
+// between two states, at snapshotHz of tickHz (0: every tick).
+func missed(gap uint64, tickHz, snapshotHz uint16) uint64 {
+	if snapshotHz == 0 || snapshotHz >= tickHz {
+		return gap - 1
+	}
+	n := uint64(math.Round(float64(gap) * float64(snapshotHz) / float64(tickHz)))
+	if n <= 1 {
+		return 0
+	}
+	return n - 1
 }
 
 // writeLoop writes queued inputs within the server's rate, pings, and the

@@ -2,8 +2,9 @@
 // the WebSocket frames, their encoding, the close codes and the limits.
 //
 // It is public API: the executor, rcc-view, the load tool and any other
-// client import it. It depends on the standard library only. The reference,
-// byte by byte, is docs/protocol.md.
+// client import it. It depends on the standard library and, for Delta
+// frames, klauspost/compress's zstd. The reference, byte by byte, is
+// docs/protocol.md.
 //
 // A player connects with a GET upgrade to
 //
@@ -16,6 +17,10 @@
 // after every tick, [PlayerJoined] and [PlayerLeft] as the roster changes,
 // and [Error] before it closes the connection with one of the close codes
 // ([CloseCode]), whose reason text names the refusal.
+//
+// A client that adds [DeltaQuery]=[DeltaZstd] to the URL gets [Delta]
+// frames in place of [State]: each state as the XOR with the last state
+// the server sent it, compressed ([DeltaEncoder], [DeltaDecoder]).
 //
 // Encode a frame with [Append] or [Encode]; decode with [Decode], which
 // never panics on untrusted input and returns an error wrapping

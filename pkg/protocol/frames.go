@@ -35,6 +35,8 @@ func (t Type) String() string {
 		return "welcome"
 	case TypeState:
 		return "state"
+	case TypeDelta:
+		return "delta"
 	case TypePlayerJoined:
 		return "player_joined"
 	case TypePlayerLeft:
@@ -76,8 +78,8 @@ var (
 	ErrTooLarge = errors.New("frame too large")
 )
 
-// Frame is one decoded frame: *Input, *Welcome, *State, *PlayerJoined,
-// *PlayerLeft or *Error.
+// Frame is one decoded frame: *Input, *Welcome, *State, *Delta,
+// *PlayerJoined, *PlayerLeft or *Error.
 type Frame interface {
 	// Type is the frame's type byte.
 	Type() Type
@@ -98,6 +100,9 @@ type Welcome struct {
 	// Resumed is true when the player was already in the instance (a
 	// reconnection or a replaced connection): the game kept its avatar.
 	Resumed bool
+	// Delta is true when the server sends this client Delta frames
+	// instead of State frames (the client asked with DeltaQuery).
+	Delta bool
 	// TickHz is the instance's tick rate.
 	TickHz uint16
 	// MaxPlayers is the instance's player limit, 0 for none.
@@ -114,7 +119,18 @@ type Welcome struct {
 	PlayerID    string
 	Game        string
 	GameVersion string
+	// SnapshotHz is how many states a second the server sends, at most
+	// TickHz; 0 when the welcome does not say (a server sends it only to
+	// clients that asked for deltas, whose decoders know the field).
+	SnapshotHz uint16
 }
+
+// Welcome flag bits.
+const (
+	welcomeResumed    = 1
+	welcomeDelta      = 2
+	welcomeSnapshotHz = 4
+)
 
 // State is the state frame: the game's state bytes after one tick, the
 // same bytes for every player of the instance.
@@ -183,7 +199,13 @@ func (f *Welcome) AppendFrame(dst []byte) ([]byte, error) {
 	}
 	var flags byte
 	if f.Resumed {
-		flags |= 1
+		flags |= welcomeResumed
+	}
+	if f.Delta {
+		flags |= welcomeDelta
+	}
+	if f.SnapshotHz != 0 {
+		flags |= welcomeSnapshotHz
 	}
 	dst = append(dst, byte(TypeWelcome), f.Version, flags)
 	dst = binary.LittleEndian.AppendUint16(dst, f.TickHz)
@@ -194,6 +216,9 @@ func (f *Welcome) AppendFrame(dst []byte) ([]byte, error) {
 	dst = binary.LittleEndian.AppendUint16(dst, f.InputBurst)
 	for _, s := range []string{f.InstanceID, f.PlayerID, f.Game, f.GameVersion} {
 		dst = appendString(dst, s)
+	}
+	if f.SnapshotHz != 0 {
+		dst = binary.LittleEndian.AppendUint16(dst, f.SnapshotHz)
 	}
 	return dst, nil
 }
@@ -270,6 +295,8 @@ func Decode(b []byte) (Frame, error) {
 			return nil, fmt.Errorf("%w: state of %d bytes, limit %d", ErrTooLarge, len(b)-StateHeaderBytes, MaxStateBytes)
 		}
 		return &State{Frame: binary.LittleEndian.Uint64(b[1:9]), Data: b[StateHeaderBytes:]}, nil
+	case TypeDelta:
+		return decodeDelta(b)
 	case TypePlayerJoined, TypePlayerLeft:
 		r := reader{b: p}
 		player := r.string()
@@ -302,12 +329,13 @@ func decodeWelcome(b []byte) (*Welcome, error) {
 	}
 	le := binary.LittleEndian
 	flags := b[2]
-	if flags&^1 != 0 {
+	if flags&^(welcomeResumed|welcomeDelta|welcomeSnapshotHz) != 0 {
 		return nil, fmt.Errorf("%w: welcome flags 0x%02x", ErrMalformed, flags)
 	}
 	w := &Welcome{
 		Version:       b[1],
-		Resumed:       flags&1 != 0,
+		Resumed:       flags&welcomeResumed != 0,
+		Delta:         flags&welcomeDelta != 0,
 		TickHz:        le.Uint16(b[3:5]),
 		MaxPlayers:    le.Uint16(b[5:7]),
 		Frame:         le.Uint64(b[7:15]),
@@ -320,6 +348,9 @@ func decodeWelcome(b []byte) (*Welcome, error) {
 	w.PlayerID = r.string()
 	w.Game = r.string()
 	w.GameVersion = r.string()
+	if flags&welcomeSnapshotHz != 0 {
+		w.SnapshotHz = r.uint16()
+	}
 	if err := r.end(TypeWelcome); err != nil {
 		return nil, err
 	}
@@ -348,6 +379,19 @@ func (r *reader) string() string {
 		return ""
 	}
 	return string(s)
+}
+
+func (r *reader) uint16() uint16 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b) < 2 {
+		r.err = fmt.Errorf("%w: truncated u16", ErrMalformed)
+		return 0
+	}
+	v := binary.LittleEndian.Uint16(r.b)
+	r.b = r.b[2:]
+	return v
 }
 
 func (r *reader) end(t Type) error {

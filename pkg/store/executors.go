@@ -248,7 +248,7 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 				left := uint32(before.LeaseExpiresAt.Sub(p.Now).Seconds()) + 1
 				spec := SpawnSpec{ID: NewID("i-"), Game: before.Game, Version: before.Version, MaxPlayers: before.MaxPlayers,
 					LeaseSeconds: left, Labels: before.Labels, Params: before.Params, Seed: before.Seed, Respawn: true, RespawnedFrom: before.ID,
-					Record: before.Record}
+					Record: before.Record, SnapshotHz: before.SnapshotHz}
 				in, err := spawn(ctx, c, spec, p)
 				if err != nil {
 					return err

@@ -41,16 +41,16 @@ func (s *db) GetBlob(ctx context.Context, sha string) ([]byte, error) {
 }
 
 const versionCols = `game, version, module_sha256, module_size, assets_sha256, assets_size, description, created_at,
-	init_fuel, frame_fuel, memory_limit_pages`
+	init_fuel, frame_fuel, memory_limit_pages, snapshot_hz`
 
 func scanVersion(r row) (Version, error) {
 	var v Version
-	var ver, created, initFuel, frameFuel, pages int64
+	var ver, created, initFuel, frameFuel, pages, snapshotHz int64
 	err := r.Scan(&v.Game, &ver, &v.ModuleSHA256, &v.ModuleSize, &v.AssetsSHA256, &v.AssetsSize, &v.Description, &created,
-		&initFuel, &frameFuel, &pages)
+		&initFuel, &frameFuel, &pages, &snapshotHz)
 	v.Version = uint32(ver)
 	v.CreatedAt = fromMs(created)
-	v.Limits = Limits{InitFuel: uint64(initFuel), FrameFuel: uint64(frameFuel), MemoryLimitPages: uint32(pages)}
+	v.Limits = Limits{InitFuel: uint64(initFuel), FrameFuel: uint64(frameFuel), MemoryLimitPages: uint32(pages), SnapshotHz: uint32(snapshotHz)}
 	return v, err
 }
 
@@ -126,9 +126,9 @@ func (s *db) CreateVersion(ctx context.Context, nv NewVersion) (Version, bool, e
 				AssetsSHA256: nv.AssetsSHA256, AssetsSize: assetsSize, Description: nv.Description, Limits: nv.Limits,
 				CreatedAt: fromMs(ms(nv.Now))}
 			unchanged = false
-			_, err = c.exec(ctx, `INSERT INTO versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			_, err = c.exec(ctx, `INSERT INTO versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				out.Game, int64(out.Version), out.ModuleSHA256, out.ModuleSize, out.AssetsSHA256, out.AssetsSize, out.Description, ms(nv.Now),
-				int64(nv.Limits.InitFuel), int64(nv.Limits.FrameFuel), int64(nv.Limits.MemoryLimitPages))
+				int64(nv.Limits.InitFuel), int64(nv.Limits.FrameFuel), int64(nv.Limits.MemoryLimitPages), int64(nv.Limits.SnapshotHz))
 			return err
 		})
 		if !errors.Is(err, ErrConflict) {

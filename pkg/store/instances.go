@@ -14,7 +14,7 @@ import (
 
 const instanceCols = `i.id, i.game, i.version, i.module_sha256, i.state, i.executor_id, COALESCE(e.ws_url, ''),
 	i.max_players, i.players, i.reserved, i.labels, i.params, i.seed, i.lease_seconds, i.lease_expires_at,
-	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record`
+	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record, i.snapshot_hz`
 
 const instanceFrom = ` FROM instances i LEFT JOIN executors e ON e.id = i.executor_id`
 
@@ -45,17 +45,18 @@ func scanInstanceWithStats(r row) (Instance, error) {
 // scanInstanceWith scans instanceCols, then extra.
 func scanInstanceWith(r row, extra ...any) (Instance, error) {
 	var in Instance
-	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated, record int64
+	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated, record, snapshotHz int64
 	var state, labels string
 	dest := []any{&in.ID, &in.Game, &version, &in.ModuleSHA256, &state, &in.ExecutorID, &in.WSURL,
 		&maxp, &players, &reserved, &labels, &in.Params, &seed, &leaseSec, &leaseExp,
-		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated, &record}
+		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated, &record, &snapshotHz}
 	err := r.Scan(append(dest, extra...)...)
 	in.Version, in.State = uint32(version), InstanceState(state)
 	in.MaxPlayers, in.Players, in.Reserved = uint32(maxp), uint32(players), uint32(reserved)
 	in.Labels, in.Seed, in.LeaseSeconds = decodeLabels(labels), uint64(seed), uint32(leaseSec)
 	in.LeaseExpiresAt, in.Respawn, in.Record = fromMs(leaseExp), respawn != 0, record != 0
 	in.CreatedAt, in.UpdatedAt = fromMs(created), fromMs(updated)
+	in.SnapshotHz = uint32(snapshotHz)
 	return in, err
 }
 
@@ -95,11 +96,11 @@ func insertInstance(ctx context.Context, c conn, spec SpawnSpec, v Version, exec
 		state = StateStarting
 	}
 	_, err := c.exec(ctx, `INSERT INTO instances (id, game, version, module_sha256, state, executor_id, max_players, players, reserved,
-		labels, params, seed, lease_seconds, lease_expires_at, respawn, respawned_from, reason, created_at, updated_at, record)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)`,
+		labels, params, seed, lease_seconds, lease_expires_at, respawn, respawned_from, reason, created_at, updated_at, record, snapshot_hz)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)`,
 		spec.ID, spec.Game, int64(v.Version), v.ModuleSHA256, string(state), executor, int64(spec.MaxPlayers), int64(reserved),
 		encodeLabels(spec.Labels), spec.Params, int64(spec.Seed), int64(spec.LeaseSeconds),
-		ms(now.Add(time.Duration(spec.LeaseSeconds)*time.Second)), b2i(spec.Respawn), spec.RespawnedFrom, ms(now), ms(now), b2i(spec.Record))
+		ms(now.Add(time.Duration(spec.LeaseSeconds)*time.Second)), b2i(spec.Respawn), spec.RespawnedFrom, ms(now), ms(now), b2i(spec.Record), int64(spec.SnapshotHz))
 	return err
 }
 

@@ -67,6 +67,9 @@ type Limits struct {
 	InitFuel         uint64 // fuel for _initialize and init together
 	FrameFuel        uint64 // fuel for each frame
 	MemoryLimitPages uint32 // linear memory cap, in 64 KiB pages
+	// SnapshotHz is how many states a second the players get (0: every
+	// tick); not a sandbox budget, but set at deploy with them.
+	SnapshotHz uint32
 }
 
 // Version is one deployed module of a game.
@@ -112,10 +115,12 @@ type Instance struct {
 	Respawn        bool
 	RespawnedFrom  string
 	// Record asks the executor to record the instance's input log.
-	Record    bool
-	Reason    lifecycle.Reason
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Record bool
+	// SnapshotHz is the spawn's snapshot rate, 0 for the version's.
+	SnapshotHz uint32
+	Reason     lifecycle.Reason
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 	// Stats are the live figures of the executor's last heartbeat that
 	// reported them; nil when there are none. Filled by GetInstance and
 	// ListInstances only.
@@ -218,6 +223,9 @@ type SpawnSpec struct {
 	// Record asks the executor to record the instance's input log; a
 	// respawned instance records too.
 	Record bool
+	// SnapshotHz is the spawn's snapshot rate (0: the version's); a
+	// respawned instance keeps it.
+	SnapshotHz uint32
 }
 
 // JoinQuery asks for a seat in an instance of a game.

@@ -170,7 +170,7 @@ func testVersionLimits(t *testing.T, s store.Store) {
 		t.Fatalf("v1 limits = %+v, want zero (defaults)", v1.Limits)
 	}
 	sha := v1.ModuleSHA256
-	big := store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 256}
+	big := store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 256, SnapshotHz: 20}
 	steps := []struct {
 		name          string
 		limits        store.Limits
@@ -179,9 +179,10 @@ func testVersionLimits(t *testing.T, s store.Store) {
 	}{
 		{"same module, new limits", big, 2, false},
 		{"same module and limits", big, 2, true},
-		{"one field differs", store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 512}, 3, false},
-		{"back to the defaults", store.Limits{}, 4, false},
-		{"defaults again", store.Limits{}, 4, true},
+		{"one field differs", store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 512, SnapshotHz: 20}, 3, false},
+		{"the snapshot rate differs", store.Limits{InitFuel: 1 << 40, FrameFuel: 10_000_000_000, MemoryLimitPages: 512, SnapshotHz: 30}, 4, false},
+		{"back to the defaults", store.Limits{}, 5, false},
+		{"defaults again", store.Limits{}, 5, true},
 	}
 	for _, st := range steps {
 		v, unchanged, err := s.CreateVersion(ctx, store.NewVersion{Game: "arena", ModuleSHA256: sha, Limits: st.limits, Now: t0})
@@ -197,11 +198,12 @@ func testVersionLimits(t *testing.T, s store.Store) {
 		t.Fatalf("get version 2: limits %+v, want %+v", got.Limits, big)
 	}
 	vs := must[[]store.Version](t)(s.ListVersions(ctx, "arena"))
-	if len(vs) != 4 || vs[0].Limits != (store.Limits{}) || vs[1].Limits != big || vs[2].Limits.MemoryLimitPages != 512 || vs[3].Limits != (store.Limits{}) {
+	if len(vs) != 5 || vs[0].Limits != (store.Limits{}) || vs[1].Limits != big || vs[2].Limits.MemoryLimitPages != 512 ||
+		vs[3].Limits.SnapshotHz != 30 || vs[4].Limits != (store.Limits{}) {
 		t.Fatalf("versions = %+v", vs)
 	}
 	// Every field round-trips at its largest storable value.
-	largest := store.Limits{InitFuel: math.MaxInt64, FrameFuel: math.MaxInt64, MemoryLimitPages: math.MaxUint32}
+	largest := store.Limits{InitFuel: math.MaxInt64, FrameFuel: math.MaxInt64, MemoryLimitPages: math.MaxUint32, SnapshotHz: math.MaxUint32}
 	v, _, err := s.CreateVersion(ctx, store.NewVersion{Game: "pong", ModuleSHA256: sha, Limits: largest, Now: t0})
 	if err != nil {
 		t.Fatalf("largest limits: %v", err)
@@ -523,6 +525,7 @@ func testExecutorLost(t *testing.T, s store.Store) {
 	keep.Respawn = true
 	keep.Seed = 7
 	keep.Record = true
+	keep.SnapshotHz = 20
 	in1 := must[store.Instance](t)(s.Spawn(ctx, keep, place(t0)))
 	in2 := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
 	if in1.ExecutorID != a.ID || in2.ExecutorID != a.ID {
@@ -542,7 +545,7 @@ func testExecutorLost(t *testing.T, s store.Store) {
 		t.Fatalf("respawned = %+v", got.Respawned)
 	}
 	re := got.Respawned[0]
-	if re.RespawnedFrom != in1.ID || re.ExecutorID != b.ID || re.State != store.StateStarting || re.Seed != 7 || re.LeaseSeconds != 60 || !re.Record {
+	if re.RespawnedFrom != in1.ID || re.ExecutorID != b.ID || re.State != store.StateStarting || re.Seed != 7 || re.LeaseSeconds != 60 || !re.Record || re.SnapshotHz != 20 {
 		t.Fatalf("respawned = %+v", re)
 	}
 	again := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, p))
@@ -706,10 +709,14 @@ func testRecord(t *testing.T, s store.Store) {
 	deploy(t, s, "arena", "m1")
 	sp := spec("arena")
 	sp.Record = true
+	sp.SnapshotHz = 30
 	rec := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
 	plain := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
 	if !rec.Record || plain.Record {
 		t.Fatalf("spawned: record %v and %v, want true and false", rec.Record, plain.Record)
+	}
+	if rec.SnapshotHz != 30 || plain.SnapshotHz != 0 {
+		t.Fatalf("spawned: snapshot rates %d and %d, want 30 and 0", rec.SnapshotHz, plain.SnapshotHz)
 	}
 	x := register(t, s, "ex1", 0, t0.Add(time.Second))
 	assigned := must[[]store.Instance](t)(s.AssignPending(ctx, place(t0.Add(time.Second))))
@@ -717,11 +724,11 @@ func testRecord(t *testing.T, s store.Store) {
 		t.Fatalf("assigned = %+v", assigned)
 	}
 	for _, in := range assigned {
-		if in.Record != (in.ID == rec.ID) || in.ExecutorID != x.ID {
+		if in.Record != (in.ID == rec.ID) || in.ExecutorID != x.ID || (in.SnapshotHz == 30) != (in.ID == rec.ID) {
 			t.Fatalf("assigned %s with record %v", in.ID, in.Record)
 		}
 	}
-	if got := must[store.Instance](t)(s.GetInstance(ctx, rec.ID)); !got.Record {
+	if got := must[store.Instance](t)(s.GetInstance(ctx, rec.ID)); !got.Record || got.SnapshotHz != 30 {
 		t.Fatalf("get = %+v", got)
 	}
 	list := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))

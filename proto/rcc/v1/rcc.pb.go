@@ -399,8 +399,12 @@ type Limits struct {
 	FrameFuel uint64 `protobuf:"varint,2,opt,name=frame_fuel,json=frameFuel,proto3" json:"frame_fuel,omitempty"`
 	// Linear memory cap in 64 KiB pages, at most 1024 (64 MiB, the default).
 	MemoryLimitPages uint32 `protobuf:"varint,3,opt,name=memory_limit_pages,json=memoryLimitPages,proto3" json:"memory_limit_pages,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// States sent to the players per second, at most the tick rate (the
+	// default, 0): inputs are still applied at every tick. A spawn may set
+	// its own (SpawnRequest.snapshot_hz).
+	SnapshotHz    uint32 `protobuf:"varint,4,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -450,6 +454,13 @@ func (x *Limits) GetFrameFuel() uint64 {
 func (x *Limits) GetMemoryLimitPages() uint32 {
 	if x != nil {
 		return x.MemoryLimitPages
+	}
+	return 0
+}
+
+func (x *Limits) GetSnapshotHz() uint32 {
+	if x != nil {
+		return x.SnapshotHz
 	}
 	return 0
 }
@@ -1048,7 +1059,10 @@ type Instance struct {
 	Stats *InstanceStats `protobuf:"bytes,21,opt,name=stats,proto3" json:"stats,omitempty"`
 	// The executor records the instance's input log, served at
 	// GET {ws_url as http}/replays/{id} (docs/replay.md).
-	Record        bool `protobuf:"varint,22,opt,name=record,proto3" json:"record,omitempty"`
+	Record bool `protobuf:"varint,22,opt,name=record,proto3" json:"record,omitempty"`
+	// States sent to the players per second, set at spawn; 0: the version's
+	// (Limits.snapshot_hz), or every tick.
+	SnapshotHz    uint32 `protobuf:"varint,23,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1237,6 +1251,13 @@ func (x *Instance) GetRecord() bool {
 	return false
 }
 
+func (x *Instance) GetSnapshotHz() uint32 {
+	if x != nil {
+		return x.SnapshotHz
+	}
+	return 0
+}
+
 // InstanceStats are an instance's live figures, reported by its executor
 // with every heartbeat.
 type InstanceStats struct {
@@ -1363,7 +1384,10 @@ type SpawnRequest struct {
 	// Respawn on another executor if its executor is lost.
 	Respawn bool `protobuf:"varint,8,opt,name=respawn,proto3" json:"respawn,omitempty"`
 	// Record the instance's input log on its executor (docs/replay.md).
-	Record        bool `protobuf:"varint,9,opt,name=record,proto3" json:"record,omitempty"`
+	Record bool `protobuf:"varint,9,opt,name=record,proto3" json:"record,omitempty"`
+	// States sent to the players per second, at most the tick rate; 0: the
+	// version's (Limits.snapshot_hz), or every tick.
+	SnapshotHz    uint32 `protobuf:"varint,10,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1459,6 +1483,13 @@ func (x *SpawnRequest) GetRecord() bool {
 		return x.Record
 	}
 	return false
+}
+
+func (x *SpawnRequest) GetSnapshotHz() uint32 {
+	if x != nil {
+		return x.SnapshotHz
+	}
+	return 0
 }
 
 type GetInstanceRequest struct {
@@ -3508,12 +3539,14 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\vdescription\x18\a \x01(\tR\vdescription\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12&\n" +
-	"\x06limits\x18\t \x01(\v2\x0e.rcc.v1.LimitsR\x06limits\"r\n" +
+	"\x06limits\x18\t \x01(\v2\x0e.rcc.v1.LimitsR\x06limits\"\x93\x01\n" +
 	"\x06Limits\x12\x1b\n" +
 	"\tinit_fuel\x18\x01 \x01(\x04R\binitFuel\x12\x1d\n" +
 	"\n" +
 	"frame_fuel\x18\x02 \x01(\x04R\tframeFuel\x12,\n" +
-	"\x12memory_limit_pages\x18\x03 \x01(\rR\x10memoryLimitPages\"\x98\x01\n" +
+	"\x12memory_limit_pages\x18\x03 \x01(\rR\x10memoryLimitPages\x12\x1f\n" +
+	"\vsnapshot_hz\x18\x04 \x01(\rR\n" +
+	"snapshotHz\"\x98\x01\n" +
 	"\x14UploadVersionRequest\x12.\n" +
 	"\x06header\x18\x01 \x01(\v2\x14.rcc.v1.UploadHeaderH\x00R\x06header\x12#\n" +
 	"\fmodule_chunk\x18\x02 \x01(\fH\x00R\vmoduleChunk\x12#\n" +
@@ -3544,7 +3577,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x11FetchBlobResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xde\x06\n" +
+	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xff\x06\n" +
 	"\bInstance\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12\x18\n" +
@@ -3572,7 +3605,9 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
 	"\rmodule_sha256\x18\x14 \x01(\tR\fmoduleSha256\x12+\n" +
 	"\x05stats\x18\x15 \x01(\v2\x15.rcc.v1.InstanceStatsR\x05stats\x12\x16\n" +
-	"\x06record\x18\x16 \x01(\bR\x06record\x1a9\n" +
+	"\x06record\x18\x16 \x01(\bR\x06record\x12\x1f\n" +
+	"\vsnapshot_hz\x18\x17 \x01(\rR\n" +
+	"snapshotHz\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
@@ -3585,7 +3620,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06frames\x18\x06 \x01(\x04R\x06frames\x12\x1a\n" +
 	"\boverruns\x18\a \x01(\x04R\boverruns\x12;\n" +
 	"\vreported_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xee\x02\n" +
+	"reportedAt\"\x8f\x03\n" +
 	"\fSpawnRequest\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x1f\n" +
@@ -3596,7 +3631,10 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06params\x18\x06 \x01(\v2\x17.google.protobuf.StructR\x06params\x12\x12\n" +
 	"\x04seed\x18\a \x01(\x04R\x04seed\x12\x18\n" +
 	"\arespawn\x18\b \x01(\bR\arespawn\x12\x16\n" +
-	"\x06record\x18\t \x01(\bR\x06record\x1a9\n" +
+	"\x06record\x18\t \x01(\bR\x06record\x12\x1f\n" +
+	"\vsnapshot_hz\x18\n" +
+	" \x01(\rR\n" +
+	"snapshotHz\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"$\n" +

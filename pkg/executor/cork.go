@@ -1,0 +1,83 @@
+package executor
+
+import (
+	"net"
+	"sync"
+)
+
+// corkListener accepts connections whose writes a session's writer can
+// hold back and send in one system call (corkConn), with a send buffer of
+// sndbuf bytes when positive.
+type corkListener struct {
+	net.Listener
+	sndbuf int
+}
+
+func (l corkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok && l.sndbuf > 0 {
+		_ = tc.SetWriteBuffer(l.sndbuf)
+	}
+	return &corkConn{Conn: c}, nil
+}
+
+// corkConn is a player's connection that coalesces writes: between cork
+// and uncork, what gorilla/websocket writes (one Write per message) is
+// kept and then written at once. gorilla/websocket has no call that writes
+// several messages together, so the coalescing is done under it. Anything
+// written while not corked (the upgrade's response, control frames from
+// the reader) goes straight through.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    []byte
+}
+
+// maxCorkBuffer is the largest buffer a corkConn keeps between bursts.
+const maxCorkBuffer = 64 << 10
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.corked {
+		c.buf = append(c.buf, p...)
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// cork holds back the writes that follow until uncork.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// discard drops what was held back, for a connection that failed.
+func (c *corkConn) discard() {
+	c.mu.Lock()
+	c.corked, c.buf = false, nil
+	c.mu.Unlock()
+}
+
+// uncork writes what was held back, in one write, and lets writes
+// through again. It reports whether there was anything to write.
+func (c *corkConn) uncork() (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	if len(c.buf) == 0 {
+		return false, nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	if cap(c.buf) > maxCorkBuffer {
+		c.buf = nil
+	} else {
+		c.buf = c.buf[:0]
+	}
+	return true, err
+}
