@@ -26,6 +26,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/certs"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/gamebuild"
 	"github.com/rcc-games/rcc/pkg/pgtest"
@@ -63,8 +64,19 @@ type proc struct {
 
 func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
+	return startProcIn(t, "", name, env, args...)
+}
+
+// startProcIn is startProc in the network namespace netns ("": this
+// process's), through ip netns exec.
+func startProcIn(t testing.TB, netns, name string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], args...)
+	if netns == "" {
+		p.cmd = exec.Command(os.Args[0], args...)
+	} else {
+		p.cmd = exec.Command("ip", append([]string{"netns", "exec", netns, os.Args[0]}, args...)...)
+	}
 	p.cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -146,11 +158,20 @@ type cluster struct {
 	issuer *auth.Issuer
 	admin  *client.Client
 	coord  *proc
+	// certs, when set, are the dev certificates every hop uses: the
+	// coordinator serves TLS and asks executors for their client
+	// certificates, executors serve wss://.
+	certs *certs.DevFiles
 }
 
 // newCluster starts rccd coordinator on db with fast heartbeats (200 ms, an
 // executor is lost after two seconds of silence).
 func newCluster(t testing.TB, db string) *cluster {
+	return newClusterWith(t, db, nil)
+}
+
+// newClusterWith is newCluster with TLS on every hop when tls is set.
+func newClusterWith(t testing.TB, db string, tls *certs.DevFiles) *cluster {
 	dir := t.TempDir()
 	key, err := auth.LoadOrCreateKey(dir)
 	if err != nil {
@@ -160,13 +181,13 @@ func newCluster(t testing.TB, db string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, db: db, dir: dir, issuer: is, addr: "127.0.0.1:0"}
+	c := &cluster{t: t, db: db, dir: dir, issuer: is, addr: "127.0.0.1:0", certs: tls}
 	c.startCoordinator()
 	tok, _, err := is.RoleToken(auth.RoleAdmin, "e2e", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.admin, err = client.Dial(c.addr, client.Token(tok)); err != nil {
+	if c.admin, err = client.DialConfig(c.target(client.Token(tok))); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.admin.Close() })
@@ -174,9 +195,48 @@ func newCluster(t testing.TB, db string) *cluster {
 }
 
 func (c *cluster) startCoordinator() {
-	c.coord = startProc(c.t, "coordinator", nil, "coordinator", "--db", c.db, "--grpc-addr", c.addr,
-		"--metrics-addr", "", "--data-dir", c.dir, "--heartbeat-interval", "200ms", "--missed-heartbeats", "10")
+	args := []string{"coordinator", "--db", c.db, "--grpc-addr", c.addr,
+		"--metrics-addr", "", "--data-dir", c.dir, "--heartbeat-interval", "200ms", "--missed-heartbeats", "10"}
+	if c.certs != nil {
+		args = append(args, "--tls-cert", c.certs.ServerCert, "--tls-key", c.certs.ServerKey, "--tls-client-ca", c.certs.CA)
+	}
+	c.coord = startProc(c.t, "coordinator", nil, args...)
 	c.addr = c.coord.logLine("coordinator started")["grpc_addr"].(string)
+}
+
+// target is how a client with token reaches the cluster's coordinator:
+// over TLS verified with the dev CA when the cluster has certificates.
+func (c *cluster) target(token client.Token) client.Target {
+	c.t.Helper()
+	t := client.Target{Addr: c.addr, Token: token}
+	if c.certs != nil {
+		var err error
+		if t.TLS, err = certs.ClientConfig(certs.ClientFiles{CA: c.certs.CA}); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	return t
+}
+
+// executorTLSArgs are an executor's TLS flags in a cluster with
+// certificates: wss:// for its players, TLS to the coordinator with its
+// client certificate (made for its name when missing).
+func (c *cluster) executorTLSArgs(name string) []string {
+	c.t.Helper()
+	if c.certs == nil {
+		return nil
+	}
+	pair, ok := c.certs.Clients[name]
+	if !ok {
+		more, err := certs.WriteDev(certs.DevRequest{Dir: filepath.Dir(c.certs.CA), Clients: []string{name}})
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		pair = more.Clients[name]
+		c.certs.Clients[name] = pair
+	}
+	return []string{"--tls-cert", c.certs.ServerCert, "--tls-key", c.certs.ServerKey, "--coordinator-ca", c.certs.CA,
+		"--tls-client-cert", pair[0], "--tls-client-key", pair[1]}
 }
 
 // execProc is an rccd executor process.
@@ -213,9 +273,9 @@ func (c *cluster) executor(name string) *execProc {
 		c.t.Fatal(err)
 	}
 	cache := executorDataDir(c.t)
-	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
+	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append([]string{"executor", "--coordinator", c.addr,
 		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
-		"--drain-timeout", "0s")
+		"--drain-timeout", "0s"}, c.executorTLSArgs(name)...)...)
 	rec := p.logLine("executor started")
 	return &execProc{proc: p, id: rec["executor"].(string), wsURL: rec["public_url"].(string), metrics: rec["metrics_addr"].(string)}
 }
@@ -333,7 +393,13 @@ type player struct {
 
 func dialPlayer(t testing.TB, url, id string) *player {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	return dialPlayerWith(t, websocket.DefaultDialer, url, id)
+}
+
+// dialPlayerWith is dialPlayer through d (for wss://, with its CA).
+func dialPlayerWith(t testing.TB, d *websocket.Dialer, url, id string) *player {
+	t.Helper()
+	conn, _, err := d.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", id, err)
 	}

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,9 @@ type ServeConfig struct {
 	// MetricsAddr is the HTTP address of /metrics (MetricsHandler) and
 	// /healthz; none when empty.
 	MetricsAddr string
+	// TLS, when set, makes the players' endpoint serve TLS (wss://); the
+	// metrics stay plain HTTP.
+	TLS *tls.Config
 }
 
 // Server is an executor's players' endpoint and metrics, with its
@@ -35,6 +39,7 @@ type Server struct {
 	errc                chan error
 	stopRun             context.CancelFunc
 	runDone             chan struct{}
+	tls                 bool
 }
 
 // Listen opens the listeners of cfg.
@@ -43,7 +48,11 @@ func Listen(cfg ServeConfig) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on the players' address: %w", err)
 	}
-	s := &Server{ws: ws, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
+	s := &Server{wsAddr: ws.Addr().String(), errc: make(chan error, 3), tls: cfg.TLS != nil}
+	if cfg.TLS != nil {
+		ws = tls.NewListener(ws, cfg.TLS)
+	}
+	s.ws = ws
 	if cfg.MetricsAddr != "" {
 		if s.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			ws.Close()
@@ -56,6 +65,9 @@ func Listen(cfg ServeConfig) (*Server, error) {
 
 // WSAddr is the address the players' endpoint listens on.
 func (s *Server) WSAddr() string { return s.wsAddr }
+
+// TLS reports whether the players' endpoint serves TLS (wss://).
+func (s *Server) TLS() bool { return s.tls }
 
 // MetricsAddr is the address of /metrics and /healthz, "" when none.
 func (s *Server) MetricsAddr() string { return s.metricsAddr }
