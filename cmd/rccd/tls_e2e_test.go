@@ -196,3 +196,34 @@ func TestPlaintextOffLoopbackRefused(t *testing.T) {
 		t.Fatalf("coordinator --insecure exited %d:\n%s", code, logs.String())
 	}
 }
+
+// TestCertDev: rccd cert dev writes a CA and certificates a TLS client
+// verifies, for every --host given.
+func TestCertDev(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	code, out, errOut := rccd(t, "cert", "dev", "--dir", dir, "--host", "coord-1.internal", "--host", "10.66.0.3", "--client", "ex-1")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"ca.crt", "server.crt", "server.key", "ex-1.crt", "ex-1.key"} {
+		if !strings.Contains(out, filepath.Join(dir, want)) {
+			t.Errorf("output does not name %s:\n%s", want, out)
+		}
+	}
+	pool, err := certs.LoadPool(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := certs.NewReloader(filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"coord-1.internal", "10.66.0.3", "localhost"} {
+		if _, err := r.Certificate().Leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: name}); err != nil {
+			t.Errorf("server certificate for %s: %v", name, err)
+		}
+	}
+	if code, _, errOut := rccd(t, "cert", "dev", "--dir", dir, "--client", "../escape"); code != exitFail || !strings.Contains(errOut, "client name") {
+		t.Fatalf("a client name with a path: exit %d: %s", code, errOut)
+	}
+}
