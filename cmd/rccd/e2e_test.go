@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -162,6 +163,9 @@ type cluster struct {
 	// coordinator serves TLS and asks executors for their client
 	// certificates, executors serve wss://.
 	certs *certs.DevFiles
+	// coordinators, when set, is the --coordinator list executors get
+	// (several coordinators); else addr.
+	coordinators string
 }
 
 // newCluster starts rccd coordinator on db with fast heartbeats (200 ms, an
@@ -195,13 +199,42 @@ func newClusterWith(t testing.TB, db string, tls *certs.DevFiles) *cluster {
 }
 
 func (c *cluster) startCoordinator() {
-	args := []string{"coordinator", "--db", c.db, "--grpc-addr", c.addr,
-		"--metrics-addr", "", "--data-dir", c.dir, "--heartbeat-interval", "200ms", "--missed-heartbeats", "10"}
+	c.coord = c.coordinatorProc("coordinator", "", c.addr, c.dir)
+	c.addr = c.coord.logLine("coordinator started")["grpc_addr"].(string)
+}
+
+// coordinatorProc starts another rccd coordinator of the cluster (on its
+// database, with its certificates) in network namespace netns, listening
+// on addr, with dataDir holding the cluster's signing key.
+func (c *cluster) coordinatorProc(name, netns, addr, dataDir string, extra ...string) *proc {
+	args := []string{"coordinator", "--db", c.db, "--grpc-addr", addr,
+		"--metrics-addr", "", "--data-dir", dataDir, "--heartbeat-interval", "200ms", "--missed-heartbeats", "10"}
 	if c.certs != nil {
 		args = append(args, "--tls-cert", c.certs.ServerCert, "--tls-key", c.certs.ServerKey, "--tls-client-ca", c.certs.CA)
 	}
-	c.coord = startProc(c.t, "coordinator", nil, args...)
-	c.addr = c.coord.logLine("coordinator started")["grpc_addr"].(string)
+	return startProcIn(c.t, netns, name, nil, append(args, extra...)...)
+}
+
+// sharedKeyDir is a new data directory holding a copy of the cluster's
+// (its signing key: the database is elsewhere), for another coordinator
+// on the same database.
+func (c *cluster) sharedKeyDir() string {
+	c.t.Helper()
+	dir := c.t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(c.dir)); err != nil {
+		c.t.Fatal(err)
+	}
+	// CopyFS makes files 0666 less the umask; keys must stay private.
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			err = os.Chmod(path, 0o600)
+		}
+		return err
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return dir
 }
 
 // target is how a client with token reaches the cluster's coordinator:
@@ -273,7 +306,11 @@ func (c *cluster) executor(name string) *execProc {
 		c.t.Fatal(err)
 	}
 	cache := executorDataDir(c.t)
-	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append([]string{"executor", "--coordinator", c.addr,
+	coords := c.addr
+	if c.coordinators != "" {
+		coords = c.coordinators
+	}
+	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append([]string{"executor", "--coordinator", coords,
 		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
 		"--drain-timeout", "0s"}, c.executorTLSArgs(name)...)...)
 	rec := p.logLine("executor started")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"path/filepath"
@@ -29,6 +30,11 @@ func devCerts(t testing.TB, hosts ...string) *certs.DevFiles {
 		t.Fatal(err)
 	}
 	return &f
+}
+
+// wssDialer is a WebSocket dialer verifying wss:// servers with cfg.
+func wssDialer(cfg *tls.Config) *websocket.Dialer {
+	return &websocket.Dialer{TLSClientConfig: cfg, HandshakeTimeout: 10 * time.Second}
 }
 
 // TestE2ETLS runs a coordinator and an executor with TLS on every hop on
@@ -62,11 +68,11 @@ func TestE2ETLS(t *testing.T) {
 	if _, _, err := websocket.DefaultDialer.Dial(u, nil); err == nil || !errors.As(err, new(x509.UnknownAuthorityError)) {
 		t.Fatalf("a player without the CA: %v, want an unknown authority", err)
 	}
-	alice := dialPlayerWith(t, &websocket.Dialer{TLSClientConfig: caTLS, HandshakeTimeout: 10 * time.Second}, u, "alice")
+	alice := dialPlayerWith(t, wssDialer(caTLS), u, "alice")
 	if alice.welcome.PlayerID != "alice" || alice.welcome.InstanceID != in.Id {
 		t.Fatalf("welcome %+v", alice.welcome)
 	}
-	bob := dialPlayerWith(t, &websocket.Dialer{TLSClientConfig: caTLS}, func() string {
+	bob := dialPlayerWith(t, wssDialer(caTLS), func() string {
 		jb := c.join("arena", "bob")
 		u, _ := protocol.PlayURL(jb.WsUrl, jb.InstanceId, jb.Ticket)
 		return u
