@@ -209,7 +209,10 @@ func TestBadFiles(t *testing.T) {
 		{"not a pair", func() error { _, err := certs.NewReloader(notPEM, notPEM); return err }, "load TLS certificate"},
 		{"CA not PEM", func() error { _, err := certs.ClientConfig(certs.ClientFiles{CA: notPEM}); return err }, "no PEM certificate"},
 		{"CA missing", func() error { _, err := certs.LoadPool(filepath.Join(dir, "none.pem")); return err }, "read CA file"},
-		{"client name a path", func() error { _, err := certs.WriteDev(certs.DevRequest{Dir: dir, Clients: []string{"../x"}}); return err }, "client name"},
+		{"client name a path", func() error {
+			_, err := certs.WriteDev(certs.DevRequest{Dir: dir, Clients: []string{"../x"}})
+			return err
+		}, "client name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.err(); err == nil || !strings.Contains(err.Error(), tc.want) {
