@@ -166,6 +166,9 @@ type cluster struct {
 	// coordinators, when set, is the --coordinator list executors get
 	// (several coordinators); else addr.
 	coordinators string
+	// netns is the network namespace of the coordinator ("": this
+	// process's).
+	netns string
 }
 
 // newCluster starts rccd coordinator on db with fast heartbeats (200 ms, an
@@ -176,6 +179,12 @@ func newCluster(t testing.TB, db string) *cluster {
 
 // newClusterWith is newCluster with TLS on every hop when tls is set.
 func newClusterWith(t testing.TB, db string, tls *certs.DevFiles) *cluster {
+	return newClusterIn(t, db, tls, "", "127.0.0.1:0")
+}
+
+// newClusterIn is newClusterWith with the coordinator in network
+// namespace netns ("": this process's), listening on addr.
+func newClusterIn(t testing.TB, db string, tls *certs.DevFiles, netns, addr string) *cluster {
 	dir := t.TempDir()
 	key, err := auth.LoadOrCreateKey(dir)
 	if err != nil {
@@ -185,7 +194,7 @@ func newClusterWith(t testing.TB, db string, tls *certs.DevFiles) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, db: db, dir: dir, issuer: is, addr: "127.0.0.1:0", certs: tls}
+	c := &cluster{t: t, db: db, dir: dir, issuer: is, addr: addr, certs: tls, netns: netns}
 	c.startCoordinator()
 	tok, _, err := is.RoleToken(auth.RoleAdmin, "e2e", time.Hour)
 	if err != nil {
@@ -199,7 +208,7 @@ func newClusterWith(t testing.TB, db string, tls *certs.DevFiles) *cluster {
 }
 
 func (c *cluster) startCoordinator() {
-	c.coord = c.coordinatorProc("coordinator", "", c.addr, c.dir)
+	c.coord = c.coordinatorProc("coordinator", c.netns, c.addr, c.dir)
 	c.addr = c.coord.logLine("coordinator started")["grpc_addr"].(string)
 }
 
@@ -253,7 +262,7 @@ func (c *cluster) target(token client.Token) client.Target {
 
 // executorTLSArgs are an executor's TLS flags in a cluster with
 // certificates: wss:// for its players, TLS to the coordinator with its
-// client certificate (made for its name when missing).
+// client certificate.
 func (c *cluster) executorTLSArgs(name string) []string {
 	c.t.Helper()
 	if c.certs == nil {
@@ -261,12 +270,7 @@ func (c *cluster) executorTLSArgs(name string) []string {
 	}
 	pair, ok := c.certs.Clients[name]
 	if !ok {
-		more, err := certs.WriteDev(certs.DevRequest{Dir: filepath.Dir(c.certs.CA), Clients: []string{name}})
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		pair = more.Clients[name]
-		c.certs.Clients[name] = pair
+		c.t.Fatalf("the cluster's certificates have no client certificate for executor %s (devCerts)", name)
 	}
 	return []string{"--tls-cert", c.certs.ServerCert, "--tls-key", c.certs.ServerKey, "--coordinator-ca", c.certs.CA,
 		"--tls-client-cert", pair[0], "--tls-client-key", pair[1]}
@@ -301,6 +305,13 @@ func executorDataDir(t testing.TB) string {
 
 func (c *cluster) executor(name string) *execProc {
 	c.t.Helper()
+	return c.executorIn(name, "", "127.0.0.1:0")
+}
+
+// executorIn starts executor name in network namespace netns ("": this
+// process's), its players' endpoint on wsAddr, with extra flags.
+func (c *cluster) executorIn(name, netns, wsAddr string, extra ...string) *execProc {
+	c.t.Helper()
 	tok, _, err := c.issuer.RoleToken(auth.RoleExecutor, name, time.Hour)
 	if err != nil {
 		c.t.Fatal(err)
@@ -310,9 +321,10 @@ func (c *cluster) executor(name string) *execProc {
 	if c.coordinators != "" {
 		coords = c.coordinators
 	}
-	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append([]string{"executor", "--coordinator", coords,
-		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
-		"--drain-timeout", "0s"}, c.executorTLSArgs(name)...)...)
+	args := append([]string{"executor", "--coordinator", coords,
+		"--name", name, "--ws-addr", wsAddr, "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
+		"--drain-timeout", "0s"}, c.executorTLSArgs(name)...)
+	p := startProcIn(c.t, netns, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append(args, extra...)...)
 	rec := p.logLine("executor started")
 	return &execProc{proc: p, id: rec["executor"].(string), wsURL: rec["public_url"].(string), metrics: rec["metrics_addr"].(string)}
 }

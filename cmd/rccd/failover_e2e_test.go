@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,8 +17,8 @@ import (
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
-// joinLoad runs workers that call Join through cl until stop, each call
-// bounded by a second; it counts successes and failures, and keeps the
+// joinLoad runs workers that call Join (for instances with labels)
+// through cl until stop, each call bounded by five seconds; it counts successes and failures, and keeps the
 // successful joins (acknowledged seats) for checking.
 type joinLoad struct {
 	ok, failed atomic.Int64
@@ -27,7 +28,7 @@ type joinLoad struct {
 	stop       chan struct{}
 }
 
-func startJoinLoad(cl *client.Client, game string, workers int) *joinLoad {
+func startJoinLoad(cl *client.Client, game string, labels map[string]string, workers int) *joinLoad {
 	l := &joinLoad{stop: make(chan struct{})}
 	for w := range workers {
 		l.wg.Add(1)
@@ -40,7 +41,7 @@ func startJoinLoad(cl *client.Client, game string, workers int) *joinLoad {
 				default:
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				j, err := cl.Instances.Join(ctx, &rccv1.JoinRequest{Game: game, PlayerId: fmt.Sprintf("load-%d-%d", w, i)})
+				j, err := cl.Instances.Join(ctx, &rccv1.JoinRequest{Game: game, PlayerId: fmt.Sprintf("load-%d-%d", w, i), Labels: labels})
 				cancel()
 				if err != nil {
 					l.failed.Add(1)
@@ -58,6 +59,29 @@ func startJoinLoad(cl *client.Client, game string, workers int) *joinLoad {
 
 func (l *joinLoad) end() { close(l.stop); l.wg.Wait() }
 
+// checkSeats fails t unless every acknowledged join has a ticket for a
+// running instance, on one of the executors live, as cl sees it.
+func (l *joinLoad) checkSeats(t testing.TB, cl *client.Client, live ...string) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[string]bool{}
+	for _, s := range l.seats {
+		if s.Ticket == "" || !slices.Contains(live, s.ExecutorId) {
+			t.Fatalf("an acknowledged join %+v has no ticket or is on no live executor (%v)", s, live)
+		}
+		if seen[s.InstanceId] {
+			continue
+		}
+		seen[s.InstanceId] = true
+		in, err := cl.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: s.InstanceId})
+		if err != nil || in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+			t.Fatalf("instance %s of an acknowledged join: %v, %v", s.InstanceId, in.GetState(), err)
+		}
+	}
+	t.Logf("%d acknowledged joins in %d running instances", len(l.seats), len(seen))
+}
+
 // TestE2ETwoCoordinatorsFailover runs two coordinators on one PostgreSQL
 // database, with TLS, and two executors and the clients given both
 // addresses. Under a load of Joins, the coordinator the executors are
@@ -66,7 +90,7 @@ func (l *joinLoad) end() { close(l.stop); l.wg.Wait() }
 // keep working through the other coordinator.
 func TestE2ETwoCoordinatorsFailover(t *testing.T) {
 	arena := arenaModule(t)
-	files := devCerts(t)
+	files := devCerts(t, []string{"ex-1", "ex-2"})
 	c := newClusterWith(t, pgtest.New(t), files)
 	second := c.coordinatorProc("coordinator 2", "", "127.0.0.1:0", c.sharedKeyDir())
 	addrB := second.logLine("coordinator started")["grpc_addr"].(string)
@@ -92,7 +116,7 @@ func TestE2ETwoCoordinatorsFailover(t *testing.T) {
 	caTLS := c.target("").TLS
 	alice := dialPlayerWith(t, wssDialer(caTLS), u, "alice")
 
-	load := startJoinLoad(both, "arena", 4)
+	load := startJoinLoad(both, "arena", nil, 4)
 	testenv.WaitFor(t, "joins through the list", 30*time.Second, func() bool { return load.ok.Load() >= 20 })
 	before := load.ok.Load()
 	c.coord.kill9()
@@ -133,22 +157,7 @@ func TestE2ETwoCoordinatorsFailover(t *testing.T) {
 
 	// Every acknowledged seat is in an instance the surviving coordinator
 	// knows, running on one of the executors.
-	load.mu.Lock()
-	seen := map[string]bool{}
-	for _, s := range load.seats {
-		if s.Ticket == "" || (s.ExecutorId != x1.id && s.ExecutorId != x2.id) {
-			t.Fatalf("an acknowledged join %+v has no ticket or no live executor", s)
-		}
-		if seen[s.InstanceId] {
-			continue
-		}
-		seen[s.InstanceId] = true
-		got, err := both.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: s.InstanceId})
-		if err != nil || got.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
-			t.Fatalf("instance %s of an acknowledged join: %v, %v", s.InstanceId, got.GetState(), err)
-		}
-	}
-	load.mu.Unlock()
+	load.checkSeats(t, both, x1.id, x2.id)
 
 	// rccctl with both addresses, the first one dead.
 	env := []string{"RCC_TOKEN=" + string(admin), "RCC_CA=" + files.CA, "XDG_CONFIG_HOME=" + t.TempDir()}

@@ -22,10 +22,11 @@ import (
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
-// devCerts writes dev certificates into a temporary directory.
-func devCerts(t testing.TB, hosts ...string) *certs.DevFiles {
+// devCerts writes dev certificates into a temporary directory: the
+// server's for hosts (and loopback), a client certificate per executor.
+func devCerts(t testing.TB, executors []string, hosts ...string) *certs.DevFiles {
 	t.Helper()
-	f, err := certs.WriteDev(certs.DevRequest{Dir: filepath.Join(t.TempDir(), "certs"), Hosts: hosts})
+	f, err := certs.WriteDev(certs.DevRequest{Dir: filepath.Join(t.TempDir(), "certs"), Hosts: hosts, Clients: executors})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func wssDialer(cfg *tls.Config) *websocket.Dialer {
 // CA, and an executor token without its certificate are each refused.
 func TestE2ETLS(t *testing.T) {
 	arena := arenaModule(t)
-	files := devCerts(t)
+	files := devCerts(t, []string{"ex-tls"})
 	c := newClusterWith(t, "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"), files)
 	x := c.executor("ex-tls")
 	if !strings.HasPrefix(x.wsURL, "wss://") {
@@ -98,7 +99,7 @@ func TestE2ETLS(t *testing.T) {
 		}
 	})
 	t.Run("another CA refused", func(t *testing.T) {
-		other, _ := certs.ClientConfig(certs.ClientFiles{CA: devCerts(t).CA})
+		other, _ := certs.ClientConfig(certs.ClientFiles{CA: devCerts(t, nil).CA})
 		err := call(client.Target{Addr: c.addr, Token: admin, TLS: other})
 		if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
 			t.Fatalf("call verified with another CA: %v", err)
