@@ -74,9 +74,15 @@ func (l *joinLoad) checkSeats(t testing.TB, cl *client.Client, live ...string) {
 			continue
 		}
 		seen[s.InstanceId] = true
-		in, err := cl.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: s.InstanceId})
-		if err != nil || in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
-			t.Fatalf("instance %s of an acknowledged join: %v, %v", s.InstanceId, in.GetState(), err)
+		// An instance a join created may still be starting.
+		var in *rccv1.Instance
+		var err error
+		testenv.WaitFor(t, "instance "+s.InstanceId+" of an acknowledged join running", 30*time.Second, func() bool {
+			in, err = cl.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: s.InstanceId})
+			return err == nil && in.State != rccv1.InstanceState_INSTANCE_STATE_STARTING
+		})
+		if in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+			t.Fatalf("instance %s of an acknowledged join: %v", s.InstanceId, in.State)
 		}
 	}
 	t.Logf("%d acknowledged joins in %d running instances", len(l.seats), len(seen))

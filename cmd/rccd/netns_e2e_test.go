@@ -19,16 +19,19 @@ import (
 // lan is a virtual network of hosts on this machine: one network
 // namespace per host, each with a veth pair whose other end is on a
 // bridge in a namespace of its own, and this process (the players' host)
-// on the same bridge. Its addresses are in 198.18.0.0/24, the range set
-// aside for network tests (RFC 2544), and reach nothing outside.
+// on the same bridge. Its addresses are a /24 of 198.18.0.0/15, the range
+// set aside for network tests (RFC 2544), chosen by the process id so
+// that two test processes on one machine do not share a network; they
+// reach nothing outside.
 type lan struct {
 	t      testing.TB
 	prefix string
 	sw     string
+	net    string // "198.18.N." of the lan's /24
 }
 
-// lanNet is the network of a lan.
-const lanNet = "198.18.0."
+// addr is the lan's address ending in last.
+func (l *lan) addr(last int) string { return fmt.Sprintf("%s%d", l.net, last) }
 
 // newLAN makes the bridge, or ends the test with testenv.Unavailable
 // when namespaces cannot be made here (not root, no iproute2, a kernel
@@ -39,7 +42,8 @@ func newLAN(t testing.TB) *lan {
 	if os.Geteuid() != 0 {
 		testenv.Unavailable(t, "root (to make network namespaces)", "run the test as root")
 	}
-	l := &lan{t: t, prefix: fmt.Sprintf("rcc%d", os.Getpid()%100000)}
+	pid := os.Getpid()
+	l := &lan{t: t, prefix: fmt.Sprintf("rcc%d", pid%100000), net: fmt.Sprintf("198.%d.%d.", 18+(pid>>8)%2, pid%256)}
 	l.sw = l.prefix + "-sw"
 	if out, err := exec.Command("ip", "netns", "add", l.sw).CombinedOutput(); err != nil {
 		testenv.Unavailable(t, "network namespaces", fmt.Sprintf("ip netns add refused: %v: %s", err, strings.TrimSpace(string(out))))
@@ -67,7 +71,7 @@ func (l *lan) plug(port string) {
 	l.ip("-n", l.sw, "link", "set", port, "up")
 }
 
-// host makes a namespace called name with address lanNet+last on eth0
+// host makes a namespace called name with address l.addr(last) on eth0
 // (and loopback up) and returns the namespace's name.
 func (l *lan) host(name string, last int) string {
 	l.t.Helper()
@@ -77,20 +81,20 @@ func (l *lan) host(name string, last int) string {
 	port := "v" + l.prefix[3:] + name
 	l.ip("link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
 	l.plug(port)
-	l.ip("-n", ns, "addr", "add", fmt.Sprintf("%s%d/24", lanNet, last), "dev", "eth0")
+	l.ip("-n", ns, "addr", "add", l.addr(last)+"/24", "dev", "eth0")
 	l.ip("-n", ns, "link", "set", "eth0", "up")
 	l.ip("-n", ns, "link", "set", "lo", "up")
 	return ns
 }
 
-// local gives this process's namespace the address lanNet+last on the
+// local gives this process's namespace the address l.addr(last) on the
 // bridge (the veth pair goes with the bridge's namespace).
 func (l *lan) local(last int) {
 	l.t.Helper()
 	here, there := l.prefix+"h", "v"+l.prefix[3:]+"h"
 	l.ip("link", "add", here, "type", "veth", "peer", "name", there)
 	l.plug(there)
-	l.ip("addr", "add", fmt.Sprintf("%s%d/24", lanNet, last), "dev", here)
+	l.ip("addr", "add", l.addr(last)+"/24", "dev", here)
 	l.ip("link", "set", here, "up")
 }
 
@@ -107,7 +111,7 @@ func (l *lan) local(last int) {
 func TestE2EMultiHost(t *testing.T) {
 	l := newLAN(t)
 	arena := arenaModule(t)
-	addr := func(last int) string { return fmt.Sprintf("%s%d", lanNet, last) }
+	addr := l.addr
 	pgNS := l.host("pg", 2)
 	c1NS, c2NS := l.host("c1", 11), l.host("c2", 12)
 	e1NS, e2NS := l.host("e1", 21), l.host("e2", 22)
@@ -129,29 +133,26 @@ func TestE2EMultiHost(t *testing.T) {
 	}
 	c.admin.Close()
 	c.admin = both
+	// ex-1 alone first: the instance that respawns goes there.
 	x1 := c.executorIn("ex-1", e1NS, addr(21)+":7450")
+	ctx := context.Background()
+	c.deploy("arena", arena)
+	victim := c.spawn(&rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600, Respawn: true})
 	x2 := c.executorIn("ex-2", e2NS, addr(22)+":7450")
 	if x1.wsURL != "wss://"+addr(21)+":7450" || x2.wsURL != "wss://"+addr(22)+":7450" {
 		t.Fatalf("executors' public URLs %s and %s, want wss:// at their own addresses", x1.wsURL, x2.wsURL)
 	}
-	ctx := context.Background()
-	c.deploy("arena", arena)
 
-	// The players' instance on ex-2 (labelled for their joins), one that
-	// respawns on ex-1: each placed while the other executor is drained.
-	placeOn := func(other *execProc, req *rccv1.SpawnRequest) *rccv1.Instance {
-		t.Helper()
-		if _, err := both.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: other.id}); err != nil {
-			t.Fatal(err)
-		}
-		in := c.spawn(req)
-		if _, err := both.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: other.id}); err != nil {
-			t.Fatal(err)
-		}
-		return in
+	// The players' instance on ex-2 (labelled for their joins), placed
+	// while ex-1 is drained. (Whatever ex-1's drain state is afterwards,
+	// the players' joins ask for that label.)
+	if _, err := both.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: x1.id}); err != nil {
+		t.Fatal(err)
 	}
-	players := placeOn(x1, &rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600, MaxPlayers: 60000, Labels: map[string]string{"host": "e2"}})
-	victim := placeOn(x2, &rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600, Respawn: true})
+	players := c.spawn(&rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600, MaxPlayers: 60000, Labels: map[string]string{"host": "e2"}})
+	if _, err := both.Executors.Undrain(ctx, &rccv1.UndrainExecutorRequest{Id: x1.id}); err != nil {
+		t.Fatal(err)
+	}
 	if p := c.waitInstance(players.Id, "running", isState(rccv1.InstanceState_INSTANCE_STATE_RUNNING)); p.ExecutorId != x2.id {
 		t.Fatalf("the players' instance is on %s, want ex-2 (%s)", p.ExecutorId, x2.id)
 	}
