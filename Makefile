@@ -17,6 +17,10 @@ APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev tmux python3
 APT_PACKAGES += gcc libgl1-mesa-dev libegl-dev libgl1-mesa-dri libegl-mesa0 \
   libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
   xvfb xauth
+# Deployment checks: Debian's docker-compose validates docker-compose.yml
+# offline (no Docker engine needed); iproute2 makes the network namespaces
+# of the multi-host test.
+APT_PACKAGES += docker-compose iproute2
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
@@ -49,6 +53,14 @@ setup:
 	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }
 	@test -x $(BIN)/grpcurl || { echo "setup: installing grpcurl $(GRPCURL_VERSION) into bin/"; \
 	  GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); }
+	@$(MAKE) --no-print-directory $(BIN)/k8scheck
+
+# k8scheck: kustomize build and validation against the Kubernetes API
+# types, offline (tools/k8scheck, its own module: out of the main go.mod).
+$(BIN)/k8scheck: tools/k8scheck/main.go tools/k8scheck/go.mod tools/k8scheck/go.sum
+	@echo "setup: building tools/k8scheck into bin/"
+	@mkdir -p $(BIN)
+	cd tools/k8scheck && $(GO) build -o $(BIN)/k8scheck .
 
 ## proto: regenerate the gRPC Go code in proto/ (committed: tests never need protoc).
 proto: setup

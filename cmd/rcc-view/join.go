@@ -22,7 +22,10 @@ type joinFlags struct {
 	game, url, player string
 	labels            []string
 	addr, token, ctxt string
-	timeout           time.Duration
+	// ca is client.Credentials.CA; insecure allows plaintext off loopback.
+	ca       string
+	insecure bool
+	timeout  time.Duration
 }
 
 // defaultPlayer is the user's login name.
@@ -43,6 +46,14 @@ func join(ctx context.Context, f *joinFlags, logger *slog.Logger) (*play.Session
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if f.url != "" {
+		ca := f.ca
+		if ca == "" {
+			ca = os.Getenv("RCC_CA")
+		}
+		var err error
+		if cfg.TLS, err = (client.Credentials{CA: ca}).TLSConfig(); err != nil {
+			return nil, nil, err
+		}
 		s, err := play.Connect(ctx, f.url, cfg)
 		if err != nil {
 			return nil, nil, joinError("", err)
@@ -54,8 +65,8 @@ func join(ctx context.Context, f *joinFlags, logger *slog.Logger) (*play.Session
 		return nil, nil, fmt.Errorf("--%w", err)
 	}
 	creds, err := client.Resolve(client.Selection{
-		Addr: f.addr, Token: f.token, Context: f.ctxt,
-		EnvAddr: os.Getenv("RCC_ADDR"), EnvToken: os.Getenv("RCC_TOKEN"), EnvContext: os.Getenv("RCC_CONTEXT"),
+		Addr: f.addr, Token: f.token, Context: f.ctxt, CA: f.ca,
+		EnvAddr: os.Getenv("RCC_ADDR"), EnvToken: os.Getenv("RCC_TOKEN"), EnvContext: os.Getenv("RCC_CONTEXT"), EnvCA: os.Getenv("RCC_CA"),
 	})
 	if errors.Is(err, client.ErrNoToken) {
 		return nil, nil, fmt.Errorf("no credentials for a coordinator: start one with 'rccd dev' (or 'make run'), which saves them; or pass --token, set RCC_TOKEN, or choose a context (rccctl context ls); or join with --url PLAY_URL")
@@ -63,7 +74,13 @@ func join(ctx context.Context, f *joinFlags, logger *slog.Logger) (*play.Session
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := client.Dial(creds.Addr, creds.Token)
+	target, err := creds.Target(f.insecure)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The executors' certificates are verified like the coordinator's.
+	cfg.TLS = target.TLS
+	c, err := client.DialConfig(target)
 	if err != nil {
 		return nil, nil, fmt.Errorf("coordinator at %s: %w", creds.Addr, err)
 	}

@@ -38,6 +38,8 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&jf.addr, "addr", "", "coordinator address host:port (default from the context, or localhost:7400)")
 	fs.StringVar(&jf.token, "token", "", "admin token (default $RCC_TOKEN or from the context)")
 	fs.StringVar(&jf.ctxt, "context", "", "coordinator context to use (default $RCC_CONTEXT or rccctl's current one)")
+	fs.StringVar(&jf.ca, "ca", "", "PEM CA file the coordinator's and the executor's (wss://) certificates must chain to, or \"system\" for the system roots (default $RCC_CA or from the context)")
+	fs.BoolVar(&jf.insecure, "insecure", false, "allow plaintext to a coordinator that is not on loopback")
 	fs.DurationVar(&jf.timeout, "timeout", 20*time.Second, "how long joining may take")
 	script := fs.String("input-script", "", "play `SCRIPT` instead of the keyboard: \"0.5s:move=0,1; 3s:stop\" (see docs/rcc-view.md)")
 	spectate := fs.Bool("spectate", false, "when joined, use the spectator camera (framing the whole world) instead of following your avatar")

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
+	"github.com/rcc-games/rcc/pkg/certs"
 	"github.com/rcc-games/rcc/pkg/client"
 )
 
@@ -22,6 +23,10 @@ type serverFlags struct {
 	addr, token, output string
 	context             string
 	timeout             time.Duration
+	// ca is --ca (client.Credentials.CA); insecure allows plaintext off
+	// loopback.
+	ca       string
+	insecure bool
 	// conn is the connection dial made, for callError.
 	conn *grpc.ClientConn
 }
@@ -33,6 +38,8 @@ func addServerFlags(cmd *cobra.Command, f *serverFlags, withOutput bool) {
 	cmd.Flags().StringVar(&f.token, "token", "", "admin token (default $RCC_TOKEN or from the context)")
 	cmd.Flags().StringVar(&f.context, "context", "", "coordinator context to use (default $RCC_CONTEXT or the current one; see rccctl context)")
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the coordinator")
+	cmd.Flags().StringVar(&f.ca, "ca", "", "TLS to the coordinator, verified against this PEM CA file, or \""+client.SystemRoots+"\" for the system roots (default $RCC_CA or from the context)")
+	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "allow plaintext to a coordinator that is not on loopback (the token crosses the network in the clear)")
 	_ = cmd.RegisterFlagCompletionFunc("context", completeContexts)
 	if withOutput {
 		addOutputFlag(cmd, &f.output)
@@ -47,22 +54,19 @@ const defaultContext = client.DefaultContext
 // --token, --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or the config's
 // current context, and else the credentials file (the "default" context);
 // the address defaults to client.DefaultAddr.
-func (f *serverFlags) resolve() (string, client.Token, error) {
+func (f *serverFlags) resolve() (client.Credentials, error) {
 	c, err := client.Resolve(client.Selection{
-		Addr: f.addr, Token: f.token, Context: f.context,
-		EnvAddr: os.Getenv("RCC_ADDR"), EnvToken: os.Getenv("RCC_TOKEN"), EnvContext: os.Getenv("RCC_CONTEXT"),
+		Addr: f.addr, Token: f.token, Context: f.context, CA: f.ca,
+		EnvAddr: os.Getenv("RCC_ADDR"), EnvToken: os.Getenv("RCC_TOKEN"), EnvContext: os.Getenv("RCC_CONTEXT"), EnvCA: os.Getenv("RCC_CA"),
 	})
 	if errors.Is(err, client.ErrNoToken) {
-		return "", "", usageError{Err: fmt.Errorf("%w: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save", client.ErrNoToken)}
+		return client.Credentials{}, usageError{Err: fmt.Errorf("%w: pass --token, set RCC_TOKEN, add a context (rccctl context add), or save one with: rccd token create --role admin --save", client.ErrNoToken)}
 	}
 	var se *client.SelectionError
 	if errors.As(err, &se) {
-		return "", "", usageError{Err: se.Err}
+		return client.Credentials{}, usageError{Err: se.Err}
 	}
-	if err != nil {
-		return "", "", err
-	}
-	return c.Addr, c.Token, nil
+	return c, err
 }
 
 // dial checks --output and connects; the returned context carries --timeout.
@@ -83,15 +87,22 @@ func (f *serverFlags) dial(cmd *cobra.Command) (context.Context, context.CancelF
 // connect makes a client for the coordinator f names (resolve), and
 // remembers its address and connection for callError.
 func (f *serverFlags) connect() (*client.Client, error) {
-	addr, token, err := f.resolve()
+	creds, err := f.resolve()
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.Dial(addr, token)
+	target, err := creds.Target(f.insecure)
+	if errors.Is(err, certs.ErrPlaintext) {
+		return nil, usageError{Err: err}
+	}
 	if err != nil {
 		return nil, err
 	}
-	f.addr, f.conn = addr, c.Conn()
+	c, err := client.DialConfig(target)
+	if err != nil {
+		return nil, err
+	}
+	f.addr, f.conn = creds.Addr, c.Conn()
 	return c, nil
 }
 

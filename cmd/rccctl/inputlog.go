@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,7 +38,11 @@ last flushed frame (flushed every 60 frames). Replay it with:
 		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
-				_, token, err := f.resolve()
+				creds, err := f.resolve()
+				if err != nil {
+					return err
+				}
+				tlsCfg, err := creds.TLSConfig()
 				if err != nil {
 					return err
 				}
@@ -55,7 +60,7 @@ last flushed frame (flushed every 60 frames). Replay it with:
 				if err != nil {
 					return err
 				}
-				n, err := downloadInputLog(ctx, cmd.Context(), u, token, out, cmd.OutOrStdout())
+				n, err := downloadInputLog(ctx, cmd.Context(), u, creds.Token, tlsCfg, out, cmd.OutOrStdout())
 				if err != nil {
 					return err
 				}
@@ -95,7 +100,7 @@ func inputLogURL(base, id string) (string, error) {
 // "-": w), through a temporary file so that a failed download leaves no
 // partial file. The answer must arrive within headerCtx; the body may take
 // as long as bodyCtx allows.
-func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token client.Token, out string, w io.Writer) (int64, error) {
+func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token client.Token, tlsCfg *tls.Config, out string, w io.Writer) (int64, error) {
 	req, err := http.NewRequestWithContext(bodyCtx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, err
@@ -107,7 +112,13 @@ func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token client
 	}
 	got := make(chan result, 1)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		hc := http.DefaultClient
+		if tlsCfg != nil {
+			// The executor's https:// endpoint, verified like the
+			// coordinator (the same CA signs both in a deployment).
+			hc = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}}
+		}
+		resp, err := hc.Do(req)
 		got <- result{resp, err}
 	}()
 	var resp *http.Response

@@ -31,6 +31,7 @@ type coordinatorConfig struct {
 	MissedHeartbeats  int
 	Retention         time.Duration
 	LogEntries        int
+	TLS               listenTLS
 	Log               logOptions
 }
 
@@ -55,7 +56,7 @@ func (c coordinatorConfig) validate() error {
 	if c.LogEntries < 1 || c.LogEntries > 1_000_000 {
 		return fmt.Errorf("--log-entries %d: want 1 to 1000000", c.LogEntries)
 	}
-	return nil
+	return c.TLS.check("--grpc-addr", c.GRPCAddr)
 }
 
 func newCoordinatorCmd() *cobra.Command {
@@ -66,7 +67,14 @@ func newCoordinatorCmd() *cobra.Command {
 		Long: `Run the coordinator: the gRPC control plane over PostgreSQL or SQLite.
 
 The signing key is created in --data-dir on first start (signing.key, mode
-0600); make an operator token with "rccd token create --role admin".`,
+0600); make an operator token with "rccd token create --role admin".
+Several coordinators on one PostgreSQL database share one signing key:
+copy signing.key into each one's --data-dir.
+
+Off loopback, the gRPC server needs a certificate (--tls-cert, --tls-key;
+"rccd cert dev" makes a local CA and one): a plaintext --grpc-addr that is
+not loopback is refused unless --insecure says so. /metrics and /healthz
+stay plain HTTP (they carry no secret).`,
 		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCoordinator(cmd.Context(), cfg, cmd.ErrOrStderr())
@@ -81,6 +89,7 @@ The signing key is created in --data-dir on first start (signing.key, mode
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
+	cfg.TLS.addFlags(f, "the gRPC server", true)
 	return serveCmd(cmd, &cfg.Log, func() error { return cfg.validate() })
 }
 
@@ -139,7 +148,15 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 		st.Close()
 		return nil, err
 	}
-	srv, err := coord.Serve(ctx, coordinator.ServeConfig{GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Gatherer: reg})
+	opts, err := cfg.TLS.grpcOptions()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.TLS.ClientCA != "" {
+		opts = append(opts, coordinator.ExecutorCertificates()...)
+	}
+	srv, err := coord.Serve(ctx, coordinator.ServeConfig{GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Gatherer: reg, ServerOptions: opts})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +27,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/certs"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/gamebuild"
 	"github.com/rcc-games/rcc/pkg/pgtest"
@@ -63,8 +65,19 @@ type proc struct {
 
 func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 	t.Helper()
+	return startProcIn(t, "", name, env, args...)
+}
+
+// startProcIn is startProc in the network namespace netns ("": this
+// process's), through ip netns exec.
+func startProcIn(t testing.TB, netns, name string, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], args...)
+	if netns == "" {
+		p.cmd = exec.Command(os.Args[0], args...)
+	} else {
+		p.cmd = exec.Command("ip", append([]string{"netns", "exec", netns, os.Args[0]}, args...)...)
+	}
 	p.cmd.Env = append(append(os.Environ(), childEnv+"=1"), env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.logs
 	if err := p.cmd.Start(); err != nil {
@@ -146,11 +159,32 @@ type cluster struct {
 	issuer *auth.Issuer
 	admin  *client.Client
 	coord  *proc
+	// certs, when set, are the dev certificates every hop uses: the
+	// coordinator serves TLS and asks executors for their client
+	// certificates, executors serve wss://.
+	certs *certs.DevFiles
+	// coordinators, when set, is the --coordinator list executors get
+	// (several coordinators); else addr.
+	coordinators string
+	// netns is the network namespace of the coordinator ("": this
+	// process's).
+	netns string
 }
 
 // newCluster starts rccd coordinator on db with fast heartbeats (200 ms, an
 // executor is lost after two seconds of silence).
 func newCluster(t testing.TB, db string) *cluster {
+	return newClusterWith(t, db, nil)
+}
+
+// newClusterWith is newCluster with TLS on every hop when tls is set.
+func newClusterWith(t testing.TB, db string, tls *certs.DevFiles) *cluster {
+	return newClusterIn(t, db, tls, "", "127.0.0.1:0")
+}
+
+// newClusterIn is newClusterWith with the coordinator in network
+// namespace netns ("": this process's), listening on addr.
+func newClusterIn(t testing.TB, db string, tls *certs.DevFiles, netns, addr string) *cluster {
 	dir := t.TempDir()
 	key, err := auth.LoadOrCreateKey(dir)
 	if err != nil {
@@ -160,13 +194,13 @@ func newCluster(t testing.TB, db string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, db: db, dir: dir, issuer: is, addr: "127.0.0.1:0"}
+	c := &cluster{t: t, db: db, dir: dir, issuer: is, addr: addr, certs: tls, netns: netns}
 	c.startCoordinator()
 	tok, _, err := is.RoleToken(auth.RoleAdmin, "e2e", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.admin, err = client.Dial(c.addr, client.Token(tok)); err != nil {
+	if c.admin, err = client.DialConfig(c.target(client.Token(tok))); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.admin.Close() })
@@ -174,9 +208,72 @@ func newCluster(t testing.TB, db string) *cluster {
 }
 
 func (c *cluster) startCoordinator() {
-	c.coord = startProc(c.t, "coordinator", nil, "coordinator", "--db", c.db, "--grpc-addr", c.addr,
-		"--metrics-addr", "", "--data-dir", c.dir, "--heartbeat-interval", "200ms", "--missed-heartbeats", "10")
+	c.coord = c.coordinatorProc("coordinator", c.netns, c.addr, c.dir)
 	c.addr = c.coord.logLine("coordinator started")["grpc_addr"].(string)
+}
+
+// coordinatorProc starts another rccd coordinator of the cluster (on its
+// database, with its certificates) in network namespace netns, listening
+// on addr, with dataDir holding the cluster's signing key.
+func (c *cluster) coordinatorProc(name, netns, addr, dataDir string, extra ...string) *proc {
+	args := []string{"coordinator", "--db", c.db, "--grpc-addr", addr,
+		"--metrics-addr", "", "--data-dir", dataDir, "--heartbeat-interval", "200ms", "--missed-heartbeats", "10"}
+	if c.certs != nil {
+		args = append(args, "--tls-cert", c.certs.ServerCert, "--tls-key", c.certs.ServerKey, "--tls-client-ca", c.certs.CA)
+	}
+	return startProcIn(c.t, netns, name, nil, append(args, extra...)...)
+}
+
+// sharedKeyDir is a new data directory holding a copy of the cluster's
+// (its signing key: the database is elsewhere), for another coordinator
+// on the same database.
+func (c *cluster) sharedKeyDir() string {
+	c.t.Helper()
+	dir := c.t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(c.dir)); err != nil {
+		c.t.Fatal(err)
+	}
+	// CopyFS makes files 0666 less the umask; keys must stay private.
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			err = os.Chmod(path, 0o600)
+		}
+		return err
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return dir
+}
+
+// target is how a client with token reaches the cluster's coordinator:
+// over TLS verified with the dev CA when the cluster has certificates.
+func (c *cluster) target(token client.Token) client.Target {
+	c.t.Helper()
+	t := client.Target{Addr: c.addr, Token: token}
+	if c.certs != nil {
+		var err error
+		if t.TLS, err = certs.ClientConfig(certs.ClientFiles{CA: c.certs.CA}); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	return t
+}
+
+// executorTLSArgs are an executor's TLS flags in a cluster with
+// certificates: wss:// for its players, TLS to the coordinator with its
+// client certificate.
+func (c *cluster) executorTLSArgs(name string) []string {
+	c.t.Helper()
+	if c.certs == nil {
+		return nil
+	}
+	pair, ok := c.certs.Clients[name]
+	if !ok {
+		c.t.Fatalf("the cluster's certificates have no client certificate for executor %s (devCerts)", name)
+	}
+	return []string{"--tls-cert", c.certs.ServerCert, "--tls-key", c.certs.ServerKey, "--coordinator-ca", c.certs.CA,
+		"--tls-client-cert", pair[0], "--tls-client-key", pair[1]}
 }
 
 // execProc is an rccd executor process.
@@ -209,15 +306,26 @@ func executorDataDir(t testing.TB) string {
 // executor starts rccd executor NAME, with extra flags.
 func (c *cluster) executor(name string, extra ...string) *execProc {
 	c.t.Helper()
+	return c.executorIn(name, "", "127.0.0.1:0", extra...)
+}
+
+// executorIn starts executor name in network namespace netns ("": this
+// process's), its players' endpoint on wsAddr, with extra flags.
+func (c *cluster) executorIn(name, netns, wsAddr string, extra ...string) *execProc {
+	c.t.Helper()
 	tok, _, err := c.issuer.RoleToken(auth.RoleExecutor, name, time.Hour)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	cache := executorDataDir(c.t)
-	args := append([]string{"executor", "--coordinator", c.addr,
-		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
-		"--drain-timeout", "0s"}, extra...)
-	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, args...)
+	coords := c.addr
+	if c.coordinators != "" {
+		coords = c.coordinators
+	}
+	args := append([]string{"executor", "--coordinator", coords,
+		"--name", name, "--ws-addr", wsAddr, "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
+		"--drain-timeout", "0s"}, c.executorTLSArgs(name)...)
+	p := startProcIn(c.t, netns, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append(args, extra...)...)
 	rec := p.logLine("executor started")
 	return &execProc{proc: p, id: rec["executor"].(string), wsURL: rec["public_url"].(string), metrics: rec["metrics_addr"].(string)}
 }
@@ -335,7 +443,13 @@ type player struct {
 
 func dialPlayer(t testing.TB, url, id string) *player {
 	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(url, nil)
+	return dialPlayerWith(t, websocket.DefaultDialer, url, id)
+}
+
+// dialPlayerWith is dialPlayer through d (for wss://, with its CA).
+func dialPlayerWith(t testing.TB, d *websocket.Dialer, url, id string) *player {
+	t.Helper()
+	conn, _, err := d.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dial %s: %v", id, err)
 	}

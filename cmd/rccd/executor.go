@@ -50,7 +50,11 @@ type executorConfig struct {
 	// SocketWriteBuffer is the kernel send buffer of each player's
 	// connection, in bytes (0: the kernel's, which grows to megabytes).
 	SocketWriteBuffer int
-	Log               logOptions
+	// TLS is the players' endpoint's (--insecure covers the coordinator
+	// connection too); CoordTLS the connection to the coordinator.
+	TLS      listenTLS
+	CoordTLS coordinatorTLS
+	Log      logOptions
 }
 
 func (c executorConfig) validate() error {
@@ -72,8 +76,16 @@ func (c executorConfig) validate() error {
 			return fmt.Errorf("--public-url %q: want ws://HOST:PORT or wss://HOST[:PORT]", c.PublicURL)
 		}
 	}
-	_, err := parseLabelList(c.Labels)
-	return err
+	if _, err := parseLabelList(c.Labels); err != nil {
+		return err
+	}
+	if err := c.TLS.check("--ws-addr", c.WSAddr); err != nil {
+		return err
+	}
+	if c.PublicURL != "" && c.TLS.Cert != "" && !strings.HasPrefix(c.PublicURL, "wss://") {
+		return fmt.Errorf("--public-url %q: the players' endpoint serves TLS (--tls-cert): want wss://", c.PublicURL)
+	}
+	return c.CoordTLS.check(c.Coordinator, c.TLS.Insecure)
 }
 
 // token is the executor token, from --token or --token-file.
@@ -126,7 +138,14 @@ WebSocket on --ws-addr (players are given --public-url).
 The token is an executor token whose subject is the executor's name:
   rccd token create --role executor --subject NAME
 Modules fetched from the coordinator and their compiled code are cached in
---data-dir. On SIGINT or SIGTERM the executor drains (the coordinator places
+--data-dir.
+
+Off loopback, the players' endpoint needs a certificate (--tls-cert,
+--tls-key: players get wss:// URLs) and the coordinator is reached over TLS
+(--coordinator-ca, or --coordinator-tls for the system roots); plaintext to
+or from an address that is not loopback is refused unless --insecure.
+
+On SIGINT or SIGTERM the executor drains (the coordinator places
 nothing more on it) for up to --drain-timeout, then stops what still runs
 (players are told: executor_shutdown); a second signal skips the wait.`,
 		Args: cmdline.Args(),
@@ -135,7 +154,7 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.Coordinator, "coordinator", client.DefaultAddr, "coordinator gRPC address host:port")
+	f.StringVar(&cfg.Coordinator, "coordinator", client.DefaultAddr, "coordinator gRPC address host:port; several, comma-separated, for coordinators on one database (or one DNS name with several addresses)")
 	f.StringVar(&cfg.Token, "token", "", "executor token (subject: the executor's name)")
 	f.StringVar(&cfg.TokenFile, "token-file", "", "file holding the executor token")
 	f.StringVar(&cfg.Name, "name", hostname(), "the executor's stable name")
@@ -150,6 +169,8 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	f.Int64Var(&cfg.BlobCacheMiB, "blob-cache-mib", agent.DefaultBlobCacheBytes>>20, "most MiB of modules and assets kept in DATA-DIR/executor; the least recently used that no instance uses go first (negative: no bound)")
 	f.Int64Var(&cfg.CodeCacheMiB, "code-cache-mib", wasmhost.DefaultCodeCacheBytes>>20, "most MiB of compiled modules kept, in memory and in DATA-DIR/executor/compiled; the least recently used that no instance runs go first (negative: no bound)")
+	cfg.TLS.addFlags(f, "the players' endpoint (wss://)", false)
+	cfg.CoordTLS.addFlags(f)
 	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
 	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
 	return serveCmd(cmd, &cfg.Log, func() error {
@@ -177,7 +198,11 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 		return err
 	}
 	defer lock.release()
-	c, err := client.Dial(cfg.Coordinator, client.Token(tok), agent.DialOptions()...)
+	ctls, err := cfg.CoordTLS.config()
+	if err != nil {
+		return err
+	}
+	c, err := client.DialConfig(client.Target{Addr: cfg.Coordinator, Token: client.Token(tok), TLS: ctls, Options: agent.DialOptions()})
 	if err != nil {
 		return err
 	}
@@ -207,16 +232,21 @@ type servingExecutor struct {
 	publicURL string
 }
 
-// publicURLOf is the players' base URL for an executor listening on addr.
-func publicURLOf(addr string) string {
+// publicURLOf is the players' base URL for an executor listening on addr:
+// wss:// when it serves TLS.
+func publicURLOf(addr string, tls bool) string {
+	scheme := "ws://"
+	if tls {
+		scheme = "wss://"
+	}
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "ws://" + addr
+		return scheme + addr
 	}
 	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 		host = hostname()
 	}
-	return "ws://" + net.JoinHostPort(host, port)
+	return scheme + net.JoinHostPort(host, port)
 }
 
 // startExecutor listens, registers with the coordinator (waiting for it
@@ -226,13 +256,17 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	if err != nil {
 		return nil, err
 	}
-	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr, SocketWriteBuffer: cfg.SocketWriteBuffer})
+	wsTLS, err := cfg.TLS.config()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr, TLS: wsTLS, SocketWriteBuffer: cfg.SocketWriteBuffer})
 	if err != nil {
 		return nil, err
 	}
 	se := &servingExecutor{Server: srv, log: log, publicURL: cfg.PublicURL}
 	if se.publicURL == "" {
-		se.publicURL = publicURLOf(srv.WSAddr())
+		se.publicURL = publicURLOf(srv.WSAddr(), srv.TLS())
 	}
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{

@@ -8,17 +8,23 @@ import (
 
 func TestPublicURLOf(t *testing.T) {
 	h := hostname()
-	tests := []struct{ name, addr, want string }{
-		{"every interface", ":7450", "ws://" + h + ":7450"},
-		{"IPv4 unspecified", "0.0.0.0:7450", "ws://" + h + ":7450"},
-		{"IPv6 unspecified", "[::]:7450", "ws://" + h + ":7450"},
-		{"loopback", "127.0.0.1:7450", "ws://127.0.0.1:7450"},
-		{"IPv6 loopback", "[::1]:7450", "ws://[::1]:7450"},
-		{"host name", "exec-1.example:80", "ws://exec-1.example:80"},
+	tests := []struct {
+		name, addr string
+		tls        bool
+		want       string
+	}{
+		{"every interface", ":7450", false, "ws://" + h + ":7450"},
+		{"IPv4 unspecified", "0.0.0.0:7450", false, "ws://" + h + ":7450"},
+		{"IPv6 unspecified", "[::]:7450", false, "ws://" + h + ":7450"},
+		{"loopback", "127.0.0.1:7450", false, "ws://127.0.0.1:7450"},
+		{"IPv6 loopback", "[::1]:7450", false, "ws://[::1]:7450"},
+		{"host name", "exec-1.example:80", false, "ws://exec-1.example:80"},
+		{"TLS", "10.0.0.5:7450", true, "wss://10.0.0.5:7450"},
+		{"TLS on every interface", ":7450", true, "wss://" + h + ":7450"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := publicURLOf(tc.addr); got != tc.want {
+			if got := publicURLOf(tc.addr, tc.tls); got != tc.want {
 				t.Fatalf("publicURLOf(%q) = %q, want %q", tc.addr, got, tc.want)
 			}
 		})
@@ -26,7 +32,7 @@ func TestPublicURLOf(t *testing.T) {
 }
 
 func TestExecutorConfigValidate(t *testing.T) {
-	ok := executorConfig{Coordinator: "c:7400", Token: "t", Name: "n", WSAddr: ":7450", DataDir: "/d"}
+	ok := executorConfig{Coordinator: "127.0.0.1:7400", Token: "t", Name: "n", WSAddr: "127.0.0.1:7450", DataDir: "/d"}
 	tests := []struct {
 		name   string
 		change func(*executorConfig)
@@ -39,6 +45,16 @@ func TestExecutorConfigValidate(t *testing.T) {
 		{"http public url", func(c *executorConfig) { c.PublicURL = "http://x:1" }, "--public-url"},
 		{"wss public url", func(c *executorConfig) { c.PublicURL = "wss://exec.example" }, ""},
 		{"bad label", func(c *executorConfig) { c.Labels = []string{"nokey"} }, "--label"},
+		{"plaintext players' endpoint off loopback", func(c *executorConfig) { c.WSAddr = ":7450" }, "--ws-addr :7450: plaintext off loopback"},
+		{"plaintext off loopback, insecure", func(c *executorConfig) { c.WSAddr, c.TLS.Insecure = ":7450", true }, ""},
+		{"TLS players' endpoint", func(c *executorConfig) { c.WSAddr, c.TLS.Cert, c.TLS.Key = ":7450", "c.pem", "k.pem" }, ""},
+		{"certificate without key", func(c *executorConfig) { c.TLS.Cert = "c.pem" }, "--tls-cert and --tls-key go together"},
+		{"ws public url with TLS", func(c *executorConfig) { c.TLS.Cert, c.TLS.Key, c.PublicURL = "c.pem", "k.pem", "ws://x:1" }, "want wss://"},
+		{"plaintext coordinator off loopback", func(c *executorConfig) { c.Coordinator = "127.0.0.1:7400,coord-2:7400" }, "--coordinator coord-2:7400: plaintext off loopback"},
+		{"coordinator over TLS", func(c *executorConfig) { c.Coordinator, c.CoordTLS.CA = "coord-1:7400,coord-2:7400", "ca.pem" }, ""},
+		{"coordinator over TLS, system roots", func(c *executorConfig) { c.Coordinator, c.CoordTLS.SystemRoots = "coord.example:443", true }, ""},
+		{"client certificate without TLS", func(c *executorConfig) { c.CoordTLS.Cert, c.CoordTLS.Key = "c.pem", "k.pem" }, "needs TLS to the coordinator"},
+		{"bad coordinator list", func(c *executorConfig) { c.Coordinator = "127.0.0.1:7400,nope" }, "want host:port"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -34,26 +40,87 @@ type Client struct {
 }
 
 // Dial returns a Client for the coordinator at addr ("host:port") that
-// sends token with every call. The connection is made lazily, on the first
-// call. Without options it uses plain TCP; pass grpc.WithTransportCredentials
-// for TLS.
+// sends token with every call, over plain TCP. The connection is made
+// lazily, on the first call. addr may name several coordinators
+// (DialConfig.Addr); opts are added to the connection's options.
 func Dial(addr string, token Token, opts ...grpc.DialOption) (*Client, error) {
-	if addr == "" {
-		addr = DefaultAddr
+	return DialConfig(Target{Addr: addr, Token: token, Options: opts})
+}
+
+// Target is a coordinator (or several) to dial.
+type Target struct {
+	// Addr is "host:port", DefaultAddr when empty. A comma-separated list
+	// of addresses names several coordinators on one database: calls go to
+	// the first that answers and move to the next when it stops answering.
+	// One DNS name that resolves to several addresses does the same.
+	Addr string
+	// Token is sent with every call, when set.
+	Token Token
+	// TLS, when set, is the connection's TLS configuration (verifying
+	// each coordinator against the host of its own address, unless
+	// TLS.ServerName says otherwise); plain TCP when nil. With TLS the
+	// token is never sent without it.
+	TLS *tls.Config
+	// Options are added to the connection's options.
+	Options []grpc.DialOption
+}
+
+// DialConfig returns a Client for t. The connection is made lazily, on
+// the first call.
+func DialConfig(t Target) (*Client, error) {
+	addrs, err := SplitAddrs(t.Addr)
+	if err != nil {
+		return nil, err
+	}
+	creds := insecure.NewCredentials()
+	if t.TLS != nil {
+		creds = credentials.NewTLS(t.TLS)
 	}
 	all := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16 << 20)),
 	}
-	if token != "" {
-		all = append(all, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: auth.Token(token)}))
+	if t.Token != "" {
+		all = append(all, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: auth.Token(t.Token), RequireTLS: t.TLS != nil}))
 	}
-	all = append(all, opts...)
-	conn, err := grpc.NewClient(addr, all...)
+	target := addrs[0]
+	if len(addrs) > 1 {
+		// A resolver of the listed addresses, tried in order by gRPC's
+		// default pick_first policy; each is verified against its own
+		// host name.
+		r := manual.NewBuilderWithScheme("rcc-coordinators")
+		state := resolver.State{}
+		for _, a := range addrs {
+			host, _, _ := net.SplitHostPort(a)
+			state.Addresses = append(state.Addresses, resolver.Address{Addr: a, ServerName: host})
+		}
+		r.InitialState(state)
+		target = r.Scheme() + ":///coordinators"
+		all = append(all, grpc.WithResolvers(r))
+	}
+	all = append(all, t.Options...)
+	conn, err := grpc.NewClient(target, all...)
 	if err != nil {
-		return nil, fmt.Errorf("dial coordinator %s: %w", addr, err)
+		return nil, fmt.Errorf("dial coordinator %s: %w", t.Addr, err)
 	}
 	return New(conn), nil
+}
+
+// SplitAddrs splits a comma-separated list of coordinator addresses,
+// each "host:port"; an empty list is DefaultAddr.
+func SplitAddrs(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "" {
+		return []string{DefaultAddr}, nil
+	}
+	var out []string
+	for _, a := range strings.Split(list, ",") {
+		a = strings.TrimSpace(a)
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("coordinator address %q: want host:port: %w", a, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // New returns a Client on an existing connection; Close closes it.

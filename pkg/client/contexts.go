@@ -77,13 +77,14 @@ func SaveConfig(path string, cfg Config) error {
 	type entry struct {
 		Addr  string `json:"addr"`
 		Token string `json:"token"`
+		CA    string `json:"ca,omitempty"`
 	}
 	out := struct {
 		Current  string           `json:"current"`
 		Contexts map[string]entry `json:"contexts"`
 	}{cfg.Current, map[string]entry{}}
 	for name, c := range cfg.Contexts {
-		out.Contexts[name] = entry{c.Addr, string(c.Token)}
+		out.Contexts[name] = entry{c.Addr, string(c.Token), c.CA}
 	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

@@ -14,6 +14,10 @@ import (
 type Credentials struct {
 	Addr  string `json:"addr"`
 	Token Token  `json:"token"`
+	// CA says how the coordinator is reached: plain TCP when empty, else
+	// TLS verified against this PEM CA file, or against the system roots
+	// when it is SystemRoots.
+	CA string `json:"ca,omitempty"`
 }
 
 // DefaultCredentialsPath is $XDG_CONFIG_HOME/rcc/credentials.json, or
@@ -49,7 +53,8 @@ func SaveCredentials(path string, c Credentials) error {
 	b, err := json.MarshalIndent(struct {
 		Addr  string `json:"addr"`
 		Token string `json:"token"`
-	}{c.Addr, string(c.Token)}, "", "  ")
+		CA    string `json:"ca,omitempty"`
+	}{c.Addr, string(c.Token), c.CA}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ type Selection struct {
 	// EnvAddr, EnvToken and EnvContext are $RCC_ADDR, $RCC_TOKEN and
 	// $RCC_CONTEXT.
 	EnvAddr, EnvToken, EnvContext string
+	// CA and EnvCA are --ca and $RCC_CA (Credentials.CA).
+	CA, EnvCA string
 }
 
 // SelectionError is a Selection that names something that does not
@@ -36,21 +38,25 @@ func (e *SelectionError) Error() string { return e.Err.Error() }
 // Unwrap returns the wrapped error (ErrNoToken, ErrNoContext).
 func (e *SelectionError) Unwrap() error { return e.Err }
 
-// Resolve picks the coordinator's address and token the way rccctl and
-// rcc-view do, each from the first that sets it: --addr and --token,
-// --context, RCC_ADDR and RCC_TOKEN, RCC_CONTEXT or the config's current
+// Resolve picks the coordinator's address, token and CA the way rccctl
+// and rcc-view do, each from the first that sets it: --addr, --token and
+// --ca,
+// --context, RCC_ADDR, RCC_TOKEN and RCC_CA, RCC_CONTEXT or the config's current
 // context (DefaultConfigPath), and else the credentials file rccd dev
 // writes (the "default" context); the address defaults to DefaultAddr.
 // A context that does not exist, or no token at all, is a
 // *SelectionError (wrapping ErrNoContext or ErrNoToken).
 func Resolve(sel Selection) (Credentials, error) {
-	addr, token := sel.Addr, sel.Token
+	addr, token, ca := sel.Addr, sel.Token, sel.CA
 	fill := func(c Credentials) {
 		if addr == "" {
 			addr = c.Addr
 		}
 		if token == "" {
 			token = string(c.Token)
+		}
+		if ca == "" {
+			ca = c.CA
 		}
 	}
 	if sel.Context != "" {
@@ -60,7 +66,7 @@ func Resolve(sel Selection) (Credentials, error) {
 		}
 		fill(c)
 	}
-	fill(Credentials{Addr: sel.EnvAddr, Token: Token(sel.EnvToken)})
+	fill(Credentials{Addr: sel.EnvAddr, Token: Token(sel.EnvToken), CA: sel.EnvCA})
 	if sel.Context == "" && (addr == "" || token == "") {
 		name, from := sel.EnvContext, "RCC_CONTEXT"
 		if name == "" {
@@ -89,7 +95,7 @@ func Resolve(sel Selection) (Credentials, error) {
 	if token == "" {
 		return Credentials{}, &SelectionError{Err: ErrNoToken}
 	}
-	return Credentials{Addr: addr, Token: Token(token)}, nil
+	return Credentials{Addr: addr, Token: Token(token), CA: ca}, nil
 }
 
 // LoadContext reads the context called name; from says who chose it

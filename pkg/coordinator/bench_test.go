@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"slices"
@@ -10,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/certs"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
@@ -47,10 +52,35 @@ func BenchmarkJoin(b *testing.B) {
 }
 
 func benchJoin(b *testing.B, st store.Store, callers int) {
+	benchJoinOver(b, st, callers, nil)
+}
+
+// benchJoinOver is benchJoin with the coordinator serving TLS with the dev
+// certificates files, and the callers verifying it, when files is set.
+func benchJoinOver(b *testing.B, st store.Store, callers int, files *certs.DevFiles) {
 	// Heartbeats may queue behind the load: a liveness window of seconds.
-	e := start(b, st, newIssuer(b), func(cfg *coordinator.Config) {
+	tune := func(cfg *coordinator.Config) {
 		cfg.HeartbeatInterval, cfg.MissedHeartbeats, cfg.ResyncInterval = time.Second, 5, coordinator.DefaultResyncInterval
-	})
+	}
+	var sc coordinator.ServeConfig
+	var cliTLS *tls.Config
+	if files != nil {
+		srvTLS, err := certs.ServerConfig(certs.ServerFiles{Cert: files.ServerCert, Key: files.ServerKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if cliTLS, err = certs.ClientConfig(certs.ClientFiles{CA: files.CA}); err != nil {
+			b.Fatal(err)
+		}
+		sc.ServerOptions = []grpc.ServerOption{grpc.Creds(credentials.NewTLS(srvTLS))}
+	}
+	e := startServing(b, st, newIssuer(b), tune, sc)
+	if files != nil {
+		// The harness's own clients speak TLS too.
+		e.admin.Close()
+		e.tls = cliTLS
+		e.admin = e.dial(auth.RoleAdmin)
+	}
 	e.deploy("arena")
 	e.executor("bench-executor", 0)
 	conns := make([]*client.Client, 4)

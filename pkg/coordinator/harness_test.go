@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	_ "embed"
 	"errors"
 	"io"
@@ -45,6 +46,8 @@ type env struct {
 	issuer *auth.Issuer
 	admin  *client.Client
 	srv    *coordinator.Server
+	// tls, when set, is how clients reach a coordinator serving TLS.
+	tls *tls.Config
 }
 
 func fastConfig(cfg *coordinator.Config) {
@@ -79,12 +82,18 @@ func newIssuer(t testing.TB) *auth.Issuer {
 // start serves a coordinator on st; tune may change the configuration.
 func start(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordinator.Config)) *env {
 	t.Helper()
+	return startServing(t, st, issuer, tune, coordinator.ServeConfig{})
+}
+
+// startServing is start with sc's server options.
+func startServing(t testing.TB, st store.Store, issuer *auth.Issuer, tune func(*coordinator.Config), sc coordinator.ServeConfig) *env {
+	t.Helper()
 	cfg := coordinator.Config{Store: st, Issuer: issuer}
 	fastConfig(&cfg)
 	if tune != nil {
 		tune(&cfg)
 	}
-	srv := coordinatortest.Start(t, cfg)
+	srv := coordinatortest.StartServing(t, cfg, sc)
 	e := &env{t: t, addr: srv.Addr, st: st, issuer: issuer, srv: srv.Running}
 	e.admin = e.dial(auth.RoleAdmin)
 	t.Cleanup(func() { e.admin.Close() })
@@ -107,7 +116,7 @@ func (e *env) dialAs(role auth.Role, subject string) *client.Client {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c, err := client.Dial(e.addr, client.Token(tok))
+	c, err := client.DialConfig(client.Target{Addr: e.addr, Token: client.Token(tok), TLS: e.tls})
 	if err != nil {
 		e.t.Fatal(err)
 	}

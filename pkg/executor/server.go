@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,9 @@ type ServeConfig struct {
 	// stalled player holds and makes the executor drop its oldest states
 	// (and then close it as too slow) sooner.
 	SocketWriteBuffer int
+	// TLS, when set, makes the players' endpoint serve TLS (wss://); the
+	// metrics stay plain HTTP.
+	TLS *tls.Config
 }
 
 // Server is an executor's players' endpoint and metrics, with its
@@ -41,6 +45,7 @@ type Server struct {
 	errc                chan error
 	stopRun             context.CancelFunc
 	runDone             chan struct{}
+	tls                 bool
 }
 
 // Listen opens the listeners of cfg.
@@ -50,8 +55,13 @@ func Listen(cfg ServeConfig) (*Server, error) {
 		return nil, fmt.Errorf("listen on the players' address: %w", err)
 	}
 	// Players' connections coalesce each burst of queued messages into
-	// one write.
-	s := &Server{ws: corkListener{Listener: ws, sndbuf: cfg.SocketWriteBuffer}, wsAddr: ws.Addr().String(), errc: make(chan error, 3)}
+	// one write (below TLS, when it is on, only the send buffer applies).
+	s := &Server{wsAddr: ws.Addr().String(), errc: make(chan error, 3), tls: cfg.TLS != nil}
+	ws = corkListener{Listener: ws, sndbuf: cfg.SocketWriteBuffer}
+	if cfg.TLS != nil {
+		ws = tls.NewListener(ws, cfg.TLS)
+	}
+	s.ws = ws
 	if cfg.MetricsAddr != "" {
 		if s.metrics, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			ws.Close()
@@ -64,6 +74,9 @@ func Listen(cfg ServeConfig) (*Server, error) {
 
 // WSAddr is the address the players' endpoint listens on.
 func (s *Server) WSAddr() string { return s.wsAddr }
+
+// TLS reports whether the players' endpoint serves TLS (wss://).
+func (s *Server) TLS() bool { return s.tls }
 
 // MetricsAddr is the address of /metrics and /healthz, "" when none.
 func (s *Server) MetricsAddr() string { return s.metricsAddr }

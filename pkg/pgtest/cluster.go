@@ -27,6 +27,10 @@ type cluster struct {
 	bin  string // directory of initdb and pg_ctl
 	port int
 	as   *owner // the user the server runs as, when not the current one
+	// netns, when set, is the network namespace the server runs in,
+	// listening on listen (port 5432); the test reaches it through the
+	// unix socket in root.
+	netns, listen string
 
 	mu       sync.Mutex
 	watchdog *os.File // write end of the watchdog's stdin; closing it removes the cluster
@@ -35,14 +39,32 @@ type cluster struct {
 func (c *cluster) data() string    { return filepath.Join(c.root, "data") }
 func (c *cluster) logFile() string { return filepath.Join(c.root, "server.log") }
 
-// url returns the URL of database db on the cluster, as its superuser.
+// url returns the URL of database db on the cluster, as its superuser:
+// over TCP on loopback, or over its unix socket when it runs in another
+// network namespace.
 func (c *cluster) url(db string) string {
+	if c.netns != "" {
+		return fmt.Sprintf("postgres://postgres@/%s?host=%s&port=%d&sslmode=disable", db, c.root, c.port)
+	}
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.port, db)
+}
+
+// tcpURL returns the URL of database db at the cluster's TCP address.
+func (c *cluster) tcpURL(db string) string {
+	host := "127.0.0.1"
+	if c.listen != "" {
+		host = c.listen
+	}
+	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable", net.JoinHostPort(host, strconv.Itoa(c.port)), db)
 }
 
 // startCluster creates and starts a cluster. Any error names what is
 // missing or what failed.
-func startCluster() (*cluster, error) {
+func startCluster() (*cluster, error) { return startClusterIn("", "") }
+
+// startClusterIn is startCluster with the server in network namespace
+// netns listening on listen:5432, when netns is set.
+func startClusterIn(netns, listen string) (*cluster, error) {
 	bin, err := findBinDir(binGlob)
 	if err != nil {
 		return nil, err
@@ -55,7 +77,7 @@ func startCluster() (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create cluster directory: %w", err)
 	}
-	c := &cluster{root: root, bin: bin, as: as}
+	c := &cluster{root: root, bin: bin, as: as, netns: netns, listen: listen}
 	if err := c.init(); err != nil {
 		os.RemoveAll(root)
 		return nil, err
@@ -144,15 +166,33 @@ func (c *cluster) init() error {
 		return err
 	}
 	// Speed over durability: the cluster is thrown away.
+	listen := "127.0.0.1"
+	if c.listen != "" {
+		listen = c.listen
+	}
 	settings := fmt.Sprintf(`
 # pgtest
-listen_addresses = '127.0.0.1'
+listen_addresses = '%s'
 unix_socket_directories = '%s'
 max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-`, c.root)
+`, listen, c.root)
+	if c.netns != "" {
+		// Other namespaces' hosts connect over TCP, trusted like the rest.
+		hba, err := os.OpenFile(filepath.Join(c.data(), "pg_hba.conf"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return fmt.Errorf("configure cluster: %w", err)
+		}
+		_, err = hba.WriteString("host all all 0.0.0.0/0 trust\n")
+		if cerr := hba.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("configure cluster: %w", err)
+		}
+	}
 	return c.appendConf(settings)
 }
 
@@ -172,8 +212,13 @@ func (c *cluster) appendConf(text string) error {
 	return nil
 }
 
-// choosePort picks a free loopback port and configures the cluster on it.
+// choosePort picks a free loopback port and configures the cluster on it
+// (5432 in a namespace of its own).
 func (c *cluster) choosePort() error {
+	if c.netns != "" {
+		c.port = 5432
+		return c.appendConf("port = 5432\n")
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("find a free port: %w", err)
@@ -227,11 +272,19 @@ func (c *cluster) run(name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, name), args...)
+	if c.netns != "" {
+		// ip netns exec needs root; runuser then drops to the owner.
+		prog := []string{"netns", "exec", c.netns}
+		if c.as != nil {
+			prog = append(prog, "runuser", "-u", c.as.name, "--")
+		}
+		cmd = exec.CommandContext(ctx, "ip", append(append(prog, filepath.Join(c.bin, name)), args...)...)
+	}
 	cmd.Dir = c.root // the owner may not be allowed into the current directory
 	cmd.Env = serverEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if c.as != nil {
+	if c.as != nil && c.netns == "" {
 		runAs(cmd, c.as.uid, c.as.gid)
 	}
 	if err := cmd.Run(); err != nil {

@@ -20,9 +20,15 @@ type Server struct {
 // database in it, and removes the cluster when t ends. It never uses the
 // shared server, so stopping it disturbs no other test. It skips t, or
 // fails it on CI, when no cluster can be started.
-func Restartable(t testing.TB) *Server {
+func Restartable(t testing.TB) *Server { return InNetns(t, "", "") }
+
+// InNetns is Restartable with the server running in the network
+// namespace netns (made by the test, ip netns add) and listening on its
+// address ip, port 5432: URL names ip, for clients in other namespaces
+// that reach it. With netns empty it is Restartable.
+func InNetns(t testing.TB, netns, ip string) *Server {
 	t.Helper()
-	c, err := startCluster()
+	c, err := startClusterIn(netns, ip)
 	if err != nil {
 		unavailable(t, testenv.OnCI(), &unavailableError{reason: "cannot start a private cluster: " + err.Error()})
 		return nil
@@ -35,6 +41,13 @@ func Restartable(t testing.TB) *Server {
 	s := &Server{t: t, c: c}
 	// No drop: the whole cluster goes, even if the test leaves it stopped.
 	s.url = createDatabase(t, c.url("postgres"), false)
+	if netns != "" {
+		name, err := DatabaseName(s.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.url = c.tcpURL(name)
+	}
 	return s
 }
 

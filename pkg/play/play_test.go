@@ -2,6 +2,8 @@ package play_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/agent"
 	"github.com/rcc-games/rcc/pkg/auth"
+	"github.com/rcc-games/rcc/pkg/certs"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
@@ -105,6 +108,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvTLS(t, nil)
+}
+
+// newEnvTLS is newEnv with the executor serving wss:// with srvTLS, when
+// set.
+func newEnvTLS(t *testing.T, srvTLS *tls.Config) *env {
+	t.Helper()
 	srv := coordinatortest.Start(t, coordinator.Config{HeartbeatInterval: 100 * time.Millisecond,
 		MissedHeartbeats: 20, ReapInterval: 50 * time.Millisecond, ResyncInterval: 200 * time.Millisecond})
 	e := &env{t: t, srv: srv, proxy: newProxy(t)}
@@ -119,7 +129,10 @@ func newEnv(t *testing.T) *env {
 	// machine under the race detector: wait for it.
 	cfg.Executor.StartWait = time.Minute
 	cfg.Executor.Sandbox.CacheDir = cacheDir
-	ws, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
+	if srvTLS != nil {
+		cfg.WSURL = "wss://" + e.proxy.l.Addr().String()
+	}
+	ws, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0", TLS: srvTLS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,6 +475,41 @@ func TestURLSessionDoesNotReconnect(t *testing.T) {
 	if st := s.Stats(); st.Reconnects != 0 || st.Connects != 1 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// TestJoinOverTLS: with the executor serving wss://, a session verifying
+// it with the CA plays (and reconnects over TLS); one verifying against
+// the system roots is refused before any ticket is sent.
+func TestJoinOverTLS(t *testing.T) {
+	files, err := certs.WriteDev(certs.DevRequest{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvTLS, err := certs.ServerConfig(certs.ServerFiles{Cert: files.ServerCert, Key: files.ServerKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvTLS(t, srvTLS)
+	e.deploy("arena", gamebuildtest.Arena(t))
+	e.spawn("arena")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "arena", Player: "eve"}, play.Config{ReconnectFor: -1}); err == nil ||
+		!errors.As(err, new(x509.UnknownAuthorityError)) {
+		t.Fatalf("a session without the CA: %v, want an unknown authority", err)
+	}
+	caTLS, err := certs.ClientConfig(certs.ClientFiles{CA: files.CA, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "arena", Player: "dave"}, play.Config{TLS: caTLS, MinBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	testenv.WaitFor(t, "a state over wss://", 20*time.Second, func() bool { return s.Stats().States > 0 })
+	e.proxy.cut()
+	testenv.WaitFor(t, "a reconnection over wss://", 20*time.Second, func() bool { st := s.Stats(); return st.Reconnects == 1 && st.Connects == 2 })
 }
 
 func TestNothingBlocksWhileConnecting(t *testing.T) {

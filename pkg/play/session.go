@@ -3,6 +3,7 @@ package play
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -89,6 +90,10 @@ type Config struct {
 	// after each failure.
 	ReconnectFor           time.Duration
 	MinBackoff, MaxBackoff time.Duration
+	// TLS is the configuration of wss:// connections (the CA the
+	// executors' certificates chain to); nil verifies them against the
+	// system roots.
+	TLS *tls.Config
 }
 
 func (c Config) withDefaults() Config {
@@ -608,7 +613,7 @@ func (s *Session) connect() (*websocket.Conn, *protocol.Welcome, error) {
 		u = withDelta(u)
 	}
 	var nd net.Dialer
-	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: s.cfg.HandshakeTimeout,
+	d := websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: s.cfg.HandshakeTimeout, TLSClientConfig: s.cfg.TLS,
 		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := nd.DialContext(ctx, network, addr)
 			if err == nil {

@@ -32,6 +32,13 @@ type Server struct {
 // at the end); when cfg.Issuer is nil it signs with a new key.
 func Start(t testing.TB, cfg coordinator.Config) *Server {
 	t.Helper()
+	return StartServing(t, cfg, coordinator.ServeConfig{})
+}
+
+// StartServing is Start with sc's server options (TLS credentials, for
+// one); it always listens on 127.0.0.1, on a port of its own.
+func StartServing(t testing.TB, cfg coordinator.Config, sc coordinator.ServeConfig) *Server {
+	t.Helper()
 	if cfg.Store == nil {
 		st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
 		if err != nil {
@@ -53,7 +60,8 @@ func Start(t testing.TB, cfg coordinator.Config) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := c.Serve(context.Background(), coordinator.ServeConfig{GRPCAddr: "127.0.0.1:0"})
+	sc.GRPCAddr = "127.0.0.1:0"
+	srv, err := c.Serve(context.Background(), sc)
 	if err != nil {
 		t.Fatal(err)
 	}
