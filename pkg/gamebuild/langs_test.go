@@ -11,6 +11,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/gamebuild"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 	"github.com/rcc-games/rcc/pkg/world"
 )
@@ -53,6 +54,8 @@ func TestMissingToolchain(t *testing.T) {
 		want string
 	}{
 		{"c-coins", gamebuild.Options{}, "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32"},
+		{"rust-tag", gamebuild.Options{}, "rustup target add wasm32-wasip1"},
+		{"rust-tag", gamebuild.Options{RustRoot: t.TempDir()}, "run scripts/setup-rust.sh"},
 	}
 	t.Setenv("PATH", t.TempDir())
 	for _, tt := range tests {
@@ -78,7 +81,7 @@ func TestBuildReportsCCompileErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "game.c"), []byte("int f(void) { return undefined_thing; }\n"), 0o644)
 	err := gamebuild.Build(context.Background(), dir, filepath.Join(dir, "out.wasm"))
 	if errors.Is(err, gamebuild.ErrNoToolchain) {
-		t.Skip(err)
+		testenv.Unavailable(t, "clang for wasm32-wasi", err.Error())
 	}
 	if err == nil || !strings.Contains(err.Error(), "undefined_thing") {
 		t.Fatalf("err = %v, want clang's message", err)
@@ -137,7 +140,7 @@ func (s *sandbox) avatar(player string) *world.Entity {
 // 3-byte input, labels, a leave, and the same state bytes for the same
 // seed and input.
 func TestExamples(t *testing.T) {
-	for _, game := range []string{"c-coins", "as-chase"} {
+	for _, game := range []string{"c-coins", "as-chase", "rust-tag"} {
 		t.Run(game, func(t *testing.T) {
 			wasm := gamebuildtest.Game(t, game)
 			if r := wasmhost.Check(wasm, 0); !r.OK() {

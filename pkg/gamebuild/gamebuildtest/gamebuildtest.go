@@ -48,6 +48,9 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
+// Root returns the repository's top directory.
+func Root() string { return repoRoot() }
+
 // Dir returns the directory of games/NAME.
 func Dir(name string) string { return filepath.Join(repoRoot(), "games", name) }
 
