@@ -152,7 +152,6 @@ func TestRustSDK(t *testing.T) {
 	}
 }
 
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
