@@ -1,6 +1,7 @@
 package gamebuild_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rcc-games/rcc/pkg/gamebuild"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmbin"
@@ -159,4 +161,24 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestRustNotACdylib: a crate whose library is not a cdylib builds no
+// module, and the error says what to change.
+func TestRustNotACdylib(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	// The examples' release profile, so that the standard library built
+	// for them is reused.
+	os.WriteFile(filepath.Join(dir, "Cargo.toml"), []byte("[package]\nname = \"plain-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"+
+		"[profile.release]\npanic = \"abort\"\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "src", "lib.rs"), []byte("pub fn f() -> i32 { 1 }\n"), 0o644)
+	opts := gamebuildtest.Options()
+	if opts.RustRoot == "" {
+		testenv.MustHaveCommand(t, "cargo", "make setup (scripts/setup-rust.sh) or install Rust from https://rustup.rs")
+	}
+	err := gamebuild.BuildWith(context.Background(), dir, filepath.Join(dir, "x.wasm"), opts)
+	if err == nil || !strings.Contains(err.Error(), `crate-type ["cdylib"]`) || !strings.Contains(err.Error(), "plain_lib.wasm") {
+		t.Fatalf("err = %v, want one saying the crate is not a cdylib", err)
+	}
 }
