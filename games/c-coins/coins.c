@@ -5,7 +5,8 @@
  * same seed and inputs give the same state bytes.
  *
  * Input: 3 bytes, as arena's: int8 x axis, int8 z axis (-127..127), flags
- * (ignored). The latest input of a player holds until the next one.
+ * (ignored); or the standard controller input (world.Controller, as
+ * rcc-view sends). The latest input of a player holds until the next one.
  * State: a world snapshot (pkg/world): the floor (id 1), the coins (ids
  * 10..), one capsule per player (ids 100..) labelled with the player id,
  * and the players with their scores. Players beyond MAX_PLAYERS watch.
@@ -96,10 +97,11 @@ RCC_EXPORT("on_leave") void on_leave(const uint8_t *id, int32_t len) {
 
 RCC_EXPORT("on_input") void on_input(const uint8_t *id, int32_t id_len, const uint8_t *in, int32_t in_len) {
     player *p = find(id, id_len);
-    if (p == NULL || in_len != 3) return; /* clients send arbitrary bytes */
-    int8_t x = (int8_t)in[0], z = (int8_t)in[1];
-    p->ax = (x < -127 ? -127 : x) / 127.0f;
-    p->az = (z < -127 ? -127 : z) / 127.0f;
+    if (p == NULL) return;
+    if (rcc_controller_move(in, in_len, &p->ax, &p->az) == 0) return;
+    if (in_len != 3) return; /* clients send arbitrary bytes */
+    p->ax = rcc_axis(in[0]);
+    p->az = rcc_axis(in[1]);
 }
 
 static float clamp(float v) { return v < -HALF ? -HALF : v > HALF ? HALF : v; }

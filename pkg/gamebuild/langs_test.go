@@ -165,8 +165,19 @@ func TestExamples(t *testing.T) {
 				if moved := s.avatar("ann").Position.X - start.X; moved < 0.5 && s.avatar("ann").Position.X < 9 {
 					t.Errorf("ann pushed +X for half a second moved %.2f m (from %.2f)", moved, start.X)
 				}
+				// The standard controller input, as rcc-view sends it:
+				// strafing left at yaw 0 runs towards -X.
+				ctl, _ := world.Controller{MoveX: -1}.MarshalBinary()
+				before := s.avatar("ann").Position
+				s.frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: ctl})
+				for range 29 {
+					s.frame()
+				}
+				if moved := before.X - s.avatar("ann").Position.X; moved < 0.5 {
+					t.Errorf("ann strafing left (controller input) for half a second moved %.2f m towards -X", moved)
+				}
 				s.frame(wasmhost.Event{Kind: wasmhost.EventLeave, Player: "bö"})
-				if s.snap.Player("bö") != nil || s.snap.Frame != 33 {
+				if s.snap.Player("bö") != nil || s.snap.Frame != 63 {
 					t.Errorf("after bö left at frame %d: players %+v", s.snap.Frame, s.snap.Players)
 				}
 				return s

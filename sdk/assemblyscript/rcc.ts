@@ -169,3 +169,30 @@ export class PlayerID {
     return this.len == n && memory.compare(this.ptr, src, <usize>n) == 0;
   }
 }
+
+/** axis reads an int8 axis (-127..127, -128 counts as -127) as -1..1. */
+export function axis(b: u8): f32 {
+  let v = <i32><i8>b;
+  if (v < -127) v = -127;
+  return <f32>v / 127;
+}
+
+/** Move is a horizontal movement in world space. */
+export class Move {
+  x: f32 = 0;
+  z: f32 = 0;
+}
+
+/** controllerMove reads the standard controller input (world.Controller,
+ * 10 bytes, tag 0xC1, as rcc-view sends) at ptr into m, turned into world
+ * space as world.Controller.WorldMove does (forward at yaw 0 is -Z); it
+ * returns false when the bytes are not a controller input. */
+export function controllerMove(ptr: usize, len: i32, m: Move): bool {
+  if (len != 10 || load<u8>(ptr) != 0xc1) return false;
+  const mx = axis(load<u8>(ptr + 1)), mz = axis(load<u8>(ptr + 3));
+  const a = <f64>load<i16>(ptr + 4) * (2 * Math.PI / 65536);
+  const sn = <f32>Math.sin(a), cs = <f32>Math.cos(a);
+  m.x = mx * cs - mz * sn;
+  m.z = -mx * sn - mz * cs;
+  return true;
+}

@@ -145,6 +145,34 @@ static void rcc_world_player(rcc_state *s, const char *id, uint8_t id_len, uint3
     rcc_put_bytes(s, id, id_len);
 }
 
+/* ---- The standard controller input (world.Controller, 10 bytes, tag 0xC1),
+ * which generic clients such as rcc-view send. */
+
+#include <math.h>
+
+/* rcc_axis reads an int8 axis (-127..127, -128 counts as -127) as -1..1. */
+static float rcc_axis(uint8_t b) {
+    int v = (int8_t)b;
+    if (v < -127) v = -127;
+    return (float)v / 127.0f;
+}
+
+/* rcc_controller_move reads a controller input and stores its horizontal
+ * movement in world space in *x and *z (forward at yaw 0 is -Z), as
+ * world.Controller.WorldMove does; it returns 0, or -1 when in is not a
+ * controller input. */
+static int rcc_controller_move(const uint8_t *in, int32_t len, float *x, float *z) {
+    if (len != 10 || in[0] != 0xC1) return -1;
+    float mx = rcc_axis(in[1]), mz = rcc_axis(in[3]);
+    int16_t yaw;
+    memcpy(&yaw, in + 4, 2);
+    double a = (double)yaw * (2 * 3.14159265358979323846 / 65536);
+    float sn = (float)sin(a), cs = (float)cos(a);
+    *x = mx * cs - mz * sn;
+    *z = -mx * sn - mz * cs;
+    return 0;
+}
+
 /* ---- The init config: a JSON object; this reads its top-level numbers. */
 
 /* rcc_config_u64 finds "key": N (or "key": "N") at the top level of the

@@ -4,10 +4,11 @@
 // place drawn from the instance seed. Same seed and inputs, same state.
 //
 // Input: 3 bytes, as arena's: int8 x axis, int8 z axis (-127..127), flags
-// (ignored); the latest input holds. At most MAX players; later joins are
+// (ignored), or the standard controller input (world.Controller, as
+// rcc-view sends); the latest input holds. At most MAX players; later joins are
 // ignored until one leaves. State: a world snapshot: the floor (id 1), the
 // ghost (id 2), one capsule per player (ids 100..) labelled with its id.
-import { State, PlayerID, configU64, CAPSULE, PLANE, SPHERE } from "../../../sdk/assemblyscript/rcc";
+import { State, PlayerID, Move, axis, configU64, controllerMove, CAPSULE, PLANE, SPHERE } from "../../../sdk/assemblyscript/rcc";
 export { alloc } from "../../../sdk/assemblyscript/rcc";
 
 const MAX = 16;
@@ -82,15 +83,17 @@ export function on_leave(ptr: usize, len: i32): void {
   if (i >= 0) players[i].used = false;
 }
 
-function axis(b: u8): f32 {
-  let v = <i32><i8>b;
-  if (v < -127) v = -127;
-  return <f32>v / 127;
-}
+const move = new Move();
 
 export function on_input(pPtr: usize, pLen: i32, iPtr: usize, iLen: i32): void {
   const i = find(pPtr, pLen);
-  if (i < 0 || iLen != 3) return; // clients send arbitrary bytes
+  if (i < 0) return;
+  if (controllerMove(iPtr, iLen, move)) {
+    players[i].ax = move.x;
+    players[i].az = move.z;
+    return;
+  }
+  if (iLen != 3) return; // clients send arbitrary bytes
   players[i].ax = axis(load<u8>(iPtr));
   players[i].az = axis(load<u8>(iPtr + 1));
 }

@@ -5,12 +5,13 @@
 //! inputs give the same state bytes.
 //!
 //! Input: 3 bytes, as arena's: int8 x axis, int8 z axis (-127..127), flags
-//! (ignored); the latest input holds until the next one. At most MAX
+//! (ignored), or the standard controller input (world.Controller, as
+//! rcc-view sends); the latest input holds until the next one. At most MAX
 //! players get an avatar; later ones watch until one leaves.
 //! State: a world snapshot: the floor (id 1), one capsule per player
 //! (ids 100..), labelled with the player id, and the players.
 
-use rcc_sdk::world::{Color, Entity, Player, Quat, Shape, Snapshot, Vec3};
+use rcc_sdk::world::{axis, Color, Controller, Entity, Player, Quat, Shape, Snapshot, Vec3};
 use rcc_sdk::{Config, Game, Rng};
 
 const MAX: usize = 16;
@@ -64,10 +65,6 @@ impl Tag {
     }
 }
 
-fn axis(b: u8) -> f32 {
-    (b as i8).max(-127) as f32 / 127.0
-}
-
 impl Game for Tag {
     fn init(&mut self, cfg: &Config) -> Result<(), String> {
         self.rng = Some(Rng::new(cfg.seed));
@@ -104,12 +101,12 @@ impl Game for Tag {
     }
 
     fn input(&mut self, player: &str, data: &[u8]) {
-        if data.len() != 3 {
-            return; // clients send arbitrary bytes
-        }
-        if let Some(i) = self.find(player) {
+        let Some(i) = self.find(player) else { return };
+        if let Some(c) = Controller::decode(data) {
+            self.players[i].axis = c.world_move();
+        } else if data.len() == 3 {
             self.players[i].axis = (axis(data[0]), axis(data[1]));
-        }
+        } // else: clients send arbitrary bytes
     }
 
     fn tick(&mut self, dt: f32) {

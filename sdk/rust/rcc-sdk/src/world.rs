@@ -359,9 +359,78 @@ impl Snapshot {
     }
 }
 
+/// The first byte of the standard controller input.
+pub const CONTROLLER_TAG: u8 = 0xC1;
+/// The length in bytes of a controller input.
+pub const CONTROLLER_SIZE: usize = 10;
+
+/// Controller is the standard controller input of pkg/world (10 bytes, tag
+/// 0xC1), which generic clients such as rcc-view send: movement relative to
+/// the player's heading, the heading, the look angle and the buttons.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Controller {
+    /// Strafing, -1 (left) to 1 (right).
+    pub move_x: f32,
+    /// Up and down, -1 to 1.
+    pub move_y: f32,
+    /// Forward (1) and back (-1).
+    pub move_z: f32,
+    /// Heading in radians about +Y: 0 looks towards -Z, positive turns left.
+    pub yaw: f32,
+    /// Look angle in radians, within ±π/2; positive looks up.
+    pub pitch: f32,
+    /// Buttons held: bit 0 jump, 1 primary, 2 secondary, 3 crouch, 4
+    /// sprint, 5 use.
+    pub buttons: u16,
+}
+
+/// axis reads an int8 axis (-127..127, -128 counts as -127) as -1..1.
+pub fn axis(b: u8) -> f32 {
+    (b as i8).max(-127) as f32 / 127.0
+}
+
+impl Controller {
+    /// Decodes a controller input, or None when b is not one.
+    pub fn decode(b: &[u8]) -> Option<Controller> {
+        if b.len() != CONTROLLER_SIZE || b[0] != CONTROLLER_TAG {
+            return None;
+        }
+        let unit = 2.0 * std::f64::consts::PI / 65536.0;
+        let i16at = |o: usize| i16::from_le_bytes([b[o], b[o + 1]]);
+        Some(Controller {
+            move_x: axis(b[1]),
+            move_y: axis(b[2]),
+            move_z: axis(b[3]),
+            yaw: (i16at(4) as f64 * unit) as f32,
+            pitch: (i16at(6).clamp(-16384, 16384) as f64 * unit) as f32,
+            buttons: u16::from_le_bytes([b[8], b[9]]) & 0x3f,
+        })
+    }
+
+    /// Returns the horizontal movement in world space (x, z): move_x and
+    /// move_z turned by yaw, forward at yaw 0 being -Z.
+    pub fn world_move(&self) -> (f32, f32) {
+        let (s, c) = (self.yaw as f64).sin_cos();
+        let (s, c) = (s as f32, c as f32);
+        (self.move_x * c - self.move_z * s, -self.move_x * s - self.move_z * c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decodes_controller_input() {
+        // Forward at yaw +90° (a quarter turn left: 16384 units) runs
+        // towards -X; the encoding is pkg/world's Controller.AppendBinary.
+        let c = Controller::decode(&[0xC1, 0, 0, 127, 0x00, 0x40, 0, 0, 1, 0]).unwrap();
+        assert_eq!((c.move_z, c.buttons), (1.0, 1));
+        let (x, z) = c.world_move();
+        assert!((x + 1.0).abs() < 1e-6 && z.abs() < 1e-6, "({x}, {z})");
+        assert_eq!(Controller::decode(&[0xC2, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(Controller::decode(&[0xC1, 0, 0]), None);
+    }
 
     /// The golden snapshot of pkg/world's codec_test.go, field for field.
     fn golden() -> Snapshot {
