@@ -6,13 +6,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/gamebuild"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
+	"github.com/rcc-games/rcc/pkg/localrun"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmbin"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
 // exportTypes returns the function type of every function export of wasm,
@@ -168,10 +171,7 @@ func readFile(t *testing.T, path string) string {
 func TestRustNotACdylib(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
-	// The examples' release profile, so that the standard library built
-	// for them is reused.
-	os.WriteFile(filepath.Join(dir, "Cargo.toml"), []byte("[package]\nname = \"plain-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"+
-		"[profile.release]\npanic = \"abort\"\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "Cargo.toml"), []byte("[package]\nname = \"plain-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"+rustProfile), 0o644)
 	os.WriteFile(filepath.Join(dir, "src", "lib.rs"), []byte("pub fn f() -> i32 { 1 }\n"), 0o644)
 	opts := gamebuildtest.Options()
 	if opts.RustRoot == "" {
@@ -180,5 +180,59 @@ func TestRustNotACdylib(t *testing.T) {
 	err := gamebuild.BuildWith(context.Background(), dir, filepath.Join(dir, "x.wasm"), opts)
 	if err == nil || !strings.Contains(err.Error(), `crate-type ["cdylib"]`) || !strings.Contains(err.Error(), "plain_lib.wasm") {
 		t.Fatalf("err = %v, want one saying the crate is not a cdylib", err)
+	}
+}
+
+// rustProfile is the examples' release profile: a crate built with it
+// reuses the standard library built for them.
+const rustProfile = "\n[profile.release]\npanic = \"abort\"\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\n"
+
+// TestRustPanicReachesTheLog: a Rust game's panic ends the instance, and
+// its message reaches the instance's log (stderr) first.
+func TestRustPanicReachesTheLog(t *testing.T) {
+	dir := t.TempDir()
+	sdk := filepath.Join(gamebuildtest.Root(), "sdk", "rust", "rcc-sdk")
+	os.MkdirAll(filepath.Join(dir, "src"), 0o755)
+	os.WriteFile(filepath.Join(dir, "Cargo.toml"), []byte("[package]\nname = \"panicky\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n"+
+		"[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\nrcc-sdk = { path = "+strconv.Quote(sdk)+" }\n"+rustProfile), 0o644)
+	os.WriteFile(filepath.Join(dir, "src", "lib.rs"), []byte(`
+#[derive(Default)]
+struct Panicky(u64);
+impl rcc_sdk::Game for Panicky {
+    fn init(&mut self, _: &rcc_sdk::Config) -> Result<(), String> { Ok(()) }
+    fn tick(&mut self, _: f32) {
+        self.0 += 1;
+        if self.0 == 3 { panic!("frame {} is one too many", self.0); }
+    }
+    fn state(&mut self, dst: &mut Vec<u8>) -> Result<(), String> { dst.push(1); Ok(()) }
+}
+rcc_sdk::export_game!(Panicky::default());
+`), 0o644)
+	opts := gamebuildtest.Options()
+	if opts.RustRoot == "" {
+		testenv.MustHaveCommand(t, "cargo", "make setup (scripts/setup-rust.sh) or install Rust from https://rustup.rs")
+	}
+	out := filepath.Join(dir, "panicky.wasm")
+	if err := gamebuild.BuildWith(context.Background(), dir, out, opts); err != nil {
+		t.Fatal(err)
+	}
+	wasm := []byte(readFile(t, out))
+	ctx := context.Background()
+	engine, err := wasmhost.NewEngine(ctx, wasmhost.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close(ctx)
+	var log strings.Builder
+	res, err := localrun.Run(ctx, engine, wasm, localrun.Options{Game: "panicky", Ticks: 10,
+		Log: func(_ wasmhost.Stream, line string) { log.WriteString(line + "\n") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed() || res.Ticks != 2 || !strings.Contains(res.Error, "tick") {
+		t.Errorf("run: %d ticks, error %q; want a failure in the third tick", res.Ticks, res.Error)
+	}
+	if !strings.Contains(log.String(), "frame 3 is one too many") || !strings.Contains(log.String(), "panicked at src/lib.rs") {
+		t.Errorf("the log lacks the panic's message and place:\n%s", log.String())
 	}
 }
