@@ -8,6 +8,13 @@ GAMES_OUT := $(CURDIR)/build/games
 GAMES := $(notdir $(wildcard games/*))
 MODULE := github.com/rcc-games/rcc
 export PATH := $(BIN):$(PATH)
+# Guest languages (docs/abi.md): Node.js 20 for AssemblyScript when the
+# system's is older (scripts/setup-node.sh), and the offline Rust toolchain
+# from Debian's packages (scripts/setup-rust.sh) with one cargo target
+# directory, so the standard library is built from source once.
+export PATH := $(CURDIR)/build/node/bin:$(PATH)
+export RCC_RUST_ROOT ?= $(CURDIR)/build/rust/root
+export RCC_CARGO_TARGET_DIR ?= $(CURDIR)/build/rust/target
 
 APT_PACKAGES := wabt protobuf-compiler libprotobuf-dev tmux python3
 # rcc-view: OpenGL and GLFW headers for the cgo build of go-gl, Mesa's
@@ -21,6 +28,8 @@ APT_PACKAGES += gcc libgl1-mesa-dev libegl-dev libgl1-mesa-dri libegl-mesa0 \
 # offline (no Docker engine needed); iproute2 makes the network namespaces
 # of the multi-host test.
 APT_PACKAGES += docker-compose iproute2
+# C games: clang for wasm32-wasi with wasi-libc and its builtins.
+APT_PACKAGES += clang lld wasi-libc libclang-rt-14-dev-wasm32
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4
@@ -53,6 +62,8 @@ setup:
 	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }
 	@test -x $(BIN)/grpcurl || { echo "setup: installing grpcurl $(GRPCURL_VERSION) into bin/"; \
 	  GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); }
+	@scripts/setup-node.sh
+	@scripts/setup-rust.sh
 	@$(MAKE) --no-print-directory $(BIN)/k8scheck
 
 # k8scheck: kustomize build and validation against the Kubernetes API
@@ -79,12 +90,14 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/rccctl ./cmd/rccd ./cmd/rcc-load ./cmd/rcc-view
 
-## games: every example game under games/ as a WASI reactor in build/games.
+## games: every example game under games/ as a WASI reactor in build/games,
+## whatever its language (Go, Rust, C, AssemblyScript: rccctl game build).
 games:
-	@mkdir -p $(GAMES_OUT)
+	@mkdir -p $(GAMES_OUT) $(BIN)
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/rccctl ./cmd/rccctl
 	@for g in $(GAMES); do \
 	  echo "building games/$$g -> build/games/$$g.wasm"; \
-	  GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(GAMES_OUT)/$$g.wasm ./games/$$g || exit 1; \
+	  $(BIN)/rccctl game build games/$$g --out $(GAMES_OUT)/$$g.wasm >/dev/null || exit 1; \
 	done
 
 vet:

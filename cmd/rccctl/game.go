@@ -29,11 +29,20 @@ func newGameCmd() *cobra.Command {
 
 func newGameBuildCmd() *cobra.Command {
 	var out string
+	var opts gamebuild.Options
 	cmd := &cobra.Command{
 		Use:   "build [DIR]",
-		Short: "Compile a Go game directory to a WebAssembly module",
-		Long: "Compile the Go game in DIR (default .) with GOOS=wasip1 GOARCH=wasm\n" +
-			"-buildmode=c-shared, then check the module against the guest ABI.",
+		Short: "Compile a game directory (Go, Rust, C or AssemblyScript) to a WebAssembly module",
+		Long: "Compile the game in DIR (default .) to a WASI reactor, then check the module\n" +
+			"against the guest ABI. The kind of project is found from its files:\n" +
+			"  Cargo.toml     Rust: cargo build --release --target wasm32-wasip1 (the crate is a cdylib)\n" +
+			"  package.json   AssemblyScript: the project's asc on assembly/index.ts (npm ci first when\n" +
+			"                 node_modules is missing)\n" +
+			"  go.mod, *.go   Go: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared\n" +
+			"  *.c            C: clang --target=wasm32-wasi -mexec-model=reactor on every .c file\n" +
+			"A missing toolchain is named with how to install it. Rust needs the wasm32-wasip1\n" +
+			"target (rustup target add wasm32-wasip1), or --rust-root: the offline toolchain that\n" +
+			"the RCC repository's make setup extracts from Debian's packages into build/rust/root.",
 		Args: cmdline.Args("[DIR]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -47,7 +56,7 @@ func newGameBuildCmd() *cobra.Command {
 				}
 				out = filepath.Base(abs) + ".wasm"
 			}
-			if err := gamebuild.Build(cmd.Context(), dir, out); err != nil {
+			if err := gamebuild.BuildWith(cmd.Context(), dir, out, opts); err != nil {
 				return err
 			}
 			wasm, err := os.ReadFile(out)
@@ -62,6 +71,10 @@ func newGameBuildCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "output file (default DIR's name with .wasm)")
+	cmd.Flags().StringVar(&opts.RustRoot, "rust-root", os.Getenv("RCC_RUST_ROOT"),
+		"offline Rust toolchain extracted from Debian's packages (default $RCC_RUST_ROOT; empty: cargo and rustc from PATH)")
+	cmd.Flags().StringVar(&opts.CargoTargetDir, "cargo-target-dir", os.Getenv("RCC_CARGO_TARGET_DIR"),
+		"cargo's target directory for Rust games (default $RCC_CARGO_TARGET_DIR, else DIR/target)")
 	return cmd
 }
 

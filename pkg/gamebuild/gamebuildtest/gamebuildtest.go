@@ -2,6 +2,7 @@ package gamebuildtest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/gamebuild"
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 type built struct {
@@ -28,7 +30,33 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..")
 }
 
-// Game returns the module of games/NAME, built on first use.
+// Options are the toolchains the tests build with: the offline Rust
+// toolchain of make setup (build/rust/root) when it is there, else cargo
+// from PATH, and one cargo target directory in build/rust/target, so that
+// the standard library built from source is reused across runs.
+func Options() gamebuild.Options {
+	root := repoRoot()
+	opts := gamebuild.Options{CargoTargetDir: filepath.Join(root, "build", "rust", "target")}
+	if r := filepath.Join(root, "build", "rust", "root"); fileExists(filepath.Join(r, ".complete")) {
+		opts.RustRoot = r
+	}
+	return opts
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// Root returns the repository's top directory.
+func Root() string { return repoRoot() }
+
+// Dir returns the directory of games/NAME.
+func Dir(name string) string { return filepath.Join(repoRoot(), "games", name) }
+
+// Game returns the module of games/NAME (in any language gamebuild
+// knows), built on first use. A missing toolchain ends the test with
+// testenv.Unavailable: a skip here, a failure on CI.
 func Game(t testing.TB, name string) []byte {
 	t.Helper()
 	return build(t, name, filepath.Join(repoRoot(), "games", name))
@@ -61,10 +89,13 @@ func build(t testing.TB, name, dir string) []byte {
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, name+".wasm")
-		if b.err = gamebuild.Build(context.Background(), dir, out); b.err == nil {
+		if b.err = gamebuild.BuildWith(context.Background(), dir, out, Options()); b.err == nil {
 			b.wasm, b.err = os.ReadFile(out)
 		}
 	})
+	if errors.Is(b.err, gamebuild.ErrNoToolchain) {
+		testenv.Unavailable(t, "the toolchain of "+dir, b.err.Error()+" (make setup installs every toolchain)")
+	}
 	if b.err != nil {
 		t.Fatalf("build %s: %v", dir, b.err)
 	}
