@@ -36,10 +36,7 @@ type coordinatorConfig struct {
 
 // dbURL is the --db value, defaulting to SQLite in the data directory.
 func (c coordinatorConfig) dbURL() string {
-	if c.DB != "" {
-		return c.DB
-	}
-	return "sqlite://" + c.DataDir + "/rcc.db"
+	return databaseURL(c.DB, c.DataDir)
 }
 
 func (c coordinatorConfig) validate() error {

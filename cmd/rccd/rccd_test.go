@@ -258,6 +258,34 @@ func TestCoordinatorServes(t *testing.T) {
 		}
 	}
 
+	// A revoked token is refused from the coordinator's next reap on.
+	code, out, errOut = rccd(t, "token", "create", "--role", "admin", "--subject", "leaver", "--data-dir", dir)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	leaver, err := client.Dial(addr, client.Token(strings.TrimSpace(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leaver.Close()
+	if _, err := leaver.Games.ListGames(ctx, &rccv1.ListGamesRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	code, revoked, errOut := rccd(t, "token", "revoke", strings.TrimSpace(out), "--data-dir", dir, "--reason", "left")
+	if code != 0 || !strings.Contains(revoked, "subject leaver") {
+		t.Fatalf("revoke: exit %d %s %s", code, revoked, errOut)
+	}
+	testenv.WaitFor(t, "the revoked token to be refused", 10*time.Second, func() bool {
+		_, err := leaver.Games.ListGames(ctx, &rccv1.ListGamesRequest{})
+		return status.Code(err) == codes.Unauthenticated
+	})
+	if _, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{}); err != nil {
+		t.Fatalf("another admin token after a revocation: %v", err)
+	}
+	if code, _, errOut := rccd(t, "token", "revoke", "a.b", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "malformed") {
+		t.Fatalf("revoke garbage: exit %d %s", code, errOut)
+	}
+
 	// A connected executor's assignment stream and an operator's watch
 	// stream do not hold the shutdown: they end at once with UNAVAILABLE.
 	code, out, errOut = rccd(t, "token", "create", "--role", "executor", "--subject", "ex1", "--data-dir", dir)
@@ -332,7 +360,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"bogus"}, `unknown command "bogus" for "rccd"`},
 		{[]string{"token"}, "rccd token: missing subcommand: want one of create"},
-		{[]string{"token", "revoke"}, `unknown command "revoke" for "rccd token"`},
+		{[]string{"token", "bogus"}, `unknown command "bogus" for "rccd token"`},
+		{[]string{"token", "revoke"}, "missing TOKEN-ID|TOKEN"},
 		{[]string{"dev", "extra"}, `unexpected argument "extra"`},
 		{[]string{"dev", "--data-dir", ""}, "--data-dir is empty"},
 		{[]string{"coordinator", "--no-such-flag"}, "unknown flag: --no-such-flag"},

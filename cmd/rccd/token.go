@@ -11,6 +11,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/store"
 )
 
 func newTokenCmd() *cobra.Command {
@@ -18,7 +19,55 @@ func newTokenCmd() *cobra.Command {
 		Use:   "token",
 		Short: "Make tokens signed with the coordinator's key",
 	}
-	cmd.AddCommand(newTokenCreateCmd())
+	cmd.AddCommand(newTokenCreateCmd(), newTokenRevokeCmd())
+	return cmd
+}
+
+func newTokenRevokeCmd() *cobra.Command {
+	var db, dataDir, reason string
+	cmd := &cobra.Command{
+		Use:   "revoke TOKEN-ID|TOKEN",
+		Short: "Refuse a role token from now on, on every coordinator of the database",
+		Long: `Add a role token to the deny-list in the coordinator's database: every
+coordinator on that database refuses it within a second (at its next reap),
+and after a restart too, until it expires. Give the token's id (its "jti",
+printed by "rccd token create") or the token itself, whose id, subject and
+expiry are then read from it (its signature is not checked: a token that
+is not ours does no harm on the list).`,
+		Example: `  rccd token revoke 3QJ6T2Q6V3Y7ZP4C --reason "laptop stolen"
+  rccd token revoke "$(cat executor.token)" --db postgres://rcc@db/rcc`,
+		Args: cmdline.Args("TOKEN-ID|TOKEN"),
+		PreRunE: configChecked(func(cmd *cobra.Command) error {
+			return applySources(cmd, os.LookupEnv)
+		}),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := auth.ParseUnverified(args[0])
+			if err != nil {
+				return err
+			}
+			st, err := store.Open(cmd.Context(), databaseURL(db, dataDir))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			err = st.RevokeToken(cmd.Context(), store.Revocation{ID: r.ID, Subject: r.Subject, Reason: reason,
+				ExpiresAt: r.ExpiresAt, RevokedAt: time.Now()})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revoked token %s", r.ID)
+			if r.Subject != "" {
+				fmt.Fprintf(cmd.OutOrStdout(), " (subject %s, expires %s)", r.Subject, r.ExpiresAt.Format(time.RFC3339))
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&db, "db", "", "database: postgres://… or sqlite://PATH (default sqlite://DATA-DIR/rcc.db)")
+	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory (for the default SQLite database)")
+	f.StringVar(&reason, "reason", "", "why, kept with the revocation")
+	withEnvHelp(cmd)
 	return cmd
 }
 
@@ -63,6 +112,8 @@ where rccctl finds it without flags.`,
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), string(tok))
+			fmt.Fprintf(cmd.ErrOrStderr(), "token id %s, subject %s, role %s, expires %s\n", claims.ID, claims.Subject, claims.Role,
+				claims.ExpiresAt.Format(time.RFC3339))
 			if save {
 				path, err := client.DefaultCredentialsPath()
 				if err != nil {

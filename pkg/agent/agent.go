@@ -253,7 +253,13 @@ func (a *Agent) register(ctx context.Context) (ed25519.PublicKey, error) {
 			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, ctx.Err())
 		}
 		if attempt == 1 || attempt%10 == 0 {
-			a.log.Warn("coordinator unreachable, registering again", "err", err, "attempt", attempt)
+			if status.Code(err) == codes.FailedPrecondition {
+				// Another executor is live under this name at another URL;
+				// this one may take the name once that one is lost.
+				a.log.Warn("registration refused, registering again", "err", err, "attempt", attempt)
+			} else {
+				a.log.Warn("coordinator unreachable, registering again", "err", err, "attempt", attempt)
+			}
 		}
 		if !sleep(ctx, a.retry.jitter(delay)) {
 			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, ctx.Err())

@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -103,3 +104,25 @@ func (t Token) GoString() string { return "REDACTED" }
 
 // LogValue implements [slog.LogValuer]: the token is logged as REDACTED.
 func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// ParseUnverified reads the id, subject, role and expiry of a token WITHOUT
+// checking its signature, for a revocation list that must name a token it
+// may not be able to verify. Given a bare token id (no dots), it returns
+// Claims with only ID set. Never use its result to authorize anything.
+func ParseUnverified(tokenOrID string) (Claims, error) {
+	s := strings.TrimSpace(tokenOrID)
+	if s == "" {
+		return Claims{}, fmt.Errorf("%w: empty token or token id", ErrMissingToken)
+	}
+	if !strings.Contains(s, ".") {
+		return Claims{ID: s}, nil
+	}
+	var wc wireClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(s, &wc); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrMalformedToken, err)
+	}
+	if wc.ID == "" {
+		return Claims{}, fmt.Errorf("%w: jti", ErrMissingClaim)
+	}
+	return claimsOf(&wc), nil
+}

@@ -45,6 +45,9 @@ var (
 	// unexpired spent tickets; the ticket is refused rather than risk its
 	// reuse.
 	ErrReuseGuardFull = errors.New("too many unexpired spent tickets")
+	// ErrRevoked means the token's id is on the deny-list of revoked
+	// tokens.
+	ErrRevoked = errors.New("token revoked")
 	// ErrKeyPermissions means a private key file is readable or writable by
 	// users other than its owner.
 	ErrKeyPermissions = errors.New("key file permissions too open")

@@ -45,6 +45,10 @@ type Config struct {
 	Store  Store
 	Issuer *auth.Issuer
 	Logger *slog.Logger
+	// AuditLogger receives the audit trail (docs/operations.md): admin
+	// calls, refused authentications, executor registrations. Logger,
+	// with the attribute log=audit, when nil.
+	AuditLogger *slog.Logger
 	// Version is the coordinator's build version, sent to watchers in the
 	// Watch stream's response headers (client.VersionHeader).
 	Version string
@@ -94,6 +98,8 @@ type Coordinator struct {
 	notify  chan string
 	logWake *logWake
 	names   sync.Map // executor id -> name, for checking executor tokens
+	audit   *audit
+	denied  denyList // revoked token ids
 	purged  time.Time
 
 	closing   chan struct{} // closed by CloseStreams
@@ -114,6 +120,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AuditLogger == nil {
+		cfg.AuditLogger = cfg.Logger.With("log", "audit")
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
@@ -168,6 +177,7 @@ func New(cfg Config) (*Coordinator, error) {
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
 		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),
 		notify: make(chan string, 1024), logWake: newLogWake(), closing: make(chan struct{}),
+		audit: newAudit(cfg.AuditLogger, cfg.Now),
 	}, nil
 }
 
@@ -252,7 +262,7 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 	if err != nil {
 		return nil, err
 	}
-	ac := newAuthCache(ic, c.cfg.Now)
+	ac := newAuthCache(ic, c.cfg.Now, &c.denied, c.audit)
 	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, opts...)
 	s := grpc.NewServer(all...)
 	c.Register(s)
@@ -359,8 +369,19 @@ func (c *Coordinator) window() time.Duration {
 // pending instances and expired seats.
 func (c *Coordinator) Reap(ctx context.Context) error { return c.reap(ctx, true) }
 
+// LoadRevocations reads the deny-list of revoked tokens from the store; Run
+// reads it again on every reap, so a token revoked with "rccd token
+// revoke" is refused by every coordinator within a reap interval.
+func (c *Coordinator) LoadRevocations(ctx context.Context) error {
+	if err := c.denied.load(ctx, c.st, c.now()); err != nil {
+		return fmt.Errorf("load revoked tokens: %w", err)
+	}
+	return nil
+}
+
 func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	var errs []error
+	errs = append(errs, c.LoadRevocations(ctx))
 	leases, err := c.st.ExpireLeases(ctx, c.now())
 	errs = append(errs, err)
 	for _, in := range leases {

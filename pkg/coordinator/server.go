@@ -51,6 +51,9 @@ func (c *Coordinator) Serve(ctx context.Context, cfg ServeConfig) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("serve coordinator: %w", err)
 	}
+	if err := c.LoadRevocations(ctx); err != nil {
+		return nil, fmt.Errorf("serve coordinator: %w", err)
+	}
 	lis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on the gRPC address: %w", err)
