@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -31,7 +32,10 @@ type coordinatorConfig struct {
 	MissedHeartbeats  int
 	Retention         time.Duration
 	LogEntries        int
-	Log               logOptions
+	// AuditLog is the file the audit trail is appended to, as JSON lines;
+	// the main log when empty.
+	AuditLog string
+	Log      logOptions
 }
 
 // dbURL is the --db value, defaulting to SQLite in the data directory.
@@ -78,6 +82,7 @@ The signing key is created in --data-dir on first start (signing.key, mode
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
+	f.StringVar(&cfg.AuditLog, "audit-log", "", "file the audit trail (admin calls, refused authentications, executor registrations) is appended to as JSON lines (empty: the main log)")
 	return serveCmd(cmd, &cfg.Log, func() error { return cfg.validate() })
 }
 
@@ -108,6 +113,8 @@ type servingCoordinator struct {
 	log    *slog.Logger
 	st     store.Store
 	issuer *auth.Issuer
+	// auditFile is the --audit-log file, closed after the store.
+	auditFile *os.File
 }
 
 // startCoordinator opens the key and the store and serves a coordinator
@@ -121,8 +128,13 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	auditLog, auditFile, err := openAuditLog(cfg.AuditLog, log)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, cfg.dbURL(), log)
 	if err != nil {
+		closeFile(auditFile)
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -130,18 +142,39 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	coord, err := coordinator.New(coordinator.Config{
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg, Version: buildinfo.Read().Short(),
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
-		LogEntries: cfg.LogEntries,
+		LogEntries: cfg.LogEntries, AuditLogger: auditLog,
 	})
 	if err != nil {
 		st.Close()
+		closeFile(auditFile)
 		return nil, err
 	}
 	srv, err := coord.Serve(ctx, coordinator.ServeConfig{GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Gatherer: reg})
 	if err != nil {
 		st.Close()
+		closeFile(auditFile)
 		return nil, err
 	}
-	return &servingCoordinator{Server: srv, log: log, st: st, issuer: issuer}, nil
+	return &servingCoordinator{Server: srv, log: log, st: st, issuer: issuer, auditFile: auditFile}, nil
+}
+
+// openAuditLog returns the audit trail's logger: JSON lines appended to
+// path (created with mode 0600), or log with log=audit when path is empty.
+func openAuditLog(path string, log *slog.Logger) (*slog.Logger, *os.File, error) {
+	if path == "" {
+		return log.With("log", "audit"), nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the audit log: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(f, nil)), f, nil
+}
+
+func closeFile(f *os.File) {
+	if f != nil {
+		_ = f.Close()
+	}
 }
 
 // shutdown stops the server within coordinator.DefaultShutdownTimeout and
@@ -153,6 +186,7 @@ func (sc *servingCoordinator) shutdown(ctx context.Context) {
 		sc.log.Warn("shutdown", "err", err)
 	}
 	sc.st.Close()
+	closeFile(sc.auditFile)
 }
 
 // openStore opens the database, waiting for it while it is unreachable (a

@@ -206,7 +206,8 @@ func TestCoordinatorServes(t *testing.T) {
 	done := make(chan int, 1)
 	t.Setenv("RCC_DATA_DIR", dir)
 	go func() {
-		done <- run(ctx, []string{"coordinator", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, &logs, &logs)
+		done <- run(ctx, []string{"coordinator", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+			"--audit-log", filepath.Join(dir, "audit.jsonl")}, &logs, &logs)
 	}()
 	var addr, metricsAddr string
 	defer func() {
@@ -284,6 +285,21 @@ func TestCoordinatorServes(t *testing.T) {
 	}
 	if code, _, errOut := rccd(t, "token", "revoke", "a.b", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "malformed") {
 		t.Fatalf("revoke garbage: exit %d %s", code, errOut)
+	}
+	// The audit trail has its own file: the revoked token's calls, before
+	// and after.
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"event":"admin_call","method":"/rcc.v1.GameService/ListGames","outcome":"OK"`,
+		`"event":"auth_refused"`, `"reason":"token revoked`, `"subject":"leaver"`} {
+		if !strings.Contains(string(audit), want) {
+			t.Errorf("the audit log lacks %s:\n%s", want, audit)
+		}
+	}
+	if strings.Contains(logs.String(), `"event":"admin_call"`) {
+		t.Errorf("audit lines in the main log with --audit-log")
 	}
 
 	// A connected executor's assignment stream and an operator's watch
