@@ -82,6 +82,7 @@ type wireClaims struct {
 	Role     Role   `json:"role,omitempty"`
 	Instance string `json:"iid,omitempty"`
 	Executor string `json:"eid,omitempty"`
+	Action   Action `json:"act,omitempty"`
 }
 
 func timeOf(d *jwt.NumericDate) time.Time {

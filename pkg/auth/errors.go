@@ -35,6 +35,11 @@ var (
 	// ErrNotTicket means a role token (or any other token) was presented
 	// where a join ticket is required.
 	ErrNotTicket = errors.New("not a join ticket")
+	// ErrNotGrant means a role token or a ticket was presented where a
+	// grant is required.
+	ErrNotGrant = errors.New("not a grant")
+	// ErrWrongAction means the grant allows another action.
+	ErrWrongAction = errors.New("grant is for another action")
 	// ErrWrongExecutor means the ticket was issued for another executor.
 	ErrWrongExecutor = errors.New("ticket is for another executor")
 	// ErrWrongInstance means the ticket was issued for another instance.

@@ -183,7 +183,17 @@ func bearerFromMetadata(ctx context.Context) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: %d authorization entries", ErrMalformedToken, len(values))
 	}
-	scheme, token, ok := strings.Cut(values[0], " ")
+	return BearerToken(values[0])
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// value, the scheme in any case (RFC 9110 makes it case-insensitive), for
+// gRPC metadata and HTTP headers alike.
+func BearerToken(authorization string) (string, error) {
+	if strings.TrimSpace(authorization) == "" {
+		return "", fmt.Errorf("%w: no authorization", ErrMissingToken)
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", fmt.Errorf("%w: authorization is not \"Bearer <token>\"", ErrMalformedToken)
 	}

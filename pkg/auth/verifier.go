@@ -69,20 +69,24 @@ func (v *Verifier) VerifyTicket(token, executorID, instanceID string) (*Ticket, 
 	if err != nil {
 		return nil, fmt.Errorf("verify ticket: %w", err)
 	}
-	switch {
-	case wc.Kind != kindTicket:
+	if wc.Kind != kindTicket {
 		return nil, fmt.Errorf("verify ticket: %w", ErrNotTicket)
+	}
+	// A presented ticket is spent whatever the refusal below
+	// (docs/protocol.md): one sent to the wrong executor or instance cannot
+	// be tried again elsewhere. The parser accepts a ticket until
+	// exp+leeway, so remember it that long.
+	forgetAfter := wc.ExpiresAt.Add(v.opts.Leeway)
+	if err := v.spent.Spend(wc.ID, forgetAfter, v.opts.Now()); err != nil {
+		return nil, fmt.Errorf("verify ticket: %w", err)
+	}
+	switch {
 	case wc.Executor == "" || wc.Instance == "":
 		return nil, fmt.Errorf("verify ticket: %w: executor or instance id", ErrMissingClaim)
 	case wc.Executor != executorID:
 		return nil, fmt.Errorf("verify ticket: %w: issued for %q", ErrWrongExecutor, wc.Executor)
 	case wc.Instance != instanceID:
 		return nil, fmt.Errorf("verify ticket: %w: issued for %q", ErrWrongInstance, wc.Instance)
-	}
-	// The parser accepts a ticket until exp+leeway, so remember it that long.
-	forgetAfter := wc.ExpiresAt.Add(v.opts.Leeway)
-	if err := v.spent.Spend(wc.ID, forgetAfter, v.opts.Now()); err != nil {
-		return nil, fmt.Errorf("verify ticket: %w", err)
 	}
 	t := ticketOf(wc)
 	return &t, nil

@@ -243,6 +243,8 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_ReportInstance_FullMethodName: exec,
 			rccv1.ExecutorService_AppendLogs_FullMethodName:     exec,
 			rccv1.ExecutorService_Drain_FullMethodName:          both,
+			rccv1.ExecutorService_PublicKeys_FullMethodName:     both,
+			rccv1.ExecutorService_RenewToken_FullMethodName:     exec,
 			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
 		},
 		OpenHealth:     true,
