@@ -75,8 +75,8 @@ The signing key is created in --data-dir on first start (signing.key, mode
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DB, "db", "", "database: postgres://… or sqlite://PATH (default sqlite://DATA-DIR/rcc.db)")
-	f.StringVar(&cfg.GRPCAddr, "grpc-addr", ":7400", "gRPC listen address")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", ":9091", "HTTP address of /metrics and /healthz (empty: none)")
+	f.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7400", "gRPC listen address (loopback unless set: \":7400\" for every interface)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9091", "HTTP address of /metrics and /healthz, loopback unless set (empty: none)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory of the signing key (and of the default SQLite database)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", coordinator.DefaultHeartbeatInterval, "how often executors heartbeat")
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")

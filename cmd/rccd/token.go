@@ -78,8 +78,8 @@ func newTokenCreateCmd() *cobra.Command {
 		save                         bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create --role admin|executor",
-		Short: "Print a new role token (admin for operators, executor for services)",
+		Use:   "create --role admin|executor|player",
+		Short: "Print a new role token (admin for operators, executor for services, player for a player's client)",
 		Long: `Print a new role token signed with the key in --data-dir (created if
 missing). With --save, also write it with --addr to rccctl's credentials
 file ($XDG_CONFIG_HOME/rcc/credentials.json or ~/.config/rcc/credentials.json),
@@ -93,11 +93,17 @@ where rccctl finds it without flags.`,
 			if err != nil {
 				return err
 			}
+			if subject == "" && r == auth.RolePlayer {
+				return fmt.Errorf("--subject: a player token names its player (--subject PLAYER_ID)")
+			}
 			if subject == "" {
 				subject = string(r)
 				if h, err := os.Hostname(); err == nil {
 					subject += "@" + h
 				}
+			}
+			if ttl == 0 {
+				ttl = auth.DefaultTTL(r)
 			}
 			key, err := auth.LoadOrCreateKey(dataDir)
 			if err != nil {
@@ -128,9 +134,9 @@ where rccctl finds it without flags.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&role, "role", "", "admin or executor (required)")
-	f.StringVar(&subject, "subject", "", "who the token is for (default ROLE@HOSTNAME)")
-	f.DurationVar(&ttl, "ttl", 365*24*time.Hour, "lifetime")
+	f.StringVar(&role, "role", "", "admin, executor or player (required)")
+	f.StringVar(&subject, "subject", "", "who the token is for: an executor's name, a player's id (default ROLE@HOSTNAME; required for a player)")
+	f.DurationVar(&ttl, "ttl", 0, "lifetime (default: admin 168h, executor 24h and renewed by the executor, player 1h)")
 	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory of the coordinator's signing key")
 	f.BoolVar(&save, "save", false, "also write the token and --addr to rccctl's credentials file")
 	f.StringVar(&addr, "addr", client.DefaultAddr, "coordinator address saved with --save")

@@ -88,6 +88,12 @@ type Config struct {
 	// logs of instances spawned with record go) when empty:
 	// DataDir/replays.
 	Executor executor.Config
+	// Credentials, when set, are the renewable credentials Client sends:
+	// the agent renews the token (ExecutorService.RenewToken) at two
+	// thirds of its life, and gives each new one to OnTokenRenewed (when
+	// set), to write it back where it was read from.
+	Credentials    *auth.RenewableCredentials
+	OnTokenRenewed func(auth.Token)
 	// Logger receives the agent's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the waits between reconnection
@@ -294,6 +300,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopLinks()
 	fatal := make(chan error, 2)
 	var links sync.WaitGroup
+	if creds := a.cfg.Credentials; creds != nil {
+		links.Go(func() {
+			creds.RenewLoop(linkCtx, a.log, a.retry.max, func(ctx context.Context) (auth.Token, error) {
+				res, err := a.c.Executors.RenewToken(ctx, &rccv1.RenewTokenRequest{})
+				if err != nil {
+					return "", err
+				}
+				return auth.Token(res.Token), nil
+			}, a.cfg.OnTokenRenewed)
+		})
+	}
 	links.Add(4)
 	go func() { defer links.Done(); a.reportLoop(linkCtx) }()
 	go func() { defer links.Done(); a.logLoop(linkCtx) }()

@@ -17,18 +17,21 @@ const (
 	RoleAdmin Role = "admin"
 	// RoleExecutor is the role of executor services.
 	RoleExecutor Role = "executor"
+	// RolePlayer is the role of a player's client: it may only join games,
+	// as the player named by the token's subject.
+	RolePlayer Role = "player"
 )
 
 // Valid reports whether r is one of the roles this package knows.
 func (r Role) Valid() bool {
-	return r == RoleAdmin || r == RoleExecutor
+	return r == RoleAdmin || r == RoleExecutor || r == RolePlayer
 }
 
 // ParseRole returns the role named s, or an error wrapping [ErrUnknownRole].
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
 	if !r.Valid() {
-		return "", fmt.Errorf("%w: %q (want %q or %q)", ErrUnknownRole, s, RoleAdmin, RoleExecutor)
+		return "", fmt.Errorf("%w: %q (want %q, %q or %q)", ErrUnknownRole, s, RoleAdmin, RoleExecutor, RolePlayer)
 	}
 	return r, nil
 }

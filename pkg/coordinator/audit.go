@@ -25,6 +25,7 @@ const (
 	auditExecutorRegistered  = "executor_registered"
 	auditExecutorMoved       = "executor_moved"
 	auditRegistrationRefused = "executor_registration_conflict"
+	auditTokenRenewed        = "token_renewed"
 )
 
 // Refused authentications are logged at most this often (a burst of
@@ -96,6 +97,13 @@ func (a *audit) refused(ctx context.Context, method string, err error, claims *a
 		attrs = append(attrs, slog.String("subject", claims.Subject), slog.String("token_id", claims.ID), slog.String("role", string(claims.Role)))
 	}
 	a.log.Warn("audit", attrs...)
+}
+
+// renewed records a token renewal: the caller's token and the new one.
+func (a *audit) renewed(ctx context.Context, nc auth.Claims) {
+	attrs := append(who(ctx), slog.String("event", auditTokenRenewed), slog.String("new_token_id", nc.ID),
+		slog.Time("expires", nc.ExpiresAt), slog.String("outcome", codes.OK.String()))
+	a.log.Info("audit", attrs...)
 }
 
 // registration records an executor's registration: a new one, a move to

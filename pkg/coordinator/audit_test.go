@@ -223,3 +223,31 @@ func TestRevokedToken(t *testing.T) {
 		t.Fatalf("revoked token after a restart: %v", err)
 	}
 }
+
+// TestRenewToken: an executor renews its own token: same subject and
+// role, a new id, a day long; the renewal is audited; an admin cannot.
+func TestRenewToken(t *testing.T) {
+	var buf testenv.SyncBuffer
+	e := start(t, sqliteStore(t), newIssuer(t), withAudit(&buf))
+	ctx := context.Background()
+	x := e.dialAs(auth.RoleExecutor, "ex-a")
+	defer x.Close()
+	res, err := x.Executors.RenewToken(ctx, &rccv1.RenewTokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(e.issuer.PublicKey(), auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := v.Verify(res.Token)
+	if err != nil || cl.Subject != "ex-a" || cl.Role != auth.RoleExecutor || cl.ExpiresAt.Sub(cl.IssuedAt) != auth.DefaultExecutorTTL {
+		t.Fatalf("renewed token %+v, %v", cl, err)
+	}
+	if got := findAudit(t, &buf, map[string]string{"event": "token_renewed", "subject": "ex-a", "new_token_id": cl.ID}); len(got) != 1 {
+		t.Fatalf("renewal audit:\n%s", buf.String())
+	}
+	if _, err := e.admin.Executors.RenewToken(ctx, &rccv1.RenewTokenRequest{}); code(err) != codes.PermissionDenied {
+		t.Fatalf("admin renewal: %v", err)
+	}
+}

@@ -62,3 +62,19 @@ func replayURL(base, id string) (string, error) {
 	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
 	return u.String(), nil
 }
+
+// RenewToken issues a new token for the caller's own subject and role, as
+// long-lived as a new token of that role; the deny-list and the audit
+// trail see both (the renewal is audited with the new token's id).
+func (s *executorService) RenewToken(ctx context.Context, _ *rccv1.RenewTokenRequest) (*rccv1.RenewTokenResponse, error) {
+	cl, ok := auth.ClaimsFromContext(ctx)
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "renew token: no token")
+	}
+	tok, nc, err := s.c.cfg.Issuer.RoleToken(cl.Role, cl.Subject, auth.DefaultTTL(cl.Role))
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	s.c.audit.renewed(ctx, nc)
+	return &rccv1.RenewTokenResponse{Token: string(tok), ExpiresAt: tsOf(nc.ExpiresAt)}, nil
+}
