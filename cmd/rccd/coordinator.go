@@ -120,14 +120,11 @@ type servingCoordinator struct {
 // startCoordinator opens the key and the store and serves a coordinator
 // configured by cfg.
 func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logger) (*servingCoordinator, error) {
-	key, err := auth.LoadOrCreateKey(cfg.DataDir)
+	ks, err := auth.LoadKeySet(cfg.DataDir, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := auth.NewIssuer(key, auth.Options{})
-	if err != nil {
-		return nil, err
-	}
+	issuer := auth.NewKeySetIssuer(ks, auth.Options{})
 	auditLog, auditFile, err := openAuditLog(cfg.AuditLog, log)
 	if err != nil {
 		return nil, err
@@ -142,7 +139,7 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	coord, err := coordinator.New(coordinator.Config{
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg, Version: buildinfo.Read().Short(),
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
-		LogEntries: cfg.LogEntries, AuditLogger: auditLog,
+		LogEntries: cfg.LogEntries, AuditLogger: auditLog, KeyDir: cfg.DataDir,
 	})
 	if err != nil {
 		st.Close()

@@ -105,14 +105,11 @@ where rccctl finds it without flags.`,
 			if ttl == 0 {
 				ttl = auth.DefaultTTL(r)
 			}
-			key, err := auth.LoadOrCreateKey(dataDir)
+			ks, err := auth.LoadKeySet(dataDir, time.Now())
 			if err != nil {
 				return err
 			}
-			is, err := auth.NewIssuer(key, auth.Options{})
-			if err != nil {
-				return err
-			}
+			is := auth.NewKeySetIssuer(ks, auth.Options{})
 			tok, claims, err := is.RoleToken(r, subject, ttl)
 			if err != nil {
 				return err

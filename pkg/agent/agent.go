@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -196,7 +197,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new agent: %w", err)
 	}
-	v, err := auth.NewVerifier(pub, auth.Options{})
+	v, err := a.ticketVerifier(ctx, pub)
 	if err != nil {
 		return nil, fmt.Errorf("new agent: ticket key: %w", err)
 	}
@@ -215,6 +216,49 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.log = a.log.With("executor", a.id)
 	return a, nil
+}
+
+// KeyRefreshInterval is the least time between two fetches of the
+// coordinator's key set prompted by tickets naming an unknown key.
+const KeyRefreshInterval = 10 * time.Second
+
+// ticketVerifier checks tickets with the coordinator's key set (its JWKS),
+// fetched again when a ticket names a key it does not know (a rotation),
+// at most once per KeyRefreshInterval. A coordinator without PublicKeys
+// gives the registration's single key.
+func (a *Agent) ticketVerifier(ctx context.Context, pub ed25519.PublicKey) (*auth.Verifier, error) {
+	fetch := func(ctx context.Context) (map[string]crypto.PublicKey, error) {
+		res, err := a.c.Executors.PublicKeys(ctx, &rccv1.PublicKeysRequest{})
+		if err != nil {
+			return nil, err
+		}
+		return auth.ParseJWKS(res.Jwks)
+	}
+	keys, err := fetch(ctx)
+	if status.Code(err) == codes.Unimplemented {
+		return auth.NewVerifier(pub, auth.Options{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch the coordinator's keys: %w", err)
+	}
+	v, err := auth.NewKeySetVerifier(keys, auth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	v.RefreshOnUnknownKey(KeyRefreshInterval, func() (map[string]crypto.PublicKey, error) {
+		// Called while a player's ticket is checked, which has no context of
+		// its own: the fetch is bounded here.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		defer cancel()
+		keys, err := fetch(fctx)
+		if err != nil {
+			a.log.Warn("could not fetch the coordinator's keys", "err", err)
+		} else {
+			a.log.Info("fetched the coordinator's keys", "keys", len(keys))
+		}
+		return keys, err
+	})
+	return v, nil
 }
 
 // ID is the executor's id, as the coordinator assigned it.

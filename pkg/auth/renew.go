@@ -129,4 +129,3 @@ func (c *RenewableCredentials) RenewLoop(ctx context.Context, log *slog.Logger, 
 		}
 	}
 }
-

@@ -1,22 +1,31 @@
 package auth
 
 import (
+	"crypto"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rsa"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 )
 
 // Verifier checks role tokens and join tickets with the coordinator's public
-// key alone. It is safe for concurrent use.
+// keys alone. It is safe for concurrent use.
 type Verifier struct {
-	pub    ed25519.PublicKey
-	opts   Options
-	parser *jwt.Parser
-	spent  *ReuseGuard
+	keys    atomic.Pointer[map[string]crypto.PublicKey]
+	opts    Options
+	parser  *jwt.Parser
+	spent   *ReuseGuard
+	refresh *keyRefresher
 }
 
 // NewVerifier returns a Verifier for tokens signed by the private key
@@ -25,9 +34,20 @@ func NewVerifier(pub ed25519.PublicKey, opts Options) (*Verifier, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("new verifier: public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
 	}
+	return NewKeySetVerifier(map[string]crypto.PublicKey{KeyID(pub): slices.Clone(pub)}, opts)
+}
+
+// NewKeySetVerifier returns a Verifier for tokens signed by any of keys
+// (by kid: Ed25519 keys, and RSA and P-256 keys when opts.Algorithms allow
+// RS256 and ES256), with the issuer and audience in opts. A token's "kid"
+// header chooses its key; a token without one (signed before key ids) is
+// tried against every key.
+func NewKeySetVerifier(keys map[string]crypto.PublicKey, opts Options) (*Verifier, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("new verifier: no key")
+	}
 	opts = opts.withDefaults()
-	return &Verifier{
-		pub:  slices.Clone(pub),
+	v := &Verifier{
 		opts: opts,
 		parser: jwt.NewParser(
 			jwt.WithExpirationRequired(),
@@ -36,7 +56,58 @@ func NewVerifier(pub ed25519.PublicKey, opts Options) (*Verifier, error) {
 			jwt.WithTimeFunc(opts.Now),
 		),
 		spent: NewReuseGuard(opts.SpentCapacity),
-	}, nil
+	}
+	v.SetKeys(keys)
+	return v, nil
+}
+
+// SetKeys replaces the verifier's keys (a rotation, or a refreshed JWKS).
+func (v *Verifier) SetKeys(keys map[string]crypto.PublicKey) {
+	m := maps.Clone(keys)
+	v.keys.Store(&m)
+}
+
+// RefreshOnUnknownKey makes the verifier call fetch for a fresh key set
+// when a token names a kid it does not know, at most once per minInterval
+// (a burst of forged kids costs one fetch per interval), then check the
+// token against the new set.
+func (v *Verifier) RefreshOnUnknownKey(minInterval time.Duration, fetch func() (map[string]crypto.PublicKey, error)) {
+	v.refresh = &keyRefresher{fetch: fetch, limit: rate.NewLimiter(rate.Every(minInterval), 1), now: v.opts.Now}
+}
+
+// keyRefresher fetches a new key set, rate-limited.
+type keyRefresher struct {
+	mu    sync.Mutex
+	fetch func() (map[string]crypto.PublicKey, error)
+	limit *rate.Limiter
+	now   func() time.Time
+}
+
+// lookup returns the key named kid, refreshing the set once when it is
+// unknown and the rate limit allows.
+func (v *Verifier) lookup(kid string) (crypto.PublicKey, bool) {
+	if k, ok := (*v.keys.Load())[kid]; ok {
+		return k, true
+	}
+	r := v.refresh
+	if r == nil {
+		return nil, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if k, ok := (*v.keys.Load())[kid]; ok { // refreshed meanwhile
+		return k, true
+	}
+	if !r.limit.AllowN(r.now(), 1) {
+		return nil, false
+	}
+	keys, err := r.fetch()
+	if err != nil {
+		return nil, false
+	}
+	v.SetKeys(keys)
+	k, ok := keys[kid]
+	return k, ok
 }
 
 // Verify checks a role token and returns its claims. Join tickets are
@@ -117,14 +188,54 @@ func (v *Verifier) parse(token string) (*wireClaims, error) {
 	return &wc, nil
 }
 
-// key is the jwt.Keyfunc: only EdDSA is accepted, which refuses "none" and
-// the HS256-keyed-with-the-public-key confusion before any check runs.
+// key is the jwt.Keyfunc: only the algorithms of Options.Algorithms (EdDSA
+// by default) are accepted, which refuses "none" and the
+// HS256-keyed-with-the-public-key confusion before any check runs, and the
+// key the "kid" names must be of the algorithm's type.
 func (v *Verifier) key(t *jwt.Token) (any, error) {
-	if _, ok := t.Method.(*jwt.SigningMethodEd25519); !ok {
-		return nil, &algorithmError{alg: t.Method.Alg()}
+	alg := t.Method.Alg()
+	if !slices.Contains(v.opts.Algorithms, alg) {
+		return nil, &algorithmError{alg: alg}
 	}
-	return v.pub, nil
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		var set jwt.VerificationKeySet
+		for _, k := range *v.keys.Load() {
+			if keyFits(alg, k) {
+				set.Keys = append(set.Keys, k)
+			}
+		}
+		return set, nil
+	}
+	k, ok := v.lookup(kid)
+	if !ok {
+		return nil, &unknownKeyError{kid: kid}
+	}
+	if !keyFits(alg, k) {
+		return nil, &algorithmError{alg: alg}
+	}
+	return k, nil
 }
+
+// keyFits reports whether k is a key of algorithm alg.
+func keyFits(alg string, k crypto.PublicKey) bool {
+	switch k.(type) {
+	case ed25519.PublicKey:
+		return alg == "EdDSA"
+	case *rsa.PublicKey:
+		return alg == "RS256"
+	case *ecdsa.PublicKey:
+		return alg == "ES256"
+	}
+	return false
+}
+
+// unknownKeyError is the keyfunc's refusal of a kid it does not know.
+type unknownKeyError struct{ kid string }
+
+func (e *unknownKeyError) Error() string { return fmt.Sprintf("%v: %q", ErrUnknownKey, e.kid) }
+
+func (e *unknownKeyError) Unwrap() error { return ErrUnknownKey }
 
 // algorithmError is the keyfunc's refusal of a signing algorithm.
 type algorithmError struct{ alg string }
@@ -139,9 +250,12 @@ func (e *algorithmError) Unwrap() error { return ErrUnsupportedAlgorithm }
 // first (a forged expired token is reported as forged).
 func translate(err error) error {
 	var algErr *algorithmError
+	var kidErr *unknownKeyError
 	switch {
 	case errors.As(err, &algErr):
 		return algErr
+	case errors.As(err, &kidErr):
+		return kidErr
 	case errors.Is(err, jwt.ErrTokenUnverifiable):
 		// The "alg" header names an algorithm the JWT library does not know.
 		return fmt.Errorf("%w: unknown \"alg\"", ErrUnsupportedAlgorithm)

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ const (
 	auditExecutorMoved       = "executor_moved"
 	auditRegistrationRefused = "executor_registration_conflict"
 	auditTokenRenewed        = "token_renewed"
+	auditKeySetChanged       = "key_set_changed"
 )
 
 // Refused authentications are logged at most this often (a burst of
@@ -104,6 +106,17 @@ func (a *audit) renewed(ctx context.Context, nc auth.Claims) {
 	attrs := append(who(ctx), slog.String("event", auditTokenRenewed), slog.String("new_token_id", nc.ID),
 		slog.Time("expires", nc.ExpiresAt), slog.String("outcome", codes.OK.String()))
 	a.log.Info("audit", attrs...)
+}
+
+// keys records a new key set: a rotation or a removed key.
+func (a *audit) keys(ks, old *auth.KeySet) {
+	kids := make([]string, 0, len(ks.Keys))
+	for kid := range ks.Keys {
+		kids = append(kids, kid)
+	}
+	slices.Sort(kids)
+	a.log.Warn("audit", slog.String("event", auditKeySetChanged), slog.String("active_kid", ks.ActiveID),
+		slog.String("previous_active_kid", old.ActiveID), slog.Any("kids", kids), slog.String("outcome", codes.OK.String()))
 }
 
 // registration records an executor's registration: a new one, a move to

@@ -44,6 +44,13 @@ func newAuthCache(ic *auth.Interceptor, now func() time.Time, denied *denyList, 
 	return &authCache{ic: ic, now: now, denied: denied, audit: au, m: map[authKey]authEntry{}}
 }
 
+// clear forgets every cached decision.
+func (a *authCache) clear() {
+	a.mu.Lock()
+	clear(a.m)
+	a.mu.Unlock()
+}
+
 // authorize is the decision of the call to method: the context with the
 // verified claims, or the refusal, audited.
 func (a *authCache) authorize(ctx context.Context, method string) (context.Context, error) {

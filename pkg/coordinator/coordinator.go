@@ -45,6 +45,11 @@ type Config struct {
 	Store  Store
 	Issuer *auth.Issuer
 	Logger *slog.Logger
+	// KeyDir, when set, is the data directory whose key set
+	// (auth.LoadKeySet) the coordinator signs with: it reloads it when its
+	// manifest changes ("rccd key rotate"), without a restart, signing with
+	// the new active key and accepting the retired keys' tokens.
+	KeyDir string
 	// AuditLogger receives the audit trail (docs/operations.md): admin
 	// calls, refused authentications, executor registrations. Logger,
 	// with the attribute log=audit, when nil.
@@ -100,6 +105,7 @@ type Coordinator struct {
 	names   sync.Map // executor id -> name, for checking executor tokens
 	audit   *audit
 	denied  denyList // revoked token ids
+	keys    keyWatch // the key set's manifest, reloaded when it changes
 	purged  time.Time
 
 	closing   chan struct{} // closed by CloseStreams
@@ -256,7 +262,7 @@ func Policy() auth.Policy {
 // standard health service and server reflection, behind the auth
 // interceptor. opts are added to the server's options.
 func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error) {
-	v, err := auth.NewVerifier(c.cfg.Issuer.PublicKey(), auth.Options{})
+	v, err := auth.NewKeySetVerifier(publicKeys(c.cfg.Issuer.KeySet()), auth.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +271,7 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 		return nil, err
 	}
 	ac := newAuthCache(ic, c.cfg.Now, &c.denied, c.audit)
+	c.keys.add(v, ac)
 	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, opts...)
 	s := grpc.NewServer(all...)
 	c.Register(s)
@@ -383,7 +390,7 @@ func (c *Coordinator) LoadRevocations(ctx context.Context) error {
 
 func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	var errs []error
-	errs = append(errs, c.LoadRevocations(ctx))
+	errs = append(errs, c.LoadRevocations(ctx), c.reloadKeys())
 	leases, err := c.st.ExpireLeases(ctx, c.now())
 	errs = append(errs, err)
 	for _, in := range leases {
