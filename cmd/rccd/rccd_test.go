@@ -59,6 +59,21 @@ func TestTokenCreate(t *testing.T) {
 	if code, _, errOut := rccd(t, "token", "create", "--role", "root", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "unknown role") {
 		t.Fatalf("bad role: %d %s", code, errOut)
 	}
+	if claims.ExpiresAt.Sub(claims.IssuedAt) != auth.DefaultAdminTTL {
+		t.Fatalf("admin token lives %v, want %v", claims.ExpiresAt.Sub(claims.IssuedAt), auth.DefaultAdminTTL)
+	}
+	// A player token names its player.
+	if code, _, errOut := rccd(t, "token", "create", "--role", "player", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "--subject") {
+		t.Fatalf("player token without a subject: %d %s", code, errOut)
+	}
+	code, out, errOut = rccd(t, "token", "create", "--role", "player", "--subject", "alice", "--data-dir", dir)
+	if code != 0 || !strings.Contains(errOut, "subject alice, role player") {
+		t.Fatalf("player token: exit %d %s", code, errOut)
+	}
+	pc, err := v.Verify(strings.TrimSpace(out))
+	if err != nil || pc.Role != auth.RolePlayer || pc.Subject != "alice" || pc.ExpiresAt.Sub(pc.IssuedAt) != auth.DefaultPlayerTTL {
+		t.Fatalf("player token: %+v %v", pc, err)
+	}
 }
 
 func TestTokenCreateSave(t *testing.T) {

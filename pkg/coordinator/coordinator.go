@@ -85,6 +85,13 @@ type Config struct {
 	// Logs stream re-reads the store (DefaultLogPollInterval when 0).
 	LogEntries      int
 	LogPollInterval time.Duration
+	// JoinRate and JoinBurst limit the Join calls of player tokens: per
+	// player (the token's subject) JoinRate a second in bursts of JoinBurst,
+	// per source address eight times that; DefaultJoinRate and
+	// DefaultJoinBurst when 0, no limit when JoinRate is negative. Admin
+	// tokens are not limited.
+	JoinRate  float64
+	JoinBurst int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -106,6 +113,7 @@ type Coordinator struct {
 	audit   *audit
 	denied  denyList // revoked token ids
 	keys    keyWatch // the key set's manifest, reloaded when it changes
+	joins   *joinLimiter
 	purged  time.Time
 
 	closing   chan struct{} // closed by CloseStreams
@@ -163,6 +171,12 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.JoinRate == 0 {
+		cfg.JoinRate = DefaultJoinRate
+	}
+	if cfg.JoinBurst <= 0 {
+		cfg.JoinBurst = DefaultJoinBurst
+	}
 	var err error
 	if cfg.LogEntries, err = logEntriesOf(cfg.LogEntries); err != nil {
 		return nil, fmt.Errorf("new coordinator: %w", err)
@@ -183,7 +197,7 @@ func New(cfg Config) (*Coordinator, error) {
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
 		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),
 		notify: make(chan string, 1024), logWake: newLogWake(), closing: make(chan struct{}),
-		audit: newAudit(cfg.AuditLogger, cfg.Now),
+		audit: newAudit(cfg.AuditLogger, cfg.Now), joins: newJoinLimiter(cfg.JoinRate, cfg.JoinBurst),
 	}, nil
 }
 
@@ -242,6 +256,7 @@ func Policy() auth.Policy {
 			rccv1.GameService_GetVersion_FullMethodName:         both,
 			rccv1.GameService_FetchBlob_FullMethodName:          both,
 			rccv1.InstanceService_ServiceDesc.ServiceName:       admin,
+			rccv1.InstanceService_Join_FullMethodName:           {auth.RoleAdmin, auth.RolePlayer},
 			rccv1.ExecutorService_ServiceDesc.ServiceName:       admin,
 			rccv1.ExecutorService_Register_FullMethodName:       exec,
 			rccv1.ExecutorService_Heartbeat_FullMethodName:      exec,
