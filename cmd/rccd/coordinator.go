@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -35,7 +37,11 @@ type coordinatorConfig struct {
 	// AuditLog is the file the audit trail is appended to, as JSON lines;
 	// the main log when empty.
 	AuditLog string
-	Log      logOptions
+	// IDPIssuer, IDPAudience and IDPJWKS name an identity provider whose
+	// tokens sign players in: its "iss", the "aud" its tokens must carry
+	// for RCC, and its JWKS (a file or an https:// URL).
+	IDPIssuer, IDPAudience, IDPJWKS string
+	Log                             logOptions
 }
 
 // dbURL is the --db value, defaulting to SQLite in the data directory.
@@ -52,6 +58,9 @@ func (c coordinatorConfig) validate() error {
 	}
 	if c.HeartbeatInterval <= 0 || c.MissedHeartbeats <= 0 {
 		return errors.New("--heartbeat-interval and --missed-heartbeats must be positive")
+	}
+	if (c.IDPIssuer != "" || c.IDPAudience != "" || c.IDPJWKS != "") && (c.IDPIssuer == "" || c.IDPAudience == "" || c.IDPJWKS == "") {
+		return errors.New("--idp-issuer, --idp-audience and --idp-jwks go together")
 	}
 	if c.LogEntries < 1 || c.LogEntries > 1_000_000 {
 		return fmt.Errorf("--log-entries %d: want 1 to 1000000", c.LogEntries)
@@ -82,6 +91,9 @@ The signing key is created in --data-dir on first start (signing.key, mode
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
+	f.StringVar(&cfg.IDPIssuer, "idp-issuer", "", "an identity provider whose tokens sign players in: its issuer (the tokens' \"iss\")")
+	f.StringVar(&cfg.IDPAudience, "idp-audience", "", "the audience (\"aud\") the identity provider's tokens must carry")
+	f.StringVar(&cfg.IDPJWKS, "idp-jwks", "", "the identity provider's JWKS: a file or an https:// URL (fetched again on an unknown key id, at most once a minute)")
 	f.StringVar(&cfg.AuditLog, "audit-log", "", "file the audit trail (admin calls, refused authentications, executor registrations) is appended to as JSON lines (empty: the main log)")
 	return serveCmd(cmd, &cfg.Log, func() error { return cfg.validate() })
 }
@@ -125,6 +137,10 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 		return nil, err
 	}
 	issuer := auth.NewKeySetIssuer(ks, auth.Options{})
+	trusted, err := trustedIssuers(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	auditLog, auditFile, err := openAuditLog(cfg.AuditLog, log)
 	if err != nil {
 		return nil, err
@@ -140,6 +156,7 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg, Version: buildinfo.Read().Short(),
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
 		LogEntries: cfg.LogEntries, AuditLogger: auditLog, KeyDir: cfg.DataDir,
+		TrustedIssuers: trusted,
 	})
 	if err != nil {
 		st.Close()
@@ -153,6 +170,39 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 		return nil, err
 	}
 	return &servingCoordinator{Server: srv, log: log, st: st, issuer: issuer, auditFile: auditFile}, nil
+}
+
+// idpRefreshInterval is the least time between two fetches of the identity
+// provider's JWKS prompted by unknown key ids.
+const idpRefreshInterval = time.Minute
+
+// trustedIssuers returns the verifier of the configured identity provider,
+// none when there is none.
+func trustedIssuers(ctx context.Context, cfg coordinatorConfig, log *slog.Logger) ([]*auth.Verifier, error) {
+	if cfg.IDPIssuer == "" {
+		return nil, nil
+	}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	keys, err := auth.LoadJWKS(ctx, cfg.IDPJWKS, hc)
+	if err != nil {
+		return nil, fmt.Errorf("--idp-jwks: %w", err)
+	}
+	v, err := auth.NewExternalVerifier(keys, auth.Options{Issuer: cfg.IDPIssuer, Audience: cfg.IDPAudience})
+	if err != nil {
+		return nil, err
+	}
+	bg := context.WithoutCancel(ctx)
+	v.RefreshOnUnknownKey(idpRefreshInterval, func() (map[string]crypto.PublicKey, error) {
+		fctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		defer cancel()
+		keys, err := auth.LoadJWKS(fctx, cfg.IDPJWKS, hc)
+		if err != nil {
+			log.Warn("could not fetch the identity provider's keys", "jwks", cfg.IDPJWKS, "err", err)
+		}
+		return keys, err
+	})
+	log.Info("players sign in with an identity provider", "issuer", cfg.IDPIssuer, "audience", cfg.IDPAudience, "keys", len(keys))
+	return []*auth.Verifier{v}, nil
 }
 
 // openAuditLog returns the audit trail's logger: JSON lines appended to

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,7 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
+	"net/http"
+	"os"
 	"slices"
 	"strings"
 )
@@ -126,4 +130,49 @@ func (k jwk) public() (crypto.PublicKey, error) {
 		return pub, nil
 	}
 	return nil, nil
+}
+
+// maxJWKSBytes bounds a JWKS read from a file or a URL.
+const maxJWKSBytes = 1 << 20
+
+// LoadJWKS reads a JSON Web Key Set from location: an http:// or https://
+// URL (fetched with hc, http.DefaultClient when nil, within ctx) or a file.
+func LoadJWKS(ctx context.Context, location string, hc *http.Client) (map[string]crypto.PublicKey, error) {
+	var data []byte
+	if strings.HasPrefix(location, "https://") || strings.HasPrefix(location, "http://") {
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, location, nil)
+		if err != nil {
+			return nil, fmt.Errorf("load jwks: %w", err)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("load jwks: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("load jwks: GET %s: %s", location, resp.Status)
+		}
+		if data, err = io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes+1)); err != nil {
+			return nil, fmt.Errorf("load jwks: %w", err)
+		}
+	} else {
+		var err error
+		if data, err = os.ReadFile(location); err != nil {
+			return nil, fmt.Errorf("load jwks: %w", err)
+		}
+	}
+	if len(data) > maxJWKSBytes {
+		return nil, fmt.Errorf("load jwks %s: larger than %d bytes", location, maxJWKSBytes)
+	}
+	keys, err := ParseJWKS(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", location, err)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("load jwks %s: no signing key", location)
+	}
+	return keys, nil
 }

@@ -2,13 +2,13 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 )
@@ -60,7 +60,7 @@ func (a *authCache) authorize(ctx context.Context, method string) (context.Conte
 		return nil, err
 	}
 	if cl, ok := auth.ClaimsFromContext(out); ok && a.denied.has(cl.ID) {
-		err := status.Errorf(codes.Unauthenticated, "%v: id %s", auth.ErrRevoked, cl.ID)
+		err := auth.StatusError(codes.Unauthenticated, auth.ReasonRevoked, fmt.Sprintf("%v: id %s", auth.ErrRevoked, cl.ID))
 		a.audit.refused(ctx, method, err, cl)
 		return nil, err
 	}

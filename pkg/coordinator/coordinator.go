@@ -45,6 +45,10 @@ type Config struct {
 	Store  Store
 	Issuer *auth.Issuer
 	Logger *slog.Logger
+	// TrustedIssuers are the verifiers (auth.NewExternalVerifier) of the
+	// identity providers whose tokens sign players in: such a token, told
+	// by its "iss", may call Join as its subject.
+	TrustedIssuers []*auth.Verifier
 	// KeyDir, when set, is the data directory whose key set
 	// (auth.LoadKeySet) the coordinator signs with: it reloads it when its
 	// manifest changes ("rccd key rotate"), without a restart, signing with
@@ -281,7 +285,9 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 	if err != nil {
 		return nil, err
 	}
-	ic, err := auth.NewInterceptor(v, Policy())
+	policy := Policy()
+	policy.Trusted = c.cfg.TrustedIssuers
+	ic, err := auth.NewInterceptor(v, policy)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -38,18 +39,19 @@ func (c *Coordinator) playerJoin(ctx context.Context, req *rccv1.JoinRequest) er
 	}
 	switch {
 	case req.PlayerId != "" && req.PlayerId != cl.Subject:
-		return status.Errorf(codes.PermissionDenied, "a player token joins as its own subject %q, not as %q", cl.Subject, req.PlayerId)
+		return auth.StatusError(codes.PermissionDenied, auth.ReasonOtherSubject,
+			fmt.Sprintf("a player token joins as its own subject %q, not as %q", cl.Subject, req.PlayerId))
 	case req.MaxPlayers != 0 || req.LeaseSeconds != 0:
 		return status.Error(codes.PermissionDenied, "a player token may not set max_players or lease_seconds")
 	}
 	req.PlayerId = cl.Subject
 	now := c.now()
 	if !c.joins.allow("sub:"+cl.Subject, now, 1) {
-		return status.Errorf(codes.ResourceExhausted, "join: player %q joins too often (at most %g a second, bursts of %d); try again shortly",
-			cl.Subject, c.joins.rate, c.joins.burst)
+		return auth.StatusError(codes.ResourceExhausted, auth.ReasonRateLimited, fmt.Sprintf(
+			"join: player %q joins too often (at most %g a second, bursts of %d); try again shortly", cl.Subject, c.joins.rate, c.joins.burst))
 	}
 	if host := remoteHost(ctx); host != "" && !c.joins.allow("addr:"+host, now, joinAddrFactor) {
-		return status.Errorf(codes.ResourceExhausted, "join: too many joins from %s; try again shortly", host)
+		return auth.StatusError(codes.ResourceExhausted, auth.ReasonRateLimited, fmt.Sprintf("join: too many joins from %s; try again shortly", host))
 	}
 	return nil
 }
