@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 
+	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/play"
 )
@@ -73,6 +74,13 @@ func join(ctx context.Context, f *joinFlags, logger *slog.Logger) (*play.Session
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if f.player == "" {
+		f.player = defaultPlayer()
+		// A player token joins as its subject, whatever a request says.
+		if cl, err := auth.ParseUnverified(string(creds.Token)); err == nil && (cl.Role == auth.RolePlayer || cl.Role == "") && cl.Subject != "" {
+			f.player = cl.Subject
+		}
 	}
 	target, err := creds.Target(f.insecure)
 	if err != nil {

@@ -36,7 +36,7 @@ func run(args []string, stderr io.Writer) int {
 	fs.StringVar(&jf.url, "url", "", "connect with a ready play `URL` (ws://…/play/…?ticket=…) instead of joining through the coordinator")
 	fs.StringArrayVar(&jf.labels, "label", nil, "join an instance carrying label `key=value` (repeatable; a new instance gets them)")
 	fs.StringVar(&jf.addr, "addr", "", "coordinator address host:port (default from the context, or localhost:7400)")
-	fs.StringVar(&jf.token, "token", "", "admin token (default $RCC_TOKEN or from the context)")
+	fs.StringVar(&jf.token, "token", "", "admin or player token (rccd token create --role player, or your identity provider's; default $RCC_TOKEN or from the context)")
 	fs.StringVar(&jf.ctxt, "context", "", "coordinator context to use (default $RCC_CONTEXT or rccctl's current one)")
 	fs.StringVar(&jf.ca, "ca", "", "PEM CA file the coordinator's and the executor's (wss://) certificates must chain to, or \"system\" for the system roots (default $RCC_CA or from the context)")
 	fs.BoolVar(&jf.insecure, "insecure", false, "allow plaintext to a coordinator that is not on loopback")
@@ -46,7 +46,7 @@ func run(args []string, stderr io.Writer) int {
 	frameJSON := fs.String("frame-json", "", "with --screenshot, also write what the frame shows (entities, their pixels, the HUD) as JSON to `FILE`")
 	scene := fs.String("scene", "", "show the world snapshot encoded in `FILE` (docs/world.md)")
 	generate := fs.Int("generate", 0, "show a generated scene of `N` moving entities")
-	player := fs.String("player", "", "your player `NAME` when joining (default your login name); with --scene, the player to follow")
+	player := fs.String("player", "", "your player `NAME` when joining (default: a player token's subject, else your login name); with --scene, the player to follow")
 	shot := fs.String("screenshot", "", "render offscreen and write a PNG to `FILE`, then exit")
 	frames := fs.Int("frames", 3, "frames to render after the first state before --screenshot writes")
 	size := fs.String("size", "1280x720", "window size, and the --screenshot size, `WIDTHxHEIGHT`")
@@ -120,9 +120,6 @@ func run(args []string, stderr io.Writer) int {
 		jf.game, jf.player = "arena", *player
 		if fs.NArg() > 0 {
 			jf.game = fs.Arg(0)
-		}
-		if jf.player == "" {
-			jf.player = defaultPlayer()
 		}
 		if display == "" && *shot == "" {
 			// Say so before taking a seat in the game.

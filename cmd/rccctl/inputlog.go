@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,26 +45,19 @@ last flushed frame (flushed every 60 frames). Replay it with:
 				if err != nil {
 					return err
 				}
-				in, err := c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: args[0]})
+				// The coordinator grants this one download: the operator's own
+				// token never goes to the executor.
+				access, err := c.Instances.InputLogAccess(ctx, &rccv1.InputLogAccessRequest{Id: args[0]})
 				if err != nil {
 					return err
 				}
-				if !in.Record {
-					return fmt.Errorf("instance %s does not record its input log (spawn it with --record)", in.Id)
-				}
-				if in.WsUrl == "" {
-					return fmt.Errorf("instance %s has no executor to fetch its input log from (state %s)", in.Id, stateName(in.State))
-				}
-				u, err := inputLogURL(in.WsUrl, in.Id)
-				if err != nil {
-					return err
-				}
-				n, err := downloadInputLog(ctx, cmd.Context(), u, creds.Token, tlsCfg, out, cmd.OutOrStdout())
+				u, token := access.Url, client.Token(access.Token)
+				n, err := downloadInputLog(ctx, cmd.Context(), u, token, tlsCfg, out, cmd.OutOrStdout())
 				if err != nil {
 					return err
 				}
 				if out != "" && out != "-" {
-					fmt.Fprintf(cmd.OutOrStdout(), "wrote the input log of %s to %s (%d bytes)\n", in.Id, out, n)
+					fmt.Fprintf(cmd.OutOrStdout(), "wrote the input log of %s to %s (%d bytes)\n", args[0], out, n)
 				}
 				return nil
 			})
@@ -76,27 +68,7 @@ last flushed frame (flushed every 60 frames). Replay it with:
 	return cmd
 }
 
-// inputLogURL is the executor's GET /replays/{instance} for its player URL
-// base (ws:// or wss://).
-func inputLogURL(base, id string) (string, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("parse executor url: %w", err)
-	}
-	switch u.Scheme {
-	case "ws", "http":
-		u.Scheme = "http"
-	case "wss", "https":
-		u.Scheme = "https"
-	default:
-		return "", fmt.Errorf("executor url %q: scheme must be ws or wss", base)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/replays/" + id
-	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
-	return u.String(), nil
-}
-
-// downloadInputLog fetches u with token and writes the body to out ("" or
+// downloadInputLog fetches u with token (a grant from the coordinator) and writes the body to out ("" or
 // "-": w), through a temporary file so that a failed download leaves no
 // partial file. The answer must arrive within headerCtx; the body may take
 // as long as bodyCtx allows.
@@ -142,7 +114,7 @@ func downloadInputLog(headerCtx, bodyCtx context.Context, u string, token client
 		text := strings.TrimSpace(string(msg))
 		switch resp.StatusCode {
 		case http.StatusUnauthorized, http.StatusForbidden:
-			return 0, fmt.Errorf("the executor refused the token (%s): %s (this command needs an admin token)", resp.Status, text)
+			return 0, fmt.Errorf("the executor refused the coordinator's grant (%s): %s", resp.Status, text)
 		case http.StatusNotFound:
 			return 0, fmt.Errorf("the executor has no input log for this instance: %s", text)
 		}

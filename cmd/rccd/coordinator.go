@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -31,16 +34,20 @@ type coordinatorConfig struct {
 	MissedHeartbeats  int
 	Retention         time.Duration
 	LogEntries        int
-	TLS               listenTLS
-	Log               logOptions
+	// AuditLog is the file the audit trail is appended to, as JSON lines;
+	// the main log when empty.
+	AuditLog string
+	// IDPIssuer, IDPAudience and IDPJWKS name an identity provider whose
+	// tokens sign players in: its "iss", the "aud" its tokens must carry
+	// for RCC, and its JWKS (a file or an https:// URL).
+	IDPIssuer, IDPAudience, IDPJWKS string
+	TLS                             listenTLS
+	Log                             logOptions
 }
 
 // dbURL is the --db value, defaulting to SQLite in the data directory.
 func (c coordinatorConfig) dbURL() string {
-	if c.DB != "" {
-		return c.DB
-	}
-	return "sqlite://" + c.DataDir + "/rcc.db"
+	return databaseURL(c.DB, c.DataDir)
 }
 
 func (c coordinatorConfig) validate() error {
@@ -52,6 +59,9 @@ func (c coordinatorConfig) validate() error {
 	}
 	if c.HeartbeatInterval <= 0 || c.MissedHeartbeats <= 0 {
 		return errors.New("--heartbeat-interval and --missed-heartbeats must be positive")
+	}
+	if (c.IDPIssuer != "" || c.IDPAudience != "" || c.IDPJWKS != "") && (c.IDPIssuer == "" || c.IDPAudience == "" || c.IDPJWKS == "") {
+		return errors.New("--idp-issuer, --idp-audience and --idp-jwks go together")
 	}
 	if c.LogEntries < 1 || c.LogEntries > 1_000_000 {
 		return fmt.Errorf("--log-entries %d: want 1 to 1000000", c.LogEntries)
@@ -82,14 +92,18 @@ stay plain HTTP (they carry no secret).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.DB, "db", "", "database: postgres://… or sqlite://PATH (default sqlite://DATA-DIR/rcc.db)")
-	f.StringVar(&cfg.GRPCAddr, "grpc-addr", ":7400", "gRPC listen address")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", ":9091", "HTTP address of /metrics and /healthz (empty: none)")
+	f.StringVar(&cfg.GRPCAddr, "grpc-addr", "127.0.0.1:7400", "gRPC listen address (loopback unless set: \":7400\" for every interface)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9091", "HTTP address of /metrics and /healthz, loopback unless set (empty: none)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory of the signing key (and of the default SQLite database)")
 	f.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", coordinator.DefaultHeartbeatInterval, "how often executors heartbeat")
 	f.IntVar(&cfg.MissedHeartbeats, "missed-heartbeats", coordinator.DefaultMissedHeartbeats, "missed heartbeats after which an executor is lost")
 	f.DurationVar(&cfg.Retention, "retention", coordinator.DefaultRetention, "how long stopped, failed and lost instances are kept (negative: forever)")
 	f.IntVar(&cfg.LogEntries, "log-entries", coordinator.DefaultLogEntries, "how many entries of each instance's log (game output, lifecycle events) are kept")
 	cfg.TLS.addFlags(f, "the gRPC server", true)
+	f.StringVar(&cfg.IDPIssuer, "idp-issuer", "", "an identity provider whose tokens sign players in: its issuer (the tokens' \"iss\")")
+	f.StringVar(&cfg.IDPAudience, "idp-audience", "", "the audience (\"aud\") the identity provider's tokens must carry")
+	f.StringVar(&cfg.IDPJWKS, "idp-jwks", "", "the identity provider's JWKS: a file or an https:// URL (fetched again on an unknown key id, at most once a minute)")
+	f.StringVar(&cfg.AuditLog, "audit-log", "", "file the audit trail (admin calls, refused authentications, executor registrations) is appended to as JSON lines (empty: the main log)")
 	return serveCmd(cmd, &cfg.Log, func() error { return cfg.validate() })
 }
 
@@ -120,21 +134,29 @@ type servingCoordinator struct {
 	log    *slog.Logger
 	st     store.Store
 	issuer *auth.Issuer
+	// auditFile is the --audit-log file, closed after the store.
+	auditFile *os.File
 }
 
 // startCoordinator opens the key and the store and serves a coordinator
 // configured by cfg.
 func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logger) (*servingCoordinator, error) {
-	key, err := auth.LoadOrCreateKey(cfg.DataDir)
+	ks, err := auth.LoadKeySet(cfg.DataDir, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := auth.NewIssuer(key, auth.Options{})
+	issuer := auth.NewKeySetIssuer(ks, auth.Options{})
+	trusted, err := trustedIssuers(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	auditLog, auditFile, err := openAuditLog(cfg.AuditLog, log)
 	if err != nil {
 		return nil, err
 	}
 	st, err := openStore(ctx, cfg.dbURL(), log)
 	if err != nil {
+		closeFile(auditFile)
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -142,10 +164,12 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	coord, err := coordinator.New(coordinator.Config{
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg, Version: buildinfo.Read().Short(),
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
-		LogEntries: cfg.LogEntries,
+		LogEntries: cfg.LogEntries, AuditLogger: auditLog, KeyDir: cfg.DataDir,
+		TrustedIssuers: trusted,
 	})
 	if err != nil {
 		st.Close()
+		closeFile(auditFile)
 		return nil, err
 	}
 	opts, err := cfg.TLS.grpcOptions()
@@ -159,9 +183,62 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	srv, err := coord.Serve(ctx, coordinator.ServeConfig{GRPCAddr: cfg.GRPCAddr, MetricsAddr: cfg.MetricsAddr, Gatherer: reg, ServerOptions: opts})
 	if err != nil {
 		st.Close()
+		closeFile(auditFile)
 		return nil, err
 	}
-	return &servingCoordinator{Server: srv, log: log, st: st, issuer: issuer}, nil
+	return &servingCoordinator{Server: srv, log: log, st: st, issuer: issuer, auditFile: auditFile}, nil
+}
+
+// idpRefreshInterval is the least time between two fetches of the identity
+// provider's JWKS prompted by unknown key ids.
+const idpRefreshInterval = time.Minute
+
+// trustedIssuers returns the verifier of the configured identity provider,
+// none when there is none.
+func trustedIssuers(ctx context.Context, cfg coordinatorConfig, log *slog.Logger) ([]*auth.Verifier, error) {
+	if cfg.IDPIssuer == "" {
+		return nil, nil
+	}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	keys, err := auth.LoadJWKS(ctx, cfg.IDPJWKS, hc)
+	if err != nil {
+		return nil, fmt.Errorf("--idp-jwks: %w", err)
+	}
+	v, err := auth.NewExternalVerifier(keys, auth.Options{Issuer: cfg.IDPIssuer, Audience: cfg.IDPAudience})
+	if err != nil {
+		return nil, err
+	}
+	bg := context.WithoutCancel(ctx)
+	v.RefreshOnUnknownKey(idpRefreshInterval, func() (map[string]crypto.PublicKey, error) {
+		fctx, cancel := context.WithTimeout(bg, 5*time.Second)
+		defer cancel()
+		keys, err := auth.LoadJWKS(fctx, cfg.IDPJWKS, hc)
+		if err != nil {
+			log.Warn("could not fetch the identity provider's keys", "jwks", cfg.IDPJWKS, "err", err)
+		}
+		return keys, err
+	})
+	log.Info("players sign in with an identity provider", "issuer", cfg.IDPIssuer, "audience", cfg.IDPAudience, "keys", len(keys))
+	return []*auth.Verifier{v}, nil
+}
+
+// openAuditLog returns the audit trail's logger: JSON lines appended to
+// path (created with mode 0600), or log with log=audit when path is empty.
+func openAuditLog(path string, log *slog.Logger) (*slog.Logger, *os.File, error) {
+	if path == "" {
+		return log.With("log", "audit"), nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the audit log: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(f, nil)), f, nil
+}
+
+func closeFile(f *os.File) {
+	if f != nil {
+		_ = f.Close()
+	}
 }
 
 // shutdown stops the server within coordinator.DefaultShutdownTimeout and
@@ -173,6 +250,7 @@ func (sc *servingCoordinator) shutdown(ctx context.Context) {
 		sc.log.Warn("shutdown", "err", err)
 	}
 	sc.st.Close()
+	closeFile(sc.auditFile)
 }
 
 // openStore opens the database, waiting for it while it is unreachable (a

@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
@@ -95,7 +95,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	}
 	defer sc.shutdown(ctx)
 
-	admin, _, err := sc.issuer.RoleToken(auth.RoleAdmin, "dev-admin@"+hostname(), 365*24*time.Hour)
+	admin, _, err := sc.issuer.RoleToken(auth.RoleAdmin, "dev-admin@"+hostname(), auth.DefaultAdminTTL)
 	if err != nil {
 		return err
 	}
@@ -115,18 +115,19 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 		}
 	}
 
-	execTok, _, err := sc.issuer.RoleToken(auth.RoleExecutor, cfg.Name, 365*24*time.Hour)
+	execTok, _, err := sc.issuer.RoleToken(auth.RoleExecutor, cfg.Name, auth.DefaultExecutorTTL)
 	if err != nil {
 		return err
 	}
-	c, err := client.Dial(sc.GRPCAddr(), client.Token(execTok), agent.DialOptions()...)
+	creds := auth.NewRenewableCredentials(execTok, false)
+	c, err := client.Dial(sc.GRPCAddr(), "", append(agent.DialOptions(), grpc.WithPerRPCCredentials(creds))...)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	ecfg := executorConfig{Coordinator: sc.GRPCAddr(), Name: cfg.Name, WSAddr: cfg.WSAddr,
 		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log}
-	se, err := startExecutor(ctx, ecfg, c, log.With("component", "executor"))
+	se, err := startExecutor(ctx, ecfg, c, renewal{creds: creds}, log.With("component", "executor"))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	"github.com/rcc-games/rcc/pkg/cmdline"
 
@@ -158,9 +159,9 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.StringVar(&cfg.Token, "token", "", "executor token (subject: the executor's name)")
 	f.StringVar(&cfg.TokenFile, "token-file", "", "file holding the executor token")
 	f.StringVar(&cfg.Name, "name", hostname(), "the executor's stable name")
-	f.StringVar(&cfg.WSAddr, "ws-addr", ":7450", "WebSocket listen address of the players' endpoint")
+	f.StringVar(&cfg.WSAddr, "ws-addr", "127.0.0.1:7450", "WebSocket listen address of the players' endpoint (loopback unless set: \":7450\" for every interface)")
 	f.StringVar(&cfg.PublicURL, "public-url", "", "base WebSocket URL players are given (default ws://HOST:PORT of --ws-addr, HOST the host name when it listens on every interface)")
-	f.StringVar(&cfg.MetricsAddr, "metrics-addr", ":9090", "HTTP address of /metrics and /healthz (empty: none)")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "127.0.0.1:9090", "HTTP address of /metrics and /healthz, loopback unless set (empty: none)")
 	f.StringVar(&cfg.DataDir, "data-dir", defaultDataDir(), "directory of the module and compiled-code caches (DATA-DIR/executor)")
 	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
@@ -202,12 +203,21 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 	if err != nil {
 		return err
 	}
-	c, err := client.DialConfig(client.Target{Addr: cfg.Coordinator, Token: client.Token(tok), TLS: ctls, Options: agent.DialOptions()})
+	creds := auth.NewRenewableCredentials(tok, ctls != nil)
+	c, err := client.DialConfig(client.Target{Addr: cfg.Coordinator, TLS: ctls, Options: append(agent.DialOptions(), grpc.WithPerRPCCredentials(creds))})
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	se, err := startExecutor(ctx, cfg, c, log)
+	onRenew := func(t auth.Token) {
+		// The next start reads the renewed token.
+		if cfg.TokenFile != "" {
+			if err := writeSecret(cfg.TokenFile, string(t)+"\n"); err != nil {
+				log.Warn("could not write the renewed token back", "token_file", cfg.TokenFile, "err", err)
+			}
+		}
+	}
+	se, err := startExecutor(ctx, cfg, c, renewal{creds, onRenew}, log)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("stopped before the coordinator could be reached")
@@ -251,7 +261,7 @@ func publicURLOf(addr string, tls bool) string {
 
 // startExecutor listens, registers with the coordinator (waiting for it
 // while it is unreachable) and serves.
-func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, log *slog.Logger) (*servingExecutor, error) {
+func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, rn renewal, log *slog.Logger) (*servingExecutor, error) {
 	labels, err := parseLabelList(cfg.Labels)
 	if err != nil {
 		return nil, err
@@ -271,7 +281,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
-		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB),
+		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB), Credentials: rn.creds, OnTokenRenewed: rn.onRenew,
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled"), CodeCacheBytes: mib(cfg.CodeCacheMiB)}},
 	})
@@ -321,4 +331,11 @@ func (se *servingExecutor) shutdown(ctx context.Context, drainTimeout time.Durat
 	if err := se.Shutdown(sctx); err != nil {
 		se.log.Warn("shutdown", "err", err)
 	}
+}
+
+// renewal is how an executor renews its token: the credentials its client
+// sends, and what to do with each new token.
+type renewal struct {
+	creds   *auth.RenewableCredentials
+	onRenew func(auth.Token)
 }

@@ -38,6 +38,6 @@ func newRootCmd() *cobra.Command {
 		Use:   "rccd",
 		Short: "The RCC daemon",
 	}
-	root.AddCommand(newCoordinatorCmd(), newExecutorCmd(), newDevCmd(), newTokenCmd(), newCertCmd(), newMigrateCmd(), cmdline.NewVersionCmd(), cmdline.NewManCmd())
+	root.AddCommand(newCoordinatorCmd(), newExecutorCmd(), newDevCmd(), newTokenCmd(), newCertCmd(), newKeyCmd(), newMigrateCmd(), cmdline.NewVersionCmd(), cmdline.NewManCmd())
 	return root
 }

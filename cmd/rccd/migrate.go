@@ -25,10 +25,7 @@ serialises the migrations.`,
 			return applySources(cmd, os.LookupEnv)
 		}),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			url := db
-			if url == "" {
-				url = "sqlite://" + dataDir + "/rcc.db"
-			}
+			url := databaseURL(db, dataDir)
 			st, err := store.Open(cmd.Context(), url)
 			if err != nil {
 				return err
@@ -42,4 +39,12 @@ serialises the migrations.`,
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory (for the default SQLite database)")
 	withEnvHelp(cmd)
 	return cmd
+}
+
+// databaseURL is --db, or the SQLite database in dataDir when it is empty.
+func databaseURL(db, dataDir string) string {
+	if db == "" {
+		return "sqlite://" + dataDir + "/rcc.db"
+	}
+	return db
 }

@@ -59,6 +59,21 @@ func TestTokenCreate(t *testing.T) {
 	if code, _, errOut := rccd(t, "token", "create", "--role", "root", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "unknown role") {
 		t.Fatalf("bad role: %d %s", code, errOut)
 	}
+	if claims.ExpiresAt.Sub(claims.IssuedAt) != auth.DefaultAdminTTL {
+		t.Fatalf("admin token lives %v, want %v", claims.ExpiresAt.Sub(claims.IssuedAt), auth.DefaultAdminTTL)
+	}
+	// A player token names its player.
+	if code, _, errOut := rccd(t, "token", "create", "--role", "player", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "--subject") {
+		t.Fatalf("player token without a subject: %d %s", code, errOut)
+	}
+	code, out, errOut = rccd(t, "token", "create", "--role", "player", "--subject", "alice", "--data-dir", dir)
+	if code != 0 || !strings.Contains(errOut, "subject alice, role player") {
+		t.Fatalf("player token: exit %d %s", code, errOut)
+	}
+	pc, err := v.Verify(strings.TrimSpace(out))
+	if err != nil || pc.Role != auth.RolePlayer || pc.Subject != "alice" || pc.ExpiresAt.Sub(pc.IssuedAt) != auth.DefaultPlayerTTL {
+		t.Fatalf("player token: %+v %v", pc, err)
+	}
 }
 
 func TestTokenCreateSave(t *testing.T) {
@@ -206,7 +221,8 @@ func TestCoordinatorServes(t *testing.T) {
 	done := make(chan int, 1)
 	t.Setenv("RCC_DATA_DIR", dir)
 	go func() {
-		done <- run(ctx, []string{"coordinator", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, &logs, &logs)
+		done <- run(ctx, []string{"coordinator", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+			"--audit-log", filepath.Join(dir, "audit.jsonl")}, &logs, &logs)
 	}()
 	var addr, metricsAddr string
 	defer func() {
@@ -256,6 +272,49 @@ func TestCoordinatorServes(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+
+	// A revoked token is refused from the coordinator's next reap on.
+	code, out, errOut = rccd(t, "token", "create", "--role", "admin", "--subject", "leaver", "--data-dir", dir)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	leaver, err := client.Dial(addr, client.Token(strings.TrimSpace(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leaver.Close()
+	if _, err := leaver.Games.ListGames(ctx, &rccv1.ListGamesRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	code, revoked, errOut := rccd(t, "token", "revoke", strings.TrimSpace(out), "--data-dir", dir, "--reason", "left")
+	if code != 0 || !strings.Contains(revoked, "subject leaver") {
+		t.Fatalf("revoke: exit %d %s %s", code, revoked, errOut)
+	}
+	testenv.WaitFor(t, "the revoked token to be refused", 10*time.Second, func() bool {
+		_, err := leaver.Games.ListGames(ctx, &rccv1.ListGamesRequest{})
+		return status.Code(err) == codes.Unauthenticated
+	})
+	if _, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{}); err != nil {
+		t.Fatalf("another admin token after a revocation: %v", err)
+	}
+	if code, _, errOut := rccd(t, "token", "revoke", "a.b", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "malformed") {
+		t.Fatalf("revoke garbage: exit %d %s", code, errOut)
+	}
+	// The audit trail has its own file: the revoked token's calls, before
+	// and after.
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"event":"admin_call","method":"/rcc.v1.GameService/ListGames","outcome":"OK"`,
+		`"event":"auth_refused"`, `"reason":"token revoked`, `"subject":"leaver"`} {
+		if !strings.Contains(string(audit), want) {
+			t.Errorf("the audit log lacks %s:\n%s", want, audit)
+		}
+	}
+	if strings.Contains(logs.String(), `"event":"admin_call"`) {
+		t.Errorf("audit lines in the main log with --audit-log")
 	}
 
 	// A connected executor's assignment stream and an operator's watch
@@ -332,7 +391,8 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"bogus"}, `unknown command "bogus" for "rccd"`},
 		{[]string{"token"}, "rccd token: missing subcommand: want one of create"},
-		{[]string{"token", "revoke"}, `unknown command "revoke" for "rccd token"`},
+		{[]string{"token", "bogus"}, `unknown command "bogus" for "rccd token"`},
+		{[]string{"token", "revoke"}, "missing TOKEN-ID|TOKEN"},
 		{[]string{"dev", "extra"}, `unexpected argument "extra"`},
 		{[]string{"dev", "--data-dir", ""}, "--data-dir is empty"},
 		{[]string{"coordinator", "--no-such-flag"}, "unknown flag: --no-such-flag"},

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -97,6 +98,12 @@ type Config struct {
 	// logs of instances spawned with record go) when empty:
 	// DataDir/replays.
 	Executor executor.Config
+	// Credentials, when set, are the renewable credentials Client sends:
+	// the agent renews the token (ExecutorService.RenewToken) at two
+	// thirds of its life, and gives each new one to OnTokenRenewed (when
+	// set), to write it back where it was read from.
+	Credentials    *auth.RenewableCredentials
+	OnTokenRenewed func(auth.Token)
 	// Logger receives the agent's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the waits between reconnection
@@ -205,7 +212,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new agent: %w", err)
 	}
-	v, err := auth.NewVerifier(pub, auth.Options{})
+	v, err := a.ticketVerifier(ctx, pub)
 	if err != nil {
 		return nil, fmt.Errorf("new agent: ticket key: %w", err)
 	}
@@ -224,6 +231,49 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.log = a.log.With("executor", a.id)
 	return a, nil
+}
+
+// KeyRefreshInterval is the least time between two fetches of the
+// coordinator's key set prompted by tickets naming an unknown key.
+const KeyRefreshInterval = 10 * time.Second
+
+// ticketVerifier checks tickets with the coordinator's key set (its JWKS),
+// fetched again when a ticket names a key it does not know (a rotation),
+// at most once per KeyRefreshInterval. A coordinator without PublicKeys
+// gives the registration's single key.
+func (a *Agent) ticketVerifier(ctx context.Context, pub ed25519.PublicKey) (*auth.Verifier, error) {
+	fetch := func(ctx context.Context) (map[string]crypto.PublicKey, error) {
+		res, err := a.c.Executors.PublicKeys(ctx, &rccv1.PublicKeysRequest{})
+		if err != nil {
+			return nil, err
+		}
+		return auth.ParseJWKS(res.Jwks)
+	}
+	keys, err := fetch(ctx)
+	if status.Code(err) == codes.Unimplemented {
+		return auth.NewVerifier(pub, auth.Options{})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch the coordinator's keys: %w", err)
+	}
+	v, err := auth.NewKeySetVerifier(keys, auth.Options{})
+	if err != nil {
+		return nil, err
+	}
+	v.RefreshOnUnknownKey(KeyRefreshInterval, func() (map[string]crypto.PublicKey, error) {
+		// Called while a player's ticket is checked, which has no context of
+		// its own: the fetch is bounded here.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+		defer cancel()
+		keys, err := fetch(fctx)
+		if err != nil {
+			a.log.Warn("could not fetch the coordinator's keys", "err", err)
+		} else {
+			a.log.Info("fetched the coordinator's keys", "keys", len(keys))
+		}
+		return keys, err
+	})
+	return v, nil
 }
 
 // ID is the executor's id, as the coordinator assigned it.
@@ -268,7 +318,13 @@ func (a *Agent) register(ctx context.Context) (ed25519.PublicKey, error) {
 			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, ctx.Err())
 		}
 		if attempt == 1 || attempt%10 == 0 {
-			a.log.Warn("coordinator unreachable, registering again", "err", err, "attempt", attempt)
+			if status.Code(err) == codes.FailedPrecondition {
+				// Another executor is live under this name at another URL;
+				// this one may take the name once that one is lost.
+				a.log.Warn("registration refused, registering again", "err", err, "attempt", attempt)
+			} else {
+				a.log.Warn("coordinator unreachable, registering again", "err", err, "attempt", attempt)
+			}
 		}
 		if !sleep(ctx, a.retry.jitter(delay)) {
 			return nil, fmt.Errorf("register executor %s: %w", a.cfg.Name, ctx.Err())
@@ -303,6 +359,17 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer stopLinks()
 	fatal := make(chan error, 2)
 	var links sync.WaitGroup
+	if creds := a.cfg.Credentials; creds != nil {
+		links.Go(func() {
+			creds.RenewLoop(linkCtx, a.log, a.retry.max, func(ctx context.Context) (auth.Token, error) {
+				res, err := a.c.Executors.RenewToken(ctx, &rccv1.RenewTokenRequest{})
+				if err != nil {
+					return "", err
+				}
+				return auth.Token(res.Token), nil
+			}, a.cfg.OnTokenRenewed)
+		})
+	}
 	links.Add(4)
 	go func() { defer links.Done(); a.reportLoop(linkCtx) }()
 	go func() { defer links.Done(); a.logLoop(linkCtx) }()

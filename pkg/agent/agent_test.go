@@ -64,8 +64,16 @@ func (e *env) dial(role auth.Role, subject string) *client.Client {
 // and runs it until the test ends.
 func (e *env) startAgent(name, dataDir string, opts ...func(*agent.Config)) *agent.Agent {
 	e.t.Helper()
+	return e.startAgentAt(name, dataDir, "127.0.0.1:0", opts...)
+}
+
+// startAgentAt is startAgent with the players' listener on addr: a live
+// executor keeps its URL, so an executor restarted before it is lost comes
+// back where it was.
+func (e *env) startAgentAt(name, dataDir, addr string, opts ...func(*agent.Config)) *agent.Agent {
+	e.t.Helper()
 	c := e.dial(auth.RoleExecutor, name)
-	ws, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
+	ws, err := executor.Listen(executor.ServeConfig{WSAddr: addr})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -196,12 +204,17 @@ func TestRestartedAgentKeepsItsIDAndCache(t *testing.T) {
 	id := e.spawn("mini")
 	e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_RUNNING)
 	first := a.ID()
+	xs, err := e.dial(auth.RoleAdmin, "t").Executors.List(context.Background(), &rccv1.ListExecutorsRequest{})
+	if err != nil || len(xs.Executors) != 1 {
+		t.Fatalf("executors %v %v", xs, err)
+	}
+	addr := strings.TrimPrefix(xs.Executors[0].WsUrl, "ws://")
 	e.stopAgent()
 	// Stopped on shutdown and reported.
 	if in := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_STOPPED); in.Reason != string(executor.ReasonExecutorShutdown) {
 		t.Fatalf("reason %q", in.Reason)
 	}
-	b := e.startAgent("ex-1", dir)
+	b := e.startAgentAt("ex-1", dir, addr)
 	if b.ID() != first {
 		t.Fatalf("id %s after restart, was %s", b.ID(), first)
 	}

@@ -117,6 +117,14 @@ func signEd25519(t testing.TB, key ed25519.PrivateKey, claims map[string]any) st
 	return s
 }
 
+// forger signs with another key while naming the fixture's key id in the
+// "kid" header, as a forger who read our JWKS would.
+func forger(f *fixture, now time.Time) *Issuer {
+	ours := f.key.Public().(ed25519.PublicKey)
+	ks := &KeySet{ActiveID: KeyID(ours), active: testKey(2), Keys: map[string]ed25519.PublicKey{KeyID(ours): ours}}
+	return NewKeySetIssuer(ks, Options{Now: fixedClock(now)})
+}
+
 // rawJWT assembles a JWT from a header, claims and a signature function.
 func rawJWT(t testing.TB, header, claims map[string]any, sign func(signingInput string) []byte) string {
 	t.Helper()
@@ -164,13 +172,15 @@ func TestVerifyRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			return roleToken(t, other, RoleAdmin, time.Hour)
+		}, ErrUnknownKey},
+		{"forged: another key under our kid", func(t *testing.T) string {
+			return roleToken(t, forger(f, t0), RoleAdmin, time.Hour)
+		}, ErrBadSignature},
+		{"forged without a kid", func(t *testing.T) string {
+			return signEd25519(t, testKey(2), validClaims())
 		}, ErrBadSignature},
 		{"forged and expired", func(t *testing.T) string {
-			other, err := NewIssuer(testKey(2), Options{Now: fixedClock(t0.Add(-48 * time.Hour))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return roleToken(t, other, RoleAdmin, time.Hour)
+			return roleToken(t, forger(f, t0.Add(-48*time.Hour)), RoleAdmin, time.Hour)
 		}, ErrBadSignature},
 		{"payload tampered", func(t *testing.T) string {
 			tok := roleToken(t, f.issuer, RoleExecutor, time.Hour)
@@ -317,6 +327,9 @@ func TestVerifyTicketRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			return ticket(t, other, defaultTicket)
+		}, "e1", "i1", ErrUnknownKey},
+		{"forged: another key under our kid", func(t *testing.T) string {
+			return ticket(t, forger(f, t0), defaultTicket)
 		}, "e1", "i1", ErrBadSignature},
 		{"wrong audience", func(t *testing.T) string {
 			return ticket(t, f.issuerAt(t, t0, Options{Audience: "elsewhere"}), defaultTicket)

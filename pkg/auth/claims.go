@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -16,18 +17,21 @@ const (
 	RoleAdmin Role = "admin"
 	// RoleExecutor is the role of executor services.
 	RoleExecutor Role = "executor"
+	// RolePlayer is the role of a player's client: it may only join games,
+	// as the player named by the token's subject.
+	RolePlayer Role = "player"
 )
 
 // Valid reports whether r is one of the roles this package knows.
 func (r Role) Valid() bool {
-	return r == RoleAdmin || r == RoleExecutor
+	return r == RoleAdmin || r == RoleExecutor || r == RolePlayer
 }
 
 // ParseRole returns the role named s, or an error wrapping [ErrUnknownRole].
 func ParseRole(s string) (Role, error) {
 	r := Role(s)
 	if !r.Valid() {
-		return "", fmt.Errorf("%w: %q (want %q or %q)", ErrUnknownRole, s, RoleAdmin, RoleExecutor)
+		return "", fmt.Errorf("%w: %q (want %q, %q or %q)", ErrUnknownRole, s, RoleAdmin, RoleExecutor, RolePlayer)
 	}
 	return r, nil
 }
@@ -81,6 +85,7 @@ type wireClaims struct {
 	Role     Role   `json:"role,omitempty"`
 	Instance string `json:"iid,omitempty"`
 	Executor string `json:"eid,omitempty"`
+	Action   Action `json:"act,omitempty"`
 }
 
 func timeOf(d *jwt.NumericDate) time.Time {
@@ -103,3 +108,25 @@ func (t Token) GoString() string { return "REDACTED" }
 
 // LogValue implements [slog.LogValuer]: the token is logged as REDACTED.
 func (t Token) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// ParseUnverified reads the id, subject, role and expiry of a token WITHOUT
+// checking its signature, for a revocation list that must name a token it
+// may not be able to verify. Given a bare token id (no dots), it returns
+// Claims with only ID set. Never use its result to authorize anything.
+func ParseUnverified(tokenOrID string) (Claims, error) {
+	s := strings.TrimSpace(tokenOrID)
+	if s == "" {
+		return Claims{}, fmt.Errorf("%w: empty token or token id", ErrMissingToken)
+	}
+	if !strings.Contains(s, ".") {
+		return Claims{ID: s}, nil
+	}
+	var wc wireClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(s, &wc); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrMalformedToken, err)
+	}
+	if wc.ID == "" {
+		return Claims{}, fmt.Errorf("%w: jti", ErrMissingClaim)
+	}
+	return claimsOf(&wc), nil
+}

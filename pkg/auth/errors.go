@@ -35,6 +35,11 @@ var (
 	// ErrNotTicket means a role token (or any other token) was presented
 	// where a join ticket is required.
 	ErrNotTicket = errors.New("not a join ticket")
+	// ErrNotGrant means a role token or a ticket was presented where a
+	// grant is required.
+	ErrNotGrant = errors.New("not a grant")
+	// ErrWrongAction means the grant allows another action.
+	ErrWrongAction = errors.New("grant is for another action")
 	// ErrWrongExecutor means the ticket was issued for another executor.
 	ErrWrongExecutor = errors.New("ticket is for another executor")
 	// ErrWrongInstance means the ticket was issued for another instance.
@@ -45,6 +50,9 @@ var (
 	// unexpired spent tickets; the ticket is refused rather than risk its
 	// reuse.
 	ErrReuseGuardFull = errors.New("too many unexpired spent tickets")
+	// ErrRevoked means the token's id is on the deny-list of revoked
+	// tokens.
+	ErrRevoked = errors.New("token revoked")
 	// ErrKeyPermissions means a private key file is readable or writable by
 	// users other than its owner.
 	ErrKeyPermissions = errors.New("key file permissions too open")

@@ -8,11 +8,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 )
 
 // Standard gRPC services a [Policy] can leave open.
@@ -41,6 +41,10 @@ type Policy struct {
 	OpenHealth bool
 	// OpenReflection makes the reflection services callable without a token.
 	OpenReflection bool
+	// Trusted are the verifiers of identity providers the operator trusts
+	// ([NewExternalVerifier]): a token whose "iss" is one of theirs is
+	// checked by that verifier and carries the player role.
+	Trusted []*Verifier
 }
 
 // Interceptor enforces a [Policy] on a gRPC server: it reads the
@@ -51,6 +55,7 @@ type Policy struct {
 // codes.PermissionDenied.
 type Interceptor struct {
 	verifier *Verifier
+	external map[string]*Verifier // by issuer
 	rules    map[string][]Role
 	public   map[string]bool
 }
@@ -61,7 +66,16 @@ func NewInterceptor(v *Verifier, p Policy) (*Interceptor, error) {
 	if v == nil {
 		return nil, errors.New("new interceptor: nil verifier")
 	}
-	i := &Interceptor{verifier: v, rules: make(map[string][]Role), public: make(map[string]bool)}
+	i := &Interceptor{verifier: v, external: map[string]*Verifier{}, rules: make(map[string][]Role), public: make(map[string]bool)}
+	for _, ext := range p.Trusted {
+		if ext == nil || !ext.external {
+			return nil, errors.New("new interceptor: a trusted issuer's verifier must come from NewExternalVerifier")
+		}
+		if ext.Issuer() == v.Issuer() {
+			return nil, fmt.Errorf("new interceptor: trusted issuer %q is the coordinator's own", ext.Issuer())
+		}
+		i.external[ext.Issuer()] = ext
+	}
 	for pattern, roles := range p.Rules {
 		key, err := normalizePattern(pattern)
 		if err != nil {
@@ -155,20 +169,41 @@ func (i *Interceptor) Authorize(ctx context.Context, fullMethod string) (context
 	}
 	token, err := bearerFromMetadata(ctx)
 	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, err.Error())
+		return nil, StatusError(codes.Unauthenticated, ReasonFor(err), err.Error())
 	}
-	claims, err := i.verifier.Verify(token)
+	// The issuer chooses the verifier: the coordinator's, or a trusted
+	// identity provider's; any other is refused before anything else.
+	v := i.verifier
+	if iss, ok := unverifiedIssuer(token); ok && iss != v.Issuer() {
+		ext, trusted := i.external[iss]
+		if !trusted {
+			err := fmt.Errorf("verify token: %w: %q", ErrWrongIssuer, iss)
+			return nil, StatusError(codes.Unauthenticated, ReasonWrongIssuer, err.Error())
+		}
+		v = ext
+	}
+	claims, err := v.Verify(token)
 	if err != nil {
-		return nil, status.Error(codes.Unauthenticated, err.Error())
+		return nil, StatusError(codes.Unauthenticated, ReasonFor(err), err.Error())
 	}
 	roles, ok := i.rules[fullMethod]
 	if !ok {
 		roles = i.rules[service]
 	}
 	if !slices.Contains(roles, claims.Role) {
-		return nil, status.Errorf(codes.PermissionDenied, "role %q may not call %s", claims.Role, fullMethod)
+		return nil, StatusError(codes.PermissionDenied, ReasonRole, fmt.Sprintf("role %q may not call %s", claims.Role, fullMethod))
 	}
 	return ContextWithClaims(ctx, claims), nil
+}
+
+// unverifiedIssuer is the "iss" claim of token, read without any check, to
+// choose the verifier that then checks everything.
+func unverifiedIssuer(token string) (string, bool) {
+	var rc jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &rc); err != nil {
+		return "", false // the verifier says what is wrong with it
+	}
+	return rc.Issuer, true
 }
 
 // bearerFromMetadata returns the token of the single
@@ -183,7 +218,17 @@ func bearerFromMetadata(ctx context.Context) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: %d authorization entries", ErrMalformedToken, len(values))
 	}
-	scheme, token, ok := strings.Cut(values[0], " ")
+	return BearerToken(values[0])
+}
+
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// value, the scheme in any case (RFC 9110 makes it case-insensitive), for
+// gRPC metadata and HTTP headers alike.
+func BearerToken(authorization string) (string, error) {
+	if strings.TrimSpace(authorization) == "" {
+		return "", fmt.Errorf("%w: no authorization", ErrMissingToken)
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(authorization), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", fmt.Errorf("%w: authorization is not \"Bearer <token>\"", ErrMalformedToken)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -46,6 +47,10 @@ type Options struct {
 	SpentCapacity int
 	// Now is the clock; time.Now if nil. Tests set it.
 	Now func() time.Time
+	// Algorithms are the signing algorithms a Verifier accepts: EdDSA
+	// (the coordinator's) if empty; an external identity provider's
+	// verifier may allow RS256 and ES256 too. Issuers ignore it.
+	Algorithms []string
 }
 
 func (o Options) withDefaults() Options {
@@ -67,27 +72,47 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if len(o.Algorithms) == 0 {
+		o.Algorithms = []string{"EdDSA"}
+	}
 	return o
 }
 
 // Issuer signs role tokens and join tickets with the coordinator's private
 // key. It is safe for concurrent use.
 type Issuer struct {
-	key  ed25519.PrivateKey
+	keys atomic.Pointer[KeySet]
 	opts Options
 }
 
 // NewIssuer returns an Issuer signing with key.
 func NewIssuer(key ed25519.PrivateKey, opts Options) (*Issuer, error) {
-	if len(key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("new issuer: private key is %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+	ks, err := NewKeySet(key)
+	if err != nil {
+		return nil, fmt.Errorf("new issuer: %w", err)
 	}
-	return &Issuer{key: key, opts: opts.withDefaults()}, nil
+	return NewKeySetIssuer(ks, opts), nil
 }
 
-// PublicKey returns the public key that verifies this issuer's tokens.
+// NewKeySetIssuer returns an Issuer signing with the active key of ks,
+// naming it in each token's "kid" header.
+func NewKeySetIssuer(ks *KeySet, opts Options) *Issuer {
+	i := &Issuer{opts: opts.withDefaults()}
+	i.keys.Store(ks)
+	return i
+}
+
+// SetKeySet makes the issuer sign with ks's active key from now on (a
+// rotation, without a restart).
+func (i *Issuer) SetKeySet(ks *KeySet) { i.keys.Store(ks) }
+
+// KeySet returns the key set the issuer signs with.
+func (i *Issuer) KeySet() *KeySet { return i.keys.Load() }
+
+// PublicKey returns the public key that verifies the tokens this issuer
+// signs now (its active key).
 func (i *Issuer) PublicKey() ed25519.PublicKey {
-	return i.key.Public().(ed25519.PublicKey)
+	return i.keys.Load().Active().Public().(ed25519.PublicKey)
 }
 
 // RoleToken signs a token granting role to subject (an operator name, a tool,
@@ -169,7 +194,10 @@ func (i *Issuer) registered(subject string, ttl time.Duration) *wireClaims {
 }
 
 func (i *Issuer) sign(wc *wireClaims) (Token, error) {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, wc).SignedString(i.key)
+	ks := i.keys.Load()
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, wc)
+	t.Header["kid"] = ks.ActiveID
+	s, err := t.SignedString(ks.Active())
 	if err != nil {
 		return "", err
 	}

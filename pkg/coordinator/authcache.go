@@ -2,10 +2,12 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/rcc-games/rcc/pkg/auth"
@@ -15,11 +17,17 @@ import (
 // same token calling the same method again is not verified again (an
 // Ed25519 verification costs about as much CPU as a Join) until the token
 // expires or a minute passes. Refusals are never cached.
+//
+// Every decision, cached or not, is then checked against the deny-list of
+// revoked tokens, refusals are written to the audit trail, and so is every
+// call made with an admin token, with its outcome.
 type authCache struct {
-	ic  *auth.Interceptor
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[authKey]authEntry
+	ic     *auth.Interceptor
+	now    func() time.Time
+	denied *denyList
+	audit  *audit
+	mu     sync.Mutex
+	m      map[authKey]authEntry
 }
 
 type authKey struct{ authorization, method string }
@@ -32,11 +40,40 @@ type authEntry struct {
 // authCacheSize bounds the cache; it is emptied when full.
 const authCacheSize = 10000
 
-func newAuthCache(ic *auth.Interceptor, now func() time.Time) *authCache {
-	return &authCache{ic: ic, now: now, m: map[authKey]authEntry{}}
+func newAuthCache(ic *auth.Interceptor, now func() time.Time, denied *denyList, au *audit) *authCache {
+	return &authCache{ic: ic, now: now, denied: denied, audit: au, m: map[authKey]authEntry{}}
 }
 
+// clear forgets every cached decision.
+func (a *authCache) clear() {
+	a.mu.Lock()
+	clear(a.m)
+	a.mu.Unlock()
+}
+
+// authorize is the decision of the call to method: the context with the
+// verified claims, or the refusal, audited.
 func (a *authCache) authorize(ctx context.Context, method string) (context.Context, error) {
+	out, err := a.decide(ctx, method)
+	if err != nil {
+		a.audit.refused(ctx, method, err, nil)
+		return nil, err
+	}
+	if cl, ok := auth.ClaimsFromContext(out); ok && a.denied.has(cl.ID) {
+		err := auth.StatusError(codes.Unauthenticated, auth.ReasonRevoked, fmt.Sprintf("%v: id %s", auth.ErrRevoked, cl.ID))
+		a.audit.refused(ctx, method, err, cl)
+		return nil, err
+	}
+	return out, nil
+}
+
+// isAdmin reports whether the call's token is an admin token.
+func isAdmin(ctx context.Context) bool {
+	cl, ok := auth.ClaimsFromContext(ctx)
+	return ok && cl.Role == auth.RoleAdmin
+}
+
+func (a *authCache) decide(ctx context.Context, method string) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	values := md.Get("authorization")
 	if len(values) != 1 {
@@ -74,7 +111,11 @@ func (a *authCache) unary(ctx context.Context, req any, info *grpc.UnaryServerIn
 	if err != nil {
 		return nil, err
 	}
-	return handler(ctx, req)
+	resp, err := handler(ctx, req)
+	if isAdmin(ctx) {
+		a.audit.call(ctx, info.FullMethod, err)
+	}
+	return resp, err
 }
 
 func (a *authCache) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
@@ -82,7 +123,11 @@ func (a *authCache) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServe
 	if err != nil {
 		return err
 	}
-	return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+	err = handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+	if isAdmin(ctx) {
+		a.audit.call(ctx, info.FullMethod, err)
+	}
+	return err
 }
 
 type ctxStream struct {

@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"crypto/ed25519"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestAuthCacheExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newAuthCache(ic, clock)
+	a := newAuthCache(ic, clock, &denyList{}, newAudit(slog.New(slog.DiscardHandler), clock))
 	tok, _, err := is.RoleToken(auth.RoleAdmin, "t", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)

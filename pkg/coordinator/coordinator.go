@@ -45,6 +45,19 @@ type Config struct {
 	Store  Store
 	Issuer *auth.Issuer
 	Logger *slog.Logger
+	// TrustedIssuers are the verifiers (auth.NewExternalVerifier) of the
+	// identity providers whose tokens sign players in: such a token, told
+	// by its "iss", may call Join as its subject.
+	TrustedIssuers []*auth.Verifier
+	// KeyDir, when set, is the data directory whose key set
+	// (auth.LoadKeySet) the coordinator signs with: it reloads it when its
+	// manifest changes ("rccd key rotate"), without a restart, signing with
+	// the new active key and accepting the retired keys' tokens.
+	KeyDir string
+	// AuditLogger receives the audit trail (docs/operations.md): admin
+	// calls, refused authentications, executor registrations. Logger,
+	// with the attribute log=audit, when nil.
+	AuditLogger *slog.Logger
 	// Version is the coordinator's build version, sent to watchers in the
 	// Watch stream's response headers (client.VersionHeader).
 	Version string
@@ -76,6 +89,13 @@ type Config struct {
 	// Logs stream re-reads the store (DefaultLogPollInterval when 0).
 	LogEntries      int
 	LogPollInterval time.Duration
+	// JoinRate and JoinBurst limit the Join calls of player tokens: per
+	// player (the token's subject) JoinRate a second in bursts of JoinBurst,
+	// per source address eight times that; DefaultJoinRate and
+	// DefaultJoinBurst when 0, no limit when JoinRate is negative. Admin
+	// tokens are not limited.
+	JoinRate  float64
+	JoinBurst int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -94,6 +114,10 @@ type Coordinator struct {
 	notify  chan string
 	logWake *logWake
 	names   sync.Map // executor id -> name, for checking executor tokens
+	audit   *audit
+	denied  denyList // revoked token ids
+	keys    keyWatch // the key set's manifest, reloaded when it changes
+	joins   *joinLimiter
 	purged  time.Time
 
 	closing   chan struct{} // closed by CloseStreams
@@ -114,6 +138,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AuditLogger == nil {
+		cfg.AuditLogger = cfg.Logger.With("log", "audit")
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
@@ -148,6 +175,12 @@ func New(cfg Config) (*Coordinator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.JoinRate == 0 {
+		cfg.JoinRate = DefaultJoinRate
+	}
+	if cfg.JoinBurst <= 0 {
+		cfg.JoinBurst = DefaultJoinBurst
+	}
 	var err error
 	if cfg.LogEntries, err = logEntriesOf(cfg.LogEntries); err != nil {
 		return nil, fmt.Errorf("new coordinator: %w", err)
@@ -168,6 +201,7 @@ func New(cfg Config) (*Coordinator, error) {
 		cfg: cfg, st: cfg.Store, log: cfg.Logger, node: store.NewID("c-"),
 		hub: newHub(), streams: newStreams(), metrics: m, health: health.NewServer(),
 		notify: make(chan string, 1024), logWake: newLogWake(), closing: make(chan struct{}),
+		audit: newAudit(cfg.AuditLogger, cfg.Now), joins: newJoinLimiter(cfg.JoinRate, cfg.JoinBurst),
 	}, nil
 }
 
@@ -226,6 +260,7 @@ func Policy() auth.Policy {
 			rccv1.GameService_GetVersion_FullMethodName:         both,
 			rccv1.GameService_FetchBlob_FullMethodName:          both,
 			rccv1.InstanceService_ServiceDesc.ServiceName:       admin,
+			rccv1.InstanceService_Join_FullMethodName:           {auth.RoleAdmin, auth.RolePlayer},
 			rccv1.ExecutorService_ServiceDesc.ServiceName:       admin,
 			rccv1.ExecutorService_Register_FullMethodName:       exec,
 			rccv1.ExecutorService_Heartbeat_FullMethodName:      exec,
@@ -233,6 +268,8 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_ReportInstance_FullMethodName: exec,
 			rccv1.ExecutorService_AppendLogs_FullMethodName:     exec,
 			rccv1.ExecutorService_Drain_FullMethodName:          both,
+			rccv1.ExecutorService_PublicKeys_FullMethodName:     both,
+			rccv1.ExecutorService_RenewToken_FullMethodName:     exec,
 			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
 		},
 		OpenHealth:     true,
@@ -244,15 +281,18 @@ func Policy() auth.Policy {
 // standard health service and server reflection, behind the auth
 // interceptor. opts are added to the server's options.
 func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error) {
-	v, err := auth.NewVerifier(c.cfg.Issuer.PublicKey(), auth.Options{})
+	v, err := auth.NewKeySetVerifier(publicKeys(c.cfg.Issuer.KeySet()), auth.Options{})
 	if err != nil {
 		return nil, err
 	}
-	ic, err := auth.NewInterceptor(v, Policy())
+	policy := Policy()
+	policy.Trusted = c.cfg.TrustedIssuers
+	ic, err := auth.NewInterceptor(v, policy)
 	if err != nil {
 		return nil, err
 	}
-	ac := newAuthCache(ic, c.cfg.Now)
+	ac := newAuthCache(ic, c.cfg.Now, &c.denied, c.audit)
+	c.keys.add(v, ac)
 	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, opts...)
 	s := grpc.NewServer(all...)
 	c.Register(s)
@@ -359,8 +399,19 @@ func (c *Coordinator) window() time.Duration {
 // pending instances and expired seats.
 func (c *Coordinator) Reap(ctx context.Context) error { return c.reap(ctx, true) }
 
+// LoadRevocations reads the deny-list of revoked tokens from the store; Run
+// reads it again on every reap, so a token revoked with "rccd token
+// revoke" is refused by every coordinator within a reap interval.
+func (c *Coordinator) LoadRevocations(ctx context.Context) error {
+	if err := c.denied.load(ctx, c.st, c.now()); err != nil {
+		return fmt.Errorf("load revoked tokens: %w", err)
+	}
+	return nil
+}
+
 func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	var errs []error
+	errs = append(errs, c.LoadRevocations(ctx), c.reloadKeys())
 	leases, err := c.st.ExpireLeases(ctx, c.now())
 	errs = append(errs, err)
 	for _, in := range leases {

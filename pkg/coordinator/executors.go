@@ -62,10 +62,15 @@ func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecu
 	}
 	x, err := s.st.RegisterExecutor(ctx, store.Registration{Name: req.Name, WSURL: req.WsUrl, Capacity: req.Capacity,
 		Labels: req.Labels, Version: req.Version}, c.now())
+	if conflict := (*store.RegistrationConflict)(nil); errors.As(err, &conflict) {
+		c.audit.registration(ctx, store.Executor{}, conflict)
+		return nil, status.Error(codes.FailedPrecondition, conflict.Error())
+	}
 	if err != nil {
 		return nil, grpcError(err)
 	}
 	c.names.Store(x.ID, x.Name)
+	c.audit.registration(ctx, x, nil)
 	c.log.Info("executor registered", "executor", x.ID, "name", x.Name, "ws_url", x.WSURL, "capacity", x.Capacity)
 	c.executorChanged(ctx, x)
 	// Pending instances may go to it now rather than at the next reap.

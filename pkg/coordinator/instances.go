@@ -123,6 +123,9 @@ func (s *instanceService) RenewLease(ctx context.Context, req *rccv1.RenewLeaseR
 func (s *instanceService) Join(ctx context.Context, req *rccv1.JoinRequest) (*rccv1.JoinResponse, error) {
 	c := s.c
 	start := time.Now()
+	if err := c.playerJoin(ctx, req); err != nil {
+		return nil, err
+	}
 	if req.PlayerId == "" {
 		return nil, invalid("player_id is required")
 	}

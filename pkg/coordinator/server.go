@@ -17,8 +17,8 @@ import (
 type ServeConfig struct {
 	// GRPCAddr is the gRPC listen address, host:port (port 0 picks one).
 	GRPCAddr string
-	// MetricsAddr is the HTTP address of /metrics and /healthz; none when
-	// empty.
+	// MetricsAddr is the HTTP address of /metrics, /healthz and the
+	// token keys' JWKS (JWKSPath); none when empty.
 	MetricsAddr string
 	// Gatherer is what /metrics serves: the registry given to
 	// Config.Registerer, with whatever else the process collects. An empty
@@ -51,6 +51,9 @@ func (c *Coordinator) Serve(ctx context.Context, cfg ServeConfig) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("serve coordinator: %w", err)
 	}
+	if err := c.LoadRevocations(ctx); err != nil {
+		return nil, fmt.Errorf("serve coordinator: %w", err)
+	}
 	lis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on the gRPC address: %w", err)
@@ -68,6 +71,7 @@ func (c *Coordinator) Serve(ctx context.Context, cfg ServeConfig) (*Server, erro
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET "+JWKSPath, c.serveJWKS)
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 			if err := c.st.Ping(r.Context()); err != nil {
 				http.Error(w, "store unavailable", http.StatusServiceUnavailable)

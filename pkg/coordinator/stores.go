@@ -77,6 +77,11 @@ type reaperStore interface {
 	Ping(ctx context.Context) error
 }
 
+// revocationStore is the deny-list of revoked tokens the auth checks read.
+type revocationStore interface {
+	ListRevoked(ctx context.Context, now time.Time) ([]store.Revocation, error)
+}
+
 // counter is what the state metrics read.
 type counter interface {
 	Counts(ctx context.Context) (instances map[store.InstanceState]int, executors map[store.ExecutorState]int, err error)
@@ -92,6 +97,7 @@ type Store interface {
 	executorStore
 	watchStore
 	reaperStore
+	revocationStore
 	counter
 }
 

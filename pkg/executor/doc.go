@@ -72,8 +72,9 @@
 // frames and at the end. A write error stops the recording, never the
 // instance; an instance that does not record pays one nil check per frame.
 // [Executor.CreateReplay] makes the log file in [Config.ReplayDir], and
-// Handler serves it at GET /replays/{instance} to a bearer of an admin
-// token checked with Config.Verifier.
+// Handler serves it at GET /replays/{instance} to a bearer of a grant for
+// that download (auth.ActionInputLog), which the coordinator issues and
+// Config.Verifier checks; role tokens are refused there.
 //
 // # Serving
 //

@@ -78,7 +78,7 @@ func ticketCloseCode(err error) protocol.CloseCode {
 		return protocol.CloseTicketMissing
 	case errors.Is(err, auth.ErrMalformedToken):
 		return protocol.CloseTicketMalformed
-	case errors.Is(err, auth.ErrBadSignature), errors.Is(err, auth.ErrUnsupportedAlgorithm):
+	case errors.Is(err, auth.ErrBadSignature), errors.Is(err, auth.ErrUnsupportedAlgorithm), errors.Is(err, auth.ErrUnknownKey):
 		return protocol.CloseTicketForged
 	case errors.Is(err, auth.ErrExpired):
 		return protocol.CloseTicketExpired

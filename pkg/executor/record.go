@@ -155,26 +155,27 @@ func (ex *Executor) CreateReplay(id string) (*os.File, error) {
 }
 
 // serveReplay serves GET /replays/{instance}: the instance's input log from
-// Config.ReplayDir, up to its last complete line, to a bearer of an admin
-// token.
+// Config.ReplayDir, up to its last complete line, to a bearer of a grant
+// for that download (auth.ActionInputLog on this instance at this
+// executor), which the coordinator issues (InstanceService.InputLogAccess).
+// Role tokens are refused: an operator's admin token is never sent here.
 func (ex *Executor) serveReplay(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" || ex.cfg.Verifier == nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rcc"`)
-		http.Error(w, "an admin token is required (Authorization: Bearer)", http.StatusUnauthorized)
-		return
-	}
-	claims, err := ex.cfg.Verifier.Verify(token)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rcc", error="invalid_token"`)
-		http.Error(w, "invalid token", http.StatusUnauthorized)
-		return
-	}
-	if claims.Role != auth.RoleAdmin {
-		http.Error(w, fmt.Sprintf("role %q may not read input logs", claims.Role), http.StatusForbidden)
-		return
-	}
 	id := r.PathValue("instance")
+	token, err := auth.BearerToken(r.Header.Get("Authorization"))
+	if err != nil || ex.cfg.Verifier == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rcc"`)
+		http.Error(w, "a grant from the coordinator is required (Authorization: Bearer; rccctl instance input-log asks for one)", http.StatusUnauthorized)
+		return
+	}
+	if _, err := ex.cfg.Verifier.VerifyGrant(token, ex.cfg.ID, id, auth.ActionInputLog); err != nil {
+		if errors.Is(err, auth.ErrWrongInstance) || errors.Is(err, auth.ErrWrongExecutor) || errors.Is(err, auth.ErrWrongAction) {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="rcc", error="invalid_token"`)
+		http.Error(w, "invalid grant: "+err.Error(), http.StatusUnauthorized)
+		return
+	}
 	p, err := replayPath(ex.cfg.ReplayDir, id)
 	if err != nil {
 		http.Error(w, "no input log for instance "+id, http.StatusNotFound)

@@ -191,29 +191,38 @@ func TestServeReplay(t *testing.T) {
 		}
 		return string(tok)
 	}
+	grant := func(iss *auth.Issuer, instance, executor string) string {
+		tok, _, err := iss.Grant(auth.GrantRequest{Subject: "someone", Action: auth.ActionInputLog, InstanceID: instance, ExecutorID: executor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(tok)
+	}
 	_, otherKey, _ := ed25519.GenerateKey(nil)
 	other, err := auth.NewIssuer(otherKey, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, _, err := other.RoleToken(auth.RoleAdmin, "someone", time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spent := grant(h.issuer, "i-1", testExecutorID)
 	tests := []struct {
 		name, path, auth string
 		code             int
 		body             string
 	}{
-		{"admin", "/replays/i-1", "Bearer " + token(auth.RoleAdmin), 200, body[:strings.LastIndexByte(body, '\n')+1]},
+		{"grant", "/replays/i-1", "Bearer " + spent, 200, body[:strings.LastIndexByte(body, '\n')+1]},
+		{"grant again", "/replays/i-1", "Bearer " + spent, 401, ""},
+		{"lower-case scheme", "/replays/i-1", "bearer " + grant(h.issuer, "i-1", testExecutorID), 200, body[:strings.LastIndexByte(body, '\n')+1]},
 		{"no token", "/replays/i-1", "", 401, ""},
 		{"not bearer", "/replays/i-1", "Basic eDp5", 401, ""},
-		{"executor token", "/replays/i-1", "Bearer " + token(auth.RoleExecutor), 403, ""},
+		{"admin token", "/replays/i-1", "Bearer " + token(auth.RoleAdmin), 401, ""},
+		{"executor token", "/replays/i-1", "Bearer " + token(auth.RoleExecutor), 401, ""},
 		{"ticket", "/replays/i-1", "Bearer " + h.ticket("alice", "i-1"), 401, ""},
-		{"other key", "/replays/i-1", "Bearer " + string(foreign), 401, ""},
+		{"other key", "/replays/i-1", "Bearer " + grant(other, "i-1", testExecutorID), 401, ""},
 		{"garbage", "/replays/i-1", "Bearer nope", 401, ""},
-		{"unknown instance", "/replays/i-2", "Bearer " + token(auth.RoleAdmin), 404, ""},
-		{"dot id", "/replays/..", "Bearer " + token(auth.RoleAdmin), 404, ""},
+		{"grant for another instance", "/replays/i-1", "Bearer " + grant(h.issuer, "i-2", testExecutorID), 403, ""},
+		{"grant for another executor", "/replays/i-1", "Bearer " + grant(h.issuer, "i-1", "x-other"), 403, ""},
+		{"unknown instance", "/replays/i-2", "Bearer " + grant(h.issuer, "i-2", testExecutorID), 404, ""},
+		{"dot id", "/replays/..", "Bearer " + grant(h.issuer, "..", testExecutorID), 404, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,7 +39,7 @@ func (s *db) RegisterExecutor(ctx context.Context, reg Registration, now time.Ti
 	}
 	var out Executor
 	err := s.tx(ctx, func(c conn) error {
-		var id string
+		var id, movedFrom string
 		err := c.queryRow(ctx, `SELECT id FROM executors WHERE name = ?`, reg.Name).Scan(&id)
 		switch {
 		case isNoRows(err):
@@ -51,6 +51,17 @@ func (s *db) RegisterExecutor(ctx context.Context, reg Registration, now time.Ti
 				VALUES (?, ?, ?, 'active', ?, ?, '{}', ?, ?, ?)`,
 				id, reg.Name, reg.WSURL, int64(reg.Capacity), encodeLabels(reg.Labels), reg.Version, ms(now), ms(now))
 		case err == nil:
+			var state, wsURL string
+			if err := c.queryRow(ctx, `SELECT state, ws_url FROM executors WHERE id = ?`, id).Scan(&state, &wsURL); err != nil {
+				return err
+			}
+			// A live executor keeps its URL: a second registration
+			// elsewhere under its name (a stolen token, a second process
+			// on the same data directory) would take its players.
+			if ExecutorState(state) != ExecutorLost && wsURL != reg.WSURL {
+				return &RegistrationConflict{Name: reg.Name, ID: id, State: ExecutorState(state), WSURL: wsURL, NewWSURL: reg.WSURL}
+			}
+			movedFrom = wsURL
 			_, err = c.exec(ctx, `UPDATE executors SET ws_url = ?, state = 'active', capacity = ?, labels = ?, version = ?,
 				last_heartbeat = ?, registered_at = ? WHERE id = ?`,
 				reg.WSURL, int64(reg.Capacity), encodeLabels(reg.Labels), reg.Version, ms(now), ms(now), id)
@@ -59,6 +70,9 @@ func (s *db) RegisterExecutor(ctx context.Context, reg Registration, now time.Ti
 			return err
 		}
 		out, err = getExecutor(ctx, c, id)
+		if movedFrom != "" && movedFrom != reg.WSURL {
+			out.MovedFrom = movedFrom
+		}
 		return err
 	})
 	if err != nil {
@@ -66,6 +80,22 @@ func (s *db) RegisterExecutor(ctx context.Context, reg Registration, now time.Ti
 	}
 	return out, nil
 }
+
+// RegistrationConflict is RegisterExecutor's refusal to move a live
+// executor to another URL. It wraps ErrConflict.
+type RegistrationConflict struct {
+	Name, ID        string
+	State           ExecutorState
+	WSURL, NewWSURL string
+}
+
+func (e *RegistrationConflict) Error() string {
+	return fmt.Sprintf("%v: executor %s (%s) is %s at %s; it moves to %s only once it is lost",
+		ErrConflict, e.Name, e.ID, e.State, e.WSURL, e.NewWSURL)
+}
+
+// Unwrap returns ErrConflict.
+func (e *RegistrationConflict) Unwrap() error { return ErrConflict }
 
 func (s *db) Heartbeat(ctx context.Context, id string, stats ExecutorStats, reports []InstanceReport, now time.Time) (Executor, []Instance, error) {
 	var x Executor

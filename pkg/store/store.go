@@ -175,6 +175,9 @@ type Executor struct {
 	LastHeartbeat time.Time
 	RegisteredAt  time.Time
 	Assigned      uint32 // starting, running or stopping instances, filled on reads
+	// MovedFrom is set by RegisterExecutor alone: the URL the executor had
+	// before this registration moved it elsewhere ("" when it did not move).
+	MovedFrom string
 }
 
 // Registration is what an executor announces.
@@ -302,7 +305,10 @@ type Store interface {
 	// ReportInstance applies an executor's report on one of its instances.
 	ReportInstance(ctx context.Context, executorID string, r InstanceReport, now time.Time) (Instance, error)
 
-	// RegisterExecutor creates or re-activates an executor by name.
+	// RegisterExecutor creates or re-activates an executor by name. A
+	// live (active or draining) executor registering again at the same URL
+	// keeps its id; at another URL it is refused with a
+	// *RegistrationConflict (ErrConflict) until it has been declared lost.
 	RegisterExecutor(ctx context.Context, r Registration, now time.Time) (Executor, error)
 	// Heartbeat records an executor's liveness and stats and applies its
 	// reports. The reports' Stats replace the ones of the executor's
@@ -354,6 +360,13 @@ type Store interface {
 	// Counts returns how many instances are in each state and executors in
 	// each state.
 	Counts(ctx context.Context) (instances map[InstanceState]int, executors map[ExecutorState]int, err error)
+
+	// RevokeToken adds a token to the deny-list (again: no change) and
+	// forgets the revocations whose tokens have expired.
+	RevokeToken(ctx context.Context, r Revocation) error
+	// ListRevoked returns the revocations of tokens unexpired at now,
+	// oldest first (never nil).
+	ListRevoked(ctx context.Context, now time.Time) ([]Revocation, error)
 
 	// Ping checks the database answers.
 	Ping(ctx context.Context) error

@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"LogsBounded", testLogsBounded},
 		{"LogsConcurrent", testLogsConcurrent},
 		{"DeleteGameRacesSpawn", testDeleteGameRacesSpawn},
+		{"RegistrationConflict", testRegistrationConflict},
+		{"RevokedTokens", testRevokedTokens},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1076,5 +1078,66 @@ func testDeleteGameRacesSpawn(t *testing.T, s store.Store) {
 				t.Fatalf("round %d: version %d removed while instance %s of it is pending", round, v.Version, in.ID)
 			}
 		}
+	}
+}
+
+// testRegistrationConflict: a live executor cannot be moved to another URL
+// by registering again under its name; the same URL is the same executor
+// coming back, and once it is lost the name may move.
+func testRegistrationConflict(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := register(t, s, "ex-a", 0, t0)
+	_, err := s.RegisterExecutor(ctx, store.Registration{Name: "ex-a", WSURL: "ws://thief/play"}, t0.Add(time.Second))
+	var conflict *store.RegistrationConflict
+	if !errors.As(err, &conflict) || !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("second registration at another URL: %v, want a RegistrationConflict", err)
+	}
+	if conflict.ID != a.ID || conflict.WSURL != a.WSURL || conflict.NewWSURL != "ws://thief/play" {
+		t.Fatalf("conflict = %+v", conflict)
+	}
+	if x := must[store.Executor](t)(s.GetExecutor(ctx, a.ID)); x.WSURL != a.WSURL {
+		t.Fatalf("the refused registration moved the executor to %s", x.WSURL)
+	}
+	if again := register(t, s, "ex-a", 0, t0.Add(2*time.Second)); again.ID != a.ID || again.MovedFrom != "" {
+		t.Fatalf("same URL again: id %s, want %s", again.ID, a.ID)
+	}
+	must[store.Executor](t)(s.DrainExecutor(ctx, a.ID))
+	if _, err := s.RegisterExecutor(ctx, store.Registration{Name: "ex-a", WSURL: "ws://thief/play"}, t0.Add(3*time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("draining executor moved: %v", err)
+	}
+	must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, place(t0.Add(time.Minute))))
+	moved := must[store.Executor](t)(s.RegisterExecutor(ctx, store.Registration{Name: "ex-a", WSURL: "ws://new/play"}, t0.Add(time.Minute)))
+	if moved.ID != a.ID || moved.WSURL != "ws://new/play" || moved.State != store.ExecutorActive || moved.MovedFrom != a.WSURL {
+		t.Fatalf("after lost: %+v", moved)
+	}
+}
+
+func testRevokedTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if got := must[[]store.Revocation](t)(s.ListRevoked(ctx, t0)); got == nil || len(got) != 0 {
+		t.Fatalf("empty deny-list = %#v", got)
+	}
+	if err := s.RevokeToken(ctx, store.Revocation{RevokedAt: t0}); err == nil {
+		t.Fatal("revoked an empty id")
+	}
+	for _, r := range []store.Revocation{
+		{ID: "short", Subject: "ex-a", Reason: "stolen", ExpiresAt: t0.Add(time.Hour), RevokedAt: t0},
+		{ID: "long", ExpiresAt: t0.Add(48 * time.Hour), RevokedAt: t0.Add(time.Second)},
+		{ID: "unknown-expiry", RevokedAt: t0.Add(2 * time.Second)},
+		{ID: "short", Reason: "again", ExpiresAt: t0.Add(time.Hour), RevokedAt: t0.Add(3 * time.Second)},
+	} {
+		if err := s.RevokeToken(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := must[[]store.Revocation](t)(s.ListRevoked(ctx, t0))
+	if len(got) != 3 || got[0].ID != "short" || got[0].Subject != "ex-a" || got[0].Reason != "stolen" ||
+		!got[0].ExpiresAt.Equal(t0.Add(time.Hour)) || got[1].ID != "long" || got[2].ID != "unknown-expiry" ||
+		!got[2].ExpiresAt.Equal(t0.Add(2*time.Second+store.MaxRevocationAge)) {
+		t.Fatalf("deny-list = %+v", got)
+	}
+	later := must[[]store.Revocation](t)(s.ListRevoked(ctx, t0.Add(2*time.Hour)))
+	if len(later) != 2 || later[0].ID != "long" {
+		t.Fatalf("deny-list after the first token expired = %+v", later)
 	}
 }

@@ -3516,6 +3516,283 @@ func (x *UndrainExecutorRequest) GetId() string {
 	return ""
 }
 
+type InputLogAccessRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The instance.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputLogAccessRequest) Reset() {
+	*x = InputLogAccessRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputLogAccessRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputLogAccessRequest) ProtoMessage() {}
+
+func (x *InputLogAccessRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputLogAccessRequest.ProtoReflect.Descriptor instead.
+func (*InputLogAccessRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *InputLogAccessRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type InputLogAccessResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The executor's GET /replays/{instance} URL (http:// or https://).
+	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	// Sent as "Authorization: Bearer <token>": valid for one download of
+	// this instance's input log from its executor, for about a minute.
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InputLogAccessResponse) Reset() {
+	*x = InputLogAccessResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InputLogAccessResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InputLogAccessResponse) ProtoMessage() {}
+
+func (x *InputLogAccessResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InputLogAccessResponse.ProtoReflect.Descriptor instead.
+func (*InputLogAccessResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *InputLogAccessResponse) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *InputLogAccessResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *InputLogAccessResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+type PublicKeysRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublicKeysRequest) Reset() {
+	*x = PublicKeysRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublicKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublicKeysRequest) ProtoMessage() {}
+
+func (x *PublicKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublicKeysRequest.ProtoReflect.Descriptor instead.
+func (*PublicKeysRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{50}
+}
+
+type PublicKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The JSON Web Key Set, {"keys": [...]}, each key with its "kid".
+	Jwks          []byte `protobuf:"bytes,1,opt,name=jwks,proto3" json:"jwks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublicKeysResponse) Reset() {
+	*x = PublicKeysResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublicKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublicKeysResponse) ProtoMessage() {}
+
+func (x *PublicKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublicKeysResponse.ProtoReflect.Descriptor instead.
+func (*PublicKeysResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *PublicKeysResponse) GetJwks() []byte {
+	if x != nil {
+		return x.Jwks
+	}
+	return nil
+}
+
+type RenewTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewTokenRequest) Reset() {
+	*x = RenewTokenRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewTokenRequest) ProtoMessage() {}
+
+func (x *RenewTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewTokenRequest.ProtoReflect.Descriptor instead.
+func (*RenewTokenRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{52}
+}
+
+type RenewTokenResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewTokenResponse) Reset() {
+	*x = RenewTokenResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewTokenResponse) ProtoMessage() {}
+
+func (x *RenewTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewTokenResponse.ProtoReflect.Descriptor instead.
+func (*RenewTokenResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *RenewTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *RenewTokenResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 var File_rcc_v1_rcc_proto protoreflect.FileDescriptor
 
 const file_rcc_v1_rcc_proto_rawDesc = "" +
@@ -3796,7 +4073,22 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x12DeleteGameResponse\x12/\n" +
 	"\bversions\x18\x01 \x03(\v2\x13.rcc.v1.GameVersionR\bversions\"(\n" +
 	"\x16UndrainExecutorRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id*\xf1\x01\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"'\n" +
+	"\x15InputLogAccessRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"{\n" +
+	"\x16InputLogAccessResponse\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x13\n" +
+	"\x11PublicKeysRequest\"(\n" +
+	"\x12PublicKeysResponse\x12\x12\n" +
+	"\x04jwks\x18\x01 \x01(\fR\x04jwks\"\x13\n" +
+	"\x11RenewTokenRequest\"e\n" +
+	"\x12RenewTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
+	"\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\xf1\x01\n" +
 	"\rInstanceState\x12\x1e\n" +
 	"\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1b\n" +
@@ -3824,7 +4116,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"GetVersion\x12\x19.rcc.v1.GetVersionRequest\x1a\x13.rcc.v1.GameVersion\x12B\n" +
 	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x01\x12C\n" +
 	"\n" +
-	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\x92\x03\n" +
+	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xe3\x03\n" +
 	"\x0fInstanceService\x12/\n" +
 	"\x05Spawn\x12\x14.rcc.v1.SpawnRequest\x1a\x10.rcc.v1.Instance\x123\n" +
 	"\x03Get\x12\x1a.rcc.v1.GetInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
@@ -3833,7 +4125,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\n" +
 	"RenewLease\x12\x19.rcc.v1.RenewLeaseRequest\x1a\x10.rcc.v1.Instance\x121\n" +
 	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse\x12/\n" +
-	"\x04Logs\x12\x13.rcc.v1.LogsRequest\x1a\x10.rcc.v1.LogEntry0\x012\xa6\x04\n" +
+	"\x04Logs\x12\x13.rcc.v1.LogsRequest\x1a\x10.rcc.v1.LogEntry0\x01\x12O\n" +
+	"\x0eInputLogAccess\x12\x1d.rcc.v1.InputLogAccessRequest\x1a\x1e.rcc.v1.InputLogAccessResponse2\xb0\x05\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
@@ -3843,7 +4136,11 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"AppendLogs\x12\x19.rcc.v1.AppendLogsRequest\x1a\x1a.rcc.v1.AppendLogsResponse\x127\n" +
 	"\x05Drain\x12\x1c.rcc.v1.DrainExecutorRequest\x1a\x10.rcc.v1.Executor\x12C\n" +
 	"\x04List\x12\x1c.rcc.v1.ListExecutorsRequest\x1a\x1d.rcc.v1.ListExecutorsResponse\x12;\n" +
-	"\aUndrain\x12\x1e.rcc.v1.UndrainExecutorRequest\x1a\x10.rcc.v1.Executor2C\n" +
+	"\aUndrain\x12\x1e.rcc.v1.UndrainExecutorRequest\x1a\x10.rcc.v1.Executor\x12C\n" +
+	"\n" +
+	"PublicKeys\x12\x19.rcc.v1.PublicKeysRequest\x1a\x1a.rcc.v1.PublicKeysResponse\x12C\n" +
+	"\n" +
+	"RenewToken\x12\x19.rcc.v1.RenewTokenRequest\x1a\x1a.rcc.v1.RenewTokenResponse2C\n" +
 	"\fWatchService\x123\n" +
 	"\x05Watch\x12\x14.rcc.v1.WatchRequest\x1a\x12.rcc.v1.WatchEvent0\x01B-Z+github.com/rcc-games/rcc/proto/rcc/v1;rccv1b\x06proto3"
 
@@ -3860,7 +4157,7 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(LogStream)(0),                   // 1: rcc.v1.LogStream
@@ -3913,18 +4210,24 @@ var file_rcc_v1_rcc_proto_goTypes = []any{
 	(*DeleteGameRequest)(nil),        // 48: rcc.v1.DeleteGameRequest
 	(*DeleteGameResponse)(nil),       // 49: rcc.v1.DeleteGameResponse
 	(*UndrainExecutorRequest)(nil),   // 50: rcc.v1.UndrainExecutorRequest
-	nil,                              // 51: rcc.v1.Instance.LabelsEntry
-	nil,                              // 52: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 53: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 54: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 55: rcc.v1.Executor.LabelsEntry
-	nil,                              // 56: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 57: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 58: google.protobuf.Struct
+	(*InputLogAccessRequest)(nil),    // 51: rcc.v1.InputLogAccessRequest
+	(*InputLogAccessResponse)(nil),   // 52: rcc.v1.InputLogAccessResponse
+	(*PublicKeysRequest)(nil),        // 53: rcc.v1.PublicKeysRequest
+	(*PublicKeysResponse)(nil),       // 54: rcc.v1.PublicKeysResponse
+	(*RenewTokenRequest)(nil),        // 55: rcc.v1.RenewTokenRequest
+	(*RenewTokenResponse)(nil),       // 56: rcc.v1.RenewTokenResponse
+	nil,                              // 57: rcc.v1.Instance.LabelsEntry
+	nil,                              // 58: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 59: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 60: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 61: rcc.v1.Executor.LabelsEntry
+	nil,                              // 62: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 64: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	57, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	57, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	63, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	63, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	7,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	5,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -3932,30 +4235,30 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	3,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	4,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	51, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	58, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	57, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	57, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	57, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	57, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	64, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	63, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	63, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	63, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
 	17, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	57, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	52, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	58, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	63, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	58, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	64, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	53, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	59, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
 	16, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	54, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	57, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	57, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	60, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	63, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	63, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 24: rcc.v1.LogEntry.stream:type_name -> rcc.v1.LogStream
 	26, // 25: rcc.v1.InstanceLogs.entries:type_name -> rcc.v1.LogEntry
 	28, // 26: rcc.v1.AppendLogsRequest.instances:type_name -> rcc.v1.InstanceLogs
 	2,  // 27: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	55, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	61, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
 	31, // 29: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	57, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	57, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	56, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	63, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	63, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	62, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
 	32, // 33: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
 	0,  // 34: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
 	17, // 35: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
@@ -3968,59 +4271,67 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	4,  // 42: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
 	35, // 43: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
 	32, // 44: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	57, // 45: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	63, // 45: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
 	16, // 46: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
 	32, // 47: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
 	4,  // 48: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
-	6,  // 49: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	9,  // 50: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	11, // 51: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	13, // 52: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	14, // 53: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	48, // 54: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
-	18, // 55: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	19, // 56: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	20, // 57: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	22, // 58: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	23, // 59: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	24, // 60: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 61: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
-	33, // 62: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	36, // 63: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	38, // 64: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	42, // 65: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	29, // 66: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
-	43, // 67: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	44, // 68: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	50, // 69: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
-	46, // 70: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	8,  // 71: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	10, // 72: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	12, // 73: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	4,  // 74: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	15, // 75: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	49, // 76: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
-	16, // 77: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	16, // 78: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	21, // 79: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	16, // 80: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	16, // 81: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	25, // 82: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	26, // 83: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
-	34, // 84: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	37, // 85: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	39, // 86: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	16, // 87: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	30, // 88: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
-	32, // 89: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	45, // 90: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	32, // 91: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
-	47, // 92: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	71, // [71:93] is the sub-list for method output_type
-	49, // [49:71] is the sub-list for method input_type
-	49, // [49:49] is the sub-list for extension type_name
-	49, // [49:49] is the sub-list for extension extendee
-	0,  // [0:49] is the sub-list for field type_name
+	63, // 49: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
+	63, // 50: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	6,  // 51: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	9,  // 52: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	11, // 53: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	13, // 54: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	14, // 55: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	48, // 56: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	18, // 57: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	19, // 58: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	20, // 59: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	22, // 60: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	23, // 61: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	24, // 62: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 63: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
+	51, // 64: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
+	33, // 65: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	36, // 66: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	38, // 67: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	42, // 68: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	29, // 69: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
+	43, // 70: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	44, // 71: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	50, // 72: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	53, // 73: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
+	55, // 74: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
+	46, // 75: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	8,  // 76: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	10, // 77: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	12, // 78: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	4,  // 79: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	15, // 80: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	49, // 81: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	16, // 82: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	16, // 83: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	21, // 84: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	16, // 85: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	16, // 86: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	25, // 87: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	26, // 88: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
+	52, // 89: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
+	34, // 90: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	37, // 91: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	39, // 92: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	16, // 93: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	30, // 94: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
+	32, // 95: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	45, // 96: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	32, // 97: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	54, // 98: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
+	56, // 99: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
+	47, // 100: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	76, // [76:101] is the sub-list for method output_type
+	51, // [51:76] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -4047,7 +4358,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   54,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -342,13 +342,14 @@ var GameService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	InstanceService_Spawn_FullMethodName      = "/rcc.v1.InstanceService/Spawn"
-	InstanceService_Get_FullMethodName        = "/rcc.v1.InstanceService/Get"
-	InstanceService_List_FullMethodName       = "/rcc.v1.InstanceService/List"
-	InstanceService_Stop_FullMethodName       = "/rcc.v1.InstanceService/Stop"
-	InstanceService_RenewLease_FullMethodName = "/rcc.v1.InstanceService/RenewLease"
-	InstanceService_Join_FullMethodName       = "/rcc.v1.InstanceService/Join"
-	InstanceService_Logs_FullMethodName       = "/rcc.v1.InstanceService/Logs"
+	InstanceService_Spawn_FullMethodName          = "/rcc.v1.InstanceService/Spawn"
+	InstanceService_Get_FullMethodName            = "/rcc.v1.InstanceService/Get"
+	InstanceService_List_FullMethodName           = "/rcc.v1.InstanceService/List"
+	InstanceService_Stop_FullMethodName           = "/rcc.v1.InstanceService/Stop"
+	InstanceService_RenewLease_FullMethodName     = "/rcc.v1.InstanceService/RenewLease"
+	InstanceService_Join_FullMethodName           = "/rcc.v1.InstanceService/Join"
+	InstanceService_Logs_FullMethodName           = "/rcc.v1.InstanceService/Logs"
+	InstanceService_InputLogAccess_FullMethodName = "/rcc.v1.InstanceService/InputLogAccess"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -381,6 +382,11 @@ type InstanceServiceClient interface {
 	// as long as the instance is kept. An unknown id is NOT_FOUND.
 	// Role: admin.
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error)
+	// InputLogAccess returns where to download the input log of an instance
+	// spawned with record, and a short-lived token that allows that one
+	// download from that one executor and nothing else: the caller's own
+	// token never goes to an executor. Role: admin.
+	InputLogAccess(ctx context.Context, in *InputLogAccessRequest, opts ...grpc.CallOption) (*InputLogAccessResponse, error)
 }
 
 type instanceServiceClient struct {
@@ -470,6 +476,16 @@ func (c *instanceServiceClient) Logs(ctx context.Context, in *LogsRequest, opts 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type InstanceService_LogsClient = grpc.ServerStreamingClient[LogEntry]
 
+func (c *instanceServiceClient) InputLogAccess(ctx context.Context, in *InputLogAccessRequest, opts ...grpc.CallOption) (*InputLogAccessResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InputLogAccessResponse)
+	err := c.cc.Invoke(ctx, InstanceService_InputLogAccess_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -500,6 +516,11 @@ type InstanceServiceServer interface {
 	// as long as the instance is kept. An unknown id is NOT_FOUND.
 	// Role: admin.
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error
+	// InputLogAccess returns where to download the input log of an instance
+	// spawned with record, and a short-lived token that allows that one
+	// download from that one executor and nothing else: the caller's own
+	// token never goes to an executor. Role: admin.
+	InputLogAccess(context.Context, *InputLogAccessRequest) (*InputLogAccessResponse, error)
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -530,6 +551,9 @@ func (UnimplementedInstanceServiceServer) Join(context.Context, *JoinRequest) (*
 }
 func (UnimplementedInstanceServiceServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
+}
+func (UnimplementedInstanceServiceServer) InputLogAccess(context.Context, *InputLogAccessRequest) (*InputLogAccessResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InputLogAccess not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -671,6 +695,24 @@ func _InstanceService_Logs_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type InstanceService_LogsServer = grpc.ServerStreamingServer[LogEntry]
 
+func _InstanceService_InputLogAccess_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InputLogAccessRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).InputLogAccess(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_InputLogAccess_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).InputLogAccess(ctx, req.(*InputLogAccessRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -702,6 +744,10 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Join",
 			Handler:    _InstanceService_Join_Handler,
 		},
+		{
+			MethodName: "InputLogAccess",
+			Handler:    _InstanceService_InputLogAccess_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -722,6 +768,8 @@ const (
 	ExecutorService_Drain_FullMethodName          = "/rcc.v1.ExecutorService/Drain"
 	ExecutorService_List_FullMethodName           = "/rcc.v1.ExecutorService/List"
 	ExecutorService_Undrain_FullMethodName        = "/rcc.v1.ExecutorService/Undrain"
+	ExecutorService_PublicKeys_FullMethodName     = "/rcc.v1.ExecutorService/PublicKeys"
+	ExecutorService_RenewToken_FullMethodName     = "/rcc.v1.ExecutorService/RenewToken"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -756,6 +804,15 @@ type ExecutorServiceClient interface {
 	// Undrain places new instances on a draining executor again.
 	// Role: admin.
 	Undrain(ctx context.Context, in *UndrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error)
+	// PublicKeys returns the coordinator's token verification keys as a JSON
+	// Web Key Set (RFC 7517): the active signing key and the retired ones
+	// whose tokens may still be valid. Executors read it at start and again
+	// on a ticket signed with a key id they do not know. Role: executor,
+	// admin.
+	PublicKeys(ctx context.Context, in *PublicKeysRequest, opts ...grpc.CallOption) (*PublicKeysResponse, error)
+	// RenewToken returns a new token for the caller's own subject and role,
+	// for a process that outlives its token's lifetime. Role: executor.
+	RenewToken(ctx context.Context, in *RenewTokenRequest, opts ...grpc.CallOption) (*RenewTokenResponse, error)
 }
 
 type executorServiceClient struct {
@@ -855,6 +912,26 @@ func (c *executorServiceClient) Undrain(ctx context.Context, in *UndrainExecutor
 	return out, nil
 }
 
+func (c *executorServiceClient) PublicKeys(ctx context.Context, in *PublicKeysRequest, opts ...grpc.CallOption) (*PublicKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublicKeysResponse)
+	err := c.cc.Invoke(ctx, ExecutorService_PublicKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *executorServiceClient) RenewToken(ctx context.Context, in *RenewTokenRequest, opts ...grpc.CallOption) (*RenewTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RenewTokenResponse)
+	err := c.cc.Invoke(ctx, ExecutorService_RenewToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -887,6 +964,15 @@ type ExecutorServiceServer interface {
 	// Undrain places new instances on a draining executor again.
 	// Role: admin.
 	Undrain(context.Context, *UndrainExecutorRequest) (*Executor, error)
+	// PublicKeys returns the coordinator's token verification keys as a JSON
+	// Web Key Set (RFC 7517): the active signing key and the retired ones
+	// whose tokens may still be valid. Executors read it at start and again
+	// on a ticket signed with a key id they do not know. Role: executor,
+	// admin.
+	PublicKeys(context.Context, *PublicKeysRequest) (*PublicKeysResponse, error)
+	// RenewToken returns a new token for the caller's own subject and role,
+	// for a process that outlives its token's lifetime. Role: executor.
+	RenewToken(context.Context, *RenewTokenRequest) (*RenewTokenResponse, error)
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -920,6 +1006,12 @@ func (UnimplementedExecutorServiceServer) List(context.Context, *ListExecutorsRe
 }
 func (UnimplementedExecutorServiceServer) Undrain(context.Context, *UndrainExecutorRequest) (*Executor, error) {
 	return nil, status.Error(codes.Unimplemented, "method Undrain not implemented")
+}
+func (UnimplementedExecutorServiceServer) PublicKeys(context.Context, *PublicKeysRequest) (*PublicKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublicKeys not implemented")
+}
+func (UnimplementedExecutorServiceServer) RenewToken(context.Context, *RenewTokenRequest) (*RenewTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RenewToken not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -1079,6 +1171,42 @@ func _ExecutorService_Undrain_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_PublicKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublicKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).PublicKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_PublicKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).PublicKeys(ctx, req.(*PublicKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExecutorService_RenewToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenewTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).RenewToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_RenewToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).RenewToken(ctx, req.(*RenewTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1113,6 +1241,14 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Undrain",
 			Handler:    _ExecutorService_Undrain_Handler,
+		},
+		{
+			MethodName: "PublicKeys",
+			Handler:    _ExecutorService_PublicKeys_Handler,
+		},
+		{
+			MethodName: "RenewToken",
+			Handler:    _ExecutorService_RenewToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
