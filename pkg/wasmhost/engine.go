@@ -139,6 +139,9 @@ type Module struct {
 	sum      [32]byte // sha256 of the bytes
 	report   *Report
 	metered  bool
+	// globals are the names of the code's global exports, sorted: the
+	// reserved ones of every mutable global, the fuel, the module's own.
+	globals []string
 }
 
 // Hash is the hex sha256 of the module's bytes, as given to Compile.
@@ -170,10 +173,11 @@ var meterOptions = meter.Options{Checks: meter.CheckEveryRun, InitialFuel: Defau
 // ReasonInvalidModule.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	sum := sha256.Sum256(wasm)
-	key := sum
-	if !e.cfg.NoFuel {
-		key = sha256.Sum256(append(sum[:], meterOptions.Key()...))
+	scheme := meterOptions.Key()
+	if e.cfg.NoFuel {
+		scheme = "meter/" + meter.Version + "/globals" // ExportGlobals only
 	}
+	key := sha256.Sum256(append(sum[:], scheme...))
 	e.mu.Lock()
 	m, ok := e.modules[key]
 	e.mu.Unlock()
@@ -184,18 +188,27 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if err := report.Err(); err != nil {
 		return nil, err
 	}
-	code := wasm
-	if !e.cfg.NoFuel {
-		var err error
-		if code, err = meter.Instrument(wasm, meterOptions); err != nil {
-			return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
-		}
+	// Either rewrite exports every mutable global under a reserved name,
+	// for snapshots.
+	var code []byte
+	var err error
+	if e.cfg.NoFuel {
+		code, err = meter.ExportGlobals(wasm)
+	} else {
+		code, err = meter.Instrument(wasm, meterOptions)
+	}
+	if err != nil {
+		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
+	}
+	globals, err := globalExports(code)
+	if err != nil {
+		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
 	compiled, err := e.rt.CompileModule(ctx, code)
 	if err != nil {
 		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
-	m = &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel}
+	m = &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel, globals: globals}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if prev, ok := e.modules[key]; ok { // compiled concurrently

@@ -91,6 +91,9 @@ type Instance struct {
 	budget              int64
 
 	clock      *virtualClock
+	random     *rand.ChaCha8 // random_get's stream
+	files      *openFiles    // the files the guest holds open in /assets
+	globals    []namedGlobal // every mutable global, by its export name
 	logs       *logCapture
 	dtBits     uint64
 	limitPages uint32
@@ -127,6 +130,24 @@ func (c *virtualClock) read() int64 {
 // exported, then init with the JSON configuration. A failure is an *Error;
 // init returning non-zero is ReasonInitFailed.
 func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
+	limit := m.engine.cfg.MemoryLimitPages
+	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
+		limit = cfg.MemoryLimitPages
+	}
+	inst, err := m.newInstance(ctx, cfg, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := inst.start(ctx); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// newInstance instantiates the module with the sandbox's configuration and
+// a memory cap of limit pages, and binds the exports, without calling any
+// of them: what Instantiate and Restore share.
+func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint32) (*Instance, error) {
 	e := m.engine
 	if cfg.TickHz <= 0 {
 		cfg.TickHz = DefaultTickHz
@@ -136,10 +157,6 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	}
 	if !json.Valid(cfg.Params) {
 		return nil, fmt.Errorf("instance params are not valid JSON")
-	}
-	limit := e.cfg.MemoryLimitPages
-	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
-		limit = cfg.MemoryLimitPages
 	}
 	clock := &virtualClock{stepNs: int64(time.Second) / int64(cfg.TickHz)}
 	logs := newLogCapture(cfg.LogLimits, cfg.Log, clock)
@@ -154,13 +171,14 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:8], cfg.Seed)
 	copy(seed[8:], "rcc random_get")
+	inst.random = rand.NewChaCha8(seed)
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(cfg.Game).
 		WithStdout(logs.writer(Stdout)).
 		WithStderr(logs.writer(Stderr)).
-		WithStartFunctions(). // _initialize is called below, with the start's fuel budget
-		WithRandSource(rand.NewChaCha8(seed)).
+		WithStartFunctions(). // _initialize is called by start, with the start's fuel budget
+		WithRandSource(inst.random).
 		WithWalltime(func() (int64, int32) {
 			t := clock.read()
 			return t / 1e9, int32(t % 1e9)
@@ -168,7 +186,8 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		WithNanotime(clock.read, 1).
 		WithNanosleep(func(int64) {})
 	if cfg.Assets != nil {
-		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(cfg.Assets, "/assets"))
+		inst.files = &openFiles{fsys: cfg.Assets}
+		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(inst.files, "/assets"))
 	}
 	if min := m.report.MemoryMinPages; min > limit {
 		return nil, &Error{Reason: lifecycle.ReasonOutOfMemory,
@@ -191,6 +210,11 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	inst.onJoin = mod.ExportedFunction("on_join")
 	inst.onLeave = mod.ExportedFunction("on_leave")
 	inst.memBytes.Store(uint64(inst.mem.Size()))
+	for _, name := range m.globals {
+		if g, ok := mod.ExportedGlobal(name).(api.MutableGlobal); ok {
+			inst.globals = append(inst.globals, namedGlobal{name: name, g: g})
+		}
+	}
 	if m.metered {
 		fuel, ok := mod.ExportedGlobal(meter.GlobalName).(api.MutableGlobal)
 		if !ok {
@@ -199,9 +223,8 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		}
 		inst.fuel = fuel
 	}
-
-	if err := inst.start(ctx); err != nil {
-		return nil, err
+	if inst.files != nil {
+		inst.files.baseline() // the preopened /assets
 	}
 	return inst, nil
 }
