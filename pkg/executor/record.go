@@ -158,20 +158,7 @@ func (ex *Executor) CreateReplay(id string) (*os.File, error) {
 // Config.ReplayDir, up to its last complete line, to a bearer of an admin
 // token.
 func (ex *Executor) serveReplay(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" || ex.cfg.Verifier == nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rcc"`)
-		http.Error(w, "an admin token is required (Authorization: Bearer)", http.StatusUnauthorized)
-		return
-	}
-	claims, err := ex.cfg.Verifier.Verify(token)
-	if err != nil {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="rcc", error="invalid_token"`)
-		http.Error(w, "invalid token", http.StatusUnauthorized)
-		return
-	}
-	if claims.Role != auth.RoleAdmin {
-		http.Error(w, fmt.Sprintf("role %q may not read input logs", claims.Role), http.StatusForbidden)
+	if _, ok := ex.authorize(w, r, "read input logs", auth.RoleAdmin); !ok {
 		return
 	}
 	id := r.PathValue("instance")

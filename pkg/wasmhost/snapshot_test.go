@@ -122,7 +122,7 @@ func TestSnapshotCorpus(t *testing.T) {
 			}
 		})
 	}
-	for _, want := range []string{"recorder", "big_memory", "chatty", "empty_export"} {
+	for _, want := range []string{"recorder", "big_memory", "chatty", "empty_export", "counter"} {
 		if !strings.Contains(" "+strings.Join(survivors, " ")+" ", " "+want+" ") {
 			t.Errorf("%s is not among the survivors %v", want, survivors)
 		}
