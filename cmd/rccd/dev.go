@@ -125,7 +125,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	}
 	defer c.Close()
 	ecfg := executorConfig{Coordinator: sc.GRPCAddr(), Name: cfg.Name, WSAddr: cfg.WSAddr,
-		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log}
+		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log, Token: string(execTok)}
 	se, err := startExecutor(ctx, ecfg, c, log.With("component", "executor"))
 	if err != nil {
 		return err

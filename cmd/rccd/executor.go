@@ -224,9 +224,10 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 		se.publicURL = publicURLOf(srv.WSAddr())
 	}
 	dir := filepath.Join(cfg.DataDir, "executor")
+	tok, _ := cfg.token() // checked by runExecutor; for migrations' targets
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
-		DataDir: dir, Logger: log,
+		DataDir: dir, Logger: log, Token: tok,
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
 	})

@@ -88,6 +88,9 @@ type Config struct {
 	// logs of instances spawned with record go) when empty:
 	// DataDir/replays.
 	Executor executor.Config
+	// Token is the executor token of Client, presented to the target
+	// executor of a live migration. Without it, migrations fail.
+	Token auth.Token
 	// Logger receives the agent's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the waits between reconnection
@@ -386,6 +389,9 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case st := <-a.changes:
+			if st.Reason == lifecycle.ReasonMigrated {
+				continue // its new executor reports it (migrate.go)
+			}
 			switch st.State {
 			case executor.StateRunning, executor.StateStopped, executor.StateFailed:
 			default:
@@ -633,6 +639,12 @@ func (a *Agent) stream(ctx context.Context, ok func()) error {
 			go func() {
 				defer a.starts.Done()
 				a.stop(ctx, k.Stop.InstanceId, lifecycle.Reason(k.Stop.Reason))
+			}()
+		case *rccv1.Assignment_Migrate:
+			a.starts.Add(1)
+			go func() {
+				defer a.starts.Done()
+				a.migrate(ctx, k.Migrate)
 			}()
 		}
 	}

@@ -69,7 +69,7 @@ func (e *env) startAgent(name, dataDir string) *agent.Agent {
 		e.t.Fatal(err)
 	}
 	a, err := agent.New(context.Background(), agent.Config{Client: c, Name: name, WSURL: "ws://" + ws.WSAddr(),
-		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)})
+		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler), Token: e.srv.Token(auth.RoleExecutor, name)})
 	if err != nil {
 		_ = ws.Shutdown(context.Background())
 		e.t.Fatal(err)

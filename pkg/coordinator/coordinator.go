@@ -98,6 +98,8 @@ type Coordinator struct {
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once
+
+	migrations migrations // live migrations under way (migrate.go)
 }
 
 // notifier is the cross-coordinator channel a store may offer
@@ -222,18 +224,19 @@ func Policy() auth.Policy {
 	both := []auth.Role{auth.RoleAdmin, auth.RoleExecutor}
 	return auth.Policy{
 		Rules: map[string][]auth.Role{
-			rccv1.GameService_ServiceDesc.ServiceName:           admin,
-			rccv1.GameService_GetVersion_FullMethodName:         both,
-			rccv1.GameService_FetchBlob_FullMethodName:          both,
-			rccv1.InstanceService_ServiceDesc.ServiceName:       admin,
-			rccv1.ExecutorService_ServiceDesc.ServiceName:       admin,
-			rccv1.ExecutorService_Register_FullMethodName:       exec,
-			rccv1.ExecutorService_Heartbeat_FullMethodName:      exec,
-			rccv1.ExecutorService_Assignments_FullMethodName:    exec,
-			rccv1.ExecutorService_ReportInstance_FullMethodName: exec,
-			rccv1.ExecutorService_AppendLogs_FullMethodName:     exec,
-			rccv1.ExecutorService_Drain_FullMethodName:          both,
-			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
+			rccv1.GameService_ServiceDesc.ServiceName:            admin,
+			rccv1.GameService_GetVersion_FullMethodName:          both,
+			rccv1.GameService_FetchBlob_FullMethodName:           both,
+			rccv1.InstanceService_ServiceDesc.ServiceName:        admin,
+			rccv1.ExecutorService_ServiceDesc.ServiceName:        admin,
+			rccv1.ExecutorService_Register_FullMethodName:        exec,
+			rccv1.ExecutorService_Heartbeat_FullMethodName:       exec,
+			rccv1.ExecutorService_Assignments_FullMethodName:     exec,
+			rccv1.ExecutorService_ReportInstance_FullMethodName:  exec,
+			rccv1.ExecutorService_AppendLogs_FullMethodName:      exec,
+			rccv1.ExecutorService_Drain_FullMethodName:           both,
+			rccv1.ExecutorService_ReportMigration_FullMethodName: exec,
+			rccv1.WatchService_ServiceDesc.ServiceName:           admin,
 		},
 		OpenHealth:     true,
 		OpenReflection: true,

@@ -271,7 +271,7 @@ func (a *assigner) orders() error {
 			return err
 		}
 	}
-	return nil
+	return a.sendMigrations()
 }
 
 // apply brings the executor in line with one instance as the store has it.

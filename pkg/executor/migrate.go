@@ -217,6 +217,13 @@ func (ex *Executor) Migrate(ctx context.Context, id string, to MigrateTarget) (M
 	}
 	in.log.Info("instance migrated", "target", base, "frame", res.Frame, "paused_ms", float64(res.Paused.Microseconds())/1000,
 		"snapshot_bytes", res.SnapshotBytes, "players", res.Players, "acked", res.Acked)
+	// The instance is the target's now: this executor forgets it before
+	// it ends, so that no report of it leaves from here.
+	ex.mu.Lock()
+	if ex.instances[id] == in {
+		delete(ex.instances, id)
+	}
+	ex.mu.Unlock()
 	in.end(context.WithoutCancel(ctx), StateStopped, stopError(lifecycle.ReasonMigrated))
 	return res, nil
 }

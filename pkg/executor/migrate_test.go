@@ -178,9 +178,14 @@ func TestMigrateKeepsPlayersAndInputs(t *testing.T) {
 	if on.Frames <= res.Frame {
 		t.Errorf("target at frame %d, want past %d", on.Frames, res.Frame)
 	}
-	from, _ := a.ex.Instance("mig")
-	if from.State != StateStopped || from.Reason != lifecycle.ReasonMigrated {
-		t.Errorf("source: %s (%s), want stopped, migrated", from.State, from.Reason)
+	if _, err := a.ex.Instance("mig"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the source still lists the instance: %v", err)
+	}
+	a.mu.Lock()
+	last := a.changes[len(a.changes)-1]
+	a.mu.Unlock()
+	if last.ID != "mig" || last.State != StateStopped || last.Reason != lifecycle.ReasonMigrated {
+		t.Errorf("the source's last change: %s %s (%s), want mig stopped, migrated", last.ID, last.State, last.Reason)
 	}
 	g := gaps.gaps()
 	t.Logf("players' longest gap between states: p50 %v, p99 %v", percentile(g, 50), percentile(g, 99))

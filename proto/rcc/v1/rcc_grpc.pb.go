@@ -349,6 +349,7 @@ const (
 	InstanceService_RenewLease_FullMethodName = "/rcc.v1.InstanceService/RenewLease"
 	InstanceService_Join_FullMethodName       = "/rcc.v1.InstanceService/Join"
 	InstanceService_Logs_FullMethodName       = "/rcc.v1.InstanceService/Logs"
+	InstanceService_Migrate_FullMethodName    = "/rcc.v1.InstanceService/Migrate"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -381,6 +382,14 @@ type InstanceServiceClient interface {
 	// as long as the instance is kept. An unknown id is NOT_FOUND.
 	// Role: admin.
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error)
+	// Migrate moves a running instance to another executor (to_executor, or
+	// the live active one with room and the fewest instances) while its
+	// players play: the source executor snapshots it between two frames and
+	// hands it and its players over to the target (docs/snapshots.md). It
+	// returns the instance on its new executor once the move is done, or
+	// FAILED_PRECONDITION with why it did not happen (the instance then runs
+	// where it was). Role: admin.
+	Migrate(ctx context.Context, in *MigrateInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
 }
 
 type instanceServiceClient struct {
@@ -470,6 +479,16 @@ func (c *instanceServiceClient) Logs(ctx context.Context, in *LogsRequest, opts 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type InstanceService_LogsClient = grpc.ServerStreamingClient[LogEntry]
 
+func (c *instanceServiceClient) Migrate(ctx context.Context, in *MigrateInstanceRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, InstanceService_Migrate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -500,6 +519,14 @@ type InstanceServiceServer interface {
 	// as long as the instance is kept. An unknown id is NOT_FOUND.
 	// Role: admin.
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error
+	// Migrate moves a running instance to another executor (to_executor, or
+	// the live active one with room and the fewest instances) while its
+	// players play: the source executor snapshots it between two frames and
+	// hands it and its players over to the target (docs/snapshots.md). It
+	// returns the instance on its new executor once the move is done, or
+	// FAILED_PRECONDITION with why it did not happen (the instance then runs
+	// where it was). Role: admin.
+	Migrate(context.Context, *MigrateInstanceRequest) (*Instance, error)
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -530,6 +557,9 @@ func (UnimplementedInstanceServiceServer) Join(context.Context, *JoinRequest) (*
 }
 func (UnimplementedInstanceServiceServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogEntry]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
+}
+func (UnimplementedInstanceServiceServer) Migrate(context.Context, *MigrateInstanceRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method Migrate not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -671,6 +701,24 @@ func _InstanceService_Logs_Handler(srv interface{}, stream grpc.ServerStream) er
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type InstanceService_LogsServer = grpc.ServerStreamingServer[LogEntry]
 
+func _InstanceService_Migrate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MigrateInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Migrate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Migrate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Migrate(ctx, req.(*MigrateInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -702,6 +750,10 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Join",
 			Handler:    _InstanceService_Join_Handler,
 		},
+		{
+			MethodName: "Migrate",
+			Handler:    _InstanceService_Migrate_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -714,14 +766,15 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	ExecutorService_Register_FullMethodName       = "/rcc.v1.ExecutorService/Register"
-	ExecutorService_Heartbeat_FullMethodName      = "/rcc.v1.ExecutorService/Heartbeat"
-	ExecutorService_Assignments_FullMethodName    = "/rcc.v1.ExecutorService/Assignments"
-	ExecutorService_ReportInstance_FullMethodName = "/rcc.v1.ExecutorService/ReportInstance"
-	ExecutorService_AppendLogs_FullMethodName     = "/rcc.v1.ExecutorService/AppendLogs"
-	ExecutorService_Drain_FullMethodName          = "/rcc.v1.ExecutorService/Drain"
-	ExecutorService_List_FullMethodName           = "/rcc.v1.ExecutorService/List"
-	ExecutorService_Undrain_FullMethodName        = "/rcc.v1.ExecutorService/Undrain"
+	ExecutorService_Register_FullMethodName        = "/rcc.v1.ExecutorService/Register"
+	ExecutorService_Heartbeat_FullMethodName       = "/rcc.v1.ExecutorService/Heartbeat"
+	ExecutorService_Assignments_FullMethodName     = "/rcc.v1.ExecutorService/Assignments"
+	ExecutorService_ReportInstance_FullMethodName  = "/rcc.v1.ExecutorService/ReportInstance"
+	ExecutorService_AppendLogs_FullMethodName      = "/rcc.v1.ExecutorService/AppendLogs"
+	ExecutorService_Drain_FullMethodName           = "/rcc.v1.ExecutorService/Drain"
+	ExecutorService_List_FullMethodName            = "/rcc.v1.ExecutorService/List"
+	ExecutorService_Undrain_FullMethodName         = "/rcc.v1.ExecutorService/Undrain"
+	ExecutorService_ReportMigration_FullMethodName = "/rcc.v1.ExecutorService/ReportMigration"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -756,6 +809,9 @@ type ExecutorServiceClient interface {
 	// Undrain places new instances on a draining executor again.
 	// Role: admin.
 	Undrain(ctx context.Context, in *UndrainExecutorRequest, opts ...grpc.CallOption) (*Executor, error)
+	// ReportMigration reports the end of a MigrateInstance order: on success
+	// the instance is assigned to the target from then on. Role: executor.
+	ReportMigration(ctx context.Context, in *ReportMigrationRequest, opts ...grpc.CallOption) (*Instance, error)
 }
 
 type executorServiceClient struct {
@@ -855,6 +911,16 @@ func (c *executorServiceClient) Undrain(ctx context.Context, in *UndrainExecutor
 	return out, nil
 }
 
+func (c *executorServiceClient) ReportMigration(ctx context.Context, in *ReportMigrationRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, ExecutorService_ReportMigration_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -887,6 +953,9 @@ type ExecutorServiceServer interface {
 	// Undrain places new instances on a draining executor again.
 	// Role: admin.
 	Undrain(context.Context, *UndrainExecutorRequest) (*Executor, error)
+	// ReportMigration reports the end of a MigrateInstance order: on success
+	// the instance is assigned to the target from then on. Role: executor.
+	ReportMigration(context.Context, *ReportMigrationRequest) (*Instance, error)
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -920,6 +989,9 @@ func (UnimplementedExecutorServiceServer) List(context.Context, *ListExecutorsRe
 }
 func (UnimplementedExecutorServiceServer) Undrain(context.Context, *UndrainExecutorRequest) (*Executor, error) {
 	return nil, status.Error(codes.Unimplemented, "method Undrain not implemented")
+}
+func (UnimplementedExecutorServiceServer) ReportMigration(context.Context, *ReportMigrationRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportMigration not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -1079,6 +1151,24 @@ func _ExecutorService_Undrain_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_ReportMigration_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportMigrationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).ReportMigration(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_ReportMigration_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).ReportMigration(ctx, req.(*ReportMigrationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1113,6 +1203,10 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Undrain",
 			Handler:    _ExecutorService_Undrain_Handler,
+		},
+		{
+			MethodName: "ReportMigration",
+			Handler:    _ExecutorService_ReportMigration_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,36 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/rcc-games/rcc/pkg/executor"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// migrate carries out a MigrateInstance order: the executor moves the
+// instance to the target, and the coordinator is told how it went.
+func (a *Agent) migrate(ctx context.Context, m *rccv1.MigrateInstance) {
+	log := a.log.With("instance", m.InstanceId, "target", m.TargetExecutorId)
+	r := &rccv1.ReportMigrationRequest{ExecutorId: a.id, InstanceId: m.InstanceId, TargetExecutorId: m.TargetExecutorId}
+	var err error
+	if a.cfg.Token == "" {
+		err = errors.New("this executor has no token to present to the target")
+	} else {
+		var res executor.MigrateResult
+		res, err = a.ex.Migrate(ctx, m.InstanceId, executor.MigrateTarget{URL: m.TargetWsUrl, Token: a.cfg.Token})
+		r.Frame, r.PausedMs = res.Frame, float64(res.Paused.Microseconds())/1000
+	}
+	if err != nil {
+		r.Error = err.Error()
+		log.Warn("instance migration failed", "err", err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := a.c.Executors.ReportMigration(rctx, r, grpc.WaitForReady(true)); err != nil {
+		log.Error("could not report the migration", "err", err)
+	}
+}

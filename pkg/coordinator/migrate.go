@@ -1,0 +1,198 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/store"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// migrateTimeout bounds a Migrate call: the source's preparation of the
+// target (a module compile) and the move itself.
+const migrateTimeout = time.Minute
+
+// migrations are the live migrations under way: the orders waiting for
+// their source executor's assignment stream, and the Migrate calls
+// waiting for the source's report. They live in this coordinator's
+// memory: the source executor's assignment stream must be on this
+// coordinator (docs/operations.md).
+type migrations struct {
+	mu      sync.Mutex
+	orders  map[string][]*rccv1.MigrateInstance // source executor -> orders
+	waiting map[string]chan migrationResult     // instance -> its Migrate call
+}
+
+type migrationResult struct {
+	in  store.Instance
+	err error
+}
+
+func (m *migrations) begin(source string, order *rccv1.MigrateInstance) (chan migrationResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.waiting == nil {
+		m.waiting, m.orders = map[string]chan migrationResult{}, map[string][]*rccv1.MigrateInstance{}
+	}
+	if _, ok := m.waiting[order.InstanceId]; ok {
+		return nil, status.Errorf(codes.Aborted, "instance %s is being moved already", order.InstanceId)
+	}
+	ch := make(chan migrationResult, 1)
+	m.waiting[order.InstanceId] = ch
+	m.orders[source] = append(m.orders[source], order)
+	return ch, nil
+}
+
+// end forgets a migration and its order, if not sent yet.
+func (m *migrations) end(source, instance string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.waiting, instance)
+	kept := m.orders[source][:0]
+	for _, o := range m.orders[source] {
+		if o.InstanceId != instance {
+			kept = append(kept, o)
+		}
+	}
+	m.orders[source] = kept
+}
+
+func (m *migrations) take(source string) []*rccv1.MigrateInstance {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.orders[source]
+	delete(m.orders, source)
+	return out
+}
+
+func (m *migrations) finish(instance string, r migrationResult) {
+	m.mu.Lock()
+	ch := m.waiting[instance]
+	delete(m.waiting, instance)
+	m.mu.Unlock()
+	if ch != nil {
+		ch <- r
+	}
+}
+
+// sendMigrations sends the migration orders for the stream's executor.
+func (a *assigner) sendMigrations() error {
+	for _, o := range a.c.migrations.take(a.executor) {
+		if err := a.send(&rccv1.Assignment{Kind: &rccv1.Assignment_Migrate{Migrate: o}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *instanceService) Migrate(ctx context.Context, req *rccv1.MigrateInstanceRequest) (*rccv1.Instance, error) {
+	c := s.c
+	in, err := s.st.GetInstance(ctx, req.Id)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	if in.State != store.StateRunning {
+		return nil, status.Errorf(codes.FailedPrecondition, "instance %s is %s: only a running instance moves", in.ID, in.State)
+	}
+	target, err := s.migrationTarget(ctx, in, req.ToExecutor)
+	if err != nil {
+		return nil, err
+	}
+	order := &rccv1.MigrateInstance{InstanceId: in.ID, TargetExecutorId: target.ID, TargetWsUrl: target.WSURL}
+	done, err := c.migrations.begin(in.ExecutorID, order)
+	if err != nil {
+		return nil, err
+	}
+	defer c.migrations.end(in.ExecutorID, in.ID)
+	c.log.Info("instance migration ordered", "instance", in.ID, "from", in.ExecutorID, "to", target.ID)
+	c.streams.wake(in.ExecutorID, in.ID)
+	t := time.NewTimer(migrateTimeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "instance %s did not move, it runs on %s still: %v", in.ID, in.ExecutorID, r.err)
+		}
+		return instanceProto(r.in), nil
+	case <-t.C:
+		return nil, status.Errorf(codes.DeadlineExceeded, "instance %s: its executor %s did not report the move within %v", in.ID, in.ExecutorID, migrateTimeout)
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+// migrationTarget checks the requested target, or picks the live active
+// executor other than the source with room and the fewest instances.
+func (s *instanceService) migrationTarget(ctx context.Context, in store.Instance, want string) (store.Executor, error) {
+	live := s.c.placement().LiveSince
+	usable := func(x store.Executor) error {
+		switch {
+		case x.ID == in.ExecutorID:
+			return fmt.Errorf("executor %s runs the instance already", x.ID)
+		case x.State != store.ExecutorActive:
+			return fmt.Errorf("executor %s is %s", x.ID, x.State)
+		case x.LastHeartbeat.Before(live):
+			return fmt.Errorf("executor %s has not sent a heartbeat since %s", x.ID, x.LastHeartbeat.Format(time.RFC3339))
+		case x.Capacity > 0 && x.Assigned >= x.Capacity:
+			return fmt.Errorf("executor %s is full (%d of %d)", x.ID, x.Assigned, x.Capacity)
+		}
+		return nil
+	}
+	if want != "" {
+		x, err := s.st.GetExecutor(ctx, want)
+		if err != nil {
+			return store.Executor{}, grpcError(err)
+		}
+		if err := usable(x); err != nil {
+			return store.Executor{}, status.Errorf(codes.FailedPrecondition, "cannot move instance %s there: %v", in.ID, err)
+		}
+		return x, nil
+	}
+	xs, err := s.st.ListExecutors(ctx)
+	if err != nil {
+		return store.Executor{}, grpcError(err)
+	}
+	var best *store.Executor
+	for i, x := range xs {
+		if usable(x) == nil && (best == nil || x.Assigned < best.Assigned) {
+			best = &xs[i]
+		}
+	}
+	if best == nil {
+		return store.Executor{}, status.Errorf(codes.FailedPrecondition, "no other live executor with room to move instance %s to", in.ID)
+	}
+	return *best, nil
+}
+
+func (s *executorService) ReportMigration(ctx context.Context, req *rccv1.ReportMigrationRequest) (*rccv1.Instance, error) {
+	c := s.c
+	if err := c.checkExecutor(ctx, req.ExecutorId); err != nil {
+		return nil, err
+	}
+	if req.Error != "" {
+		c.log.Warn("instance migration failed", "instance", req.InstanceId, "from", req.ExecutorId, "to", req.TargetExecutorId, "err", req.Error)
+		c.migrations.finish(req.InstanceId, migrationResult{err: errors.New(req.Error)})
+		in, err := s.st.GetInstance(ctx, req.InstanceId)
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		return instanceProto(in), nil
+	}
+	in, err := s.st.MoveInstance(ctx, req.InstanceId, req.ExecutorId, req.TargetExecutorId, c.now())
+	if err != nil {
+		c.migrations.finish(req.InstanceId, migrationResult{err: err})
+		return nil, grpcError(err)
+	}
+	c.log.Info("instance migrated", "instance", in.ID, "from", req.ExecutorId, "to", in.ExecutorID,
+		"frame", req.Frame, "paused_ms", req.PausedMs)
+	c.instanceChanged(ctx, in)
+	c.streams.wake(req.ExecutorId, in.ID)
+	c.migrations.finish(in.ID, migrationResult{in: in})
+	return instanceProto(in), nil
+}
