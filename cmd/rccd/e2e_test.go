@@ -206,16 +206,18 @@ func executorDataDir(t testing.TB) string {
 	return dir
 }
 
-func (c *cluster) executor(name string) *execProc {
+// executor starts rccd executor name; extra flags override the defaults.
+func (c *cluster) executor(name string, extra ...string) *execProc {
 	c.t.Helper()
 	tok, _, err := c.issuer.RoleToken(auth.RoleExecutor, name, time.Hour)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	cache := executorDataDir(c.t)
-	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, "executor", "--coordinator", c.addr,
+	args := append([]string{"executor", "--coordinator", c.addr,
 		"--name", name, "--ws-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--data-dir", cache,
-		"--drain-timeout", "0s")
+		"--drain-timeout", "0s"}, extra...)
+	p := startProc(c.t, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, args...)
 	rec := p.logLine("executor started")
 	return &execProc{proc: p, id: rec["executor"].(string), wsURL: rec["public_url"].(string), metrics: rec["metrics_addr"].(string)}
 }

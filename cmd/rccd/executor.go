@@ -40,6 +40,8 @@ type executorConfig struct {
 	Capacity     uint32
 	Labels       []string
 	DrainTimeout time.Duration
+	// DrainMigrate moves the instances to other executors on shutdown.
+	DrainMigrate bool
 	// ReconnectGrace is how long a disconnected player keeps the avatar.
 	ReconnectGrace time.Duration
 	Log            logOptions
@@ -119,8 +121,10 @@ The token is an executor token whose subject is the executor's name:
   rccd token create --role executor --subject NAME
 Modules fetched from the coordinator and their compiled code are cached in
 --data-dir. On SIGINT or SIGTERM the executor drains (the coordinator places
-nothing more on it) for up to --drain-timeout, then stops what still runs
-(players are told: executor_shutdown); a second signal skips the wait.`,
+nothing more on it): with --drain-migrate (the default) the coordinator first
+moves its running instances to other executors, their players with them; what
+cannot move runs on for up to --drain-timeout, then is stopped (players are
+told: executor_shutdown); a second signal skips the wait.`,
 		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
@@ -138,6 +142,7 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
+	f.BoolVar(&cfg.DrainMigrate, "drain-migrate", true, "on shutdown, first move the running instances to other executors, their players with them (live migration)")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
 	setEnvName(cmd, "token-file", "RCC_EXECUTOR_TOKEN_FILE")
@@ -227,7 +232,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, lo
 	tok, _ := cfg.token() // checked by runExecutor; for migrations' targets
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
-		DataDir: dir, Logger: log, Token: tok,
+		DataDir: dir, Logger: log, Token: tok, MigrateOnDrain: cfg.DrainMigrate,
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled")}},
 	})

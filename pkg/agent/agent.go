@@ -91,6 +91,9 @@ type Config struct {
 	// Token is the executor token of Client, presented to the target
 	// executor of a live migration. Without it, migrations fail.
 	Token auth.Token
+	// MigrateOnDrain makes Drain ask the coordinator to move the running
+	// instances to other executors first (live migration).
+	MigrateOnDrain bool
 	// Logger receives the agent's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the waits between reconnection
@@ -341,12 +344,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Drain asks the coordinator to place no new instance on this executor,
-// then waits until none runs (their leases expire, operators stop them) or
-// ctx ends, whose error it then returns.
+// Drain asks the coordinator to place no new instance on this executor
+// (and with Config.MigrateOnDrain to move its running instances to other
+// executors), then waits until none runs (their leases expire, operators
+// stop them) or ctx ends, whose error it then returns.
 func (a *Agent) Drain(ctx context.Context) error {
 	a.draining.Store(true)
-	if _, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id}); err != nil {
+	if _, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id, Migrate: a.cfg.MigrateOnDrain}); err != nil {
 		a.log.Warn("coordinator did not take the drain; waiting for the instances anyway", "err", err)
 	}
 	for {

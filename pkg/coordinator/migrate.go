@@ -92,22 +92,38 @@ func (a *assigner) sendMigrations() error {
 }
 
 func (s *instanceService) Migrate(ctx context.Context, req *rccv1.MigrateInstanceRequest) (*rccv1.Instance, error) {
-	c := s.c
 	in, err := s.st.GetInstance(ctx, req.Id)
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	if in.State != store.StateRunning {
-		return nil, status.Errorf(codes.FailedPrecondition, "instance %s is %s: only a running instance moves", in.ID, in.State)
-	}
-	target, err := s.migrationTarget(ctx, in, req.ToExecutor)
+	moved, err := s.c.migrate(ctx, s.st, in, req.ToExecutor)
 	if err != nil {
 		return nil, err
+	}
+	return instanceProto(moved), nil
+}
+
+// targetStore is what a migration reads to choose its target.
+type targetStore interface {
+	GetExecutor(ctx context.Context, id string) (store.Executor, error)
+	ListExecutors(ctx context.Context) ([]store.Executor, error)
+}
+
+// migrate moves a running instance to executor to (or the one
+// migrationTarget picks) and returns it on its new executor; its errors
+// are gRPC statuses.
+func (c *Coordinator) migrate(ctx context.Context, st targetStore, in store.Instance, to string) (store.Instance, error) {
+	if in.State != store.StateRunning {
+		return in, status.Errorf(codes.FailedPrecondition, "instance %s is %s: only a running instance moves", in.ID, in.State)
+	}
+	target, err := c.migrationTarget(ctx, st, in, to)
+	if err != nil {
+		return in, err
 	}
 	order := &rccv1.MigrateInstance{InstanceId: in.ID, TargetExecutorId: target.ID, TargetWsUrl: target.WSURL}
 	done, err := c.migrations.begin(in.ExecutorID, order)
 	if err != nil {
-		return nil, err
+		return in, err
 	}
 	defer c.migrations.end(in.ExecutorID, in.ID)
 	c.log.Info("instance migration ordered", "instance", in.ID, "from", in.ExecutorID, "to", target.ID)
@@ -117,20 +133,41 @@ func (s *instanceService) Migrate(ctx context.Context, req *rccv1.MigrateInstanc
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, status.Errorf(codes.FailedPrecondition, "instance %s did not move, it runs on %s still: %v", in.ID, in.ExecutorID, r.err)
+			return in, status.Errorf(codes.FailedPrecondition, "instance %s did not move, it runs on %s still: %v", in.ID, in.ExecutorID, r.err)
 		}
-		return instanceProto(r.in), nil
+		return r.in, nil
 	case <-t.C:
-		return nil, status.Errorf(codes.DeadlineExceeded, "instance %s: its executor %s did not report the move within %v", in.ID, in.ExecutorID, migrateTimeout)
+		return in, status.Errorf(codes.DeadlineExceeded, "instance %s: its executor %s did not report the move within %v", in.ID, in.ExecutorID, migrateTimeout)
 	case <-ctx.Done():
-		return nil, status.FromContextError(ctx.Err()).Err()
+		return in, status.FromContextError(ctx.Err()).Err()
 	}
+}
+
+// migrateAll moves every running instance of executor elsewhere, one at a
+// time, and returns how many moved and the errors of the others.
+func (c *Coordinator) migrateAll(ctx context.Context, st interface {
+	targetStore
+	ListInstances(ctx context.Context, f store.InstanceFilter) ([]store.Instance, error)
+}, executor string) (moved int, errs []error) {
+	ins, err := st.ListInstances(ctx, store.InstanceFilter{ExecutorID: executor, States: []store.InstanceState{store.StateRunning}})
+	if err != nil {
+		return 0, []error{grpcError(err)}
+	}
+	for _, in := range ins {
+		if _, err := c.migrate(ctx, st, in, ""); err != nil {
+			c.log.Warn("instance not moved off a draining executor", "instance", in.ID, "executor", executor, "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		moved++
+	}
+	return moved, errs
 }
 
 // migrationTarget checks the requested target, or picks the live active
 // executor other than the source with room and the fewest instances.
-func (s *instanceService) migrationTarget(ctx context.Context, in store.Instance, want string) (store.Executor, error) {
-	live := s.c.placement().LiveSince
+func (c *Coordinator) migrationTarget(ctx context.Context, st targetStore, in store.Instance, want string) (store.Executor, error) {
+	live := c.placement().LiveSince
 	usable := func(x store.Executor) error {
 		switch {
 		case x.ID == in.ExecutorID:
@@ -145,7 +182,7 @@ func (s *instanceService) migrationTarget(ctx context.Context, in store.Instance
 		return nil
 	}
 	if want != "" {
-		x, err := s.st.GetExecutor(ctx, want)
+		x, err := st.GetExecutor(ctx, want)
 		if err != nil {
 			return store.Executor{}, grpcError(err)
 		}
@@ -154,7 +191,7 @@ func (s *instanceService) migrationTarget(ctx context.Context, in store.Instance
 		}
 		return x, nil
 	}
-	xs, err := s.st.ListExecutors(ctx)
+	xs, err := st.ListExecutors(ctx)
 	if err != nil {
 		return store.Executor{}, grpcError(err)
 	}

@@ -3093,8 +3093,12 @@ func (x *ReportInstanceRequest) GetReport() *InstanceReport {
 }
 
 type DrainExecutorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Move the executor's running instances to other executors (live
+	// migration, as InstanceService.Migrate) before answering; those that
+	// cannot move run on there.
+	Migrate       bool `protobuf:"varint,2,opt,name=migrate,proto3" json:"migrate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3134,6 +3138,13 @@ func (x *DrainExecutorRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *DrainExecutorRequest) GetMigrate() bool {
+	if x != nil {
+		return x.Migrate
+	}
+	return false
 }
 
 type ListExecutorsRequest struct {
@@ -3955,9 +3966,10 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x15ReportInstanceRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12.\n" +
-	"\x06report\x18\x02 \x01(\v2\x16.rcc.v1.InstanceReportR\x06report\"&\n" +
+	"\x06report\x18\x02 \x01(\v2\x16.rcc.v1.InstanceReportR\x06report\"@\n" +
 	"\x14DrainExecutorRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x16\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\amigrate\x18\x02 \x01(\bR\amigrate\"\x16\n" +
 	"\x14ListExecutorsRequest\"G\n" +
 	"\x15ListExecutorsResponse\x12.\n" +
 	"\texecutors\x18\x01 \x03(\v2\x10.rcc.v1.ExecutorR\texecutors\"3\n" +
