@@ -133,6 +133,7 @@ type instance struct {
 	recent   frameWindow
 	done     chan struct{} // closed when the instance ends
 	mig      migration     // live migration (migrate.go)
+	upg      *probation    // a hot upgrade on trial, under guestMu (upgrade.go)
 }
 
 // member is a player in the game; sess is nil while disconnected.
@@ -268,6 +269,7 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	in.curFrame.Store(in.frame.Load() + 1)
 	start := time.Now()
 	stateBytes, err := in.wasm.Frame(ctx, in.events)
+	stateBytes, err = in.probationFrame(ctx, stateBytes, err)
 	dur := time.Since(start)
 	if in.rec != nil {
 		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)

@@ -18,6 +18,12 @@ var ErrNoToolchain = errors.New("the Go toolchain (the go command) is not on PAT
 // GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared. The compiler's own
 // messages are part of the returned error.
 func Build(ctx context.Context, dir, out string) error {
+	return BuildTags(ctx, dir, out)
+}
+
+// BuildTags is Build with build tags (go build -tags), for the variants of
+// a game that tests build.
+func BuildTags(ctx context.Context, dir, out string, tags ...string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return ErrNoToolchain
@@ -29,7 +35,11 @@ func Build(ctx context.Context, dir, out string) error {
 	if err := os.MkdirAll(filepath.Dir(absOut), 0o755); err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", absOut, ".")
+	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-o", absOut}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	cmd := exec.CommandContext(ctx, goBin, append(args, ".")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	var stderr bytes.Buffer

@@ -120,6 +120,9 @@ var abiExports = []abiExport{
 	{"_initialize", sig("", ""), false},
 	{"on_join", sig(i32+i32, ""), false},
 	{"on_leave", sig(i32+i32, ""), false},
+	// The hot-upgrade pair (docs/abi.md, upgrade.go).
+	{"save_state", sig("", i32), false},
+	{"load_state", sig(i32+i32, i32), false},
 }
 
 // Check validates wasm against the guest ABI v1 without compiling it: the

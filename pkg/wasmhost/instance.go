@@ -408,22 +408,31 @@ func (i *Instance) serializeState(ctx context.Context, timeout time.Duration) ([
 	if err := i.call(ctx, "serialize_state", i.serialize, timeout); err != nil {
 		return nil, err
 	}
-	ptr := uint32(i.stack[0])
+	b, err := i.lengthPrefixed("serialize_state", uint32(i.stack[0]))
+	if err != nil {
+		return nil, err
+	}
+	i.stateBytes.Store(uint64(len(b)))
+	return b, nil
+}
+
+// lengthPrefixed returns a view of the u32-length-prefixed bytes at ptr
+// that call returned, checking their bounds and size.
+func (i *Instance) lengthPrefixed(call string, ptr uint32) ([]byte, error) {
 	n, ok := i.mem.ReadUint32Le(ptr)
 	if !ok {
-		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: call,
 			Detail: fmt.Sprintf("state pointer %#x is outside linear memory of %d bytes", ptr, i.mem.Size())})
 	}
 	if int64(n) > int64(i.engine.cfg.MaxStateBytes) {
-		return nil, i.fail(&Error{Reason: lifecycle.ReasonStateTooLarge, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonStateTooLarge, Call: call,
 			Detail: fmt.Sprintf("state of %d bytes, over the limit of %d", n, i.engine.cfg.MaxStateBytes)})
 	}
 	b, ok := i.mem.Read(ptr+4, n)
 	if !ok {
-		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: call,
 			Detail: fmt.Sprintf("state of %d bytes at %#x runs past linear memory of %d bytes", n, ptr+4, i.mem.Size())})
 	}
-	i.stateBytes.Store(uint64(n))
 	return b, nil
 }
 
