@@ -46,3 +46,38 @@ func newInstanceMigrateCmd() *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("to", completeExecutorIDs(&f))
 	return cmd
 }
+
+func newInstanceUpgradeCmd() *cobra.Command {
+	var f serverFlags
+	var version uint32
+	cmd := &cobra.Command{
+		Use:               "upgrade ID",
+		ValidArgsFunction: onlyFirst(completeInstanceIDs(&f, false)),
+		Short:             "Change a running instance to another version of its game, its players connected",
+		Long: "Change a running instance to another version of its game (--version, default the latest)\n" +
+			"while its players play: the running version's save_state output goes to the new version's\n" +
+			"load_state (docs/abi.md). Prints the instance on its new version once that version has run\n" +
+			"its first frames; if the versions lack the pair, load_state fails or the new version fails\n" +
+			"in its first frames, the instance goes on with its old version and the command exits 1\n" +
+			"saying why.",
+		Args: cmdline.Args("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
+				start := time.Now()
+				in, err := c.Instances.Upgrade(ctx, &rccv1.UpgradeInstanceRequest{Id: args[0], Version: version})
+				if err != nil {
+					return err
+				}
+				if f.output == "json" {
+					return writeJSON(cmd.OutOrStdout(), instanceJSON(in, time.Now()))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s at version %d, upgraded in %v\n", in.Id, stateName(in.State), in.Version,
+					time.Since(start).Round(time.Millisecond))
+				return nil
+			})
+		},
+	}
+	cmd.Flags().Uint32Var(&version, "version", 0, "the version to change to (default: the game's latest)")
+	addServerFlags(cmd, &f, true)
+	return cmd
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -94,6 +95,26 @@ func TestE2ERollingRestart(t *testing.T) {
 	restart(ex1, ex2, 1)
 	ex1 = c.executor("ex-1", drain...) // the new process of the same executor
 	restart(ex2, ex1, 2)
+
+	// An operator moves it by hand: rccctl instance migrate, to ex-2 again.
+	ex2 = c.executor("ex-2", drain...)
+	env := []string{"RCC_ADDR=" + c.addr, "RCC_TOKEN=" + string(mustToken(t, c.issuer))}
+	testenv.WaitFor(t, "rccctl instance migrate to succeed", 30*time.Second, func() bool {
+		out, err := rccctl(t, env, "instance", "migrate", in.Id, "--to", ex2.id)
+		if err != nil {
+			t.Logf("rccctl instance migrate: %v: %s", err, out) // ex-2 may not be live yet
+			return false
+		}
+		return strings.Contains(out, "running on "+ex2.id)
+	})
+	goesOn("alice's game to go on after rccctl instance migrate")
+	if st := alice.Stats(); st.Reconnects != 3 || !st.Welcome.Resumed {
+		t.Errorf("alice after the third move: %d reconnects, resumed %v; want 3, resumed", st.Reconnects, st.Welcome.Resumed)
+	}
+	out, err := rccctl(t, env, "instance", "upgrade", in.Id)
+	if err == nil || !strings.Contains(out, "runs version 1 already") {
+		t.Errorf("rccctl instance upgrade to the version it runs: %v: %s", err, out)
+	}
 	// With nowhere to move, the last executor would wait for its instance
 	// (--drain-timeout) when the test stops it: stop the instance first.
 	if _, err := c.admin.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: in.Id}); err != nil {

@@ -650,6 +650,12 @@ func (a *Agent) stream(ctx context.Context, ok func()) error {
 				defer a.starts.Done()
 				a.migrate(ctx, k.Migrate)
 			}()
+		case *rccv1.Assignment_Upgrade:
+			a.starts.Add(1)
+			go func() {
+				defer a.starts.Done()
+				a.upgrade(ctx, k.Upgrade)
+			}()
 		}
 	}
 }

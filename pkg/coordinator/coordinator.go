@@ -236,6 +236,7 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_AppendLogs_FullMethodName:      exec,
 			rccv1.ExecutorService_Drain_FullMethodName:           both,
 			rccv1.ExecutorService_ReportMigration_FullMethodName: exec,
+			rccv1.ExecutorService_ReportUpgrade_FullMethodName:   exec,
 			rccv1.WatchService_ServiceDesc.ServiceName:           admin,
 		},
 		OpenHealth:     true,

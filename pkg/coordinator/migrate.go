@@ -18,15 +18,15 @@ import (
 // target (a module compile) and the move itself.
 const migrateTimeout = time.Minute
 
-// migrations are the live migrations under way: the orders waiting for
-// their source executor's assignment stream, and the Migrate calls
-// waiting for the source's report. They live in this coordinator's
-// memory: the source executor's assignment stream must be on this
-// coordinator (docs/operations.md).
+// migrations are the live migrations and hot upgrades under way (one at a
+// time per instance): the orders waiting for their executor's assignment
+// stream, and the calls waiting for the executor's report. They live in
+// this coordinator's memory: the executor's assignment stream must be on
+// this coordinator (docs/operations.md).
 type migrations struct {
 	mu      sync.Mutex
-	orders  map[string][]*rccv1.MigrateInstance // source executor -> orders
-	waiting map[string]chan migrationResult     // instance -> its Migrate call
+	orders  map[string][]*rccv1.Assignment  // executor -> orders
+	waiting map[string]chan migrationResult // instance -> its call
 }
 
 type migrationResult struct {
@@ -34,40 +34,41 @@ type migrationResult struct {
 	err error
 }
 
-func (m *migrations) begin(source string, order *rccv1.MigrateInstance) (chan migrationResult, error) {
+// begin registers an order for executor about instance.
+func (m *migrations) begin(executor, instance string, order *rccv1.Assignment) (chan migrationResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.waiting == nil {
-		m.waiting, m.orders = map[string]chan migrationResult{}, map[string][]*rccv1.MigrateInstance{}
+		m.waiting, m.orders = map[string]chan migrationResult{}, map[string][]*rccv1.Assignment{}
 	}
-	if _, ok := m.waiting[order.InstanceId]; ok {
-		return nil, status.Errorf(codes.Aborted, "instance %s is being moved already", order.InstanceId)
+	if _, ok := m.waiting[instance]; ok {
+		return nil, status.Errorf(codes.Aborted, "instance %s is being moved or upgraded already", instance)
 	}
 	ch := make(chan migrationResult, 1)
-	m.waiting[order.InstanceId] = ch
-	m.orders[source] = append(m.orders[source], order)
+	m.waiting[instance] = ch
+	m.orders[executor] = append(m.orders[executor], order)
 	return ch, nil
 }
 
-// end forgets a migration and its order, if not sent yet.
-func (m *migrations) end(source, instance string) {
+// end forgets an order's call, and the order if not sent yet.
+func (m *migrations) end(executor, instance string, order *rccv1.Assignment) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.waiting, instance)
-	kept := m.orders[source][:0]
-	for _, o := range m.orders[source] {
-		if o.InstanceId != instance {
+	kept := m.orders[executor][:0]
+	for _, o := range m.orders[executor] {
+		if o != order {
 			kept = append(kept, o)
 		}
 	}
-	m.orders[source] = kept
+	m.orders[executor] = kept
 }
 
-func (m *migrations) take(source string) []*rccv1.MigrateInstance {
+func (m *migrations) take(executor string) []*rccv1.Assignment {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := m.orders[source]
-	delete(m.orders, source)
+	out := m.orders[executor]
+	delete(m.orders, executor)
 	return out
 }
 
@@ -81,14 +82,39 @@ func (m *migrations) finish(instance string, r migrationResult) {
 	}
 }
 
-// sendMigrations sends the migration orders for the stream's executor.
+// sendMigrations sends the migration and upgrade orders for the stream's
+// executor.
 func (a *assigner) sendMigrations() error {
 	for _, o := range a.c.migrations.take(a.executor) {
-		if err := a.send(&rccv1.Assignment{Kind: &rccv1.Assignment_Migrate{Migrate: o}}); err != nil {
+		if err := a.send(o); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// order sends an order to the executor of in and waits for its report;
+// what names it in errors ("move", "upgrade").
+func (c *Coordinator) order(ctx context.Context, in store.Instance, what string, order *rccv1.Assignment) (store.Instance, error) {
+	done, err := c.migrations.begin(in.ExecutorID, in.ID, order)
+	if err != nil {
+		return in, err
+	}
+	defer c.migrations.end(in.ExecutorID, in.ID, order)
+	c.streams.wake(in.ExecutorID, in.ID)
+	t := time.NewTimer(migrateTimeout)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return in, status.Errorf(codes.FailedPrecondition, "instance %s: no %s, it runs as before on %s: %v", in.ID, what, in.ExecutorID, r.err)
+		}
+		return r.in, nil
+	case <-t.C:
+		return in, status.Errorf(codes.DeadlineExceeded, "instance %s: its executor %s did not report the %s within %v", in.ID, in.ExecutorID, what, migrateTimeout)
+	case <-ctx.Done():
+		return in, status.FromContextError(ctx.Err()).Err()
+	}
 }
 
 func (s *instanceService) Migrate(ctx context.Context, req *rccv1.MigrateInstanceRequest) (*rccv1.Instance, error) {
@@ -120,27 +146,9 @@ func (c *Coordinator) migrate(ctx context.Context, st targetStore, in store.Inst
 	if err != nil {
 		return in, err
 	}
-	order := &rccv1.MigrateInstance{InstanceId: in.ID, TargetExecutorId: target.ID, TargetWsUrl: target.WSURL}
-	done, err := c.migrations.begin(in.ExecutorID, order)
-	if err != nil {
-		return in, err
-	}
-	defer c.migrations.end(in.ExecutorID, in.ID)
 	c.log.Info("instance migration ordered", "instance", in.ID, "from", in.ExecutorID, "to", target.ID)
-	c.streams.wake(in.ExecutorID, in.ID)
-	t := time.NewTimer(migrateTimeout)
-	defer t.Stop()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return in, status.Errorf(codes.FailedPrecondition, "instance %s did not move, it runs on %s still: %v", in.ID, in.ExecutorID, r.err)
-		}
-		return r.in, nil
-	case <-t.C:
-		return in, status.Errorf(codes.DeadlineExceeded, "instance %s: its executor %s did not report the move within %v", in.ID, in.ExecutorID, migrateTimeout)
-	case <-ctx.Done():
-		return in, status.FromContextError(ctx.Err()).Err()
-	}
+	return c.order(ctx, in, "move", &rccv1.Assignment{Kind: &rccv1.Assignment_Migrate{Migrate: &rccv1.MigrateInstance{
+		InstanceId: in.ID, TargetExecutorId: target.ID, TargetWsUrl: target.WSURL}}})
 }
 
 // migrateAll moves every running instance of executor elsewhere, one at a

@@ -433,3 +433,30 @@ func (s *db) MoveInstance(ctx context.Context, id, from, to string, now time.Tim
 	}
 	return out, nil
 }
+
+func (s *db) UpgradeInstance(ctx context.Context, id, executor string, version uint32, now time.Time) (Instance, error) {
+	var out Instance
+	err := s.tx(ctx, func(c conn) error {
+		in, err := getInstance(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if in.ExecutorID != executor || in.State != StateRunning {
+			return fmt.Errorf("instance %s is %s on executor %q, not running on %s: %w", id, in.State, in.ExecutorID, executor, ErrConflict)
+		}
+		v, err := getVersionShared(ctx, c, in.Game, version)
+		if err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `UPDATE instances SET version = ?, module_sha256 = ?, updated_at = ? WHERE id = ?`,
+			int64(v.Version), v.ModuleSHA256, ms(now), id); err != nil {
+			return err
+		}
+		out, err = getInstance(ctx, c, id)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("upgrade instance: %w", err)
+	}
+	return out, nil
+}

@@ -297,6 +297,11 @@ type Store interface {
 	// to, after a live migration. ErrConflict unless the instance is
 	// running on from; ErrNotFound for an unknown instance or target.
 	MoveInstance(ctx context.Context, id, from, to string, now time.Time) (Instance, error)
+	// UpgradeInstance records that a running instance of executor runs
+	// version of its game now, after a hot upgrade. ErrConflict unless the
+	// instance is running on executor; ErrNotFound for an unknown instance
+	// or version.
+	UpgradeInstance(ctx context.Context, id, executor string, version uint32, now time.Time) (Instance, error)
 
 	// RegisterExecutor creates or re-activates an executor by name.
 	RegisterExecutor(ctx context.Context, r Registration, now time.Time) (Executor, error)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"LogsConcurrent", testLogsConcurrent},
 		{"DeleteGameRacesSpawn", testDeleteGameRacesSpawn},
 		{"MoveInstance", testMoveInstance},
+		{"UpgradeInstance", testUpgradeInstance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1108,5 +1109,33 @@ func testMoveInstance(t *testing.T, s store.Store) {
 	}
 	if _, err := s.MoveInstance(ctx, "no-such-instance", a.ID, b.ID, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("move an unknown instance: err = %v, want ErrNotFound", err)
+	}
+}
+
+// testUpgradeInstance records a hot upgrade: the instance's version and
+// module become the new version's; only its executor may, and only to a
+// version that exists.
+func testUpgradeInstance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	v2 := deploy(t, s, "arena", "m2")
+	a := register(t, s, "ex-a", 0, t0)
+	b := register(t, s, "ex-b", 0, t0)
+	sp := spec("arena")
+	sp.Version = 1
+	in := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+	if _, err := s.UpgradeInstance(ctx, in.ID, a.ID, 2, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("upgrade a starting instance: err = %v, want ErrConflict", err)
+	}
+	must[store.Instance](t)(s.ReportInstance(ctx, a.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning}, t0))
+	if _, err := s.UpgradeInstance(ctx, in.ID, b.ID, 2, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("upgrade from another executor: err = %v, want ErrConflict", err)
+	}
+	if _, err := s.UpgradeInstance(ctx, in.ID, a.ID, 9, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("upgrade to an unknown version: err = %v, want ErrNotFound", err)
+	}
+	up := must[store.Instance](t)(s.UpgradeInstance(ctx, in.ID, a.ID, 2, t0.Add(time.Second)))
+	if up.Version != 2 || up.ModuleSHA256 != v2.ModuleSHA256 || up.State != store.StateRunning || up.ExecutorID != a.ID {
+		t.Fatalf("upgraded = %+v, want version 2 (%s) running on %s", up, v2.ModuleSHA256, a.ID)
 	}
 }

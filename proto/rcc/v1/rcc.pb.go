@@ -2845,6 +2845,7 @@ type Assignment struct {
 	//	*Assignment_Start
 	//	*Assignment_Stop
 	//	*Assignment_Migrate
+	//	*Assignment_Upgrade
 	Kind          isAssignment_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2914,6 +2915,15 @@ func (x *Assignment) GetMigrate() *MigrateInstance {
 	return nil
 }
 
+func (x *Assignment) GetUpgrade() *UpgradeInstance {
+	if x != nil {
+		if x, ok := x.Kind.(*Assignment_Upgrade); ok {
+			return x.Upgrade
+		}
+	}
+	return nil
+}
+
 type isAssignment_Kind interface {
 	isAssignment_Kind()
 }
@@ -2930,11 +2940,17 @@ type Assignment_Migrate struct {
 	Migrate *MigrateInstance `protobuf:"bytes,3,opt,name=migrate,proto3,oneof"`
 }
 
+type Assignment_Upgrade struct {
+	Upgrade *UpgradeInstance `protobuf:"bytes,4,opt,name=upgrade,proto3,oneof"`
+}
+
 func (*Assignment_Start) isAssignment_Kind() {}
 
 func (*Assignment_Stop) isAssignment_Kind() {}
 
 func (*Assignment_Migrate) isAssignment_Kind() {}
+
+func (*Assignment_Upgrade) isAssignment_Kind() {}
 
 type StartInstance struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3713,6 +3729,198 @@ func (x *ReportMigrationRequest) GetPausedMs() float64 {
 	return 0
 }
 
+type UpgradeInstanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The version to change to; 0: the game's latest.
+	Version       uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeInstanceRequest) Reset() {
+	*x = UpgradeInstanceRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeInstanceRequest) ProtoMessage() {}
+
+func (x *UpgradeInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeInstanceRequest.ProtoReflect.Descriptor instead.
+func (*UpgradeInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *UpgradeInstanceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpgradeInstanceRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// UpgradeInstance tells an executor to change a running instance to
+// another version of its game.
+type UpgradeInstance struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Version       *GameVersion           `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeInstance) Reset() {
+	*x = UpgradeInstance{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeInstance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeInstance) ProtoMessage() {}
+
+func (x *UpgradeInstance) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeInstance.ProtoReflect.Descriptor instead.
+func (*UpgradeInstance) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *UpgradeInstance) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *UpgradeInstance) GetVersion() *GameVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+type ReportUpgradeRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Version    uint32                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Empty when the instance runs the new version; else why it does not.
+	Error         string  `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	Frame         uint64  `protobuf:"varint,5,opt,name=frame,proto3" json:"frame,omitempty"`
+	PausedMs      float64 `protobuf:"fixed64,6,opt,name=paused_ms,json=pausedMs,proto3" json:"paused_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportUpgradeRequest) Reset() {
+	*x = ReportUpgradeRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportUpgradeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportUpgradeRequest) ProtoMessage() {}
+
+func (x *ReportUpgradeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportUpgradeRequest.ProtoReflect.Descriptor instead.
+func (*ReportUpgradeRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ReportUpgradeRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *ReportUpgradeRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *ReportUpgradeRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ReportUpgradeRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReportUpgradeRequest) GetFrame() uint64 {
+	if x != nil {
+		return x.Frame
+	}
+	return 0
+}
+
+func (x *ReportUpgradeRequest) GetPausedMs() float64 {
+	if x != nil {
+		return x.PausedMs
+	}
+	return 0
+}
+
 var File_rcc_v1_rcc_proto protoreflect.FileDescriptor
 
 const file_rcc_v1_rcc_proto_rawDesc = "" +
@@ -3949,12 +4157,13 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"reregister\"5\n" +
 	"\x12AssignmentsRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
-	"executorId\"\xa4\x01\n" +
+	"executorId\"\xd9\x01\n" +
 	"\n" +
 	"Assignment\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.rcc.v1.StartInstanceH\x00R\x05start\x12*\n" +
 	"\x04stop\x18\x02 \x01(\v2\x14.rcc.v1.StopInstanceH\x00R\x04stop\x123\n" +
-	"\amigrate\x18\x03 \x01(\v2\x17.rcc.v1.MigrateInstanceH\x00R\amigrateB\x06\n" +
+	"\amigrate\x18\x03 \x01(\v2\x17.rcc.v1.MigrateInstanceH\x00R\amigrate\x123\n" +
+	"\aupgrade\x18\x04 \x01(\v2\x17.rcc.v1.UpgradeInstanceH\x00R\aupgradeB\x06\n" +
 	"\x04kind\"l\n" +
 	"\rStartInstance\x12,\n" +
 	"\binstance\x18\x01 \x01(\v2\x10.rcc.v1.InstanceR\binstance\x12-\n" +
@@ -4006,6 +4215,22 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x12target_executor_id\x18\x03 \x01(\tR\x10targetExecutorId\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
+	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs\"B\n" +
+	"\x16UpgradeInstanceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"a\n" +
+	"\x0fUpgradeInstance\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12-\n" +
+	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\"\xbb\x01\n" +
+	"\x14ReportUpgradeRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\rR\aversion\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
+	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
 	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs*\xf1\x01\n" +
 	"\rInstanceState\x12\x1e\n" +
 	"\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
@@ -4034,7 +4259,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"GetVersion\x12\x19.rcc.v1.GetVersionRequest\x1a\x13.rcc.v1.GameVersion\x12B\n" +
 	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x01\x12C\n" +
 	"\n" +
-	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xcf\x03\n" +
+	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\x8c\x04\n" +
 	"\x0fInstanceService\x12/\n" +
 	"\x05Spawn\x12\x14.rcc.v1.SpawnRequest\x1a\x10.rcc.v1.Instance\x123\n" +
 	"\x03Get\x12\x1a.rcc.v1.GetInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
@@ -4044,7 +4269,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"RenewLease\x12\x19.rcc.v1.RenewLeaseRequest\x1a\x10.rcc.v1.Instance\x121\n" +
 	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse\x12/\n" +
 	"\x04Logs\x12\x13.rcc.v1.LogsRequest\x1a\x10.rcc.v1.LogEntry0\x01\x12;\n" +
-	"\aMigrate\x12\x1e.rcc.v1.MigrateInstanceRequest\x1a\x10.rcc.v1.Instance2\xeb\x04\n" +
+	"\aMigrate\x12\x1e.rcc.v1.MigrateInstanceRequest\x1a\x10.rcc.v1.Instance\x12;\n" +
+	"\aUpgrade\x12\x1e.rcc.v1.UpgradeInstanceRequest\x1a\x10.rcc.v1.Instance2\xac\x05\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
@@ -4055,7 +4281,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x05Drain\x12\x1c.rcc.v1.DrainExecutorRequest\x1a\x10.rcc.v1.Executor\x12C\n" +
 	"\x04List\x12\x1c.rcc.v1.ListExecutorsRequest\x1a\x1d.rcc.v1.ListExecutorsResponse\x12;\n" +
 	"\aUndrain\x12\x1e.rcc.v1.UndrainExecutorRequest\x1a\x10.rcc.v1.Executor\x12C\n" +
-	"\x0fReportMigration\x12\x1e.rcc.v1.ReportMigrationRequest\x1a\x10.rcc.v1.Instance2C\n" +
+	"\x0fReportMigration\x12\x1e.rcc.v1.ReportMigrationRequest\x1a\x10.rcc.v1.Instance\x12?\n" +
+	"\rReportUpgrade\x12\x1c.rcc.v1.ReportUpgradeRequest\x1a\x10.rcc.v1.Instance2C\n" +
 	"\fWatchService\x123\n" +
 	"\x05Watch\x12\x14.rcc.v1.WatchRequest\x1a\x12.rcc.v1.WatchEvent0\x01B-Z+github.com/rcc-games/rcc/proto/rcc/v1;rccv1b\x06proto3"
 
@@ -4072,7 +4299,7 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 57)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(LogStream)(0),                   // 1: rcc.v1.LogStream
@@ -4128,18 +4355,21 @@ var file_rcc_v1_rcc_proto_goTypes = []any{
 	(*MigrateInstanceRequest)(nil),   // 51: rcc.v1.MigrateInstanceRequest
 	(*MigrateInstance)(nil),          // 52: rcc.v1.MigrateInstance
 	(*ReportMigrationRequest)(nil),   // 53: rcc.v1.ReportMigrationRequest
-	nil,                              // 54: rcc.v1.Instance.LabelsEntry
-	nil,                              // 55: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 56: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 57: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 58: rcc.v1.Executor.LabelsEntry
-	nil,                              // 59: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 60: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 61: google.protobuf.Struct
+	(*UpgradeInstanceRequest)(nil),   // 54: rcc.v1.UpgradeInstanceRequest
+	(*UpgradeInstance)(nil),          // 55: rcc.v1.UpgradeInstance
+	(*ReportUpgradeRequest)(nil),     // 56: rcc.v1.ReportUpgradeRequest
+	nil,                              // 57: rcc.v1.Instance.LabelsEntry
+	nil,                              // 58: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 59: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 60: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 61: rcc.v1.Executor.LabelsEntry
+	nil,                              // 62: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 64: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	60, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	60, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	63, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	63, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	7,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	5,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -4147,30 +4377,30 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	3,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	4,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	54, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	61, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	60, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	60, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	60, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	57, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	64, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	63, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	63, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	63, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
 	17, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	60, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	55, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	61, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	63, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	58, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	64, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	56, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	59, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
 	16, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	57, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	60, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	60, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	60, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	63, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	63, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 24: rcc.v1.LogEntry.stream:type_name -> rcc.v1.LogStream
 	26, // 25: rcc.v1.InstanceLogs.entries:type_name -> rcc.v1.LogEntry
 	28, // 26: rcc.v1.AppendLogsRequest.instances:type_name -> rcc.v1.InstanceLogs
 	2,  // 27: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	58, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	61, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
 	31, // 29: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	60, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	60, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	59, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	63, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	63, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	62, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
 	32, // 33: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
 	0,  // 34: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
 	17, // 35: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
@@ -4180,67 +4410,73 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	40, // 39: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
 	41, // 40: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
 	52, // 41: rcc.v1.Assignment.migrate:type_name -> rcc.v1.MigrateInstance
-	16, // 42: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
-	4,  // 43: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	35, // 44: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	32, // 45: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	60, // 46: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	16, // 47: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	32, // 48: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	4,  // 49: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
-	6,  // 50: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	9,  // 51: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	11, // 52: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	13, // 53: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	14, // 54: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	48, // 55: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
-	18, // 56: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	19, // 57: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	20, // 58: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	22, // 59: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	23, // 60: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	24, // 61: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 62: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
-	51, // 63: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
-	33, // 64: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	36, // 65: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	38, // 66: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	42, // 67: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	29, // 68: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
-	43, // 69: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	44, // 70: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	50, // 71: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
-	53, // 72: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
-	46, // 73: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	8,  // 74: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	10, // 75: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	12, // 76: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	4,  // 77: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	15, // 78: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	49, // 79: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
-	16, // 80: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	16, // 81: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	21, // 82: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	16, // 83: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	16, // 84: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	25, // 85: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	26, // 86: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
-	16, // 87: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
-	34, // 88: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	37, // 89: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	39, // 90: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	16, // 91: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	30, // 92: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
-	32, // 93: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	45, // 94: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	32, // 95: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
-	16, // 96: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
-	47, // 97: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	74, // [74:98] is the sub-list for method output_type
-	50, // [50:74] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	55, // 42: rcc.v1.Assignment.upgrade:type_name -> rcc.v1.UpgradeInstance
+	16, // 43: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
+	4,  // 44: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
+	35, // 45: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	32, // 46: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	63, // 47: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	16, // 48: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	32, // 49: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	4,  // 50: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
+	4,  // 51: rcc.v1.UpgradeInstance.version:type_name -> rcc.v1.GameVersion
+	6,  // 52: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	9,  // 53: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	11, // 54: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	13, // 55: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	14, // 56: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	48, // 57: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	18, // 58: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	19, // 59: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	20, // 60: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	22, // 61: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	23, // 62: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	24, // 63: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 64: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
+	51, // 65: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
+	54, // 66: rcc.v1.InstanceService.Upgrade:input_type -> rcc.v1.UpgradeInstanceRequest
+	33, // 67: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	36, // 68: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	38, // 69: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	42, // 70: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	29, // 71: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
+	43, // 72: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	44, // 73: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	50, // 74: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	53, // 75: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
+	56, // 76: rcc.v1.ExecutorService.ReportUpgrade:input_type -> rcc.v1.ReportUpgradeRequest
+	46, // 77: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	8,  // 78: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	10, // 79: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	12, // 80: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	4,  // 81: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	15, // 82: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	49, // 83: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	16, // 84: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	16, // 85: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	21, // 86: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	16, // 87: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	16, // 88: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	25, // 89: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	26, // 90: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
+	16, // 91: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
+	16, // 92: rcc.v1.InstanceService.Upgrade:output_type -> rcc.v1.Instance
+	34, // 93: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	37, // 94: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	39, // 95: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	16, // 96: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	30, // 97: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
+	32, // 98: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	45, // 99: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	32, // 100: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	16, // 101: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
+	16, // 102: rcc.v1.ExecutorService.ReportUpgrade:output_type -> rcc.v1.Instance
+	47, // 103: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	78, // [78:104] is the sub-list for method output_type
+	52, // [52:78] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -4257,6 +4493,7 @@ func file_rcc_v1_rcc_proto_init() {
 		(*Assignment_Start)(nil),
 		(*Assignment_Stop)(nil),
 		(*Assignment_Migrate)(nil),
+		(*Assignment_Upgrade)(nil),
 	}
 	file_rcc_v1_rcc_proto_msgTypes[44].OneofWrappers = []any{
 		(*WatchEvent_Instance)(nil),
@@ -4268,7 +4505,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   57,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

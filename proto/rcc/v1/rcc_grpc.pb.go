@@ -350,6 +350,7 @@ const (
 	InstanceService_Join_FullMethodName       = "/rcc.v1.InstanceService/Join"
 	InstanceService_Logs_FullMethodName       = "/rcc.v1.InstanceService/Logs"
 	InstanceService_Migrate_FullMethodName    = "/rcc.v1.InstanceService/Migrate"
+	InstanceService_Upgrade_FullMethodName    = "/rcc.v1.InstanceService/Upgrade"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -390,6 +391,12 @@ type InstanceServiceClient interface {
 	// FAILED_PRECONDITION with why it did not happen (the instance then runs
 	// where it was). Role: admin.
 	Migrate(ctx context.Context, in *MigrateInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
+	// Upgrade changes a running instance to another version of its game
+	// while its players play, through the versions' save_state/load_state
+	// pair (docs/abi.md). It returns the instance on its new version once the
+	// new version has passed its first frames, or FAILED_PRECONDITION with
+	// why not (the instance then runs its old version). Role: admin.
+	Upgrade(ctx context.Context, in *UpgradeInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
 }
 
 type instanceServiceClient struct {
@@ -489,6 +496,16 @@ func (c *instanceServiceClient) Migrate(ctx context.Context, in *MigrateInstance
 	return out, nil
 }
 
+func (c *instanceServiceClient) Upgrade(ctx context.Context, in *UpgradeInstanceRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, InstanceService_Upgrade_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -527,6 +544,12 @@ type InstanceServiceServer interface {
 	// FAILED_PRECONDITION with why it did not happen (the instance then runs
 	// where it was). Role: admin.
 	Migrate(context.Context, *MigrateInstanceRequest) (*Instance, error)
+	// Upgrade changes a running instance to another version of its game
+	// while its players play, through the versions' save_state/load_state
+	// pair (docs/abi.md). It returns the instance on its new version once the
+	// new version has passed its first frames, or FAILED_PRECONDITION with
+	// why not (the instance then runs its old version). Role: admin.
+	Upgrade(context.Context, *UpgradeInstanceRequest) (*Instance, error)
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -560,6 +583,9 @@ func (UnimplementedInstanceServiceServer) Logs(*LogsRequest, grpc.ServerStreamin
 }
 func (UnimplementedInstanceServiceServer) Migrate(context.Context, *MigrateInstanceRequest) (*Instance, error) {
 	return nil, status.Error(codes.Unimplemented, "method Migrate not implemented")
+}
+func (UnimplementedInstanceServiceServer) Upgrade(context.Context, *UpgradeInstanceRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method Upgrade not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -719,6 +745,24 @@ func _InstanceService_Migrate_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InstanceService_Upgrade_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpgradeInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Upgrade(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Upgrade_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Upgrade(ctx, req.(*UpgradeInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -754,6 +798,10 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Migrate",
 			Handler:    _InstanceService_Migrate_Handler,
 		},
+		{
+			MethodName: "Upgrade",
+			Handler:    _InstanceService_Upgrade_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -775,6 +823,7 @@ const (
 	ExecutorService_List_FullMethodName            = "/rcc.v1.ExecutorService/List"
 	ExecutorService_Undrain_FullMethodName         = "/rcc.v1.ExecutorService/Undrain"
 	ExecutorService_ReportMigration_FullMethodName = "/rcc.v1.ExecutorService/ReportMigration"
+	ExecutorService_ReportUpgrade_FullMethodName   = "/rcc.v1.ExecutorService/ReportUpgrade"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -812,6 +861,9 @@ type ExecutorServiceClient interface {
 	// ReportMigration reports the end of a MigrateInstance order: on success
 	// the instance is assigned to the target from then on. Role: executor.
 	ReportMigration(ctx context.Context, in *ReportMigrationRequest, opts ...grpc.CallOption) (*Instance, error)
+	// ReportUpgrade reports the end of an UpgradeInstance order: on success
+	// the instance runs the new version from then on. Role: executor.
+	ReportUpgrade(ctx context.Context, in *ReportUpgradeRequest, opts ...grpc.CallOption) (*Instance, error)
 }
 
 type executorServiceClient struct {
@@ -921,6 +973,16 @@ func (c *executorServiceClient) ReportMigration(ctx context.Context, in *ReportM
 	return out, nil
 }
 
+func (c *executorServiceClient) ReportUpgrade(ctx context.Context, in *ReportUpgradeRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, ExecutorService_ReportUpgrade_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -956,6 +1018,9 @@ type ExecutorServiceServer interface {
 	// ReportMigration reports the end of a MigrateInstance order: on success
 	// the instance is assigned to the target from then on. Role: executor.
 	ReportMigration(context.Context, *ReportMigrationRequest) (*Instance, error)
+	// ReportUpgrade reports the end of an UpgradeInstance order: on success
+	// the instance runs the new version from then on. Role: executor.
+	ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error)
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -992,6 +1057,9 @@ func (UnimplementedExecutorServiceServer) Undrain(context.Context, *UndrainExecu
 }
 func (UnimplementedExecutorServiceServer) ReportMigration(context.Context, *ReportMigrationRequest) (*Instance, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportMigration not implemented")
+}
+func (UnimplementedExecutorServiceServer) ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportUpgrade not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -1169,6 +1237,24 @@ func _ExecutorService_ReportMigration_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_ReportUpgrade_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportUpgradeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).ReportUpgrade(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_ReportUpgrade_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).ReportUpgrade(ctx, req.(*ReportUpgradeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1207,6 +1293,10 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportMigration",
 			Handler:    _ExecutorService_ReportMigration_Handler,
+		},
+		{
+			MethodName: "ReportUpgrade",
+			Handler:    _ExecutorService_ReportUpgrade_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
