@@ -59,10 +59,14 @@ func writeExecutorTable(w io.Writer, xs []*rccv1.Executor, now time.Time) error 
 }
 
 func newExecutorDrainCmd() *cobra.Command {
-	return newExecutorStateCmd("drain ID", "Place no new instances on an executor; running ones finish", "still assigned",
+	var migrate bool
+	cmd := newExecutorStateCmd("drain ID", "Place no new instances on an executor; running ones finish, or move with --migrate", "still assigned",
 		func(ctx context.Context, c *client.Client, id string) (*rccv1.Executor, error) {
-			return c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: id})
+			return c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: id, Migrate: migrate})
 		})
+	cmd.Flags().BoolVar(&migrate, "migrate", false,
+		"move the running instances to other executors first, their players with them (live migration); returns once they have moved")
+	return cmd
 }
 
 func newExecutorUndrainCmd() *cobra.Command {

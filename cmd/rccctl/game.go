@@ -272,6 +272,7 @@ func printRun(w io.Writer, r *localrun.Result) {
 
 func newGameReplayCmd() *cobra.Command {
 	var every uint64
+	var snapshotAt []uint
 	var output string
 	var quiet bool
 	cmd := &cobra.Command{
@@ -303,7 +304,8 @@ func newGameReplayCmd() *cobra.Command {
 			if !quiet {
 				logf = guestLog(cmd.ErrOrStderr())
 			}
-			res, err := localrun.Replay(cmd.Context(), engine, wasm, log, every, logf)
+			res, err := localrun.ReplayWith(cmd.Context(), engine, wasm, log,
+				localrun.ReplayOptions{Every: every, Log: logf, SnapshotAt: toUint64s(snapshotAt)})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[1], err)
 			}
@@ -322,6 +324,8 @@ func newGameReplayCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().Uint64Var(&every, "every", 0, "print the state hash every N frames (0: only at the end)")
+	cmd.Flags().UintSliceVar(&snapshotAt, "snapshot-at", nil,
+		"after these frames, snapshot the instance and go on in a fresh one restored from it (checks that the game migrates bit-exactly)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the guest's log lines")
 	addOutputFlag(cmd, &output)
 	return cmd
@@ -333,6 +337,9 @@ func printReplay(w io.Writer, r *localrun.ReplayResult) {
 	}
 	for _, c := range r.Checkpoints {
 		fmt.Fprintf(w, "frame %-6d %s\n", c.Frame, c.StateSHA256)
+	}
+	for _, f := range r.Restored {
+		fmt.Fprintf(w, "restored  from a snapshot after frame %d\n", f)
 	}
 	switch {
 	case r.Error != "":
@@ -374,4 +381,12 @@ func humanBytes(n uint64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+func toUint64s(v []uint) []uint64 {
+	out := make([]uint64, len(v))
+	for i, x := range v {
+		out[i] = uint64(x)
+	}
+	return out
 }

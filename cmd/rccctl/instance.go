@@ -27,7 +27,7 @@ func newInstanceCmd() *cobra.Command {
 		Short:   "Spawn, list, inspect, stop and renew game instances; show their logs and fetch their input logs",
 	}
 	cmd.AddCommand(newInstanceSpawnCmd(), newInstanceLsCmd(), newInstanceGetCmd(), newInstanceStopCmd(), newInstanceRenewCmd(),
-		newInstanceInputLogCmd(), newInstanceLogsCmd())
+		newInstanceInputLogCmd(), newInstanceLogsCmd(), newInstanceMigrateCmd(), newInstanceUpgradeCmd())
 	return cmd
 }
 

@@ -306,12 +306,14 @@ type replayOut struct {
 	GotSHA256      string                `json:"got_sha256"`
 	ExitReason     string                `json:"exit_reason"`
 	Error          string                `json:"error"`
+	Restored       []uint64              `json:"restored,omitempty"`
 }
 
 func replayJSON(r *localrun.ReplayResult) replayOut {
 	return replayOut{OK: r.Match && r.Error == "", Game: r.Game, ModuleSHA256: r.ModuleSHA256, ModuleMatches: r.ModuleMatches,
 		Frames: r.Frames, StateSHA256: r.StateSHA256, Checkpoints: sliceJSON(r.Checkpoints), Match: r.Match,
-		DivergedAt: r.DivergedAt, ExpectedSHA256: r.Expected, GotSHA256: r.Got, ExitReason: r.ExitReason, Error: r.Error}
+		DivergedAt: r.DivergedAt, ExpectedSHA256: r.Expected, GotSHA256: r.Got, ExitReason: r.ExitReason, Error: r.Error,
+		Restored: r.Restored}
 }
 
 // watchOut is one line of --watch under --output json: an instance as it

@@ -41,6 +41,8 @@ type executorConfig struct {
 	Capacity     uint32
 	Labels       []string
 	DrainTimeout time.Duration
+	// DrainMigrate moves the instances to other executors on shutdown.
+	DrainMigrate bool
 	// ReconnectGrace is how long a disconnected player keeps the avatar.
 	ReconnectGrace time.Duration
 	// BlobCacheMiB and CodeCacheMiB bound the module and assets cache on
@@ -146,9 +148,11 @@ Off loopback, the players' endpoint needs a certificate (--tls-cert,
 (--coordinator-ca, or --coordinator-tls for the system roots); plaintext to
 or from an address that is not loopback is refused unless --insecure.
 
-On SIGINT or SIGTERM the executor drains (the coordinator places
-nothing more on it) for up to --drain-timeout, then stops what still runs
-(players are told: executor_shutdown); a second signal skips the wait.`,
+On SIGINT or SIGTERM the executor drains (the coordinator places nothing
+more on it): with --drain-migrate (the default) the coordinator first moves
+its running instances to other executors, their players with them; what
+cannot move runs on for up to --drain-timeout, then is stopped (players are
+told: executor_shutdown); a second signal skips the wait.`,
 		Args: cmdline.Args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runExecutor(cmd.Context(), cfg, cmd.ErrOrStderr())
@@ -167,6 +171,7 @@ nothing more on it) for up to --drain-timeout, then stops what still runs
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
 	f.IntVar(&cfg.SocketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes, bounding the memory a stalled player holds and how soon the executor drops states for it (0: the kernel's default)")
+	f.BoolVar(&cfg.DrainMigrate, "drain-migrate", true, "on shutdown, first move the running instances to other executors, their players with them (live migration)")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
 	f.Int64Var(&cfg.BlobCacheMiB, "blob-cache-mib", agent.DefaultBlobCacheBytes>>20, "most MiB of modules and assets kept in DATA-DIR/executor; the least recently used that no instance uses go first (negative: no bound)")
 	f.Int64Var(&cfg.CodeCacheMiB, "code-cache-mib", wasmhost.DefaultCodeCacheBytes>>20, "most MiB of compiled modules kept, in memory and in DATA-DIR/executor/compiled; the least recently used that no instance runs go first (negative: no bound)")
@@ -281,7 +286,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, rn
 	dir := filepath.Join(cfg.DataDir, "executor")
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
-		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB), Credentials: rn.creds, OnTokenRenewed: rn.onRenew,
+		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB), Credentials: rn.creds, OnTokenRenewed: rn.onRenew, MigrateOnDrain: cfg.DrainMigrate,
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled"), CodeCacheBytes: mib(cfg.CodeCacheMiB)}},
 	})

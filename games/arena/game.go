@@ -487,7 +487,7 @@ func (g *game) updateOrbs(dt float32) {
 			cy := min(max(o.pos.y, a.pos.y-segment), a.pos.y+segment)
 			dx, dy, dz := o.pos.x-a.pos.x, o.pos.y-cy, o.pos.z-a.pos.z
 			if dx*dx+dy*dy+dz*dz < reach*reach {
-				p.score++
+				p.score += orbPoints
 				o.present = false
 				o.wait = g.p.OrbRespawnS
 				break

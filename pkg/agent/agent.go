@@ -104,6 +104,13 @@ type Config struct {
 	// set), to write it back where it was read from.
 	Credentials    *auth.RenewableCredentials
 	OnTokenRenewed func(auth.Token)
+	// Token, when Credentials is not set, is the executor token of Client,
+	// presented to the target
+	// executor of a live migration. Without either, migrations fail.
+	Token auth.Token
+	// MigrateOnDrain makes Drain ask the coordinator to move the running
+	// instances to other executors first (live migration).
+	MigrateOnDrain bool
 	// Logger receives the agent's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// MinBackoff and MaxBackoff bound the waits between reconnection
@@ -420,12 +427,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Drain asks the coordinator to place no new instance on this executor,
-// then waits until none runs (their leases expire, operators stop them) or
-// ctx ends, whose error it then returns.
+// Drain asks the coordinator to place no new instance on this executor
+// (and with Config.MigrateOnDrain to move its running instances to other
+// executors), then waits until none runs (their leases expire, operators
+// stop them) or ctx ends, whose error it then returns.
 func (a *Agent) Drain(ctx context.Context) error {
 	a.draining.Store(true)
-	if _, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id}); err != nil {
+	if _, err := a.c.Executors.Drain(ctx, &rccv1.DrainExecutorRequest{Id: a.id, Migrate: a.cfg.MigrateOnDrain}); err != nil {
 		a.log.Warn("coordinator did not take the drain; waiting for the instances anyway", "err", err)
 	}
 	for {
@@ -468,6 +476,9 @@ func (a *Agent) reportLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case st := <-a.changes:
+			if st.Reason == lifecycle.ReasonMigrated {
+				continue // its new executor reports it (migrate.go)
+			}
 			switch st.State {
 			case executor.StateRunning, executor.StateStopped, executor.StateFailed:
 			default:
@@ -715,6 +726,18 @@ func (a *Agent) stream(ctx context.Context, ok func()) error {
 			go func() {
 				defer a.starts.Done()
 				a.stop(ctx, k.Stop.InstanceId, lifecycle.Reason(k.Stop.Reason))
+			}()
+		case *rccv1.Assignment_Migrate:
+			a.starts.Add(1)
+			go func() {
+				defer a.starts.Done()
+				a.migrate(ctx, k.Migrate)
+			}()
+		case *rccv1.Assignment_Upgrade:
+			a.starts.Add(1)
+			go func() {
+				defer a.starts.Done()
+				a.upgrade(ctx, k.Upgrade)
 			}()
 		}
 	}

@@ -78,7 +78,7 @@ func (e *env) startAgentAt(name, dataDir, addr string, opts ...func(*agent.Confi
 		e.t.Fatal(err)
 	}
 	cfg := agent.Config{Client: c, Name: name, WSURL: "ws://" + ws.WSAddr(),
-		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler)}
+		DataDir: dataDir, Logger: slog.New(slog.DiscardHandler), Token: e.srv.Token(auth.RoleExecutor, name)}
 	for _, o := range opts {
 		o(&cfg)
 	}

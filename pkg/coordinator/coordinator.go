@@ -122,6 +122,8 @@ type Coordinator struct {
 
 	closing   chan struct{} // closed by CloseStreams
 	closeOnce sync.Once
+
+	migrations migrations // live migrations under way (migrate.go)
 }
 
 // notifier is the cross-coordinator channel a store may offer
@@ -270,6 +272,8 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_Drain_FullMethodName:          both,
 			rccv1.ExecutorService_PublicKeys_FullMethodName:     both,
 			rccv1.ExecutorService_RenewToken_FullMethodName:     exec,
+			rccv1.ExecutorService_ReportMigration_FullMethodName: exec,
+			rccv1.ExecutorService_ReportUpgrade_FullMethodName: exec,
 			rccv1.WatchService_ServiceDesc.ServiceName:          admin,
 		},
 		OpenHealth:     true,

@@ -165,8 +165,15 @@ func (s *executorService) Drain(ctx context.Context, req *rccv1.DrainExecutorReq
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	s.c.log.Info("executor draining", "executor", x.ID, "name", x.Name)
+	s.c.log.Info("executor draining", "executor", x.ID, "name", x.Name, "migrate", req.Migrate)
 	s.c.executorChanged(ctx, x)
+	if req.Migrate {
+		moved, errs := s.c.migrateAll(ctx, s.st, x.ID)
+		s.c.log.Info("instances moved off a draining executor", "executor", x.ID, "moved", moved, "not_moved", len(errs))
+		if x, err = s.st.GetExecutor(ctx, x.ID); err != nil {
+			return nil, grpcError(err)
+		}
+	}
 	return executorProto(x), nil
 }
 
@@ -276,7 +283,7 @@ func (a *assigner) orders() error {
 			return err
 		}
 	}
-	return nil
+	return a.sendMigrations()
 }
 
 // apply brings the executor in line with one instance as the store has it.

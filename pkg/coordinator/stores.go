@@ -31,6 +31,10 @@ type instanceStore interface {
 	RenewLease(ctx context.Context, id string, seconds uint32, now time.Time) (store.Instance, error)
 	Join(ctx context.Context, q store.JoinQuery) (store.JoinResult, error)
 	ListLogs(ctx context.Context, instanceID string, q store.LogQuery) ([]store.LogEntry, error)
+	// For Migrate's choice of a target and Upgrade's version.
+	GetVersion(ctx context.Context, game string, version uint32) (store.Version, error)
+	GetExecutor(ctx context.Context, id string) (store.Executor, error)
+	ListExecutors(ctx context.Context) ([]store.Executor, error)
 }
 
 // executorStore is what the executor service uses: executors, their
@@ -39,6 +43,8 @@ type executorStore interface {
 	RegisterExecutor(ctx context.Context, r store.Registration, now time.Time) (store.Executor, error)
 	Heartbeat(ctx context.Context, id string, stats store.ExecutorStats, reports []store.InstanceReport, now time.Time) (store.Executor, []store.Instance, error)
 	ReportInstance(ctx context.Context, executorID string, r store.InstanceReport, now time.Time) (store.Instance, error)
+	MoveInstance(ctx context.Context, id, from, to string, now time.Time) (store.Instance, error)
+	UpgradeInstance(ctx context.Context, id, executor string, version uint32, now time.Time) (store.Instance, error)
 	DrainExecutor(ctx context.Context, id string) (store.Executor, error)
 	UndrainExecutor(ctx context.Context, id string) (store.Executor, error)
 	GetExecutor(ctx context.Context, id string) (store.Executor, error)

@@ -42,6 +42,8 @@ type Executor struct {
 	// counts them.
 	changes chan struct{}
 	waiting atomic.Int64
+
+	prepared preparedModules // migrations on their way here (migrate.go)
 }
 
 // New returns an executor configured by cfg. It creates a sandbox engine
@@ -220,9 +222,14 @@ func (ex *Executor) instantiate(ctx context.Context, in *instance, module []byte
 }
 
 func (ex *Executor) instantiateModule(ctx context.Context, in *instance, m *wasmhost.Module) (*wasmhost.Instance, error) {
+	return m.Instantiate(ctx, ex.instanceConfig(in))
+}
+
+// instanceConfig is the sandbox's configuration of an instance.
+func (ex *Executor) instanceConfig(in *instance) wasmhost.InstanceConfig {
 	spec := in.spec
 	log := in.log
-	return m.Instantiate(ctx, wasmhost.InstanceConfig{
+	return wasmhost.InstanceConfig{
 		InstanceID: spec.ID, Game: spec.Game, Version: spec.Version, Seed: spec.Seed,
 		MaxPlayers: spec.MaxPlayers, TickHz: spec.TickHz, Params: spec.Params,
 		Assets: spec.Assets, MemoryLimitPages: spec.MemoryLimitPages, FrameFuel: spec.FrameFuel, InitFuel: spec.InitFuel,
@@ -232,7 +239,7 @@ func (ex *Executor) instantiateModule(ctx context.Context, in *instance, m *wasm
 			in.logs.add(LogEntry{Time: time.Now(), Frame: in.curFrame.Load(), Stream: LogStream(stream), Text: line})
 			log.Debug("guest log", "stream", string(stream), "line", line)
 		},
-	})
+	}
 }
 
 // Stop ends an instance with reason (for example "lease expired" or
@@ -468,13 +475,18 @@ func (w *tickWindow) percentiles() (p50, p99 time.Duration) {
 	return s[len(s)*50/100], s[min(len(s)-1, len(s)*99/100)]
 }
 
-// Handler serves the players' endpoint, GET /play/{instance}?ticket=JWT,
-// the operators' GET /replays/{instance} (an input log from
-// Config.ReplayDir, to a bearer of an admin token) and GET /healthz.
+// Handler serves the players' endpoint, GET /play/{instance}?ticket=JWT
+// (or ?handover=TICKET after a migration), the operators' GET
+// /replays/{instance} (an input log from Config.ReplayDir, to a bearer of
+// an admin token), the migration target's POST /migrate/{instance}/prepare
+// and POST /migrate/{instance} (to a bearer of an executor or admin token;
+// Migrate) and GET /healthz.
 func (ex *Executor) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /play/{instance}", ex.servePlay)
 	mux.HandleFunc("GET /replays/{instance}", ex.serveReplay)
+	mux.HandleFunc("POST /migrate/{instance}/prepare", ex.servePrepare)
+	mux.HandleFunc("POST /migrate/{instance}", ex.serveMove)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

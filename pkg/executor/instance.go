@@ -133,6 +133,8 @@ type instance struct {
 	fuel     atomic.Uint64
 	recent   frameWindow
 	done     chan struct{} // closed when the instance ends
+	mig      migration     // live migration (migrate.go)
+	upg      *probation    // a hot upgrade on trial, under guestMu (upgrade.go)
 }
 
 // member is a player in the game; sess is nil while disconnected.
@@ -153,6 +155,7 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 		logs:      newLogRing(ex.cfg.LogEntries),
 		done:      make(chan struct{}),
 	}
+	in.mig.module = spec.Module // for a migration's target; the spec drops it
 	in.spec.Module = nil
 	in.sessions.Store(&[]*session{})
 	return in
@@ -253,6 +256,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	if in.wasm == nil {
 		return true
 	}
+	if in.mig.paused.Load() {
+		return false // moving to another executor (migrate.go)
+	}
 	cfg := &in.ex.cfg
 
 	in.hostMu.Lock()
@@ -272,6 +278,7 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	in.curFrame.Store(in.frame.Load() + 1)
 	start := time.Now()
 	stateBytes, err := in.wasm.Frame(ctx, in.events)
+	stateBytes, err = in.probationFrame(ctx, stateBytes, err)
 	dur := time.Since(start)
 	if in.rec != nil {
 		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
@@ -518,12 +525,17 @@ func (in *instance) endGuestLocked(ctx context.Context, state State, err error) 
 	case reason == ReasonExecutorShutdown:
 		code = protocol.CloseExecutorShutdown
 		in.log.Info("instance stopped", "reason", reason, "frames", in.frame.Load())
+	case reason == lifecycle.ReasonMigrated:
+		code = protocol.CloseMigrated
 	default:
 		in.log.Info("instance stopped", "reason", reason, "frames", in.frame.Load())
 	}
 	text := string(reason)
 	if detail != "" && state == StateFailed {
 		text = detail
+	}
+	if code == protocol.CloseMigrated {
+		text = "" // the code says it all
 	}
 	// Report first: by the time a player reads the close frame, the
 	// executor's own view (and OnChange's) already says why.

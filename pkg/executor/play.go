@@ -20,7 +20,14 @@ func (ex *Executor) servePlay(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader answered with an HTTP error
 	}
-	player, code, detail := ex.checkTicket(r.URL.Query().Get("ticket"), id)
+	var player string
+	var code protocol.CloseCode
+	var detail string
+	if h := r.URL.Query().Get("handover"); h != "" {
+		player, code, detail = ex.checkHandover(h, id) // after a migration (migrate.go)
+	} else {
+		player, code, detail = ex.checkTicket(r.URL.Query().Get("ticket"), id)
+	}
 	if code != 0 {
 		ex.refuse(conn, code, detail)
 		return

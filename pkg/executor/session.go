@@ -322,6 +322,10 @@ func (s *session) readLoop() {
 			s.close(protocol.CloseMalformedFrame, "empty message", true)
 			continue
 		}
+		if protocol.Type(buf[0]) == protocol.TypeMigrateAck && n == 1 {
+			s.in.migrateAck(s)
+			continue
+		}
 		if t := protocol.Type(buf[0]); t != protocol.TypeInput {
 			s.close(protocol.CloseMalformedFrame, fmt.Sprintf("frame type 0x%02x is not an input", buf[0]), true)
 			continue

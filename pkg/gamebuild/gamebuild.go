@@ -49,6 +49,9 @@ type Options struct {
 	// every crate built with these options, so that the standard library
 	// built from source is built once.
 	CargoTargetDir string
+	// Tags are build tags for a Go game (go build -tags), for the variants
+	// of a game that tests build; other kinds ignore them.
+	Tags []string
 	// WASISysroot is the wasi-libc sysroot clang links C games against;
 	// empty means /usr, where Debian's wasi-libc package puts it.
 	WASISysroot string
@@ -115,16 +118,19 @@ func BuildWith(ctx context.Context, dir, out string, opts Options) error {
 	case AssemblyScript:
 		return buildAS(ctx, dir, absOut)
 	}
-	return buildGo(ctx, dir, absOut)
+	return buildGo(ctx, dir, absOut, opts.Tags)
 }
 
-func buildGo(ctx context.Context, dir, out string) error {
+func buildGo(ctx context.Context, dir, out string, tags []string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return fmt.Errorf("%w: the Go toolchain (the go command) is not on PATH; install Go 1.26 or newer from https://go.dev/dl", ErrNoToolchain)
 	}
-	return run(ctx, dir, []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"},
-		goBin, "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	args := []string{"build", "-buildmode=c-shared", "-trimpath", "-o", out}
+	if len(tags) > 0 {
+		args = append(args, "-tags", strings.Join(tags, ","))
+	}
+	return run(ctx, dir, []string{"GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0"}, goBin, append(args, ".")...)
 }
 
 // run runs a compiler in dir with env added, returning its output in the

@@ -75,4 +75,7 @@ const (
 	// ReasonModuleUnavailable: the executor could not fetch the module or
 	// the assets of the instance.
 	ReasonModuleUnavailable Reason = "module_unavailable"
+	// ReasonMigrated: the instance moved to another executor, where it
+	// goes on (docs/snapshots.md); this executor's copy ended.
+	ReasonMigrated Reason = "migrated"
 )

@@ -12,7 +12,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
-func module(t *testing.T, name string) []byte {
+func module(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../wasmhost/testdata/" + name + ".wasm")
 	if err != nil {

@@ -1,6 +1,8 @@
 package localrun
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +40,34 @@ type ReplayResult struct {
 	Got        string `json:"got_sha256,omitempty"`
 	ExitReason string `json:"exit_reason"`
 	Error      string `json:"error"`
+	// Restored lists the frames after which the instance was snapshotted
+	// and restored (ReplayOptions.SnapshotAt).
+	Restored []uint64 `json:"restored,omitempty"`
+}
+
+// moveInstance snapshots inst, writes and reads the snapshot back, and
+// restores it on engine, as a migration to another executor would.
+func moveInstance(ctx context.Context, inst *wasmhost.Instance, engine *wasmhost.Engine, wasm []byte, cfg wasmhost.InstanceConfig, damage func(*wasmhost.Snapshot)) (*wasmhost.Instance, error) {
+	snap, err := inst.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	if damage != nil {
+		damage(snap)
+	}
+	var buf bytes.Buffer
+	if _, err := snap.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	read, err := wasmhost.ReadSnapshot(&buf, engine.Config().MemoryLimitPages)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := engine.Compile(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	return mod.Restore(ctx, read, cfg)
 }
 
 var replayKinds = map[string]wasmhost.EventKind{
@@ -50,6 +80,28 @@ var replayKinds = map[string]wasmhost.EventKind{
 // divergence or an instance failure is reported in the result; the error is
 // for a log that cannot be read.
 func Replay(ctx context.Context, engine *wasmhost.Engine, wasm []byte, log io.Reader, every uint64, logf wasmhost.LogFunc) (*ReplayResult, error) {
+	return ReplayWith(ctx, engine, wasm, log, ReplayOptions{Every: every, Log: logf})
+}
+
+// ReplayOptions are the options of ReplayWith.
+type ReplayOptions struct {
+	// Every is the checkpoint interval in frames (0: only at the end).
+	Every uint64
+	Log   wasmhost.LogFunc
+	// SnapshotAt lists frames after which the instance is snapshotted,
+	// written in the snapshot format, read back and restored into a fresh
+	// instance (on RestoreEngine, default the replay's engine), which
+	// plays the rest of the log: the replay then checks that a migrated
+	// instance goes on exactly as the recorded one.
+	SnapshotAt    []uint64
+	RestoreEngine *wasmhost.Engine
+
+	damage func(*wasmhost.Snapshot) // tests: spoil the snapshot before restoring
+}
+
+// ReplayWith is Replay with options.
+func ReplayWith(ctx context.Context, engine *wasmhost.Engine, wasm []byte, log io.Reader, opts ReplayOptions) (*ReplayResult, error) {
+	every, logf := opts.Every, opts.Log
 	r, err := replay.NewReader(log)
 	if err != nil {
 		return nil, err
@@ -62,7 +114,12 @@ func Replay(ctx context.Context, engine *wasmhost.Engine, wasm []byte, log io.Re
 		res.ExitReason, res.Error = string(wasmhost.ReasonOf(err)), err.Error()
 		return res, nil
 	}
-	defer inst.Close(ctx)
+	defer func() { inst.Close(ctx) }()
+	snapshotAt := map[uint64]bool{}
+	for _, f := range opts.SnapshotAt {
+		snapshotAt[f] = true
+	}
+	restoreEngine := cmp.Or(opts.RestoreEngine, engine)
 
 	var frame uint64
 	var hash string
@@ -93,6 +150,15 @@ func Replay(ctx context.Context, engine *wasmhost.Engine, wasm []byte, log io.Re
 			}
 			hash = hashHex(state)
 			res.Frames, res.StateSHA256 = frame, hash
+			if snapshotAt[frame] {
+				moved, err := moveInstance(ctx, inst, restoreEngine, wasm, instanceConfig(h, logf), opts.damage)
+				if err != nil {
+					return nil, fmt.Errorf("frame %d: %w", frame, err)
+				}
+				inst.Close(ctx)
+				inst = moved
+				res.Restored = append(res.Restored, frame)
+			}
 			if every > 0 && frame%every == 0 {
 				res.Checkpoints = append(res.Checkpoints, Checkpoint{Frame: frame, StateSHA256: hash})
 			}

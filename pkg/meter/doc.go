@@ -109,5 +109,6 @@
 // function references, GC, threads and atomics (0xfe), relaxed SIMD,
 // memory64 and multiple memories, and for unknown opcodes; and an *Error
 // wrapping ErrMalformed for bytes that are not a valid module. A module
-// that already exports GlobalName is refused with ErrExported.
+// that already exports GlobalName, or a name starting with GlobalPrefix,
+// is refused with ErrExported.
 package meter

@@ -11,11 +11,24 @@ import (
 // Instrument may produce different output for the same input and options,
 // so hosts include it (with Options.Key) in the key of any cache of
 // instrumented or compiled modules.
-const Version = "1"
+const Version = "2"
 
 // GlobalName is the name under which an instrumented module exports its
 // fuel global: a mutable i64 holding the fuel that remains.
 const GlobalName = "rcc_fuel"
+
+// GlobalPrefix starts the names under which Instrument and ExportGlobals
+// export every mutable global that the module defines, exported or not:
+// GlobalPrefix followed by the global's index in decimal ("rcc_global_3").
+// A host reads and writes them to snapshot and restore an instance. Names
+// with this prefix are reserved: a module exporting one is refused with
+// ErrExported.
+const GlobalPrefix = "rcc_global_"
+
+// GlobalExportName is the reserved export name of the global of this index.
+func GlobalExportName(index uint32) string {
+	return GlobalPrefix + strconv.FormatUint(uint64(index), 10)
+}
 
 // Checks selects where the injected code compares the remaining fuel with
 // zero. Fuel is subtracted at every run whatever the mode.
@@ -74,8 +87,9 @@ var ErrMalformed = errors.New("malformed module")
 // threads, GC, memory64, multiple memories, relaxed SIMD, ...).
 var ErrUnsupported = errors.New("unsupported feature")
 
-// ErrExported is returned when the module already exports GlobalName.
-var ErrExported = errors.New("module already exports " + GlobalName)
+// ErrExported is returned when the module already exports GlobalName or a
+// name starting with GlobalPrefix.
+var ErrExported = errors.New("module already exports a reserved name")
 
 // Error is the error type returned by Instrument. It names the byte offset
 // in the input module where the problem was found.
@@ -109,7 +123,8 @@ func unsupported(off int, msg string) error {
 // GlobalName and traps with unreachable when that fuel goes negative. Function,
 // global, table, memory and type indices, exports, imports, data, elements,
 // the start function and custom sections are kept; one global and its
-// export are appended, and one or two locals to each function. The input is
+// export are appended, one export per mutable global the module defines
+// (GlobalExportName), and one or two locals to each function. The input is
 // not modified.
 //
 // Instrument decodes every instruction of the core specification 2.0 (MVP,
@@ -127,7 +142,23 @@ func Instrument(wasm []byte, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, meterError(err)
 	}
-	out, err := m.rewrite(opts)
+	out, err := m.rewrite(opts, true)
+	if err != nil {
+		return nil, meterError(err)
+	}
+	return out, nil
+}
+
+// ExportGlobals returns a copy of wasm that exports each mutable global it
+// defines under GlobalExportName, and is otherwise unchanged: what
+// Instrument adds for snapshots, without the fuel. Instrument's output
+// already has these exports.
+func ExportGlobals(wasm []byte) ([]byte, error) {
+	m, err := parseModule(wasm)
+	if err != nil {
+		return nil, meterError(err)
+	}
+	out, err := m.rewrite(Options{}, false)
 	if err != nil {
 		return nil, meterError(err)
 	}

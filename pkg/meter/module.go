@@ -3,6 +3,7 @@ package meter
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rcc-games/rcc/pkg/wasmbin"
 )
@@ -15,6 +16,9 @@ type module struct {
 	types           []wasmbin.FuncType
 	funcParams      []uint32 // parameter count of each defined function
 	exports         map[string]bool
+	// mutable lists the indices of the defined mutable globals, which the
+	// rewrite exports under reserved names (GlobalExportName).
+	mutable []uint32
 }
 
 // parseModule decodes the sections of wasm with wasmbin and refuses what
@@ -95,8 +99,22 @@ func (m *module) parseSection(s wasmbin.Section) error {
 		return unsupported(s.Offset, "tag section (exception handling)")
 	case wasmbin.SectionGlobal:
 		n, err := r.Entries(s.ID)
+		if err != nil {
+			return err
+		}
 		m.definedGlobals = n
-		return err
+		for i := range n {
+			t, err := r.GlobalType()
+			if err != nil {
+				return err
+			}
+			if err := skipConstExpr(&r); err != nil {
+				return err
+			}
+			if t.Mutable {
+				m.mutable = append(m.mutable, uint32(m.importedGlobals+i))
+			}
+		}
 	case wasmbin.SectionExport:
 		n, err := r.Entries(s.ID)
 		if err != nil {
@@ -176,10 +194,67 @@ func (m *module) parseImports(r *wasmbin.Reader) error {
 	return nil
 }
 
-// rewrite produces the instrumented module.
-func (m *module) rewrite(opts Options) ([]byte, error) {
+// skipConstExpr reads a constant expression up to its end: the constant
+// instructions of WebAssembly 2.0 and the extended-constant arithmetic.
+func skipConstExpr(r *wasmbin.Reader) error {
+	for {
+		at := r.Offset()
+		op, err := r.Byte()
+		if err != nil {
+			return err
+		}
+		switch op {
+		case opEnd:
+			return nil
+		case opI32Const:
+			_, err = r.S32()
+		case opI64Const:
+			_, err = r.S64()
+		case 0x43: // f32.const
+			err = r.Skip(4)
+		case 0x44: // f64.const
+			err = r.Skip(8)
+		case 0x23, 0xd2: // global.get, ref.func
+			_, err = r.U32()
+		case 0xd0: // ref.null
+			_, err = r.Byte()
+		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constants: add, sub, mul
+		case 0xfd: // v128.const
+			var sub uint32
+			if sub, err = r.U32(); err == nil {
+				if sub != 12 {
+					return malformed(at, fmt.Sprintf("SIMD opcode %d in a constant expression", sub))
+				}
+				err = r.Skip(16)
+			}
+		default:
+			return malformed(at, fmt.Sprintf("opcode %#x in a constant expression", op))
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// reserved reports the first export of the module whose name the rewrite
+// reserves, or "".
+func (m *module) reserved() string {
 	if m.exports[GlobalName] {
-		return nil, &Error{Offset: 0, Msg: "export " + GlobalName + " exists", Err: ErrExported}
+		return GlobalName
+	}
+	for name := range m.exports {
+		if strings.HasPrefix(name, GlobalPrefix) {
+			return name
+		}
+	}
+	return ""
+}
+
+// rewrite produces the instrumented module; without fuel, only the exports
+// of the mutable globals are added and the code is kept as it is.
+func (m *module) rewrite(opts Options, fuelOn bool) ([]byte, error) {
+	if name := m.reserved(); name != "" {
+		return nil, &Error{Offset: 0, Msg: "export " + name + " exists", Err: ErrExported}
 	}
 	fuel := uint32(m.importedGlobals + m.definedGlobals)
 	if m.importedGlobals+m.definedGlobals >= 1<<32-1 {
@@ -188,6 +263,9 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 	out := make([]byte, 0, 64+sizeHint(m))
 	out = append(out, wasmbin.Header...)
 	globalDone, exportDone := false, false
+	if !fuelOn {
+		globalDone = true
+	}
 	emitGlobal := func(prefix []byte, count int) {
 		body := wasmbin.AppendULEB128(nil, uint64(count+1))
 		body = append(body, prefix...)
@@ -197,13 +275,29 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 		out = wasmbin.AppendSection(out, wasmbin.SectionGlobal, body)
 		globalDone = true
 	}
-	emitExport := func(prefix []byte, count int) {
-		body := wasmbin.AppendULEB128(nil, uint64(count+1))
-		body = append(body, prefix...)
-		body = wasmbin.AppendULEB128(body, uint64(len(GlobalName)))
-		body = append(body, GlobalName...)
+	addGlobal := func(body []byte, name string, index uint32) []byte {
+		body = wasmbin.AppendULEB128(body, uint64(len(name)))
+		body = append(body, name...)
 		body = append(body, byte(wasmbin.KindGlobal))
-		body = wasmbin.AppendULEB128(body, uint64(fuel))
+		return wasmbin.AppendULEB128(body, uint64(index))
+	}
+	emitExport := func(prefix []byte, count int) {
+		added := len(m.mutable)
+		if fuelOn {
+			added++
+		}
+		if added == 0 && prefix == nil {
+			exportDone = true // no export section to add
+			return
+		}
+		body := wasmbin.AppendULEB128(nil, uint64(count+added))
+		body = append(body, prefix...)
+		if fuelOn {
+			body = addGlobal(body, GlobalName, fuel)
+		}
+		for _, g := range m.mutable {
+			body = addGlobal(body, GlobalExportName(g), g)
+		}
 		out = wasmbin.AppendSection(out, wasmbin.SectionExport, body)
 		exportDone = true
 	}
@@ -221,11 +315,19 @@ func (m *module) rewrite(opts Options) ([]byte, error) {
 			r := s.Reader()
 			n, _ := r.U32()
 			if s.ID == wasmbin.SectionGlobal {
-				emitGlobal(r.Remaining(), int(n))
+				if fuelOn {
+					emitGlobal(r.Remaining(), int(n))
+				} else {
+					out = wasmbin.AppendSection(out, s.ID, s.Body)
+				}
 			} else {
 				emitExport(r.Remaining(), int(n))
 			}
 		case wasmbin.SectionCode:
+			if !fuelOn {
+				out = wasmbin.AppendSection(out, s.ID, s.Body)
+				continue
+			}
 			body, err := rewriteCode(s, fuel, uint32(m.importedFuncs), m.funcParams, opts)
 			if err != nil {
 				return nil, err

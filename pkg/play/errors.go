@@ -94,7 +94,7 @@ func retryable(err error) bool {
 		return errors.Is(err, ErrConnectionLost)
 	}
 	switch ce.Code {
-	case protocol.CloseTooSlow, protocol.CloseIdle, protocol.CloseExecutorShutdown, protocol.CloseInternal,
+	case protocol.CloseTooSlow, protocol.CloseIdle, protocol.CloseExecutorShutdown, protocol.CloseInternal, protocol.CloseMigrated,
 		protocol.CloseInstanceNotFound, protocol.CloseInstanceNotRunning, protocol.CloseInstanceFull,
 		protocol.CloseTicketExpired, protocol.CloseTicketReused:
 		return true

@@ -269,6 +269,11 @@ type Session struct {
 
 	dec    *protocol.DeltaDecoder // cfg.Decoder, or the session's own
 	ownDec bool
+	// A migration (docs/protocol.md): held stops the writer sending
+	// inputs, ackHold makes it send a MigrateAck first; moveTo is the
+	// play URL of the next connection, the instance's new executor.
+	held, ackHold bool
+	moveTo        string
 }
 
 // Start starts a session on src in the background and returns at once;
@@ -526,7 +531,7 @@ func (s *Session) run() {
 	var lastErr error   // why the last connection or attempt ended
 	backoff := s.cfg.MinBackoff
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+		if attempt > 0 && !s.moving() {
 			if s.cfg.ReconnectFor < 0 || time.Since(since) > s.cfg.ReconnectFor {
 				s.end(lastErr)
 				return
@@ -572,6 +577,9 @@ func (s *Session) run() {
 			lastErr = err
 			continue
 		}
+		s.inMu.Lock()
+		s.held, s.ackHold = false, false // held inputs go on the new connection
+		s.inMu.Unlock()
 		s.welcomed(conn, w, first)
 		first, backoff, attempt = false, s.cfg.MinBackoff, 0
 		err = s.serve(conn, w)
@@ -605,9 +613,15 @@ func isRefusal(err error) bool {
 func (s *Session) connect() (*websocket.Conn, *protocol.Welcome, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout+s.cfg.WelcomeTimeout)
 	defer cancel()
-	u, err := s.src.PlayURL(ctx)
-	if err != nil {
-		return nil, nil, err
+	s.inMu.Lock()
+	u := s.moveTo
+	s.moveTo = ""
+	s.inMu.Unlock()
+	if u == "" {
+		var err error
+		if u, err = s.src.PlayURL(ctx); err != nil {
+			return nil, nil, err
+		}
 	}
 	if !s.cfg.FullStates {
 		u = withDelta(u)
@@ -780,6 +794,10 @@ func (s *Session) serve(conn *websocket.Conn, w *protocol.Welcome) error {
 			s.emit(Event{Kind: EventPlayerLeft, At: now, Player: f.Player})
 		case *protocol.Error:
 			errFrame = &protocol.Error{Code: f.Code, Message: f.Message}
+		case *protocol.Migrate:
+			if s.migrate(f) {
+				return errMoved
+			}
 		}
 	}
 }
@@ -811,6 +829,41 @@ func (s *Session) applyDelta(dst []byte, f *protocol.Delta, base []byte, baseFra
 	}
 	s.mu.Unlock()
 	return out, nil
+}
+
+// errMoved ends a connection whose instance moved to another executor.
+var errMoved = fmt.Errorf("%w: the instance moved to another executor", ErrConnectionLost)
+
+// migrate follows a Migrate frame. It reports true when the session must
+// connect to the instance's new executor.
+func (s *Session) migrate(f *protocol.Migrate) bool {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	defer func() {
+		select {
+		case s.inNotify <- struct{}{}:
+		default:
+		}
+	}()
+	switch f.Phase {
+	case protocol.MigrateHold:
+		s.held, s.ackHold = true, true
+	case protocol.MigrateGo:
+		s.moveTo = f.URL
+		s.log.Info("instance moved, following it", "url", redact(f.URL))
+		return true
+	case protocol.MigrateStay:
+		s.held = false
+	}
+	return false
+}
+
+// moving reports whether the next connection goes to a migrated
+// instance's new executor: it is made at once.
+func (s *Session) moving() bool {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	return s.moveTo != ""
 }
 
 // state takes one state frame.
@@ -885,7 +938,18 @@ func (s *Session) writeLoop(conn *websocket.Conn, w *protocol.Welcome, stop <-ch
 		}
 		for wait == nil {
 			s.inMu.Lock()
-			if len(s.inputs) == 0 {
+			if s.ackHold {
+				s.ackHold = false
+				s.inMu.Unlock()
+				ack, _ := protocol.Encode(&protocol.MigrateAck{})
+				_ = conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+				if err := conn.WriteMessage(websocket.BinaryMessage, ack); err != nil {
+					_ = conn.NetConn().Close()
+					return
+				}
+				continue
+			}
+			if len(s.inputs) == 0 || s.held {
 				s.inMu.Unlock()
 				break
 			}

@@ -75,6 +75,9 @@ const (
 	CloseInstanceFailed CloseCode = 4031
 	// CloseExecutorShutdown: the executor is shutting down.
 	CloseExecutorShutdown CloseCode = 4032
+	// CloseMigrated: the instance moved to another executor; a client
+	// that read the Migrate frame before it has already gone there.
+	CloseMigrated CloseCode = 4033
 	// CloseInternal: an unexpected server error.
 	CloseInternal CloseCode = 4099
 )
@@ -100,6 +103,7 @@ var closeNames = map[CloseCode]string{
 	CloseInstanceStopped:     "instance_stopped",
 	CloseInstanceFailed:      "instance_failed",
 	CloseExecutorShutdown:    "executor_shutdown",
+	CloseMigrated:            "migrated",
 	CloseInternal:            "internal_error",
 }
 

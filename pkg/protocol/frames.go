@@ -43,6 +43,10 @@ func (t Type) String() string {
 		return "player_left"
 	case TypeError:
 		return "error"
+	case TypeMigrate:
+		return "migrate"
+	case TypeMigrateAck:
+		return "migrate_ack"
 	}
 	return fmt.Sprintf("type(0x%02x)", byte(t))
 }
@@ -319,6 +323,9 @@ func Decode(b []byte) (Frame, error) {
 			return nil, fmt.Errorf("%w: error message is not UTF-8", ErrMalformed)
 		}
 		return &Error{Code: CloseCode(binary.LittleEndian.Uint16(b[1:3])), Message: string(msg)}, nil
+	}
+	if f, ok, err := decodeMigration(b); ok {
+		return f, err
 	}
 	return nil, fmt.Errorf("%w: unknown type 0x%02x", ErrMalformed, byte(t))
 }

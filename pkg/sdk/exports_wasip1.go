@@ -50,6 +50,20 @@ func wasmSerializeState() int32 {
 	return addr(theGuest.serialize())
 }
 
+//go:wasmexport save_state
+func wasmSaveState() int32 {
+	b := theGuest.saveState(os.Stderr)
+	if b == nil {
+		return 0
+	}
+	return addr(b)
+}
+
+//go:wasmexport load_state
+func wasmLoadState(ptr, n int32) int32 {
+	return theGuest.loadState(os.Stderr, theGuest.arg("load_state", "state", ptrOf(ptr), n))
+}
+
 // addr is the linear-memory address of b's first byte (b has capacity). Go's garbage
 // collector does not move objects on wasm, and b stays referenced by
 // theGuest, so the address stays valid as the ABI requires.

@@ -31,6 +31,8 @@ type guest struct {
 	args []byte
 	// state holds the length prefix and the state, reused across frames.
 	state []byte
+	// saved holds what save_state returned, until the next call.
+	saved []byte
 	// ids interns the ids of joined players, so that input calls do not
 	// allocate a string per message. It is only ever looked up.
 	ids map[string]string
@@ -168,4 +170,42 @@ func (g *guest) serialize() []byte {
 	}
 	binary.LittleEndian.PutUint32(g.state, uint32(len(out)))
 	return g.state
+}
+
+// saveState returns the length-prefixed state the game saves for its next
+// version, or nil when the game is not Upgradable (the export returns 0).
+func (g *guest) saveState(stderr io.Writer) []byte {
+	g.mustInit("save_state")
+	u, ok := g.game.(Upgradable)
+	if !ok {
+		return nil
+	}
+	out, err := u.SaveState(make([]byte, 4, 4096)[4:])
+	if err != nil {
+		fmt.Fprintf(stderr, "sdk: save_state: %v\n", err)
+		return nil
+	}
+	if uint64(len(out)) > MaxAlloc {
+		fmt.Fprintf(stderr, "sdk: save_state: state of %d bytes, more than %d\n", len(out), MaxAlloc)
+		return nil
+	}
+	g.saved = binary.LittleEndian.AppendUint32(g.saved[:0], uint32(len(out)))
+	g.saved = append(g.saved, out...)
+	return g.saved
+}
+
+// loadState hands data to the game's LoadState: 0 on success, 1 for a
+// game that is not Upgradable, 2 for an error (written to stderr).
+func (g *guest) loadState(stderr io.Writer, data []byte) int32 {
+	g.mustInit("load_state")
+	u, ok := g.game.(Upgradable)
+	if !ok {
+		fmt.Fprintln(stderr, "sdk: load_state: the game does not implement sdk.Upgradable")
+		return 1
+	}
+	if err := u.LoadState(data); err != nil {
+		fmt.Fprintf(stderr, "sdk: load_state: %v\n", err)
+		return 2
+	}
+	return 0
 }

@@ -28,6 +28,21 @@ type Game interface {
 	State(dst []byte) ([]byte, error)
 }
 
+// Upgradable is the optional interface of a Game that keeps its state
+// across a hot upgrade (`rccctl instance upgrade`, docs/abi.md): the
+// running version's SaveState output is the next version's LoadState
+// input, after that version's Init. The format is the game's own; a new
+// version should read what the previous one wrote. A game without it is
+// not upgraded in place: the host refuses, saying so.
+type Upgradable interface {
+	// SaveState appends everything the next version needs to dst, like
+	// State. An error refuses the upgrade; the game goes on.
+	SaveState(dst []byte) ([]byte, error)
+	// LoadState takes over the state an older version saved. An error
+	// (or a panic) rolls the upgrade back: the older version goes on.
+	LoadState(data []byte) error
+}
+
 // Register makes g the game of this module. Call it exactly once, from an
 // init function of the game's main package. It panics if g is nil or a
 // game is already registered, as both are programming errors found on the

@@ -408,3 +408,56 @@ func (s *db) PurgeInstances(ctx context.Context, before time.Time) (int, error) 
 	}
 	return int(n), nil
 }
+
+func (s *db) MoveInstance(ctx context.Context, id, from, to string, now time.Time) (Instance, error) {
+	var out Instance
+	err := s.tx(ctx, func(c conn) error {
+		in, err := getInstance(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if in.ExecutorID != from || in.State != StateRunning {
+			return fmt.Errorf("instance %s is %s on executor %q, not running on %s: %w", id, in.State, in.ExecutorID, from, ErrConflict)
+		}
+		if _, err := getExecutor(ctx, c, to); err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `UPDATE instances SET executor_id = ?, updated_at = ? WHERE id = ? AND executor_id = ?`,
+			to, ms(now), id, from); err != nil {
+			return err
+		}
+		out, err = getInstance(ctx, c, id)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("move instance: %w", err)
+	}
+	return out, nil
+}
+
+func (s *db) UpgradeInstance(ctx context.Context, id, executor string, version uint32, now time.Time) (Instance, error) {
+	var out Instance
+	err := s.tx(ctx, func(c conn) error {
+		in, err := getInstance(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if in.ExecutorID != executor || in.State != StateRunning {
+			return fmt.Errorf("instance %s is %s on executor %q, not running on %s: %w", id, in.State, in.ExecutorID, executor, ErrConflict)
+		}
+		v, err := getVersionShared(ctx, c, in.Game, version)
+		if err != nil {
+			return err
+		}
+		if _, err := c.exec(ctx, `UPDATE instances SET version = ?, module_sha256 = ?, updated_at = ? WHERE id = ?`,
+			int64(v.Version), v.ModuleSHA256, ms(now), id); err != nil {
+			return err
+		}
+		out, err = getInstance(ctx, c, id)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("upgrade instance: %w", err)
+	}
+	return out, nil
+}

@@ -304,6 +304,15 @@ type Store interface {
 	Join(ctx context.Context, q JoinQuery) (JoinResult, error)
 	// ReportInstance applies an executor's report on one of its instances.
 	ReportInstance(ctx context.Context, executorID string, r InstanceReport, now time.Time) (Instance, error)
+	// MoveInstance assigns a running instance of executor from to executor
+	// to, after a live migration. ErrConflict unless the instance is
+	// running on from; ErrNotFound for an unknown instance or target.
+	MoveInstance(ctx context.Context, id, from, to string, now time.Time) (Instance, error)
+	// UpgradeInstance records that a running instance of executor runs
+	// version of its game now, after a hot upgrade. ErrConflict unless the
+	// instance is running on executor; ErrNotFound for an unknown instance
+	// or version.
+	UpgradeInstance(ctx context.Context, id, executor string, version uint32, now time.Time) (Instance, error)
 
 	// RegisterExecutor creates or re-activates an executor by name. A
 	// live (active or draining) executor registering again at the same URL

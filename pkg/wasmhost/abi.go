@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/rcc-games/rcc/pkg/lifecycle"
+	"github.com/rcc-games/rcc/pkg/meter"
 	"github.com/rcc-games/rcc/pkg/wasmbin"
 )
 
@@ -30,6 +31,9 @@ const (
 	ProblemExportType    = "export_type"
 	ProblemImport        = "forbidden_import"
 	ProblemMemory        = "memory_limit"
+	// ProblemReservedExport: an export uses a name the host reserves for
+	// its own rewrite of the module (fuel and snapshots, pkg/meter).
+	ProblemReservedExport = "reserved_export"
 )
 
 // Problem is one way a module breaks the guest ABI.
@@ -116,6 +120,9 @@ var abiExports = []abiExport{
 	{"_initialize", sig("", ""), false},
 	{"on_join", sig(i32+i32, ""), false},
 	{"on_leave", sig(i32+i32, ""), false},
+	// The hot-upgrade pair (docs/abi.md, upgrade.go).
+	{"save_state", sig("", i32), false},
+	{"load_state", sig(i32+i32, i32), false},
 }
 
 // Check validates wasm against the guest ABI v1 without compiling it: the
@@ -158,6 +165,11 @@ func Check(wasm []byte, memoryLimitPages uint32) *Report {
 		r.Exports = append(r.Exports, e.Name)
 	}
 	sort.Strings(r.Exports)
+	for _, name := range r.Exports {
+		if name == meter.GlobalName || strings.HasPrefix(name, meter.GlobalPrefix) {
+			r.add(ProblemReservedExport, "export %s: the names %s and %s… are reserved for the host", name, meter.GlobalName, meter.GlobalPrefix)
+		}
+	}
 	if e, ok := exports["memory"]; !ok {
 		r.add(ProblemMissingExport, "missing export memory (the linear memory)")
 	} else if e.Kind != wasmbin.KindMemory {
@@ -400,4 +412,20 @@ func parseExports(r *wasmbin.Reader, m *parsedModule) error {
 		m.exports = append(m.exports, e)
 		return nil
 	})
+}
+
+// globalExports returns the sorted names of the global exports of wasm.
+func globalExports(wasm []byte) ([]string, error) {
+	m, err := parseModule(wasm)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range m.exports {
+		if e.Kind == wasmbin.KindGlobal {
+			names = append(names, e.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }

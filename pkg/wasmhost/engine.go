@@ -172,7 +172,10 @@ type Module struct {
 	sum      [32]byte // sha256 of the bytes
 	report   *Report
 	metered  bool
-	size     int64 // bytes of code compiled
+	// globals are the names of the code's global exports, sorted: the
+	// reserved ones of every mutable global, the fuel, the module's own.
+	globals []string
+	size    int64 // bytes of code compiled
 
 	// Guarded by engine.mu.
 	users   int    // live instances
@@ -319,10 +322,11 @@ var meterOptions = meter.Options{Checks: meter.CheckEveryRun, InitialFuel: Defau
 // ReasonInvalidModule.
 func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	sum := sha256.Sum256(wasm)
-	key := sum
-	if !e.cfg.NoFuel {
-		key = sha256.Sum256(append(sum[:], meterOptions.Key()...))
+	scheme := meterOptions.Key()
+	if e.cfg.NoFuel {
+		scheme = "meter/" + meter.Version + "/globals" // ExportGlobals only
 	}
+	key := sha256.Sum256(append(sum[:], scheme...))
 	if m := e.cached1(key); m != nil {
 		return m, nil
 	}
@@ -352,12 +356,21 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, key, sum [32]byte) (*
 	if err := report.Err(); err != nil {
 		return nil, err
 	}
-	code := wasm
-	if !e.cfg.NoFuel {
-		var err error
-		if code, err = meter.Instrument(wasm, meterOptions); err != nil {
-			return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
-		}
+	// Either rewrite exports every mutable global under a reserved name,
+	// for snapshots.
+	var code []byte
+	var err error
+	if e.cfg.NoFuel {
+		code, err = meter.ExportGlobals(wasm)
+	} else {
+		code, err = meter.Instrument(wasm, meterOptions)
+	}
+	if err != nil {
+		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
+	}
+	globals, err := globalExports(code)
+	if err != nil {
+		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
 	e.compilations.Add(1)
 	compiled, err := e.rt.CompileModule(ctx, code)
@@ -365,7 +378,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, key, sum [32]byte) (*
 		return nil, &Error{Reason: lifecycle.ReasonInvalidModule, Detail: err.Error(), Err: err}
 	}
 	m := &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel,
-		size: int64(len(code))}
+		size: int64(len(code)), globals: globals}
 	e.mu.Lock()
 	e.modules[key] = m
 	e.cached += m.size

@@ -93,6 +93,9 @@ type Instance struct {
 	budget              int64
 
 	clock      *virtualClock
+	random     *rand.ChaCha8 // random_get's stream
+	files      *openFiles    // the files the guest holds open in /assets
+	globals    []namedGlobal // every mutable global, by its export name
 	logs       *logCapture
 	dtBits     uint64
 	limitPages uint32
@@ -129,6 +132,24 @@ func (c *virtualClock) read() int64 {
 // exported, then init with the JSON configuration. A failure is an *Error;
 // init returning non-zero is ReasonInitFailed.
 func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
+	limit := m.engine.cfg.MemoryLimitPages
+	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
+		limit = cfg.MemoryLimitPages
+	}
+	inst, err := m.newInstance(ctx, cfg, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := inst.start(ctx); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// newInstance instantiates the module with the sandbox's configuration and
+// a memory cap of limit pages, and binds the exports, without calling any
+// of them: what Instantiate and Restore share.
+func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint32) (*Instance, error) {
 	e := m.engine
 	if cfg.TickHz <= 0 {
 		cfg.TickHz = DefaultTickHz
@@ -138,10 +159,6 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	}
 	if !json.Valid(cfg.Params) {
 		return nil, fmt.Errorf("instance params are not valid JSON")
-	}
-	limit := e.cfg.MemoryLimitPages
-	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
-		limit = cfg.MemoryLimitPages
 	}
 	clock := &virtualClock{stepNs: int64(time.Second) / int64(cfg.TickHz)}
 	logs := newLogCapture(cfg.LogLimits, cfg.Log, clock)
@@ -156,13 +173,14 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:8], cfg.Seed)
 	copy(seed[8:], "rcc random_get")
+	inst.random = rand.NewChaCha8(seed)
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(cfg.Game).
 		WithStdout(logs.writer(Stdout)).
 		WithStderr(logs.writer(Stderr)).
-		WithStartFunctions(). // _initialize is called below, with the start's fuel budget
-		WithRandSource(rand.NewChaCha8(seed)).
+		WithStartFunctions(). // _initialize is called by start, with the start's fuel budget
+		WithRandSource(inst.random).
 		WithWalltime(func() (int64, int32) {
 			t := clock.read()
 			return t / 1e9, int32(t % 1e9)
@@ -170,7 +188,8 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		WithNanotime(clock.read, 1).
 		WithNanosleep(func(int64) {})
 	if cfg.Assets != nil {
-		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(cfg.Assets, "/assets"))
+		inst.files = &openFiles{fsys: cfg.Assets}
+		mc = mc.WithFSConfig(wazero.NewFSConfig().WithFSMount(inst.files, "/assets"))
 	}
 	if min := m.report.MemoryMinPages; min > limit {
 		return nil, &Error{Reason: lifecycle.ReasonOutOfMemory,
@@ -197,6 +216,11 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 	inst.onJoin = mod.ExportedFunction("on_join")
 	inst.onLeave = mod.ExportedFunction("on_leave")
 	inst.memBytes.Store(uint64(inst.mem.Size()))
+	for _, name := range m.globals {
+		if g, ok := mod.ExportedGlobal(name).(api.MutableGlobal); ok {
+			inst.globals = append(inst.globals, namedGlobal{name: name, g: g})
+		}
+	}
 	if m.metered {
 		fuel, ok := mod.ExportedGlobal(meter.GlobalName).(api.MutableGlobal)
 		if !ok {
@@ -205,9 +229,8 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance
 		}
 		inst.fuel = fuel
 	}
-
-	if err := inst.start(ctx); err != nil {
-		return nil, err
+	if inst.files != nil {
+		inst.files.baseline() // the preopened /assets
 	}
 	return inst, nil
 }
@@ -403,22 +426,31 @@ func (i *Instance) serializeState(ctx context.Context, timeout time.Duration) ([
 	if err := i.call(ctx, "serialize_state", i.serialize, timeout); err != nil {
 		return nil, err
 	}
-	ptr := uint32(i.stack[0])
+	b, err := i.lengthPrefixed("serialize_state", uint32(i.stack[0]))
+	if err != nil {
+		return nil, err
+	}
+	i.stateBytes.Store(uint64(len(b)))
+	return b, nil
+}
+
+// lengthPrefixed returns a view of the u32-length-prefixed bytes at ptr
+// that call returned, checking their bounds and size.
+func (i *Instance) lengthPrefixed(call string, ptr uint32) ([]byte, error) {
 	n, ok := i.mem.ReadUint32Le(ptr)
 	if !ok {
-		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: call,
 			Detail: fmt.Sprintf("state pointer %#x is outside linear memory of %d bytes", ptr, i.mem.Size())})
 	}
 	if int64(n) > int64(i.engine.cfg.MaxStateBytes) {
-		return nil, i.fail(&Error{Reason: lifecycle.ReasonStateTooLarge, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonStateTooLarge, Call: call,
 			Detail: fmt.Sprintf("state of %d bytes, over the limit of %d", n, i.engine.cfg.MaxStateBytes)})
 	}
 	b, ok := i.mem.Read(ptr+4, n)
 	if !ok {
-		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: "serialize_state",
+		return nil, i.fail(&Error{Reason: lifecycle.ReasonBadStateBuffer, Call: call,
 			Detail: fmt.Sprintf("state of %d bytes at %#x runs past linear memory of %d bytes", n, ptr+4, i.mem.Size())})
 	}
-	i.stateBytes.Store(uint64(n))
 	return b, nil
 }
 

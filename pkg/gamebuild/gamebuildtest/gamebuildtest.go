@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
@@ -71,14 +72,23 @@ func Panicky(t testing.TB) []byte {
 	return build(t, "panicky", filepath.Join(filepath.Dir(file), "testdata", "panicky"))
 }
 
-// build returns the module of the Go package in dir, built on first use.
-func build(t testing.TB, name, dir string) []byte {
+// ArenaVariant returns the arena built with these build tags
+// (arena_double_points: orbs score 2).
+func ArenaVariant(t testing.TB, tags ...string) []byte {
 	t.Helper()
+	return build(t, "arena", filepath.Join(repoRoot(), "games", "arena"), tags...)
+}
+
+// build returns the module of the Go package in dir, built with tags on
+// first use.
+func build(t testing.TB, name, dir string, tags ...string) []byte {
+	t.Helper()
+	key := dir + "#" + strings.Join(tags, ",")
 	mu.Lock()
-	b, ok := builds[dir]
+	b, ok := builds[key]
 	if !ok {
 		b = &built{}
-		builds[dir] = b
+		builds[key] = b
 	}
 	mu.Unlock()
 	b.once.Do(func() {
@@ -89,7 +99,9 @@ func build(t testing.TB, name, dir string) []byte {
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, name+".wasm")
-		if b.err = gamebuild.BuildWith(context.Background(), dir, out, Options()); b.err == nil {
+		opts := Options()
+		opts.Tags = tags
+		if b.err = gamebuild.BuildWith(context.Background(), dir, out, opts); b.err == nil {
 			b.wasm, b.err = os.ReadFile(out)
 		}
 	})

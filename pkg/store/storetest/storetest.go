@@ -51,6 +51,8 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteGameRacesSpawn", testDeleteGameRacesSpawn},
 		{"RegistrationConflict", testRegistrationConflict},
 		{"RevokedTokens", testRevokedTokens},
+		{"MoveInstance", testMoveInstance},
+		{"UpgradeInstance", testUpgradeInstance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1139,5 +1141,71 @@ func testRevokedTokens(t *testing.T, s store.Store) {
 	later := must[[]store.Revocation](t)(s.ListRevoked(ctx, t0.Add(2*time.Hour)))
 	if len(later) != 2 || later[0].ID != "long" {
 		t.Fatalf("deny-list after the first token expired = %+v", later)
+	}
+}
+
+// testMoveInstance moves a running instance to another executor: its
+// reports come from there afterwards, not from the source; anything but a
+// running instance of the source is a conflict.
+func testMoveInstance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	a := register(t, s, "ex-a", 0, t0)
+	b := register(t, s, "ex-b", 0, t0)
+	in := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if in.ExecutorID != a.ID {
+		t.Fatalf("spawned on %s, want %s", in.ExecutorID, a.ID)
+	}
+	if _, err := s.MoveInstance(ctx, in.ID, a.ID, b.ID, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("move a starting instance: err = %v, want ErrConflict", err)
+	}
+	must[store.Instance](t)(s.ReportInstance(ctx, a.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning, Players: 2}, t0))
+	if _, err := s.MoveInstance(ctx, in.ID, b.ID, a.ID, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("move from the wrong executor: err = %v, want ErrConflict", err)
+	}
+	if _, err := s.MoveInstance(ctx, in.ID, a.ID, "no-such-executor", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("move to an unknown executor: err = %v, want ErrNotFound", err)
+	}
+	moved := must[store.Instance](t)(s.MoveInstance(ctx, in.ID, a.ID, b.ID, t0.Add(time.Second)))
+	if moved.ExecutorID != b.ID || moved.State != store.StateRunning || moved.WSURL != b.WSURL || moved.Players != 2 {
+		t.Fatalf("moved = %+v, want running on %s at %s with 2 players", moved, b.ID, b.WSURL)
+	}
+	if _, err := s.ReportInstance(ctx, a.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateStopped, Reason: "migrated"}, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("the source's report after the move: err = %v, want ErrConflict", err)
+	}
+	got := must[store.Instance](t)(s.GetInstance(ctx, in.ID))
+	if got.State != store.StateRunning || got.ExecutorID != b.ID {
+		t.Fatalf("after the source's late report: %+v", got)
+	}
+	if _, err := s.MoveInstance(ctx, "no-such-instance", a.ID, b.ID, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("move an unknown instance: err = %v, want ErrNotFound", err)
+	}
+}
+
+// testUpgradeInstance records a hot upgrade: the instance's version and
+// module become the new version's; only its executor may, and only to a
+// version that exists.
+func testUpgradeInstance(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	v2 := deploy(t, s, "arena", "m2")
+	a := register(t, s, "ex-a", 0, t0)
+	b := register(t, s, "ex-b", 0, t0)
+	sp := spec("arena")
+	sp.Version = 1
+	in := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+	if _, err := s.UpgradeInstance(ctx, in.ID, a.ID, 2, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("upgrade a starting instance: err = %v, want ErrConflict", err)
+	}
+	must[store.Instance](t)(s.ReportInstance(ctx, a.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning}, t0))
+	if _, err := s.UpgradeInstance(ctx, in.ID, b.ID, 2, t0); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("upgrade from another executor: err = %v, want ErrConflict", err)
+	}
+	if _, err := s.UpgradeInstance(ctx, in.ID, a.ID, 9, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("upgrade to an unknown version: err = %v, want ErrNotFound", err)
+	}
+	up := must[store.Instance](t)(s.UpgradeInstance(ctx, in.ID, a.ID, 2, t0.Add(time.Second)))
+	if up.Version != 2 || up.ModuleSHA256 != v2.ModuleSHA256 || up.State != store.StateRunning || up.ExecutorID != a.ID {
+		t.Fatalf("upgraded = %+v, want version 2 (%s) running on %s", up, v2.ModuleSHA256, a.ID)
 	}
 }

@@ -2875,6 +2875,8 @@ type Assignment struct {
 	//
 	//	*Assignment_Start
 	//	*Assignment_Stop
+	//	*Assignment_Migrate
+	//	*Assignment_Upgrade
 	Kind          isAssignment_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2935,6 +2937,24 @@ func (x *Assignment) GetStop() *StopInstance {
 	return nil
 }
 
+func (x *Assignment) GetMigrate() *MigrateInstance {
+	if x != nil {
+		if x, ok := x.Kind.(*Assignment_Migrate); ok {
+			return x.Migrate
+		}
+	}
+	return nil
+}
+
+func (x *Assignment) GetUpgrade() *UpgradeInstance {
+	if x != nil {
+		if x, ok := x.Kind.(*Assignment_Upgrade); ok {
+			return x.Upgrade
+		}
+	}
+	return nil
+}
+
 type isAssignment_Kind interface {
 	isAssignment_Kind()
 }
@@ -2947,9 +2967,21 @@ type Assignment_Stop struct {
 	Stop *StopInstance `protobuf:"bytes,2,opt,name=stop,proto3,oneof"`
 }
 
+type Assignment_Migrate struct {
+	Migrate *MigrateInstance `protobuf:"bytes,3,opt,name=migrate,proto3,oneof"`
+}
+
+type Assignment_Upgrade struct {
+	Upgrade *UpgradeInstance `protobuf:"bytes,4,opt,name=upgrade,proto3,oneof"`
+}
+
 func (*Assignment_Start) isAssignment_Kind() {}
 
 func (*Assignment_Stop) isAssignment_Kind() {}
+
+func (*Assignment_Migrate) isAssignment_Kind() {}
+
+func (*Assignment_Upgrade) isAssignment_Kind() {}
 
 type StartInstance struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3108,8 +3140,12 @@ func (x *ReportInstanceRequest) GetReport() *InstanceReport {
 }
 
 type DrainExecutorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Move the executor's running instances to other executors (live
+	// migration, as InstanceService.Migrate) before answering; those that
+	// cannot move run on there.
+	Migrate       bool `protobuf:"varint,2,opt,name=migrate,proto3" json:"migrate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3149,6 +3185,13 @@ func (x *DrainExecutorRequest) GetId() string {
 		return x.Id
 	}
 	return ""
+}
+
+func (x *DrainExecutorRequest) GetMigrate() bool {
+	if x != nil {
+		return x.Migrate
+	}
+	return false
 }
 
 type ListExecutorsRequest struct {
@@ -3793,6 +3836,399 @@ func (x *RenewTokenResponse) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+type MigrateInstanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The target executor's id; empty: the coordinator picks one.
+	ToExecutor    string `protobuf:"bytes,2,opt,name=to_executor,json=toExecutor,proto3" json:"to_executor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MigrateInstanceRequest) Reset() {
+	*x = MigrateInstanceRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrateInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrateInstanceRequest) ProtoMessage() {}
+
+func (x *MigrateInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrateInstanceRequest.ProtoReflect.Descriptor instead.
+func (*MigrateInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *MigrateInstanceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MigrateInstanceRequest) GetToExecutor() string {
+	if x != nil {
+		return x.ToExecutor
+	}
+	return ""
+}
+
+// MigrateInstance tells the source executor to move an instance to the
+// target executor, whose players' URL is target_ws_url.
+type MigrateInstance struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId       string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	TargetExecutorId string                 `protobuf:"bytes,2,opt,name=target_executor_id,json=targetExecutorId,proto3" json:"target_executor_id,omitempty"`
+	TargetWsUrl      string                 `protobuf:"bytes,3,opt,name=target_ws_url,json=targetWsUrl,proto3" json:"target_ws_url,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MigrateInstance) Reset() {
+	*x = MigrateInstance{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MigrateInstance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MigrateInstance) ProtoMessage() {}
+
+func (x *MigrateInstance) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MigrateInstance.ProtoReflect.Descriptor instead.
+func (*MigrateInstance) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *MigrateInstance) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *MigrateInstance) GetTargetExecutorId() string {
+	if x != nil {
+		return x.TargetExecutorId
+	}
+	return ""
+}
+
+func (x *MigrateInstance) GetTargetWsUrl() string {
+	if x != nil {
+		return x.TargetWsUrl
+	}
+	return ""
+}
+
+type ReportMigrationRequest struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId       string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	InstanceId       string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	TargetExecutorId string                 `protobuf:"bytes,3,opt,name=target_executor_id,json=targetExecutorId,proto3" json:"target_executor_id,omitempty"`
+	// Empty when the instance runs on the target; else why it did not move.
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// The last frame run on the source, and how long the instance paused.
+	Frame         uint64  `protobuf:"varint,5,opt,name=frame,proto3" json:"frame,omitempty"`
+	PausedMs      float64 `protobuf:"fixed64,6,opt,name=paused_ms,json=pausedMs,proto3" json:"paused_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportMigrationRequest) Reset() {
+	*x = ReportMigrationRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportMigrationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportMigrationRequest) ProtoMessage() {}
+
+func (x *ReportMigrationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportMigrationRequest.ProtoReflect.Descriptor instead.
+func (*ReportMigrationRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *ReportMigrationRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *ReportMigrationRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *ReportMigrationRequest) GetTargetExecutorId() string {
+	if x != nil {
+		return x.TargetExecutorId
+	}
+	return ""
+}
+
+func (x *ReportMigrationRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReportMigrationRequest) GetFrame() uint64 {
+	if x != nil {
+		return x.Frame
+	}
+	return 0
+}
+
+func (x *ReportMigrationRequest) GetPausedMs() float64 {
+	if x != nil {
+		return x.PausedMs
+	}
+	return 0
+}
+
+type UpgradeInstanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The version to change to; 0: the game's latest.
+	Version       uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeInstanceRequest) Reset() {
+	*x = UpgradeInstanceRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeInstanceRequest) ProtoMessage() {}
+
+func (x *UpgradeInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeInstanceRequest.ProtoReflect.Descriptor instead.
+func (*UpgradeInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *UpgradeInstanceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpgradeInstanceRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// UpgradeInstance tells an executor to change a running instance to
+// another version of its game.
+type UpgradeInstance struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId    string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Version       *GameVersion           `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpgradeInstance) Reset() {
+	*x = UpgradeInstance{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpgradeInstance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpgradeInstance) ProtoMessage() {}
+
+func (x *UpgradeInstance) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpgradeInstance.ProtoReflect.Descriptor instead.
+func (*UpgradeInstance) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *UpgradeInstance) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *UpgradeInstance) GetVersion() *GameVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+type ReportUpgradeRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Version    uint32                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Empty when the instance runs the new version; else why it does not.
+	Error         string  `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	Frame         uint64  `protobuf:"varint,5,opt,name=frame,proto3" json:"frame,omitempty"`
+	PausedMs      float64 `protobuf:"fixed64,6,opt,name=paused_ms,json=pausedMs,proto3" json:"paused_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportUpgradeRequest) Reset() {
+	*x = ReportUpgradeRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportUpgradeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportUpgradeRequest) ProtoMessage() {}
+
+func (x *ReportUpgradeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportUpgradeRequest.ProtoReflect.Descriptor instead.
+func (*ReportUpgradeRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ReportUpgradeRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *ReportUpgradeRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *ReportUpgradeRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ReportUpgradeRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReportUpgradeRequest) GetFrame() uint64 {
+	if x != nil {
+		return x.Frame
+	}
+	return 0
+}
+
+func (x *ReportUpgradeRequest) GetPausedMs() float64 {
+	if x != nil {
+		return x.PausedMs
+	}
+	return 0
+}
+
 var File_rcc_v1_rcc_proto protoreflect.FileDescriptor
 
 const file_rcc_v1_rcc_proto_rawDesc = "" +
@@ -4036,11 +4472,13 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"reregister\"5\n" +
 	"\x12AssignmentsRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
-	"executorId\"o\n" +
+	"executorId\"\xd9\x01\n" +
 	"\n" +
 	"Assignment\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.rcc.v1.StartInstanceH\x00R\x05start\x12*\n" +
-	"\x04stop\x18\x02 \x01(\v2\x14.rcc.v1.StopInstanceH\x00R\x04stopB\x06\n" +
+	"\x04stop\x18\x02 \x01(\v2\x14.rcc.v1.StopInstanceH\x00R\x04stop\x123\n" +
+	"\amigrate\x18\x03 \x01(\v2\x17.rcc.v1.MigrateInstanceH\x00R\amigrate\x123\n" +
+	"\aupgrade\x18\x04 \x01(\v2\x17.rcc.v1.UpgradeInstanceH\x00R\aupgradeB\x06\n" +
 	"\x04kind\"l\n" +
 	"\rStartInstance\x12,\n" +
 	"\binstance\x18\x01 \x01(\v2\x10.rcc.v1.InstanceR\binstance\x12-\n" +
@@ -4052,9 +4490,10 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x15ReportInstanceRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12.\n" +
-	"\x06report\x18\x02 \x01(\v2\x16.rcc.v1.InstanceReportR\x06report\"&\n" +
+	"\x06report\x18\x02 \x01(\v2\x16.rcc.v1.InstanceReportR\x06report\"@\n" +
 	"\x14DrainExecutorRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x16\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\amigrate\x18\x02 \x01(\bR\amigrate\"\x16\n" +
 	"\x14ListExecutorsRequest\"G\n" +
 	"\x15ListExecutorsResponse\x12.\n" +
 	"\texecutors\x18\x01 \x03(\v2\x10.rcc.v1.ExecutorR\texecutors\"3\n" +
@@ -4088,7 +4527,41 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x12RenewTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt*\xf1\x01\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"I\n" +
+	"\x16MigrateInstanceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
+	"\vto_executor\x18\x02 \x01(\tR\n" +
+	"toExecutor\"\x84\x01\n" +
+	"\x0fMigrateInstance\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12,\n" +
+	"\x12target_executor_id\x18\x02 \x01(\tR\x10targetExecutorId\x12\"\n" +
+	"\rtarget_ws_url\x18\x03 \x01(\tR\vtargetWsUrl\"\xd1\x01\n" +
+	"\x16ReportMigrationRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12,\n" +
+	"\x12target_executor_id\x18\x03 \x01(\tR\x10targetExecutorId\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
+	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
+	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs\"B\n" +
+	"\x16UpgradeInstanceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"a\n" +
+	"\x0fUpgradeInstance\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12-\n" +
+	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\"\xbb\x01\n" +
+	"\x14ReportUpgradeRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\rR\aversion\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
+	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
+	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs*\xf1\x01\n" +
 	"\rInstanceState\x12\x1e\n" +
 	"\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1b\n" +
@@ -4116,7 +4589,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"GetVersion\x12\x19.rcc.v1.GetVersionRequest\x1a\x13.rcc.v1.GameVersion\x12B\n" +
 	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x01\x12C\n" +
 	"\n" +
-	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xe3\x03\n" +
+	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xdd\x04\n" +
 	"\x0fInstanceService\x12/\n" +
 	"\x05Spawn\x12\x14.rcc.v1.SpawnRequest\x1a\x10.rcc.v1.Instance\x123\n" +
 	"\x03Get\x12\x1a.rcc.v1.GetInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
@@ -4126,7 +4599,9 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"RenewLease\x12\x19.rcc.v1.RenewLeaseRequest\x1a\x10.rcc.v1.Instance\x121\n" +
 	"\x04Join\x12\x13.rcc.v1.JoinRequest\x1a\x14.rcc.v1.JoinResponse\x12/\n" +
 	"\x04Logs\x12\x13.rcc.v1.LogsRequest\x1a\x10.rcc.v1.LogEntry0\x01\x12O\n" +
-	"\x0eInputLogAccess\x12\x1d.rcc.v1.InputLogAccessRequest\x1a\x1e.rcc.v1.InputLogAccessResponse2\xb0\x05\n" +
+	"\x0eInputLogAccess\x12\x1d.rcc.v1.InputLogAccessRequest\x1a\x1e.rcc.v1.InputLogAccessResponse\x12;\n" +
+	"\aMigrate\x12\x1e.rcc.v1.MigrateInstanceRequest\x1a\x10.rcc.v1.Instance\x12;\n" +
+	"\aUpgrade\x12\x1e.rcc.v1.UpgradeInstanceRequest\x1a\x10.rcc.v1.Instance2\xb6\x06\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
@@ -4140,7 +4615,9 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\n" +
 	"PublicKeys\x12\x19.rcc.v1.PublicKeysRequest\x1a\x1a.rcc.v1.PublicKeysResponse\x12C\n" +
 	"\n" +
-	"RenewToken\x12\x19.rcc.v1.RenewTokenRequest\x1a\x1a.rcc.v1.RenewTokenResponse2C\n" +
+	"RenewToken\x12\x19.rcc.v1.RenewTokenRequest\x1a\x1a.rcc.v1.RenewTokenResponse\x12C\n" +
+	"\x0fReportMigration\x12\x1e.rcc.v1.ReportMigrationRequest\x1a\x10.rcc.v1.Instance\x12?\n" +
+	"\rReportUpgrade\x12\x1c.rcc.v1.ReportUpgradeRequest\x1a\x10.rcc.v1.Instance2C\n" +
 	"\fWatchService\x123\n" +
 	"\x05Watch\x12\x14.rcc.v1.WatchRequest\x1a\x12.rcc.v1.WatchEvent0\x01B-Z+github.com/rcc-games/rcc/proto/rcc/v1;rccv1b\x06proto3"
 
@@ -4157,7 +4634,7 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(LogStream)(0),                   // 1: rcc.v1.LogStream
@@ -4216,18 +4693,24 @@ var file_rcc_v1_rcc_proto_goTypes = []any{
 	(*PublicKeysResponse)(nil),       // 54: rcc.v1.PublicKeysResponse
 	(*RenewTokenRequest)(nil),        // 55: rcc.v1.RenewTokenRequest
 	(*RenewTokenResponse)(nil),       // 56: rcc.v1.RenewTokenResponse
-	nil,                              // 57: rcc.v1.Instance.LabelsEntry
-	nil,                              // 58: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 59: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 60: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 61: rcc.v1.Executor.LabelsEntry
-	nil,                              // 62: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 63: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 64: google.protobuf.Struct
+	(*MigrateInstanceRequest)(nil),   // 57: rcc.v1.MigrateInstanceRequest
+	(*MigrateInstance)(nil),          // 58: rcc.v1.MigrateInstance
+	(*ReportMigrationRequest)(nil),   // 59: rcc.v1.ReportMigrationRequest
+	(*UpgradeInstanceRequest)(nil),   // 60: rcc.v1.UpgradeInstanceRequest
+	(*UpgradeInstance)(nil),          // 61: rcc.v1.UpgradeInstance
+	(*ReportUpgradeRequest)(nil),     // 62: rcc.v1.ReportUpgradeRequest
+	nil,                              // 63: rcc.v1.Instance.LabelsEntry
+	nil,                              // 64: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 65: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 66: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 67: rcc.v1.Executor.LabelsEntry
+	nil,                              // 68: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 69: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 70: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	63, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	63, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	69, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	69, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	7,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	5,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -4235,30 +4718,30 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	3,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	4,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	57, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	64, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	63, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	63, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	63, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	63, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	70, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	69, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	69, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	69, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
 	17, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	63, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	58, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	64, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	69, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	64, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	70, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	59, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	65, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
 	16, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	60, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	63, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	63, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	66, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	69, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	69, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 24: rcc.v1.LogEntry.stream:type_name -> rcc.v1.LogStream
 	26, // 25: rcc.v1.InstanceLogs.entries:type_name -> rcc.v1.LogEntry
 	28, // 26: rcc.v1.AppendLogsRequest.instances:type_name -> rcc.v1.InstanceLogs
 	2,  // 27: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	61, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	67, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
 	31, // 29: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	63, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	63, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	62, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	69, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	69, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	68, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
 	32, // 33: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
 	0,  // 34: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
 	17, // 35: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
@@ -4267,71 +4750,82 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	2,  // 38: rcc.v1.HeartbeatResponse.state:type_name -> rcc.v1.ExecutorState
 	40, // 39: rcc.v1.Assignment.start:type_name -> rcc.v1.StartInstance
 	41, // 40: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
-	16, // 41: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
-	4,  // 42: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	35, // 43: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	32, // 44: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	63, // 45: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	16, // 46: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	32, // 47: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	4,  // 48: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
-	63, // 49: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
-	63, // 50: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 51: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	9,  // 52: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	11, // 53: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	13, // 54: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	14, // 55: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	48, // 56: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
-	18, // 57: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	19, // 58: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	20, // 59: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	22, // 60: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	23, // 61: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	24, // 62: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 63: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
-	51, // 64: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
-	33, // 65: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	36, // 66: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	38, // 67: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	42, // 68: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	29, // 69: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
-	43, // 70: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	44, // 71: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	50, // 72: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
-	53, // 73: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
-	55, // 74: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
-	46, // 75: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	8,  // 76: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	10, // 77: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	12, // 78: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	4,  // 79: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	15, // 80: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	49, // 81: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
-	16, // 82: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	16, // 83: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	21, // 84: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	16, // 85: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	16, // 86: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	25, // 87: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	26, // 88: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
-	52, // 89: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
-	34, // 90: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	37, // 91: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	39, // 92: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	16, // 93: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	30, // 94: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
-	32, // 95: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	45, // 96: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	32, // 97: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
-	54, // 98: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
-	56, // 99: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
-	47, // 100: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	76, // [76:101] is the sub-list for method output_type
-	51, // [51:76] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	58, // 41: rcc.v1.Assignment.migrate:type_name -> rcc.v1.MigrateInstance
+	61, // 42: rcc.v1.Assignment.upgrade:type_name -> rcc.v1.UpgradeInstance
+	16, // 43: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
+	4,  // 44: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
+	35, // 45: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	32, // 46: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	69, // 47: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	16, // 48: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	32, // 49: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	4,  // 50: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
+	69, // 51: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
+	69, // 52: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	4,  // 53: rcc.v1.UpgradeInstance.version:type_name -> rcc.v1.GameVersion
+	6,  // 54: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	9,  // 55: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	11, // 56: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	13, // 57: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	14, // 58: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	48, // 59: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	18, // 60: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	19, // 61: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	20, // 62: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	22, // 63: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	23, // 64: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	24, // 65: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 66: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
+	51, // 67: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
+	57, // 68: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
+	60, // 69: rcc.v1.InstanceService.Upgrade:input_type -> rcc.v1.UpgradeInstanceRequest
+	33, // 70: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	36, // 71: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	38, // 72: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	42, // 73: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	29, // 74: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
+	43, // 75: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	44, // 76: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	50, // 77: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	53, // 78: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
+	55, // 79: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
+	59, // 80: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
+	62, // 81: rcc.v1.ExecutorService.ReportUpgrade:input_type -> rcc.v1.ReportUpgradeRequest
+	46, // 82: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	8,  // 83: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	10, // 84: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	12, // 85: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	4,  // 86: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	15, // 87: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	49, // 88: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	16, // 89: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	16, // 90: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	21, // 91: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	16, // 92: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	16, // 93: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	25, // 94: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	26, // 95: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
+	52, // 96: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
+	16, // 97: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
+	16, // 98: rcc.v1.InstanceService.Upgrade:output_type -> rcc.v1.Instance
+	34, // 99: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	37, // 100: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	39, // 101: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	16, // 102: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	30, // 103: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
+	32, // 104: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	45, // 105: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	32, // 106: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	54, // 107: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
+	56, // 108: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
+	16, // 109: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
+	16, // 110: rcc.v1.ExecutorService.ReportUpgrade:output_type -> rcc.v1.Instance
+	47, // 111: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	83, // [83:112] is the sub-list for method output_type
+	54, // [54:83] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -4347,6 +4841,8 @@ func file_rcc_v1_rcc_proto_init() {
 	file_rcc_v1_rcc_proto_msgTypes[36].OneofWrappers = []any{
 		(*Assignment_Start)(nil),
 		(*Assignment_Stop)(nil),
+		(*Assignment_Migrate)(nil),
+		(*Assignment_Upgrade)(nil),
 	}
 	file_rcc_v1_rcc_proto_msgTypes[44].OneofWrappers = []any{
 		(*WatchEvent_Instance)(nil),
@@ -4358,7 +4854,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   60,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -350,6 +350,8 @@ const (
 	InstanceService_Join_FullMethodName           = "/rcc.v1.InstanceService/Join"
 	InstanceService_Logs_FullMethodName           = "/rcc.v1.InstanceService/Logs"
 	InstanceService_InputLogAccess_FullMethodName = "/rcc.v1.InstanceService/InputLogAccess"
+	InstanceService_Migrate_FullMethodName        = "/rcc.v1.InstanceService/Migrate"
+	InstanceService_Upgrade_FullMethodName        = "/rcc.v1.InstanceService/Upgrade"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -387,6 +389,20 @@ type InstanceServiceClient interface {
 	// download from that one executor and nothing else: the caller's own
 	// token never goes to an executor. Role: admin.
 	InputLogAccess(ctx context.Context, in *InputLogAccessRequest, opts ...grpc.CallOption) (*InputLogAccessResponse, error)
+	// Migrate moves a running instance to another executor (to_executor, or
+	// the live active one with room and the fewest instances) while its
+	// players play: the source executor snapshots it between two frames and
+	// hands it and its players over to the target (docs/snapshots.md). It
+	// returns the instance on its new executor once the move is done, or
+	// FAILED_PRECONDITION with why it did not happen (the instance then runs
+	// where it was). Role: admin.
+	Migrate(ctx context.Context, in *MigrateInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
+	// Upgrade changes a running instance to another version of its game
+	// while its players play, through the versions' save_state/load_state
+	// pair (docs/abi.md). It returns the instance on its new version once the
+	// new version has passed its first frames, or FAILED_PRECONDITION with
+	// why not (the instance then runs its old version). Role: admin.
+	Upgrade(ctx context.Context, in *UpgradeInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
 }
 
 type instanceServiceClient struct {
@@ -486,6 +502,26 @@ func (c *instanceServiceClient) InputLogAccess(ctx context.Context, in *InputLog
 	return out, nil
 }
 
+func (c *instanceServiceClient) Migrate(ctx context.Context, in *MigrateInstanceRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, InstanceService_Migrate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *instanceServiceClient) Upgrade(ctx context.Context, in *UpgradeInstanceRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, InstanceService_Upgrade_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -521,6 +557,20 @@ type InstanceServiceServer interface {
 	// download from that one executor and nothing else: the caller's own
 	// token never goes to an executor. Role: admin.
 	InputLogAccess(context.Context, *InputLogAccessRequest) (*InputLogAccessResponse, error)
+	// Migrate moves a running instance to another executor (to_executor, or
+	// the live active one with room and the fewest instances) while its
+	// players play: the source executor snapshots it between two frames and
+	// hands it and its players over to the target (docs/snapshots.md). It
+	// returns the instance on its new executor once the move is done, or
+	// FAILED_PRECONDITION with why it did not happen (the instance then runs
+	// where it was). Role: admin.
+	Migrate(context.Context, *MigrateInstanceRequest) (*Instance, error)
+	// Upgrade changes a running instance to another version of its game
+	// while its players play, through the versions' save_state/load_state
+	// pair (docs/abi.md). It returns the instance on its new version once the
+	// new version has passed its first frames, or FAILED_PRECONDITION with
+	// why not (the instance then runs its old version). Role: admin.
+	Upgrade(context.Context, *UpgradeInstanceRequest) (*Instance, error)
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -554,6 +604,12 @@ func (UnimplementedInstanceServiceServer) Logs(*LogsRequest, grpc.ServerStreamin
 }
 func (UnimplementedInstanceServiceServer) InputLogAccess(context.Context, *InputLogAccessRequest) (*InputLogAccessResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method InputLogAccess not implemented")
+}
+func (UnimplementedInstanceServiceServer) Migrate(context.Context, *MigrateInstanceRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method Migrate not implemented")
+}
+func (UnimplementedInstanceServiceServer) Upgrade(context.Context, *UpgradeInstanceRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method Upgrade not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -713,6 +769,42 @@ func _InstanceService_InputLogAccess_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InstanceService_Migrate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MigrateInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Migrate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Migrate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Migrate(ctx, req.(*MigrateInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InstanceService_Upgrade_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpgradeInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Upgrade(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Upgrade_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Upgrade(ctx, req.(*UpgradeInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -748,6 +840,14 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "InputLogAccess",
 			Handler:    _InstanceService_InputLogAccess_Handler,
 		},
+		{
+			MethodName: "Migrate",
+			Handler:    _InstanceService_Migrate_Handler,
+		},
+		{
+			MethodName: "Upgrade",
+			Handler:    _InstanceService_Upgrade_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -760,16 +860,18 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	ExecutorService_Register_FullMethodName       = "/rcc.v1.ExecutorService/Register"
-	ExecutorService_Heartbeat_FullMethodName      = "/rcc.v1.ExecutorService/Heartbeat"
-	ExecutorService_Assignments_FullMethodName    = "/rcc.v1.ExecutorService/Assignments"
-	ExecutorService_ReportInstance_FullMethodName = "/rcc.v1.ExecutorService/ReportInstance"
-	ExecutorService_AppendLogs_FullMethodName     = "/rcc.v1.ExecutorService/AppendLogs"
-	ExecutorService_Drain_FullMethodName          = "/rcc.v1.ExecutorService/Drain"
-	ExecutorService_List_FullMethodName           = "/rcc.v1.ExecutorService/List"
-	ExecutorService_Undrain_FullMethodName        = "/rcc.v1.ExecutorService/Undrain"
-	ExecutorService_PublicKeys_FullMethodName     = "/rcc.v1.ExecutorService/PublicKeys"
-	ExecutorService_RenewToken_FullMethodName     = "/rcc.v1.ExecutorService/RenewToken"
+	ExecutorService_Register_FullMethodName        = "/rcc.v1.ExecutorService/Register"
+	ExecutorService_Heartbeat_FullMethodName       = "/rcc.v1.ExecutorService/Heartbeat"
+	ExecutorService_Assignments_FullMethodName     = "/rcc.v1.ExecutorService/Assignments"
+	ExecutorService_ReportInstance_FullMethodName  = "/rcc.v1.ExecutorService/ReportInstance"
+	ExecutorService_AppendLogs_FullMethodName      = "/rcc.v1.ExecutorService/AppendLogs"
+	ExecutorService_Drain_FullMethodName           = "/rcc.v1.ExecutorService/Drain"
+	ExecutorService_List_FullMethodName            = "/rcc.v1.ExecutorService/List"
+	ExecutorService_Undrain_FullMethodName         = "/rcc.v1.ExecutorService/Undrain"
+	ExecutorService_PublicKeys_FullMethodName      = "/rcc.v1.ExecutorService/PublicKeys"
+	ExecutorService_RenewToken_FullMethodName      = "/rcc.v1.ExecutorService/RenewToken"
+	ExecutorService_ReportMigration_FullMethodName = "/rcc.v1.ExecutorService/ReportMigration"
+	ExecutorService_ReportUpgrade_FullMethodName   = "/rcc.v1.ExecutorService/ReportUpgrade"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -813,6 +915,12 @@ type ExecutorServiceClient interface {
 	// RenewToken returns a new token for the caller's own subject and role,
 	// for a process that outlives its token's lifetime. Role: executor.
 	RenewToken(ctx context.Context, in *RenewTokenRequest, opts ...grpc.CallOption) (*RenewTokenResponse, error)
+	// ReportMigration reports the end of a MigrateInstance order: on success
+	// the instance is assigned to the target from then on. Role: executor.
+	ReportMigration(ctx context.Context, in *ReportMigrationRequest, opts ...grpc.CallOption) (*Instance, error)
+	// ReportUpgrade reports the end of an UpgradeInstance order: on success
+	// the instance runs the new version from then on. Role: executor.
+	ReportUpgrade(ctx context.Context, in *ReportUpgradeRequest, opts ...grpc.CallOption) (*Instance, error)
 }
 
 type executorServiceClient struct {
@@ -932,6 +1040,26 @@ func (c *executorServiceClient) RenewToken(ctx context.Context, in *RenewTokenRe
 	return out, nil
 }
 
+func (c *executorServiceClient) ReportMigration(ctx context.Context, in *ReportMigrationRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, ExecutorService_ReportMigration_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *executorServiceClient) ReportUpgrade(ctx context.Context, in *ReportUpgradeRequest, opts ...grpc.CallOption) (*Instance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Instance)
+	err := c.cc.Invoke(ctx, ExecutorService_ReportUpgrade_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -973,6 +1101,12 @@ type ExecutorServiceServer interface {
 	// RenewToken returns a new token for the caller's own subject and role,
 	// for a process that outlives its token's lifetime. Role: executor.
 	RenewToken(context.Context, *RenewTokenRequest) (*RenewTokenResponse, error)
+	// ReportMigration reports the end of a MigrateInstance order: on success
+	// the instance is assigned to the target from then on. Role: executor.
+	ReportMigration(context.Context, *ReportMigrationRequest) (*Instance, error)
+	// ReportUpgrade reports the end of an UpgradeInstance order: on success
+	// the instance runs the new version from then on. Role: executor.
+	ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error)
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -1012,6 +1146,12 @@ func (UnimplementedExecutorServiceServer) PublicKeys(context.Context, *PublicKey
 }
 func (UnimplementedExecutorServiceServer) RenewToken(context.Context, *RenewTokenRequest) (*RenewTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RenewToken not implemented")
+}
+func (UnimplementedExecutorServiceServer) ReportMigration(context.Context, *ReportMigrationRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportMigration not implemented")
+}
+func (UnimplementedExecutorServiceServer) ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportUpgrade not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -1207,6 +1347,42 @@ func _ExecutorService_RenewToken_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_ReportMigration_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportMigrationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).ReportMigration(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_ReportMigration_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).ReportMigration(ctx, req.(*ReportMigrationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExecutorService_ReportUpgrade_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportUpgradeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).ReportUpgrade(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_ReportUpgrade_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).ReportUpgrade(ctx, req.(*ReportUpgradeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1249,6 +1425,14 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RenewToken",
 			Handler:    _ExecutorService_RenewToken_Handler,
+		},
+		{
+			MethodName: "ReportMigration",
+			Handler:    _ExecutorService_ReportMigration_Handler,
+		},
+		{
+			MethodName: "ReportUpgrade",
+			Handler:    _ExecutorService_ReportUpgrade_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,0 +1,5 @@
+//go:build arena_double_points
+
+package main
+
+const orbPoints = 2
