@@ -57,6 +57,9 @@ func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecu
 	if req.Name == "" || req.WsUrl == "" {
 		return nil, invalid("register: name and ws_url are required")
 	}
+	if err := checkRegistration(req); err != nil {
+		return nil, err
+	}
 	if sub := callerName(ctx); sub != req.Name {
 		return nil, status.Errorf(codes.PermissionDenied, "the token of executor %q may not register as %q (the token's subject is the executor's name)", sub, req.Name)
 	}

@@ -73,6 +73,9 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 				return invalid("upload: a second header")
 			}
 			hdr = p.Header
+			if err := checkText("upload: description", hdr.Description, MaxDescriptionBytes); err != nil {
+				return err
+			}
 			if limits, err = limitsFromProto(hdr.Limits); err != nil {
 				return err
 			}

@@ -40,6 +40,9 @@ func (c *Coordinator) spawnSpec(game string, version, maxPlayers, leaseSeconds u
 	if maxPlayers > 100000 {
 		return store.SpawnSpec{}, invalid("max players %d is too large", maxPlayers)
 	}
+	if err := checkLabels("labels", labels); err != nil {
+		return store.SpawnSpec{}, err
+	}
 	return store.SpawnSpec{Game: game, Version: version, MaxPlayers: maxPlayers, LeaseSeconds: leaseSeconds, Labels: labels}, nil
 }
 
@@ -56,6 +59,9 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 	spec.Record = req.Record
 	if spec.Params, err = paramsJSON(req.Params); err != nil {
 		return nil, invalid("params: %v", err)
+	}
+	if err := checkParams(spec.Params); err != nil {
+		return nil, err
 	}
 	in, err := s.st.Spawn(ctx, spec, c.placement())
 	if err != nil {
@@ -76,6 +82,9 @@ func (s *instanceService) Get(ctx context.Context, req *rccv1.GetInstanceRequest
 }
 
 func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequest) (*rccv1.ListInstancesResponse, error) {
+	if err := checkLabels("selector", req.Labels); err != nil {
+		return nil, err
+	}
 	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: int(req.Limit)}
 	for _, st := range req.States {
 		f.States = append(f.States, lifecyclepb.StateFromProto(st))
@@ -92,6 +101,9 @@ func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequ
 }
 
 func (s *instanceService) Stop(ctx context.Context, req *rccv1.StopInstanceRequest) (*rccv1.Instance, error) {
+	if err := checkText("reason", req.Reason, MaxReasonBytes); err != nil {
+		return nil, err
+	}
 	reason := req.Reason
 	if reason == "" {
 		reason = "stopped by operator"
@@ -119,8 +131,8 @@ func (s *instanceService) RenewLease(ctx context.Context, req *rccv1.RenewLeaseR
 func (s *instanceService) Join(ctx context.Context, req *rccv1.JoinRequest) (*rccv1.JoinResponse, error) {
 	c := s.c
 	start := time.Now()
-	if req.PlayerId == "" {
-		return nil, invalid("player_id is required")
+	if err := checkPlayerID(req.PlayerId); err != nil {
+		return nil, err
 	}
 	spec, err := c.spawnSpec(req.Game, req.Version, req.MaxPlayers, req.LeaseSeconds, req.Labels)
 	if err != nil {
