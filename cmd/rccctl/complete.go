@@ -63,7 +63,7 @@ func completeInstanceIDs(f *serverFlags, all bool) completeFunc {
 			req.States = []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING, rccv1.InstanceState_INSTANCE_STATE_STARTING,
 				rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}
 		}
-		res, err := c.Instances.List(ctx, req)
+		ins, err := c.ListInstances(ctx, req)
 		if err != nil {
 			return nil
 		}
@@ -72,7 +72,7 @@ func completeInstanceIDs(f *serverFlags, all bool) completeFunc {
 			taken[a] = true
 		}
 		var out []string
-		for _, in := range res.Instances {
+		for _, in := range ins {
 			if !taken[in.Id] {
 				out = append(out, fmt.Sprintf("%s\t%s v%d, %s", in.Id, in.Game, in.Version, stateName(in.State)))
 			}

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
@@ -85,7 +86,15 @@ func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequ
 	if err := checkLabels("selector", req.Labels); err != nil {
 		return nil, err
 	}
-	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: int(req.Limit)}
+	size, err := pageSize(req.PageSize, req.Limit)
+	if err != nil {
+		return nil, err
+	}
+	// One more than the page says whether there is a next one.
+	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: size + 1}
+	if f.After, err = decodePageToken(req.PageToken); err != nil {
+		return nil, err
+	}
 	for _, st := range req.States {
 		f.States = append(f.States, lifecyclepb.StateFromProto(st))
 	}
@@ -94,8 +103,17 @@ func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequ
 		return nil, grpcError(err)
 	}
 	out := &rccv1.ListInstancesResponse{}
-	for _, in := range ins {
-		out.Instances = append(out.Instances, instanceProto(in))
+	total := 0
+	for k, in := range ins {
+		p := instanceProto(in)
+		n := proto.Size(p)
+		if k == size || (k > 0 && total+n > MaxPageBytes) {
+			last := ins[k-1]
+			out.NextPageToken = encodePageToken(store.InstanceCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+			break
+		}
+		total += n
+		out.Instances = append(out.Instances, p)
 	}
 	return out, nil
 }

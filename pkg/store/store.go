@@ -145,6 +145,16 @@ type InstanceFilter struct {
 	ExecutorID string
 	Labels     map[string]string
 	Limit      int
+	// After, when set, starts the list after this instance in the list's
+	// order (newest first): the next page of a paginated list.
+	After *InstanceCursor
+}
+
+// InstanceCursor is a position in ListInstances' order: an instance's
+// creation time and id.
+type InstanceCursor struct {
+	CreatedAt time.Time
+	ID        string
 }
 
 // ExecutorStats are an executor's live figures.

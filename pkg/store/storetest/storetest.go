@@ -294,6 +294,29 @@ func testListFilters(t *testing.T, s store.Store) {
 	if len(lim) != 1 {
 		t.Fatalf("limit = %d", len(lim))
 	}
+	// Pages of one, each after the last one seen, walk the whole list in
+	// its order, each instance once; two created in the same millisecond
+	// are told apart by their ids.
+	must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	whole := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))
+	var paged []store.Instance
+	f := store.InstanceFilter{Limit: 1}
+	for range len(whole) + 1 {
+		page := must[[]store.Instance](t)(s.ListInstances(ctx, f))
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		f.After = &store.InstanceCursor{CreatedAt: page[0].CreatedAt, ID: page[0].ID}
+	}
+	if len(paged) != len(whole) {
+		t.Fatalf("paged %d instances, the whole list has %d", len(paged), len(whole))
+	}
+	for k := range whole {
+		if paged[k].ID != whole[k].ID {
+			t.Fatalf("page %d is %s, the whole list has %s there", k, paged[k].ID, whole[k].ID)
+		}
+	}
 }
 
 func testStop(t *testing.T, s store.Store) {
