@@ -78,6 +78,12 @@ type Config struct {
 	LogPollInterval time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// MaxAssetsUnpackedBytes bounds an assets archive's files together,
+	// unpacked (DefaultMaxAssetsUnpackedBytes when 0).
+	MaxAssetsUnpackedBytes int64
+	// SpoolDir holds uploads' assets while they arrive (os.TempDir when
+	// empty).
+	SpoolDir string
 }
 
 // Coordinator serves the control plane. Create it with New, serve it with
@@ -147,6 +153,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxAssetsUnpackedBytes <= 0 {
+		cfg.MaxAssetsUnpackedBytes = DefaultMaxAssetsUnpackedBytes
 	}
 	var err error
 	if cfg.LogEntries, err = logEntriesOf(cfg.LogEntries); err != nil {
@@ -253,7 +262,8 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 		return nil, err
 	}
 	ac := newAuthCache(ic, c.cfg.Now)
-	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, opts...)
+	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, ac.guardOptions()...)
+	all = append(all, opts...)
 	s := grpc.NewServer(all...)
 	c.Register(s)
 	healthpb.RegisterHealthServer(s, c.health)

@@ -58,7 +58,13 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	ctx := stream.Context()
 	var hdr *rccv1.UploadHeader
 	var limits store.Limits
-	var module, assets bytes.Buffer
+	var module bytes.Buffer
+	var assets *assetsSpool
+	defer func() {
+		if assets != nil {
+			assets.close()
+		}
+	}()
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -91,10 +97,19 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 			if hdr == nil {
 				return invalid("upload: assets bytes before the header")
 			}
-			if int64(assets.Len()+len(p.AssetsChunk)) > c.cfg.MaxAssetsBytes {
+			if assets == nil {
+				if assets, err = newAssetsSpool(c.cfg.SpoolDir); err != nil {
+					return status.Error(codes.Internal, err.Error())
+				}
+			}
+			if assets.size+int64(len(p.AssetsChunk)) > c.cfg.MaxAssetsBytes {
 				return status.Errorf(codes.ResourceExhausted, "upload: assets larger than %d bytes", c.cfg.MaxAssetsBytes)
 			}
-			assets.Write(p.AssetsChunk)
+			if err := assets.write(p.AssetsChunk); errors.Is(err, errNotArchive) {
+				return invalid("upload: assets refused: %v", err)
+			} else if err != nil {
+				return status.Error(codes.Internal, err.Error())
+			}
 		}
 	}
 	if hdr == nil {
@@ -109,6 +124,19 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	if err := c.cfg.ValidateModule(module.Bytes()); err != nil {
 		return invalid("upload: module refused: %v", err)
 	}
+	var assetsBytes []byte
+	if assets != nil && assets.size > 0 {
+		sha, err := assets.finish(c.cfg.MaxAssetsUnpackedBytes)
+		if err != nil {
+			return invalid("upload: assets refused: %v", err)
+		}
+		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != sha {
+			return invalid("upload: assets sha256 is %s, the header says %s", sha, hdr.AssetsSha256)
+		}
+		if assetsBytes, err = assets.bytes(); err != nil {
+			return status.Error(codes.Internal, err.Error())
+		}
+	}
 	now := c.now()
 	modSHA, existed, err := g.st.PutBlob(ctx, module.Bytes(), now)
 	if err != nil {
@@ -118,12 +146,9 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 		return invalid("upload: module sha256 is %s, the header says %s", modSHA, hdr.ModuleSha256)
 	}
 	var assetsSHA string
-	if assets.Len() > 0 {
-		if assetsSHA, _, err = g.st.PutBlob(ctx, assets.Bytes(), now); err != nil {
+	if assetsBytes != nil {
+		if assetsSHA, _, err = g.st.PutBlob(ctx, assetsBytes, now); err != nil {
 			return grpcError(err)
-		}
-		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != assetsSHA {
-			return invalid("upload: assets sha256 is %s, the header says %s", assetsSHA, hdr.AssetsSha256)
 		}
 	}
 	v, unchanged, err := g.st.CreateVersion(ctx, store.NewVersion{Game: hdr.Game, ModuleSHA256: modSHA, AssetsSHA256: assetsSHA,
