@@ -111,16 +111,12 @@ func (s *assetsSpool) finish(maxUnpacked int64) (string, error) {
 	return hex.EncodeToString(s.sum.Sum(nil)), nil
 }
 
-// bytes reads the spooled assets back.
-func (s *assetsSpool) bytes() ([]byte, error) {
+// reader reads the spooled assets from their start.
+func (s *assetsSpool) reader() (io.Reader, error) {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("spool assets: %w", err)
 	}
-	b := make([]byte, s.size)
-	if _, err := io.ReadFull(s.f, b); err != nil {
-		return nil, fmt.Errorf("spool assets: %w", err)
-	}
-	return b, nil
+	return s.f, nil
 }
 
 // close removes the temporary file.

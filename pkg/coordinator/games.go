@@ -124,17 +124,14 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	if err := c.cfg.ValidateModule(module.Bytes()); err != nil {
 		return invalid("upload: module refused: %v", err)
 	}
-	var assetsBytes []byte
+	var assetsSHA string
 	if assets != nil && assets.size > 0 {
-		sha, err := assets.finish(c.cfg.MaxAssetsUnpackedBytes)
-		if err != nil {
+		var err error
+		if assetsSHA, err = assets.finish(c.cfg.MaxAssetsUnpackedBytes); err != nil {
 			return invalid("upload: assets refused: %v", err)
 		}
-		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != sha {
-			return invalid("upload: assets sha256 is %s, the header says %s", sha, hdr.AssetsSha256)
-		}
-		if assetsBytes, err = assets.bytes(); err != nil {
-			return status.Error(codes.Internal, err.Error())
+		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != assetsSHA {
+			return invalid("upload: assets sha256 is %s, the header says %s", assetsSHA, hdr.AssetsSha256)
 		}
 	}
 	now := c.now()
@@ -145,9 +142,12 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	if hdr.ModuleSha256 != "" && hdr.ModuleSha256 != modSHA {
 		return invalid("upload: module sha256 is %s, the header says %s", modSHA, hdr.ModuleSha256)
 	}
-	var assetsSHA string
-	if assetsBytes != nil {
-		if assetsSHA, _, err = g.st.PutBlob(ctx, assetsBytes, now); err != nil {
+	if assetsSHA != "" {
+		r, err := assets.reader()
+		if err != nil {
+			return status.Error(codes.Internal, err.Error())
+		}
+		if _, err = g.st.PutBlobFrom(ctx, assetsSHA, assets.size, r, now); err != nil {
 			return grpcError(err)
 		}
 	}
@@ -197,24 +197,25 @@ func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionReque
 }
 
 func (g *gameService) FetchBlob(req *rccv1.FetchBlobRequest, stream rccv1.GameService_FetchBlobServer) error {
-	data, err := g.st.GetBlob(stream.Context(), req.Sha256)
-	if err != nil {
-		return grpcError(err)
-	}
-	for off := 0; off == 0 || off < len(data); off += blobChunk {
-		end := min(off+blobChunk, len(data))
-		msg := &rccv1.FetchBlobResponse{Chunk: data[off:end]}
-		if off == 0 {
-			msg.TotalSize = int64(len(data))
+	first := true
+	err := g.st.ReadBlob(stream.Context(), req.Sha256, func(size int64, data []byte) error {
+		// A piece larger than a message (a blob stored whole) goes in
+		// several.
+		for off := 0; off == 0 || off < len(data); off += blobChunk {
+			msg := &rccv1.FetchBlobResponse{Chunk: data[off:min(off+blobChunk, len(data))]}
+			if first {
+				msg.TotalSize, first = size, false
+			}
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+			if len(data) == 0 {
+				break
+			}
 		}
-		if err := stream.Send(msg); err != nil {
-			return err
-		}
-		if len(data) == 0 {
-			break
-		}
-	}
-	return nil
+		return nil
+	})
+	return grpcError(err)
 }
 
 func (g *gameService) DeleteGame(ctx context.Context, req *rccv1.DeleteGameRequest) (*rccv1.DeleteGameResponse, error) {

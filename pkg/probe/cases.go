@@ -29,6 +29,7 @@ func Cases() []Case {
 		{"ListAfterBigSpawns", listAfterBigSpawns},
 		{"UnauthenticatedFlood", unauthenticatedFlood},
 		{"BogusAssetsUpload", bogusAssetsUpload},
+		{"LargeAssetsStreamed", largeAssetsStreamed},
 	}
 }
 
@@ -232,18 +233,65 @@ func bogusAssetsUpload(t *testing.T, tg *Target) {
 	}
 }
 
-// tarHeader is the 512-byte header of a tar archive's first file.
-func tarHeader(t *testing.T) []byte {
+// largeAssetsStreamed: a valid 100 MB assets archive, generated as it is
+// sent, is deployed and fetched back without the coordinator holding it
+// in memory: spooled to disk, stored and read in pieces.
+func largeAssetsStreamed(t *testing.T, tg *Target) {
+	const size = 100 << 20 // a multiple of the tar block
+	zeros := make([]byte, 1<<20)
+	c := ctx(t)
+	memoryBound(t, tg, 50*MB, func() {
+		// The header, the file's zeros, then two zero blocks: the end.
+		sent, err := upload(c, tg, "probe-large", tarHeaderOf(t, "big.bin", size), zeros, 512+size+1024)
+		if err != nil {
+			t.Fatalf("deploy of %d MB of assets: %v", sent/MB, err)
+		}
+	})
+	v, err := tg.Admin.Games.GetVersion(c, &rccv1.GetVersionRequest{Game: "probe-large"})
+	if err != nil || v.AssetsSize != 512+size+1024 {
+		t.Fatalf("deployed version: %v %v", v, err)
+	}
+	memoryBound(t, tg, 50*MB, func() {
+		stream, err := tg.Admin.Games.FetchBlob(c, &rccv1.FetchBlobRequest{Sha256: v.AssetsSha256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int64
+		for {
+			msg, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += int64(len(msg.Chunk))
+		}
+		if got != v.AssetsSize {
+			t.Fatalf("fetched %d bytes of %d", got, v.AssetsSize)
+		}
+	})
+	if _, err := tg.Admin.Games.DeleteGame(c, &rccv1.DeleteGameRequest{Game: "probe-large"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tarHeader is the 512-byte header of a tar archive's first file, of 100
+// bytes.
+func tarHeader(t *testing.T) []byte { return tarHeaderOf(t, "a.txt", 100) }
+
+// tarHeaderOf is the 512-byte header of a file of size bytes.
+func tarHeaderOf(t *testing.T, name string, size int64) []byte {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
-	if err := tw.WriteHeader(&tar.Header{Name: "a.txt", Mode: 0o644, Size: 100, Typeflag: tar.TypeReg}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()[:512]
 }
 
 // upload streams an upload of game: the target's module, then first and
-// chunks of chunk up to total bytes of assets, stopping when the
+// chunks of chunk, total bytes of assets with first, stopping when the
 // coordinator answers. It returns the assets bytes sent and the answer.
 func upload(c context.Context, tg *Target, game string, first, chunk []byte, total int64) (int64, error) {
 	stream, err := tg.Admin.Games.UploadVersion(c)
