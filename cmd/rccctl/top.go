@@ -89,7 +89,7 @@ type snapshot struct {
 // topOnce prints the executors and the live instances once.
 func topOnce(cmd *cobra.Command, f *serverFlags) error {
 	return remote(f, func(ctx context.Context, c *client.Client, _ []string) (snapshot, error) {
-		xs, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
+		xs, err := c.ListExecutors(ctx)
 		if err != nil {
 			return snapshot{}, err
 		}
@@ -98,7 +98,7 @@ func topOnce(cmd *cobra.Command, f *serverFlags) error {
 		if err != nil {
 			return snapshot{}, err
 		}
-		s := snapshot{executors: xs.Executors, instances: ins, limits: map[string]*rccv1.Limits{}}
+		s := snapshot{executors: xs, instances: ins, limits: map[string]*rccv1.Limits{}}
 		if f.output == "json" {
 			return s, nil
 		}

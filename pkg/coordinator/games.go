@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -164,7 +165,11 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	return stream.SendAndClose(&rccv1.UploadVersionResponse{Version: versionProto(v), ModuleDeduplicated: existed, Unchanged: unchanged})
 }
 
-func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) (*rccv1.ListGamesResponse, error) {
+func (g *gameService) ListGames(ctx context.Context, req *rccv1.ListGamesRequest) (*rccv1.ListGamesResponse, error) {
+	size, err := pageSize(req.PageSize, 0)
+	if err != nil {
+		return nil, err
+	}
 	games, err := g.st.ListGames(ctx)
 	if err != nil {
 		return nil, grpcError(err)
@@ -173,10 +178,15 @@ func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) 
 	for _, gm := range games {
 		out.Games = append(out.Games, &rccv1.Game{Name: gm.Name, LatestVersion: gm.LatestVersion, VersionCount: gm.VersionCount, UpdatedAt: tsOf(gm.UpdatedAt)})
 	}
-	return out, nil
+	out.Games, out.NextPageToken, err = listPage(out.Games, (*rccv1.Game).GetName, protoSize[*rccv1.Game], size, req.PageToken)
+	return out, err
 }
 
 func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsRequest) (*rccv1.ListVersionsResponse, error) {
+	size, err := pageSize(req.PageSize, 0)
+	if err != nil {
+		return nil, err
+	}
 	vs, err := g.st.ListVersions(ctx, req.Game)
 	if err != nil {
 		return nil, grpcError(err)
@@ -185,7 +195,9 @@ func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsR
 	for _, v := range vs {
 		out.Versions = append(out.Versions, versionProto(v))
 	}
-	return out, nil
+	key := func(v *rccv1.GameVersion) string { return strconv.FormatUint(uint64(v.Version), 10) }
+	out.Versions, out.NextPageToken, err = listPage(out.Versions, key, protoSize[*rccv1.GameVersion], size, req.PageToken)
+	return out, err
 }
 
 func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionRequest) (*rccv1.GameVersion, error) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/rcc-games/rcc/pkg/store"
 )
 
@@ -60,3 +62,44 @@ func decodePageToken(tok string) (*store.InstanceCursor, error) {
 	}
 	return &store.InstanceCursor{CreatedAt: time.UnixMilli(ms), ID: id}, nil
 }
+
+// listTokenPrefix versions the token of listPage.
+const listTokenPrefix = "l1:"
+
+// listPage cuts the page after token out of items, a whole list in its
+// order: at most pageSize of them and at most MaxPageBytes (by size), at
+// least one. The token names the last entry of the previous page by key,
+// and its position in case that entry has gone since.
+func listPage[T any](items []T, key func(T) string, size func(T) int, pageSize int, token string) (page []T, next string, err error) {
+	start := 0
+	if token != "" {
+		raw, derr := base64.RawURLEncoding.DecodeString(token)
+		rest, ok := strings.CutPrefix(string(raw), listTokenPrefix)
+		posText, last, found := strings.Cut(rest, ":")
+		pos, perr := strconv.Atoi(posText)
+		if derr != nil || !ok || !found || perr != nil || pos < 0 || len(token) > 512 {
+			return nil, "", invalid("page_token is not a next_page_token of this list")
+		}
+		start = min(pos, len(items)) // where the rest slid to if that entry has gone
+		for k, it := range items {
+			if key(it) == last {
+				start = k + 1
+				break
+			}
+		}
+	}
+	total := 0
+	for k := start; k < len(items); k++ {
+		n := size(items[k])
+		if len(page) == pageSize || (len(page) > 0 && total+n > MaxPageBytes) {
+			raw := listTokenPrefix + strconv.Itoa(k-1) + ":" + key(items[k-1])
+			return page, base64.RawURLEncoding.EncodeToString([]byte(raw)), nil
+		}
+		total += n
+		page = append(page, items[k])
+	}
+	return page, "", nil
+}
+
+// protoSize is a message's encoded size.
+func protoSize[M proto.Message](m M) int { return proto.Size(m) }

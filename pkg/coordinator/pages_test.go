@@ -2,12 +2,15 @@ package coordinator_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/coordinator/coordinatortest"
@@ -103,6 +106,97 @@ func TestListPages(t *testing.T) {
 	for _, bad := range []*rccv1.ListInstancesRequest{{PageSize: coordinator.MaxPageSize + 1}, {PageToken: "not-a-token"}, {PageToken: "aTE6eDp5"}} {
 		if _, err := c.Instances.List(ctx, bad); code(err) != codes.InvalidArgument {
 			t.Fatalf("List(%v): %v, want InvalidArgument", bad, err)
+		}
+	}
+}
+
+// TestListPagesOfGamesVersionsExecutors: the lists of games, versions and
+// executors are paginated too; their pages, followed, give what the
+// client's whole-list calls give, in the same order.
+func TestListPagesOfGamesVersionsExecutors(t *testing.T) {
+	e := start(t, sqliteStore(t), newIssuer(t), nil)
+	ctx := context.Background()
+	const n, size = 12, 5
+	for k := range n {
+		e.deploy(fmt.Sprintf("game-%02d", k))
+		if _, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "versions", Module: minimalWasm, FrameFuel: uint64(k + 1)}); err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("ex-%02d", k)
+		x := e.dialAs(auth.RoleExecutor, name)
+		_, err := x.Executors.Register(ctx, &rccv1.RegisterExecutorRequest{Name: name, WsUrl: "ws://" + name + ".test/play"})
+		x.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	pages := func(what string, page func(token string) (ids []string, next string, err error)) []string {
+		t.Helper()
+		var all []string
+		token := ""
+		for p := 0; ; p++ {
+			ids, next, err := page(token)
+			if err != nil || len(ids) > size || p > n {
+				t.Fatalf("%s page %d: %d entries, %v", what, p, len(ids), err)
+			}
+			all = append(all, ids...)
+			if next == "" {
+				return all
+			}
+			token = next
+		}
+	}
+	games := pages("games", func(tok string) ([]string, string, error) {
+		res, err := e.admin.Games.ListGames(ctx, &rccv1.ListGamesRequest{PageSize: size, PageToken: tok})
+		var ids []string
+		for _, g := range res.GetGames() {
+			ids = append(ids, g.Name)
+		}
+		return ids, res.GetNextPageToken(), err
+	})
+	versions := pages("versions", func(tok string) ([]string, string, error) {
+		res, err := e.admin.Games.ListVersions(ctx, &rccv1.ListVersionsRequest{Game: "versions", PageSize: size, PageToken: tok})
+		var ids []string
+		for _, v := range res.GetVersions() {
+			ids = append(ids, fmt.Sprint(v.Version))
+		}
+		return ids, res.GetNextPageToken(), err
+	})
+	executors := pages("executors", func(tok string) ([]string, string, error) {
+		res, err := e.admin.Executors.List(ctx, &rccv1.ListExecutorsRequest{PageSize: size, PageToken: tok})
+		var ids []string
+		for _, x := range res.GetExecutors() {
+			ids = append(ids, x.Id)
+		}
+		return ids, res.GetNextPageToken(), err
+	})
+	allGames, err1 := e.admin.ListGames(ctx)
+	allVersions, err2 := e.admin.ListVersions(ctx, "versions")
+	allExecutors, err3 := e.admin.ListExecutors(ctx)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatal(err)
+	}
+	if len(games) != n+1 || len(allGames) != n+1 || len(versions) != n || len(allVersions) != n || len(executors) != n || len(allExecutors) != n {
+		t.Fatalf("paged %d games, %d versions, %d executors; whole lists %d, %d, %d",
+			len(games), len(versions), len(executors), len(allGames), len(allVersions), len(allExecutors))
+	}
+	for k := range n {
+		if allVersions[k].Version != uint32(k+1) || versions[k] != fmt.Sprint(k+1) || executors[k] != allExecutors[k].Id || games[k] != allGames[k].Name {
+			t.Fatalf("entry %d differs between the pages and the whole list", k)
+		}
+	}
+	for _, err := range []error{
+		func() error {
+			_, err := e.admin.Games.ListGames(ctx, &rccv1.ListGamesRequest{PageToken: "nope"})
+			return err
+		}(),
+		func() error {
+			_, err := e.admin.Executors.List(ctx, &rccv1.ListExecutorsRequest{PageSize: coordinator.MaxPageSize + 1})
+			return err
+		}(),
+	} {
+		if code(err) != codes.InvalidArgument {
+			t.Fatalf("bad page request: %v, want InvalidArgument", err)
 		}
 	}
 }
