@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/auth"
@@ -14,7 +15,8 @@ import (
 
 // TestInstanceLsPages: after spawns at the input limits whose instances
 // add up to more than rccctl's 16 MiB message limit, instance ls still
-// lists every one of them, following the coordinator's pages.
+// lists every one of them, following the coordinator's pages; a spawn
+// over a limit is refused in the coordinator's words.
 func TestInstanceLsPages(t *testing.T) {
 	srv := coordinatortest.Start(t, coordinator.Config{})
 	admin := srv.Dial(auth.RoleAdmin, "test")
@@ -53,5 +55,12 @@ func TestInstanceLsPages(t *testing.T) {
 	}
 	if len(list) != n || len(ids) != n {
 		t.Fatalf("instance ls: %d rows, %d instances; want %d", len(list), len(ids), n)
+	}
+
+	// An input over its limit is refused with the coordinator's words.
+	code, _, errOut = rccctl(t, "instance", "spawn", "big", "--label", "k="+strings.Repeat("v", 64),
+		"--addr", srv.Addr, "--token", string(srv.Token(auth.RoleAdmin, "test")))
+	if code != 1 || !strings.Contains(errOut, `labels: value of "k": 64 characters, the limit is 63`) {
+		t.Fatalf("spawn with a 64-character label value: exit %d: %s", code, errOut)
 	}
 }
