@@ -143,6 +143,19 @@ func checkParams(paramsJSON string) error {
 	return nil
 }
 
+// truncate cuts s to at most n bytes, at a character boundary: for what
+// an executor reports, which is kept short rather than refused (a refused
+// report would lose a state change).
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // quoteShort quotes s for an error message, cut to its first 40 bytes.
 func quoteShort(s string) string {
 	const n = 40

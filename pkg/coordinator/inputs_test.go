@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/coordinator"
 	"github.com/rcc-games/rcc/pkg/store"
+	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -149,5 +152,15 @@ func TestInputLimits(t *testing.T) {
 	}
 	if _, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "described", Module: minimalWasm, Description: strings.Repeat("d", 1024)}); err != nil {
 		t.Fatalf("deploy with a 1 KiB description: %v", err)
+	}
+
+	// An executor's report is kept, its reason cut to the limit rather
+	// than the report refused.
+	testenv.WaitFor(t, "the executor to run "+in.Id, 10*time.Second, func() bool { return x.has(in.Id) })
+	longReason := strings.Repeat("é", 5000) // 10,000 bytes
+	got, err := x.c.Executors.ReportInstance(ctx, &rccv1.ReportInstanceRequest{ExecutorId: x.id,
+		Report: &rccv1.InstanceReport{InstanceId: in.Id, State: rccv1.InstanceState_INSTANCE_STATE_FAILED, Reason: longReason}})
+	if err != nil || got.State != rccv1.InstanceState_INSTANCE_STATE_FAILED || got.Reason != longReason[:coordinator.MaxReasonBytes] {
+		t.Fatalf("report with a 10 KB reason: %d bytes of reason, %v %v", len(got.GetReason()), got.GetState(), err)
 	}
 }
