@@ -233,11 +233,11 @@ func bogusAssetsUpload(t *testing.T, tg *Target) {
 	}
 }
 
-// largeAssetsStreamed: a valid 100 MB assets archive, generated as it is
+// largeAssetsStreamed: a valid 67 MB assets archive, generated as it is
 // sent, is deployed and fetched back without the coordinator holding it
 // in memory: spooled to disk, stored and read in pieces.
 func largeAssetsStreamed(t *testing.T, tg *Target) {
-	const size = 100 << 20 // a multiple of the tar block
+	const size = 64 << 20 // more than the bound; a multiple of the tar block
 	zeros := make([]byte, 1<<20)
 	c := ctx(t)
 	memoryBound(t, tg, 50*MB, func() {
