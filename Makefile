@@ -110,6 +110,12 @@ vet:
 test: setup games vet
 	$(GO) test -race -timeout 20m ./...
 
+## probe: the hostile battery (pkg/probe) against real rccd coordinator and
+## executor processes, each case's figures printed (make test runs it too).
+.PHONY: probe
+probe:
+	$(GO) test ./cmd/rccd -run '^TestProbe$$' -count=1 -v
+
 ## completions: regenerate completions/ from rccctl (a test keeps them in sync).
 completions:
 	$(GO) test ./cmd/rccctl -run TestCompletionsInSync -update

@@ -63,7 +63,7 @@ func completeInstanceIDs(f *serverFlags, all bool) completeFunc {
 			req.States = []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING, rccv1.InstanceState_INSTANCE_STATE_STARTING,
 				rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}
 		}
-		res, err := c.Instances.List(ctx, req)
+		ins, err := c.ListInstances(ctx, req)
 		if err != nil {
 			return nil
 		}
@@ -72,7 +72,7 @@ func completeInstanceIDs(f *serverFlags, all bool) completeFunc {
 			taken[a] = true
 		}
 		var out []string
-		for _, in := range res.Instances {
+		for _, in := range ins {
 			if !taken[in.Id] {
 				out = append(out, fmt.Sprintf("%s\t%s v%d, %s", in.Id, in.Game, in.Version, stateName(in.State)))
 			}
@@ -84,12 +84,12 @@ func completeInstanceIDs(f *serverFlags, all bool) completeFunc {
 // completeExecutorIDs offers executor ids with their name and state.
 func completeExecutorIDs(f *serverFlags) completeFunc {
 	return withCoordinator(f, func(ctx context.Context, c *client.Client, _ []string) []string {
-		res, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
+		xs, err := c.ListExecutors(ctx)
 		if err != nil {
 			return nil
 		}
 		var out []string
-		for _, x := range res.Executors {
+		for _, x := range xs {
 			out = append(out, fmt.Sprintf("%s\t%s, %s", x.Id, x.Name, executorStateName(x.State)))
 		}
 		return out
@@ -99,12 +99,12 @@ func completeExecutorIDs(f *serverFlags) completeFunc {
 // completeGames offers the deployed games' names.
 func completeGames(f *serverFlags) completeFunc {
 	return withCoordinator(f, func(ctx context.Context, c *client.Client, _ []string) []string {
-		res, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{})
+		games, err := c.ListGames(ctx)
 		if err != nil {
 			return nil
 		}
 		var out []string
-		for _, g := range res.Games {
+		for _, g := range games {
 			out = append(out, fmt.Sprintf("%s\tlatest version %d", g.Name, g.LatestVersion))
 		}
 		return out
@@ -118,12 +118,12 @@ func completeVersions(f *serverFlags) completeFunc {
 		if len(args) == 0 {
 			return nil
 		}
-		res, err := c.Games.ListVersions(ctx, &rccv1.ListVersionsRequest{Game: args[0]})
+		vs, err := c.ListVersions(ctx, args[0])
 		if err != nil {
 			return nil
 		}
 		var out []string
-		for _, v := range res.Versions {
+		for _, v := range vs {
 			out = append(out, fmt.Sprintf("%d\t%s", v.Version, v.Description))
 		}
 		return out

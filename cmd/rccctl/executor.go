@@ -37,8 +37,7 @@ func newExecutorLsCmd() *cobra.Command {
 		Short: "List executors with their live stats",
 		Args:  cmdline.Args(),
 		RunE: remote(&f, func(ctx context.Context, c *client.Client, _ []string) ([]*rccv1.Executor, error) {
-			res, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
-			return res.GetExecutors(), err
+			return c.ListExecutors(ctx)
 		}, view[[]*rccv1.Executor]{json: jsonOf(executorsJSON), table: writeExecutorTable}),
 	}
 	addServerFlags(cmd, &f, true)

@@ -87,8 +87,7 @@ func newGameLsCmd() *cobra.Command {
 		Short: "List deployed games",
 		Args:  cmdline.Args(),
 		RunE: remote(&f, func(ctx context.Context, c *client.Client, _ []string) ([]*rccv1.Game, error) {
-			res, err := c.Games.ListGames(ctx, &rccv1.ListGamesRequest{})
-			return res.GetGames(), err
+			return c.ListGames(ctx)
 		}, view[[]*rccv1.Game]{json: jsonList(gameJSON), table: writeGameTable}),
 	}
 	addServerFlags(cmd, &f, true)
@@ -107,8 +106,7 @@ not set is the executor's default, and a version that sets none shows
 "default".`,
 		Args: cmdline.Args("GAME"),
 		RunE: remote(&f, func(ctx context.Context, c *client.Client, args []string) ([]*rccv1.GameVersion, error) {
-			res, err := c.Games.ListVersions(ctx, &rccv1.ListVersionsRequest{Game: args[0]})
-			return res.GetVersions(), err
+			return c.ListVersions(ctx, args[0])
 		}, view[[]*rccv1.GameVersion]{json: jsonOf(versionsJSON), table: writeVersionTable}),
 	}
 	addServerFlags(cmd, &f, true)

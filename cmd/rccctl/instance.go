@@ -251,8 +251,7 @@ line under --output json), until interrupted.`,
 				})
 			}
 			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) ([]*rccv1.Instance, error) {
-				res, err := c.Instances.List(ctx, req)
-				return res.GetInstances(), err
+				return c.ListInstances(ctx, req)
 			}, view[[]*rccv1.Instance]{json: func(ins []*rccv1.Instance, now time.Time) any { return instancesJSON(ins, now) },
 				table: writeInstanceTable})(cmd, nil)
 		},

@@ -89,16 +89,16 @@ type snapshot struct {
 // topOnce prints the executors and the live instances once.
 func topOnce(cmd *cobra.Command, f *serverFlags) error {
 	return remote(f, func(ctx context.Context, c *client.Client, _ []string) (snapshot, error) {
-		xs, err := c.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
+		xs, err := c.ListExecutors(ctx)
 		if err != nil {
 			return snapshot{}, err
 		}
-		ins, err := c.Instances.List(ctx, &rccv1.ListInstancesRequest{States: []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING,
+		ins, err := c.ListInstances(ctx, &rccv1.ListInstancesRequest{States: []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_PENDING,
 			rccv1.InstanceState_INSTANCE_STATE_STARTING, rccv1.InstanceState_INSTANCE_STATE_RUNNING, rccv1.InstanceState_INSTANCE_STATE_STOPPING}})
 		if err != nil {
 			return snapshot{}, err
 		}
-		s := snapshot{executors: xs.Executors, instances: ins.Instances, limits: map[string]*rccv1.Limits{}}
+		s := snapshot{executors: xs, instances: ins, limits: map[string]*rccv1.Limits{}}
 		if f.output == "json" {
 			return s, nil
 		}

@@ -94,11 +94,11 @@ func BenchmarkTopCPU(b *testing.B) {
 		b.Fatal(err)
 	}
 	placed := map[string][]string{}
-	all, err := admin.Instances.List(ctx, &rccv1.ListInstancesRequest{})
+	all, err := admin.ListInstances(ctx, &rccv1.ListInstancesRequest{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, in := range all.Instances {
+	for _, in := range all {
 		placed[in.ExecutorId] = append(placed[in.ExecutorId], in.Id)
 	}
 	mine.Store(&placed)

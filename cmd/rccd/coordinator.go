@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -161,10 +162,17 @@ func startCoordinator(ctx context.Context, cfg coordinatorConfig, log *slog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Uploads' assets wait here, beside the database rather than in a
+	// temporary directory that may be memory.
+	spool := filepath.Join(cfg.DataDir, "spool")
+	if err := os.MkdirAll(spool, 0o700); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("create the upload spool directory: %w", err)
+	}
 	coord, err := coordinator.New(coordinator.Config{
 		Store: st, Issuer: issuer, Logger: log, Registerer: reg, Version: buildinfo.Read().Short(),
 		HeartbeatInterval: cfg.HeartbeatInterval, MissedHeartbeats: cfg.MissedHeartbeats, Retention: cfg.Retention,
-		LogEntries: cfg.LogEntries, AuditLogger: auditLog, KeyDir: cfg.DataDir,
+		LogEntries: cfg.LogEntries, AuditLogger: auditLog, KeyDir: cfg.DataDir, SpoolDir: spool,
 		TrustedIssuers: trusted,
 	})
 	if err != nil {

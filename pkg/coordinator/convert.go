@@ -108,5 +108,5 @@ func statsFromProto(s *rccv1.ExecutorStats) store.ExecutorStats {
 
 func reportFromProto(r *rccv1.InstanceReport) store.InstanceReport {
 	return store.InstanceReport{InstanceID: r.GetInstanceId(), State: lifecyclepb.StateFromProto(r.GetState()), Players: r.GetPlayers(),
-		Reason: lifecycle.Reason(r.GetReason()), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
+		Reason: lifecycle.Reason(truncate(r.GetReason(), MaxReasonBytes)), JoinedPlayers: r.GetJoinedPlayers(), Stats: instanceStatsFromProto(r.GetStats())}
 }

@@ -98,6 +98,12 @@ type Config struct {
 	JoinBurst int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// MaxAssetsUnpackedBytes bounds an assets archive's files together,
+	// unpacked (DefaultMaxAssetsUnpackedBytes when 0).
+	MaxAssetsUnpackedBytes int64
+	// SpoolDir holds uploads' assets while they arrive (os.TempDir when
+	// empty).
+	SpoolDir string
 }
 
 // Coordinator serves the control plane. Create it with New, serve it with
@@ -182,6 +188,9 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	if cfg.JoinBurst <= 0 {
 		cfg.JoinBurst = DefaultJoinBurst
+	}
+	if cfg.MaxAssetsUnpackedBytes <= 0 {
+		cfg.MaxAssetsUnpackedBytes = DefaultMaxAssetsUnpackedBytes
 	}
 	var err error
 	if cfg.LogEntries, err = logEntriesOf(cfg.LogEntries); err != nil {
@@ -297,7 +306,8 @@ func (c *Coordinator) NewServer(opts ...grpc.ServerOption) (*grpc.Server, error)
 	}
 	ac := newAuthCache(ic, c.cfg.Now, &c.denied, c.audit)
 	c.keys.add(v, ac)
-	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, opts...)
+	all := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(ac.unary), grpc.ChainStreamInterceptor(ac.stream)}, ac.guardOptions()...)
+	all = append(all, opts...)
 	s := grpc.NewServer(all...)
 	c.Register(s)
 	healthpb.RegisterHealthServer(s, c.health)

@@ -141,14 +141,15 @@ func TestHealthAndReflectionWithoutToken(t *testing.T) {
 func TestDeploy(t *testing.T) {
 	e := start(t, sqliteStore(t), newIssuer(t), nil)
 	ctx := context.Background()
-	res, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: minimalWasm, Assets: []byte("assets"), Description: "first"})
+	assets := tarOf(t, map[string]int{"a.txt": 6})
+	res, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: minimalWasm, Assets: assets, Description: "first"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Version.Version != 1 || res.ModuleDeduplicated || res.Unchanged || res.Version.AssetsSize != 6 {
+	if res.Version.Version != 1 || res.ModuleDeduplicated || res.Unchanged || res.Version.AssetsSize != int64(len(assets)) {
 		t.Fatalf("first deploy = %v", res)
 	}
-	res, err = e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: minimalWasm, Assets: []byte("assets")})
+	res, err = e.admin.Deploy(ctx, client.DeployRequest{Game: "arena", Module: minimalWasm, Assets: assets})
 	if err != nil || !res.Unchanged || !res.ModuleDeduplicated || res.Version.Version != 1 {
 		t.Fatalf("same deploy = %v %v", res, err)
 	}

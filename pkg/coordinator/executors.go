@@ -57,6 +57,9 @@ func (s *executorService) Register(ctx context.Context, req *rccv1.RegisterExecu
 	if req.Name == "" || req.WsUrl == "" {
 		return nil, invalid("register: name and ws_url are required")
 	}
+	if err := checkRegistration(req); err != nil {
+		return nil, err
+	}
 	if sub := callerName(ctx); sub != req.Name {
 		return nil, status.Errorf(codes.PermissionDenied, "the token of executor %q may not register as %q (the token's subject is the executor's name)", sub, req.Name)
 	}
@@ -177,7 +180,11 @@ func (s *executorService) Drain(ctx context.Context, req *rccv1.DrainExecutorReq
 	return executorProto(x), nil
 }
 
-func (s *executorService) List(ctx context.Context, _ *rccv1.ListExecutorsRequest) (*rccv1.ListExecutorsResponse, error) {
+func (s *executorService) List(ctx context.Context, req *rccv1.ListExecutorsRequest) (*rccv1.ListExecutorsResponse, error) {
+	size, err := pageSize(req.PageSize, 0)
+	if err != nil {
+		return nil, err
+	}
 	xs, err := s.st.ListExecutors(ctx)
 	if err != nil {
 		return nil, grpcError(err)
@@ -186,7 +193,8 @@ func (s *executorService) List(ctx context.Context, _ *rccv1.ListExecutorsReques
 	for _, x := range xs {
 		out.Executors = append(out.Executors, executorProto(x))
 	}
-	return out, nil
+	out.Executors, out.NextPageToken, err = listPage(out.Executors, (*rccv1.Executor).GetId, protoSize[*rccv1.Executor], size, req.PageToken)
+	return out, err
 }
 
 // Assignments streams Start and Stop orders: on connect every instance the

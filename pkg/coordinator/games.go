@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -64,7 +65,13 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	ctx := stream.Context()
 	var hdr *rccv1.UploadHeader
 	var limits store.Limits
-	var module, assets bytes.Buffer
+	var module bytes.Buffer
+	var assets *assetsSpool
+	defer func() {
+		if assets != nil {
+			assets.close()
+		}
+	}()
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -79,6 +86,9 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 				return invalid("upload: a second header")
 			}
 			hdr = p.Header
+			if err := checkText("upload: description", hdr.Description, MaxDescriptionBytes); err != nil {
+				return err
+			}
 			if limits, err = limitsFromProto(hdr.Limits); err != nil {
 				return err
 			}
@@ -94,10 +104,19 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 			if hdr == nil {
 				return invalid("upload: assets bytes before the header")
 			}
-			if int64(assets.Len()+len(p.AssetsChunk)) > c.cfg.MaxAssetsBytes {
+			if assets == nil {
+				if assets, err = newAssetsSpool(c.cfg.SpoolDir); err != nil {
+					return status.Error(codes.Internal, err.Error())
+				}
+			}
+			if assets.size+int64(len(p.AssetsChunk)) > c.cfg.MaxAssetsBytes {
 				return status.Errorf(codes.ResourceExhausted, "upload: assets larger than %d bytes", c.cfg.MaxAssetsBytes)
 			}
-			assets.Write(p.AssetsChunk)
+			if err := assets.write(p.AssetsChunk); errors.Is(err, errNotArchive) {
+				return invalid("upload: assets refused: %v", err)
+			} else if err != nil {
+				return status.Error(codes.Internal, err.Error())
+			}
 		}
 	}
 	if hdr == nil {
@@ -112,6 +131,16 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	if err := c.cfg.ValidateModule(module.Bytes()); err != nil {
 		return invalid("upload: module refused: %v", err)
 	}
+	var assetsSHA string
+	if assets != nil && assets.size > 0 {
+		var err error
+		if assetsSHA, err = assets.finish(c.cfg.MaxAssetsUnpackedBytes); err != nil {
+			return invalid("upload: assets refused: %v", err)
+		}
+		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != assetsSHA {
+			return invalid("upload: assets sha256 is %s, the header says %s", assetsSHA, hdr.AssetsSha256)
+		}
+	}
 	now := c.now()
 	modSHA, existed, err := g.st.PutBlob(ctx, module.Bytes(), now)
 	if err != nil {
@@ -120,13 +149,13 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	if hdr.ModuleSha256 != "" && hdr.ModuleSha256 != modSHA {
 		return invalid("upload: module sha256 is %s, the header says %s", modSHA, hdr.ModuleSha256)
 	}
-	var assetsSHA string
-	if assets.Len() > 0 {
-		if assetsSHA, _, err = g.st.PutBlob(ctx, assets.Bytes(), now); err != nil {
-			return grpcError(err)
+	if assetsSHA != "" {
+		r, err := assets.reader()
+		if err != nil {
+			return status.Error(codes.Internal, err.Error())
 		}
-		if hdr.AssetsSha256 != "" && hdr.AssetsSha256 != assetsSHA {
-			return invalid("upload: assets sha256 is %s, the header says %s", assetsSHA, hdr.AssetsSha256)
+		if _, err = g.st.PutBlobFrom(ctx, assetsSHA, assets.size, r, now); err != nil {
+			return grpcError(err)
 		}
 	}
 	v, unchanged, err := g.st.CreateVersion(ctx, store.NewVersion{Game: hdr.Game, ModuleSHA256: modSHA, AssetsSHA256: assetsSHA,
@@ -142,7 +171,11 @@ func (g *gameService) UploadVersion(stream rccv1.GameService_UploadVersionServer
 	return stream.SendAndClose(&rccv1.UploadVersionResponse{Version: versionProto(v), ModuleDeduplicated: existed, Unchanged: unchanged})
 }
 
-func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) (*rccv1.ListGamesResponse, error) {
+func (g *gameService) ListGames(ctx context.Context, req *rccv1.ListGamesRequest) (*rccv1.ListGamesResponse, error) {
+	size, err := pageSize(req.PageSize, 0)
+	if err != nil {
+		return nil, err
+	}
 	games, err := g.st.ListGames(ctx)
 	if err != nil {
 		return nil, grpcError(err)
@@ -151,10 +184,15 @@ func (g *gameService) ListGames(ctx context.Context, _ *rccv1.ListGamesRequest) 
 	for _, gm := range games {
 		out.Games = append(out.Games, &rccv1.Game{Name: gm.Name, LatestVersion: gm.LatestVersion, VersionCount: gm.VersionCount, UpdatedAt: tsOf(gm.UpdatedAt)})
 	}
-	return out, nil
+	out.Games, out.NextPageToken, err = listPage(out.Games, (*rccv1.Game).GetName, protoSize[*rccv1.Game], size, req.PageToken)
+	return out, err
 }
 
 func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsRequest) (*rccv1.ListVersionsResponse, error) {
+	size, err := pageSize(req.PageSize, 0)
+	if err != nil {
+		return nil, err
+	}
 	vs, err := g.st.ListVersions(ctx, req.Game)
 	if err != nil {
 		return nil, grpcError(err)
@@ -163,7 +201,9 @@ func (g *gameService) ListVersions(ctx context.Context, req *rccv1.ListVersionsR
 	for _, v := range vs {
 		out.Versions = append(out.Versions, versionProto(v))
 	}
-	return out, nil
+	key := func(v *rccv1.GameVersion) string { return strconv.FormatUint(uint64(v.Version), 10) }
+	out.Versions, out.NextPageToken, err = listPage(out.Versions, key, protoSize[*rccv1.GameVersion], size, req.PageToken)
+	return out, err
 }
 
 func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionRequest) (*rccv1.GameVersion, error) {
@@ -175,24 +215,25 @@ func (g *gameService) GetVersion(ctx context.Context, req *rccv1.GetVersionReque
 }
 
 func (g *gameService) FetchBlob(req *rccv1.FetchBlobRequest, stream rccv1.GameService_FetchBlobServer) error {
-	data, err := g.st.GetBlob(stream.Context(), req.Sha256)
-	if err != nil {
-		return grpcError(err)
-	}
-	for off := 0; off == 0 || off < len(data); off += blobChunk {
-		end := min(off+blobChunk, len(data))
-		msg := &rccv1.FetchBlobResponse{Chunk: data[off:end]}
-		if off == 0 {
-			msg.TotalSize = int64(len(data))
+	first := true
+	err := g.st.ReadBlob(stream.Context(), req.Sha256, func(size int64, data []byte) error {
+		// A piece larger than a message (a blob stored whole) goes in
+		// several.
+		for off := 0; off == 0 || off < len(data); off += blobChunk {
+			msg := &rccv1.FetchBlobResponse{Chunk: data[off:min(off+blobChunk, len(data))]}
+			if first {
+				msg.TotalSize, first = size, false
+			}
+			if err := stream.Send(msg); err != nil {
+				return err
+			}
+			if len(data) == 0 {
+				break
+			}
 		}
-		if err := stream.Send(msg); err != nil {
-			return err
-		}
-		if len(data) == 0 {
-			break
-		}
-	}
-	return nil
+		return nil
+	})
+	return grpcError(err)
 }
 
 func (g *gameService) DeleteGame(ctx context.Context, req *rccv1.DeleteGameRequest) (*rccv1.DeleteGameResponse, error) {

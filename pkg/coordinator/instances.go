@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/lifecycle/lifecyclepb"
@@ -40,6 +41,9 @@ func (c *Coordinator) spawnSpec(game string, version, maxPlayers, leaseSeconds u
 	if maxPlayers > 100000 {
 		return store.SpawnSpec{}, invalid("max players %d is too large", maxPlayers)
 	}
+	if err := checkLabels("labels", labels); err != nil {
+		return store.SpawnSpec{}, err
+	}
 	return store.SpawnSpec{Game: game, Version: version, MaxPlayers: maxPlayers, LeaseSeconds: leaseSeconds, Labels: labels}, nil
 }
 
@@ -61,6 +65,9 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 	if spec.Params, err = paramsJSON(req.Params); err != nil {
 		return nil, invalid("params: %v", err)
 	}
+	if err := checkParams(spec.Params); err != nil {
+		return nil, err
+	}
 	in, err := s.st.Spawn(ctx, spec, c.placement())
 	if err != nil {
 		return nil, grpcError(err)
@@ -80,7 +87,18 @@ func (s *instanceService) Get(ctx context.Context, req *rccv1.GetInstanceRequest
 }
 
 func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequest) (*rccv1.ListInstancesResponse, error) {
-	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: int(req.Limit)}
+	if err := checkLabels("selector", req.Labels); err != nil {
+		return nil, err
+	}
+	size, err := pageSize(req.PageSize, req.Limit)
+	if err != nil {
+		return nil, err
+	}
+	// One more than the page says whether there is a next one.
+	f := store.InstanceFilter{Game: req.Game, ExecutorID: req.ExecutorId, Labels: req.Labels, Limit: size + 1}
+	if f.After, err = decodePageToken(req.PageToken); err != nil {
+		return nil, err
+	}
 	for _, st := range req.States {
 		f.States = append(f.States, lifecyclepb.StateFromProto(st))
 	}
@@ -89,13 +107,25 @@ func (s *instanceService) List(ctx context.Context, req *rccv1.ListInstancesRequ
 		return nil, grpcError(err)
 	}
 	out := &rccv1.ListInstancesResponse{}
-	for _, in := range ins {
-		out.Instances = append(out.Instances, instanceProto(in))
+	total := 0
+	for k, in := range ins {
+		p := instanceProto(in)
+		n := proto.Size(p)
+		if k == size || (k > 0 && total+n > MaxPageBytes) {
+			last := ins[k-1]
+			out.NextPageToken = encodePageToken(store.InstanceCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+			break
+		}
+		total += n
+		out.Instances = append(out.Instances, p)
 	}
 	return out, nil
 }
 
 func (s *instanceService) Stop(ctx context.Context, req *rccv1.StopInstanceRequest) (*rccv1.Instance, error) {
+	if err := checkText("reason", req.Reason, MaxReasonBytes); err != nil {
+		return nil, err
+	}
 	reason := req.Reason
 	if reason == "" {
 		reason = "stopped by operator"
@@ -126,8 +156,8 @@ func (s *instanceService) Join(ctx context.Context, req *rccv1.JoinRequest) (*rc
 	if err := c.playerJoin(ctx, req); err != nil {
 		return nil, err
 	}
-	if req.PlayerId == "" {
-		return nil, invalid("player_id is required")
+	if err := checkPlayerID(req.PlayerId); err != nil {
+		return nil, err
 	}
 	spec, err := c.spawnSpec(req.Game, req.Version, req.MaxPlayers, req.LeaseSeconds, req.Labels)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 )
 
@@ -26,6 +27,9 @@ type ServeConfig struct {
 	Gatherer prometheus.Gatherer
 	// ServerOptions are added to the gRPC server's options.
 	ServerOptions []grpc.ServerOption
+	// MaxConnections is how many gRPC connections are held at once
+	// (DefaultMaxConnections when 0); more wait to be accepted.
+	MaxConnections int
 }
 
 // Server is a coordinator serving gRPC (and, optionally, its metrics) with
@@ -58,6 +62,11 @@ func (c *Coordinator) Serve(ctx context.Context, cfg ServeConfig) (*Server, erro
 	if err != nil {
 		return nil, fmt.Errorf("listen on the gRPC address: %w", err)
 	}
+	maxConns := cfg.MaxConnections
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConnections
+	}
+	lis = netutil.LimitListener(lis, maxConns)
 	s := &Server{c: c, grpc: srv, grpcAddr: lis.Addr().String(), errc: make(chan error, 2), runDone: make(chan struct{})}
 	var httpLis net.Listener
 	if cfg.MetricsAddr != "" {

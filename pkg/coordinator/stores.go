@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/store"
@@ -13,7 +14,8 @@ import (
 // gameStore is what the game service uses: blobs and versions.
 type gameStore interface {
 	PutBlob(ctx context.Context, data []byte, now time.Time) (sha string, existed bool, err error)
-	GetBlob(ctx context.Context, sha string) ([]byte, error)
+	PutBlobFrom(ctx context.Context, sha string, size int64, r io.Reader, now time.Time) (existed bool, err error)
+	ReadBlob(ctx context.Context, sha string, fn func(size int64, chunk []byte) error) error
 	CreateVersion(ctx context.Context, v store.NewVersion) (ver store.Version, unchanged bool, err error)
 	GetVersion(ctx context.Context, game string, version uint32) (store.Version, error)
 	ListGames(ctx context.Context) ([]store.Game, error)

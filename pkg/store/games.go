@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 )
@@ -31,13 +32,94 @@ func (s *db) PutBlob(ctx context.Context, data []byte, now time.Time) (string, b
 	return sha, n == 0, nil
 }
 
-func (s *db) GetBlob(ctx context.Context, sha string) ([]byte, error) {
-	var data []byte
-	err := s.e.queryRow(ctx, `SELECT data FROM blobs WHERE sha256 = ?`, sha).Scan(&data)
-	if err != nil {
-		return nil, fmt.Errorf("get blob %s: %w", sha, s.e.translate(notFound(err)))
+// BlobChunkBytes is the size of the pieces PutBlobFrom stores a blob in.
+const BlobChunkBytes = 1 << 20
+
+func (s *db) PutBlobFrom(ctx context.Context, sha string, size int64, r io.Reader, now time.Time) (bool, error) {
+	if size <= 0 {
+		return false, fmt.Errorf("put blob %s: size %d: want a positive size", sha, size)
 	}
-	return data, nil
+	existed := false
+	err := s.tx(ctx, func(c conn) error {
+		n, err := c.exec(ctx, `INSERT INTO blobs (sha256, size, data, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING`,
+			sha, size, []byte{}, ms(now))
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			existed = true
+			return nil
+		}
+		h := sha256.New()
+		buf := make([]byte, BlobChunkBytes)
+		var total int64
+		for seq := int64(0); ; seq++ {
+			k, rerr := io.ReadFull(r, buf)
+			if k > 0 {
+				h.Write(buf[:k])
+				total += int64(k)
+				if _, err := c.exec(ctx, `INSERT INTO blob_chunks (sha256, seq, data) VALUES (?, ?, ?)`, sha, seq, buf[:k]); err != nil {
+					return err
+				}
+			}
+			if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+				break
+			}
+			if rerr != nil {
+				return rerr
+			}
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); total != size || got != sha {
+			return fmt.Errorf("the bytes read are %d with sha256 %s, not %d with %s", total, got, size, sha)
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("put blob %s: %w", sha, s.e.translate(err))
+	}
+	return existed, nil
+}
+
+func (s *db) GetBlob(ctx context.Context, sha string) ([]byte, error) {
+	var out []byte
+	err := s.ReadBlob(ctx, sha, func(size int64, chunk []byte) error {
+		if out == nil {
+			out = make([]byte, 0, size)
+		}
+		out = append(out, chunk...)
+		return nil
+	})
+	return out, err
+}
+
+func (s *db) ReadBlob(ctx context.Context, sha string, fn func(size int64, chunk []byte) error) error {
+	var size int64
+	var data []byte
+	err := s.e.queryRow(ctx, `SELECT size, data FROM blobs WHERE sha256 = ?`, sha).Scan(&size, &data)
+	if err != nil {
+		return fmt.Errorf("get blob %s: %w", sha, s.e.translate(notFound(err)))
+	}
+	if len(data) > 0 || size == 0 {
+		if data == nil {
+			data = []byte{}
+		}
+		return fn(size, data)
+	}
+	// Stored in pieces: read one at a time, holding no cursor while fn
+	// runs (it may be sending to a slow client).
+	var read int64
+	for seq := int64(0); read < size; seq++ {
+		var chunk []byte
+		err := s.e.queryRow(ctx, `SELECT data FROM blob_chunks WHERE sha256 = ? AND seq = ?`, sha, seq).Scan(&chunk)
+		if err != nil {
+			return fmt.Errorf("get blob %s piece %d: %w", sha, seq, s.e.translate(notFound(err)))
+		}
+		read += int64(len(chunk))
+		if err := fn(size, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const versionCols = `game, version, module_sha256, module_size, assets_sha256, assets_size, description, created_at,

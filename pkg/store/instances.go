@@ -177,6 +177,11 @@ func (s *db) ListInstances(ctx context.Context, f InstanceFilter) ([]Instance, e
 		}
 		where = append(where, "i.state IN ("+strings.Join(ph, ", ")+")")
 	}
+	if f.After != nil {
+		at := ms(f.After.CreatedAt)
+		where = append(where, "(i.created_at < ? OR (i.created_at = ? AND i.id > ?))")
+		args = append(args, at, at, f.After.ID)
+	}
 	q := `SELECT ` + instanceCols + instanceStatsCol + instanceFrom
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

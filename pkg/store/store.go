@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -150,6 +151,16 @@ type InstanceFilter struct {
 	ExecutorID string
 	Labels     map[string]string
 	Limit      int
+	// After, when set, starts the list after this instance in the list's
+	// order (newest first): the next page of a paginated list.
+	After *InstanceCursor
+}
+
+// InstanceCursor is a position in ListInstances' order: an instance's
+// creation time and id.
+type InstanceCursor struct {
+	CreatedAt time.Time
+	ID        string
 }
 
 // ExecutorStats are an executor's live figures.
@@ -266,6 +277,15 @@ type Store interface {
 	PutBlob(ctx context.Context, data []byte, now time.Time) (sha string, existed bool, err error)
 	// GetBlob returns stored bytes.
 	GetBlob(ctx context.Context, sha string) ([]byte, error)
+	// PutBlobFrom stores the size bytes of r, whose sha256 is sha, in
+	// pieces of BlobChunkBytes, so that a large blob is never held whole
+	// in memory; it fails, storing nothing, when r's bytes are not those.
+	// existed is true when the blob was already stored (r is not read).
+	PutBlobFrom(ctx context.Context, sha string, size int64, r io.Reader, now time.Time) (existed bool, err error)
+	// ReadBlob calls fn with a stored blob's size and its bytes in order,
+	// a piece at a time (the whole blob at once when it was stored by
+	// PutBlob); an error of fn ends the read and is returned.
+	ReadBlob(ctx context.Context, sha string, fn func(size int64, chunk []byte) error) error
 	// CreateVersion adds the next version of a game. When the module,
 	// assets and limits equal the latest version's, it returns that version
 	// and unchanged = true.

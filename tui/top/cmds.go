@@ -199,12 +199,12 @@ func newBackend(ctx context.Context, c *client.Client) *backend {
 			return func() tea.Msg {
 				cctx, cancel := context.WithTimeout(ctx, callTimeout)
 				defer cancel()
-				res, err := c.Instances.List(cctx, &rccv1.ListInstancesRequest{Limit: endedLimit, States: []rccv1.InstanceState{
+				ins, err := c.ListInstances(cctx, &rccv1.ListInstancesRequest{Limit: endedLimit, States: []rccv1.InstanceState{
 					rccv1.InstanceState_INSTANCE_STATE_FAILED, rccv1.InstanceState_INSTANCE_STATE_LOST, rccv1.InstanceState_INSTANCE_STATE_STOPPED}})
 				if err != nil {
 					return nil // the stream shows what ends from now on
 				}
-				return endedMsg{gen: gen, instances: res.Instances}
+				return endedMsg{gen: gen, instances: ins}
 			}
 		},
 		limits: func(k versionKey) tea.Cmd {

@@ -3,12 +3,16 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/store"
@@ -122,6 +126,48 @@ func testBlobs(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetBlob(ctx, "00"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("get missing: %v, want ErrNotFound", err)
+	}
+
+	// In pieces: 2.5 pieces' worth, read back a piece at a time.
+	big := make([]byte, store.BlobChunkBytes*5/2)
+	for k := range big {
+		big[k] = byte(k * 7)
+	}
+	sum := sha256.Sum256(big)
+	bigSHA := hex.EncodeToString(sum[:])
+	if existed, err := s.PutBlobFrom(ctx, bigSHA, int64(len(big)), bytes.NewReader(big), t0); err != nil || existed {
+		t.Fatalf("put from a reader: existed=%v err=%v", existed, err)
+	}
+	var pieces int
+	var back []byte
+	err = s.ReadBlob(ctx, bigSHA, func(size int64, chunk []byte) error {
+		if size != int64(len(big)) || len(chunk) > store.BlobChunkBytes {
+			t.Fatalf("piece %d: size %d, %d bytes", pieces, size, len(chunk))
+		}
+		pieces++
+		back = append(back, chunk...)
+		return nil
+	})
+	if err != nil || pieces != 3 || !bytes.Equal(back, big) {
+		t.Fatalf("read back in %d pieces, equal=%v, err=%v", pieces, bytes.Equal(back, big), err)
+	}
+	if got, err := s.GetBlob(ctx, bigSHA); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("get of a blob in pieces: equal=%v err=%v", bytes.Equal(got, big), err)
+	}
+	if existed, err := s.PutBlobFrom(ctx, bigSHA, int64(len(big)), iotest.ErrReader(errors.New("must not be read")), t0); err != nil || !existed {
+		t.Fatalf("second put from a reader: existed=%v err=%v", existed, err)
+	}
+	// Bytes that are not the sha's store nothing.
+	other := sha256.Sum256([]byte("other"))
+	if _, err := s.PutBlobFrom(ctx, hex.EncodeToString(other[:]), int64(len(big)), bytes.NewReader(big), t0); err == nil {
+		t.Fatal("put of bytes under another sha256 succeeded")
+	}
+	if _, err := s.GetBlob(ctx, hex.EncodeToString(other[:])); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get after a refused put: %v, want ErrNotFound", err)
+	}
+	stop := errors.New("stop")
+	if err := s.ReadBlob(ctx, bigSHA, func(int64, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("read ended by its callback: %v", err)
 	}
 }
 
@@ -299,6 +345,29 @@ func testListFilters(t *testing.T, s store.Store) {
 	lim := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{Limit: 1}))
 	if len(lim) != 1 {
 		t.Fatalf("limit = %d", len(lim))
+	}
+	// Pages of one, each after the last one seen, walk the whole list in
+	// its order, each instance once; two created in the same millisecond
+	// are told apart by their ids.
+	must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	whole := must[[]store.Instance](t)(s.ListInstances(ctx, store.InstanceFilter{}))
+	var paged []store.Instance
+	f := store.InstanceFilter{Limit: 1}
+	for range len(whole) + 1 {
+		page := must[[]store.Instance](t)(s.ListInstances(ctx, f))
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		f.After = &store.InstanceCursor{CreatedAt: page[0].CreatedAt, ID: page[0].ID}
+	}
+	if len(paged) != len(whole) {
+		t.Fatalf("paged %d instances, the whole list has %d", len(paged), len(whole))
+	}
+	for k := range whole {
+		if paged[k].ID != whole[k].ID {
+			t.Fatalf("page %d is %s, the whole list has %s there", k, paged[k].ID, whole[k].ID)
+		}
 	}
 }
 

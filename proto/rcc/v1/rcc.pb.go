@@ -706,7 +706,13 @@ func (x *UploadVersionResponse) GetUnchanged() bool {
 }
 
 type ListGamesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The most entries in one response: 0 means 100, at most 1000; a
+	// response also stops before it would pass 3 MiB.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous response; empty for the first
+	// page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -741,9 +747,25 @@ func (*ListGamesRequest) Descriptor() ([]byte, []int) {
 	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{6}
 }
 
+func (x *ListGamesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListGamesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListGamesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Games         []*Game                `protobuf:"bytes,1,rep,name=games,proto3" json:"games,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Games []*Game                `protobuf:"bytes,1,rep,name=games,proto3" json:"games,omitempty"`
+	// Set when there are more: pass it as page_token for the next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -785,9 +807,22 @@ func (x *ListGamesResponse) GetGames() []*Game {
 	return nil
 }
 
+func (x *ListGamesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type ListVersionsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Game          string                 `protobuf:"bytes,1,opt,name=game,proto3" json:"game,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Game  string                 `protobuf:"bytes,1,opt,name=game,proto3" json:"game,omitempty"`
+	// The most entries in one response: 0 means 100, at most 1000; a
+	// response also stops before it would pass 3 MiB.
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous response; empty for the first
+	// page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -829,9 +864,25 @@ func (x *ListVersionsRequest) GetGame() string {
 	return ""
 }
 
+func (x *ListVersionsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListVersionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListVersionsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Versions      []*GameVersion         `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Versions []*GameVersion         `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	// Set when there are more: pass it as page_token for the next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -871,6 +922,13 @@ func (x *ListVersionsResponse) GetVersions() []*GameVersion {
 		return x.Versions
 	}
 	return nil
+}
+
+func (x *ListVersionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type GetVersionRequest struct {
@@ -1544,8 +1602,17 @@ type ListInstancesRequest struct {
 	ExecutorId string          `protobuf:"bytes,3,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
 	// Only instances carrying all these labels.
 	Labels map[string]string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// 0 means no limit.
-	Limit         uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// At most this many instances in the response; 0 leaves it to
+	// page_size.
+	Limit uint32 `protobuf:"varint,5,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The most instances in one response: 0 means 100, at most 1000. A
+	// response also stops before it would pass 3 MiB (it holds at least one
+	// instance), so that no page exceeds a client's message limit. limit,
+	// when set and smaller, takes its place.
+	PageSize uint32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous response, with the same filter;
+	// empty for the first page.
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1615,9 +1682,25 @@ func (x *ListInstancesRequest) GetLimit() uint32 {
 	return 0
 }
 
+func (x *ListInstancesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListInstancesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListInstancesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instances     []*Instance            `protobuf:"bytes,1,rep,name=instances,proto3" json:"instances,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Instances []*Instance            `protobuf:"bytes,1,rep,name=instances,proto3" json:"instances,omitempty"`
+	// Set when more instances match: pass it as page_token for the next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1657,6 +1740,13 @@ func (x *ListInstancesResponse) GetInstances() []*Instance {
 		return x.Instances
 	}
 	return nil
+}
+
+func (x *ListInstancesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type StopInstanceRequest struct {
@@ -3195,7 +3285,13 @@ func (x *DrainExecutorRequest) GetMigrate() bool {
 }
 
 type ListExecutorsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The most entries in one response: 0 means 100, at most 1000; a
+	// response also stops before it would pass 3 MiB.
+	PageSize uint32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous response; empty for the first
+	// page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3230,9 +3326,25 @@ func (*ListExecutorsRequest) Descriptor() ([]byte, []int) {
 	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{41}
 }
 
+func (x *ListExecutorsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListExecutorsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListExecutorsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Executors     []*Executor            `protobuf:"bytes,1,rep,name=executors,proto3" json:"executors,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Executors []*Executor            `protobuf:"bytes,1,rep,name=executors,proto3" json:"executors,omitempty"`
+	// Set when there are more: pass it as page_token for the next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3272,6 +3384,13 @@ func (x *ListExecutorsResponse) GetExecutors() []*Executor {
 		return x.Executors
 	}
 	return nil
+}
+
+func (x *ListExecutorsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type WatchRequest struct {
@@ -4274,14 +4393,22 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x15UploadVersionResponse\x12-\n" +
 	"\aversion\x18\x01 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\x12/\n" +
 	"\x13module_deduplicated\x18\x02 \x01(\bR\x12moduleDeduplicated\x12\x1c\n" +
-	"\tunchanged\x18\x03 \x01(\bR\tunchanged\"\x12\n" +
-	"\x10ListGamesRequest\"7\n" +
+	"\tunchanged\x18\x03 \x01(\bR\tunchanged\"N\n" +
+	"\x10ListGamesRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"_\n" +
 	"\x11ListGamesResponse\x12\"\n" +
-	"\x05games\x18\x01 \x03(\v2\f.rcc.v1.GameR\x05games\")\n" +
+	"\x05games\x18\x01 \x03(\v2\f.rcc.v1.GameR\x05games\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"e\n" +
 	"\x13ListVersionsRequest\x12\x12\n" +
-	"\x04game\x18\x01 \x01(\tR\x04game\"G\n" +
+	"\x04game\x18\x01 \x01(\tR\x04game\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"o\n" +
 	"\x14ListVersionsResponse\x12/\n" +
-	"\bversions\x18\x01 \x03(\v2\x13.rcc.v1.GameVersionR\bversions\"A\n" +
+	"\bversions\x18\x01 \x03(\v2\x13.rcc.v1.GameVersionR\bversions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"A\n" +
 	"\x11GetVersionRequest\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\"*\n" +
@@ -4352,19 +4479,23 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"$\n" +
 	"\x12GetInstanceRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x8d\x02\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xc9\x02\n" +
 	"\x14ListInstancesRequest\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12-\n" +
 	"\x06states\x18\x02 \x03(\x0e2\x15.rcc.v1.InstanceStateR\x06states\x12\x1f\n" +
 	"\vexecutor_id\x18\x03 \x01(\tR\n" +
 	"executorId\x12@\n" +
 	"\x06labels\x18\x04 \x03(\v2(.rcc.v1.ListInstancesRequest.LabelsEntryR\x06labels\x12\x14\n" +
-	"\x05limit\x18\x05 \x01(\rR\x05limit\x1a9\n" +
+	"\x05limit\x18\x05 \x01(\rR\x05limit\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"G\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
 	"\x15ListInstancesResponse\x12.\n" +
-	"\tinstances\x18\x01 \x03(\v2\x10.rcc.v1.InstanceR\tinstances\"=\n" +
+	"\tinstances\x18\x01 \x03(\v2\x10.rcc.v1.InstanceR\tinstances\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\x13StopInstanceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"H\n" +
@@ -4493,10 +4624,14 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06report\x18\x02 \x01(\v2\x16.rcc.v1.InstanceReportR\x06report\"@\n" +
 	"\x14DrainExecutorRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
-	"\amigrate\x18\x02 \x01(\bR\amigrate\"\x16\n" +
-	"\x14ListExecutorsRequest\"G\n" +
+	"\amigrate\x18\x02 \x01(\bR\amigrate\"R\n" +
+	"\x14ListExecutorsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"o\n" +
 	"\x15ListExecutorsResponse\x12.\n" +
-	"\texecutors\x18\x01 \x03(\v2\x10.rcc.v1.ExecutorR\texecutors\"3\n" +
+	"\texecutors\x18\x01 \x03(\v2\x10.rcc.v1.ExecutorR\texecutors\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"3\n" +
 	"\fWatchRequest\x12#\n" +
 	"\rskip_snapshot\x18\x01 \x01(\bR\fskipSnapshot\"\xbf\x01\n" +
 	"\n" +

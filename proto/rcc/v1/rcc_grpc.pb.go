@@ -365,7 +365,8 @@ type InstanceServiceClient interface {
 	Spawn(ctx context.Context, in *SpawnRequest, opts ...grpc.CallOption) (*Instance, error)
 	// Get returns one instance. Role: admin.
 	Get(ctx context.Context, in *GetInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
-	// List lists instances, newest first. Role: admin.
+	// List lists instances, newest first, a page at a time (page_size,
+	// page_token). Role: admin.
 	List(ctx context.Context, in *ListInstancesRequest, opts ...grpc.CallOption) (*ListInstancesResponse, error)
 	// Stop asks the instance's executor to stop it. Role: admin.
 	Stop(ctx context.Context, in *StopInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
@@ -533,7 +534,8 @@ type InstanceServiceServer interface {
 	Spawn(context.Context, *SpawnRequest) (*Instance, error)
 	// Get returns one instance. Role: admin.
 	Get(context.Context, *GetInstanceRequest) (*Instance, error)
-	// List lists instances, newest first. Role: admin.
+	// List lists instances, newest first, a page at a time (page_size,
+	// page_token). Role: admin.
 	List(context.Context, *ListInstancesRequest) (*ListInstancesResponse, error)
 	// Stop asks the instance's executor to stop it. Role: admin.
 	Stop(context.Context, *StopInstanceRequest) (*Instance, error)
