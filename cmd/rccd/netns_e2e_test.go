@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/pgtest"
 	"github.com/rcc-games/rcc/pkg/protocol"
@@ -105,7 +110,8 @@ func (l *lan) local(last int) {
 // certificate and want executors' client certificates, executors serve
 // wss://, clients verify with the CA. Players join and play; then the
 // coordinator the executors are connected to and the executor not
-// hosting the players are killed. The players play on, the executors'
+// hosting the players are killed. Players join with player tokens, and the
+// signing key rotates mid-session. The players play on, the executors'
 // loss and the respawn are handled by the other coordinator, and every
 // acknowledged spawn and join is still there.
 func TestE2EMultiHost(t *testing.T) {
@@ -121,7 +127,8 @@ func TestE2EMultiHost(t *testing.T) {
 	files := devCerts(t, []string{"ex-1", "ex-2"}, addr(11), addr(12), addr(21), addr(22))
 	coord1, coord2 := addr(11)+":7400", addr(12)+":7400"
 	c := newClusterIn(t, pg.URL(), files, c1NS, coord1)
-	second := c.coordinatorProc("coordinator 2", c2NS, coord2, c.sharedKeyDir())
+	dir2 := c.sharedKeyDir()
+	second := c.coordinatorProc("coordinator 2", c2NS, coord2, dir2)
 	second.logLine("coordinator started")
 	c.coordinators = coord1 + "," + coord2
 	// From here on the test's own calls go through both coordinators.
@@ -160,13 +167,26 @@ func TestE2EMultiHost(t *testing.T) {
 		t.Fatalf("the respawning instance is on %s, want ex-1 (%s)", v.ExecutorId, x1.id)
 	}
 
-	// Players join with today's admin token. When the player role
-	// exists, this is where the players' token goes: joinAs should make a
-	// player token for each player (rccd token create --role player
-	// --subject NAME) and Join with it, the player id taken from its sub.
+	// Players join with player tokens of their own (what rccd token
+	// create --role player --subject NAME makes), through both
+	// coordinators: the player id is the token's subject.
 	joinAs := func(player string) *rccv1.JoinResponse {
 		t.Helper()
-		j, err := both.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: player, Labels: map[string]string{"host": "e2"}})
+		ptok, _, err := c.issuer.RoleToken(auth.RolePlayer, player, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ptg := c.target(client.Token(ptok))
+		ptg.Addr = c.coordinators
+		pc, err := client.DialConfig(ptg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		if _, err := pc.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", PlayerId: "mallory", Labels: map[string]string{"host": "e2"}}); status.Code(err) != codes.PermissionDenied {
+			t.Fatalf("%s's player token joining as mallory: %v, want PermissionDenied", player, err)
+		}
+		j, err := pc.Instances.Join(ctx, &rccv1.JoinRequest{Game: "arena", Labels: map[string]string{"host": "e2"}})
 		if err != nil {
 			t.Fatalf("join as %s: %v", player, err)
 		}
@@ -183,10 +203,27 @@ func TestE2EMultiHost(t *testing.T) {
 	alice, bob := playerConn(joinAs("alice"), "alice"), playerConn(joinAs("bob"), "bob")
 	seesMove(t, bob, alice, 'x')
 
-	// A signing-key rotation mid-session goes here when rccd key rotate
-	// exists: rotate on coordinator 2, then check that alice and bob play
-	// on, that tickets signed before the rotation are still accepted, and
-	// that joins after it carry the new key.
+	// A signing-key rotation mid-session: rccd key rotate in coordinator
+	// 1's data directory, the key set copied to coordinator 2's (as
+	// docs/operations.md says for several coordinators); both load it
+	// without a restart, alice and bob play on, and a ticket signed with
+	// the new key is accepted by ex-2, which has never seen it.
+	oldKid := kidOf(t, string(mustToken(t, c.issuer)))
+	if code, out, errOut := rccd(t, "key", "rotate", "--data-dir", c.dir); code != 0 {
+		t.Fatalf("key rotate: exit %d %s %s", code, out, errOut)
+	}
+	copyKeySet(t, c.dir, dir2)
+	for _, p := range []*proc{c.coord, second} {
+		testenv.WaitFor(t, p.name+" to load the new key set", 20*time.Second, func() bool {
+			return strings.Contains(p.logs.String(), `"event":"key_set_changed"`)
+		})
+	}
+	dave := joinAs("dave")
+	if kid := kidOf(t, dave.Ticket); kid == oldKid {
+		t.Fatalf("dave's ticket is signed with the old key %s", kid)
+	}
+	playerConn(dave, "dave")
+	seesMove(t, bob, alice, 'x')
 
 	// Under a load of joins, kill the coordinator the executors talk to;
 	// then the executor without the players. (Joins that found no room
@@ -261,4 +298,36 @@ func TestE2EMultiHost(t *testing.T) {
 	if err != nil || !strings.Contains(out, players.Id) {
 		t.Fatalf("rccctl instance ls: %v\n%s", err, out)
 	}
+}
+
+// copyKeySet copies the signing keys (keys/) and then the key set
+// (keyset.json, written last and renamed into place) of data directory
+// from into data directory to, private to their owner.
+func copyKeySet(t testing.TB, from, to string) {
+	t.Helper()
+	keys := filepath.Join(from, "keys")
+	ents, err := os.ReadDir(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(to, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(src, dst string) {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp := dst + ".tmp"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, e := range ents {
+		write(filepath.Join(keys, e.Name()), filepath.Join(to, "keys", e.Name()))
+	}
+	write(filepath.Join(from, "keyset.json"), filepath.Join(to, "keyset.json"))
 }
