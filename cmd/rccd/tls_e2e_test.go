@@ -168,7 +168,6 @@ func TestPlaintextOffLoopbackRefused(t *testing.T) {
 		want string
 	}{
 		{"coordinator", nil, []string{"coordinator", "--data-dir", dir, "--grpc-addr", "0.0.0.0:0"}, "--grpc-addr 0.0.0.0:0: plaintext off loopback"},
-		{"coordinator default address", nil, []string{"coordinator", "--data-dir", dir}, "--grpc-addr :7400: plaintext off loopback"},
 		{"executor players' endpoint", []string{"RCC_EXECUTOR_TOKEN=t"}, []string{"executor", "--data-dir", dir, "--ws-addr", ":0"}, "--ws-addr :0: plaintext off loopback"},
 		{"executor coordinator", []string{"RCC_EXECUTOR_TOKEN=t"}, []string{"executor", "--data-dir", dir, "--ws-addr", "127.0.0.1:0", "--coordinator", "10.9.9.9:7400"},
 			"--coordinator 10.9.9.9:7400: plaintext off loopback"},

@@ -20,7 +20,7 @@ func TestWasmABI(t *testing.T) {
 	if !r.OK() {
 		t.Fatalf("ABI problems: %+v", r.Problems)
 	}
-	want := []string{"_initialize", "alloc", "init", "memory", "on_input", "on_join", "on_leave", "serialize_state", "tick"}
+	want := []string{"_initialize", "alloc", "init", "load_state", "memory", "on_input", "on_join", "on_leave", "save_state", "serialize_state", "tick"}
 	if !slices.Equal(r.Exports, want) {
 		t.Errorf("exports = %v, want exactly %v", r.Exports, want)
 	}

@@ -120,6 +120,9 @@ func (s *executorService) Heartbeat(ctx context.Context, req *rccv1.HeartbeatReq
 		}
 		in, ok := live[r.InstanceId]
 		switch {
+		case !ok && c.migrations.underway(r.InstanceId):
+			// A migration's target runs the instance before the source
+			// reports the move.
 		case !ok:
 			c.streams.orderStop(x.ID, r.InstanceId, "not assigned to this executor")
 		case in.State.Ended():

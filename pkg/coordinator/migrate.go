@@ -72,6 +72,15 @@ func (m *migrations) take(executor string) []*rccv1.Assignment {
 	return out
 }
 
+// underway reports whether instance is being moved or upgraded: until the
+// source reports the move, the target already runs it unassigned.
+func (m *migrations) underway(instance string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.waiting[instance]
+	return ok
+}
+
 func (m *migrations) finish(instance string, r migrationResult) {
 	m.mu.Lock()
 	ch := m.waiting[instance]
