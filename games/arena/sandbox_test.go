@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
 	"slices"
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
-	"github.com/rcc-games/rcc/pkg/world"
+	"github.com/rcc-games/rcc/pkg/wasmhost/wasmhosttest"
 )
 
 func arenaWasm(t *testing.T) []byte { return gamebuildtest.Arena(t) }
@@ -26,80 +24,39 @@ func TestWasmABI(t *testing.T) {
 	}
 }
 
-type sandboxRun struct {
-	t    *testing.T
-	inst *wasmhost.Instance
-	snap world.Snapshot
-	hash [32]byte
-}
-
-func startInSandbox(t *testing.T, seed uint64) *sandboxRun {
+func startInSandbox(t *testing.T, seed uint64) *wasmhosttest.Sandbox {
 	t.Helper()
-	ctx := context.Background()
-	e, err := wasmhost.NewEngine(ctx, wasmhost.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(ctx) })
-	m, err := e.Compile(ctx, arenaWasm(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := m.Instantiate(ctx, wasmhost.InstanceConfig{InstanceID: "t", Game: "arena", Seed: seed, MaxPlayers: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sandboxRun{t: t, inst: inst}
-}
-
-func (r *sandboxRun) frame(events ...wasmhost.Event) {
-	r.t.Helper()
-	state, err := r.inst.Frame(context.Background(), events)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.hash = sha256.Sum256(state)
-	if err := r.snap.UnmarshalBinary(state); err != nil {
-		r.t.Fatalf("state is not a world snapshot: %v", err)
-	}
-}
-
-func (r *sandboxRun) avatar(player string) *world.Entity {
-	p := r.snap.Player(player)
-	if p == nil || p.Entity == 0 {
-		return nil
-	}
-	return r.snap.Entity(p.Entity)
+	return wasmhosttest.Start(t, arenaWasm(t), "arena", seed)
 }
 
 // TestInSandbox plays the game through the real host: joins, movement from
 // input, leaves, and the same state from the same seed and input.
 func TestInSandbox(t *testing.T) {
-	play := func(seed uint64) *sandboxRun {
+	play := func(seed uint64) *wasmhosttest.Sandbox {
 		r := startInSandbox(t, seed)
-		r.frame(wasmhost.Event{Kind: wasmhost.EventJoin, Player: "ann"}, wasmhost.Event{Kind: wasmhost.EventJoin, Player: "bob"})
-		if r.avatar("ann") == nil || r.avatar("bob") == nil {
-			t.Fatalf("after two joins: players %+v", r.snap.Players)
+		r.Frame(wasmhost.Event{Kind: wasmhost.EventJoin, Player: "ann"}, wasmhost.Event{Kind: wasmhost.EventJoin, Player: "bob"})
+		if r.Avatar("ann") == nil || r.Avatar("bob") == nil {
+			t.Fatalf("after two joins: players %+v", r.Snap.Players)
 		}
-		start := r.avatar("ann").Position
-		r.frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: []byte{127, 0, 0}})
+		start := r.Avatar("ann").Position
+		r.Frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: []byte{127, 0, 0}})
 		for range 60 {
-			r.frame()
+			r.Frame()
 		}
-		if moved := r.avatar("ann").Position.X - start.X; moved < 1 {
+		if moved := r.Avatar("ann").Position.X - start.X; moved < 1 {
 			t.Errorf("ann pushed +X for a second moved %.2f m", moved)
 		}
-		r.frame(wasmhost.Event{Kind: wasmhost.EventLeave, Player: "bob"})
-		if r.snap.Player("bob") != nil || r.snap.Frame != 63 {
-			t.Errorf("after bob left at frame %d: players %+v", r.snap.Frame, r.snap.Players)
+		r.Frame(wasmhost.Event{Kind: wasmhost.EventLeave, Player: "bob"})
+		if r.Snap.Player("bob") != nil || r.Snap.Frame != 63 {
+			t.Errorf("after bob left at frame %d: players %+v", r.Snap.Frame, r.Snap.Players)
 		}
 		return r
 	}
 	a, b, c := play(7), play(7), play(8)
-	if a.hash != b.hash {
+	if a.Hash != b.Hash {
 		t.Error("the same seed and input gave different states")
 	}
-	if a.hash == c.hash {
+	if a.Hash == c.Hash {
 		t.Error("different seeds gave the same state")
 	}
 }

@@ -2,7 +2,6 @@ package gamebuild_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
+	"github.com/rcc-games/rcc/pkg/wasmhost/wasmhosttest"
 	"github.com/rcc-games/rcc/pkg/world"
 )
 
@@ -88,53 +88,6 @@ func TestBuildReportsCCompileErrors(t *testing.T) {
 	}
 }
 
-// sandbox plays a module through the real host, one frame at a time.
-type sandbox struct {
-	t    *testing.T
-	inst *wasmhost.Instance
-	snap world.Snapshot
-	hash [32]byte
-}
-
-func newSandbox(t *testing.T, wasm []byte, game string, seed uint64) *sandbox {
-	t.Helper()
-	ctx := context.Background()
-	e, err := wasmhost.NewEngine(ctx, wasmhost.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close(ctx) })
-	m, err := e.Compile(ctx, wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := m.Instantiate(ctx, wasmhost.InstanceConfig{InstanceID: "t", Game: game, Seed: seed, MaxPlayers: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sandbox{t: t, inst: inst}
-}
-
-func (s *sandbox) frame(events ...wasmhost.Event) {
-	s.t.Helper()
-	state, err := s.inst.Frame(context.Background(), events)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.hash = sha256.Sum256(state)
-	if err := s.snap.UnmarshalBinary(state); err != nil {
-		s.t.Fatalf("state is not a world snapshot: %v", err)
-	}
-}
-
-func (s *sandbox) avatar(player string) *world.Entity {
-	p := s.snap.Player(player)
-	if p == nil || p.Entity == 0 {
-		return nil
-	}
-	return s.snap.Entity(p.Entity)
-}
-
 // TestExamples builds every non-Go example from source, checks it against
 // the guest ABI and plays it in the sandbox: joins, movement from arena's
 // 3-byte input, labels, a leave, and the same state bytes for the same
@@ -146,47 +99,47 @@ func TestExamples(t *testing.T) {
 			if r := wasmhost.Check(wasm, 0); !r.OK() {
 				t.Fatalf("ABI problems: %+v", r.Problems)
 			}
-			play := func(seed uint64) *sandbox {
-				s := newSandbox(t, wasm, game, seed)
-				s.frame(wasmhost.Event{Kind: wasmhost.EventJoin, Player: "ann"}, wasmhost.Event{Kind: wasmhost.EventJoin, Player: "bö"})
-				ann := s.avatar("ann")
-				if ann == nil || s.avatar("bö") == nil {
-					t.Fatalf("after two joins: players %+v", s.snap.Players)
+			play := func(seed uint64) *wasmhosttest.Sandbox {
+				s := wasmhosttest.Start(t, wasm, game, seed)
+				s.Frame(wasmhost.Event{Kind: wasmhost.EventJoin, Player: "ann"}, wasmhost.Event{Kind: wasmhost.EventJoin, Player: "bö"})
+				ann := s.Avatar("ann")
+				if ann == nil || s.Avatar("bö") == nil {
+					t.Fatalf("after two joins: players %+v", s.Snap.Players)
 				}
 				if ann.Label != "ann" {
 					t.Errorf("ann's avatar is labelled %q", ann.Label)
 				}
 				start := ann.Position
-				s.frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: []byte{127, 0, 0}},
+				s.Frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: []byte{127, 0, 0}},
 					wasmhost.Event{Kind: wasmhost.EventInput, Player: "bö", Data: []byte("not an input")})
 				for range 30 {
-					s.frame()
+					s.Frame()
 				}
-				if moved := s.avatar("ann").Position.X - start.X; moved < 0.5 && s.avatar("ann").Position.X < 9 {
+				if moved := s.Avatar("ann").Position.X - start.X; moved < 0.5 && s.Avatar("ann").Position.X < 9 {
 					t.Errorf("ann pushed +X for half a second moved %.2f m (from %.2f)", moved, start.X)
 				}
 				// The standard controller input, as rcc-view sends it:
 				// strafing left at yaw 0 runs towards -X.
 				ctl, _ := world.Controller{MoveX: -1}.MarshalBinary()
-				before := s.avatar("ann").Position
-				s.frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: ctl})
+				before := s.Avatar("ann").Position
+				s.Frame(wasmhost.Event{Kind: wasmhost.EventInput, Player: "ann", Data: ctl})
 				for range 29 {
-					s.frame()
+					s.Frame()
 				}
-				if moved := before.X - s.avatar("ann").Position.X; moved < 0.5 {
+				if moved := before.X - s.Avatar("ann").Position.X; moved < 0.5 {
 					t.Errorf("ann strafing left (controller input) for half a second moved %.2f m towards -X", moved)
 				}
-				s.frame(wasmhost.Event{Kind: wasmhost.EventLeave, Player: "bö"})
-				if s.snap.Player("bö") != nil || s.snap.Frame != 63 {
-					t.Errorf("after bö left at frame %d: players %+v", s.snap.Frame, s.snap.Players)
+				s.Frame(wasmhost.Event{Kind: wasmhost.EventLeave, Player: "bö"})
+				if s.Snap.Player("bö") != nil || s.Snap.Frame != 63 {
+					t.Errorf("after bö left at frame %d: players %+v", s.Snap.Frame, s.Snap.Players)
 				}
 				return s
 			}
 			a, b, c := play(7), play(7), play(8)
-			if a.hash != b.hash {
+			if a.Hash != b.Hash {
 				t.Error("the same seed and input gave different states")
 			}
-			if a.hash == c.hash {
+			if a.Hash == c.Hash {
 				t.Error("different seeds gave the same state")
 			}
 		})
