@@ -143,9 +143,12 @@ func TestUpgradeArenaScoring(t *testing.T) {
 	h := newHarness(t)
 	h.run()
 	params := []byte(`{"arena_size":10,"orbs":64,"orb_respawn_s":0}`)
-	// The variant is built first, so the upgrade follows alice's first
-	// points at once.
+	// The variant is built and compiled first, so the upgrade follows
+	// alice's first points at once.
 	v2 := gamebuildtest.ArenaVariant(t, "arena_double_points")
+	if _, err := h.ex.engine.Compile(context.Background(), v2); err != nil { // Upgrade then finds it compiled
+		t.Fatal(err)
+	}
 	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", Seed: 2, MaxPlayers: 4, Params: params, Module: arenaModule(t)})
 	seen := &arenaSeen{frames: map[uint64]seenPlayer{}}
 	s, err := play.Connect(context.Background(), h.url("arena", h.ticket("alice", "arena")), play.Config{OnEvent: seen.onEvent("alice")})
