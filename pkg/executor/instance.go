@@ -135,6 +135,7 @@ type instance struct {
 	done     chan struct{} // closed when the instance ends
 	mig      migration     // live migration (migrate.go)
 	upg      *probation    // a hot upgrade on trial, under guestMu (upgrade.go)
+	shadow   *shadow       // a shadow run, under guestMu (shadow.go)
 }
 
 // member is a player in the game; sess is nil while disconnected.
@@ -283,8 +284,8 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	if in.rec != nil {
 		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
 	}
-	clear(in.events) // drop references to player ids and input bytes
 	if err != nil {
+		clear(in.events)
 		in.endGuestLocked(ctx, StateFailed, err)
 		return true
 	}
@@ -293,6 +294,8 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	in.fuel.Add(uint64(fuel))
 	in.recent.add(dur, fuel)
 	in.ex.observeFrame(dur, fuel)
+	in.shadowLiveFrame(n, stateBytes, dur, fuel)
+	clear(in.events) // drop references to player ids and input bytes
 
 	sessions := *in.sessions.Load()
 	if len(sessions) == 0 {
@@ -488,6 +491,10 @@ func (in *instance) endGuestLocked(ctx context.Context, state State, err error) 
 		in.wasm = nil
 	}
 	in.live.Store(nil)
+	if in.shadow != nil {
+		in.shadow.stop(ShadowEndInstanceEnded)
+		in.shadow = nil
+	}
 	if in.rec != nil {
 		in.rec.close()
 		in.rec = nil

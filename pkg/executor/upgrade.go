@@ -76,38 +76,9 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 	refuse := func(format string, args ...any) (UpgradeResult, error) {
 		return res, fmt.Errorf("upgrade instance %s to version %s: %w: %s", id, up.Version, ErrUpgrade, fmt.Sprintf(format, args...))
 	}
-	m, err := ex.engine.Compile(ctx, up.Module)
+	nw, spec, err := ex.startVersion(ctx, in, up)
 	if err != nil {
-		return refuse("the new version does not compile: %v", err)
-	}
-	w := in.live.Load()
-	if w == nil {
-		return refuse("the instance has ended")
-	}
-	if save, _ := w.Module().SupportsUpgrade(); !save {
-		return refuse("the running version %s does not export save_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md); stop and spawn the instance instead", in.spec.Version)
-	}
-	if _, load := m.SupportsUpgrade(); !load {
-		return refuse("version %s does not export load_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md)", up.Version)
-	}
-	// The new version starts (its _initialize and init) while the old one
-	// still runs.
-	spec := in.spec
-	spec.Version = up.Version
-	if up.InitFuel > 0 {
-		spec.InitFuel = up.InitFuel
-	}
-	if up.FrameFuel > 0 {
-		spec.FrameFuel = up.FrameFuel
-	}
-	if up.MemoryLimitPages > 0 {
-		spec.MemoryLimitPages = up.MemoryLimitPages
-	}
-	cfg := ex.instanceConfig(in)
-	cfg.Version, cfg.InitFuel, cfg.FrameFuel, cfg.MemoryLimitPages = spec.Version, spec.InitFuel, spec.FrameFuel, spec.MemoryLimitPages
-	nw, err := m.Instantiate(ctx, cfg)
-	if err != nil {
-		return refuse("the new version does not start: %v", err)
+		return refuse("%v", err)
 	}
 
 	in.guestMu.Lock()
@@ -118,18 +89,18 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 	}
 	start := time.Now()
 	old := in.wasm
-	saved, err := old.SaveState(ctx)
-	if err != nil {
+	res.Frame = in.frame.Load()
+	saved, saveErr, err := handOver(ctx, old, nw, res.Frame)
+	if saveErr != nil {
 		in.guestMu.Unlock()
 		_ = nw.Close(ctx)
 		if old.Err() != nil { // save_state trapped: the instance has failed
-			in.end(ctx, StateFailed, err)
+			in.end(ctx, StateFailed, saveErr)
 		}
-		return refuse("save_state: %v", err)
+		return refuse("save_state: %v", saveErr)
 	}
-	res.Frame, res.StateBytes = in.frame.Load(), len(saved)
-	nw.ContinueFrom(res.Frame)
-	if err := nw.LoadState(ctx, saved); err != nil {
+	res.StateBytes = len(saved)
+	if err != nil {
 		in.guestMu.Unlock()
 		_ = nw.Close(ctx)
 		in.log.Warn("upgrade rolled back: load_state failed", "version", up.Version, "err", err)
@@ -161,6 +132,72 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 	case <-ctx.Done():
 		return res, fmt.Errorf("upgrade instance %s: %w (the upgrade goes on)", id, ctx.Err())
 	}
+}
+
+// startVersion compiles up's module and starts it (its _initialize and
+// init) beside instance in, for a hot upgrade or a shadow run of the
+// version: the version must take the state of the running one through
+// save_state/load_state. It returns the new instance and the spec it
+// runs with.
+func (ex *Executor) startVersion(ctx context.Context, in *instance, up UpgradeSpec) (*wasmhost.Instance, InstanceSpec, error) {
+	m, spec, cfg, err := ex.compileVersion(ctx, in, up)
+	if err != nil {
+		return nil, spec, err
+	}
+	w := in.live.Load()
+	if w == nil {
+		return nil, spec, errors.New("the instance has ended")
+	}
+	if save, _ := w.Module().SupportsUpgrade(); !save {
+		return nil, spec, fmt.Errorf("the running version %s does not export save_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md); stop and spawn the instance instead", in.spec.Version)
+	}
+	if _, load := m.SupportsUpgrade(); !load {
+		return nil, spec, fmt.Errorf("version %s does not export load_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md)", up.Version)
+	}
+	nw, err := m.Instantiate(ctx, cfg)
+	if err != nil {
+		return nil, spec, fmt.Errorf("the new version does not start: %v", err)
+	}
+	return nw, spec, nil
+}
+
+// compileVersion compiles up's module and returns the spec and the
+// sandbox configuration another version of instance in runs with.
+func (ex *Executor) compileVersion(ctx context.Context, in *instance, up UpgradeSpec) (*wasmhost.Module, InstanceSpec, wasmhost.InstanceConfig, error) {
+	in.hostMu.Lock()
+	spec := in.spec
+	in.hostMu.Unlock()
+	spec.Version = up.Version
+	if up.InitFuel > 0 {
+		spec.InitFuel = up.InitFuel
+	}
+	if up.FrameFuel > 0 {
+		spec.FrameFuel = up.FrameFuel
+	}
+	if up.MemoryLimitPages > 0 {
+		spec.MemoryLimitPages = up.MemoryLimitPages
+	}
+	cfg := ex.instanceConfig(in)
+	cfg.Version, cfg.InitFuel, cfg.FrameFuel, cfg.MemoryLimitPages = spec.Version, spec.InitFuel, spec.FrameFuel, spec.MemoryLimitPages
+	m, err := ex.engine.Compile(ctx, up.Module)
+	if err != nil {
+		return nil, spec, cfg, fmt.Errorf("the new version does not compile: %v", err)
+	}
+	return m, spec, cfg, nil
+}
+
+// handOver gives the state the running version old saves to nw, which
+// then goes on from frame: the hand-over of a hot upgrade and the start of
+// a shadow run. saveErr is old's failure (a trap ends old), err nw's
+// (load_state failed or refused). It holds the guest's lock: old runs no
+// frame meanwhile.
+func handOver(ctx context.Context, old, nw *wasmhost.Instance, frame uint64) (saved []byte, saveErr, err error) {
+	saved, saveErr = old.SaveState(ctx)
+	if saveErr != nil {
+		return nil, saveErr, nil
+	}
+	nw.ContinueFrom(frame)
+	return saved, nil, nw.LoadState(ctx, saved)
 }
 
 func cmpOr(v, def int) int {

@@ -1,0 +1,204 @@
+package executor
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
+	"github.com/rcc-games/rcc/pkg/lifecycle"
+	"github.com/rcc-games/rcc/pkg/play"
+	"github.com/rcc-games/rcc/pkg/testenv"
+	"github.com/rcc-games/rcc/pkg/world"
+)
+
+// arenaPlayers starts an arena instance and n players running circles in
+// it, sending a controller input every 30 ms until the test ends. The
+// first player's view is recorded in the returned arenaSeen.
+func arenaPlayers(t *testing.T, h *harness, n int) *arenaSeen {
+	t.Helper()
+	params := []byte(`{"arena_size":10,"orbs":64,"orb_respawn_s":0}`)
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", Seed: 2, MaxPlayers: 16, Params: params, Module: arenaModule(t)})
+	seen := &arenaSeen{frames: map[uint64]seenPlayer{}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	t.Cleanup(func() { close(stop); wg.Wait() })
+	for i := range n {
+		player := string(rune('a' + i))
+		cfg := play.Config{}
+		if i == 0 {
+			cfg.OnEvent = seen.onEvent(player)
+		}
+		s, err := play.Connect(context.Background(), h.url("arena", h.ticket(player, "arena")), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(30 * time.Millisecond)
+			defer tick.Stop()
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				a := float64(k)/15 + float64(i)
+				_ = s.SendController(world.Controller{MoveX: float32(math.Cos(a)), MoveZ: float32(math.Sin(a))})
+			}
+		}()
+	}
+	testenv.WaitFor(t, "the players' first states", 20*time.Second, func() bool {
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		return seen.last > 0
+	})
+	return seen
+}
+
+// TestShadowSameVersion shadows a running arena with its own module while
+// players send inputs: started from a snapshot (same bytes, same limits),
+// no frame differs and both sides burn the same fuel. A counter whose
+// save_state carries its whole state, shadowed from save_state/load_state
+// (another frame fuel), differs in no frame either.
+func TestShadowSameVersion(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	arenaPlayers(t, h, 3)
+	const frames = 180
+	rep, err := h.ex.Shadow(context.Background(), "arena", ShadowSpec{
+		UpgradeSpec: UpgradeSpec{Version: "1b", Module: arenaModule(t)}, Frames: frames})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", rep)
+	if rep.Start != ShadowStartSnapshot || rep.Ended != ShadowEndFrames || rep.Frames != frames || rep.Differs || rep.DiffFrames != 0 || rep.Failure != "" {
+		t.Errorf("report %+v: want a snapshot start, %d frames compared, no difference", rep, frames)
+	}
+	if rep.Live.TickP50 <= 0 || rep.Candidate.TickP50 <= 0 || rep.Live.TickP99 < rep.Live.TickP50 ||
+		rep.Live.FuelP50 <= 0 || rep.Candidate.FuelP50 != rep.Live.FuelP50 || rep.Candidate.FuelP99 != rep.Live.FuelP99 {
+		t.Errorf("costs: live %+v, candidate %+v: want frame times and the same fuel on both sides", rep.Live, rep.Candidate)
+	}
+	if st, _ := h.ex.Instance("arena"); st.State != StateRunning || st.Version != "1" || len(st.Players) != 3 {
+		t.Errorf("after the shadow: %s version %s, players %v", st.State, st.Version, st.Players)
+	}
+
+	h.start(InstanceSpec{ID: "u", Game: "counter", Version: "1", Module: testModule(t, "upgradable")})
+	s, err := play.Connect(context.Background(), h.url("u", h.ticket("a", "u")), play.Config{RawStates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); sendInputs(t, s, 240) }()
+	defer wg.Wait()
+	testenv.WaitFor(t, "some inputs counted", 10*time.Second, func() bool { return counted(s) >= 10 })
+	rep, err = h.ex.Shadow(context.Background(), "u", ShadowSpec{
+		UpgradeSpec: UpgradeSpec{Version: "1b", Module: testModule(t, "upgradable"), FrameFuel: 1 << 30}, Frames: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Start != ShadowStartLoadState || rep.Ended != ShadowEndFrames || rep.Frames != 120 || rep.Differs {
+		t.Errorf("counter report %+v: want a load_state start, 120 frames compared, no difference", rep)
+	}
+}
+
+// TestShadowDoublePoints shadows a running arena with the variant whose
+// orbs score 2: the first frame that differs is at or after the frame of
+// the live instance's first points after the start (arena's saved state
+// carries scores and orbs, and the first orb taken is the first point).
+func TestShadowDoublePoints(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	v2 := gamebuildtest.ArenaVariant(t, "arena_double_points")
+	// One player: every point scored is hers.
+	seen := arenaPlayers(t, h, 1)
+	rep, err := h.ex.Shadow(context.Background(), "arena", ShadowSpec{
+		UpgradeSpec: UpgradeSpec{Version: "2", Module: v2}, Frames: 60 * 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", rep)
+	if rep.Start != ShadowStartLoadState || !rep.Differs || rep.Failure != "" {
+		t.Fatalf("report %+v: want a load_state start and a difference", rep)
+	}
+	// The last frame alice was seen with the score she had at the start:
+	// her first points came after it.
+	seen.mu.Lock()
+	base, ok := seen.frames[rep.FromFrame]
+	var unchanged uint64
+	for f, p := range seen.frames {
+		if f >= rep.FromFrame && p.Score == base.Score && f > unchanged {
+			unchanged = f
+		}
+	}
+	seen.mu.Unlock()
+	if !ok {
+		t.Fatalf("frame %d, the shadow's start, not seen", rep.FromFrame)
+	}
+	if rep.FirstDiffFrame <= unchanged {
+		t.Errorf("first difference at frame %d, but alice's score %d was unchanged until frame %d", rep.FirstDiffFrame, base.Score, unchanged)
+	}
+	if rep.DiffOffset < 0 || rep.DiffOffset > min(rep.LiveBytes, rep.CandidateBytes) || rep.LiveBytes == 0 {
+		t.Errorf("difference at offset %d of %d/%d bytes", rep.DiffOffset, rep.LiveBytes, rep.CandidateBytes)
+	}
+	if st, _ := h.ex.Instance("arena"); st.State != StateRunning || st.Version != "1" {
+		t.Errorf("after the shadow: %s version %s", st.State, st.Version)
+	}
+}
+
+// TestShadowCandidateFails: a candidate whose load_state traps, and one
+// that runs out of fuel in its first frame, end their runs with the
+// failure; the live instance goes on and counts every input.
+func TestShadowCandidateFails(t *testing.T) {
+	h := newHarness(t)
+	h.run()
+	h.start(InstanceSpec{ID: "u", Game: "counter", Version: "1", Module: testModule(t, "upgradable")})
+	s, err := play.Connect(context.Background(), h.url("u", h.ticket("a", "u")), play.Config{RawStates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const inputs = 120
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); sendInputs(t, s, inputs) }()
+	testenv.WaitFor(t, "some inputs counted", 10*time.Second, func() bool { return counted(s) >= 10 })
+
+	rep, err := h.ex.Shadow(context.Background(), "u", ShadowSpec{UpgradeSpec: UpgradeSpec{Version: "2", Module: testModule(t, "upgrade_trap")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ended != ShadowEndFailed || rep.FailureReason != lifecycle.ReasonTrap || !strings.Contains(rep.Failure, "load_state") || !strings.Contains(rep.Failure, "unreachable") || rep.Frames != 0 {
+		t.Errorf("candidate whose load_state traps: %+v", rep)
+	}
+	rep, err = h.ex.Shadow(context.Background(), "u", ShadowSpec{UpgradeSpec: UpgradeSpec{Version: "3", Module: testModule(t, "upgrade_late_trap")}, Frames: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ended != ShadowEndFailed || rep.FailureReason != lifecycle.ReasonTrap || rep.Frames == 0 || rep.Frames >= 30 {
+		t.Errorf("candidate failing in a later frame: %+v", rep)
+	}
+	rep, err = h.ex.Shadow(context.Background(), "u", ShadowSpec{UpgradeSpec: UpgradeSpec{Version: "4", Module: testModule(t, "upgradable"), FrameFuel: 1}, Frames: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ended != ShadowEndFailed || rep.FailureReason != lifecycle.ReasonFuelExhausted {
+		t.Errorf("candidate out of fuel: %+v", rep)
+	}
+	wg.Wait()
+	testenv.WaitFor(t, "every input counted by the live instance", 10*time.Second, func() bool { return counted(s) == inputs })
+	st, _ := h.ex.Instance("u")
+	if st.State != StateRunning || st.Version != "1" || s.Stats().Reconnects != 0 {
+		t.Errorf("after the shadows: %s version %s, %d reconnects; want running version 1, none", st.State, st.Version, s.Stats().Reconnects)
+	}
+	if _, err := h.ex.Shadow(context.Background(), "nope", ShadowSpec{}); err == nil {
+		t.Error("shadow of an unknown instance: no error")
+	}
+}
