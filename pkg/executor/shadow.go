@@ -45,11 +45,11 @@ var ErrShadow = errors.New("shadow run not started")
 
 // How a shadow run ended (ShadowReport.Ended).
 const (
-	ShadowEndFrames        = "frames"          // compared the frames asked for
-	ShadowEndTime          = "time"            // ran for the duration asked for
+	ShadowEndFrames        = "frames"           // compared the frames asked for
+	ShadowEndTime          = "time"             // ran for the duration asked for
 	ShadowEndFailed        = "candidate_failed" // the candidate failed: Failure says how
-	ShadowEndBehind        = "fell_behind"     // the candidate could not keep up
-	ShadowEndInstanceEnded = "instance_ended"  // the live instance ended or moved away
+	ShadowEndBehind        = "fell_behind"      // the candidate could not keep up
+	ShadowEndInstanceEnded = "instance_ended"   // the live instance ended or moved away
 	ShadowEndUpgraded      = "instance_upgraded"
 	ShadowEndCancelled     = "cancelled"
 )
@@ -204,7 +204,9 @@ func (ex *Executor) Shadow(ctx context.Context, id string, spec ShadowSpec) (Sha
 	// The candidate's log lines are not the instance's: they go to the
 	// executor's log at debug level.
 	log := in.log.With("shadow", spec.Version)
-	cfg.Log = func(stream wasmhost.Stream, line string) { log.Debug("shadow guest log", "stream", string(stream), "line", line) }
+	cfg.Log = func(stream wasmhost.Stream, line string) {
+		log.Debug("shadow guest log", "stream", string(stream), "line", line)
+	}
 
 	in.hostMu.Lock()
 	cur := in.spec
