@@ -739,6 +739,12 @@ func (a *Agent) stream(ctx context.Context, ok func()) error {
 				defer a.starts.Done()
 				a.upgrade(ctx, k.Upgrade)
 			}()
+		case *rccv1.Assignment_Shadow:
+			a.starts.Add(1)
+			go func() {
+				defer a.starts.Done()
+				a.shadow(ctx, k.Shadow)
+			}()
 		}
 	}
 }

@@ -130,6 +130,7 @@ type Coordinator struct {
 	closeOnce sync.Once
 
 	migrations migrations // live migrations under way (migrate.go)
+	shadows    shadowRuns // shadow runs waiting for their report (shadow.go)
 }
 
 // notifier is the cross-coordinator channel a store may offer
@@ -283,6 +284,7 @@ func Policy() auth.Policy {
 			rccv1.ExecutorService_RenewToken_FullMethodName:      exec,
 			rccv1.ExecutorService_ReportMigration_FullMethodName: exec,
 			rccv1.ExecutorService_ReportUpgrade_FullMethodName:   exec,
+			rccv1.ExecutorService_ReportShadow_FullMethodName:    exec,
 			rccv1.WatchService_ServiceDesc.ServiceName:           admin,
 		},
 		OpenHealth:     true,

@@ -2967,6 +2967,7 @@ type Assignment struct {
 	//	*Assignment_Stop
 	//	*Assignment_Migrate
 	//	*Assignment_Upgrade
+	//	*Assignment_Shadow
 	Kind          isAssignment_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3045,6 +3046,15 @@ func (x *Assignment) GetUpgrade() *UpgradeInstance {
 	return nil
 }
 
+func (x *Assignment) GetShadow() *ShadowInstance {
+	if x != nil {
+		if x, ok := x.Kind.(*Assignment_Shadow); ok {
+			return x.Shadow
+		}
+	}
+	return nil
+}
+
 type isAssignment_Kind interface {
 	isAssignment_Kind()
 }
@@ -3065,6 +3075,10 @@ type Assignment_Upgrade struct {
 	Upgrade *UpgradeInstance `protobuf:"bytes,4,opt,name=upgrade,proto3,oneof"`
 }
 
+type Assignment_Shadow struct {
+	Shadow *ShadowInstance `protobuf:"bytes,5,opt,name=shadow,proto3,oneof"`
+}
+
 func (*Assignment_Start) isAssignment_Kind() {}
 
 func (*Assignment_Stop) isAssignment_Kind() {}
@@ -3072,6 +3086,8 @@ func (*Assignment_Stop) isAssignment_Kind() {}
 func (*Assignment_Migrate) isAssignment_Kind() {}
 
 func (*Assignment_Upgrade) isAssignment_Kind() {}
+
+func (*Assignment_Shadow) isAssignment_Kind() {}
 
 type StartInstance struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4348,6 +4364,519 @@ func (x *ReportUpgradeRequest) GetPausedMs() float64 {
 	return 0
 }
 
+type ShadowInstanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The candidate version; 0: the game's latest.
+	Version uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// How many frames to compare and how long to run, at most 10 minutes;
+	// the run ends at the first reached. Neither: 600 frames.
+	Frames        uint32 `protobuf:"varint,3,opt,name=frames,proto3" json:"frames,omitempty"`
+	DurationMs    uint64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShadowInstanceRequest) Reset() {
+	*x = ShadowInstanceRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShadowInstanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShadowInstanceRequest) ProtoMessage() {}
+
+func (x *ShadowInstanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShadowInstanceRequest.ProtoReflect.Descriptor instead.
+func (*ShadowInstanceRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *ShadowInstanceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ShadowInstanceRequest) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ShadowInstanceRequest) GetFrames() uint32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *ShadowInstanceRequest) GetDurationMs() uint64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+// ShadowInstance tells an executor to run a shadow of an instance.
+type ShadowInstance struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Version    *GameVersion           `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	Frames     uint32                 `protobuf:"varint,3,opt,name=frames,proto3" json:"frames,omitempty"`
+	DurationMs uint64                 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// Identifies the order in the executor's report.
+	RunId         string `protobuf:"bytes,5,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShadowInstance) Reset() {
+	*x = ShadowInstance{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShadowInstance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShadowInstance) ProtoMessage() {}
+
+func (x *ShadowInstance) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShadowInstance.ProtoReflect.Descriptor instead.
+func (*ShadowInstance) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *ShadowInstance) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *ShadowInstance) GetVersion() *GameVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
+func (x *ShadowInstance) GetFrames() uint32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *ShadowInstance) GetDurationMs() uint64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+func (x *ShadowInstance) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+// ShadowSide is the cost of one side of a shadow run over the frames
+// compared.
+type ShadowSide struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FuelP50       int64                  `protobuf:"varint,1,opt,name=fuel_p50,json=fuelP50,proto3" json:"fuel_p50,omitempty"`
+	FuelP99       int64                  `protobuf:"varint,2,opt,name=fuel_p99,json=fuelP99,proto3" json:"fuel_p99,omitempty"`
+	TickP50Ms     float64                `protobuf:"fixed64,3,opt,name=tick_p50_ms,json=tickP50Ms,proto3" json:"tick_p50_ms,omitempty"`
+	TickP99Ms     float64                `protobuf:"fixed64,4,opt,name=tick_p99_ms,json=tickP99Ms,proto3" json:"tick_p99_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShadowSide) Reset() {
+	*x = ShadowSide{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShadowSide) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShadowSide) ProtoMessage() {}
+
+func (x *ShadowSide) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShadowSide.ProtoReflect.Descriptor instead.
+func (*ShadowSide) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *ShadowSide) GetFuelP50() int64 {
+	if x != nil {
+		return x.FuelP50
+	}
+	return 0
+}
+
+func (x *ShadowSide) GetFuelP99() int64 {
+	if x != nil {
+		return x.FuelP99
+	}
+	return 0
+}
+
+func (x *ShadowSide) GetTickP50Ms() float64 {
+	if x != nil {
+		return x.TickP50Ms
+	}
+	return 0
+}
+
+func (x *ShadowSide) GetTickP99Ms() float64 {
+	if x != nil {
+		return x.TickP99Ms
+	}
+	return 0
+}
+
+// ShadowReport is the result of a shadow run.
+type ShadowReport struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	InstanceId  string                 `protobuf:"bytes,1,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	LiveVersion uint32                 `protobuf:"varint,2,opt,name=live_version,json=liveVersion,proto3" json:"live_version,omitempty"`
+	Version     uint32                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// How the candidate started: "snapshot" (same module bytes and limits)
+	// or "load_state" (the running version's save_state).
+	Start string `protobuf:"bytes,4,opt,name=start,proto3" json:"start,omitempty"`
+	// The live frame whose state the candidate took; the first frame
+	// compared is the next one.
+	FromFrame      uint64      `protobuf:"varint,5,opt,name=from_frame,json=fromFrame,proto3" json:"from_frame,omitempty"`
+	Frames         uint32      `protobuf:"varint,6,opt,name=frames,proto3" json:"frames,omitempty"`
+	DiffFrames     uint32      `protobuf:"varint,7,opt,name=diff_frames,json=diffFrames,proto3" json:"diff_frames,omitempty"`
+	Differs        bool        `protobuf:"varint,8,opt,name=differs,proto3" json:"differs,omitempty"`
+	FirstDiffFrame uint64      `protobuf:"varint,9,opt,name=first_diff_frame,json=firstDiffFrame,proto3" json:"first_diff_frame,omitempty"`
+	DiffOffset     uint32      `protobuf:"varint,10,opt,name=diff_offset,json=diffOffset,proto3" json:"diff_offset,omitempty"`
+	LiveBytes      uint32      `protobuf:"varint,11,opt,name=live_bytes,json=liveBytes,proto3" json:"live_bytes,omitempty"`
+	CandidateBytes uint32      `protobuf:"varint,12,opt,name=candidate_bytes,json=candidateBytes,proto3" json:"candidate_bytes,omitempty"`
+	Live           *ShadowSide `protobuf:"bytes,13,opt,name=live,proto3" json:"live,omitempty"`
+	Candidate      *ShadowSide `protobuf:"bytes,14,opt,name=candidate,proto3" json:"candidate,omitempty"`
+	// Why the run ended: frames, time, candidate_failed, fell_behind,
+	// instance_ended, instance_upgraded, cancelled.
+	Ended string `protobuf:"bytes,15,opt,name=ended,proto3" json:"ended,omitempty"`
+	// The candidate's failure, empty when it did not fail; failure_reason
+	// the sandbox's reason (trap, fuel_exhausted, init_failed, ...).
+	Failure       string  `protobuf:"bytes,16,opt,name=failure,proto3" json:"failure,omitempty"`
+	FailureReason string  `protobuf:"bytes,17,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
+	ElapsedMs     float64 `protobuf:"fixed64,18,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShadowReport) Reset() {
+	*x = ShadowReport{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShadowReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShadowReport) ProtoMessage() {}
+
+func (x *ShadowReport) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShadowReport.ProtoReflect.Descriptor instead.
+func (*ShadowReport) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *ShadowReport) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *ShadowReport) GetLiveVersion() uint32 {
+	if x != nil {
+		return x.LiveVersion
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetStart() string {
+	if x != nil {
+		return x.Start
+	}
+	return ""
+}
+
+func (x *ShadowReport) GetFromFrame() uint64 {
+	if x != nil {
+		return x.FromFrame
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetFrames() uint32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetDiffFrames() uint32 {
+	if x != nil {
+		return x.DiffFrames
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetDiffers() bool {
+	if x != nil {
+		return x.Differs
+	}
+	return false
+}
+
+func (x *ShadowReport) GetFirstDiffFrame() uint64 {
+	if x != nil {
+		return x.FirstDiffFrame
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetDiffOffset() uint32 {
+	if x != nil {
+		return x.DiffOffset
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetLiveBytes() uint32 {
+	if x != nil {
+		return x.LiveBytes
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetCandidateBytes() uint32 {
+	if x != nil {
+		return x.CandidateBytes
+	}
+	return 0
+}
+
+func (x *ShadowReport) GetLive() *ShadowSide {
+	if x != nil {
+		return x.Live
+	}
+	return nil
+}
+
+func (x *ShadowReport) GetCandidate() *ShadowSide {
+	if x != nil {
+		return x.Candidate
+	}
+	return nil
+}
+
+func (x *ShadowReport) GetEnded() string {
+	if x != nil {
+		return x.Ended
+	}
+	return ""
+}
+
+func (x *ShadowReport) GetFailure() string {
+	if x != nil {
+		return x.Failure
+	}
+	return ""
+}
+
+func (x *ShadowReport) GetFailureReason() string {
+	if x != nil {
+		return x.FailureReason
+	}
+	return ""
+}
+
+func (x *ShadowReport) GetElapsedMs() float64 {
+	if x != nil {
+		return x.ElapsedMs
+	}
+	return 0
+}
+
+type ReportShadowRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	RunId      string                 `protobuf:"bytes,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// Set when no run took place (refused); else report is.
+	Error         string        `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Report        *ShadowReport `protobuf:"bytes,4,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportShadowRequest) Reset() {
+	*x = ReportShadowRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportShadowRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportShadowRequest) ProtoMessage() {}
+
+func (x *ReportShadowRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportShadowRequest.ProtoReflect.Descriptor instead.
+func (*ReportShadowRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *ReportShadowRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *ReportShadowRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *ReportShadowRequest) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *ReportShadowRequest) GetReport() *ShadowReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type ReportShadowResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportShadowResponse) Reset() {
+	*x = ReportShadowResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportShadowResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportShadowResponse) ProtoMessage() {}
+
+func (x *ReportShadowResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportShadowResponse.ProtoReflect.Descriptor instead.
+func (*ReportShadowResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{65}
+}
+
 var File_rcc_v1_rcc_proto protoreflect.FileDescriptor
 
 const file_rcc_v1_rcc_proto_rawDesc = "" +
@@ -4603,13 +5132,14 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"reregister\"5\n" +
 	"\x12AssignmentsRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
-	"executorId\"\xd9\x01\n" +
+	"executorId\"\x8b\x02\n" +
 	"\n" +
 	"Assignment\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.rcc.v1.StartInstanceH\x00R\x05start\x12*\n" +
 	"\x04stop\x18\x02 \x01(\v2\x14.rcc.v1.StopInstanceH\x00R\x04stop\x123\n" +
 	"\amigrate\x18\x03 \x01(\v2\x17.rcc.v1.MigrateInstanceH\x00R\amigrate\x123\n" +
-	"\aupgrade\x18\x04 \x01(\v2\x17.rcc.v1.UpgradeInstanceH\x00R\aupgradeB\x06\n" +
+	"\aupgrade\x18\x04 \x01(\v2\x17.rcc.v1.UpgradeInstanceH\x00R\aupgrade\x120\n" +
+	"\x06shadow\x18\x05 \x01(\v2\x16.rcc.v1.ShadowInstanceH\x00R\x06shadowB\x06\n" +
 	"\x04kind\"l\n" +
 	"\rStartInstance\x12,\n" +
 	"\binstance\x18\x01 \x01(\v2\x10.rcc.v1.InstanceR\binstance\x12-\n" +
@@ -4696,7 +5226,60 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\rR\aversion\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
-	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs*\xf1\x01\n" +
+	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs\"z\n" +
+	"\x15ShadowInstanceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\x12\x16\n" +
+	"\x06frames\x18\x03 \x01(\rR\x06frames\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\x04R\n" +
+	"durationMs\"\xb0\x01\n" +
+	"\x0eShadowInstance\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12-\n" +
+	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\x12\x16\n" +
+	"\x06frames\x18\x03 \x01(\rR\x06frames\x12\x1f\n" +
+	"\vduration_ms\x18\x04 \x01(\x04R\n" +
+	"durationMs\x12\x15\n" +
+	"\x06run_id\x18\x05 \x01(\tR\x05runId\"\x82\x01\n" +
+	"\n" +
+	"ShadowSide\x12\x19\n" +
+	"\bfuel_p50\x18\x01 \x01(\x03R\afuelP50\x12\x19\n" +
+	"\bfuel_p99\x18\x02 \x01(\x03R\afuelP99\x12\x1e\n" +
+	"\vtick_p50_ms\x18\x03 \x01(\x01R\ttickP50Ms\x12\x1e\n" +
+	"\vtick_p99_ms\x18\x04 \x01(\x01R\ttickP99Ms\"\xd7\x04\n" +
+	"\fShadowReport\x12\x1f\n" +
+	"\vinstance_id\x18\x01 \x01(\tR\n" +
+	"instanceId\x12!\n" +
+	"\flive_version\x18\x02 \x01(\rR\vliveVersion\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\rR\aversion\x12\x14\n" +
+	"\x05start\x18\x04 \x01(\tR\x05start\x12\x1d\n" +
+	"\n" +
+	"from_frame\x18\x05 \x01(\x04R\tfromFrame\x12\x16\n" +
+	"\x06frames\x18\x06 \x01(\rR\x06frames\x12\x1f\n" +
+	"\vdiff_frames\x18\a \x01(\rR\n" +
+	"diffFrames\x12\x18\n" +
+	"\adiffers\x18\b \x01(\bR\adiffers\x12(\n" +
+	"\x10first_diff_frame\x18\t \x01(\x04R\x0efirstDiffFrame\x12\x1f\n" +
+	"\vdiff_offset\x18\n" +
+	" \x01(\rR\n" +
+	"diffOffset\x12\x1d\n" +
+	"\n" +
+	"live_bytes\x18\v \x01(\rR\tliveBytes\x12'\n" +
+	"\x0fcandidate_bytes\x18\f \x01(\rR\x0ecandidateBytes\x12&\n" +
+	"\x04live\x18\r \x01(\v2\x12.rcc.v1.ShadowSideR\x04live\x120\n" +
+	"\tcandidate\x18\x0e \x01(\v2\x12.rcc.v1.ShadowSideR\tcandidate\x12\x14\n" +
+	"\x05ended\x18\x0f \x01(\tR\x05ended\x12\x18\n" +
+	"\afailure\x18\x10 \x01(\tR\afailure\x12%\n" +
+	"\x0efailure_reason\x18\x11 \x01(\tR\rfailureReason\x12\x1d\n" +
+	"\n" +
+	"elapsed_ms\x18\x12 \x01(\x01R\telapsedMs\"\x91\x01\n" +
+	"\x13ReportShadowRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x15\n" +
+	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12,\n" +
+	"\x06report\x18\x04 \x01(\v2\x14.rcc.v1.ShadowReportR\x06report\"\x16\n" +
+	"\x14ReportShadowResponse*\xf1\x01\n" +
 	"\rInstanceState\x12\x1e\n" +
 	"\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1b\n" +
@@ -4724,7 +5307,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"GetVersion\x12\x19.rcc.v1.GetVersionRequest\x1a\x13.rcc.v1.GameVersion\x12B\n" +
 	"\tFetchBlob\x12\x18.rcc.v1.FetchBlobRequest\x1a\x19.rcc.v1.FetchBlobResponse0\x01\x12C\n" +
 	"\n" +
-	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\xdd\x04\n" +
+	"DeleteGame\x12\x19.rcc.v1.DeleteGameRequest\x1a\x1a.rcc.v1.DeleteGameResponse2\x9c\x05\n" +
 	"\x0fInstanceService\x12/\n" +
 	"\x05Spawn\x12\x14.rcc.v1.SpawnRequest\x1a\x10.rcc.v1.Instance\x123\n" +
 	"\x03Get\x12\x1a.rcc.v1.GetInstanceRequest\x1a\x10.rcc.v1.Instance\x12C\n" +
@@ -4736,7 +5319,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x04Logs\x12\x13.rcc.v1.LogsRequest\x1a\x10.rcc.v1.LogEntry0\x01\x12O\n" +
 	"\x0eInputLogAccess\x12\x1d.rcc.v1.InputLogAccessRequest\x1a\x1e.rcc.v1.InputLogAccessResponse\x12;\n" +
 	"\aMigrate\x12\x1e.rcc.v1.MigrateInstanceRequest\x1a\x10.rcc.v1.Instance\x12;\n" +
-	"\aUpgrade\x12\x1e.rcc.v1.UpgradeInstanceRequest\x1a\x10.rcc.v1.Instance2\xb6\x06\n" +
+	"\aUpgrade\x12\x1e.rcc.v1.UpgradeInstanceRequest\x1a\x10.rcc.v1.Instance\x12=\n" +
+	"\x06Shadow\x12\x1d.rcc.v1.ShadowInstanceRequest\x1a\x14.rcc.v1.ShadowReport2\x81\a\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
@@ -4752,7 +5336,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\n" +
 	"RenewToken\x12\x19.rcc.v1.RenewTokenRequest\x1a\x1a.rcc.v1.RenewTokenResponse\x12C\n" +
 	"\x0fReportMigration\x12\x1e.rcc.v1.ReportMigrationRequest\x1a\x10.rcc.v1.Instance\x12?\n" +
-	"\rReportUpgrade\x12\x1c.rcc.v1.ReportUpgradeRequest\x1a\x10.rcc.v1.Instance2C\n" +
+	"\rReportUpgrade\x12\x1c.rcc.v1.ReportUpgradeRequest\x1a\x10.rcc.v1.Instance\x12I\n" +
+	"\fReportShadow\x12\x1b.rcc.v1.ReportShadowRequest\x1a\x1c.rcc.v1.ReportShadowResponse2C\n" +
 	"\fWatchService\x123\n" +
 	"\x05Watch\x12\x14.rcc.v1.WatchRequest\x1a\x12.rcc.v1.WatchEvent0\x01B-Z+github.com/rcc-games/rcc/proto/rcc/v1;rccv1b\x06proto3"
 
@@ -4769,7 +5354,7 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
 var file_rcc_v1_rcc_proto_goTypes = []any{
 	(InstanceState)(0),               // 0: rcc.v1.InstanceState
 	(LogStream)(0),                   // 1: rcc.v1.LogStream
@@ -4834,18 +5419,24 @@ var file_rcc_v1_rcc_proto_goTypes = []any{
 	(*UpgradeInstanceRequest)(nil),   // 60: rcc.v1.UpgradeInstanceRequest
 	(*UpgradeInstance)(nil),          // 61: rcc.v1.UpgradeInstance
 	(*ReportUpgradeRequest)(nil),     // 62: rcc.v1.ReportUpgradeRequest
-	nil,                              // 63: rcc.v1.Instance.LabelsEntry
-	nil,                              // 64: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 65: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 66: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 67: rcc.v1.Executor.LabelsEntry
-	nil,                              // 68: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 69: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 70: google.protobuf.Struct
+	(*ShadowInstanceRequest)(nil),    // 63: rcc.v1.ShadowInstanceRequest
+	(*ShadowInstance)(nil),           // 64: rcc.v1.ShadowInstance
+	(*ShadowSide)(nil),               // 65: rcc.v1.ShadowSide
+	(*ShadowReport)(nil),             // 66: rcc.v1.ShadowReport
+	(*ReportShadowRequest)(nil),      // 67: rcc.v1.ReportShadowRequest
+	(*ReportShadowResponse)(nil),     // 68: rcc.v1.ReportShadowResponse
+	nil,                              // 69: rcc.v1.Instance.LabelsEntry
+	nil,                              // 70: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                              // 71: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                              // 72: rcc.v1.JoinRequest.LabelsEntry
+	nil,                              // 73: rcc.v1.Executor.LabelsEntry
+	nil,                              // 74: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),    // 75: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 76: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	69, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	69, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	75, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	75, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	7,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	5,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -4853,30 +5444,30 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	3,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	4,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	63, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	70, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	69, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	69, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	69, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	69, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	76, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	75, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	75, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	75, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
 	17, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	69, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	64, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	70, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	75, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	70, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	76, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	65, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	71, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
 	16, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	66, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	69, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	69, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	72, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	75, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	75, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 24: rcc.v1.LogEntry.stream:type_name -> rcc.v1.LogStream
 	26, // 25: rcc.v1.InstanceLogs.entries:type_name -> rcc.v1.LogEntry
 	28, // 26: rcc.v1.AppendLogsRequest.instances:type_name -> rcc.v1.InstanceLogs
 	2,  // 27: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	67, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	73, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
 	31, // 29: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	69, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	69, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	68, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	75, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	75, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	74, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
 	32, // 33: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
 	0,  // 34: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
 	17, // 35: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
@@ -4887,80 +5478,89 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	41, // 40: rcc.v1.Assignment.stop:type_name -> rcc.v1.StopInstance
 	58, // 41: rcc.v1.Assignment.migrate:type_name -> rcc.v1.MigrateInstance
 	61, // 42: rcc.v1.Assignment.upgrade:type_name -> rcc.v1.UpgradeInstance
-	16, // 43: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
-	4,  // 44: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	35, // 45: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	32, // 46: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	69, // 47: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	16, // 48: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	32, // 49: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	4,  // 50: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
-	69, // 51: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
-	69, // 52: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	4,  // 53: rcc.v1.UpgradeInstance.version:type_name -> rcc.v1.GameVersion
-	6,  // 54: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	9,  // 55: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	11, // 56: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	13, // 57: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	14, // 58: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	48, // 59: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
-	18, // 60: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	19, // 61: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	20, // 62: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	22, // 63: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	23, // 64: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	24, // 65: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 66: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
-	51, // 67: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
-	57, // 68: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
-	60, // 69: rcc.v1.InstanceService.Upgrade:input_type -> rcc.v1.UpgradeInstanceRequest
-	33, // 70: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	36, // 71: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	38, // 72: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	42, // 73: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	29, // 74: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
-	43, // 75: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	44, // 76: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	50, // 77: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
-	53, // 78: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
-	55, // 79: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
-	59, // 80: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
-	62, // 81: rcc.v1.ExecutorService.ReportUpgrade:input_type -> rcc.v1.ReportUpgradeRequest
-	46, // 82: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	8,  // 83: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	10, // 84: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	12, // 85: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	4,  // 86: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	15, // 87: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	49, // 88: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
-	16, // 89: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	16, // 90: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	21, // 91: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	16, // 92: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	16, // 93: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	25, // 94: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	26, // 95: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
-	52, // 96: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
-	16, // 97: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
-	16, // 98: rcc.v1.InstanceService.Upgrade:output_type -> rcc.v1.Instance
-	34, // 99: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	37, // 100: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	39, // 101: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	16, // 102: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	30, // 103: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
-	32, // 104: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	45, // 105: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	32, // 106: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
-	54, // 107: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
-	56, // 108: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
-	16, // 109: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
-	16, // 110: rcc.v1.ExecutorService.ReportUpgrade:output_type -> rcc.v1.Instance
-	47, // 111: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	83, // [83:112] is the sub-list for method output_type
-	54, // [54:83] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	64, // 43: rcc.v1.Assignment.shadow:type_name -> rcc.v1.ShadowInstance
+	16, // 44: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
+	4,  // 45: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
+	35, // 46: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	32, // 47: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	75, // 48: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	16, // 49: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	32, // 50: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	4,  // 51: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
+	75, // 52: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
+	75, // 53: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	4,  // 54: rcc.v1.UpgradeInstance.version:type_name -> rcc.v1.GameVersion
+	4,  // 55: rcc.v1.ShadowInstance.version:type_name -> rcc.v1.GameVersion
+	65, // 56: rcc.v1.ShadowReport.live:type_name -> rcc.v1.ShadowSide
+	65, // 57: rcc.v1.ShadowReport.candidate:type_name -> rcc.v1.ShadowSide
+	66, // 58: rcc.v1.ReportShadowRequest.report:type_name -> rcc.v1.ShadowReport
+	6,  // 59: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	9,  // 60: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	11, // 61: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	13, // 62: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	14, // 63: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	48, // 64: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	18, // 65: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	19, // 66: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	20, // 67: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	22, // 68: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	23, // 69: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	24, // 70: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 71: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
+	51, // 72: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
+	57, // 73: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
+	60, // 74: rcc.v1.InstanceService.Upgrade:input_type -> rcc.v1.UpgradeInstanceRequest
+	63, // 75: rcc.v1.InstanceService.Shadow:input_type -> rcc.v1.ShadowInstanceRequest
+	33, // 76: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	36, // 77: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	38, // 78: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	42, // 79: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	29, // 80: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
+	43, // 81: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	44, // 82: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	50, // 83: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	53, // 84: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
+	55, // 85: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
+	59, // 86: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
+	62, // 87: rcc.v1.ExecutorService.ReportUpgrade:input_type -> rcc.v1.ReportUpgradeRequest
+	67, // 88: rcc.v1.ExecutorService.ReportShadow:input_type -> rcc.v1.ReportShadowRequest
+	46, // 89: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	8,  // 90: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	10, // 91: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	12, // 92: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	4,  // 93: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	15, // 94: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	49, // 95: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	16, // 96: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	16, // 97: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	21, // 98: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	16, // 99: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	16, // 100: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	25, // 101: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	26, // 102: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
+	52, // 103: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
+	16, // 104: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
+	16, // 105: rcc.v1.InstanceService.Upgrade:output_type -> rcc.v1.Instance
+	66, // 106: rcc.v1.InstanceService.Shadow:output_type -> rcc.v1.ShadowReport
+	34, // 107: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	37, // 108: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	39, // 109: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	16, // 110: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	30, // 111: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
+	32, // 112: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	45, // 113: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	32, // 114: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	54, // 115: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
+	56, // 116: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
+	16, // 117: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
+	16, // 118: rcc.v1.ExecutorService.ReportUpgrade:output_type -> rcc.v1.Instance
+	68, // 119: rcc.v1.ExecutorService.ReportShadow:output_type -> rcc.v1.ReportShadowResponse
+	47, // 120: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	90, // [90:121] is the sub-list for method output_type
+	59, // [59:90] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -4978,6 +5578,7 @@ func file_rcc_v1_rcc_proto_init() {
 		(*Assignment_Stop)(nil),
 		(*Assignment_Migrate)(nil),
 		(*Assignment_Upgrade)(nil),
+		(*Assignment_Shadow)(nil),
 	}
 	file_rcc_v1_rcc_proto_msgTypes[44].OneofWrappers = []any{
 		(*WatchEvent_Instance)(nil),
@@ -4989,7 +5590,7 @@ func file_rcc_v1_rcc_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   66,
+			NumMessages:   72,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -352,6 +352,7 @@ const (
 	InstanceService_InputLogAccess_FullMethodName = "/rcc.v1.InstanceService/InputLogAccess"
 	InstanceService_Migrate_FullMethodName        = "/rcc.v1.InstanceService/Migrate"
 	InstanceService_Upgrade_FullMethodName        = "/rcc.v1.InstanceService/Upgrade"
+	InstanceService_Shadow_FullMethodName         = "/rcc.v1.InstanceService/Shadow"
 )
 
 // InstanceServiceClient is the client API for InstanceService service.
@@ -404,6 +405,14 @@ type InstanceServiceClient interface {
 	// new version has passed its first frames, or FAILED_PRECONDITION with
 	// why not (the instance then runs its old version). Role: admin.
 	Upgrade(ctx context.Context, in *UpgradeInstanceRequest, opts ...grpc.CallOption) (*Instance, error)
+	// Shadow runs another version of a running instance's game beside it on
+	// the same events, unseen by its players, for frames frames or
+	// duration_ms (docs/snapshots.md, "Shadow runs"), and returns the
+	// comparison once the run ends: the first frame whose state bytes
+	// differ, the fuel and frame time of both, the candidate's failure. A
+	// refusal (the instance is not running, a run of it is under way) is
+	// FAILED_PRECONDITION. Role: admin.
+	Shadow(ctx context.Context, in *ShadowInstanceRequest, opts ...grpc.CallOption) (*ShadowReport, error)
 }
 
 type instanceServiceClient struct {
@@ -523,6 +532,16 @@ func (c *instanceServiceClient) Upgrade(ctx context.Context, in *UpgradeInstance
 	return out, nil
 }
 
+func (c *instanceServiceClient) Shadow(ctx context.Context, in *ShadowInstanceRequest, opts ...grpc.CallOption) (*ShadowReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ShadowReport)
+	err := c.cc.Invoke(ctx, InstanceService_Shadow_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InstanceServiceServer is the server API for InstanceService service.
 // All implementations must embed UnimplementedInstanceServiceServer
 // for forward compatibility.
@@ -573,6 +592,14 @@ type InstanceServiceServer interface {
 	// new version has passed its first frames, or FAILED_PRECONDITION with
 	// why not (the instance then runs its old version). Role: admin.
 	Upgrade(context.Context, *UpgradeInstanceRequest) (*Instance, error)
+	// Shadow runs another version of a running instance's game beside it on
+	// the same events, unseen by its players, for frames frames or
+	// duration_ms (docs/snapshots.md, "Shadow runs"), and returns the
+	// comparison once the run ends: the first frame whose state bytes
+	// differ, the fuel and frame time of both, the candidate's failure. A
+	// refusal (the instance is not running, a run of it is under way) is
+	// FAILED_PRECONDITION. Role: admin.
+	Shadow(context.Context, *ShadowInstanceRequest) (*ShadowReport, error)
 	mustEmbedUnimplementedInstanceServiceServer()
 }
 
@@ -612,6 +639,9 @@ func (UnimplementedInstanceServiceServer) Migrate(context.Context, *MigrateInsta
 }
 func (UnimplementedInstanceServiceServer) Upgrade(context.Context, *UpgradeInstanceRequest) (*Instance, error) {
 	return nil, status.Error(codes.Unimplemented, "method Upgrade not implemented")
+}
+func (UnimplementedInstanceServiceServer) Shadow(context.Context, *ShadowInstanceRequest) (*ShadowReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method Shadow not implemented")
 }
 func (UnimplementedInstanceServiceServer) mustEmbedUnimplementedInstanceServiceServer() {}
 func (UnimplementedInstanceServiceServer) testEmbeddedByValue()                         {}
@@ -807,6 +837,24 @@ func _InstanceService_Upgrade_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InstanceService_Shadow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ShadowInstanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InstanceServiceServer).Shadow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InstanceService_Shadow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InstanceServiceServer).Shadow(ctx, req.(*ShadowInstanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InstanceService_ServiceDesc is the grpc.ServiceDesc for InstanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -850,6 +898,10 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Upgrade",
 			Handler:    _InstanceService_Upgrade_Handler,
 		},
+		{
+			MethodName: "Shadow",
+			Handler:    _InstanceService_Shadow_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
@@ -874,6 +926,7 @@ const (
 	ExecutorService_RenewToken_FullMethodName      = "/rcc.v1.ExecutorService/RenewToken"
 	ExecutorService_ReportMigration_FullMethodName = "/rcc.v1.ExecutorService/ReportMigration"
 	ExecutorService_ReportUpgrade_FullMethodName   = "/rcc.v1.ExecutorService/ReportUpgrade"
+	ExecutorService_ReportShadow_FullMethodName    = "/rcc.v1.ExecutorService/ReportShadow"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -923,6 +976,8 @@ type ExecutorServiceClient interface {
 	// ReportUpgrade reports the end of an UpgradeInstance order: on success
 	// the instance runs the new version from then on. Role: executor.
 	ReportUpgrade(ctx context.Context, in *ReportUpgradeRequest, opts ...grpc.CallOption) (*Instance, error)
+	// ReportShadow reports the end of a ShadowInstance order. Role: executor.
+	ReportShadow(ctx context.Context, in *ReportShadowRequest, opts ...grpc.CallOption) (*ReportShadowResponse, error)
 }
 
 type executorServiceClient struct {
@@ -1062,6 +1117,16 @@ func (c *executorServiceClient) ReportUpgrade(ctx context.Context, in *ReportUpg
 	return out, nil
 }
 
+func (c *executorServiceClient) ReportShadow(ctx context.Context, in *ReportShadowRequest, opts ...grpc.CallOption) (*ReportShadowResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportShadowResponse)
+	err := c.cc.Invoke(ctx, ExecutorService_ReportShadow_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -1109,6 +1174,8 @@ type ExecutorServiceServer interface {
 	// ReportUpgrade reports the end of an UpgradeInstance order: on success
 	// the instance runs the new version from then on. Role: executor.
 	ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error)
+	// ReportShadow reports the end of a ShadowInstance order. Role: executor.
+	ReportShadow(context.Context, *ReportShadowRequest) (*ReportShadowResponse, error)
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -1154,6 +1221,9 @@ func (UnimplementedExecutorServiceServer) ReportMigration(context.Context, *Repo
 }
 func (UnimplementedExecutorServiceServer) ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportUpgrade not implemented")
+}
+func (UnimplementedExecutorServiceServer) ReportShadow(context.Context, *ReportShadowRequest) (*ReportShadowResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportShadow not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -1385,6 +1455,24 @@ func _ExecutorService_ReportUpgrade_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_ReportShadow_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportShadowRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).ReportShadow(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_ReportShadow_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).ReportShadow(ctx, req.(*ReportShadowRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1435,6 +1523,10 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportUpgrade",
 			Handler:    _ExecutorService_ReportUpgrade_Handler,
+		},
+		{
+			MethodName: "ReportShadow",
+			Handler:    _ExecutorService_ReportShadow_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
