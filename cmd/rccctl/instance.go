@@ -27,7 +27,8 @@ func newInstanceCmd() *cobra.Command {
 		Short:   "Spawn, list, inspect, stop and renew game instances; show their logs and fetch their input logs",
 	}
 	cmd.AddCommand(newInstanceSpawnCmd(), newInstanceLsCmd(), newInstanceGetCmd(), newInstanceStopCmd(), newInstanceRenewCmd(),
-		newInstanceInputLogCmd(), newInstanceLogsCmd(), newInstanceMigrateCmd(), newInstanceUpgradeCmd())
+		newInstanceInputLogCmd(), newInstanceLogsCmd(), newInstanceMigrateCmd(), newInstanceUpgradeCmd(),
+		newInstanceShadowCmd())
 	return cmd
 }
 

@@ -268,7 +268,7 @@ func (ex *Executor) Shadow(ctx context.Context, id string, spec ShadowSpec) (Sha
 		if err != nil {
 			in.guestMu.Unlock()
 			_ = nw.Close(ctx)
-			return failed(fmt.Errorf("load_state: %w", err))
+			return failed(err)
 		}
 	}
 	in.shadow = sh
