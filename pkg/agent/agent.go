@@ -227,6 +227,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	ecfg.ID = a.id
 	ecfg.Verifier = v
 	ecfg.OnChange = a.onChange
+	ecfg.FetchAssets = a.fetchAssets
 	if ecfg.ReplayDir == "" {
 		ecfg.ReplayDir = filepath.Join(cfg.DataDir, "replays")
 	}
@@ -861,6 +862,7 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 		if spec.Assets, err = a.blobs.assets(ctx, sha); err != nil {
 			return executor.InstanceSpec{}, err
 		}
+		spec.AssetsSHA256 = sha
 	}
 	if in.Record {
 		// A log that cannot be created leaves the instance unrecorded,

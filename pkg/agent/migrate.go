@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"math"
 	"strconv"
 	"time"
@@ -77,4 +78,11 @@ func (a *Agent) executorToken() auth.Token {
 		return tok
 	}
 	return a.cfg.Token
+}
+
+// fetchAssets fetches the assets of an instance migrating here, as a
+// start does, and keeps them from the cache's eviction while it runs.
+func (a *Agent) fetchAssets(ctx context.Context, instance, sha string) (fs.FS, error) {
+	a.recordUses(instance, sha)
+	return a.blobs.assets(ctx, sha)
 }

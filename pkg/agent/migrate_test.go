@@ -1,6 +1,8 @@
 package agent_test
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/rcc-games/rcc/pkg/client"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
@@ -85,5 +88,59 @@ func TestMigrateThroughCoordinator(t *testing.T) {
 	testenv.WaitFor(t, "the store to keep the instance on the target", 5*time.Second, func() bool {
 		in, err := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id})
 		return err == nil && in.ExecutorId == moved.ExecutorId && in.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING && in.Players == 2
+	})
+}
+
+// TestMigrateWithAssetsThroughCoordinator moves an instance whose version
+// has assets between two agents: the target fetches the assets from the
+// coordinator before the move, and the instance reads the same file in
+// /assets there, its player following it.
+func TestMigrateWithAssetsThroughCoordinator(t *testing.T) {
+	e := newEnv(t)
+	e.startAgent("ex-a", t.TempDir())
+	var archive bytes.Buffer
+	tw := tar.NewWriter(&archive)
+	content := []byte("moved with me\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content))}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = tw.Write(content)
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := e.admin.Deploy(ctx, client.DeployRequest{Game: "art", Module: readModule(t, "../wasmhost/testdata/assets_reader.wasm"),
+		Assets: archive.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	id := e.spawn("art")
+	source := e.waitState(id, rccv1.InstanceState_INSTANCE_STATE_RUNNING).ExecutorId
+	e.startAgent("ex-b", t.TempDir())
+	s, err := play.Join(ctx, e.admin, play.JoinRequest{Game: "art", Player: "alice"}, play.Config{RawStates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	reads := func(after uint64) func() bool {
+		return func() bool {
+			f, state := s.LastState(nil)
+			return len(state) == 70 && f > after && state[0] == 0 && int(state[1]) == len(content) && string(state[2:2+len(content)]) == string(content)
+		}
+	}
+	testenv.WaitFor(t, "the instance reading its assets", 10*time.Second, reads(0))
+	testenv.WaitFor(t, "ex-b live", 10*time.Second, func() bool {
+		xs, err := e.admin.Executors.List(ctx, &rccv1.ListExecutorsRequest{})
+		return err == nil && len(xs.Executors) == 2
+	})
+	moved, err := e.admin.Instances.Migrate(ctx, &rccv1.MigrateInstanceRequest{Id: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.ExecutorId == source {
+		t.Fatalf("instance still on %s", source)
+	}
+	f, _ := s.LastState(nil)
+	testenv.WaitFor(t, "the player on the target, the instance reading its assets there", 10*time.Second, func() bool {
+		return s.Stats().Reconnects == 1 && reads(f+5)()
 	})
 }

@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +99,11 @@ type Config struct {
 	// its state changes (starting, running, stopping, stopped, failed).
 	// It runs on the executor's goroutines and must not block.
 	OnChange func(InstanceStatus)
+	// FetchAssets, when set, returns the assets archive of sha256 (a
+	// game version's assets) as a read-only file system, for instance
+	// moving here: a migration's target fetches them as a spawn does,
+	// before the move. Without it, instances with assets cannot move here.
+	FetchAssets func(ctx context.Context, instanceID, sha256 string) (fs.FS, error)
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -176,6 +182,10 @@ type InstanceSpec struct {
 	SnapshotHz int
 	// Assets, when set, are mounted read-only at /assets.
 	Assets fs.FS
+	// AssetsSHA256 is the sha256 of the assets' archive, by which a
+	// migration's target fetches them (Config.FetchAssets); an instance
+	// with Assets and without it cannot migrate.
+	AssetsSHA256 string
 	// MemoryLimitPages lowers the sandbox's memory cap for this instance.
 	MemoryLimitPages uint32
 	// FrameFuel, when set, is this instance's fuel budget per frame

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,6 +115,9 @@ type migrateHeader struct {
 	MemoryLimitPages uint32          `json:"memory_limit_pages,omitempty"`
 	InitFuel         int64           `json:"init_fuel,omitempty"`
 	FrameFuel        int64           `json:"frame_fuel,omitempty"`
+	// AssetsSHA256 names the version's assets, which the target fetches
+	// at the prepare.
+	AssetsSHA256 string `json:"assets_sha256,omitempty"`
 	// Handover maps each player's hand-over ticket to the player.
 	Handover map[string]string `json:"handover,omitempty"`
 }
@@ -131,8 +135,8 @@ func (ex *Executor) Migrate(ctx context.Context, id string, to MigrateTarget) (M
 	if st := in.currentState(); st != StateRunning {
 		return res, fmt.Errorf("migrate instance %s: it is %s, not running", id, st)
 	}
-	if in.spec.Assets != nil {
-		return res, fmt.Errorf("migrate instance %s: an instance with assets cannot move yet", id)
+	if in.spec.Assets != nil && in.spec.AssetsSHA256 == "" {
+		return res, fmt.Errorf("migrate instance %s: its assets have no sha256 for the target to fetch them by", id)
 	}
 	if to.HTTPClient == nil {
 		to.HTTPClient = http.DefaultClient
@@ -147,8 +151,9 @@ func (ex *Executor) Migrate(ctx context.Context, id string, to MigrateTarget) (M
 	spec := in.spec
 	head := migrateHeader{Game: spec.Game, Version: spec.Version, Seed: spec.Seed, MaxPlayers: spec.MaxPlayers,
 		TickHz: spec.TickHz, Params: spec.Params, MemoryLimitPages: spec.MemoryLimitPages,
-		InitFuel: spec.InitFuel, FrameFuel: spec.FrameFuel}
-	// The target compiles while the instance still runs here.
+		InitFuel: spec.InitFuel, FrameFuel: spec.FrameFuel, AssetsSHA256: spec.AssetsSHA256}
+	// The target compiles (and fetches the assets) while the instance
+	// still runs here.
 	if err := postMigration(ctx, to, base+"/migrate/"+url.PathEscape(id)+"/prepare", head, in.mig.module); err != nil {
 		return res, fmt.Errorf("migrate instance %s: prepare the target: %w", id, err)
 	}
@@ -350,6 +355,7 @@ func postMigration(ctx context.Context, to MigrateTarget, u string, head migrate
 // prepared is a module compiled for a migration that has not arrived yet.
 type prepared struct {
 	module  *wasmhost.Module
+	assets  fs.FS
 	bytes   []byte
 	head    migrateHeader
 	expires time.Time
@@ -425,7 +431,18 @@ func (ex *Executor) servePrepare(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "compile: "+err.Error(), http.StatusUnprocessableEntity)
 		return
 	}
-	ex.prepared.put(id, prepared{module: m, bytes: module, head: head, expires: time.Now().Add(preparedFor)})
+	var assets fs.FS
+	if head.AssetsSHA256 != "" {
+		if ex.cfg.FetchAssets == nil {
+			http.Error(w, "this executor cannot fetch assets", http.StatusUnprocessableEntity)
+			return
+		}
+		if assets, err = ex.cfg.FetchAssets(r.Context(), id, head.AssetsSHA256); err != nil {
+			http.Error(w, "fetch the assets: "+err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+	}
+	ex.prepared.put(id, prepared{module: m, assets: assets, bytes: module, head: head, expires: time.Now().Add(preparedFor)})
 	w.WriteHeader(http.StatusOK)
 }
 
@@ -459,7 +476,7 @@ func (ex *Executor) serveMove(w http.ResponseWriter, r *http.Request) {
 	ph := prep.head
 	spec := InstanceSpec{ID: id, Game: ph.Game, Version: ph.Version, Seed: ph.Seed, MaxPlayers: ph.MaxPlayers,
 		TickHz: ph.TickHz, Params: ph.Params, MemoryLimitPages: ph.MemoryLimitPages, InitFuel: ph.InitFuel,
-		FrameFuel: ph.FrameFuel, Module: prep.bytes}
+		FrameFuel: ph.FrameFuel, Module: prep.bytes, Assets: prep.assets, AssetsSHA256: ph.AssetsSHA256}
 	if err := ex.adopt(r.Context(), spec, prep.module, snap, head.Handover); err != nil {
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return

@@ -5,9 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -350,4 +354,78 @@ func BenchmarkMigrationGap(b *testing.B) {
 	b.ReportMetric(float64(percentile(all, 50).Microseconds())/1000, "gap-p50-ms")
 	b.ReportMetric(float64(percentile(all, 99).Microseconds())/1000, "gap-p99-ms")
 	b.ReportMetric(float64(percentile(paused, 50).Microseconds())/1000, "pause-p50-ms")
+}
+
+// assetsState reads the state of wasmhost's assets_reader module: the
+// errno of its open of /assets/hello.txt, the bytes it read, its ticks.
+func assetsState(state []byte) (errno byte, content string, ticks uint32, ok bool) {
+	if len(state) != 70 {
+		return 0, "", 0, false
+	}
+	n := min(int(state[1]), 64)
+	return state[0], string(state[2 : 2+n]), binary.LittleEndian.Uint32(state[66:]), true
+}
+
+// TestMigrateWithAssets moves an instance whose game has assets: a target
+// that cannot fetch assets refuses at the prepare (the instance runs on
+// at the source); one that can fetches the version's assets by their
+// sha256 before the move, and the restored instance reads the same file
+// in /assets, its player following it.
+func TestMigrateWithAssets(t *testing.T) {
+	const sha = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+	assets := os.DirFS(filepath.Join("..", "wasmhost", "testdata", "assets"))
+	var fetchable atomic.Bool
+	var fetched atomic.Int32
+	a := newHarness(t)
+	b := newHarness(t, func(c *Config, _ *httptestServer) {
+		c.FetchAssets = func(_ context.Context, id, s string) (fs.FS, error) {
+			if !fetchable.Load() {
+				return nil, errors.New("the blob store is unreachable")
+			}
+			if id != "art" || s != sha {
+				return nil, fmt.Errorf("assets %s of %s: not found", s, id)
+			}
+			fetched.Add(1)
+			return assets, nil
+		}
+	})
+	b.ex.cfg.Verifier = a.ex.cfg.Verifier
+	b.issuer = a.issuer
+	a.run()
+	b.run()
+	a.start(InstanceSpec{ID: "art", Game: "art", Version: "1", Module: testModule(t, "assets_reader"), Assets: assets, AssetsSHA256: sha})
+	s, err := play.Connect(context.Background(), a.url("art", a.ticket("p", "art")), play.Config{RawStates: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	reads := func(after uint64) bool {
+		f, state := s.LastState(nil)
+		errno, content, _, ok := assetsState(state)
+		return ok && f > after && errno == 0 && content == "hello world\n"
+	}
+	testenv.WaitFor(t, "the instance to read its assets", 10*time.Second, func() bool { return reads(0) })
+
+	if _, err := a.ex.Migrate(context.Background(), "art", a.target(b)); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Errorf("move to a target that cannot fetch the assets: err = %v", err)
+	}
+	if st, _ := a.ex.Instance("art"); st.State != StateRunning {
+		t.Fatalf("after the refused move: %s", st.State)
+	}
+	fetchable.Store(true)
+	res, err := a.ex.Migrate(context.Background(), "art", a.target(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fetched.Load() != 1 {
+		t.Errorf("the target fetched the assets %d times, want once", fetched.Load())
+	}
+	testenv.WaitFor(t, "the player at the target, reading the assets there", 10*time.Second, func() bool {
+		st, err := b.ex.Instance("art")
+		return err == nil && st.State == StateRunning && len(st.Players) == 1 && reads(res.Frame+5)
+	})
+	_, state := s.LastState(nil)
+	if _, _, ticks, _ := assetsState(state); uint64(ticks) <= res.Frame {
+		t.Errorf("ticks %d after the move at frame %d: the restored instance did not go on", ticks, res.Frame)
+	}
 }

@@ -18,6 +18,11 @@ type openFiles struct {
 	mu   sync.Mutex
 	open []string // names, one per open file
 	base int      // open when the instance was created (the preopen)
+	// root is set while the preopen's own handle on the directory is
+	// open: wazero opens "." lazily, at the guest's first use of
+	// /assets, and keeps it for the instance's life; a restore recreates
+	// it.
+	root bool
 }
 
 // Open implements fs.FS.
@@ -27,8 +32,12 @@ func (o *openFiles) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	o.mu.Lock()
+	defer o.mu.Unlock()
+	if name == "." && !o.root {
+		o.root = true
+		return &trackedFile{File: f, owner: o, name: name, root: true}, nil
+	}
 	o.open = append(o.open, name)
-	o.mu.Unlock()
 	return &trackedFile{File: f, owner: o, name: name}, nil
 }
 
@@ -47,9 +56,13 @@ func (o *openFiles) held() []string {
 	return slices.Clone(o.open[min(o.base, len(o.open)):])
 }
 
-func (o *openFiles) closed(name string) {
+func (o *openFiles) closed(name string, root bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if root {
+		o.root = false
+		return
+	}
 	if i := slices.Index(o.open, name); i >= 0 {
 		o.open = slices.Delete(o.open, i, i+1)
 		if i < o.base {
@@ -65,11 +78,12 @@ type trackedFile struct {
 	fs.File
 	owner *openFiles
 	name  string
+	root  bool // the preopen's handle on the directory
 	once  sync.Once
 }
 
 func (f *trackedFile) Close() error {
-	f.once.Do(func() { f.owner.closed(f.name) })
+	f.once.Do(func() { f.owner.closed(f.name, f.root) })
 	return f.File.Close()
 }
 
