@@ -212,7 +212,10 @@ func (ex *Executor) Shadow(ctx context.Context, id string, spec ShadowSpec) (Sha
 	cur := in.spec
 	in.hostMu.Unlock()
 	rep.LiveVersion = cur.Version
-	sameRun := bytes.Equal(spec.Module, in.mig.module) && vspec.InitFuel == cur.InitFuel &&
+	in.guestMu.Lock()
+	running := in.mig.module
+	in.guestMu.Unlock()
+	sameRun := bytes.Equal(spec.Module, running) && vspec.InitFuel == cur.InitFuel &&
 		vspec.FrameFuel == cur.FrameFuel && vspec.MemoryLimitPages == cur.MemoryLimitPages
 
 	var nw *wasmhost.Instance
@@ -244,6 +247,13 @@ func (ex *Executor) Shadow(ctx context.Context, id string, spec ShadowSpec) (Sha
 			_ = nw.Close(ctx)
 		}
 		return refuse("%s", busy)
+	}
+	if !bytes.Equal(in.mig.module, running) {
+		in.guestMu.Unlock()
+		if nw != nil {
+			_ = nw.Close(ctx)
+		}
+		return refuse("the instance changed version meanwhile")
 	}
 	sh.live = in.wasm
 	rep.FromFrame = in.frame.Load()

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -200,5 +201,90 @@ func TestShadowCandidateFails(t *testing.T) {
 	}
 	if _, err := h.ex.Shadow(context.Background(), "nope", ShadowSpec{}); err == nil {
 		t.Error("shadow of an unknown instance: no error")
+	}
+}
+
+// BenchmarkShadowLiveTick measures what a shadow run costs the live
+// instance's tick: an arena with 16 players on real WebSockets sending
+// inputs, its frames run at 60 Hz, each timed whole (events, guest,
+// hand-off to the shadow, broadcast to 16), over 600 frames without a
+// shadow and 600 frames with one (the same module, from a snapshot).
+// Run with -benchtime=1x; docs/BENCHMARKS.md has the figures.
+func BenchmarkShadowLiveTick(b *testing.B) {
+	h := newHarness(b) // no scheduler: the benchmark runs the frames
+	params := []byte(`{"orbs":64}`)
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", Seed: 2, MaxPlayers: 16, Params: params, Module: arenaModule(b)})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	for i := range 16 {
+		s, err := play.Connect(context.Background(), h.url("arena", h.ticket(fmt.Sprintf("p%02d", i), "arena")), play.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(time.Second / 30)
+			defer tick.Stop()
+			for k := 0; ; k++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+				}
+				a := float64(k)/15 + float64(i)
+				_ = s.SendController(world.Controller{MoveX: float32(math.Cos(a)), MoveZ: float32(math.Sin(a))})
+			}
+		}()
+	}
+	in := h.ex.lookup("arena")
+	ctx := context.Background()
+	frames := func(n int) (p50, p99 time.Duration) {
+		tick := time.NewTicker(time.Second / 60)
+		defer tick.Stop()
+		ds := make([]time.Duration, 0, n)
+		for range n {
+			<-tick.C
+			t0 := time.Now()
+			if in.runFrame(ctx) {
+				b.Fatal("the instance ended")
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		s := sideOf(ds, make([]int64, len(ds)))
+		return s.TickP50, s.TickP99
+	}
+	frames(120) // players joined, caches warm
+	b.ResetTimer()
+	for range b.N {
+		off50, off99 := frames(600)
+		done := make(chan ShadowReport, 1)
+		go func() {
+			rep, err := h.ex.Shadow(ctx, "arena", ShadowSpec{UpgradeSpec: UpgradeSpec{Version: "1b", Module: arenaModule(b)}, Frames: 1 << 20})
+			if err != nil {
+				b.Error(err)
+			}
+			done <- rep
+		}()
+		testenv.WaitFor(b, "the shadow run", 10*time.Second, func() bool {
+			in.guestMu.Lock()
+			defer in.guestMu.Unlock()
+			return in.shadow != nil
+		})
+		on50, on99 := frames(600)
+		in.stopShadow(in.shadow, ShadowEndCancelled)
+		rep := <-done
+		if rep.Differs || rep.Failure != "" || rep.Frames < 500 {
+			b.Fatalf("shadow report %+v", rep)
+		}
+		us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+		b.ReportMetric(us(off50), "off-p50-µs")
+		b.ReportMetric(us(off99), "off-p99-µs")
+		b.ReportMetric(us(on50), "on-p50-µs")
+		b.ReportMetric(us(on99), "on-p99-µs")
+		b.ReportMetric(us(rep.Candidate.TickP50), "cand-p50-µs")
+		b.ReportMetric(us(rep.Candidate.TickP99), "cand-p99-µs")
 	}
 }
