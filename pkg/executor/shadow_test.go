@@ -154,9 +154,10 @@ func TestShadowDoublePoints(t *testing.T) {
 	}
 }
 
-// TestShadowCandidateFails: a candidate whose load_state traps, and one
-// that runs out of fuel in its first frame, end their runs with the
-// failure; the live instance goes on and counts every input.
+// TestShadowCandidateFails: a candidate whose load_state traps, one that
+// traps in a later frame and one that runs out of fuel end their runs with
+// the failure, and one too slow for 60 Hz is dropped as fell_behind; the
+// live instance goes on at its rate and counts every input.
 func TestShadowCandidateFails(t *testing.T) {
 	h := newHarness(t)
 	h.run()
@@ -192,6 +193,25 @@ func TestShadowCandidateFails(t *testing.T) {
 	}
 	if rep.Ended != ShadowEndFailed || rep.FailureReason != lifecycle.ReasonFuelExhausted {
 		t.Errorf("candidate out of fuel: %+v", rep)
+	}
+	// A candidate whose frames take tens of milliseconds falls behind the
+	// live 60 Hz and is dropped, the live instance keeping its rate.
+	before := h.frames("u")
+	t0 := time.Now()
+	rep, err = h.ex.Shadow(context.Background(), "u", ShadowSpec{UpgradeSpec: UpgradeSpec{Version: "5", Module: testModule(t, "upgrade_slow"), FrameFuel: 1 << 40}, For: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Ended != ShadowEndBehind || rep.Failure != "" || rep.Frames == 0 {
+		t.Errorf("slow candidate: %+v", rep)
+	}
+	rate := float64(h.frames("u")-before) / time.Since(t0).Seconds()
+	t.Logf("slow candidate: %d frames compared in %v, candidate frame p50 %v; the live instance ran %.0f frames a second",
+		rep.Frames, rep.Elapsed, rep.Candidate.TickP50, rate)
+	// The candidate manages about 20 frames a second; a live instance held
+	// to its pace would too. 30 leaves room for a loaded machine.
+	if rate < 30 {
+		t.Errorf("the live instance ran %.0f frames a second beside the slow candidate, want about 60", rate)
 	}
 	wg.Wait()
 	testenv.WaitFor(t, "every input counted by the live instance", 10*time.Second, func() bool { return counted(s) == inputs })

@@ -1,0 +1,33 @@
+;; Slow: upgradable.wat whose tick spins 40 million loop iterations
+;; (tens of milliseconds, some hundred million fuel): the shadow tests use
+;; it as a candidate that cannot keep up with 60 frames a second.
+(module
+  (memory (export "memory") 1)
+  (func (export "alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "init") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "tick") (param f32)
+    (local $i i32)
+    (local.set $i (i32.const 40000000))
+    (loop $spin
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br_if $spin (local.get $i))))
+  (func (export "on_input") (param $pp i32) (param $pn i32) (param $ip i32) (param $in i32)
+    (local $slot i32)
+    (if (i32.eqz (local.get $pn)) (then (return)))
+    (local.set $slot (i32.shl (i32.load8_u (local.get $pp)) (i32.const 2)))
+    (i32.store (i32.add (i32.const 4096) (local.get $slot))
+      (i32.add (i32.load (i32.add (i32.const 4096) (local.get $slot))) (i32.const 1)))
+    (if (i32.ge_u (local.get $in) (i32.const 2))
+      (then (i32.store (i32.add (i32.const 5120) (local.get $slot)) (i32.load16_u (local.get $ip))))))
+  (func (export "serialize_state") (result i32)
+    (i32.store (i32.const 4092) (i32.const 2048))
+    (i32.const 4092))
+  (func (export "save_state") (result i32)
+    (i32.store (i32.const 8192) (i32.const 2048))
+    (memory.copy (i32.const 8196) (i32.const 4096) (i32.const 2048))
+    (i32.const 8192))
+  (func (export "load_state") (param $p i32) (param $n i32) (result i32)
+    (if (i32.ne (local.get $n) (i32.const 2048)) (then (return (i32.const 1))))
+    (memory.copy (i32.const 4096) (local.get $p) (i32.const 2048))
+    (i32.const 0))
+)
