@@ -31,11 +31,21 @@ func newInstanceShadowCmd() *cobra.Command {
 			"The command waits for the run to end and prints the first frame whose state bytes differ\n" +
 			"(or none), where they differ, and the fuel and frame time of both sides. It exits 1 when a\n" +
 			"frame differed or the candidate failed (load_state refused, a trap, fuel exhausted, left\n" +
-			"behind), printing the report all the same; the instance and its players are not affected.",
+			"behind), printing the report all the same; the instance and its players are not affected.\n" +
+			"Unless --timeout is given, the command waits for the run's length and a minute more.",
 		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dur < 0 || dur > 10*time.Minute {
 				return usageError{Err: fmt.Errorf("--for %v: want at most 10m", dur)}
+			}
+			if !cmd.Flags().Changed("timeout") {
+				// The run's own length (its frames at 60 a second), and a
+				// minute for the candidate's fetch, compile and start.
+				run := dur
+				if frames > 0 || dur == 0 {
+					run = max(run, time.Duration(max(frames, 600))*time.Second/60)
+				}
+				f.timeout = max(f.timeout, min(run, 10*time.Minute)+time.Minute)
 			}
 			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
 				rep, err := c.Instances.Shadow(ctx, &rccv1.ShadowInstanceRequest{Id: args[0], Version: version,

@@ -68,8 +68,8 @@ type ShadowSpec struct {
 	// Assets are the candidate version's assets, mounted at /assets.
 	Assets fs.FS
 	// Frames is how many frames to compare; For how long to run (at
-	// most MaxShadowFor). The run ends at the first reached; neither
-	// given: DefaultShadowFrames.
+	// most MaxShadowFor, the default). The run ends at the first
+	// reached; neither given: DefaultShadowFrames.
 	Frames int
 	For    time.Duration
 }
@@ -195,6 +195,9 @@ func (ex *Executor) Shadow(ctx context.Context, id string, spec ShadowSpec) (Sha
 	}
 	if spec.Frames <= 0 && spec.For <= 0 {
 		spec.Frames = DefaultShadowFrames
+	}
+	if spec.For <= 0 {
+		spec.For = MaxShadowFor // however many frames were asked for
 	}
 	m, vspec, cfg, err := ex.compileVersion(ctx, in, spec.UpgradeSpec)
 	if err != nil {
