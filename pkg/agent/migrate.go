@@ -49,12 +49,7 @@ func (a *Agent) upgrade(ctx context.Context, u *rccv1.UpgradeInstance) {
 	r := &rccv1.ReportUpgradeRequest{ExecutorId: a.id, InstanceId: u.InstanceId, Version: v.GetVersion()}
 	module, err := a.blobs.get(ctx, v.GetModuleSha256())
 	if err == nil {
-		spec := executor.UpgradeSpec{Version: strconv.FormatUint(uint64(v.GetVersion()), 10), Module: module}
-		if l := v.GetLimits(); l != nil {
-			spec.InitFuel = int64(min(l.InitFuel, math.MaxInt64))
-			spec.FrameFuel = int64(min(l.FrameFuel, math.MaxInt64))
-			spec.MemoryLimitPages = l.MemoryLimitPages
-		}
+		spec := upgradeSpec(v, module)
 		var res executor.UpgradeResult
 		res, err = a.ex.Upgrade(ctx, u.InstanceId, spec)
 		r.Frame, r.PausedMs = res.Frame, float64(res.Paused.Microseconds())/1000
@@ -85,4 +80,16 @@ func (a *Agent) executorToken() auth.Token {
 func (a *Agent) fetchAssets(ctx context.Context, instance, sha string) (fs.FS, error) {
 	a.recordUses(instance, sha)
 	return a.blobs.assets(ctx, sha)
+}
+
+// upgradeSpec is the executor's spec of version v, another version of a
+// running instance's game (an upgrade's, a shadow run's candidate).
+func upgradeSpec(v *rccv1.GameVersion, module []byte) executor.UpgradeSpec {
+	spec := executor.UpgradeSpec{Version: strconv.FormatUint(uint64(v.GetVersion()), 10), Module: module}
+	if l := v.GetLimits(); l != nil {
+		spec.InitFuel = int64(min(l.InitFuel, math.MaxInt64))
+		spec.FrameFuel = int64(min(l.FrameFuel, math.MaxInt64))
+		spec.MemoryLimitPages = l.MemoryLimitPages
+	}
+	return spec
 }

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"math"
-	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
@@ -43,13 +42,8 @@ func (a *Agent) shadowSpec(ctx context.Context, o *rccv1.ShadowInstance) (execut
 	if err != nil {
 		return executor.ShadowSpec{}, err
 	}
-	spec := executor.ShadowSpec{UpgradeSpec: executor.UpgradeSpec{Version: strconv.FormatUint(uint64(v.GetVersion()), 10), Module: module},
-		Frames: int(o.Frames), For: time.Duration(min(o.DurationMs, math.MaxInt64/uint64(time.Millisecond))) * time.Millisecond}
-	if l := v.GetLimits(); l != nil {
-		spec.InitFuel = int64(min(l.InitFuel, math.MaxInt64))
-		spec.FrameFuel = int64(min(l.FrameFuel, math.MaxInt64))
-		spec.MemoryLimitPages = l.MemoryLimitPages
-	}
+	spec := executor.ShadowSpec{UpgradeSpec: upgradeSpec(v, module), Frames: int(o.Frames),
+		For: time.Duration(min(o.DurationMs, math.MaxInt64/uint64(time.Millisecond))) * time.Millisecond}
 	if sha := v.GetAssetsSha256(); sha != "" {
 		if spec.Assets, err = a.blobs.assets(ctx, sha); err != nil {
 			return executor.ShadowSpec{}, err
