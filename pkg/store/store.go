@@ -71,6 +71,9 @@ type Limits struct {
 	// SnapshotHz is how many states a second the players get (0: every
 	// tick); not a sandbox budget, but set at deploy with them.
 	SnapshotHz uint32
+	// CheckpointEvery is the default checkpoint interval of the version's
+	// instances (0: none); a spawn may set its own.
+	CheckpointEvery time.Duration
 }
 
 // Version is one deployed module of a game.
@@ -119,9 +122,14 @@ type Instance struct {
 	Record bool
 	// SnapshotHz is the spawn's snapshot rate, 0 for the version's.
 	SnapshotHz uint32
-	Reason     lifecycle.Reason
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// CheckpointEvery is how often the executor ships a checkpoint of the
+	// instance (0: never); CheckpointFrame the frame of the newest one
+	// stored (0: none), filled on reads.
+	CheckpointEvery time.Duration
+	CheckpointFrame uint64
+	Reason          lifecycle.Reason
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 	// Stats are the live figures of the executor's last heartbeat that
 	// reported them; nil when there are none. Filled by GetInstance and
 	// ListInstances only.
@@ -240,6 +248,9 @@ type SpawnSpec struct {
 	// SnapshotHz is the spawn's snapshot rate (0: the version's); a
 	// respawned instance keeps it.
 	SnapshotHz uint32
+	// CheckpointEvery is the checkpoint interval (0: the version's
+	// default, Limits.CheckpointEvery).
+	CheckpointEvery time.Duration
 }
 
 // JoinQuery asks for a seat in an instance of a game.
@@ -267,6 +278,10 @@ type ExpiredExecutors struct {
 	Executors []Executor
 	Lost      []Instance // instances marked lost
 	Respawned []Instance // their replacements
+	// Resumed are the instances with a checkpoint, pending again: the
+	// next AssignPending places them on a live executor, which resumes
+	// them from it (they are not in Lost).
+	Resumed []Instance
 }
 
 // Store is the coordinator's state. Methods that change time-dependent
@@ -366,6 +381,20 @@ type Store interface {
 	// ExpireExecutors declares lost the executors silent since p.LiveSince,
 	// marks their instances lost and respawns those that allow it.
 	ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors, error)
+	// SaveCheckpoint records the newest checkpoint of an instance running
+	// (or starting) on cp.ExecutorID, whose snapshot blob is stored
+	// already, replacing the previous one: the inputs logged up to its
+	// frame are dropped, and the previous snapshot's blob too when nothing
+	// else uses it. ErrConflict unless the instance is assigned to that
+	// executor; ErrNotFound for an unknown instance.
+	SaveCheckpoint(ctx context.Context, cp Checkpoint) (Checkpoint, error)
+	// AppendCheckpointInputs stores frames an instance ran after its
+	// checkpoint (again for the same first frame: replaced), under the
+	// same conditions as SaveCheckpoint.
+	AppendCheckpointInputs(ctx context.Context, instanceID, executorID string, in CheckpointInputs) error
+	// GetCheckpoint returns an instance's checkpoint and the inputs stored
+	// after its frame, oldest first. ErrNotFound when it has none.
+	GetCheckpoint(ctx context.Context, instanceID string) (Checkpoint, []CheckpointInputs, error)
 	// ReleaseSeats frees seat reservations that expired before now.
 	ReleaseSeats(ctx context.Context, now time.Time) (int, error)
 
