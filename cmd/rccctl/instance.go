@@ -139,6 +139,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 		seed                uint64
 		respawn, record     bool
 		snapshotHz          uint32
+		checkpointEvery     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:               "spawn GAME",
@@ -152,6 +153,10 @@ func newInstanceSpawnCmd() *cobra.Command {
 			}
 			if lease < 0 || lease%time.Second != 0 {
 				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+			}
+			ckpt, err := checkpointMs(checkpointEvery)
+			if err != nil {
+				return err
 			}
 			var ps *structpb.Struct
 			if paramsJSON != "" {
@@ -182,7 +187,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
 				return c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
 					LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn,
-					Record: record, SnapshotHz: snapshotHz})
+					Record: record, SnapshotHz: snapshotHz, CheckpointEveryMs: ckpt})
 			}, instanceView)(cmd, args)
 		},
 	}
@@ -197,6 +202,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 	fl.BoolVar(&respawn, "respawn", false, "respawn on another executor if its executor is lost")
 	fl.BoolVar(&record, "record", false, "record the instance's input log on its executor (fetch it with instance input-log)")
 	fl.Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default the version's, or every tick)")
+	fl.DurationVar(&checkpointEvery, "checkpoint-every", 0, "ship a checkpoint this often, to resume on another executor if its executor is lost (default the version's, or none)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -83,6 +83,10 @@ type InstanceStatus struct {
 	// they used; all 0 before the first frame.
 	TickP50, TickP99 time.Duration
 	FuelP50, FuelMax int64
+
+	// Resumed says how the instance resumed from a checkpoint; nil when
+	// it started from init (or moved here live).
+	Resumed *ResumeStatus
 }
 
 // instance is one game instance on the executor.
@@ -135,6 +139,8 @@ type instance struct {
 	done     chan struct{} // closed when the instance ends
 	mig      migration     // live migration (migrate.go)
 	upg      *probation    // a hot upgrade on trial, under guestMu (upgrade.go)
+	ckpt     *checkpointer // checkpoints (checkpoint.go); nil when off
+	resumed  *ResumeStatus // under hostMu; set by a resume from a checkpoint
 }
 
 // member is a player in the game; sess is nil while disconnected.
@@ -157,6 +163,7 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 	}
 	in.mig.module = spec.Module // for a migration's target; the spec drops it
 	in.spec.Module = nil
+	in.ckpt = newCheckpointer(in)
 	in.sessions.Store(&[]*session{})
 	return in
 }
@@ -176,6 +183,10 @@ func (in *instance) status() InstanceStatus {
 		State: in.state, MaxPlayers: in.spec.MaxPlayers, TickHz: in.spec.TickHz,
 		Reason: in.reason, Detail: in.detail, InGame: len(in.roster),
 		StartedAt: in.startedAt, EndedAt: in.endedAt,
+	}
+	if in.resumed != nil {
+		r := *in.resumed
+		st.Resumed = &r
 	}
 	in.hostMu.Unlock()
 	for _, s := range *in.sessions.Load() {
@@ -283,6 +294,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	if in.rec != nil {
 		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
 	}
+	if in.ckpt != nil && err == nil {
+		in.ckpt.frame(in.frame.Load()+1, in.events, stateBytes)
+	}
 	clear(in.events) // drop references to player ids and input bytes
 	if err != nil {
 		in.endGuestLocked(ctx, StateFailed, err)
@@ -293,6 +307,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	in.fuel.Add(uint64(fuel))
 	in.recent.add(dur, fuel)
 	in.ex.observeFrame(dur, fuel)
+	if in.ckpt != nil {
+		in.ckpt.snapshotDue(n, time.Now())
+	}
 
 	sessions := *in.sessions.Load()
 	if len(sessions) == 0 {

@@ -114,6 +114,8 @@ type migrateHeader struct {
 	MemoryLimitPages uint32          `json:"memory_limit_pages,omitempty"`
 	InitFuel         int64           `json:"init_fuel,omitempty"`
 	FrameFuel        int64           `json:"frame_fuel,omitempty"`
+	// CheckpointEveryMs is the instance's checkpoint interval (0: none).
+	CheckpointEveryMs int64 `json:"checkpoint_every_ms,omitempty"`
 	// Handover maps each player's hand-over ticket to the player.
 	Handover map[string]string `json:"handover,omitempty"`
 }
@@ -147,7 +149,7 @@ func (ex *Executor) Migrate(ctx context.Context, id string, to MigrateTarget) (M
 	spec := in.spec
 	head := migrateHeader{Game: spec.Game, Version: spec.Version, Seed: spec.Seed, MaxPlayers: spec.MaxPlayers,
 		TickHz: spec.TickHz, Params: spec.Params, MemoryLimitPages: spec.MemoryLimitPages,
-		InitFuel: spec.InitFuel, FrameFuel: spec.FrameFuel}
+		InitFuel: spec.InitFuel, FrameFuel: spec.FrameFuel, CheckpointEveryMs: spec.CheckpointEvery.Milliseconds()}
 	// The target compiles while the instance still runs here.
 	if err := postMigration(ctx, to, base+"/migrate/"+url.PathEscape(id)+"/prepare", head, in.mig.module); err != nil {
 		return res, fmt.Errorf("migrate instance %s: prepare the target: %w", id, err)
@@ -459,7 +461,7 @@ func (ex *Executor) serveMove(w http.ResponseWriter, r *http.Request) {
 	ph := prep.head
 	spec := InstanceSpec{ID: id, Game: ph.Game, Version: ph.Version, Seed: ph.Seed, MaxPlayers: ph.MaxPlayers,
 		TickHz: ph.TickHz, Params: ph.Params, MemoryLimitPages: ph.MemoryLimitPages, InitFuel: ph.InitFuel,
-		FrameFuel: ph.FrameFuel, Module: prep.bytes}
+		FrameFuel: ph.FrameFuel, Module: prep.bytes, CheckpointEvery: time.Duration(ph.CheckpointEveryMs) * time.Millisecond}
 	if err := ex.adopt(r.Context(), spec, prep.module, snap, head.Handover); err != nil {
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return
@@ -504,6 +506,9 @@ func (ex *Executor) adopt(ctx context.Context, spec InstanceSpec, m *wasmhost.Mo
 	in.log.Info("instance running after migration", "frame", snap.Frame, "players", len(snap.Players))
 	in.logs.event(snap.Frame, EventStarted, fmt.Sprintf("moved here at frame %d, %d players", snap.Frame, len(snap.Players)))
 	ex.changed(in)
+	if in.ckpt != nil {
+		go in.ckpt.run(context.WithoutCancel(ctx))
+	}
 	ex.sched.add(in, now)
 	return nil
 }

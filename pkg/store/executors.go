@@ -264,8 +264,18 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 					// Resumed from its checkpoint by the executor the
 					// next AssignPending places it on.
 					why := fmt.Sprintf("executor %s lost; resuming from the checkpoint at frame %d", x.Name, before.CheckpointFrame)
-					if _, err := c.exec(ctx, `UPDATE instances SET state = 'pending', executor_id = '', reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
-						why, ms(p.Now), iid); err != nil {
+					// Placed at once when an executor can take it, so
+					// that a player's Join finds it there.
+					to, err := pickExecutor(ctx, c, p)
+					if err != nil {
+						return err
+					}
+					next := StatePending
+					if to != "" {
+						next = StateStarting
+					}
+					if _, err := c.exec(ctx, `UPDATE instances SET state = ?, executor_id = ?, reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
+						string(next), to, why, ms(p.Now), iid); err != nil {
 						return err
 					}
 					if _, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id = ?`, iid); err != nil {

@@ -278,9 +278,10 @@ type ExpiredExecutors struct {
 	Executors []Executor
 	Lost      []Instance // instances marked lost
 	Respawned []Instance // their replacements
-	// Resumed are the instances with a checkpoint, pending again: the
-	// next AssignPending places them on a live executor, which resumes
-	// them from it (they are not in Lost).
+	// Resumed are the instances with a checkpoint, placed on another live
+	// executor (starting), which resumes them from it, or pending when
+	// none can take them (AssignPending places them later); they are not
+	// in Lost.
 	Resumed []Instance
 }
 
