@@ -293,13 +293,12 @@ var resumeKinds = map[string]wasmhost.EventKind{
 	replay.KindJoin: wasmhost.EventJoin, replay.KindLeave: wasmhost.EventLeave, replay.KindInput: wasmhost.EventInput,
 }
 
-// resume starts in from spec.Resume: it restores the snapshot, runs the
+// resume starts in from r: it restores the snapshot, runs the
 // frames logged after it again and leaves the instance at the last of
 // them, its roster's players away until they reconnect. The instance is
 // not scheduled yet.
-func (ex *Executor) resume(ctx context.Context, in *instance, module []byte) (*wasmhost.Instance, error) {
+func (ex *Executor) resume(ctx context.Context, in *instance, module []byte, r *Resume) (*wasmhost.Instance, error) {
 	start := time.Now()
-	r := in.spec.Resume
 	snap, err := wasmhost.ReadSnapshot(bytes.NewReader(r.Snapshot), ex.engine.Config().MemoryLimitPages)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadResume, err)

@@ -175,8 +175,8 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	var w *wasmhost.Instance
 	var err error
 	if spec.Resume != nil {
-		in.spec.Resume = nil
-		w, err = ex.resume(ctx, in, module)
+		in.spec.Resume = nil // not kept for the instance's life
+		w, err = ex.resume(ctx, in, module, spec.Resume)
 	} else {
 		w, err = ex.instantiate(ctx, in, module)
 	}
