@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -65,11 +66,73 @@ type ResumeStatus struct {
 	// whose state bytes did not hash as logged (0 unless the game is not
 	// deterministic).
 	Replayed, Diverged int
-	// Duration is the time to restore the snapshot and replay the frames.
+	// Duration is the time to restore the snapshot and replay the frames
+	// (the module's compilation before them not counted).
 	Duration time.Duration
 	// StateSHA256 is the hash of the last replayed state (hex; empty when
 	// no frame was replayed).
 	StateSHA256 string
+}
+
+// CheckpointStatus describes an instance's checkpoints.
+type CheckpointStatus struct {
+	// Every is the interval.
+	Every time.Duration
+	// Snapshots is the number of snapshots shipped, Frame the frame of the
+	// last one, Bytes its size; ShippedThrough is the last frame shipped
+	// (as a snapshot or a frame after one): a loss of the executor loses
+	// the frames after it.
+	Snapshots      uint64
+	Frame          uint64
+	Bytes          int
+	ShippedThrough uint64
+	// PauseP50 and PauseMax are the median and longest time the last
+	// snapshots (up to 64) held the instance's frames; ShipP50 the median
+	// time to encode one and store it.
+	PauseP50, PauseMax, ShipP50 time.Duration
+}
+
+// checkpointWindow is how many snapshots CheckpointStatus summarises.
+const checkpointWindow = 64
+
+// checkpointStats are the figures of CheckpointStatus.
+type checkpointStats struct {
+	mu      sync.Mutex
+	st      CheckpointStatus
+	pauses  []time.Duration
+	ships   []time.Duration
+	nextP   int
+	nextS   int
+	shipped uint64
+}
+
+func addWindow(w []time.Duration, next *int, d time.Duration) []time.Duration {
+	if len(w) < checkpointWindow {
+		return append(w, d)
+	}
+	w[*next] = d
+	*next = (*next + 1) % checkpointWindow
+	return w
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func (c *checkpointStats) status() CheckpointStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.st
+	st.PauseP50, st.ShipP50 = median(c.pauses), median(c.ships)
+	if len(c.pauses) > 0 {
+		st.PauseMax = slices.Max(c.pauses)
+	}
+	return st
 }
 
 // checkpointer is one instance's side of the checkpoints.
@@ -89,6 +152,7 @@ type checkpointer struct {
 	line  bytes.Buffer // a frame's line being encoded; under in.guestMu
 	enc   *json.Encoder
 	evs   []replay.Event
+	stats checkpointStats
 }
 
 // checkpointItem is one shipment: a snapshot (snap set) or frames.
@@ -110,6 +174,7 @@ func newCheckpointer(in *instance) *checkpointer {
 		ck.inputsEvery = min(DefaultCheckpointInputsEvery, ck.every)
 	}
 	ck.enc = json.NewEncoder(&ck.line)
+	ck.stats.st.Every = ck.every
 	return ck
 }
 
@@ -173,7 +238,11 @@ func (ck *checkpointer) snapshotDue(n uint64, now time.Time) {
 		snap.Pending = append(snap.Pending, ev)
 	}
 	in.hostMu.Unlock()
-	in.ex.metrics.checkpointPause.Observe(float64(time.Since(start).Microseconds()) / 1000)
+	pause := time.Since(start)
+	in.ex.metrics.checkpointPause.Observe(float64(pause.Microseconds()) / 1000)
+	ck.stats.mu.Lock()
+	ck.stats.pauses = addWindow(ck.stats.pauses, &ck.stats.nextP, pause)
+	ck.stats.mu.Unlock()
 	ck.mu.Lock()
 	// The snapshot supersedes whatever was not shipped before it.
 	ck.lines, ck.first, ck.last = nil, 0, 0
@@ -236,13 +305,23 @@ func (ck *checkpointer) ship(ctx context.Context) error {
 				err = ck.sink.SaveSnapshot(cctx, id, it.frame, body.Bytes())
 			}
 			if err == nil {
-				m.checkpointShip.Observe(float64(time.Since(start).Microseconds()) / 1000)
+				took := time.Since(start)
+				m.checkpointShip.Observe(float64(took.Microseconds()) / 1000)
 				m.checkpoints.Inc()
+				ck.stats.mu.Lock()
+				ck.stats.ships = addWindow(ck.stats.ships, &ck.stats.nextS, took)
+				ck.stats.st.Snapshots++
+				ck.stats.st.Frame, ck.stats.st.Bytes = it.frame, body.Len()
+				ck.stats.st.ShippedThrough = max(ck.stats.st.ShippedThrough, it.frame)
+				ck.stats.mu.Unlock()
 			}
 		} else {
 			err = ck.sink.AppendInputs(cctx, id, it.first, it.last, it.lines)
 			if err == nil {
 				m.checkpointFrames.Add(float64(it.last - it.first + 1))
+				ck.stats.mu.Lock()
+				ck.stats.st.ShippedThrough = max(ck.stats.st.ShippedThrough, it.last)
+				ck.stats.mu.Unlock()
 			}
 		}
 		cancel()
@@ -314,6 +393,7 @@ func (ex *Executor) resume(ctx context.Context, in *instance, module []byte, r *
 	if err != nil {
 		return nil, err
 	}
+	compiled := time.Now()
 	w, err := m.Restore(ctx, snap, ex.instanceConfig(in))
 	if err != nil {
 		return nil, fmt.Errorf("restore the checkpoint: %w", err)
@@ -356,7 +436,7 @@ func (ex *Executor) resume(ctx context.Context, in *instance, module []byte, r *
 		st.Replayed++
 		st.LastFrame = f.Frame
 	}
-	st.Duration = time.Since(start)
+	st.Duration = time.Since(compiled)
 	now := time.Now()
 	in.hostMu.Lock()
 	for p := range roster {
@@ -374,7 +454,7 @@ func (ex *Executor) resume(ctx context.Context, in *instance, module []byte, r *
 	ex.metrics.resumeSeconds.Observe(st.Duration.Seconds())
 	in.log.Info("instance resumed from a checkpoint", "snapshot_frame", st.SnapshotFrame, "replayed", st.Replayed,
 		"frame", st.LastFrame, "diverged", st.Diverged, "players", len(roster),
-		"resume_ms", float64(st.Duration.Microseconds())/1000)
+		"resume_ms", float64(st.Duration.Microseconds())/1000, "read_compile_ms", float64(compiled.Sub(start).Microseconds())/1000)
 	in.logs.event(st.LastFrame, EventStarted, fmt.Sprintf("resumed from the checkpoint at frame %d, %d frames replayed, %d players",
 		st.SnapshotFrame, st.Replayed, len(roster)))
 	return w, nil

@@ -87,6 +87,8 @@ type InstanceStatus struct {
 	// Resumed says how the instance resumed from a checkpoint; nil when
 	// it started from init (or moved here live).
 	Resumed *ResumeStatus
+	// Checkpoint describes its checkpoints; nil when it has none.
+	Checkpoint *CheckpointStatus
 }
 
 // instance is one game instance on the executor.
@@ -203,6 +205,10 @@ func (in *instance) status() InstanceStatus {
 		st.MemoryBytes, st.LastFrame, st.FuelLastFrame = s.MemoryBytes, s.LastFrame, s.FuelUsed
 	}
 	st.TickP50, st.TickP99, st.FuelP50, st.FuelMax = in.recent.summary()
+	if in.ckpt != nil {
+		cs := in.ckpt.stats.status()
+		st.Checkpoint = &cs
+	}
 	return st
 }
 
