@@ -49,6 +49,18 @@ type resumeFigures struct {
 	// InputsSent are the inputs the players sent before the kill, InputsKept
 	// those in the history the instance resumed with.
 	InputsSent, InputsKept int
+	// PauseMean and ShipMean are the killed executor's mean snapshot pause
+	// and time to ship a snapshot to the coordinator's store.
+	PauseMean, ShipMean time.Duration
+}
+
+// histogramMean is the mean of an executor's histogram name, in ms.
+func histogramMean(t testing.TB, addr, name string) time.Duration {
+	n := metricSum(t, addr, name+"_count")
+	if n == 0 {
+		return 0
+	}
+	return time.Duration(metricSum(t, addr, name+"_sum") / n * float64(time.Millisecond))
 }
 
 // checkpointResume runs the end-to-end test of a checkpointed instance on
@@ -62,7 +74,7 @@ type resumeFigures struct {
 // input log of the killed executor up to the checkpoint, followed by the
 // resumed instance's, replays from init to the same state bytes at every
 // frame. The instance without checkpoints is lost, as before.
-func checkpointResume(t *testing.T, db string, players int) resumeFigures {
+func checkpointResume(t testing.TB, db string, players int) resumeFigures {
 	arena := arenaModule(t)
 	c := newCluster(t, db)
 	xa := c.executor("ex-a")
@@ -142,6 +154,8 @@ func checkpointResume(t *testing.T, db string, players int) resumeFigures {
 		reached = max(reached, f)
 	}
 	sentBefore := int(sent.Load())
+	pauseMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_pause_ms")
+	shipMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_ship_ms")
 	xa.kill9()
 	killed := time.Now()
 	reached = max(reached, lastLoggedFrame(t, logA))
@@ -152,7 +166,8 @@ func checkpointResume(t *testing.T, db string, players int) resumeFigures {
 		moved, err = c.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: in.Id})
 		return err == nil && moved.ExecutorId == xb.id && moved.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING
 	})
-	fig := resumeFigures{Players: players, Reached: reached, Running: time.Since(killed), InputsSent: sentBefore}
+	fig := resumeFigures{Players: players, Reached: reached, Running: time.Since(killed), InputsSent: sentBefore,
+		PauseMean: pauseMean, ShipMean: shipMean}
 	rec := xb.logLine("instance resumed from a checkpoint")
 	fig.Resumed, fig.Snapshot = uint64(rec["frame"].(float64)), uint64(rec["snapshot_frame"].(float64))
 	fig.Replay = time.Duration(rec["resume_ms"].(float64) * float64(time.Millisecond))
@@ -290,4 +305,29 @@ func writeFrame(t testing.TB, w *bytes.Buffer, f replay.Frame) {
 		t.Fatal(err)
 	}
 	w.Write(append(b, '\n'))
+}
+
+// BenchmarkCheckpointRecovery is the end-to-end test with 16 players, on
+// SQLite: one kill -9 per iteration (run it with -benchtime 1x -count N,
+// each run a cluster of its own, and take the medians over the runs). It
+// reports the time from the kill to the instance running elsewhere (the
+// lease included) and to every player getting states again, the frames
+// and inputs lost, the snapshot's size, the killed executor's mean
+// snapshot pause and shipping time, and the target's restore and replay.
+func BenchmarkCheckpointRecovery(b *testing.B) {
+	var x resumeFigures
+	for b.Loop() {
+		x = checkpointResume(b, "sqlite://"+filepath.Join(b.TempDir(), "rcc.db"), 16)
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(x.Running), "running-ms")
+	b.ReportMetric(ms(x.Playing), "playing-ms")
+	b.ReportMetric(float64(x.Reached)-float64(x.Resumed), "frames-lost")
+	b.ReportMetric(float64(x.InputsSent-x.InputsKept), "inputs-lost")
+	b.ReportMetric(float64(x.InputsSent), "inputs-sent")
+	b.ReportMetric(float64(x.SnapshotBytes)/1024, "snapshot-KiB")
+	b.ReportMetric(ms(x.PauseMean), "pause-mean-ms")
+	b.ReportMetric(ms(x.ShipMean), "ship-mean-ms")
+	b.ReportMetric(ms(x.Replay), "replay-ms")
+	b.Logf("%+v", x)
 }
