@@ -584,7 +584,7 @@ func grpcError(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExecutorLost):
 		code = codes.FailedPrecondition
-	case errors.Is(err, store.ErrNoExecutor), errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrNoExecutor), errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrResuming):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled

@@ -217,6 +217,13 @@ func (ck *checkpointer) cutLocked() {
 // held, at a frame boundary. The tick is held up by the copy of the
 // memory only.
 func (ck *checkpointer) snapshotDue(n uint64, now time.Time) {
+	if ck.in.upg != nil {
+		// A hot upgrade on trial (upgrade.go): neither its frames nor a
+		// snapshot are shipped until it is kept or rolled back, and a
+		// snapshot is taken right after, of the version that runs on.
+		ck.next = time.Time{}
+		return
+	}
 	if now.Before(ck.next) {
 		return
 	}

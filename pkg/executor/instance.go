@@ -300,7 +300,7 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	if in.rec != nil {
 		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
 	}
-	if in.ckpt != nil && err == nil {
+	if in.ckpt != nil && err == nil && in.upg == nil {
 		in.ckpt.frame(in.frame.Load()+1, in.events, stateBytes)
 	}
 	clear(in.events) // drop references to player ids and input bytes

@@ -67,6 +67,13 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 			out = JoinResult{Instance: in}
 			return nil
 		}
+		// An instance resuming from its checkpoint is not given a rival
+		// its players would be scattered to.
+		if id, err := resumingInstance(ctx, c, q, version); err != nil {
+			return err
+		} else if id != "" {
+			return fmt.Errorf("instance %s: %w", id, ErrResuming)
+		}
 		// No room anywhere: a new instance with this player's seat.
 		spec := q.NewInstance
 		spec.Game, spec.Version, spec.Labels = q.Game, version, q.Labels
@@ -125,6 +132,30 @@ func joinCandidates(ctx context.Context, c conn, lock string, q JoinQuery, versi
 		}
 	}
 	return cands, r.Err()
+}
+
+// resumingInstance returns a matching instance with a checkpoint whose
+// executor is lost or silent (it resumes elsewhere: checkpoints.go), or "".
+func resumingInstance(ctx context.Context, c conn, q JoinQuery, version uint32) (string, error) {
+	r, err := c.query(ctx, `SELECT i.id, i.labels FROM instances i LEFT JOIN executors e ON e.id = i.executor_id
+		WHERE i.game = ? AND i.version = ? AND i.state IN ('pending', 'starting', 'running')
+		AND EXISTS (SELECT 1 FROM checkpoints c WHERE c.instance_id = i.id)
+		AND (e.id IS NULL OR e.state = 'lost' OR e.last_heartbeat < ?)
+		ORDER BY i.created_at, i.id LIMIT 64`, q.Game, int64(version), ms(q.LiveSince))
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	for r.Next() {
+		var id, labels string
+		if err := r.Scan(&id, &labels); err != nil {
+			return "", err
+		}
+		if matchLabels(decodeLabels(labels), q.Labels) {
+			return id, nil
+		}
+	}
+	return "", r.Err()
 }
 
 func insertSeat(ctx context.Context, c conn, q JoinQuery, instance string) error {

@@ -25,6 +25,10 @@ var (
 	// ErrUnavailable: the database cannot be reached; the call may succeed
 	// when retried.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrResuming: Join found no room but a matching instance that is
+	// resuming from its checkpoint after its executor was lost; the call
+	// succeeds when retried once it runs again.
+	ErrResuming = errors.New("resuming from its checkpoint on another executor; try again")
 )
 
 // InstanceState is the lifecycle state of an instance: lifecycle.State,
@@ -336,7 +340,9 @@ type Store interface {
 	// instance's own lease_seconds). ErrConflict if the instance is done.
 	RenewLease(ctx context.Context, id string, seconds uint32, now time.Time) (Instance, error)
 	// Join reserves a seat in the fullest matching instance with room, or
-	// creates an instance on a live executor. ErrNoExecutor when neither.
+	// creates an instance on a live executor. ErrNoExecutor when neither;
+	// ErrResuming, creating none, while a matching instance with a
+	// checkpoint waits for its lost executor to be replaced.
 	Join(ctx context.Context, q JoinQuery) (JoinResult, error)
 	// ReportInstance applies an executor's report on one of its instances.
 	ReportInstance(ctx context.Context, executorID string, r InstanceReport, now time.Time) (Instance, error)

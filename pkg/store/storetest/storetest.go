@@ -1342,6 +1342,11 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	// a is lost: the instance with a checkpoint is placed on b, the other
 	// lost.
 	b := register(t, s, "ex-b", 0, t0.Add(20*time.Second))
+	// Silent but not yet declared lost: a Join waits for the resumption
+	// rather than starting a rival instance on b.
+	if _, err := join(t, s, "arena", "p1", nil, t0.Add(20*time.Second)); !errors.Is(err, store.ErrResuming) {
+		t.Fatalf("join while the instance waits to resume: %v, want ErrResuming", err)
+	}
 	exp := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, place(t0.Add(20*time.Second))))
 	if len(exp.Resumed) != 1 || exp.Resumed[0].ID != in.ID || exp.Resumed[0].ExecutorID != b.ID || exp.Resumed[0].State != store.StateStarting {
 		t.Fatalf("resumed %+v", exp.Resumed)
@@ -1358,6 +1363,9 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	}
 	if got, _, _ := s.GetCheckpoint(ctx, in.ID); got.LastFrame != 90 {
 		t.Fatalf("last frame %d, want 90", got.LastFrame)
+	}
+	if res, err := join(t, s, "arena", "p1", nil, t0.Add(20*time.Second)); err != nil || res.Instance.ID != in.ID {
+		t.Fatalf("join once resumed: %+v, %v; want instance %s", res, err, in.ID)
 	}
 	// Purged with its instance, blob included.
 	must[store.Instance](t)(s.StopInstance(ctx, in.ID, "done", t0.Add(21*time.Second)))
