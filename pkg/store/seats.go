@@ -12,6 +12,11 @@ import (
 // reservations.
 
 func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
+	if in, ok, err := s.renewSeat(ctx, q); err != nil {
+		return JoinResult{}, fmt.Errorf("join %s: %w", q.Game, err)
+	} else if ok {
+		return JoinResult{Instance: in}, nil
+	}
 	if fj, ok := s.e.(fastJoiner); ok {
 		in, found, err := fj.joinExisting(ctx, q)
 		if err != nil {
@@ -132,6 +137,56 @@ func joinCandidates(ctx context.Context, c conn, lock string, q JoinQuery, versi
 		}
 	}
 	return cands, r.Err()
+}
+
+// renewSeat gives a player who already holds an unexpired seat in a
+// matching instance on a live executor that seat again, under the new
+// ticket's id and expiry: a player joining again (a client reconnecting,
+// retrying while its executor is unreachable) keeps one reservation
+// instead of filling the instance with its own.
+func (s *db) renewSeat(ctx context.Context, q JoinQuery) (Instance, bool, error) {
+	var out Instance
+	found := false
+	err := s.tx(ctx, func(c conn) error {
+		version := q.Version
+		if version == 0 {
+			latest, err := latestVersion(ctx, c, q.Game)
+			if err != nil || latest == 0 {
+				return err
+			}
+			version = latest
+		}
+		r, err := c.query(ctx, `SELECT s.id, i.id, i.labels FROM seats s JOIN instances i ON i.id = s.instance_id
+			JOIN executors e ON e.id = i.executor_id
+			WHERE s.player_id = ? AND s.expires_at >= ? AND i.game = ? AND i.version = ? AND i.state IN ('starting', 'running')
+			AND e.state = 'active' AND e.last_heartbeat >= ?
+			ORDER BY s.expires_at DESC LIMIT 16`, q.PlayerID, ms(q.Now), q.Game, int64(version), ms(q.LiveSince))
+		if err != nil {
+			return err
+		}
+		var seat, id string
+		for r.Next() {
+			var sid, iid, labels string
+			if err := r.Scan(&sid, &iid, &labels); err != nil {
+				r.Close()
+				return err
+			}
+			if seat == "" && matchLabels(decodeLabels(labels), q.Labels) {
+				seat, id = sid, iid
+			}
+		}
+		r.Close()
+		if err := r.Err(); err != nil || seat == "" {
+			return err
+		}
+		if _, err := c.exec(ctx, `UPDATE seats SET id = ?, expires_at = ? WHERE id = ?`, q.SeatID, ms(q.SeatExpires), seat); err != nil {
+			return err
+		}
+		out, err = getInstance(ctx, c, id)
+		found = err == nil
+		return err
+	})
+	return out, found, err
 }
 
 // resumingInstance returns a matching instance with a checkpoint whose

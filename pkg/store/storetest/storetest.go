@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"MoveInstance", testMoveInstance},
 		{"UpgradeInstance", testUpgradeInstance},
 		{"Checkpoints", testCheckpoints},
+		{"JoinAgainKeepsOneSeat", testJoinAgain},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1391,5 +1392,34 @@ func must2(t *testing.T) func(a string, b bool, err error) (string, bool) {
 			t.Fatal(err)
 		}
 		return a, b
+	}
+}
+
+// testJoinAgain: a player joining again while holding a seat gets that
+// seat again, under the new ticket, and the instance one reservation.
+func testJoinAgain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	register(t, s, "ex-a", 0, t0)
+	sp := spec("arena")
+	sp.MaxPlayers = 2
+	first := must[store.JoinResult](t)(s.Join(ctx, store.JoinQuery{Game: "arena", PlayerID: "p1", SeatID: "s-1",
+		SeatExpires: t0.Add(time.Minute), NewInstance: sp, Placement: place(t0)}))
+	for i := range 5 {
+		again := must[store.JoinResult](t)(s.Join(ctx, store.JoinQuery{Game: "arena", PlayerID: "p1", SeatID: fmt.Sprint("s-again-", i),
+			SeatExpires: t0.Add(time.Minute), NewInstance: sp, Placement: place(t0.Add(time.Second))}))
+		if again.Instance.ID != first.Instance.ID || again.Created || again.Instance.Reserved != 1 {
+			t.Fatalf("join again %d: %+v, want instance %s with one reservation", i, again, first.Instance.ID)
+		}
+	}
+	// Another player still finds the second place.
+	other := must[store.JoinResult](t)(s.Join(ctx, store.JoinQuery{Game: "arena", PlayerID: "p2", SeatID: "s-2",
+		SeatExpires: t0.Add(time.Minute), NewInstance: sp, Placement: place(t0.Add(time.Second))}))
+	if other.Instance.ID != first.Instance.ID || other.Instance.Reserved != 2 {
+		t.Fatalf("the second player: %+v", other)
+	}
+	// The seat renewed carries the last ticket's expiry.
+	if n := must[int](t)(s.ReleaseSeats(ctx, t0.Add(59*time.Second))); n != 0 {
+		t.Fatalf("%d seats released before they expire", n)
 	}
 }
