@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -148,11 +149,18 @@ func checkpointResume(t testing.TB, db string, players int) resumeFigures {
 		cur, err = c.admin.Instances.Get(context.Background(), &rccv1.GetInstanceRequest{Id: in.Id})
 		return err == nil && cur.CheckpointFrame >= 70 && lastLoggedFrame(t, logA) >= cur.CheckpointFrame
 	})
-	var reached uint64
-	for _, s := range sessions {
-		f, _ := s.LastState(nil)
-		reached = max(reached, f)
+	// The kill falls anywhere in the interval after that checkpoint.
+	seen := func() uint64 {
+		var f uint64
+		for _, s := range sessions {
+			n, _ := s.LastState(nil)
+			f = max(f, n)
+		}
+		return f
 	}
+	killAt := cur.CheckpointFrame + uint64(rand.IntN(60))
+	testenv.WaitFor(t, fmt.Sprintf("frame %d", killAt), 30*time.Second, func() bool { return seen() >= killAt })
+	reached := seen()
 	sentBefore := int(sent.Load())
 	pauseMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_pause_ms")
 	shipMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_ship_ms")

@@ -23,7 +23,11 @@ CREATE TABLE checkpoint_inputs (
     PRIMARY KEY (instance_id, first_frame)
 );
 
+-- A player joining again finds the seat it holds (store.Join).
+CREATE INDEX seats_player ON seats (player_id);
+
 -- +goose Down
+DROP INDEX seats_player;
 DROP TABLE checkpoint_inputs;
 DROP TABLE checkpoints;
 ALTER TABLE instances DROP COLUMN checkpoint_every_ms;
