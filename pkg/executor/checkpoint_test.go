@@ -355,3 +355,47 @@ func BenchmarkCheckpointArena(b *testing.B) {
 	b.ReportMetric(float64(on.Resumed.Duration.Microseconds())/1000, "resume-ms")
 	b.ReportMetric(float64(on.Resumed.Replayed), "replayed-frames")
 }
+
+// TestResumeFrames: the frames of a Resume are read from the one after the
+// snapshot's, those it had run skipped, up to the first gap.
+func TestResumeFrames(t *testing.T) {
+	line := func(n uint64) string {
+		b, _ := json.Marshal(replay.Frame{Frame: n, StateSHA256: "x"})
+		return string(b) + "\n"
+	}
+	tests := []struct {
+		name   string
+		frames string
+		from   uint64
+		want   []uint64
+		bad    bool
+	}{
+		{name: "none", frames: "", from: 10},
+		{name: "in order", frames: line(11) + line(12) + line(13), from: 10, want: []uint64{11, 12, 13}},
+		{name: "run by the snapshot", frames: line(9) + line(10) + line(11), from: 10, want: []uint64{11}},
+		{name: "a gap", frames: line(11) + line(13) + line(14), from: 10, want: []uint64{11}},
+		{name: "starts after a gap", frames: line(12), from: 10},
+		{name: "damaged", frames: line(11) + "{not json\n", from: 10, bad: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := resumeFrames([]byte(tc.frames), tc.from)
+			if tc.bad {
+				if !errors.Is(err, ErrBadResume) {
+					t.Fatalf("err = %v, want ErrBadResume", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var nums []uint64
+			for _, f := range got {
+				nums = append(nums, f.Frame)
+			}
+			if !slices.Equal(nums, tc.want) {
+				t.Fatalf("frames %v, want %v", nums, tc.want)
+			}
+		})
+	}
+}
