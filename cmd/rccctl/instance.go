@@ -102,6 +102,13 @@ func writeInstance(w io.Writer, in *rccv1.Instance, now time.Time) error {
 	if in.Record {
 		row("input log", "recorded (rccctl instance input-log "+in.Id+")")
 	}
+	if in.CheckpointEveryMs > 0 {
+		last := "none stored yet"
+		if in.CheckpointFrame > 0 {
+			last = fmt.Sprintf("the last at frame %d", in.CheckpointFrame)
+		}
+		row("checkpoints", fmt.Sprintf("every %v, %s", time.Duration(in.CheckpointEveryMs)*time.Millisecond, last))
+	}
 	row("created", in.CreatedAt.AsTime().In(now.Location()).Format(time.DateTime))
 	return tw.Flush()
 }
