@@ -204,6 +204,11 @@ func checkpointResume(t testing.TB, db string, players int) resumeFigures {
 		fig.Playing = max(fig.Playing, time.Since(killed))
 	}
 
+	// The new executor checkpoints it in turn.
+	c.waitInstance(in.Id, "checkpointed on the other executor", func(i *rccv1.Instance) bool {
+		return i.ExecutorId == xb.id && i.CheckpointFrame > fig.Resumed
+	})
+
 	// The instance without checkpoints is lost.
 	c.waitInstance(plain.Id, "lost", isState(rccv1.InstanceState_INSTANCE_STATE_LOST))
 
