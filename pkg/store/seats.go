@@ -145,9 +145,18 @@ func joinCandidates(ctx context.Context, c conn, lock string, q JoinQuery, versi
 // retrying while its executor is unreachable) keeps one reservation
 // instead of filling the instance with its own.
 func (s *db) renewSeat(ctx context.Context, q JoinQuery) (Instance, bool, error) {
+	// Most joins are a player's first: one indexed look-up, no transaction.
+	var one int
+	err := s.e.queryRow(ctx, `SELECT 1 FROM seats WHERE player_id = ? AND expires_at >= ? LIMIT 1`, q.PlayerID, ms(q.Now)).Scan(&one)
+	if isNoRows(err) {
+		return Instance{}, false, nil
+	}
+	if err != nil {
+		return Instance{}, false, s.e.translate(err)
+	}
 	var out Instance
 	found := false
-	err := s.tx(ctx, func(c conn) error {
+	err = s.tx(ctx, func(c conn) error {
 		version := q.Version
 		if version == 0 {
 			latest, err := latestVersion(ctx, c, q.Game)
@@ -179,8 +188,8 @@ func (s *db) renewSeat(ctx context.Context, q JoinQuery) (Instance, bool, error)
 		if err := r.Err(); err != nil || seat == "" {
 			return err
 		}
-		if _, err := c.exec(ctx, `UPDATE seats SET id = ?, expires_at = ? WHERE id = ?`, q.SeatID, ms(q.SeatExpires), seat); err != nil {
-			return err
+		if n, err := c.exec(ctx, `UPDATE seats SET id = ?, expires_at = ? WHERE id = ?`, q.SeatID, ms(q.SeatExpires), seat); err != nil || n == 0 {
+			return err // n == 0: released meanwhile, join as new
 		}
 		out, err = getInstance(ctx, c, id)
 		found = err == nil
