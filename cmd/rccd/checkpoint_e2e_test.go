@@ -55,13 +55,13 @@ type resumeFigures struct {
 	PauseMean, ShipMean time.Duration
 }
 
-// histogramMean is the mean of an executor's histogram name, in ms.
+// histogramMean is the mean of an executor's histogram name, in seconds.
 func histogramMean(t testing.TB, addr, name string) time.Duration {
 	n := metricSum(t, addr, name+"_count")
 	if n == 0 {
 		return 0
 	}
-	return time.Duration(metricSum(t, addr, name+"_sum") / n * float64(time.Millisecond))
+	return time.Duration(metricSum(t, addr, name+"_sum") / n * float64(time.Second))
 }
 
 // checkpointResume runs the end-to-end test of a checkpointed instance on
@@ -165,8 +165,8 @@ func checkpointResume(t testing.TB, db string, players int) resumeFigures {
 	testenv.WaitFor(t, fmt.Sprintf("frame %d", killAt), 30*time.Second, func() bool { return seen() >= killAt })
 	reached := seen()
 	sentBefore := int(sent.Load())
-	pauseMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_pause_ms")
-	shipMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_ship_ms")
+	pauseMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_pause_seconds")
+	shipMean := histogramMean(t, xa.metrics, "rcc_executor_checkpoint_ship_seconds")
 	xa.kill9()
 	killed := time.Now()
 	reached = max(reached, lastLoggedFrame(t, logA))

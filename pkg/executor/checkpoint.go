@@ -246,7 +246,7 @@ func (ck *checkpointer) snapshotDue(n uint64, now time.Time) {
 	}
 	in.hostMu.Unlock()
 	pause := time.Since(start)
-	in.ex.metrics.checkpointPause.Observe(float64(pause.Microseconds()) / 1000)
+	in.ex.metrics.checkpointPause.Observe(pause.Seconds())
 	ck.stats.mu.Lock()
 	ck.stats.pauses = addWindow(ck.stats.pauses, &ck.stats.nextP, pause)
 	ck.stats.mu.Unlock()
@@ -313,7 +313,7 @@ func (ck *checkpointer) ship(ctx context.Context) error {
 			}
 			if err == nil {
 				took := time.Since(start)
-				m.checkpointShip.Observe(float64(took.Microseconds()) / 1000)
+				m.checkpointShip.Observe(took.Seconds())
 				m.checkpoints.Inc()
 				ck.stats.mu.Lock()
 				ck.stats.ships = addWindow(ck.stats.ships, &ck.stats.nextS, took)

@@ -91,16 +91,16 @@ func newMetrics(ex *Executor) *metrics {
 		Name: "rcc_executor_checkpoint_failures_total", Help: "Checkpoint snapshots refused and shipments failed (tried again).",
 	})
 	m.checkpointPause = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "rcc_executor_checkpoint_pause_ms", Help: "Time a checkpoint holds its instance's frames: the snapshot's copy of the memory, in milliseconds.",
-		Buckets: TickBuckets,
+		Name: "rcc_executor_checkpoint_pause_seconds", Help: "Time a checkpoint holds its instance's frames: the snapshot's copy of the memory.",
+		Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .002, .004, .008, .016, .025, .05},
 	})
 	m.checkpointBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "rcc_executor_checkpoint_bytes", Help: "Size of the checkpoint snapshots shipped (compressed), in bytes.",
 		Buckets: prometheus.ExponentialBuckets(4<<10, 4, 9),
 	})
 	m.checkpointShip = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "rcc_executor_checkpoint_ship_ms", Help: "Time to encode a checkpoint snapshot and store it at the coordinator, in milliseconds.",
-		Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500},
+		Name: "rcc_executor_checkpoint_ship_seconds", Help: "Time to encode a checkpoint snapshot and store it at the coordinator.",
+		Buckets: []float64{.001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	})
 	m.resumeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "rcc_executor_checkpoint_resume_seconds", Help: "Time to restore an instance from its checkpoint and replay the frames logged after it.",
