@@ -26,6 +26,7 @@ func newGameDeployCmd() *cobra.Command {
 	var name, assets, description string
 	var limits limitFlags
 	var snapshotHz uint32
+	var checkpointEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "deploy FILE --name NAME",
 		Short: "Upload a module as the next version of a game",
@@ -34,6 +35,8 @@ against the guest ABI and refuses it, saying why, if it does not conform.
 --init-fuel, --frame-fuel and --memory-mib set the version's sandbox limits
 (unset: the executor's defaults); try them first with rccctl game run.
 --snapshot-hz sends the players fewer states a second than the game ticks.
+--checkpoint-every makes the version's instances ship a checkpoint that often,
+to resume on another executor if theirs is lost (a spawn may set its own).
 Deploying the same module, assets and limits again creates no version.`,
 		Args: cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -41,6 +44,10 @@ Deploying the same module, assets and limits again creates no version.`,
 				return usageError{Err: fmt.Errorf("--name is required")}
 			}
 			if err := limits.check(); err != nil {
+				return err
+			}
+			ckpt, err := checkpointMs(checkpointEvery)
+			if err != nil {
 				return err
 			}
 			module, err := os.ReadFile(args[0])
@@ -57,7 +64,7 @@ Deploying the same module, assets and limits again creates no version.`,
 			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) (*rccv1.UploadVersionResponse, error) {
 				return c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
 					InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages(),
-					SnapshotHz: snapshotHz})
+					SnapshotHz: snapshotHz, CheckpointEveryMs: ckpt})
 			}, view[*rccv1.UploadVersionResponse]{json: jsonOf(deployJSON), table: func(w io.Writer, res *rccv1.UploadVersionResponse, now time.Time) error {
 				v := res.Version
 				if res.Unchanged {
@@ -76,6 +83,7 @@ Deploying the same module, assets and limits again creates no version.`,
 	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
 	addLimitFlags(cmd, &limits)
 	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default every tick; a spawn may set its own)")
+	cmd.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 0, "the instances' default checkpoint interval, to resume on another executor if theirs is lost (default none)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }
@@ -169,4 +177,15 @@ func writeVersionTable(w io.Writer, vs []*rccv1.GameVersion, now time.Time) erro
 			formatLimits(v.Limits), v.CreatedAt.AsTime().In(now.Location()).Format(time.DateTime), v.Description)
 	}
 	return tw.Flush()
+}
+
+// checkpointMs checks a --checkpoint-every and turns it into milliseconds.
+func checkpointMs(d time.Duration) (uint32, error) {
+	switch {
+	case d == 0:
+		return 0, nil
+	case d < 100*time.Millisecond || d > 24*time.Hour || d%time.Millisecond != 0:
+		return 0, usageError{Err: fmt.Errorf("--checkpoint-every %v: want 100ms to 24h, in whole milliseconds", d)}
+	}
+	return uint32(d / time.Millisecond), nil
 }

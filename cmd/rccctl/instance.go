@@ -103,6 +103,13 @@ func writeInstance(w io.Writer, in *rccv1.Instance, now time.Time) error {
 	if in.Record {
 		row("input log", "recorded (rccctl instance input-log "+in.Id+")")
 	}
+	if in.CheckpointEveryMs > 0 {
+		last := "none stored yet"
+		if in.CheckpointFrame > 0 {
+			last = fmt.Sprintf("the last at frame %d", in.CheckpointFrame)
+		}
+		row("checkpoints", fmt.Sprintf("every %v, %s", time.Duration(in.CheckpointEveryMs)*time.Millisecond, last))
+	}
 	row("created", in.CreatedAt.AsTime().In(now.Location()).Format(time.DateTime))
 	return tw.Flush()
 }
@@ -140,6 +147,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 		seed                uint64
 		respawn, record     bool
 		snapshotHz          uint32
+		checkpointEvery     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:               "spawn GAME",
@@ -153,6 +161,10 @@ func newInstanceSpawnCmd() *cobra.Command {
 			}
 			if lease < 0 || lease%time.Second != 0 {
 				return usageError{Err: fmt.Errorf("--lease %v: want a positive whole number of seconds", lease)}
+			}
+			ckpt, err := checkpointMs(checkpointEvery)
+			if err != nil {
+				return err
 			}
 			var ps *structpb.Struct
 			if paramsJSON != "" {
@@ -183,7 +195,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
 				return c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
 					LeaseSeconds: uint32(lease / time.Second), Labels: lbl, Params: ps, Seed: seed, Respawn: respawn,
-					Record: record, SnapshotHz: snapshotHz})
+					Record: record, SnapshotHz: snapshotHz, CheckpointEveryMs: ckpt})
 			}, instanceView)(cmd, args)
 		},
 	}
@@ -198,6 +210,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 	fl.BoolVar(&respawn, "respawn", false, "respawn on another executor if its executor is lost")
 	fl.BoolVar(&record, "record", false, "record the instance's input log on its executor (fetch it with instance input-log)")
 	fl.Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default the version's, or every tick)")
+	fl.DurationVar(&checkpointEvery, "checkpoint-every", 0, "ship a checkpoint this often, to resume on another executor if its executor is lost (default the version's, or none)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -67,6 +67,9 @@ type instanceOut struct {
 	Stats          *instanceStatsOut `json:"stats"`
 	CreatedAt      jsonTime          `json:"created_at"`
 	UpdatedAt      jsonTime          `json:"updated_at"`
+	// Checkpoints (docs/snapshots.md); left out when the instance has none.
+	CheckpointEveryMs uint32 `json:"checkpoint_every_ms,omitempty"`
+	CheckpointFrame   uint64 `json:"checkpoint_frame,omitempty"`
 }
 
 // instanceStatsOut are an instance's live figures.
@@ -86,7 +89,8 @@ func instanceJSON(in *rccv1.Instance, now time.Time) instanceOut {
 		ExecutorID: in.ExecutorId, WSURL: in.WsUrl, MaxPlayers: in.MaxPlayers, Players: in.Players, Reserved: in.Reserved,
 		Labels: mapJSON(in.Labels), Params: in.Params.AsMap(), Seed: in.Seed, LeaseMs: int64(in.LeaseSeconds) * 1000,
 		LeaseExpiresAt: tsJSON(in.LeaseExpiresAt), Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record,
-		ModuleSHA256: in.ModuleSha256, CreatedAt: tsJSON(in.CreatedAt), UpdatedAt: tsJSON(in.UpdatedAt)}
+		ModuleSHA256: in.ModuleSha256, CreatedAt: tsJSON(in.CreatedAt), UpdatedAt: tsJSON(in.UpdatedAt),
+		CheckpointEveryMs: in.CheckpointEveryMs, CheckpointFrame: in.CheckpointFrame}
 	if in.LeaseExpiresAt != nil && !terminal(in.State) {
 		out.LeaseLeftMs = max(in.LeaseExpiresAt.AsTime().Sub(now).Milliseconds(), 0)
 	}

@@ -150,7 +150,7 @@ func (r *recorded) onEvent(ev play.Event) {
 }
 
 // metricSum reads an executor's /metrics and adds up the series of name.
-func metricSum(t *testing.T, addr, name string) float64 {
+func metricSum(t testing.TB, addr, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

@@ -45,6 +45,9 @@ type executorConfig struct {
 	DrainMigrate bool
 	// ReconnectGrace is how long a disconnected player keeps the avatar.
 	ReconnectGrace time.Duration
+	// CheckpointInputsEvery is how often the frames run since the last
+	// shipment of a checkpointed instance go to the coordinator.
+	CheckpointInputsEvery time.Duration
 	// BlobCacheMiB and CodeCacheMiB bound the module and assets cache on
 	// disk and the compiled-code cache (0: the packages' defaults,
 	// negative: no bound).
@@ -173,6 +176,7 @@ told: executor_shutdown); a second signal skips the wait.`,
 	f.IntVar(&cfg.SocketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes, bounding the memory a stalled player holds and how soon the executor drops states for it (0: the kernel's default)")
 	f.BoolVar(&cfg.DrainMigrate, "drain-migrate", true, "on shutdown, first move the running instances to other executors, their players with them (live migration)")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
+	f.DurationVar(&cfg.CheckpointInputsEvery, "checkpoint-inputs-every", executor.DefaultCheckpointInputsEvery, "how often a checkpointed instance's latest frames (joins, leaves, inputs) are shipped to the coordinator: at most that much play is lost with the executor")
 	f.Int64Var(&cfg.BlobCacheMiB, "blob-cache-mib", agent.DefaultBlobCacheBytes>>20, "most MiB of modules and assets kept in DATA-DIR/executor; the least recently used that no instance uses go first (negative: no bound)")
 	f.Int64Var(&cfg.CodeCacheMiB, "code-cache-mib", wasmhost.DefaultCodeCacheBytes>>20, "most MiB of compiled modules kept, in memory and in DATA-DIR/executor/compiled; the least recently used that no instance runs go first (negative: no bound)")
 	cfg.TLS.addFlags(f, "the players' endpoint (wss://)", false)
@@ -287,7 +291,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, rn
 	ag, err := agent.New(ctx, agent.Config{
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
 		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB), Credentials: rn.creds, OnTokenRenewed: rn.onRenew, MigrateOnDrain: cfg.DrainMigrate,
-		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace,
+		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace, CheckpointInputsEvery: cfg.CheckpointInputsEvery,
 			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled"), CodeCacheBytes: mib(cfg.CodeCacheMiB)}},
 	})
 	if err != nil {

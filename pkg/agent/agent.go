@@ -228,6 +228,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	ecfg.Verifier = v
 	ecfg.OnChange = a.onChange
 	ecfg.FetchAssets = a.fetchAssets
+	if ecfg.Checkpoints == nil {
+		ecfg.Checkpoints = checkpointSink{a: a}
+	}
 	if ecfg.ReplayDir == "" {
 		ecfg.ReplayDir = filepath.Join(cfg.DataDir, "replays")
 	}
@@ -804,6 +807,13 @@ func (a *Agent) run(ctx, fetchCtx context.Context, s *rccv1.StartInstance) {
 		return stopReason
 	}
 	spec, err := a.spec(fetchCtx, in, v)
+	if err == nil && s.GetCheckpoint() != nil {
+		// Its executor was lost: it goes on from its checkpoint.
+		var info *rccv1.CheckpointInfo
+		if spec.Resume, info, err = a.fetchCheckpoint(fetchCtx, id); err == nil {
+			log.Info("resuming from a checkpoint", "frame", info.Frame, "last_frame", info.LastFrame, "snapshot_bytes", info.SnapshotSize)
+		}
+	}
 	if err != nil {
 		reason := done()
 		r := &rccv1.InstanceReport{InstanceId: id, State: lifecyclepb.StateToProto(lifecycle.Stopped), Reason: string(reason)}
@@ -850,6 +860,7 @@ func (a *Agent) spec(ctx context.Context, in *rccv1.Instance, v *rccv1.GameVersi
 		spec.MemoryLimitPages = l.MemoryLimitPages
 		spec.SnapshotHz = int(min(l.SnapshotHz, maxSnapshotHz))
 	}
+	spec.CheckpointEvery = time.Duration(in.CheckpointEveryMs) * time.Millisecond
 	if in.SnapshotHz != 0 { // the spawn's rate wins over the version's
 		spec.SnapshotHz = int(min(in.SnapshotHz, maxSnapshotHz))
 	}

@@ -156,6 +156,9 @@ type DeployRequest struct {
 	// SnapshotHz is how many states a second the players get (0: every
 	// tick); a spawn may set its own.
 	SnapshotHz uint32
+	// CheckpointEveryMs is the default checkpoint interval of the
+	// version's instances, in milliseconds (0: none).
+	CheckpointEveryMs uint32
 }
 
 // Deploy uploads a new version of a game. The coordinator checks the module
@@ -169,9 +172,9 @@ func (c *Client) Deploy(ctx context.Context, req DeployRequest) (*rccv1.UploadVe
 		as := sha256.Sum256(req.Assets)
 		hdr.AssetsSha256 = hex.EncodeToString(as[:])
 	}
-	if req.InitFuel != 0 || req.FrameFuel != 0 || req.MemoryLimitPages != 0 || req.SnapshotHz != 0 {
+	if req.InitFuel != 0 || req.FrameFuel != 0 || req.MemoryLimitPages != 0 || req.SnapshotHz != 0 || req.CheckpointEveryMs != 0 {
 		hdr.Limits = &rccv1.Limits{InitFuel: req.InitFuel, FrameFuel: req.FrameFuel, MemoryLimitPages: req.MemoryLimitPages,
-			SnapshotHz: req.SnapshotHz}
+			SnapshotHz: req.SnapshotHz, CheckpointEveryMs: req.CheckpointEveryMs}
 	}
 	stream, err := c.Games.UploadVersion(ctx)
 	if err != nil {

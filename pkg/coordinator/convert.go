@@ -52,6 +52,7 @@ func instanceProto(in store.Instance) *rccv1.Instance {
 		Params: paramsProto(in.Params), Seed: in.Seed, LeaseSeconds: in.LeaseSeconds, LeaseExpiresAt: tsOf(in.LeaseExpiresAt),
 		Respawn: in.Respawn, RespawnedFrom: in.RespawnedFrom, Record: in.Record, SnapshotHz: in.SnapshotHz, Reason: string(in.Reason), CreatedAt: tsOf(in.CreatedAt),
 		UpdatedAt: tsOf(in.UpdatedAt), ModuleSha256: in.ModuleSHA256, Stats: instanceStatsProto(in.Stats),
+		CheckpointEveryMs: uint32(in.CheckpointEvery.Milliseconds()), CheckpointFrame: in.CheckpointFrame,
 	}
 }
 
@@ -83,7 +84,7 @@ func versionProto(v store.Version) *rccv1.GameVersion {
 		Game: v.Game, Version: v.Version, ModuleSha256: v.ModuleSHA256, ModuleSize: v.ModuleSize,
 		AssetsSha256: v.AssetsSHA256, AssetsSize: v.AssetsSize, Description: v.Description, CreatedAt: tsOf(v.CreatedAt),
 		Limits: &rccv1.Limits{InitFuel: v.Limits.InitFuel, FrameFuel: v.Limits.FrameFuel, MemoryLimitPages: v.Limits.MemoryLimitPages,
-			SnapshotHz: v.Limits.SnapshotHz},
+			SnapshotHz: v.Limits.SnapshotHz, CheckpointEveryMs: uint32(v.Limits.CheckpointEvery.Milliseconds())},
 	}
 }
 

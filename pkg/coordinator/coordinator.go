@@ -268,24 +268,27 @@ func Policy() auth.Policy {
 	both := []auth.Role{auth.RoleAdmin, auth.RoleExecutor}
 	return auth.Policy{
 		Rules: map[string][]auth.Role{
-			rccv1.GameService_ServiceDesc.ServiceName:            admin,
-			rccv1.GameService_GetVersion_FullMethodName:          both,
-			rccv1.GameService_FetchBlob_FullMethodName:           both,
-			rccv1.InstanceService_ServiceDesc.ServiceName:        admin,
-			rccv1.InstanceService_Join_FullMethodName:            {auth.RoleAdmin, auth.RolePlayer},
-			rccv1.ExecutorService_ServiceDesc.ServiceName:        admin,
-			rccv1.ExecutorService_Register_FullMethodName:        exec,
-			rccv1.ExecutorService_Heartbeat_FullMethodName:       exec,
-			rccv1.ExecutorService_Assignments_FullMethodName:     exec,
-			rccv1.ExecutorService_ReportInstance_FullMethodName:  exec,
-			rccv1.ExecutorService_AppendLogs_FullMethodName:      exec,
-			rccv1.ExecutorService_Drain_FullMethodName:           both,
-			rccv1.ExecutorService_PublicKeys_FullMethodName:      both,
-			rccv1.ExecutorService_RenewToken_FullMethodName:      exec,
-			rccv1.ExecutorService_ReportMigration_FullMethodName: exec,
-			rccv1.ExecutorService_ReportUpgrade_FullMethodName:   exec,
-			rccv1.ExecutorService_ReportShadow_FullMethodName:    exec,
-			rccv1.WatchService_ServiceDesc.ServiceName:           admin,
+			rccv1.GameService_ServiceDesc.ServiceName:                   admin,
+			rccv1.GameService_GetVersion_FullMethodName:                 both,
+			rccv1.GameService_FetchBlob_FullMethodName:                  both,
+			rccv1.InstanceService_ServiceDesc.ServiceName:               admin,
+			rccv1.InstanceService_Join_FullMethodName:                   {auth.RoleAdmin, auth.RolePlayer},
+			rccv1.ExecutorService_ServiceDesc.ServiceName:               admin,
+			rccv1.ExecutorService_Register_FullMethodName:               exec,
+			rccv1.ExecutorService_Heartbeat_FullMethodName:              exec,
+			rccv1.ExecutorService_Assignments_FullMethodName:            exec,
+			rccv1.ExecutorService_ReportInstance_FullMethodName:         exec,
+			rccv1.ExecutorService_AppendLogs_FullMethodName:             exec,
+			rccv1.ExecutorService_Drain_FullMethodName:                  both,
+			rccv1.ExecutorService_PublicKeys_FullMethodName:             both,
+			rccv1.ExecutorService_RenewToken_FullMethodName:             exec,
+			rccv1.ExecutorService_ReportMigration_FullMethodName:        exec,
+			rccv1.ExecutorService_ReportUpgrade_FullMethodName:          exec,
+			rccv1.ExecutorService_SaveCheckpoint_FullMethodName:         exec,
+			rccv1.ExecutorService_AppendCheckpointInputs_FullMethodName: exec,
+			rccv1.ExecutorService_GetCheckpoint_FullMethodName:          exec,
+			rccv1.ExecutorService_ReportShadow_FullMethodName:           exec,
+			rccv1.WatchService_ServiceDesc.ServiceName:                  admin,
 		},
 		OpenHealth:     true,
 		OpenReflection: true,
@@ -454,6 +457,11 @@ func (c *Coordinator) reap(ctx context.Context, expireExecutors bool) error {
 	for _, in := range lost.Lost {
 		c.instanceChanged(ctx, in)
 	}
+	for _, in := range lost.Resumed {
+		c.metrics.resumed.Inc()
+		c.log.Info("instance of a lost executor to resume from its checkpoint", "instance", in.ID, "checkpoint_frame", in.CheckpointFrame)
+		c.instanceChanged(ctx, in)
+	}
 	for _, in := range lost.Respawned {
 		c.log.Info("instance respawned", "instance", in.ID, "from", in.RespawnedFrom, "executor", in.ExecutorID)
 		c.instanceChanged(ctx, in)
@@ -578,7 +586,7 @@ func grpcError(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExecutorLost):
 		code = codes.FailedPrecondition
-	case errors.Is(err, store.ErrNoExecutor), errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrNoExecutor), errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrResuming):
 		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled

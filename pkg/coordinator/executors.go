@@ -327,7 +327,12 @@ func (a *assigner) apply(ctx context.Context, in store.Instance) error {
 			v = versionProto(sv)
 			a.versions[key] = v
 		}
-		if err := a.send(&rccv1.Assignment{Kind: &rccv1.Assignment_Start{Start: &rccv1.StartInstance{Instance: instanceProto(in), Version: v}}}); err != nil {
+		start := &rccv1.StartInstance{Instance: instanceProto(in), Version: v}
+		if in.CheckpointFrame > 0 {
+			// Resumed from it (checkpoints.go); the executor fetches it.
+			start.Checkpoint = &rccv1.CheckpointInfo{Frame: in.CheckpointFrame}
+		}
+		if err := a.send(&rccv1.Assignment{Kind: &rccv1.Assignment_Start{Start: start}}); err != nil {
 			return err
 		}
 		a.started[in.ID] = true

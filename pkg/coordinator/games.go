@@ -51,7 +51,12 @@ func limitsFromProto(l *rccv1.Limits) (store.Limits, error) {
 	if l.SnapshotHz > MaxSnapshotHz {
 		return store.Limits{}, invalid("upload: snapshot_hz %d is above the maximum of %d", l.SnapshotHz, MaxSnapshotHz)
 	}
-	return store.Limits{InitFuel: l.InitFuel, FrameFuel: l.FrameFuel, MemoryLimitPages: l.MemoryLimitPages, SnapshotHz: l.SnapshotHz}, nil
+	every, err := checkpointEvery("upload: checkpoint_every_ms", l.CheckpointEveryMs)
+	if err != nil {
+		return store.Limits{}, err
+	}
+	return store.Limits{InitFuel: l.InitFuel, FrameFuel: l.FrameFuel, MemoryLimitPages: l.MemoryLimitPages, SnapshotHz: l.SnapshotHz,
+		CheckpointEvery: every}, nil
 }
 
 type gameService struct {

@@ -49,9 +49,11 @@ const (
 // MaxMessageBytes, each up to MaxRecvMessageBytes: the upload stream's
 // chunks and the executors' reports.
 var methodLimits = map[string]int{
-	rccv1.GameService_UploadVersion_FullMethodName:  MaxRecvMessageBytes,
-	rccv1.ExecutorService_AppendLogs_FullMethodName: MaxRecvMessageBytes,
-	rccv1.ExecutorService_Heartbeat_FullMethodName:  MaxRecvMessageBytes,
+	rccv1.GameService_UploadVersion_FullMethodName:              MaxRecvMessageBytes,
+	rccv1.ExecutorService_AppendLogs_FullMethodName:             MaxRecvMessageBytes,
+	rccv1.ExecutorService_Heartbeat_FullMethodName:              MaxRecvMessageBytes,
+	rccv1.ExecutorService_SaveCheckpoint_FullMethodName:         MaxRecvMessageBytes,
+	rccv1.ExecutorService_AppendCheckpointInputs_FullMethodName: MaxRecvMessageBytes,
 }
 
 // methodLimit is the largest request message of fullMethod.

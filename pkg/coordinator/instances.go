@@ -62,6 +62,9 @@ func (s *instanceService) Spawn(ctx context.Context, req *rccv1.SpawnRequest) (*
 		return nil, invalid("snapshot_hz %d is above the maximum of %d", req.SnapshotHz, MaxSnapshotHz)
 	}
 	spec.SnapshotHz = req.SnapshotHz
+	if spec.CheckpointEvery, err = checkpointEvery("checkpoint_every_ms", req.CheckpointEveryMs); err != nil {
+		return nil, err
+	}
 	if spec.Params, err = paramsJSON(req.Params); err != nil {
 		return nil, invalid("params: %v", err)
 	}

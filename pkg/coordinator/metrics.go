@@ -21,6 +21,10 @@ type metrics struct {
 	streams       prometheus.Gauge
 	logEntries    prometheus.Counter
 	logFollowers  prometheus.Gauge
+	// Checkpoints (checkpoints.go).
+	checkpoints     prometheus.Counter
+	checkpointBytes prometheus.Counter
+	resumed         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,17 +36,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rcc_coordinator_join_duration_seconds", Help: "Time to place a player, store included.",
 			Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, 1},
 		}),
-		spawns:        prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_spawns_total", Help: "Instances spawned by Spawn."}),
-		deploys:       prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_deploys_total", Help: "Game versions uploaded."}),
-		leasesExpired: prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_leases_expired_total", Help: "Instances ended by lease expiry."}),
-		executorsLost: prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_executors_lost_total", Help: "Executors declared lost after missed heartbeats."}),
-		seatsReleased: prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_seats_released_total", Help: "Seat reservations released unused."}),
-		streams:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "rcc_coordinator_assignment_streams", Help: "Executors' open assignment streams on this coordinator."}),
-		logEntries:    prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_log_entries_total", Help: "Instance log entries stored from executors' pushes."}),
-		logFollowers:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "rcc_coordinator_log_followers", Help: "Logs streams following an instance on this coordinator."}),
+		spawns:          prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_spawns_total", Help: "Instances spawned by Spawn."}),
+		deploys:         prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_deploys_total", Help: "Game versions uploaded."}),
+		leasesExpired:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_leases_expired_total", Help: "Instances ended by lease expiry."}),
+		executorsLost:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_executors_lost_total", Help: "Executors declared lost after missed heartbeats."}),
+		seatsReleased:   prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_seats_released_total", Help: "Seat reservations released unused."}),
+		streams:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "rcc_coordinator_assignment_streams", Help: "Executors' open assignment streams on this coordinator."}),
+		logEntries:      prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_log_entries_total", Help: "Instance log entries stored from executors' pushes."}),
+		logFollowers:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "rcc_coordinator_log_followers", Help: "Logs streams following an instance on this coordinator."}),
+		checkpoints:     prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_checkpoints_total", Help: "Instance checkpoints (snapshots) stored from executors."}),
+		checkpointBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_checkpoint_bytes_total", Help: "Bytes of the instance checkpoints stored."}),
+		resumed:         prometheus.NewCounter(prometheus.CounterOpts{Name: "rcc_coordinator_instances_resumed_total", Help: "Instances of lost executors placed again to resume from their checkpoint."}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.joins, m.joinSeconds, m.spawns, m.deploys, m.leasesExpired, m.executorsLost, m.seatsReleased, m.streams, m.logEntries, m.logFollowers} {
+		for _, c := range []prometheus.Collector{m.joins, m.joinSeconds, m.spawns, m.deploys, m.leasesExpired, m.executorsLost, m.seatsReleased, m.streams, m.logEntries, m.logFollowers,
+			m.checkpoints, m.checkpointBytes, m.resumed} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -54,6 +54,8 @@ type executorStore interface {
 	AppendLogs(ctx context.Context, executorID string, batches []store.LogBatch, keep int, now time.Time) (refused []string, err error)
 	// assignerStore: what an assignment stream reads.
 	assignerStore
+	// checkpointStore: the checkpoints executors ship.
+	checkpointStore
 }
 
 // assignerStore is what an assignment stream reads.

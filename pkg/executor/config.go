@@ -104,6 +104,15 @@ type Config struct {
 	// moving here: a migration's target fetches them as a spawn does,
 	// before the move. Without it, instances with assets cannot move here.
 	FetchAssets func(ctx context.Context, instanceID, sha256 string) (fs.FS, error)
+	// Checkpoints receives the checkpoints of the instances whose spec
+	// asks for them (InstanceSpec.CheckpointEvery; checkpoint.go): without
+	// it, no instance is checkpointed.
+	Checkpoints CheckpointSink
+	// CheckpointInputsEvery is how often the frames run since the last
+	// shipment go to Checkpoints (default DefaultCheckpointInputsEvery, at
+	// most the instance's checkpoint interval): what a lost executor loses
+	// is at most that much play, plus the shipment's own time.
+	CheckpointInputsEvery time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -201,6 +210,14 @@ type InstanceSpec struct {
 	// closed then when it is an io.Closer (also when Start fails). A write
 	// error stops the recording, not the instance.
 	Record io.Writer
+	// CheckpointEvery, when set and Config.Checkpoints is, is how often a
+	// snapshot of the instance is taken at a frame boundary and shipped to
+	// Config.Checkpoints, with the frames run after it (checkpoint.go).
+	CheckpointEvery time.Duration
+	// Resume, when set, starts the instance from a checkpoint instead of
+	// from init: the snapshot is restored and the frames logged after it
+	// are run again, as fast as they go, before it runs live.
+	Resume *Resume
 }
 
 func (s InstanceSpec) validate() error {

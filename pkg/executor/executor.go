@@ -172,7 +172,14 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	ex.changed(in)
 
 	start := time.Now()
-	w, err := ex.instantiate(ctx, in, module)
+	var w *wasmhost.Instance
+	var err error
+	if spec.Resume != nil {
+		in.spec.Resume = nil // not kept for the instance's life
+		w, err = ex.resume(ctx, in, module, spec.Resume)
+	} else {
+		w, err = ex.instantiate(ctx, in, module)
+	}
 	if err != nil {
 		in.end(ctx, StateFailed, err)
 		return fmt.Errorf("start instance %s: %w", spec.ID, err)
@@ -200,6 +207,9 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 	in.logs.event(0, EventStarted, fmt.Sprintf("running %s version %s at %d Hz, %d players at most",
 		spec.Game, spec.Version, spec.TickHz, spec.MaxPlayers))
 	ex.changed(in)
+	if in.ckpt != nil {
+		go in.ckpt.run(context.WithoutCancel(ctx))
+	}
 	ex.sched.add(in, time.Now())
 	return nil
 }

@@ -83,6 +83,12 @@ type InstanceStatus struct {
 	// they used; all 0 before the first frame.
 	TickP50, TickP99 time.Duration
 	FuelP50, FuelMax int64
+
+	// Resumed says how the instance resumed from a checkpoint; nil when
+	// it started from init (or moved here live).
+	Resumed *ResumeStatus
+	// Checkpoint describes its checkpoints; nil when it has none.
+	Checkpoint *CheckpointStatus
 }
 
 // instance is one game instance on the executor.
@@ -136,6 +142,8 @@ type instance struct {
 	mig      migration     // live migration (migrate.go)
 	upg      *probation    // a hot upgrade on trial, under guestMu (upgrade.go)
 	shadow   *shadow       // a shadow run, under guestMu (shadow.go)
+	ckpt     *checkpointer // checkpoints (checkpoint.go); nil when off
+	resumed  *ResumeStatus // under hostMu; set by a resume from a checkpoint
 }
 
 // member is a player in the game; sess is nil while disconnected.
@@ -158,6 +166,7 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 	}
 	in.mig.module = spec.Module // for a migration's target; the spec drops it
 	in.spec.Module = nil
+	in.ckpt = newCheckpointer(in)
 	in.sessions.Store(&[]*session{})
 	return in
 }
@@ -178,6 +187,10 @@ func (in *instance) status() InstanceStatus {
 		Reason: in.reason, Detail: in.detail, InGame: len(in.roster),
 		StartedAt: in.startedAt, EndedAt: in.endedAt,
 	}
+	if in.resumed != nil {
+		r := *in.resumed
+		st.Resumed = &r
+	}
 	in.hostMu.Unlock()
 	for _, s := range *in.sessions.Load() {
 		st.Players = append(st.Players, s.player)
@@ -193,6 +206,10 @@ func (in *instance) status() InstanceStatus {
 		st.MemoryBytes, st.LastFrame, st.FuelLastFrame = s.MemoryBytes, s.LastFrame, s.FuelUsed
 	}
 	st.TickP50, st.TickP99, st.FuelP50, st.FuelMax = in.recent.summary()
+	if in.ckpt != nil {
+		cs := in.ckpt.stats.status()
+		st.Checkpoint = &cs
+	}
 	return st
 }
 
@@ -284,6 +301,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	if in.rec != nil {
 		in.rec.frame(in.frame.Load()+1, in.events, stateBytes, err != nil)
 	}
+	if in.ckpt != nil && err == nil && in.upg == nil {
+		in.ckpt.frame(in.frame.Load()+1, in.events, stateBytes)
+	}
 	if err != nil {
 		clear(in.events)
 		in.endGuestLocked(ctx, StateFailed, err)
@@ -296,6 +316,9 @@ func (in *instance) runFrame(ctx context.Context) bool {
 	in.ex.observeFrame(dur, fuel)
 	in.shadowLiveFrame(n, stateBytes, dur, fuel)
 	clear(in.events) // drop references to player ids and input bytes
+	if in.ckpt != nil {
+		in.ckpt.snapshotDue(n, time.Now())
+	}
 
 	sessions := *in.sessions.Load()
 	if len(sessions) == 0 {

@@ -29,6 +29,15 @@ type metrics struct {
 	coalesced     prometheus.Counter
 	inputsDropped *prometheus.CounterVec
 	closes        *prometheus.CounterVec
+
+	// Checkpoints (checkpoint.go).
+	checkpoints        prometheus.Counter
+	checkpointFrames   prometheus.Counter
+	checkpointFailures prometheus.Counter
+	checkpointPause    prometheus.Histogram
+	checkpointBytes    prometheus.Histogram
+	checkpointShip     prometheus.Histogram
+	resumeSeconds      prometheus.Histogram
 }
 
 func newMetrics(ex *Executor) *metrics {
@@ -72,11 +81,37 @@ func newMetrics(ex *Executor) *metrics {
 			Name: "rcc_executor_player_closes_total", Help: "Player connections closed or refused by the server, by close code name.",
 		}, []string{"code"}),
 	}
+	m.checkpoints = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rcc_executor_checkpoints_total", Help: "Checkpoint snapshots shipped to the coordinator.",
+	})
+	m.checkpointFrames = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rcc_executor_checkpoint_frames_total", Help: "Frames (with their joins, leaves and inputs) shipped after the checkpoints.",
+	})
+	m.checkpointFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rcc_executor_checkpoint_failures_total", Help: "Checkpoint snapshots refused and shipments failed (tried again).",
+	})
+	m.checkpointPause = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "rcc_executor_checkpoint_pause_seconds", Help: "Time a checkpoint holds its instance's frames: the snapshot's copy of the memory.",
+		Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .002, .004, .008, .016, .025, .05},
+	})
+	m.checkpointBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "rcc_executor_checkpoint_bytes", Help: "Size of the checkpoint snapshots shipped (compressed), in bytes.",
+		Buckets: prometheus.ExponentialBuckets(4<<10, 4, 9),
+	})
+	m.checkpointShip = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "rcc_executor_checkpoint_ship_seconds", Help: "Time to encode a checkpoint snapshot and store it at the coordinator.",
+		Buckets: []float64{.001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	})
+	m.resumeSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "rcc_executor_checkpoint_resume_seconds", Help: "Time to restore an instance from its checkpoint and replay the frames logged after it.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	})
 	m.inputsDropped.WithLabelValues("rate")
 	m.inputsDropped.WithLabelValues("queue_full")
 	cache := func() wasmhost.CacheStats { return ex.engine.CacheStats() }
 	m.reg.MustRegister(m.players, m.tick, m.frames, m.fuel, m.overruns, m.skipped, m.statesDropped, m.bytesSent, m.statesSent, m.coalesced,
 		m.inputsDropped, m.closes, &instanceCollector{ex: ex},
+		m.checkpoints, m.checkpointFrames, m.checkpointFailures, m.checkpointPause, m.checkpointBytes, m.checkpointShip, m.resumeSeconds,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "rcc_executor_module_compilations_total", Help: "Modules compiled (once per module content, however many instances start at once).",
 		}, func() float64 { return float64(cache().Compilations) }),

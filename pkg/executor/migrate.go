@@ -118,6 +118,8 @@ type migrateHeader struct {
 	// AssetsSHA256 names the version's assets, which the target fetches
 	// at the prepare.
 	AssetsSHA256 string `json:"assets_sha256,omitempty"`
+	// CheckpointEveryMs is the instance's checkpoint interval (0: none).
+	CheckpointEveryMs int64 `json:"checkpoint_every_ms,omitempty"`
 	// Handover maps each player's hand-over ticket to the player.
 	Handover map[string]string `json:"handover,omitempty"`
 }
@@ -151,7 +153,8 @@ func (ex *Executor) Migrate(ctx context.Context, id string, to MigrateTarget) (M
 	spec := in.spec
 	head := migrateHeader{Game: spec.Game, Version: spec.Version, Seed: spec.Seed, MaxPlayers: spec.MaxPlayers,
 		TickHz: spec.TickHz, Params: spec.Params, MemoryLimitPages: spec.MemoryLimitPages,
-		InitFuel: spec.InitFuel, FrameFuel: spec.FrameFuel, AssetsSHA256: spec.AssetsSHA256}
+		InitFuel: spec.InitFuel, FrameFuel: spec.FrameFuel, AssetsSHA256: spec.AssetsSHA256,
+		CheckpointEveryMs: spec.CheckpointEvery.Milliseconds()}
 	// The target compiles (and fetches the assets) while the instance
 	// still runs here.
 	if err := postMigration(ctx, to, base+"/migrate/"+url.PathEscape(id)+"/prepare", head, in.mig.module); err != nil {
@@ -476,7 +479,8 @@ func (ex *Executor) serveMove(w http.ResponseWriter, r *http.Request) {
 	ph := prep.head
 	spec := InstanceSpec{ID: id, Game: ph.Game, Version: ph.Version, Seed: ph.Seed, MaxPlayers: ph.MaxPlayers,
 		TickHz: ph.TickHz, Params: ph.Params, MemoryLimitPages: ph.MemoryLimitPages, InitFuel: ph.InitFuel,
-		FrameFuel: ph.FrameFuel, Module: prep.bytes, Assets: prep.assets, AssetsSHA256: ph.AssetsSHA256}
+		FrameFuel: ph.FrameFuel, Module: prep.bytes, Assets: prep.assets, AssetsSHA256: ph.AssetsSHA256,
+		CheckpointEvery: time.Duration(ph.CheckpointEveryMs) * time.Millisecond}
 	if err := ex.adopt(r.Context(), spec, prep.module, snap, head.Handover); err != nil {
 		http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 		return
@@ -521,6 +525,9 @@ func (ex *Executor) adopt(ctx context.Context, spec InstanceSpec, m *wasmhost.Mo
 	in.log.Info("instance running after migration", "frame", snap.Frame, "players", len(snap.Players))
 	in.logs.event(snap.Frame, EventStarted, fmt.Sprintf("moved here at frame %d, %d players", snap.Frame, len(snap.Players)))
 	ex.changed(in)
+	if in.ckpt != nil {
+		go in.ckpt.run(context.WithoutCancel(ctx))
+	}
 	ex.sched.add(in, now)
 	return nil
 }

@@ -260,6 +260,34 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 				if before.State == StateStopping {
 					state = StateStopped
 				}
+				if state == StateLost && before.CheckpointFrame > 0 && before.LeaseExpiresAt.After(p.Now) {
+					// Resumed from its checkpoint by the executor the
+					// next AssignPending places it on.
+					why := fmt.Sprintf("executor %s lost; resuming from the checkpoint at frame %d", x.Name, before.CheckpointFrame)
+					// Placed at once when an executor can take it, so
+					// that a player's Join finds it there.
+					to, err := pickExecutor(ctx, c, p)
+					if err != nil {
+						return err
+					}
+					next := StatePending
+					if to != "" {
+						next = StateStarting
+					}
+					if _, err := c.exec(ctx, `UPDATE instances SET state = ?, executor_id = ?, reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
+						string(next), to, why, ms(p.Now), iid); err != nil {
+						return err
+					}
+					if _, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id = ?`, iid); err != nil {
+						return err
+					}
+					resumed, err := getInstance(ctx, c, iid)
+					if err != nil {
+						return err
+					}
+					out.Resumed = append(out.Resumed, resumed)
+					continue
+				}
 				if _, err := c.exec(ctx, `UPDATE instances SET state = ?, reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
 					string(state), reason, ms(p.Now), iid); err != nil {
 					return err
@@ -278,7 +306,7 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 				left := uint32(before.LeaseExpiresAt.Sub(p.Now).Seconds()) + 1
 				spec := SpawnSpec{ID: NewID("i-"), Game: before.Game, Version: before.Version, MaxPlayers: before.MaxPlayers,
 					LeaseSeconds: left, Labels: before.Labels, Params: before.Params, Seed: before.Seed, Respawn: true, RespawnedFrom: before.ID,
-					Record: before.Record, SnapshotHz: before.SnapshotHz}
+					Record: before.Record, SnapshotHz: before.SnapshotHz, CheckpointEvery: before.CheckpointEvery}
 				in, err := spawn(ctx, c, spec, p)
 				if err != nil {
 					return err

@@ -123,16 +123,17 @@ func (s *db) ReadBlob(ctx context.Context, sha string, fn func(size int64, chunk
 }
 
 const versionCols = `game, version, module_sha256, module_size, assets_sha256, assets_size, description, created_at,
-	init_fuel, frame_fuel, memory_limit_pages, snapshot_hz`
+	init_fuel, frame_fuel, memory_limit_pages, snapshot_hz, checkpoint_every_ms`
 
 func scanVersion(r row) (Version, error) {
 	var v Version
-	var ver, created, initFuel, frameFuel, pages, snapshotHz int64
+	var ver, created, initFuel, frameFuel, pages, snapshotHz, ckptEvery int64
 	err := r.Scan(&v.Game, &ver, &v.ModuleSHA256, &v.ModuleSize, &v.AssetsSHA256, &v.AssetsSize, &v.Description, &created,
-		&initFuel, &frameFuel, &pages, &snapshotHz)
+		&initFuel, &frameFuel, &pages, &snapshotHz, &ckptEvery)
 	v.Version = uint32(ver)
 	v.CreatedAt = fromMs(created)
-	v.Limits = Limits{InitFuel: uint64(initFuel), FrameFuel: uint64(frameFuel), MemoryLimitPages: uint32(pages), SnapshotHz: uint32(snapshotHz)}
+	v.Limits = Limits{InitFuel: uint64(initFuel), FrameFuel: uint64(frameFuel), MemoryLimitPages: uint32(pages), SnapshotHz: uint32(snapshotHz),
+		CheckpointEvery: time.Duration(ckptEvery) * time.Millisecond}
 	return v, err
 }
 
@@ -208,9 +209,10 @@ func (s *db) CreateVersion(ctx context.Context, nv NewVersion) (Version, bool, e
 				AssetsSHA256: nv.AssetsSHA256, AssetsSize: assetsSize, Description: nv.Description, Limits: nv.Limits,
 				CreatedAt: fromMs(ms(nv.Now))}
 			unchanged = false
-			_, err = c.exec(ctx, `INSERT INTO versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			_, err = c.exec(ctx, `INSERT INTO versions (`+versionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				out.Game, int64(out.Version), out.ModuleSHA256, out.ModuleSize, out.AssetsSHA256, out.AssetsSize, out.Description, ms(nv.Now),
-				int64(nv.Limits.InitFuel), int64(nv.Limits.FrameFuel), int64(nv.Limits.MemoryLimitPages), int64(nv.Limits.SnapshotHz))
+				int64(nv.Limits.InitFuel), int64(nv.Limits.FrameFuel), int64(nv.Limits.MemoryLimitPages), int64(nv.Limits.SnapshotHz),
+				nv.Limits.CheckpointEvery.Milliseconds())
 			return err
 		})
 		if !errors.Is(err, ErrConflict) {

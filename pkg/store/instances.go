@@ -14,7 +14,8 @@ import (
 
 const instanceCols = `i.id, i.game, i.version, i.module_sha256, i.state, i.executor_id, COALESCE(e.ws_url, ''),
 	i.max_players, i.players, i.reserved, i.labels, i.params, i.seed, i.lease_seconds, i.lease_expires_at,
-	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record, i.snapshot_hz`
+	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record, i.snapshot_hz,
+	i.checkpoint_every_ms, COALESCE((SELECT c.frame FROM checkpoints c WHERE c.instance_id = i.id), 0)`
 
 const instanceFrom = ` FROM instances i LEFT JOIN executors e ON e.id = i.executor_id`
 
@@ -45,11 +46,11 @@ func scanInstanceWithStats(r row) (Instance, error) {
 // scanInstanceWith scans instanceCols, then extra.
 func scanInstanceWith(r row, extra ...any) (Instance, error) {
 	var in Instance
-	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated, record, snapshotHz int64
+	var version, maxp, players, reserved, seed, leaseSec, leaseExp, respawn, created, updated, record, snapshotHz, ckptEvery, ckptFrame int64
 	var state, labels string
 	dest := []any{&in.ID, &in.Game, &version, &in.ModuleSHA256, &state, &in.ExecutorID, &in.WSURL,
 		&maxp, &players, &reserved, &labels, &in.Params, &seed, &leaseSec, &leaseExp,
-		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated, &record, &snapshotHz}
+		&respawn, &in.RespawnedFrom, &in.Reason, &created, &updated, &record, &snapshotHz, &ckptEvery, &ckptFrame}
 	err := r.Scan(append(dest, extra...)...)
 	in.Version, in.State = uint32(version), InstanceState(state)
 	in.MaxPlayers, in.Players, in.Reserved = uint32(maxp), uint32(players), uint32(reserved)
@@ -57,6 +58,8 @@ func scanInstanceWith(r row, extra ...any) (Instance, error) {
 	in.LeaseExpiresAt, in.Respawn, in.Record = fromMs(leaseExp), respawn != 0, record != 0
 	in.CreatedAt, in.UpdatedAt = fromMs(created), fromMs(updated)
 	in.SnapshotHz = uint32(snapshotHz)
+	in.CheckpointEvery = time.Duration(ckptEvery) * time.Millisecond
+	in.CheckpointFrame = uint64(ckptFrame)
 	return in, err
 }
 
@@ -91,16 +94,19 @@ func insertInstance(ctx context.Context, c conn, spec SpawnSpec, v Version, exec
 	if spec.Seed == 0 {
 		spec.Seed = randomSeed()
 	}
+	if spec.CheckpointEvery == 0 {
+		spec.CheckpointEvery = v.Limits.CheckpointEvery
+	}
 	state := StatePending
 	if executor != "" {
 		state = StateStarting
 	}
 	_, err := c.exec(ctx, `INSERT INTO instances (id, game, version, module_sha256, state, executor_id, max_players, players, reserved,
-		labels, params, seed, lease_seconds, lease_expires_at, respawn, respawned_from, reason, created_at, updated_at, record, snapshot_hz)
-		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?)`,
+		labels, params, seed, lease_seconds, lease_expires_at, respawn, respawned_from, reason, created_at, updated_at, record, snapshot_hz, checkpoint_every_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)`,
 		spec.ID, spec.Game, int64(v.Version), v.ModuleSHA256, string(state), executor, int64(spec.MaxPlayers), int64(reserved),
 		encodeLabels(spec.Labels), spec.Params, int64(spec.Seed), int64(spec.LeaseSeconds),
-		ms(now.Add(time.Duration(spec.LeaseSeconds)*time.Second)), b2i(spec.Respawn), spec.RespawnedFrom, ms(now), ms(now), b2i(spec.Record), int64(spec.SnapshotHz))
+		ms(now.Add(time.Duration(spec.LeaseSeconds)*time.Second)), b2i(spec.Respawn), spec.RespawnedFrom, ms(now), ms(now), b2i(spec.Record), int64(spec.SnapshotHz), spec.CheckpointEvery.Milliseconds())
 	return err
 }
 
@@ -402,6 +408,9 @@ func (s *db) PurgeInstances(ctx context.Context, before time.Time) (int, error) 
 		}
 		if _, err := c.exec(ctx, `DELETE FROM instance_logs WHERE instance_id IN
 			(SELECT id FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?)`, ms(before)); err != nil {
+			return err
+		}
+		if err := dropCheckpoints(ctx, c, `SELECT id FROM instances WHERE state IN ('stopped', 'failed', 'lost') AND updated_at < ?`, ms(before)); err != nil {
 			return err
 		}
 		var err error

@@ -288,7 +288,8 @@ WITH v AS (
 )
 SELECT i.id, i.game, i.version, i.module_sha256, i.state, i.executor_id, COALESCE(e.ws_url, ''),
 	i.max_players, i.players, i.reserved, i.labels, i.params, i.seed, i.lease_seconds, i.lease_expires_at,
-	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record, i.snapshot_hz
+	i.respawn, i.respawned_from, i.reason, i.created_at, i.updated_at, i.record, i.snapshot_hz,
+	i.checkpoint_every_ms, COALESCE((SELECT c.frame FROM checkpoints c WHERE c.instance_id = i.id), 0)
 FROM upd i LEFT JOIN executors e ON e.id = i.executor_id`
 
 // joinExisting implements fastJoiner.

@@ -25,6 +25,10 @@ var (
 	// ErrUnavailable: the database cannot be reached; the call may succeed
 	// when retried.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrResuming: Join found no room but a matching instance that is
+	// resuming from its checkpoint after its executor was lost; the call
+	// succeeds when retried once it runs again.
+	ErrResuming = errors.New("resuming from its checkpoint on another executor; try again")
 )
 
 // InstanceState is the lifecycle state of an instance: lifecycle.State,
@@ -71,6 +75,9 @@ type Limits struct {
 	// SnapshotHz is how many states a second the players get (0: every
 	// tick); not a sandbox budget, but set at deploy with them.
 	SnapshotHz uint32
+	// CheckpointEvery is the default checkpoint interval of the version's
+	// instances (0: none); a spawn may set its own.
+	CheckpointEvery time.Duration
 }
 
 // Version is one deployed module of a game.
@@ -119,9 +126,14 @@ type Instance struct {
 	Record bool
 	// SnapshotHz is the spawn's snapshot rate, 0 for the version's.
 	SnapshotHz uint32
-	Reason     lifecycle.Reason
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// CheckpointEvery is how often the executor ships a checkpoint of the
+	// instance (0: never); CheckpointFrame the frame of the newest one
+	// stored (0: none), filled on reads.
+	CheckpointEvery time.Duration
+	CheckpointFrame uint64
+	Reason          lifecycle.Reason
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 	// Stats are the live figures of the executor's last heartbeat that
 	// reported them; nil when there are none. Filled by GetInstance and
 	// ListInstances only.
@@ -240,6 +252,9 @@ type SpawnSpec struct {
 	// SnapshotHz is the spawn's snapshot rate (0: the version's); a
 	// respawned instance keeps it.
 	SnapshotHz uint32
+	// CheckpointEvery is the checkpoint interval (0: the version's
+	// default, Limits.CheckpointEvery).
+	CheckpointEvery time.Duration
 }
 
 // JoinQuery asks for a seat in an instance of a game.
@@ -267,6 +282,11 @@ type ExpiredExecutors struct {
 	Executors []Executor
 	Lost      []Instance // instances marked lost
 	Respawned []Instance // their replacements
+	// Resumed are the instances with a checkpoint, placed on another live
+	// executor (starting), which resumes them from it, or pending when
+	// none can take them (AssignPending places them later); they are not
+	// in Lost.
+	Resumed []Instance
 }
 
 // Store is the coordinator's state. Methods that change time-dependent
@@ -320,7 +340,9 @@ type Store interface {
 	// instance's own lease_seconds). ErrConflict if the instance is done.
 	RenewLease(ctx context.Context, id string, seconds uint32, now time.Time) (Instance, error)
 	// Join reserves a seat in the fullest matching instance with room, or
-	// creates an instance on a live executor. ErrNoExecutor when neither.
+	// creates an instance on a live executor. ErrNoExecutor when neither;
+	// ErrResuming, creating none, while a matching instance with a
+	// checkpoint waits for its lost executor to be replaced.
 	Join(ctx context.Context, q JoinQuery) (JoinResult, error)
 	// ReportInstance applies an executor's report on one of its instances.
 	ReportInstance(ctx context.Context, executorID string, r InstanceReport, now time.Time) (Instance, error)
@@ -366,6 +388,20 @@ type Store interface {
 	// ExpireExecutors declares lost the executors silent since p.LiveSince,
 	// marks their instances lost and respawns those that allow it.
 	ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors, error)
+	// SaveCheckpoint records the newest checkpoint of an instance running
+	// (or starting) on cp.ExecutorID, whose snapshot blob is stored
+	// already, replacing the previous one: the inputs logged up to its
+	// frame are dropped, and the previous snapshot's blob too when nothing
+	// else uses it. ErrConflict unless the instance is assigned to that
+	// executor; ErrNotFound for an unknown instance.
+	SaveCheckpoint(ctx context.Context, cp Checkpoint) (Checkpoint, error)
+	// AppendCheckpointInputs stores frames an instance ran after its
+	// checkpoint (again for the same first frame: replaced), under the
+	// same conditions as SaveCheckpoint.
+	AppendCheckpointInputs(ctx context.Context, instanceID, executorID string, in CheckpointInputs) error
+	// GetCheckpoint returns an instance's checkpoint and the inputs stored
+	// after its frame, oldest first. ErrNotFound when it has none.
+	GetCheckpoint(ctx context.Context, instanceID string) (Checkpoint, []CheckpointInputs, error)
 	// ReleaseSeats frees seat reservations that expired before now.
 	ReleaseSeats(ctx context.Context, now time.Time) (int, error)
 

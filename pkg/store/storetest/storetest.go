@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"RevokedTokens", testRevokedTokens},
 		{"MoveInstance", testMoveInstance},
 		{"UpgradeInstance", testUpgradeInstance},
+		{"Checkpoints", testCheckpoints},
+		{"JoinAgainKeepsOneSeat", testJoinAgain},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1276,5 +1278,148 @@ func testUpgradeInstance(t *testing.T, s store.Store) {
 	up := must[store.Instance](t)(s.UpgradeInstance(ctx, in.ID, a.ID, 2, t0.Add(time.Second)))
 	if up.Version != 2 || up.ModuleSHA256 != v2.ModuleSHA256 || up.State != store.StateRunning || up.ExecutorID != a.ID {
 		t.Fatalf("upgraded = %+v, want version 2 (%s) running on %s", up, v2.ModuleSHA256, a.ID)
+	}
+}
+
+// testCheckpoints keeps the newest checkpoint of an instance and the
+// frames after it, from its executor only; the instance resumes on
+// another executor when its own is lost, and an instance without one is
+// lost as before.
+func testCheckpoints(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	v := deploy(t, s, "arena", "m1")
+	a := register(t, s, "ex-a", 0, t0)
+	sp := spec("arena")
+	sp.CheckpointEvery = time.Second
+	in := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+	plain := must[store.Instance](t)(s.Spawn(ctx, spec("arena"), place(t0)))
+	if in.CheckpointEvery != time.Second || in.CheckpointFrame != 0 || plain.CheckpointEvery != 0 {
+		t.Fatalf("spawned %+v and %+v", in, plain)
+	}
+	if _, _, err := s.GetCheckpoint(ctx, in.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("checkpoint before any: %v, want ErrNotFound", err)
+	}
+	put := func(data string) (string, int64) {
+		sha, _ := must2(t)(s.PutBlob(ctx, []byte(data), t0))
+		return sha, int64(len(data))
+	}
+	sha1, n1 := put("snapshot one")
+	cp := must[store.Checkpoint](t)(s.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: in.ID, ExecutorID: a.ID, Frame: 60,
+		SnapshotSHA256: sha1, SnapshotSize: n1, SavedAt: t0}))
+	if cp.Frame != 60 || cp.LastFrame != 60 || cp.SnapshotSHA256 != sha1 {
+		t.Fatalf("saved %+v", cp)
+	}
+	if _, err := s.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: in.ID, ExecutorID: "x-other", Frame: 61, SnapshotSHA256: sha1, SnapshotSize: n1}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("checkpoint from another executor: %v, want ErrConflict", err)
+	}
+	for _, seg := range []store.CheckpointInputs{{FirstFrame: 61, LastFrame: 70, Frames: []byte("a\n")}, {FirstFrame: 71, LastFrame: 80, Frames: []byte("b\n")}} {
+		if err := s.AppendCheckpointInputs(ctx, in.ID, a.ID, seg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.AppendCheckpointInputs(ctx, in.ID, "x-other", store.CheckpointInputs{FirstFrame: 81, LastFrame: 81, Frames: []byte("c\n")}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("inputs from another executor: %v, want ErrConflict", err)
+	}
+	got, segs, err := s.GetCheckpoint(ctx, in.ID)
+	if err != nil || got.LastFrame != 80 || len(segs) != 2 || string(segs[0].Frames) != "a\n" || segs[1].FirstFrame != 71 {
+		t.Fatalf("checkpoint %+v %+v %v", got, segs, err)
+	}
+	// A newer checkpoint replaces the older, its blob and the frames up to it.
+	sha2, n2 := put("snapshot two")
+	must[store.Checkpoint](t)(s.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: in.ID, ExecutorID: a.ID, Frame: 70,
+		SnapshotSHA256: sha2, SnapshotSize: n2, SavedAt: t0.Add(time.Second)}))
+	got, segs, err = s.GetCheckpoint(ctx, in.ID)
+	if err != nil || got.Frame != 70 || got.SnapshotSHA256 != sha2 || len(segs) != 1 || segs[0].FirstFrame != 71 {
+		t.Fatalf("after a newer checkpoint: %+v %+v %v", got, segs, err)
+	}
+	if _, err := s.GetBlob(ctx, sha1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the older snapshot's blob: %v, want ErrNotFound", err)
+	}
+	if cur := must[store.Instance](t)(s.GetInstance(ctx, in.ID)); cur.CheckpointFrame != 70 {
+		t.Fatalf("instance's checkpoint frame %d, want 70", cur.CheckpointFrame)
+	}
+	must[store.Instance](t)(s.ReportInstance(ctx, a.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning}, t0))
+
+	// a is lost: the instance with a checkpoint is placed on b, the other
+	// lost.
+	b := register(t, s, "ex-b", 0, t0.Add(20*time.Second))
+	// Silent but not yet declared lost: a Join waits for the resumption
+	// rather than starting a rival instance on b.
+	if _, err := join(t, s, "arena", "p1", nil, t0.Add(20*time.Second)); !errors.Is(err, store.ErrResuming) {
+		t.Fatalf("join while the instance waits to resume: %v, want ErrResuming", err)
+	}
+	exp := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, place(t0.Add(20*time.Second))))
+	if len(exp.Resumed) != 1 || exp.Resumed[0].ID != in.ID || exp.Resumed[0].ExecutorID != b.ID || exp.Resumed[0].State != store.StateStarting {
+		t.Fatalf("resumed %+v", exp.Resumed)
+	}
+	if len(exp.Lost) != 1 || exp.Lost[0].ID != plain.ID || exp.Lost[0].State != store.StateLost {
+		t.Fatalf("lost %+v", exp.Lost)
+	}
+	// The new executor appends after the checkpoint; the old one may not.
+	if err := s.AppendCheckpointInputs(ctx, in.ID, a.ID, store.CheckpointInputs{FirstFrame: 81, LastFrame: 81, Frames: []byte("c\n")}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("inputs from the lost executor: %v, want ErrConflict", err)
+	}
+	if err := s.AppendCheckpointInputs(ctx, in.ID, b.ID, store.CheckpointInputs{FirstFrame: 81, LastFrame: 90, Frames: []byte("d\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.GetCheckpoint(ctx, in.ID); got.LastFrame != 90 {
+		t.Fatalf("last frame %d, want 90", got.LastFrame)
+	}
+	if res, err := join(t, s, "arena", "p1", nil, t0.Add(20*time.Second)); err != nil || res.Instance.ID != in.ID {
+		t.Fatalf("join once resumed: %+v, %v; want instance %s", res, err, in.ID)
+	}
+	// Purged with its instance, blob included.
+	must[store.Instance](t)(s.StopInstance(ctx, in.ID, "done", t0.Add(21*time.Second)))
+	must[store.Instance](t)(s.ReportInstance(ctx, b.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateStopped}, t0.Add(21*time.Second)))
+	if n := must[int](t)(s.PurgeInstances(ctx, t0.Add(time.Hour))); n < 1 {
+		t.Fatalf("purged %d", n)
+	}
+	if _, _, err := s.GetCheckpoint(ctx, in.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("checkpoint after the purge: %v", err)
+	}
+	if _, err := s.GetBlob(ctx, sha2); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("snapshot blob after the purge: %v", err)
+	}
+	if _, err := s.GetBlob(ctx, v.ModuleSHA256); err != nil {
+		t.Fatalf("the module's blob after the purge: %v", err)
+	}
+}
+
+func must2(t *testing.T) func(a string, b bool, err error) (string, bool) {
+	return func(a string, b bool, err error) (string, bool) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, b
+	}
+}
+
+// testJoinAgain: a player joining again while holding a seat gets that
+// seat again, under the new ticket, and the instance one reservation.
+func testJoinAgain(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	deploy(t, s, "arena", "m1")
+	register(t, s, "ex-a", 0, t0)
+	sp := spec("arena")
+	sp.MaxPlayers = 2
+	first := must[store.JoinResult](t)(s.Join(ctx, store.JoinQuery{Game: "arena", PlayerID: "p1", SeatID: "s-1",
+		SeatExpires: t0.Add(time.Minute), NewInstance: sp, Placement: place(t0)}))
+	for i := range 5 {
+		again := must[store.JoinResult](t)(s.Join(ctx, store.JoinQuery{Game: "arena", PlayerID: "p1", SeatID: fmt.Sprint("s-again-", i),
+			SeatExpires: t0.Add(time.Minute), NewInstance: sp, Placement: place(t0.Add(time.Second))}))
+		if again.Instance.ID != first.Instance.ID || again.Created || again.Instance.Reserved != 1 {
+			t.Fatalf("join again %d: %+v, want instance %s with one reservation", i, again, first.Instance.ID)
+		}
+	}
+	// Another player still finds the second place.
+	other := must[store.JoinResult](t)(s.Join(ctx, store.JoinQuery{Game: "arena", PlayerID: "p2", SeatID: "s-2",
+		SeatExpires: t0.Add(time.Minute), NewInstance: sp, Placement: place(t0.Add(time.Second))}))
+	if other.Instance.ID != first.Instance.ID || other.Instance.Reserved != 2 {
+		t.Fatalf("the second player: %+v", other)
+	}
+	// The seat renewed carries the last ticket's expiry.
+	if n := must[int](t)(s.ReleaseSeats(ctx, t0.Add(59*time.Second))); n != 0 {
+		t.Fatalf("%d seats released before they expire", n)
 	}
 }

@@ -402,9 +402,13 @@ type Limits struct {
 	// States sent to the players per second, at most the tick rate (the
 	// default, 0): inputs are still applied at every tick. A spawn may set
 	// its own (SpawnRequest.snapshot_hz).
-	SnapshotHz    uint32 `protobuf:"varint,4,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SnapshotHz uint32 `protobuf:"varint,4,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
+	// Checkpoint interval in milliseconds, the default of the version's
+	// instances (docs/snapshots.md "Checkpoints"); 0: no checkpoints. A spawn
+	// may set its own (SpawnRequest.checkpoint_every_ms).
+	CheckpointEveryMs uint32 `protobuf:"varint,5,opt,name=checkpoint_every_ms,json=checkpointEveryMs,proto3" json:"checkpoint_every_ms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -461,6 +465,13 @@ func (x *Limits) GetMemoryLimitPages() uint32 {
 func (x *Limits) GetSnapshotHz() uint32 {
 	if x != nil {
 		return x.SnapshotHz
+	}
+	return 0
+}
+
+func (x *Limits) GetCheckpointEveryMs() uint32 {
+	if x != nil {
+		return x.CheckpointEveryMs
 	}
 	return 0
 }
@@ -1120,9 +1131,15 @@ type Instance struct {
 	Record bool `protobuf:"varint,22,opt,name=record,proto3" json:"record,omitempty"`
 	// States sent to the players per second, set at spawn; 0: the version's
 	// (Limits.snapshot_hz), or every tick.
-	SnapshotHz    uint32 `protobuf:"varint,23,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SnapshotHz uint32 `protobuf:"varint,23,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
+	// Checkpoint interval in milliseconds (the spawn's, or the version's
+	// default); 0: the instance is not checkpointed and is lost with its
+	// executor.
+	CheckpointEveryMs uint32 `protobuf:"varint,24,opt,name=checkpoint_every_ms,json=checkpointEveryMs,proto3" json:"checkpoint_every_ms,omitempty"`
+	// The frame of the newest checkpoint stored, 0 when none.
+	CheckpointFrame uint64 `protobuf:"varint,25,opt,name=checkpoint_frame,json=checkpointFrame,proto3" json:"checkpoint_frame,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Instance) Reset() {
@@ -1316,6 +1333,20 @@ func (x *Instance) GetSnapshotHz() uint32 {
 	return 0
 }
 
+func (x *Instance) GetCheckpointEveryMs() uint32 {
+	if x != nil {
+		return x.CheckpointEveryMs
+	}
+	return 0
+}
+
+func (x *Instance) GetCheckpointFrame() uint64 {
+	if x != nil {
+		return x.CheckpointFrame
+	}
+	return 0
+}
+
 // InstanceStats are an instance's live figures, reported by its executor
 // with every heartbeat.
 type InstanceStats struct {
@@ -1445,9 +1476,13 @@ type SpawnRequest struct {
 	Record bool `protobuf:"varint,9,opt,name=record,proto3" json:"record,omitempty"`
 	// States sent to the players per second, at most the tick rate; 0: the
 	// version's (Limits.snapshot_hz), or every tick.
-	SnapshotHz    uint32 `protobuf:"varint,10,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SnapshotHz uint32 `protobuf:"varint,10,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
+	// Ship a checkpoint of the instance to the coordinator every so many
+	// milliseconds, so that it resumes on another executor if its executor is
+	// lost; 0: the version's default (Limits.checkpoint_every_ms).
+	CheckpointEveryMs uint32 `protobuf:"varint,11,opt,name=checkpoint_every_ms,json=checkpointEveryMs,proto3" json:"checkpoint_every_ms,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SpawnRequest) Reset() {
@@ -1546,6 +1581,13 @@ func (x *SpawnRequest) GetRecord() bool {
 func (x *SpawnRequest) GetSnapshotHz() uint32 {
 	if x != nil {
 		return x.SnapshotHz
+	}
+	return 0
+}
+
+func (x *SpawnRequest) GetCheckpointEveryMs() uint32 {
+	if x != nil {
+		return x.CheckpointEveryMs
 	}
 	return 0
 }
@@ -3090,9 +3132,13 @@ func (*Assignment_Upgrade) isAssignment_Kind() {}
 func (*Assignment_Shadow) isAssignment_Kind() {}
 
 type StartInstance struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instance      *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
-	Version       *GameVersion           `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance *Instance              `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Version  *GameVersion           `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// Set when the instance resumes from a checkpoint (its executor was
+	// lost): the executor fetches it with ExecutorService.GetCheckpoint,
+	// restores the snapshot and replays the logged inputs after it.
+	Checkpoint    *CheckpointInfo `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3137,6 +3183,13 @@ func (x *StartInstance) GetInstance() *Instance {
 func (x *StartInstance) GetVersion() *GameVersion {
 	if x != nil {
 		return x.Version
+	}
+	return nil
+}
+
+func (x *StartInstance) GetCheckpoint() *CheckpointInfo {
+	if x != nil {
+		return x.Checkpoint
 	}
 	return nil
 }
@@ -4877,6 +4930,510 @@ func (*ReportShadowResponse) Descriptor() ([]byte, []int) {
 	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{65}
 }
 
+// CheckpointInfo names an instance's stored checkpoint.
+type CheckpointInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The last frame the snapshot had run.
+	Frame          uint64 `protobuf:"varint,1,opt,name=frame,proto3" json:"frame,omitempty"`
+	SnapshotSha256 string `protobuf:"bytes,2,opt,name=snapshot_sha256,json=snapshotSha256,proto3" json:"snapshot_sha256,omitempty"`
+	SnapshotSize   int64  `protobuf:"varint,3,opt,name=snapshot_size,json=snapshotSize,proto3" json:"snapshot_size,omitempty"`
+	// The last frame of the inputs logged after it (frame when none).
+	LastFrame     uint64                 `protobuf:"varint,4,opt,name=last_frame,json=lastFrame,proto3" json:"last_frame,omitempty"`
+	SavedAt       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=saved_at,json=savedAt,proto3" json:"saved_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointInfo) Reset() {
+	*x = CheckpointInfo{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointInfo) ProtoMessage() {}
+
+func (x *CheckpointInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointInfo.ProtoReflect.Descriptor instead.
+func (*CheckpointInfo) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *CheckpointInfo) GetFrame() uint64 {
+	if x != nil {
+		return x.Frame
+	}
+	return 0
+}
+
+func (x *CheckpointInfo) GetSnapshotSha256() string {
+	if x != nil {
+		return x.SnapshotSha256
+	}
+	return ""
+}
+
+func (x *CheckpointInfo) GetSnapshotSize() int64 {
+	if x != nil {
+		return x.SnapshotSize
+	}
+	return 0
+}
+
+func (x *CheckpointInfo) GetLastFrame() uint64 {
+	if x != nil {
+		return x.LastFrame
+	}
+	return 0
+}
+
+func (x *CheckpointInfo) GetSavedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SavedAt
+	}
+	return nil
+}
+
+type SaveCheckpointRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Part:
+	//
+	//	*SaveCheckpointRequest_Header
+	//	*SaveCheckpointRequest_Chunk
+	Part          isSaveCheckpointRequest_Part `protobuf_oneof:"part"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveCheckpointRequest) Reset() {
+	*x = SaveCheckpointRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveCheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveCheckpointRequest) ProtoMessage() {}
+
+func (x *SaveCheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveCheckpointRequest.ProtoReflect.Descriptor instead.
+func (*SaveCheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *SaveCheckpointRequest) GetPart() isSaveCheckpointRequest_Part {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *SaveCheckpointRequest) GetHeader() *SaveCheckpointHeader {
+	if x != nil {
+		if x, ok := x.Part.(*SaveCheckpointRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *SaveCheckpointRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Part.(*SaveCheckpointRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isSaveCheckpointRequest_Part interface {
+	isSaveCheckpointRequest_Part()
+}
+
+type SaveCheckpointRequest_Header struct {
+	Header *SaveCheckpointHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type SaveCheckpointRequest_Chunk struct {
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*SaveCheckpointRequest_Header) isSaveCheckpointRequest_Part() {}
+
+func (*SaveCheckpointRequest_Chunk) isSaveCheckpointRequest_Part() {}
+
+type SaveCheckpointHeader struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// The last frame the snapshot had run.
+	Frame uint64 `protobuf:"varint,3,opt,name=frame,proto3" json:"frame,omitempty"`
+	// The snapshot's sha256 (hex) and size in bytes.
+	Sha256        string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Size          int64  `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveCheckpointHeader) Reset() {
+	*x = SaveCheckpointHeader{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveCheckpointHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveCheckpointHeader) ProtoMessage() {}
+
+func (x *SaveCheckpointHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveCheckpointHeader.ProtoReflect.Descriptor instead.
+func (*SaveCheckpointHeader) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *SaveCheckpointHeader) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *SaveCheckpointHeader) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *SaveCheckpointHeader) GetFrame() uint64 {
+	if x != nil {
+		return x.Frame
+	}
+	return 0
+}
+
+func (x *SaveCheckpointHeader) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *SaveCheckpointHeader) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+type SaveCheckpointResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Checkpoint    *CheckpointInfo        `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveCheckpointResponse) Reset() {
+	*x = SaveCheckpointResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveCheckpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveCheckpointResponse) ProtoMessage() {}
+
+func (x *SaveCheckpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveCheckpointResponse.ProtoReflect.Descriptor instead.
+func (*SaveCheckpointResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *SaveCheckpointResponse) GetCheckpoint() *CheckpointInfo {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+type AppendCheckpointInputsRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// The frames held, first_frame to last_frame, one after the other.
+	FirstFrame uint64 `protobuf:"varint,3,opt,name=first_frame,json=firstFrame,proto3" json:"first_frame,omitempty"`
+	LastFrame  uint64 `protobuf:"varint,4,opt,name=last_frame,json=lastFrame,proto3" json:"last_frame,omitempty"`
+	// The frames as input log lines (docs/replay.md): one JSON object a frame
+	// with its joins, leaves and inputs in order and its state's sha256.
+	Frames        []byte `protobuf:"bytes,5,opt,name=frames,proto3" json:"frames,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendCheckpointInputsRequest) Reset() {
+	*x = AppendCheckpointInputsRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendCheckpointInputsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendCheckpointInputsRequest) ProtoMessage() {}
+
+func (x *AppendCheckpointInputsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendCheckpointInputsRequest.ProtoReflect.Descriptor instead.
+func (*AppendCheckpointInputsRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *AppendCheckpointInputsRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *AppendCheckpointInputsRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *AppendCheckpointInputsRequest) GetFirstFrame() uint64 {
+	if x != nil {
+		return x.FirstFrame
+	}
+	return 0
+}
+
+func (x *AppendCheckpointInputsRequest) GetLastFrame() uint64 {
+	if x != nil {
+		return x.LastFrame
+	}
+	return 0
+}
+
+func (x *AppendCheckpointInputsRequest) GetFrames() []byte {
+	if x != nil {
+		return x.Frames
+	}
+	return nil
+}
+
+type AppendCheckpointInputsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppendCheckpointInputsResponse) Reset() {
+	*x = AppendCheckpointInputsResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppendCheckpointInputsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppendCheckpointInputsResponse) ProtoMessage() {}
+
+func (x *AppendCheckpointInputsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppendCheckpointInputsResponse.ProtoReflect.Descriptor instead.
+func (*AppendCheckpointInputsResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{71}
+}
+
+type GetCheckpointRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ExecutorId    string                 `protobuf:"bytes,1,opt,name=executor_id,json=executorId,proto3" json:"executor_id,omitempty"`
+	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointRequest) Reset() {
+	*x = GetCheckpointRequest{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointRequest) ProtoMessage() {}
+
+func (x *GetCheckpointRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointRequest.ProtoReflect.Descriptor instead.
+func (*GetCheckpointRequest) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *GetCheckpointRequest) GetExecutorId() string {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return ""
+}
+
+func (x *GetCheckpointRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+type GetCheckpointResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set in the first message only.
+	Checkpoint *CheckpointInfo `protobuf:"bytes,1,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	// Frames logged after the checkpoint, in order, as input log lines.
+	Frames        []byte `protobuf:"bytes,2,opt,name=frames,proto3" json:"frames,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCheckpointResponse) Reset() {
+	*x = GetCheckpointResponse{}
+	mi := &file_rcc_v1_rcc_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCheckpointResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCheckpointResponse) ProtoMessage() {}
+
+func (x *GetCheckpointResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_rcc_v1_rcc_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCheckpointResponse.ProtoReflect.Descriptor instead.
+func (*GetCheckpointResponse) Descriptor() ([]byte, []int) {
+	return file_rcc_v1_rcc_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *GetCheckpointResponse) GetCheckpoint() *CheckpointInfo {
+	if x != nil {
+		return x.Checkpoint
+	}
+	return nil
+}
+
+func (x *GetCheckpointResponse) GetFrames() []byte {
+	if x != nil {
+		return x.Frames
+	}
+	return nil
+}
+
 var File_rcc_v1_rcc_proto protoreflect.FileDescriptor
 
 const file_rcc_v1_rcc_proto_rawDesc = "" +
@@ -4900,14 +5457,15 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\vdescription\x18\a \x01(\tR\vdescription\x129\n" +
 	"\n" +
 	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12&\n" +
-	"\x06limits\x18\t \x01(\v2\x0e.rcc.v1.LimitsR\x06limits\"\x93\x01\n" +
+	"\x06limits\x18\t \x01(\v2\x0e.rcc.v1.LimitsR\x06limits\"\xc3\x01\n" +
 	"\x06Limits\x12\x1b\n" +
 	"\tinit_fuel\x18\x01 \x01(\x04R\binitFuel\x12\x1d\n" +
 	"\n" +
 	"frame_fuel\x18\x02 \x01(\x04R\tframeFuel\x12,\n" +
 	"\x12memory_limit_pages\x18\x03 \x01(\rR\x10memoryLimitPages\x12\x1f\n" +
 	"\vsnapshot_hz\x18\x04 \x01(\rR\n" +
-	"snapshotHz\"\x98\x01\n" +
+	"snapshotHz\x12.\n" +
+	"\x13checkpoint_every_ms\x18\x05 \x01(\rR\x11checkpointEveryMs\"\x98\x01\n" +
 	"\x14UploadVersionRequest\x12.\n" +
 	"\x06header\x18\x01 \x01(\v2\x14.rcc.v1.UploadHeaderH\x00R\x06header\x12#\n" +
 	"\fmodule_chunk\x18\x02 \x01(\fH\x00R\vmoduleChunk\x12#\n" +
@@ -4946,7 +5504,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x11FetchBlobResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xff\x06\n" +
+	"total_size\x18\x02 \x01(\x03R\ttotalSize\"\xda\a\n" +
 	"\bInstance\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04game\x18\x02 \x01(\tR\x04game\x12\x18\n" +
@@ -4976,7 +5534,9 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x05stats\x18\x15 \x01(\v2\x15.rcc.v1.InstanceStatsR\x05stats\x12\x16\n" +
 	"\x06record\x18\x16 \x01(\bR\x06record\x12\x1f\n" +
 	"\vsnapshot_hz\x18\x17 \x01(\rR\n" +
-	"snapshotHz\x1a9\n" +
+	"snapshotHz\x12.\n" +
+	"\x13checkpoint_every_ms\x18\x18 \x01(\rR\x11checkpointEveryMs\x12)\n" +
+	"\x10checkpoint_frame\x18\x19 \x01(\x04R\x0fcheckpointFrame\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
@@ -4989,7 +5549,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06frames\x18\x06 \x01(\x04R\x06frames\x12\x1a\n" +
 	"\boverruns\x18\a \x01(\x04R\boverruns\x12;\n" +
 	"\vreported_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\x8f\x03\n" +
+	"reportedAt\"\xbf\x03\n" +
 	"\fSpawnRequest\x12\x12\n" +
 	"\x04game\x18\x01 \x01(\tR\x04game\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x1f\n" +
@@ -5003,7 +5563,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06record\x18\t \x01(\bR\x06record\x12\x1f\n" +
 	"\vsnapshot_hz\x18\n" +
 	" \x01(\rR\n" +
-	"snapshotHz\x1a9\n" +
+	"snapshotHz\x12.\n" +
+	"\x13checkpoint_every_ms\x18\v \x01(\rR\x11checkpointEveryMs\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"$\n" +
@@ -5140,10 +5701,13 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\amigrate\x18\x03 \x01(\v2\x17.rcc.v1.MigrateInstanceH\x00R\amigrate\x123\n" +
 	"\aupgrade\x18\x04 \x01(\v2\x17.rcc.v1.UpgradeInstanceH\x00R\aupgrade\x120\n" +
 	"\x06shadow\x18\x05 \x01(\v2\x16.rcc.v1.ShadowInstanceH\x00R\x06shadowB\x06\n" +
-	"\x04kind\"l\n" +
+	"\x04kind\"\xa4\x01\n" +
 	"\rStartInstance\x12,\n" +
 	"\binstance\x18\x01 \x01(\v2\x10.rcc.v1.InstanceR\binstance\x12-\n" +
-	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\"G\n" +
+	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\x126\n" +
+	"\n" +
+	"checkpoint\x18\x03 \x01(\v2\x16.rcc.v1.CheckpointInfoR\n" +
+	"checkpoint\"G\n" +
 	"\fStopInstance\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12\x16\n" +
@@ -5279,7 +5843,51 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12,\n" +
 	"\x06report\x18\x04 \x01(\v2\x14.rcc.v1.ShadowReportR\x06report\"\x16\n" +
-	"\x14ReportShadowResponse*\xf1\x01\n" +
+	"\x14ReportShadowResponse\"\xca\x01\n" +
+	"\x0eCheckpointInfo\x12\x14\n" +
+	"\x05frame\x18\x01 \x01(\x04R\x05frame\x12'\n" +
+	"\x0fsnapshot_sha256\x18\x02 \x01(\tR\x0esnapshotSha256\x12#\n" +
+	"\rsnapshot_size\x18\x03 \x01(\x03R\fsnapshotSize\x12\x1d\n" +
+	"\n" +
+	"last_frame\x18\x04 \x01(\x04R\tlastFrame\x125\n" +
+	"\bsaved_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\asavedAt\"o\n" +
+	"\x15SaveCheckpointRequest\x126\n" +
+	"\x06header\x18\x01 \x01(\v2\x1c.rcc.v1.SaveCheckpointHeaderH\x00R\x06header\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04part\"\x9a\x01\n" +
+	"\x14SaveCheckpointHeader\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12\x14\n" +
+	"\x05frame\x18\x03 \x01(\x04R\x05frame\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\"P\n" +
+	"\x16SaveCheckpointResponse\x126\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\v2\x16.rcc.v1.CheckpointInfoR\n" +
+	"checkpoint\"\xb9\x01\n" +
+	"\x1dAppendCheckpointInputsRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\x12\x1f\n" +
+	"\vfirst_frame\x18\x03 \x01(\x04R\n" +
+	"firstFrame\x12\x1d\n" +
+	"\n" +
+	"last_frame\x18\x04 \x01(\x04R\tlastFrame\x12\x16\n" +
+	"\x06frames\x18\x05 \x01(\fR\x06frames\" \n" +
+	"\x1eAppendCheckpointInputsResponse\"X\n" +
+	"\x14GetCheckpointRequest\x12\x1f\n" +
+	"\vexecutor_id\x18\x01 \x01(\tR\n" +
+	"executorId\x12\x1f\n" +
+	"\vinstance_id\x18\x02 \x01(\tR\n" +
+	"instanceId\"g\n" +
+	"\x15GetCheckpointResponse\x126\n" +
+	"\n" +
+	"checkpoint\x18\x01 \x01(\v2\x16.rcc.v1.CheckpointInfoR\n" +
+	"checkpoint\x12\x16\n" +
+	"\x06frames\x18\x02 \x01(\fR\x06frames*\xf1\x01\n" +
 	"\rInstanceState\x12\x1e\n" +
 	"\x1aINSTANCE_STATE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16INSTANCE_STATE_PENDING\x10\x01\x12\x1b\n" +
@@ -5320,7 +5928,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x0eInputLogAccess\x12\x1d.rcc.v1.InputLogAccessRequest\x1a\x1e.rcc.v1.InputLogAccessResponse\x12;\n" +
 	"\aMigrate\x12\x1e.rcc.v1.MigrateInstanceRequest\x1a\x10.rcc.v1.Instance\x12;\n" +
 	"\aUpgrade\x12\x1e.rcc.v1.UpgradeInstanceRequest\x1a\x10.rcc.v1.Instance\x12=\n" +
-	"\x06Shadow\x12\x1d.rcc.v1.ShadowInstanceRequest\x1a\x14.rcc.v1.ShadowReport2\x81\a\n" +
+	"\x06Shadow\x12\x1d.rcc.v1.ShadowInstanceRequest\x1a\x14.rcc.v1.ShadowReport2\x8d\t\n" +
 	"\x0fExecutorService\x12M\n" +
 	"\bRegister\x12\x1f.rcc.v1.RegisterExecutorRequest\x1a .rcc.v1.RegisterExecutorResponse\x12@\n" +
 	"\tHeartbeat\x12\x18.rcc.v1.HeartbeatRequest\x1a\x19.rcc.v1.HeartbeatResponse\x12?\n" +
@@ -5337,7 +5945,10 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"RenewToken\x12\x19.rcc.v1.RenewTokenRequest\x1a\x1a.rcc.v1.RenewTokenResponse\x12C\n" +
 	"\x0fReportMigration\x12\x1e.rcc.v1.ReportMigrationRequest\x1a\x10.rcc.v1.Instance\x12?\n" +
 	"\rReportUpgrade\x12\x1c.rcc.v1.ReportUpgradeRequest\x1a\x10.rcc.v1.Instance\x12I\n" +
-	"\fReportShadow\x12\x1b.rcc.v1.ReportShadowRequest\x1a\x1c.rcc.v1.ReportShadowResponse2C\n" +
+	"\fReportShadow\x12\x1b.rcc.v1.ReportShadowRequest\x1a\x1c.rcc.v1.ReportShadowResponse\x12Q\n" +
+	"\x0eSaveCheckpoint\x12\x1d.rcc.v1.SaveCheckpointRequest\x1a\x1e.rcc.v1.SaveCheckpointResponse(\x01\x12g\n" +
+	"\x16AppendCheckpointInputs\x12%.rcc.v1.AppendCheckpointInputsRequest\x1a&.rcc.v1.AppendCheckpointInputsResponse\x12N\n" +
+	"\rGetCheckpoint\x12\x1c.rcc.v1.GetCheckpointRequest\x1a\x1d.rcc.v1.GetCheckpointResponse0\x012C\n" +
 	"\fWatchService\x123\n" +
 	"\x05Watch\x12\x14.rcc.v1.WatchRequest\x1a\x12.rcc.v1.WatchEvent0\x01B-Z+github.com/rcc-games/rcc/proto/rcc/v1;rccv1b\x06proto3"
 
@@ -5354,89 +5965,97 @@ func file_rcc_v1_rcc_proto_rawDescGZIP() []byte {
 }
 
 var file_rcc_v1_rcc_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_rcc_v1_rcc_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_rcc_v1_rcc_proto_goTypes = []any{
-	(InstanceState)(0),               // 0: rcc.v1.InstanceState
-	(LogStream)(0),                   // 1: rcc.v1.LogStream
-	(ExecutorState)(0),               // 2: rcc.v1.ExecutorState
-	(*Game)(nil),                     // 3: rcc.v1.Game
-	(*GameVersion)(nil),              // 4: rcc.v1.GameVersion
-	(*Limits)(nil),                   // 5: rcc.v1.Limits
-	(*UploadVersionRequest)(nil),     // 6: rcc.v1.UploadVersionRequest
-	(*UploadHeader)(nil),             // 7: rcc.v1.UploadHeader
-	(*UploadVersionResponse)(nil),    // 8: rcc.v1.UploadVersionResponse
-	(*ListGamesRequest)(nil),         // 9: rcc.v1.ListGamesRequest
-	(*ListGamesResponse)(nil),        // 10: rcc.v1.ListGamesResponse
-	(*ListVersionsRequest)(nil),      // 11: rcc.v1.ListVersionsRequest
-	(*ListVersionsResponse)(nil),     // 12: rcc.v1.ListVersionsResponse
-	(*GetVersionRequest)(nil),        // 13: rcc.v1.GetVersionRequest
-	(*FetchBlobRequest)(nil),         // 14: rcc.v1.FetchBlobRequest
-	(*FetchBlobResponse)(nil),        // 15: rcc.v1.FetchBlobResponse
-	(*Instance)(nil),                 // 16: rcc.v1.Instance
-	(*InstanceStats)(nil),            // 17: rcc.v1.InstanceStats
-	(*SpawnRequest)(nil),             // 18: rcc.v1.SpawnRequest
-	(*GetInstanceRequest)(nil),       // 19: rcc.v1.GetInstanceRequest
-	(*ListInstancesRequest)(nil),     // 20: rcc.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),    // 21: rcc.v1.ListInstancesResponse
-	(*StopInstanceRequest)(nil),      // 22: rcc.v1.StopInstanceRequest
-	(*RenewLeaseRequest)(nil),        // 23: rcc.v1.RenewLeaseRequest
-	(*JoinRequest)(nil),              // 24: rcc.v1.JoinRequest
-	(*JoinResponse)(nil),             // 25: rcc.v1.JoinResponse
-	(*LogEntry)(nil),                 // 26: rcc.v1.LogEntry
-	(*LogsRequest)(nil),              // 27: rcc.v1.LogsRequest
-	(*InstanceLogs)(nil),             // 28: rcc.v1.InstanceLogs
-	(*AppendLogsRequest)(nil),        // 29: rcc.v1.AppendLogsRequest
-	(*AppendLogsResponse)(nil),       // 30: rcc.v1.AppendLogsResponse
-	(*ExecutorStats)(nil),            // 31: rcc.v1.ExecutorStats
-	(*Executor)(nil),                 // 32: rcc.v1.Executor
-	(*RegisterExecutorRequest)(nil),  // 33: rcc.v1.RegisterExecutorRequest
-	(*RegisterExecutorResponse)(nil), // 34: rcc.v1.RegisterExecutorResponse
-	(*InstanceReport)(nil),           // 35: rcc.v1.InstanceReport
-	(*HeartbeatRequest)(nil),         // 36: rcc.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),        // 37: rcc.v1.HeartbeatResponse
-	(*AssignmentsRequest)(nil),       // 38: rcc.v1.AssignmentsRequest
-	(*Assignment)(nil),               // 39: rcc.v1.Assignment
-	(*StartInstance)(nil),            // 40: rcc.v1.StartInstance
-	(*StopInstance)(nil),             // 41: rcc.v1.StopInstance
-	(*ReportInstanceRequest)(nil),    // 42: rcc.v1.ReportInstanceRequest
-	(*DrainExecutorRequest)(nil),     // 43: rcc.v1.DrainExecutorRequest
-	(*ListExecutorsRequest)(nil),     // 44: rcc.v1.ListExecutorsRequest
-	(*ListExecutorsResponse)(nil),    // 45: rcc.v1.ListExecutorsResponse
-	(*WatchRequest)(nil),             // 46: rcc.v1.WatchRequest
-	(*WatchEvent)(nil),               // 47: rcc.v1.WatchEvent
-	(*DeleteGameRequest)(nil),        // 48: rcc.v1.DeleteGameRequest
-	(*DeleteGameResponse)(nil),       // 49: rcc.v1.DeleteGameResponse
-	(*UndrainExecutorRequest)(nil),   // 50: rcc.v1.UndrainExecutorRequest
-	(*InputLogAccessRequest)(nil),    // 51: rcc.v1.InputLogAccessRequest
-	(*InputLogAccessResponse)(nil),   // 52: rcc.v1.InputLogAccessResponse
-	(*PublicKeysRequest)(nil),        // 53: rcc.v1.PublicKeysRequest
-	(*PublicKeysResponse)(nil),       // 54: rcc.v1.PublicKeysResponse
-	(*RenewTokenRequest)(nil),        // 55: rcc.v1.RenewTokenRequest
-	(*RenewTokenResponse)(nil),       // 56: rcc.v1.RenewTokenResponse
-	(*MigrateInstanceRequest)(nil),   // 57: rcc.v1.MigrateInstanceRequest
-	(*MigrateInstance)(nil),          // 58: rcc.v1.MigrateInstance
-	(*ReportMigrationRequest)(nil),   // 59: rcc.v1.ReportMigrationRequest
-	(*UpgradeInstanceRequest)(nil),   // 60: rcc.v1.UpgradeInstanceRequest
-	(*UpgradeInstance)(nil),          // 61: rcc.v1.UpgradeInstance
-	(*ReportUpgradeRequest)(nil),     // 62: rcc.v1.ReportUpgradeRequest
-	(*ShadowInstanceRequest)(nil),    // 63: rcc.v1.ShadowInstanceRequest
-	(*ShadowInstance)(nil),           // 64: rcc.v1.ShadowInstance
-	(*ShadowSide)(nil),               // 65: rcc.v1.ShadowSide
-	(*ShadowReport)(nil),             // 66: rcc.v1.ShadowReport
-	(*ReportShadowRequest)(nil),      // 67: rcc.v1.ReportShadowRequest
-	(*ReportShadowResponse)(nil),     // 68: rcc.v1.ReportShadowResponse
-	nil,                              // 69: rcc.v1.Instance.LabelsEntry
-	nil,                              // 70: rcc.v1.SpawnRequest.LabelsEntry
-	nil,                              // 71: rcc.v1.ListInstancesRequest.LabelsEntry
-	nil,                              // 72: rcc.v1.JoinRequest.LabelsEntry
-	nil,                              // 73: rcc.v1.Executor.LabelsEntry
-	nil,                              // 74: rcc.v1.RegisterExecutorRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil),    // 75: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 76: google.protobuf.Struct
+	(InstanceState)(0),                     // 0: rcc.v1.InstanceState
+	(LogStream)(0),                         // 1: rcc.v1.LogStream
+	(ExecutorState)(0),                     // 2: rcc.v1.ExecutorState
+	(*Game)(nil),                           // 3: rcc.v1.Game
+	(*GameVersion)(nil),                    // 4: rcc.v1.GameVersion
+	(*Limits)(nil),                         // 5: rcc.v1.Limits
+	(*UploadVersionRequest)(nil),           // 6: rcc.v1.UploadVersionRequest
+	(*UploadHeader)(nil),                   // 7: rcc.v1.UploadHeader
+	(*UploadVersionResponse)(nil),          // 8: rcc.v1.UploadVersionResponse
+	(*ListGamesRequest)(nil),               // 9: rcc.v1.ListGamesRequest
+	(*ListGamesResponse)(nil),              // 10: rcc.v1.ListGamesResponse
+	(*ListVersionsRequest)(nil),            // 11: rcc.v1.ListVersionsRequest
+	(*ListVersionsResponse)(nil),           // 12: rcc.v1.ListVersionsResponse
+	(*GetVersionRequest)(nil),              // 13: rcc.v1.GetVersionRequest
+	(*FetchBlobRequest)(nil),               // 14: rcc.v1.FetchBlobRequest
+	(*FetchBlobResponse)(nil),              // 15: rcc.v1.FetchBlobResponse
+	(*Instance)(nil),                       // 16: rcc.v1.Instance
+	(*InstanceStats)(nil),                  // 17: rcc.v1.InstanceStats
+	(*SpawnRequest)(nil),                   // 18: rcc.v1.SpawnRequest
+	(*GetInstanceRequest)(nil),             // 19: rcc.v1.GetInstanceRequest
+	(*ListInstancesRequest)(nil),           // 20: rcc.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),          // 21: rcc.v1.ListInstancesResponse
+	(*StopInstanceRequest)(nil),            // 22: rcc.v1.StopInstanceRequest
+	(*RenewLeaseRequest)(nil),              // 23: rcc.v1.RenewLeaseRequest
+	(*JoinRequest)(nil),                    // 24: rcc.v1.JoinRequest
+	(*JoinResponse)(nil),                   // 25: rcc.v1.JoinResponse
+	(*LogEntry)(nil),                       // 26: rcc.v1.LogEntry
+	(*LogsRequest)(nil),                    // 27: rcc.v1.LogsRequest
+	(*InstanceLogs)(nil),                   // 28: rcc.v1.InstanceLogs
+	(*AppendLogsRequest)(nil),              // 29: rcc.v1.AppendLogsRequest
+	(*AppendLogsResponse)(nil),             // 30: rcc.v1.AppendLogsResponse
+	(*ExecutorStats)(nil),                  // 31: rcc.v1.ExecutorStats
+	(*Executor)(nil),                       // 32: rcc.v1.Executor
+	(*RegisterExecutorRequest)(nil),        // 33: rcc.v1.RegisterExecutorRequest
+	(*RegisterExecutorResponse)(nil),       // 34: rcc.v1.RegisterExecutorResponse
+	(*InstanceReport)(nil),                 // 35: rcc.v1.InstanceReport
+	(*HeartbeatRequest)(nil),               // 36: rcc.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),              // 37: rcc.v1.HeartbeatResponse
+	(*AssignmentsRequest)(nil),             // 38: rcc.v1.AssignmentsRequest
+	(*Assignment)(nil),                     // 39: rcc.v1.Assignment
+	(*StartInstance)(nil),                  // 40: rcc.v1.StartInstance
+	(*StopInstance)(nil),                   // 41: rcc.v1.StopInstance
+	(*ReportInstanceRequest)(nil),          // 42: rcc.v1.ReportInstanceRequest
+	(*DrainExecutorRequest)(nil),           // 43: rcc.v1.DrainExecutorRequest
+	(*ListExecutorsRequest)(nil),           // 44: rcc.v1.ListExecutorsRequest
+	(*ListExecutorsResponse)(nil),          // 45: rcc.v1.ListExecutorsResponse
+	(*WatchRequest)(nil),                   // 46: rcc.v1.WatchRequest
+	(*WatchEvent)(nil),                     // 47: rcc.v1.WatchEvent
+	(*DeleteGameRequest)(nil),              // 48: rcc.v1.DeleteGameRequest
+	(*DeleteGameResponse)(nil),             // 49: rcc.v1.DeleteGameResponse
+	(*UndrainExecutorRequest)(nil),         // 50: rcc.v1.UndrainExecutorRequest
+	(*InputLogAccessRequest)(nil),          // 51: rcc.v1.InputLogAccessRequest
+	(*InputLogAccessResponse)(nil),         // 52: rcc.v1.InputLogAccessResponse
+	(*PublicKeysRequest)(nil),              // 53: rcc.v1.PublicKeysRequest
+	(*PublicKeysResponse)(nil),             // 54: rcc.v1.PublicKeysResponse
+	(*RenewTokenRequest)(nil),              // 55: rcc.v1.RenewTokenRequest
+	(*RenewTokenResponse)(nil),             // 56: rcc.v1.RenewTokenResponse
+	(*MigrateInstanceRequest)(nil),         // 57: rcc.v1.MigrateInstanceRequest
+	(*MigrateInstance)(nil),                // 58: rcc.v1.MigrateInstance
+	(*ReportMigrationRequest)(nil),         // 59: rcc.v1.ReportMigrationRequest
+	(*UpgradeInstanceRequest)(nil),         // 60: rcc.v1.UpgradeInstanceRequest
+	(*UpgradeInstance)(nil),                // 61: rcc.v1.UpgradeInstance
+	(*ReportUpgradeRequest)(nil),           // 62: rcc.v1.ReportUpgradeRequest
+	(*ShadowInstanceRequest)(nil),          // 63: rcc.v1.ShadowInstanceRequest
+	(*ShadowInstance)(nil),                 // 64: rcc.v1.ShadowInstance
+	(*ShadowSide)(nil),                     // 65: rcc.v1.ShadowSide
+	(*ShadowReport)(nil),                   // 66: rcc.v1.ShadowReport
+	(*ReportShadowRequest)(nil),            // 67: rcc.v1.ReportShadowRequest
+	(*ReportShadowResponse)(nil),           // 68: rcc.v1.ReportShadowResponse
+	(*CheckpointInfo)(nil),                 // 69: rcc.v1.CheckpointInfo
+	(*SaveCheckpointRequest)(nil),          // 70: rcc.v1.SaveCheckpointRequest
+	(*SaveCheckpointHeader)(nil),           // 71: rcc.v1.SaveCheckpointHeader
+	(*SaveCheckpointResponse)(nil),         // 72: rcc.v1.SaveCheckpointResponse
+	(*AppendCheckpointInputsRequest)(nil),  // 73: rcc.v1.AppendCheckpointInputsRequest
+	(*AppendCheckpointInputsResponse)(nil), // 74: rcc.v1.AppendCheckpointInputsResponse
+	(*GetCheckpointRequest)(nil),           // 75: rcc.v1.GetCheckpointRequest
+	(*GetCheckpointResponse)(nil),          // 76: rcc.v1.GetCheckpointResponse
+	nil,                                    // 77: rcc.v1.Instance.LabelsEntry
+	nil,                                    // 78: rcc.v1.SpawnRequest.LabelsEntry
+	nil,                                    // 79: rcc.v1.ListInstancesRequest.LabelsEntry
+	nil,                                    // 80: rcc.v1.JoinRequest.LabelsEntry
+	nil,                                    // 81: rcc.v1.Executor.LabelsEntry
+	nil,                                    // 82: rcc.v1.RegisterExecutorRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil),          // 83: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),                // 84: google.protobuf.Struct
 }
 var file_rcc_v1_rcc_proto_depIdxs = []int32{
-	75, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
-	75, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
+	83, // 0: rcc.v1.Game.updated_at:type_name -> google.protobuf.Timestamp
+	83, // 1: rcc.v1.GameVersion.created_at:type_name -> google.protobuf.Timestamp
 	5,  // 2: rcc.v1.GameVersion.limits:type_name -> rcc.v1.Limits
 	7,  // 3: rcc.v1.UploadVersionRequest.header:type_name -> rcc.v1.UploadHeader
 	5,  // 4: rcc.v1.UploadHeader.limits:type_name -> rcc.v1.Limits
@@ -5444,30 +6063,30 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	3,  // 6: rcc.v1.ListGamesResponse.games:type_name -> rcc.v1.Game
 	4,  // 7: rcc.v1.ListVersionsResponse.versions:type_name -> rcc.v1.GameVersion
 	0,  // 8: rcc.v1.Instance.state:type_name -> rcc.v1.InstanceState
-	69, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
-	76, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
-	75, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
-	75, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
-	75, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
+	77, // 9: rcc.v1.Instance.labels:type_name -> rcc.v1.Instance.LabelsEntry
+	84, // 10: rcc.v1.Instance.params:type_name -> google.protobuf.Struct
+	83, // 11: rcc.v1.Instance.lease_expires_at:type_name -> google.protobuf.Timestamp
+	83, // 12: rcc.v1.Instance.created_at:type_name -> google.protobuf.Timestamp
+	83, // 13: rcc.v1.Instance.updated_at:type_name -> google.protobuf.Timestamp
 	17, // 14: rcc.v1.Instance.stats:type_name -> rcc.v1.InstanceStats
-	75, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
-	70, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
-	76, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
+	83, // 15: rcc.v1.InstanceStats.reported_at:type_name -> google.protobuf.Timestamp
+	78, // 16: rcc.v1.SpawnRequest.labels:type_name -> rcc.v1.SpawnRequest.LabelsEntry
+	84, // 17: rcc.v1.SpawnRequest.params:type_name -> google.protobuf.Struct
 	0,  // 18: rcc.v1.ListInstancesRequest.states:type_name -> rcc.v1.InstanceState
-	71, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
+	79, // 19: rcc.v1.ListInstancesRequest.labels:type_name -> rcc.v1.ListInstancesRequest.LabelsEntry
 	16, // 20: rcc.v1.ListInstancesResponse.instances:type_name -> rcc.v1.Instance
-	72, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
-	75, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
-	75, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	80, // 21: rcc.v1.JoinRequest.labels:type_name -> rcc.v1.JoinRequest.LabelsEntry
+	83, // 22: rcc.v1.JoinResponse.ticket_expires_at:type_name -> google.protobuf.Timestamp
+	83, // 23: rcc.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	1,  // 24: rcc.v1.LogEntry.stream:type_name -> rcc.v1.LogStream
 	26, // 25: rcc.v1.InstanceLogs.entries:type_name -> rcc.v1.LogEntry
 	28, // 26: rcc.v1.AppendLogsRequest.instances:type_name -> rcc.v1.InstanceLogs
 	2,  // 27: rcc.v1.Executor.state:type_name -> rcc.v1.ExecutorState
-	73, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
+	81, // 28: rcc.v1.Executor.labels:type_name -> rcc.v1.Executor.LabelsEntry
 	31, // 29: rcc.v1.Executor.stats:type_name -> rcc.v1.ExecutorStats
-	75, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
-	75, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
-	74, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
+	83, // 30: rcc.v1.Executor.last_heartbeat:type_name -> google.protobuf.Timestamp
+	83, // 31: rcc.v1.Executor.registered_at:type_name -> google.protobuf.Timestamp
+	82, // 32: rcc.v1.RegisterExecutorRequest.labels:type_name -> rcc.v1.RegisterExecutorRequest.LabelsEntry
 	32, // 33: rcc.v1.RegisterExecutorResponse.executor:type_name -> rcc.v1.Executor
 	0,  // 34: rcc.v1.InstanceReport.state:type_name -> rcc.v1.InstanceState
 	17, // 35: rcc.v1.InstanceReport.stats:type_name -> rcc.v1.InstanceStats
@@ -5481,86 +6100,97 @@ var file_rcc_v1_rcc_proto_depIdxs = []int32{
 	64, // 43: rcc.v1.Assignment.shadow:type_name -> rcc.v1.ShadowInstance
 	16, // 44: rcc.v1.StartInstance.instance:type_name -> rcc.v1.Instance
 	4,  // 45: rcc.v1.StartInstance.version:type_name -> rcc.v1.GameVersion
-	35, // 46: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
-	32, // 47: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
-	75, // 48: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
-	16, // 49: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
-	32, // 50: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
-	4,  // 51: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
-	75, // 52: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
-	75, // 53: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
-	4,  // 54: rcc.v1.UpgradeInstance.version:type_name -> rcc.v1.GameVersion
-	4,  // 55: rcc.v1.ShadowInstance.version:type_name -> rcc.v1.GameVersion
-	65, // 56: rcc.v1.ShadowReport.live:type_name -> rcc.v1.ShadowSide
-	65, // 57: rcc.v1.ShadowReport.candidate:type_name -> rcc.v1.ShadowSide
-	66, // 58: rcc.v1.ReportShadowRequest.report:type_name -> rcc.v1.ShadowReport
-	6,  // 59: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
-	9,  // 60: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
-	11, // 61: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
-	13, // 62: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
-	14, // 63: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
-	48, // 64: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
-	18, // 65: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
-	19, // 66: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
-	20, // 67: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
-	22, // 68: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
-	23, // 69: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
-	24, // 70: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
-	27, // 71: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
-	51, // 72: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
-	57, // 73: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
-	60, // 74: rcc.v1.InstanceService.Upgrade:input_type -> rcc.v1.UpgradeInstanceRequest
-	63, // 75: rcc.v1.InstanceService.Shadow:input_type -> rcc.v1.ShadowInstanceRequest
-	33, // 76: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
-	36, // 77: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
-	38, // 78: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
-	42, // 79: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
-	29, // 80: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
-	43, // 81: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
-	44, // 82: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
-	50, // 83: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
-	53, // 84: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
-	55, // 85: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
-	59, // 86: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
-	62, // 87: rcc.v1.ExecutorService.ReportUpgrade:input_type -> rcc.v1.ReportUpgradeRequest
-	67, // 88: rcc.v1.ExecutorService.ReportShadow:input_type -> rcc.v1.ReportShadowRequest
-	46, // 89: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
-	8,  // 90: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
-	10, // 91: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
-	12, // 92: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
-	4,  // 93: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
-	15, // 94: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
-	49, // 95: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
-	16, // 96: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
-	16, // 97: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
-	21, // 98: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
-	16, // 99: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
-	16, // 100: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
-	25, // 101: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
-	26, // 102: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
-	52, // 103: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
-	16, // 104: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
-	16, // 105: rcc.v1.InstanceService.Upgrade:output_type -> rcc.v1.Instance
-	66, // 106: rcc.v1.InstanceService.Shadow:output_type -> rcc.v1.ShadowReport
-	34, // 107: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
-	37, // 108: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
-	39, // 109: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
-	16, // 110: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
-	30, // 111: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
-	32, // 112: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
-	45, // 113: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
-	32, // 114: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
-	54, // 115: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
-	56, // 116: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
-	16, // 117: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
-	16, // 118: rcc.v1.ExecutorService.ReportUpgrade:output_type -> rcc.v1.Instance
-	68, // 119: rcc.v1.ExecutorService.ReportShadow:output_type -> rcc.v1.ReportShadowResponse
-	47, // 120: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
-	90, // [90:121] is the sub-list for method output_type
-	59, // [59:90] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	69, // 46: rcc.v1.StartInstance.checkpoint:type_name -> rcc.v1.CheckpointInfo
+	35, // 47: rcc.v1.ReportInstanceRequest.report:type_name -> rcc.v1.InstanceReport
+	32, // 48: rcc.v1.ListExecutorsResponse.executors:type_name -> rcc.v1.Executor
+	83, // 49: rcc.v1.WatchEvent.at:type_name -> google.protobuf.Timestamp
+	16, // 50: rcc.v1.WatchEvent.instance:type_name -> rcc.v1.Instance
+	32, // 51: rcc.v1.WatchEvent.executor:type_name -> rcc.v1.Executor
+	4,  // 52: rcc.v1.DeleteGameResponse.versions:type_name -> rcc.v1.GameVersion
+	83, // 53: rcc.v1.InputLogAccessResponse.expires_at:type_name -> google.protobuf.Timestamp
+	83, // 54: rcc.v1.RenewTokenResponse.expires_at:type_name -> google.protobuf.Timestamp
+	4,  // 55: rcc.v1.UpgradeInstance.version:type_name -> rcc.v1.GameVersion
+	4,  // 56: rcc.v1.ShadowInstance.version:type_name -> rcc.v1.GameVersion
+	65, // 57: rcc.v1.ShadowReport.live:type_name -> rcc.v1.ShadowSide
+	65, // 58: rcc.v1.ShadowReport.candidate:type_name -> rcc.v1.ShadowSide
+	66, // 59: rcc.v1.ReportShadowRequest.report:type_name -> rcc.v1.ShadowReport
+	83, // 60: rcc.v1.CheckpointInfo.saved_at:type_name -> google.protobuf.Timestamp
+	71, // 61: rcc.v1.SaveCheckpointRequest.header:type_name -> rcc.v1.SaveCheckpointHeader
+	69, // 62: rcc.v1.SaveCheckpointResponse.checkpoint:type_name -> rcc.v1.CheckpointInfo
+	69, // 63: rcc.v1.GetCheckpointResponse.checkpoint:type_name -> rcc.v1.CheckpointInfo
+	6,  // 64: rcc.v1.GameService.UploadVersion:input_type -> rcc.v1.UploadVersionRequest
+	9,  // 65: rcc.v1.GameService.ListGames:input_type -> rcc.v1.ListGamesRequest
+	11, // 66: rcc.v1.GameService.ListVersions:input_type -> rcc.v1.ListVersionsRequest
+	13, // 67: rcc.v1.GameService.GetVersion:input_type -> rcc.v1.GetVersionRequest
+	14, // 68: rcc.v1.GameService.FetchBlob:input_type -> rcc.v1.FetchBlobRequest
+	48, // 69: rcc.v1.GameService.DeleteGame:input_type -> rcc.v1.DeleteGameRequest
+	18, // 70: rcc.v1.InstanceService.Spawn:input_type -> rcc.v1.SpawnRequest
+	19, // 71: rcc.v1.InstanceService.Get:input_type -> rcc.v1.GetInstanceRequest
+	20, // 72: rcc.v1.InstanceService.List:input_type -> rcc.v1.ListInstancesRequest
+	22, // 73: rcc.v1.InstanceService.Stop:input_type -> rcc.v1.StopInstanceRequest
+	23, // 74: rcc.v1.InstanceService.RenewLease:input_type -> rcc.v1.RenewLeaseRequest
+	24, // 75: rcc.v1.InstanceService.Join:input_type -> rcc.v1.JoinRequest
+	27, // 76: rcc.v1.InstanceService.Logs:input_type -> rcc.v1.LogsRequest
+	51, // 77: rcc.v1.InstanceService.InputLogAccess:input_type -> rcc.v1.InputLogAccessRequest
+	57, // 78: rcc.v1.InstanceService.Migrate:input_type -> rcc.v1.MigrateInstanceRequest
+	60, // 79: rcc.v1.InstanceService.Upgrade:input_type -> rcc.v1.UpgradeInstanceRequest
+	63, // 80: rcc.v1.InstanceService.Shadow:input_type -> rcc.v1.ShadowInstanceRequest
+	33, // 81: rcc.v1.ExecutorService.Register:input_type -> rcc.v1.RegisterExecutorRequest
+	36, // 82: rcc.v1.ExecutorService.Heartbeat:input_type -> rcc.v1.HeartbeatRequest
+	38, // 83: rcc.v1.ExecutorService.Assignments:input_type -> rcc.v1.AssignmentsRequest
+	42, // 84: rcc.v1.ExecutorService.ReportInstance:input_type -> rcc.v1.ReportInstanceRequest
+	29, // 85: rcc.v1.ExecutorService.AppendLogs:input_type -> rcc.v1.AppendLogsRequest
+	43, // 86: rcc.v1.ExecutorService.Drain:input_type -> rcc.v1.DrainExecutorRequest
+	44, // 87: rcc.v1.ExecutorService.List:input_type -> rcc.v1.ListExecutorsRequest
+	50, // 88: rcc.v1.ExecutorService.Undrain:input_type -> rcc.v1.UndrainExecutorRequest
+	53, // 89: rcc.v1.ExecutorService.PublicKeys:input_type -> rcc.v1.PublicKeysRequest
+	55, // 90: rcc.v1.ExecutorService.RenewToken:input_type -> rcc.v1.RenewTokenRequest
+	59, // 91: rcc.v1.ExecutorService.ReportMigration:input_type -> rcc.v1.ReportMigrationRequest
+	62, // 92: rcc.v1.ExecutorService.ReportUpgrade:input_type -> rcc.v1.ReportUpgradeRequest
+	67, // 93: rcc.v1.ExecutorService.ReportShadow:input_type -> rcc.v1.ReportShadowRequest
+	70, // 94: rcc.v1.ExecutorService.SaveCheckpoint:input_type -> rcc.v1.SaveCheckpointRequest
+	73, // 95: rcc.v1.ExecutorService.AppendCheckpointInputs:input_type -> rcc.v1.AppendCheckpointInputsRequest
+	75, // 96: rcc.v1.ExecutorService.GetCheckpoint:input_type -> rcc.v1.GetCheckpointRequest
+	46, // 97: rcc.v1.WatchService.Watch:input_type -> rcc.v1.WatchRequest
+	8,  // 98: rcc.v1.GameService.UploadVersion:output_type -> rcc.v1.UploadVersionResponse
+	10, // 99: rcc.v1.GameService.ListGames:output_type -> rcc.v1.ListGamesResponse
+	12, // 100: rcc.v1.GameService.ListVersions:output_type -> rcc.v1.ListVersionsResponse
+	4,  // 101: rcc.v1.GameService.GetVersion:output_type -> rcc.v1.GameVersion
+	15, // 102: rcc.v1.GameService.FetchBlob:output_type -> rcc.v1.FetchBlobResponse
+	49, // 103: rcc.v1.GameService.DeleteGame:output_type -> rcc.v1.DeleteGameResponse
+	16, // 104: rcc.v1.InstanceService.Spawn:output_type -> rcc.v1.Instance
+	16, // 105: rcc.v1.InstanceService.Get:output_type -> rcc.v1.Instance
+	21, // 106: rcc.v1.InstanceService.List:output_type -> rcc.v1.ListInstancesResponse
+	16, // 107: rcc.v1.InstanceService.Stop:output_type -> rcc.v1.Instance
+	16, // 108: rcc.v1.InstanceService.RenewLease:output_type -> rcc.v1.Instance
+	25, // 109: rcc.v1.InstanceService.Join:output_type -> rcc.v1.JoinResponse
+	26, // 110: rcc.v1.InstanceService.Logs:output_type -> rcc.v1.LogEntry
+	52, // 111: rcc.v1.InstanceService.InputLogAccess:output_type -> rcc.v1.InputLogAccessResponse
+	16, // 112: rcc.v1.InstanceService.Migrate:output_type -> rcc.v1.Instance
+	16, // 113: rcc.v1.InstanceService.Upgrade:output_type -> rcc.v1.Instance
+	66, // 114: rcc.v1.InstanceService.Shadow:output_type -> rcc.v1.ShadowReport
+	34, // 115: rcc.v1.ExecutorService.Register:output_type -> rcc.v1.RegisterExecutorResponse
+	37, // 116: rcc.v1.ExecutorService.Heartbeat:output_type -> rcc.v1.HeartbeatResponse
+	39, // 117: rcc.v1.ExecutorService.Assignments:output_type -> rcc.v1.Assignment
+	16, // 118: rcc.v1.ExecutorService.ReportInstance:output_type -> rcc.v1.Instance
+	30, // 119: rcc.v1.ExecutorService.AppendLogs:output_type -> rcc.v1.AppendLogsResponse
+	32, // 120: rcc.v1.ExecutorService.Drain:output_type -> rcc.v1.Executor
+	45, // 121: rcc.v1.ExecutorService.List:output_type -> rcc.v1.ListExecutorsResponse
+	32, // 122: rcc.v1.ExecutorService.Undrain:output_type -> rcc.v1.Executor
+	54, // 123: rcc.v1.ExecutorService.PublicKeys:output_type -> rcc.v1.PublicKeysResponse
+	56, // 124: rcc.v1.ExecutorService.RenewToken:output_type -> rcc.v1.RenewTokenResponse
+	16, // 125: rcc.v1.ExecutorService.ReportMigration:output_type -> rcc.v1.Instance
+	16, // 126: rcc.v1.ExecutorService.ReportUpgrade:output_type -> rcc.v1.Instance
+	68, // 127: rcc.v1.ExecutorService.ReportShadow:output_type -> rcc.v1.ReportShadowResponse
+	72, // 128: rcc.v1.ExecutorService.SaveCheckpoint:output_type -> rcc.v1.SaveCheckpointResponse
+	74, // 129: rcc.v1.ExecutorService.AppendCheckpointInputs:output_type -> rcc.v1.AppendCheckpointInputsResponse
+	76, // 130: rcc.v1.ExecutorService.GetCheckpoint:output_type -> rcc.v1.GetCheckpointResponse
+	47, // 131: rcc.v1.WatchService.Watch:output_type -> rcc.v1.WatchEvent
+	98, // [98:132] is the sub-list for method output_type
+	64, // [64:98] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_rcc_v1_rcc_proto_init() }
@@ -5584,13 +6214,17 @@ func file_rcc_v1_rcc_proto_init() {
 		(*WatchEvent_Instance)(nil),
 		(*WatchEvent_Executor)(nil),
 	}
+	file_rcc_v1_rcc_proto_msgTypes[67].OneofWrappers = []any{
+		(*SaveCheckpointRequest_Header)(nil),
+		(*SaveCheckpointRequest_Chunk)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_rcc_v1_rcc_proto_rawDesc), len(file_rcc_v1_rcc_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   72,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -914,19 +914,22 @@ var InstanceService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	ExecutorService_Register_FullMethodName        = "/rcc.v1.ExecutorService/Register"
-	ExecutorService_Heartbeat_FullMethodName       = "/rcc.v1.ExecutorService/Heartbeat"
-	ExecutorService_Assignments_FullMethodName     = "/rcc.v1.ExecutorService/Assignments"
-	ExecutorService_ReportInstance_FullMethodName  = "/rcc.v1.ExecutorService/ReportInstance"
-	ExecutorService_AppendLogs_FullMethodName      = "/rcc.v1.ExecutorService/AppendLogs"
-	ExecutorService_Drain_FullMethodName           = "/rcc.v1.ExecutorService/Drain"
-	ExecutorService_List_FullMethodName            = "/rcc.v1.ExecutorService/List"
-	ExecutorService_Undrain_FullMethodName         = "/rcc.v1.ExecutorService/Undrain"
-	ExecutorService_PublicKeys_FullMethodName      = "/rcc.v1.ExecutorService/PublicKeys"
-	ExecutorService_RenewToken_FullMethodName      = "/rcc.v1.ExecutorService/RenewToken"
-	ExecutorService_ReportMigration_FullMethodName = "/rcc.v1.ExecutorService/ReportMigration"
-	ExecutorService_ReportUpgrade_FullMethodName   = "/rcc.v1.ExecutorService/ReportUpgrade"
-	ExecutorService_ReportShadow_FullMethodName    = "/rcc.v1.ExecutorService/ReportShadow"
+	ExecutorService_Register_FullMethodName               = "/rcc.v1.ExecutorService/Register"
+	ExecutorService_Heartbeat_FullMethodName              = "/rcc.v1.ExecutorService/Heartbeat"
+	ExecutorService_Assignments_FullMethodName            = "/rcc.v1.ExecutorService/Assignments"
+	ExecutorService_ReportInstance_FullMethodName         = "/rcc.v1.ExecutorService/ReportInstance"
+	ExecutorService_AppendLogs_FullMethodName             = "/rcc.v1.ExecutorService/AppendLogs"
+	ExecutorService_Drain_FullMethodName                  = "/rcc.v1.ExecutorService/Drain"
+	ExecutorService_List_FullMethodName                   = "/rcc.v1.ExecutorService/List"
+	ExecutorService_Undrain_FullMethodName                = "/rcc.v1.ExecutorService/Undrain"
+	ExecutorService_PublicKeys_FullMethodName             = "/rcc.v1.ExecutorService/PublicKeys"
+	ExecutorService_RenewToken_FullMethodName             = "/rcc.v1.ExecutorService/RenewToken"
+	ExecutorService_ReportMigration_FullMethodName        = "/rcc.v1.ExecutorService/ReportMigration"
+	ExecutorService_ReportUpgrade_FullMethodName          = "/rcc.v1.ExecutorService/ReportUpgrade"
+	ExecutorService_ReportShadow_FullMethodName           = "/rcc.v1.ExecutorService/ReportShadow"
+	ExecutorService_SaveCheckpoint_FullMethodName         = "/rcc.v1.ExecutorService/SaveCheckpoint"
+	ExecutorService_AppendCheckpointInputs_FullMethodName = "/rcc.v1.ExecutorService/AppendCheckpointInputs"
+	ExecutorService_GetCheckpoint_FullMethodName          = "/rcc.v1.ExecutorService/GetCheckpoint"
 )
 
 // ExecutorServiceClient is the client API for ExecutorService service.
@@ -978,6 +981,18 @@ type ExecutorServiceClient interface {
 	ReportUpgrade(ctx context.Context, in *ReportUpgradeRequest, opts ...grpc.CallOption) (*Instance, error)
 	// ReportShadow reports the end of a ShadowInstance order. Role: executor.
 	ReportShadow(ctx context.Context, in *ReportShadowRequest, opts ...grpc.CallOption) (*ReportShadowResponse, error)
+	// SaveCheckpoint stores a snapshot of one of the executor's instances
+	// (docs/snapshots.md "Checkpoints"): a header, then the snapshot's bytes in
+	// chunks. It replaces the instance's previous checkpoint and the inputs
+	// logged up to its frame. Role: executor.
+	SaveCheckpoint(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SaveCheckpointRequest, SaveCheckpointResponse], error)
+	// AppendCheckpointInputs stores the frames an instance ran since its
+	// checkpoint (its input log, per frame). Role: executor.
+	AppendCheckpointInputs(ctx context.Context, in *AppendCheckpointInputsRequest, opts ...grpc.CallOption) (*AppendCheckpointInputsResponse, error)
+	// GetCheckpoint streams an instance's checkpoint and the frames logged
+	// after it, to the executor it is assigned to: the checkpoint in the
+	// first message, the frames in order over the messages. Role: executor.
+	GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetCheckpointResponse], error)
 }
 
 type executorServiceClient struct {
@@ -1127,6 +1142,48 @@ func (c *executorServiceClient) ReportShadow(ctx context.Context, in *ReportShad
 	return out, nil
 }
 
+func (c *executorServiceClient) SaveCheckpoint(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[SaveCheckpointRequest, SaveCheckpointResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ExecutorService_ServiceDesc.Streams[1], ExecutorService_SaveCheckpoint_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SaveCheckpointRequest, SaveCheckpointResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ExecutorService_SaveCheckpointClient = grpc.ClientStreamingClient[SaveCheckpointRequest, SaveCheckpointResponse]
+
+func (c *executorServiceClient) AppendCheckpointInputs(ctx context.Context, in *AppendCheckpointInputsRequest, opts ...grpc.CallOption) (*AppendCheckpointInputsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AppendCheckpointInputsResponse)
+	err := c.cc.Invoke(ctx, ExecutorService_AppendCheckpointInputs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *executorServiceClient) GetCheckpoint(ctx context.Context, in *GetCheckpointRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetCheckpointResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ExecutorService_ServiceDesc.Streams[2], ExecutorService_GetCheckpoint_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetCheckpointRequest, GetCheckpointResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ExecutorService_GetCheckpointClient = grpc.ServerStreamingClient[GetCheckpointResponse]
+
 // ExecutorServiceServer is the server API for ExecutorService service.
 // All implementations must embed UnimplementedExecutorServiceServer
 // for forward compatibility.
@@ -1176,6 +1233,18 @@ type ExecutorServiceServer interface {
 	ReportUpgrade(context.Context, *ReportUpgradeRequest) (*Instance, error)
 	// ReportShadow reports the end of a ShadowInstance order. Role: executor.
 	ReportShadow(context.Context, *ReportShadowRequest) (*ReportShadowResponse, error)
+	// SaveCheckpoint stores a snapshot of one of the executor's instances
+	// (docs/snapshots.md "Checkpoints"): a header, then the snapshot's bytes in
+	// chunks. It replaces the instance's previous checkpoint and the inputs
+	// logged up to its frame. Role: executor.
+	SaveCheckpoint(grpc.ClientStreamingServer[SaveCheckpointRequest, SaveCheckpointResponse]) error
+	// AppendCheckpointInputs stores the frames an instance ran since its
+	// checkpoint (its input log, per frame). Role: executor.
+	AppendCheckpointInputs(context.Context, *AppendCheckpointInputsRequest) (*AppendCheckpointInputsResponse, error)
+	// GetCheckpoint streams an instance's checkpoint and the frames logged
+	// after it, to the executor it is assigned to: the checkpoint in the
+	// first message, the frames in order over the messages. Role: executor.
+	GetCheckpoint(*GetCheckpointRequest, grpc.ServerStreamingServer[GetCheckpointResponse]) error
 	mustEmbedUnimplementedExecutorServiceServer()
 }
 
@@ -1224,6 +1293,15 @@ func (UnimplementedExecutorServiceServer) ReportUpgrade(context.Context, *Report
 }
 func (UnimplementedExecutorServiceServer) ReportShadow(context.Context, *ReportShadowRequest) (*ReportShadowResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportShadow not implemented")
+}
+func (UnimplementedExecutorServiceServer) SaveCheckpoint(grpc.ClientStreamingServer[SaveCheckpointRequest, SaveCheckpointResponse]) error {
+	return status.Error(codes.Unimplemented, "method SaveCheckpoint not implemented")
+}
+func (UnimplementedExecutorServiceServer) AppendCheckpointInputs(context.Context, *AppendCheckpointInputsRequest) (*AppendCheckpointInputsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AppendCheckpointInputs not implemented")
+}
+func (UnimplementedExecutorServiceServer) GetCheckpoint(*GetCheckpointRequest, grpc.ServerStreamingServer[GetCheckpointResponse]) error {
+	return status.Error(codes.Unimplemented, "method GetCheckpoint not implemented")
 }
 func (UnimplementedExecutorServiceServer) mustEmbedUnimplementedExecutorServiceServer() {}
 func (UnimplementedExecutorServiceServer) testEmbeddedByValue()                         {}
@@ -1473,6 +1551,42 @@ func _ExecutorService_ReportShadow_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ExecutorService_SaveCheckpoint_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ExecutorServiceServer).SaveCheckpoint(&grpc.GenericServerStream[SaveCheckpointRequest, SaveCheckpointResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ExecutorService_SaveCheckpointServer = grpc.ClientStreamingServer[SaveCheckpointRequest, SaveCheckpointResponse]
+
+func _ExecutorService_AppendCheckpointInputs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AppendCheckpointInputsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ExecutorServiceServer).AppendCheckpointInputs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ExecutorService_AppendCheckpointInputs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ExecutorServiceServer).AppendCheckpointInputs(ctx, req.(*AppendCheckpointInputsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ExecutorService_GetCheckpoint_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetCheckpointRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ExecutorServiceServer).GetCheckpoint(m, &grpc.GenericServerStream[GetCheckpointRequest, GetCheckpointResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ExecutorService_GetCheckpointServer = grpc.ServerStreamingServer[GetCheckpointResponse]
+
 // ExecutorService_ServiceDesc is the grpc.ServiceDesc for ExecutorService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1528,11 +1642,25 @@ var ExecutorService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ReportShadow",
 			Handler:    _ExecutorService_ReportShadow_Handler,
 		},
+		{
+			MethodName: "AppendCheckpointInputs",
+			Handler:    _ExecutorService_AppendCheckpointInputs_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Assignments",
 			Handler:       _ExecutorService_Assignments_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "SaveCheckpoint",
+			Handler:       _ExecutorService_SaveCheckpoint_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "GetCheckpoint",
+			Handler:       _ExecutorService_GetCheckpoint_Handler,
 			ServerStreams: true,
 		},
 	},
