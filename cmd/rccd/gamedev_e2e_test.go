@@ -1,0 +1,354 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/play"
+	"github.com/rcc-games/rcc/pkg/testenv"
+	"github.com/rcc-games/rcc/pkg/world"
+	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
+)
+
+// arenaFloor is the floor colour in games/arena/game.go, the line the
+// game dev tests edit to change what players see.
+const arenaFloor = "Color:    world.Color{R: 150, G: 156, B: 140, A: 255},"
+
+// copyArena copies games/arena's sources into a module of their own
+// (requiring this repository through a replace), as an author's game
+// directory outside the repository would be, and returns it.
+func copyArena(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "arena")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "games", "arena", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mod := fmt.Sprintf("module example.com/arena\n\ngo 1.26.0\n\nrequire github.com/rcc-games/rcc v0.0.0\n\nreplace github.com/rcc-games/rcc => %s\n", root)
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "game.go")); err != nil || !strings.Contains(string(b), arenaFloor) {
+		t.Fatalf("games/arena/game.go no longer has the floor colour line %q (%v)", arenaFloor, err)
+	}
+	return dir
+}
+
+// editFile replaces old with new in path, failing when old is not there.
+func editFile(t testing.TB, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s has no %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func floorLine(c world.Color) string {
+	return fmt.Sprintf("Color:    world.Color{R: %d, G: %d, B: %d, A: 255},", c.R, c.G, c.B)
+}
+
+// devEnv is rccd dev running for a test, and what its rccctl needs.
+type devEnv struct {
+	rccd *proc
+	env  []string
+	c    *client.Client
+}
+
+func startDev(t testing.TB) *devEnv {
+	t.Helper()
+	cfgHome := t.TempDir()
+	data := filepath.Join(t.TempDir(), "data")
+	env := []string{"XDG_CONFIG_HOME=" + cfgHome, "RCC_ADDR=", "RCC_TOKEN=", "RCC_CONTEXT="}
+	p := startProc(t, "rccd dev", env, "dev", "--data-dir", data, "--grpc-addr", "127.0.0.1:0", "--ws-addr", "127.0.0.1:0",
+		"--metrics-addr", "127.0.0.1:0", "--coordinator-metrics-addr", "127.0.0.1:0")
+	testenv.WaitFor(t, "rccd dev to print its addresses", 30*time.Second, func() bool { return strings.Contains(p.out.String(), "try:") })
+	creds, err := client.LoadCredentials(filepath.Join(cfgHome, "rcc", "credentials.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := creds.Target(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.DialConfig(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &devEnv{rccd: p, env: env, c: c}
+}
+
+// gameDev is rccctl game dev running as a child process.
+type gameDev struct {
+	cmd  *exec.Cmd
+	out  lockedBuffer
+	done chan struct{}
+	err  error
+}
+
+func startGameDev(t testing.TB, d *devEnv, args ...string) *gameDev {
+	t.Helper()
+	g := &gameDev{cmd: exec.Command(ctlBinary(t), append([]string{"game", "dev"}, args...)...), done: make(chan struct{})}
+	g.cmd.Env = append(os.Environ(), d.env...)
+	g.cmd.Stdout, g.cmd.Stderr = &g.out, &g.out
+	if err := g.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { g.err = g.cmd.Wait(); close(g.done) }()
+	t.Cleanup(func() {
+		g.interrupt(t)
+		if t.Failed() {
+			t.Logf("--- rccctl game dev output ---\n%s", g.out.String())
+		}
+	})
+	return g
+}
+
+// interrupt ends game dev as Ctrl-C does.
+func (g *gameDev) interrupt(t testing.TB) {
+	select {
+	case <-g.done:
+		return
+	default:
+	}
+	_ = g.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-g.done:
+	case <-time.After(20 * time.Second):
+		t.Errorf("rccctl game dev did not end on SIGINT")
+		_ = g.cmd.Process.Kill()
+		<-g.done
+	}
+}
+
+// waitOutput waits for game dev's output to match re and returns the
+// first match after offset from.
+func (g *gameDev) waitOutput(t testing.TB, what string, from int, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	var m []string
+	testenv.WaitFor(t, what, timeout, func() bool {
+		out := g.out.String()
+		if from > len(out) {
+			return false
+		}
+		m = re.FindStringSubmatch(out[from:])
+		return m != nil
+	})
+	return m
+}
+
+// floorWatcher records, for a player, when each floor colour was first
+// seen.
+type floorWatcher struct {
+	mu     sync.Mutex
+	first  map[world.Color]time.Time
+	last   world.Color
+	frame  uint64
+	inGame bool
+}
+
+func (f *floorWatcher) onEvent(player string) func(play.Event) {
+	return func(e play.Event) {
+		if e.Kind != play.EventState || e.Snapshot == nil {
+			return
+		}
+		floor := e.Snapshot.Entity(1)
+		if floor == nil {
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, ok := f.first[floor.Color]; !ok {
+			f.first[floor.Color] = e.At
+		}
+		f.last, f.frame = floor.Color, e.Frame
+		f.inGame = e.Snapshot.Player(player) != nil
+	}
+}
+
+func (f *floorWatcher) seen(c world.Color) (time.Time, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	at, ok := f.first[c]
+	return at, ok
+}
+
+func (f *floorWatcher) now() (world.Color, uint64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last, f.frame, f.inGame
+}
+
+var cycleLine = regexp.MustCompile(`(?m)^\S+ arena version (\d+): build (\S+), check (\S+), deploy (\S+), upgrade (\S+) \(1 instance\(s\): (\S+)\)$`)
+
+// TestE2EGameDev is the author's loop against a real rccd dev: rccctl
+// game dev on a copy of arena deploys it and spawns an instance; a player
+// joins; an edit of the floor's colour reaches the player as a hot
+// upgrade (same session, no reconnect, new version); a syntax error is
+// printed with the compiler's message and changes nothing; the fix
+// upgrades again; Ctrl-C leaves the instance running.
+func TestE2EGameDev(t *testing.T) {
+	d := startDev(t)
+	dir := copyArena(t)
+	g := startGameDev(t, d, dir, "--debounce", "100ms")
+	g.waitOutput(t, "game dev to spawn an instance", 0, regexp.MustCompile(`spawned instance (\S+) of arena at version 1`), 3*time.Minute)
+
+	ctx := context.Background()
+	fw := &floorWatcher{first: map[world.Color]time.Time{}}
+	s, err := play.Join(ctx, d.c, play.JoinRequest{Game: "arena", Player: "alice"}, play.Config{OnEvent: fw.onEvent("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v1Floor := world.Color{R: 150, G: 156, B: 140, A: 255}
+	testenv.WaitFor(t, "alice to see arena's floor", 30*time.Second, func() bool { _, ok := fw.seen(v1Floor); return ok })
+	id := s.Stats().Welcome.InstanceID
+
+	green := world.Color{R: 20, G: 200, B: 60, A: 255}
+	mark := len(g.out.String())
+	editFile(t, filepath.Join(dir, "game.go"), arenaFloor, floorLine(green))
+	m := g.waitOutput(t, "the edit to be deployed and upgraded", mark, cycleLine, 60*time.Second)
+	if m[1] != "2" || m[6] != id {
+		t.Fatalf("cycle line %q: want version 2 and instance %s", m[0], id)
+	}
+	testenv.WaitFor(t, "alice to see the green floor", 30*time.Second, func() bool { _, ok := fw.seen(green); return ok })
+	in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id})
+	if err != nil || in.Version != 2 || in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+		t.Fatalf("instance after the edit: %v %v", in, err)
+	}
+	if st := s.Stats(); st.Connects != 1 || st.Reconnects != 0 {
+		t.Fatalf("alice connected %d times, reconnected %d: want one session", st.Connects, st.Reconnects)
+	}
+
+	// A syntax error: printed with the compiler's message, the game goes
+	// on with version 2.
+	mark = len(g.out.String())
+	editFile(t, filepath.Join(dir, "game.go"), floorLine(green), floorLine(green)+" {{")
+	g.waitOutput(t, "the build error to be printed", mark, regexp.MustCompile(`(?s)build failed.*game\.go:\d+:\d+: syntax error.*left as it was`), 60*time.Second)
+	_, frame, _ := fw.now()
+	testenv.WaitFor(t, "alice's states to go on", 10*time.Second, func() bool { c, f, ok := fw.now(); return f > frame+30 && c == green && ok })
+	if in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id}); err != nil || in.Version != 2 {
+		t.Fatalf("instance after the broken edit: %v %v", in, err)
+	}
+	if vs, err := d.c.ListVersions(ctx, "arena"); err != nil || len(vs) != 2 {
+		t.Fatalf("versions after the broken edit: %d %v; want 2", len(vs), err)
+	}
+
+	// The fix, with another colour: version 3, the same session.
+	red := world.Color{R: 200, G: 40, B: 40, A: 255}
+	mark = len(g.out.String())
+	editFile(t, filepath.Join(dir, "game.go"), floorLine(green)+" {{", floorLine(red))
+	m = g.waitOutput(t, "the fix to be deployed and upgraded", mark, cycleLine, 60*time.Second)
+	if m[1] != "3" || m[6] != id {
+		t.Fatalf("cycle line %q: want version 3 and instance %s", m[0], id)
+	}
+	testenv.WaitFor(t, "alice to see the red floor", 30*time.Second, func() bool { _, ok := fw.seen(red); return ok })
+	if st := s.Stats(); st.Connects != 1 || st.Reconnects != 0 {
+		t.Fatalf("alice connected %d times, reconnected %d: want one session", st.Connects, st.Reconnects)
+	}
+	if _, _, ok := fw.now(); !ok {
+		t.Fatal("alice is no longer among the players")
+	}
+
+	mark = len(g.out.String())
+	g.interrupt(t)
+	if g.err != nil {
+		t.Fatalf("game dev ended with %v\n%s", g.err, g.out.String())
+	}
+	out := g.out.String()[mark:]
+	if !strings.Contains(out, "left running: "+id) {
+		t.Errorf("game dev's last words lack %q:\n%s", "left running: "+id, out)
+	}
+	if in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id}); err != nil || in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+		t.Fatalf("instance after Ctrl-C: %v %v; want running", in, err)
+	}
+}
+
+// BenchmarkGameDevEditToPlay measures the author's loop on arena: from
+// writing a changed game.go to the first state of the new version at a
+// connected player, over b.N edits (run with -benchtime=7x: docs/BENCHMARKS.md,
+// "Edit to play"). It reports the median and the median of each step that
+// game dev prints.
+func BenchmarkGameDevEditToPlay(b *testing.B) {
+	d := startDev(b)
+	dir := copyArena(b)
+	g := startGameDev(b, d, dir, "--debounce", "100ms")
+	g.waitOutput(b, "game dev to spawn an instance", 0, regexp.MustCompile(`spawned instance (\S+) of arena`), 3*time.Minute)
+	fw := &floorWatcher{first: map[world.Color]time.Time{}}
+	s, err := play.Join(context.Background(), d.c, play.JoinRequest{Game: "arena", Player: "bench"}, play.Config{OnEvent: fw.onEvent("bench")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	prev := world.Color{R: 150, G: 156, B: 140, A: 255}
+	testenv.WaitFor(b, "the first state", 30*time.Second, func() bool { _, ok := fw.seen(prev); return ok })
+	var total, build, check, deploy, upgrade []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		next := world.Color{R: uint8(10 + i), G: uint8(100 + i), B: 200, A: 255}
+		mark := len(g.out.String())
+		start := time.Now()
+		editFile(b, filepath.Join(dir, "game.go"), floorLine(prev), floorLine(next))
+		testenv.WaitFor(b, "the new floor", time.Minute, func() bool { _, ok := fw.seen(next); return ok })
+		at, _ := fw.seen(next)
+		total = append(total, at.Sub(start))
+		m := g.waitOutput(b, "the cycle line", mark, cycleLine, time.Minute)
+		for j, dst := range []*[]time.Duration{&build, &check, &deploy, &upgrade} {
+			v, err := time.ParseDuration(m[2+j])
+			if err != nil {
+				b.Fatalf("cycle line %q: %v", m[0], err)
+			}
+			*dst = append(*dst, v)
+		}
+		prev = next
+	}
+	b.StopTimer()
+	if st := s.Stats(); st.Reconnects != 0 {
+		b.Errorf("the player reconnected %d times", st.Reconnects)
+	}
+	med := func(ds []time.Duration) time.Duration {
+		ds = slices.Clone(ds)
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		return ds[len(ds)/2]
+	}
+	b.ReportMetric(float64(med(total).Milliseconds()), "edit-to-play-ms")
+	b.Logf("edit to play over %d edits: median %v (all %v); build %v, check %v, deploy %v, upgrade call %v (medians)",
+		b.N, med(total), total, med(build), med(check), med(deploy), med(upgrade))
+}
