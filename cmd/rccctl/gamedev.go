@@ -19,16 +19,16 @@ import (
 func newGameDevCmd() *cobra.Command {
 	var f serverFlags
 	var (
-		name               string
-		build              gamebuild.Options
-		quiet              time.Duration
-		stop               bool
-		maxPlayers         uint32
-		lease              time.Duration
-		params             []string
-		paramsJSON         string
-		seed               uint64
-		record             bool
+		name       string
+		build      gamebuild.Options
+		quiet      time.Duration
+		stop       bool
+		maxPlayers uint32
+		lease      time.Duration
+		params     []string
+		paramsJSON string
+		seed       uint64
+		record     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "dev [DIR]",
@@ -171,7 +171,9 @@ func deployAndUpgrade(cmd *cobra.Command, f *serverFlags, req client.DeployReque
 				return err
 			}
 		}
-		ups, err := gamedev.UpgradeRunning(ctx, c, req.Game, res.Version.Version)
+		uctx, cancel := context.WithTimeout(cmd.Context(), max(f.timeout, gamedev.UpgradeTimeout))
+		defer cancel()
+		ups, err := gamedev.UpgradeRunning(uctx, c, req.Game, res.Version.Version)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/world"
@@ -244,7 +246,7 @@ func TestE2EGameDev(t *testing.T) {
 	green := world.Color{R: 20, G: 200, B: 60, A: 255}
 	mark := len(g.out.String())
 	editFile(t, filepath.Join(dir, "game.go"), arenaFloor, floorLine(green))
-	m := g.waitOutput(t, "the edit to be deployed and upgraded", mark, cycleLine, 60*time.Second)
+	m := g.waitOutput(t, "the edit to be deployed and upgraded", mark, cycleLine, 3*time.Minute)
 	if m[1] != "2" || m[6] != id {
 		t.Fatalf("cycle line %q: want version 2 and instance %s", m[0], id)
 	}
@@ -275,7 +277,7 @@ func TestE2EGameDev(t *testing.T) {
 	red := world.Color{R: 200, G: 40, B: 40, A: 255}
 	mark = len(g.out.String())
 	editFile(t, filepath.Join(dir, "game.go"), floorLine(green)+" {{", floorLine(red))
-	m = g.waitOutput(t, "the fix to be deployed and upgraded", mark, cycleLine, 60*time.Second)
+	m = g.waitOutput(t, "the fix to be deployed and upgraded", mark, cycleLine, 3*time.Minute)
 	if m[1] != "3" || m[6] != id {
 		t.Fatalf("cycle line %q: want version 3 and instance %s", m[0], id)
 	}
@@ -326,10 +328,10 @@ func BenchmarkGameDevEditToPlay(b *testing.B) {
 		mark := len(g.out.String())
 		start := time.Now()
 		editFile(b, filepath.Join(dir, "game.go"), floorLine(prev), floorLine(next))
-		testenv.WaitFor(b, "the new floor", time.Minute, func() bool { _, ok := fw.seen(next); return ok })
+		testenv.WaitFor(b, "the new floor", 3*time.Minute, func() bool { _, ok := fw.seen(next); return ok })
 		at, _ := fw.seen(next)
 		total = append(total, at.Sub(start))
-		m := g.waitOutput(b, "the cycle line", mark, cycleLine, time.Minute)
+		m := g.waitOutput(b, "the cycle line", mark, cycleLine, 3*time.Minute)
 		for j, dst := range []*[]time.Duration{&build, &check, &deploy, &upgrade} {
 			v, err := time.ParseDuration(m[2+j])
 			if err != nil {
@@ -351,4 +353,82 @@ func BenchmarkGameDevEditToPlay(b *testing.B) {
 	b.ReportMetric(float64(med(total).Milliseconds()), "edit-to-play-ms")
 	b.Logf("edit to play over %d edits: median %v (all %v); build %v, check %v, deploy %v, upgrade call %v (medians)",
 		b.N, med(total), total, med(build), med(check), med(deploy), med(upgrade))
+}
+
+// TestE2EDeployUpgradeRunning: game deploy --upgrade-running moves the
+// running instances of a game to the deployed version, each reported,
+// and exits 1 naming the reason when the new version cannot take over
+// (it lacks load_state), the instances going on with their version.
+func TestE2EDeployUpgradeRunning(t *testing.T) {
+	d := startDev(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	v1, v2 := filepath.Join(dir, "v1.wasm"), filepath.Join(dir, "v2.wasm")
+	if err := os.WriteFile(v1, arenaModule(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(v2, gamebuildtest.ArenaVariant(t, "arena_double_points"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctl := func(wantOK bool, args ...string) string {
+		t.Helper()
+		out, err := rccctl(t, d.env, args...)
+		if (err == nil) != wantOK {
+			t.Fatalf("rccctl %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	if out := ctl(true, "game", "deploy", v1, "--name", "arena", "--upgrade-running"); !strings.Contains(out, "no running instance to upgrade") {
+		t.Fatalf("deploy with nothing running: %s", out)
+	}
+	var ids []string
+	for range 2 {
+		in, err := d.c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: "arena"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, in.Id)
+	}
+	for _, id := range ids {
+		testenv.WaitFor(t, id+" running", time.Minute, func() bool {
+			in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id})
+			return err == nil && in.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING
+		})
+	}
+	out := ctl(true, "game", "deploy", v2, "--name", "arena", "--upgrade-running")
+	for _, id := range ids {
+		if !strings.Contains(out, id+" upgraded from version 1 to 2") {
+			t.Errorf("deploy --upgrade-running lacks %s's upgrade:\n%s", id, out)
+		}
+		if in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id}); err != nil || in.Version != 2 {
+			t.Errorf("%s after the upgrade: %v %v", id, in, err)
+		}
+	}
+
+	// A version without save_state/load_state cannot take over.
+	out = ctl(false, "game", "deploy", "../../pkg/coordinator/testdata/minimal.wasm", "--name", "arena", "--upgrade-running", "--output", "json")
+	var res struct {
+		Version  struct{ Version uint32 } `json:"version"`
+		Upgrades []struct {
+			ID, Error string
+			OK        bool
+			Version   uint32
+		} `json:"upgrades"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("deploy --output json: %v\n%s", err, out)
+	}
+	if res.Version.Version != 3 || len(res.Upgrades) != 2 {
+		t.Fatalf("deploy of version 3: %s", out)
+	}
+	for _, u := range res.Upgrades {
+		if u.OK || u.Version != 2 || !strings.Contains(u.Error, "load_state") {
+			t.Errorf("upgrade of %s to a version without load_state: %+v", u.ID, u)
+		}
+	}
+	for _, id := range ids {
+		if in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: id}); err != nil || in.Version != 2 || in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+			t.Errorf("%s after the refused upgrade: %v %v; want running version 2", id, in, err)
+		}
+	}
 }

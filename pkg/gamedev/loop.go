@@ -29,8 +29,8 @@ type Config struct {
 	// Spawn is the instance started when none of the game runs (its Game
 	// is set by Run).
 	Spawn *rccv1.SpawnRequest
-	// CallTimeout bounds each call to the coordinator (0: 30 s); an
-	// upgrade's call includes the new version's probation frames.
+	// CallTimeout bounds each call to the coordinator (0: 30 s); the
+	// upgrades of a cycle get UpgradeTimeout, at least CallTimeout.
 	CallTimeout time.Duration
 	// RenewEvery renews the lease of the instances Run spawned (0: every
 	// 10 minutes), so that they outlive their lease while the loop runs.
@@ -223,7 +223,7 @@ func (l *Loop) cycle(ctx context.Context) (cy Cycle) {
 	}
 	cy.Version, cy.Unchanged = res.Version.Version, res.Unchanged
 	start = time.Now()
-	cctx, cancel = context.WithTimeout(ctx, l.cfg.CallTimeout)
+	cctx, cancel = context.WithTimeout(ctx, max(l.cfg.CallTimeout, UpgradeTimeout))
 	defer cancel()
 	if l.noPair {
 		cy.Restarted, cy.Err = l.restartAll(cctx, cy.Version)
@@ -276,8 +276,11 @@ func (l *Loop) print(cy Cycle) {
 		}
 	}
 	action := fmt.Sprintf("upgrade %v (%d instance(s)%s)", ms(cy.Upgrade), len(done), idList(done))
-	if len(cy.Restarted) > 0 {
+	switch {
+	case len(cy.Restarted) > 0:
 		action = fmt.Sprintf("restart %v (%d instance(s)%s)", ms(cy.Upgrade), len(cy.Restarted), idList(cy.Restarted))
+	case len(cy.Upgraded) == 0:
+		action = "no running instance to upgrade"
 	}
 	fmt.Fprintf(w, "%s %s %s: build %v, check %v, deploy %v, %s\n", ts, l.cfg.Game, what, ms(cy.Build), ms(cy.Check), ms(cy.Deploy), action)
 }

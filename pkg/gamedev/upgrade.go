@@ -19,6 +19,11 @@ import (
 // (docs/abi.md, "Hot upgrade").
 var ErrNoUpgradePair = errors.New("no save_state/load_state pair")
 
+// UpgradeTimeout is the least time given to a cycle's upgrades: the
+// executor compiles the new version first (seconds for a large module on a
+// loaded machine), and the coordinator waits up to a minute for it.
+const UpgradeTimeout = 90 * time.Second
+
 // Upgraded is what became of one instance in UpgradeRunning.
 type Upgraded struct {
 	// ID is the instance's; From is the version it ran before.
