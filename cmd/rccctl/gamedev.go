@@ -131,7 +131,7 @@ type upgradedJSON struct {
 	FromVersion uint32 `json:"from_version"`
 	Version     uint32 `json:"version"`
 	OK          bool   `json:"ok"`
-	Error       string `json:"error,omitempty"`
+	Error       string `json:"error"`
 	TookMS      int64  `json:"took_ms"`
 }
 
