@@ -432,3 +432,94 @@ func TestE2EDeployUpgradeRunning(t *testing.T) {
 		}
 	}
 }
+
+// tickerGame is a game without save_state/load_state: its state is its
+// generation's name and the frame number.
+const tickerGame = `package main
+
+import (
+	"fmt"
+
+	"github.com/rcc-games/rcc/pkg/sdk"
+)
+
+func main() {}
+
+func init() { sdk.Register(&game{}) }
+
+type game struct{ frame uint64 }
+
+func (g *game) Init(sdk.Config) error        { return nil }
+func (g *game) Join(string)                  {}
+func (g *game) Leave(string)                 {}
+func (g *game) Input(string, []byte)         {}
+func (g *game) Tick(float32)                 { g.frame++ }
+func (g *game) State(dst []byte) ([]byte, error) {
+	return fmt.Appendf(dst, "gen-1 %d", g.frame), nil
+}
+`
+
+// TestE2EGameDevRestartsWithoutUpgrade: a game without the
+// save_state/load_state pair is said so once, and each change restarts its
+// instance on the new version instead of upgrading it.
+func TestE2EGameDevRestartsWithoutUpgrade(t *testing.T) {
+	d := startDev(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "ticker")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mod := fmt.Sprintf("module example.com/ticker\n\ngo 1.26.0\n\nrequire github.com/rcc-games/rcc v0.0.0\n\nreplace github.com/rcc-games/rcc => %s\n", root)
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(src, []byte(tickerGame), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := startGameDev(t, d, dir, "--debounce", "100ms", "--stop-on-exit")
+	first := g.waitOutput(t, "game dev to spawn an instance", 0, regexp.MustCompile(`spawned instance (\S+) of ticker at version 1`), 3*time.Minute)[1]
+	ctx := context.Background()
+	state := func(wantGen string) {
+		t.Helper()
+		s, err := play.Join(ctx, d.c, play.JoinRequest{Game: "ticker", Player: "p"}, play.Config{RawStates: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		testenv.WaitFor(t, "a state of "+wantGen, 30*time.Second, func() bool {
+			_, b := s.LastState(nil)
+			return strings.HasPrefix(string(b), wantGen+" ")
+		})
+	}
+	state("gen-1")
+	restarted := regexp.MustCompile(`(?m)^\S+ ticker version (\d+): build \S+, check \S+, deploy \S+, restart \S+ \(1 instance\(s\): (\S+)→(\S+)\)$`)
+	prev := first
+	for gen := 2; gen <= 3; gen++ {
+		mark := len(g.out.String())
+		editFile(t, src, fmt.Sprintf("gen-%d", gen-1), fmt.Sprintf("gen-%d", gen))
+		m := g.waitOutput(t, "the restart", mark, restarted, 3*time.Minute)
+		if m[1] != fmt.Sprint(gen) || m[2] != prev || m[3] == prev {
+			t.Fatalf("cycle line %q: want version %d on a new instance", m[0], gen)
+		}
+		if in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: prev}); err != nil || in.State == rccv1.InstanceState_INSTANCE_STATE_RUNNING {
+			t.Fatalf("the instance before the restart: %v %v; want it stopped", in, err)
+		}
+		state(fmt.Sprintf("gen-%d", gen))
+		prev = m[3]
+	}
+	if n := strings.Count(g.out.String(), "does not save its state for a hot upgrade"); n != 1 {
+		t.Errorf("the missing pair was said %d times, want once:\n%s", n, g.out.String())
+	}
+	g.interrupt(t)
+	if !strings.Contains(g.out.String(), "stopped "+prev) {
+		t.Errorf("--stop-on-exit did not stop %s:\n%s", prev, g.out.String())
+	}
+	testenv.WaitFor(t, prev+" stopped", 30*time.Second, func() bool {
+		in, err := d.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: prev})
+		return err == nil && in.State != rccv1.InstanceState_INSTANCE_STATE_RUNNING
+	})
+}

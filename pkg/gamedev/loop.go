@@ -55,7 +55,7 @@ type Cycle struct {
 	Upgrade  time.Duration
 	Upgraded []Upgraded
 	// Restarted are the instances stopped and spawned anew because the
-	// game lacks the save_state/load_state pair.
+	// game lacks the save_state/load_state pair, as "OLD→NEW" ids.
 	Restarted []string
 	// Err is the cycle's failure; the running instances are untouched
 	// when it failed before the upgrade.
@@ -70,8 +70,9 @@ type Loop struct {
 	dir     string
 	outDir  string
 	spawned []string
-	// noPair is set once the game is found to lack save_state/load_state.
-	noPair bool
+	// noPair is set while the game's module lacks save_state or
+	// load_state; saidNoPair once the author was told it cannot upgrade.
+	noPair, saidNoPair bool
 }
 
 // New prepares a loop for cfg against the coordinator of c. Close
@@ -138,11 +139,22 @@ func Run(ctx context.Context, c *client.Client, cfg Config) error {
 	defer w.Close()
 	out := l.cfg.Out
 	fmt.Fprintf(out, "watching %s for changes to game %s (Ctrl-C ends)\n", l.dir, l.cfg.Game)
-	l.Cycle(ctx)
-	if err := l.ensureInstance(ctx); err != nil {
+	defer l.exit()
+	// The first instance is spawned after the first good cycle: sources
+	// that do not build at start wait for their fix.
+	needInstance := true
+	cycle := func() error {
+		if cy := l.Cycle(ctx); cy.Err == nil && needInstance {
+			if err := l.ensureInstance(ctx); err != nil && ctx.Err() == nil {
+				return err
+			}
+			needInstance = false
+		}
+		return nil
+	}
+	if err := cycle(); err != nil {
 		return err
 	}
-	defer l.exit()
 	renew := time.NewTicker(l.cfg.RenewEvery)
 	defer renew.Stop()
 	changes := make(chan error, 1)
@@ -164,7 +176,9 @@ func Run(ctx context.Context, c *client.Client, cfg Config) error {
 			if err != nil {
 				return fmt.Errorf("watch %s: %w", l.dir, err)
 			}
-			l.Cycle(ctx)
+			if err := cycle(); err != nil {
+				return err
+			}
 			next()
 		}
 	}
@@ -205,12 +219,9 @@ func (l *Loop) cycle(ctx context.Context) (cy Cycle) {
 		cy.Err = errors.New(b.String())
 		return cy
 	}
-	pair := slices.Contains(report.Exports, "save_state") && slices.Contains(report.Exports, "load_state")
-	if !pair && !l.noPair {
-		l.noPair = true
-		fmt.Fprintf(l.cfg.Out, "note: %s exports no save_state/load_state pair (docs/abi.md, \"Hot upgrade\"), so each change restarts its instances: players reconnect and the game starts over\n", l.cfg.Game)
-	} else if pair {
-		l.noPair = false
+	l.noPair = !slices.Contains(report.Exports, "save_state") || !slices.Contains(report.Exports, "load_state")
+	if l.noPair {
+		l.sayNoPair("exports no save_state/load_state pair")
 	}
 	start = time.Now()
 	cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
@@ -240,11 +251,16 @@ func (l *Loop) cycle(ctx context.Context) (cy Cycle) {
 	var failed []error
 	for _, u := range ups {
 		if errors.Is(u.Err, ErrNoUpgradePair) {
-			// The running version lacks save_state: restart this one.
-			if _, err := l.restart(cctx, u.Instance); err != nil {
+			// A version does not save its state: restart this one.
+			why := u.Err.Error()
+			if _, after, ok := strings.Cut(why, wasmhost.ErrNoUpgrade.Error()+": "); ok {
+				why = after
+			}
+			l.sayNoPair("does not save its state for a hot upgrade (" + why + ")")
+			if in, err := l.restart(cctx, u.Instance); err != nil {
 				failed = append(failed, fmt.Errorf("restart %s: %w", u.ID, err))
 			} else {
-				cy.Restarted = append(cy.Restarted, u.ID)
+				cy.Restarted = append(cy.Restarted, u.ID+"→"+in.Id)
 			}
 			continue
 		}
@@ -254,6 +270,15 @@ func (l *Loop) cycle(ctx context.Context) (cy Cycle) {
 	}
 	cy.Err = errors.Join(failed...)
 	return cy
+}
+
+// sayNoPair says, once, that the game cannot be hot-upgraded and why.
+func (l *Loop) sayNoPair(why string) {
+	if l.saidNoPair {
+		return
+	}
+	l.saidNoPair = true
+	fmt.Fprintf(l.cfg.Out, "note: %s %s; save_state/load_state (docs/abi.md, \"Hot upgrade\"; sdk.Upgradable in Go) keep the players in the game, without them each change restarts its instances: players reconnect and the game starts over\n", l.cfg.Game, why)
 }
 
 // print writes the cycle's line, or its failure in full.
@@ -378,11 +403,12 @@ func (l *Loop) restartAll(ctx context.Context, version uint32) ([]string, error)
 		if in.Version == version {
 			continue
 		}
-		if _, err := l.restart(ctx, in); err != nil {
+		next, err := l.restart(ctx, in)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("restart %s: %w", in.Id, err))
 			continue
 		}
-		ids = append(ids, in.Id)
+		ids = append(ids, in.Id+"→"+next.Id)
 	}
 	return ids, errors.Join(errs...)
 }

@@ -11,12 +11,14 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/client"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
 // ErrNoUpgradePair is wrapped by the result of an upgrade that the
-// executor refused because a version lacks save_state or load_state
-// (docs/abi.md, "Hot upgrade").
+// executor refused because a version lacks save_state or load_state, or
+// its save_state saves nothing (a Go game that is not sdk.Upgradable;
+// docs/abi.md, "Hot upgrade").
 var ErrNoUpgradePair = errors.New("no save_state/load_state pair")
 
 // UpgradeTimeout is the least time given to a cycle's upgrades: the
@@ -81,7 +83,9 @@ func upgradeError(err error) error {
 	if st, ok := status.FromError(err); ok {
 		msg = st.Message()
 	}
-	if strings.Contains(msg, "does not export save_state") || strings.Contains(msg, "does not export load_state") {
+	// The executor's reason crosses the coordinator as text only.
+	if strings.Contains(msg, wasmhost.ErrNoUpgrade.Error()) || strings.Contains(msg, "does not export save_state") ||
+		strings.Contains(msg, "does not export load_state") {
 		return fmt.Errorf("%w: %s", ErrNoUpgradePair, msg)
 	}
 	return errors.New(msg)
