@@ -132,6 +132,14 @@ func Run(ctx context.Context, c *client.Client, cfg Config) error {
 		return err
 	}
 	defer l.Close()
+	// The coordinator must answer (and take the token) before the loop
+	// starts: a typo in --addr is not a failed cycle to retry on save.
+	cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
+	_, err = l.live(cctx)
+	cancel()
+	if err != nil {
+		return err
+	}
 	w, err := Watch(l.dir, cfg.Quiet)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", l.dir, err)
