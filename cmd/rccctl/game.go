@@ -22,7 +22,7 @@ func newGameCmd() *cobra.Command {
 		Use:   "game",
 		Short: "Build, check, run and deploy game modules",
 	}
-	cmd.AddCommand(newGameBuildCmd(), newGameCheckCmd(), newGameRunCmd(), newGameReplayCmd())
+	cmd.AddCommand(newGameBuildCmd(), newGameCheckCmd(), newGameRunCmd(), newGameReplayCmd(), newGameDevCmd())
 	addGameServerCmds(cmd)
 	return cmd
 }

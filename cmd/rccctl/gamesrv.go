@@ -27,6 +27,7 @@ func newGameDeployCmd() *cobra.Command {
 	var limits limitFlags
 	var snapshotHz uint32
 	var checkpointEvery time.Duration
+	var upgradeRunning bool
 	cmd := &cobra.Command{
 		Use:   "deploy FILE --name NAME",
 		Short: "Upload a module as the next version of a game",
@@ -37,7 +38,12 @@ against the guest ABI and refuses it, saying why, if it does not conform.
 --snapshot-hz sends the players fewer states a second than the game ticks.
 --checkpoint-every makes the version's instances ship a checkpoint that often,
 to resume on another executor if theirs is lost (a spawn may set its own).
-Deploying the same module, assets and limits again creates no version.`,
+Deploying the same module, assets and limits again creates no version.
+--upgrade-running then hot-upgrades every running instance of the game to
+the deployed version (rccctl instance upgrade, docs/abi.md "Hot upgrade"),
+its players connected, and prints each instance's result; an instance whose
+upgrade fails (refused, or rolled back by its executor) goes on with its old
+version, and the command exits 1.`,
 		Args: cmdline.Args("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if name == "" {
@@ -61,11 +67,10 @@ Deploying the same module, assets and limits again creates no version.`,
 				}
 			}
 			start := time.Now()
-			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) (*rccv1.UploadVersionResponse, error) {
-				return c.Deploy(ctx, client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
-					InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages(),
-					SnapshotHz: snapshotHz, CheckpointEveryMs: ckpt})
-			}, view[*rccv1.UploadVersionResponse]{json: jsonOf(deployJSON), table: func(w io.Writer, res *rccv1.UploadVersionResponse, now time.Time) error {
+			req := client.DeployRequest{Game: name, Module: module, Assets: archive, Description: description,
+				InitFuel: limits.initFuel, FrameFuel: limits.frameFuel, MemoryLimitPages: limits.pages(),
+				SnapshotHz: snapshotHz, CheckpointEveryMs: ckpt}
+			v := view[*rccv1.UploadVersionResponse]{json: jsonOf(deployJSON), table: func(w io.Writer, res *rccv1.UploadVersionResponse, now time.Time) error {
 				v := res.Version
 				if res.Unchanged {
 					_, err := fmt.Fprintf(w, "%s version %d unchanged (same module and limits, sha256 %s)\n", v.Game, v.Version, shortSHA(v.ModuleSha256))
@@ -74,7 +79,13 @@ Deploying the same module, assets and limits again creates no version.`,
 				_, err := fmt.Fprintf(w, "deployed %s version %d (sha256 %s, %s, limits %s) in %v\n", v.Game, v.Version, shortSHA(v.ModuleSha256),
 					humanBytes(uint64(v.ModuleSize)), formatLimits(v.Limits), now.Sub(start).Round(time.Millisecond))
 				return err
-			}})(cmd, args)
+			}}
+			if upgradeRunning {
+				return deployAndUpgrade(cmd, &f, req, v)
+			}
+			return remote(&f, func(ctx context.Context, c *client.Client, _ []string) (*rccv1.UploadVersionResponse, error) {
+				return c.Deploy(ctx, req)
+			}, v)(cmd, args)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "game name (required)")
@@ -84,6 +95,7 @@ Deploying the same module, assets and limits again creates no version.`,
 	addLimitFlags(cmd, &limits)
 	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default every tick; a spawn may set its own)")
 	cmd.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 0, "the instances' default checkpoint interval, to resume on another executor if theirs is lost (default none)")
+	cmd.Flags().BoolVar(&upgradeRunning, "upgrade-running", false, "then hot-upgrade every running instance of the game to the deployed version; exit 1 if any upgrade fails")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }

@@ -166,31 +166,9 @@ func newInstanceSpawnCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ps *structpb.Struct
-			if paramsJSON != "" {
-				ps = &structpb.Struct{}
-				if err := protojson.Unmarshal([]byte(paramsJSON), ps); err != nil {
-					return usageError{Err: fmt.Errorf("--params: want a JSON object: %v", err)}
-				}
-			}
-			for _, p := range params {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return usageError{Err: fmt.Errorf("--param %q: want key=value", p)}
-				}
-				if ps == nil {
-					ps = &structpb.Struct{Fields: map[string]*structpb.Value{}}
-				}
-				var val any = v
-				var js any
-				if json.Unmarshal([]byte(v), &js) == nil {
-					val = js // numbers, booleans and JSON values keep their type
-				}
-				sv, err := structpb.NewValue(val)
-				if err != nil {
-					return usageError{Err: fmt.Errorf("--param %q: %v", p, err)}
-				}
-				ps.Fields[k] = sv
+			ps, err := spawnParams(paramsJSON, params)
+			if err != nil {
+				return err
 			}
 			return remote(&f, func(ctx context.Context, c *client.Client, args []string) (*rccv1.Instance, error) {
 				return c.Instances.Spawn(ctx, &rccv1.SpawnRequest{Game: args[0], Version: version, MaxPlayers: maxPlayers,
@@ -407,4 +385,37 @@ func newInstanceRenewCmd() *cobra.Command {
 	cmd.Flags().DurationVar(&lease, "lease", 0, "new lease from now (default the instance's own)")
 	addServerFlags(cmd, &f, true)
 	return cmd
+}
+
+// spawnParams makes a spawn's game parameters from --params (a JSON
+// object) and --param key=value pairs (values parsed as JSON when they
+// are); nil when both are empty.
+func spawnParams(paramsJSON string, params []string) (*structpb.Struct, error) {
+	var ps *structpb.Struct
+	if paramsJSON != "" {
+		ps = &structpb.Struct{}
+		if err := protojson.Unmarshal([]byte(paramsJSON), ps); err != nil {
+			return nil, usageError{Err: fmt.Errorf("--params: want a JSON object: %v", err)}
+		}
+	}
+	for _, p := range params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, usageError{Err: fmt.Errorf("--param %q: want key=value", p)}
+		}
+		if ps == nil {
+			ps = &structpb.Struct{Fields: map[string]*structpb.Value{}}
+		}
+		var val any = v
+		var js any
+		if json.Unmarshal([]byte(v), &js) == nil {
+			val = js // numbers, booleans and JSON values keep their type
+		}
+		sv, err := structpb.NewValue(val)
+		if err != nil {
+			return nil, usageError{Err: fmt.Errorf("--param %q: %v", p, err)}
+		}
+		ps.Fields[k] = sv
+	}
+	return ps, nil
 }

@@ -100,6 +100,7 @@ type player struct {
 
 type orb struct {
 	rng     *rand.Rand
+	src     *rand.PCG // rng's source, saved across a hot upgrade
 	present bool
 	pos     vec3
 	wait    float32 // seconds until it reappears, when not present
@@ -113,6 +114,7 @@ type game struct {
 	half       float32 // half the arena side
 	maxAvatars int
 	spawn      *rand.Rand
+	spawnSrc   *rand.PCG // spawn's source, saved across a hot upgrade
 	nextEntity uint32
 	frame      uint64
 
@@ -144,12 +146,14 @@ func (g *game) Init(cfg sdk.Config) error {
 		g.maxAvatars = defaultMaxAvatars
 	}
 	g.maxAvatars = min(g.maxAvatars, maxAvatars)
-	g.spawn = sdk.NewRandStream(cfg.Seed, spawnStream)
+	g.spawnSrc = sdk.NewRandSource(cfg.Seed, spawnStream)
+	g.spawn = rand.New(g.spawnSrc)
 	g.nextEntity = firstAvatar
 	g.orbs = make([]orb, p.Orbs)
 	for i := range g.orbs {
 		o := &g.orbs[i]
-		o.rng = sdk.NewRandStream(cfg.Seed, orbStreamOff+uint64(i))
+		o.src = sdk.NewRandSource(cfg.Seed, orbStreamOff+uint64(i))
+		o.rng = rand.New(o.src)
 		g.placeOrb(o)
 	}
 	g.static = g.staticEntities()

@@ -10,9 +10,11 @@ import (
 
 // arena implements sdk.Upgradable: a running arena keeps its players,
 // avatars, scores and orbs across a hot upgrade to a version that reads
-// this format. The random streams start afresh from the seed in the new
-// version (where the next orb and spawn land may differ from what the old
-// version would have drawn).
+// this format, and its random streams too: the new version places the next
+// orbs and avatars where the old one would have. (A state saved without
+// the streams, by an older build, leaves them where init put them: the
+// orbs then respawn at the places the session started with, which its
+// players have already run through.)
 
 // savedFormat is the version of the saved state's format.
 const savedFormat = 1
@@ -23,6 +25,8 @@ type savedState struct {
 	NextEntity uint32        `json:"next_entity"`
 	Players    []savedPlayer `json:"players"`
 	Orbs       []savedOrb    `json:"orbs"`
+	// SpawnRand is the spawn stream's PCG state (MarshalBinary).
+	SpawnRand []byte `json:"spawn_rand,omitempty"`
 }
 
 type savedPlayer struct {
@@ -46,11 +50,17 @@ type savedOrb struct {
 	Present bool       `json:"present"`
 	Pos     [3]float32 `json:"pos"`
 	Wait    float32    `json:"wait"`
+	// Rand is the orb's stream's PCG state (MarshalBinary).
+	Rand []byte `json:"rand,omitempty"`
 }
 
 // SaveState implements sdk.Upgradable.
 func (g *game) SaveState(dst []byte) ([]byte, error) {
 	s := savedState{Format: savedFormat, Frame: g.frame, NextEntity: g.nextEntity}
+	var err error
+	if s.SpawnRand, err = g.spawnSrc.MarshalBinary(); err != nil {
+		return dst, err
+	}
 	for _, p := range g.players {
 		sp := savedPlayer{ID: p.id, Score: p.score, In: [3]float32{p.in.x, p.in.z, 0}, JumpLatch: p.jumpLatch}
 		if p.in.jump {
@@ -64,7 +74,11 @@ func (g *game) SaveState(dst []byte) ([]byte, error) {
 		s.Players = append(s.Players, sp)
 	}
 	for _, o := range g.orbs {
-		s.Orbs = append(s.Orbs, savedOrb{Present: o.present, Pos: [3]float32{o.pos.x, o.pos.y, o.pos.z}, Wait: o.wait})
+		so := savedOrb{Present: o.present, Pos: [3]float32{o.pos.x, o.pos.y, o.pos.z}, Wait: o.wait}
+		if so.Rand, err = o.src.MarshalBinary(); err != nil {
+			return dst, err
+		}
+		s.Orbs = append(s.Orbs, so)
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -86,6 +100,11 @@ func (g *game) LoadState(data []byte) error {
 	if len(s.Players) > world.MaxPlayers {
 		return errors.New("arena: saved state has too many players")
 	}
+	if len(s.SpawnRand) > 0 {
+		if err := g.spawnSrc.UnmarshalBinary(s.SpawnRand); err != nil {
+			return fmt.Errorf("arena: saved state: spawn stream: %w", err)
+		}
+	}
 	g.frame, g.nextEntity = s.Frame, s.NextEntity
 	g.players, g.byID = nil, make(map[string]*player, len(s.Players))
 	for _, sp := range s.Players {
@@ -100,6 +119,11 @@ func (g *game) LoadState(data []byte) error {
 	}
 	for i := range min(len(g.orbs), len(s.Orbs)) {
 		o, so := &g.orbs[i], s.Orbs[i]
+		if len(so.Rand) > 0 {
+			if err := o.src.UnmarshalBinary(so.Rand); err != nil {
+				return fmt.Errorf("arena: saved state: orb %d stream: %w", i, err)
+			}
+		}
 		o.present, o.pos, o.wait = so.Present, vec3{so.Pos[0], so.Pos[1], so.Pos[2]}, so.Wait
 	}
 	return nil

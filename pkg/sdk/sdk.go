@@ -72,7 +72,16 @@ func NewRand(seed uint64) *rand.Rand {
 // the same seed, so that, for example, each spawn point can draw from its
 // own stream whatever else the game draws.
 func NewRandStream(seed, stream uint64) *rand.Rand {
-	return rand.New(rand.NewPCG(splitmix64(seed), splitmix64(stream^0x9e3779b97f4a7c15)))
+	return rand.New(NewRandSource(seed, stream))
+}
+
+// NewRandSource returns the PCG source of NewRandStream(seed, stream), for
+// a game that keeps its position in a stream across a hot upgrade: the
+// source's MarshalBinary in SaveState and UnmarshalBinary in LoadState let
+// the new version draw the numbers the old one would have drawn next.
+// rand.New(src) draws the same numbers as NewRandStream.
+func NewRandSource(seed, stream uint64) *rand.PCG {
+	return rand.NewPCG(splitmix64(seed), splitmix64(stream^0x9e3779b97f4a7c15))
 }
 
 // splitmix64 scrambles a 64-bit value (Steele, Lea and Flood), so that
