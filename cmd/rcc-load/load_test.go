@@ -4,9 +4,86 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
+
+// TestMain runs rcc-load itself when the test binary is started as the
+// executor process of --separate.
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) != "" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// TestSeparateLoad: with --separate the executor runs in a child process,
+// pinned with --executor-cpus, and the report has that process's CPU per
+// state and memory per player besides the executor's own figures.
+func TestSeparateLoad(t *testing.T) {
+	if _, err := exec.LookPath("taskset"); err != nil && os.Getenv("CI") != "true" {
+		t.Skip("taskset (util-linux) is not installed")
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--self", "--separate", "--executor-cpus", "0",
+		"--module", "../../pkg/wasmhost/testdata/recorder.wasm", "--snapshot-hz", "60",
+		"--players", "6", "--per-instance", "4", "--duration", "1s", "--rate", "30", "--output", "json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep struct {
+		Connected    int     `json:"connected"`
+		States       int     `json:"states_received"`
+		CPUSeconds   float64 `json:"executor_cpu_seconds"`
+		CPUPerState  float64 `json:"executor_cpu_us_per_state"`
+		RSS          int64   `json:"executor_rss_bytes"`
+		IdleRSS      int64   `json:"executor_rss_before_players_bytes"`
+		RSSPerPlayer float64 `json:"executor_rss_per_player_bytes"`
+		CPUs         string  `json:"executor_cpus"`
+		Latency      struct {
+			Count int `json:"count"`
+		} `json:"input_to_broadcast_ms"`
+		Server *struct {
+			Frames uint64 `json:"frames"`
+		} `json:"server"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if rep.Connected != 6 || rep.States < 6*30 || rep.Latency.Count < 6*15 {
+		t.Errorf("report: %s", stdout.String())
+	}
+	if rep.CPUSeconds <= 0 || rep.CPUPerState <= 0 || rep.RSS < 1<<20 || rep.IdleRSS <= 0 || rep.CPUs != "0" {
+		t.Errorf("executor process figures: %s", stdout.String())
+	}
+	if want := float64(rep.RSS-rep.IdleRSS) / 6; rep.RSSPerPlayer != want {
+		t.Errorf("RSS per player %.0f, want %.0f", rep.RSSPerPlayer, want)
+	}
+	// The executor's frames come from the child, not from this process.
+	if rep.Server == nil || rep.Server.Frames == 0 {
+		t.Errorf("no executor figures: %s", stdout.String())
+	}
+}
+
+// TestReadProc reads this process's own figures.
+func TestReadProc(t *testing.T) {
+	ps, err := readProc(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps.rss < 1<<20 || ps.cpusList == "" {
+		t.Errorf("%+v", ps)
+	}
+	busy := 0
+	for ps2, _ := readProc(os.Getpid()); ps2.cpu <= ps.cpu; ps2, _ = readProc(os.Getpid()) {
+		busy++ // spin until the kernel has counted a clock tick of CPU
+	}
+	if busy == 0 {
+		t.Log("CPU time advanced at once")
+	}
+}
 
 func TestSelfLoad(t *testing.T) {
 	var stdout, stderr bytes.Buffer
@@ -104,6 +181,8 @@ func TestFlags(t *testing.T) {
 		{[]string{"--self", "--players", "many"}, "invalid argument"},
 		{[]string{"--self", "--no-such-flag"}, "unknown flag"},
 		{[]string{"--self", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--self", "--executor-cpus", "1"}, "need --separate"},
+		{[]string{"--url", "ws://x", "--separate"}, "--separate needs --self"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
