@@ -87,7 +87,7 @@ func TestReadProc(t *testing.T) {
 
 func TestSelfLoad(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"--self", "--module", "../../pkg/wasmhost/testdata/recorder.wasm",
+	code := run(context.Background(), []string{"--self", "--module", "../../pkg/wasmhost/testdata/recorder.wasm", "--snapshot-hz", "60",
 		"--players", "6", "--per-instance", "4", "--duration", "1s", "--rate", "30", "--output", "json"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
@@ -144,7 +144,8 @@ func TestSelfLoadCheck(t *testing.T) {
 		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 			t.Fatalf("%v: %s", err, stdout.String())
 		}
-		if rep.Connected != 4 || rep.States < 4*30 || rep.Seconds <= 0 {
+		// At the default snapshot rate: 30 states a second on deltas.
+		if rep.Connected != 4 || rep.States < 4*20 || rep.Seconds <= 0 {
 			t.Fatalf("%q: report %+v", extra, rep)
 		}
 		if want := float64(rep.Bytes) / rep.Seconds / 4; rep.BytesPerPlayer < want*0.99 || rep.BytesPerPlayer > want*1.01 {
@@ -153,7 +154,7 @@ func TestSelfLoadCheck(t *testing.T) {
 		return rep
 	}
 	checked := runLoad("--check")
-	if c := checked.Check; c == nil || c.States < 4*30 || c.Mismatches != 0 {
+	if c := checked.Check; c == nil || c.States < 4*20 || c.Mismatches != 0 {
 		t.Errorf("--check: %+v", c)
 	}
 	// The recorder's states are a few bytes, smaller as state frames than
