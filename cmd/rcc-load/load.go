@@ -38,6 +38,7 @@ type config struct {
 	socketWriteBuffer                 int
 	separate                          bool
 	executorCPUs, executorProfile     string
+	executorSyscalls                  bool
 }
 
 func (c *config) addFlags(cmd *cobra.Command) {
@@ -61,6 +62,7 @@ func (c *config) addFlags(cmd *cobra.Command) {
 	fs.BoolVar(&c.separate, "separate", false, "with --self: run the executor in a process of its own and report that process's CPU and memory")
 	fs.StringVar(&c.executorCPUs, "executor-cpus", "", "with --separate: CPUs the executor process may run on, as taskset -c takes them (e.g. 1)")
 	fs.StringVar(&c.executorProfile, "executor-cpuprofile", "", "with --separate: write a CPU profile of the executor process to this file")
+	fs.BoolVar(&c.executorSyscalls, "executor-syscalls", false, "with --separate: count the executor process's system calls while measuring, with perf stat (Linux perf)")
 }
 
 func (c config) validate() error {
@@ -77,8 +79,8 @@ func (c config) validate() error {
 		return errors.New("--snapshot-hz must be 0 to 1000")
 	case c.socketWriteBuffer < 0:
 		return errors.New("--socket-write-buffer must not be negative")
-	case !c.separate && (c.executorCPUs != "" || c.executorProfile != ""):
-		return errors.New("--executor-cpus and --executor-cpuprofile need --separate")
+	case !c.separate && (c.executorCPUs != "" || c.executorProfile != "" || c.executorSyscalls):
+		return errors.New("--executor-cpus, --executor-cpuprofile and --executor-syscalls need --separate")
 	case c.separate && !c.self:
 		return errors.New("--separate needs --self")
 	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):
@@ -188,8 +190,14 @@ func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	close(start)
 	cpu0 := cpuTime()
 	var ex0 procStats
+	var sc *syscallCount
 	if t.pid != 0 {
 		ex0, _ = readProc(t.pid)
+		if cfg.executorSyscalls {
+			if sc, err = startSyscallCount(t.pid); err != nil {
+				return nil, err
+			}
+		}
 	}
 	select {
 	case <-time.After(cfg.duration):
@@ -200,6 +208,13 @@ func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	if t.pid != 0 {
 		if ex1, err := readProc(t.pid); err == nil {
 			rep.executor(ex1.cpu-ex0.cpu, idle.rss, ex1.rss, ex1.cpusList)
+		}
+		if sc != nil {
+			counts, err := sc.stop()
+			if err != nil {
+				return nil, err
+			}
+			rep.syscalls(counts)
 		}
 	}
 	if t.server != nil {
@@ -453,21 +468,27 @@ type report struct {
 	// time (utime+stime) over the same window and per state received,
 	// its resident memory at the end, before the players connected, and
 	// the difference per connected player, and the CPUs it could run on.
-	ExecutorCPUSeconds   float64        `json:"executor_cpu_seconds,omitempty"`
-	ExecutorCPUPerState  float64        `json:"executor_cpu_us_per_state,omitempty"`
-	ExecutorRSS          int64          `json:"executor_rss_bytes,omitempty"`
-	ExecutorIdleRSS      int64          `json:"executor_rss_before_players_bytes,omitempty"`
-	ExecutorRSSPerPlayer float64        `json:"executor_rss_per_player_bytes,omitempty"`
-	ExecutorCPUs         string         `json:"executor_cpus,omitempty"`
-	Check                *checkReport   `json:"check,omitempty"`
-	Closes               map[string]int `json:"closes"`
-	Errors               map[string]int `json:"errors"`
-	Latency              latencyReport  `json:"input_to_broadcast_ms"`
-	Exact                bool           `json:"latency_exact"`
-	Server               *serverReport  `json:"server,omitempty"`
-	lat                  []time.Duration
-	measuring            bool
-	began                time.Time
+	ExecutorCPUSeconds   float64 `json:"executor_cpu_seconds,omitempty"`
+	ExecutorCPUPerState  float64 `json:"executor_cpu_us_per_state,omitempty"`
+	ExecutorRSS          int64   `json:"executor_rss_bytes,omitempty"`
+	ExecutorIdleRSS      int64   `json:"executor_rss_before_players_bytes,omitempty"`
+	ExecutorRSSPerPlayer float64 `json:"executor_rss_per_player_bytes,omitempty"`
+	ExecutorCPUs         string  `json:"executor_cpus,omitempty"`
+	// ExecutorSyscalls, with --executor-syscalls, counts the executor
+	// process's system calls while measuring (total, and write, read,
+	// epoll_pwait and futex), ExecutorSyscallsPerState the same per
+	// state received.
+	ExecutorSyscalls         map[string]float64 `json:"executor_syscalls,omitempty"`
+	ExecutorSyscallsPerState map[string]float64 `json:"executor_syscalls_per_state,omitempty"`
+	Check                    *checkReport       `json:"check,omitempty"`
+	Closes                   map[string]int     `json:"closes"`
+	Errors                   map[string]int     `json:"errors"`
+	Latency                  latencyReport      `json:"input_to_broadcast_ms"`
+	Exact                    bool               `json:"latency_exact"`
+	Server                   *serverReport      `json:"server,omitempty"`
+	lat                      []time.Duration
+	measuring                bool
+	began                    time.Time
 }
 
 type latencyReport struct {
@@ -566,6 +587,18 @@ func (r *report) executor(cpu time.Duration, idleRSS, rss int64, cpus string) {
 	r.mu.Unlock()
 }
 
+func (r *report) syscalls(counts map[string]float64) {
+	r.mu.Lock()
+	r.ExecutorSyscalls = counts
+	if r.States > 0 {
+		r.ExecutorSyscallsPerState = map[string]float64{}
+		for k, v := range counts {
+			r.ExecutorSyscallsPerState[k] = v / float64(r.States)
+		}
+	}
+	r.mu.Unlock()
+}
+
 func (r *report) input() {
 	r.mu.Lock()
 	if r.measuring {
@@ -614,6 +647,10 @@ func (r *report) write(w io.Writer, format string) error {
 			fmt.Fprintf(tw, "executor process\t%.2f s CPU (CPUs %s), %.1f µs per state received; RSS %.1f MiB (%.1f before the players, %.1f KiB per player)\n",
 				r.ExecutorCPUSeconds, r.ExecutorCPUs, r.ExecutorCPUPerState, float64(r.ExecutorRSS)/(1<<20),
 				float64(r.ExecutorIdleRSS)/(1<<20), r.ExecutorRSSPerPlayer/1024)
+		}
+		if p := r.ExecutorSyscallsPerState; p != nil {
+			fmt.Fprintf(tw, "  system calls\t%.2f per state received (write %.2f, read %.2f, epoll_pwait %.2f, futex %.2f)\n",
+				p["total"], p["write"], p["read"], p["epoll_pwait"], p["futex"])
 		}
 	}
 	if c := r.Check; c != nil {

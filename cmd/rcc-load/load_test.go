@@ -210,3 +210,54 @@ func TestRecorderInputs(t *testing.T) {
 		t.Errorf("inputs in the init record = %v", got)
 	}
 }
+
+func TestParsePerfStat(t *testing.T) {
+	out := "# started on Wed Dec  2 10:00:00 2026\n\n" +
+		"1234,,raw_syscalls:sys_enter,5001234,100.00,,\n" +
+		"1000,,syscalls:sys_enter_write,5001234,100.00,,\n" +
+		"<not counted>,,syscalls:sys_enter_futex,0,0.00,,\n"
+	got, err := parsePerfStat(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["total"] != 1234 || got["write"] != 1000 {
+		t.Errorf("%v", got)
+	}
+	if _, err := parsePerfStat("# nothing\n"); err == nil {
+		t.Error("no error for output without a count")
+	}
+}
+
+// TestSeparateLoadSyscalls: --executor-syscalls counts the executor
+// process's system calls, at least one write per state received (one
+// message per write at most, the coalesced ones aside).
+func TestSeparateLoadSyscalls(t *testing.T) {
+	if err := exec.Command("perf", "stat", "-e", "raw_syscalls:sys_enter", "true").Run(); err != nil && os.Getenv("CI") != "true" {
+		t.Skipf("perf cannot count system calls here (Linux perf, tracepoints): %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--self", "--separate", "--executor-syscalls", "--full-states",
+		"--module", "../../pkg/wasmhost/testdata/recorder.wasm", "--snapshot-hz", "60",
+		"--players", "4", "--duration", "1s", "--rate", "10", "--output", "json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep struct {
+		States   float64            `json:"states_received"`
+		Syscalls map[string]float64 `json:"executor_syscalls"`
+		PerState map[string]float64 `json:"executor_syscalls_per_state"`
+		Server   struct {
+			Coalesced float64 `json:"coalesced_messages"`
+		} `json:"server"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	s := rep.Syscalls
+	if rep.States < 4*30 || s["write"] < (rep.States-rep.Server.Coalesced)*0.8 || s["total"] < s["write"]+s["read"] {
+		t.Errorf("%v system calls for %.0f states: %s", s, rep.States, stdout.String())
+	}
+	if p := rep.PerState["total"]; p != s["total"]/rep.States {
+		t.Errorf("per state %v, want total/states", p)
+	}
+}

@@ -361,3 +361,72 @@ func readProc(pid int) (procStats, error) {
 	}
 	return ps, nil
 }
+
+// syscallEvents are the system calls --executor-syscalls counts: all of
+// them, then the kinds a player's connection makes.
+var syscallEvents = []string{"raw_syscalls:sys_enter", "syscalls:sys_enter_write", "syscalls:sys_enter_read",
+	"syscalls:sys_enter_epoll_pwait", "syscalls:sys_enter_futex"}
+
+// syscallName is the report's name of a perf event of syscallEvents.
+func syscallName(event string) string {
+	if event == "raw_syscalls:sys_enter" {
+		return "total"
+	}
+	return strings.TrimPrefix(event, "syscalls:sys_enter_")
+}
+
+// syscallCount counts a process's system calls with `perf stat` (Linux
+// perf, tracepoints) from start to stop.
+type syscallCount struct {
+	cmd  *exec.Cmd
+	file string
+}
+
+func startSyscallCount(pid int) (*syscallCount, error) {
+	f, err := os.CreateTemp("", "rcc-load-perf-")
+	if err != nil {
+		return nil, err
+	}
+	_ = f.Close()
+	cmd := exec.Command("perf", "stat", "-x", ",", "-o", f.Name(), "-e", strings.Join(syscallEvents, ","), "-p", strconv.Itoa(pid))
+	if err := cmd.Start(); err != nil {
+		_ = os.Remove(f.Name())
+		return nil, fmt.Errorf("count system calls: %w", err)
+	}
+	return &syscallCount{cmd: cmd, file: f.Name()}, nil
+}
+
+// stop ends the count and returns it by system call (total: all).
+func (c *syscallCount) stop() (map[string]float64, error) {
+	defer os.Remove(c.file)
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	_ = c.cmd.Wait() // perf exits non-zero on SIGINT
+	data, err := os.ReadFile(c.file)
+	if err != nil {
+		return nil, err
+	}
+	return parsePerfStat(string(data))
+}
+
+// parsePerfStat reads `perf stat -x ,` output: value,unit,event,...
+func parsePerfStat(out string) (map[string]float64, error) {
+	counts := map[string]float64{}
+	for _, l := range strings.Split(out, "\n") {
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		f := strings.Split(l, ",")
+		if len(f) < 3 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil { // <not counted>, <not supported>
+			continue
+		}
+		counts[syscallName(f[2])] = v
+	}
+	if len(counts) == 0 {
+		return nil, fmt.Errorf("no count in perf's output %q", out)
+	}
+	return counts, nil
+}
