@@ -75,7 +75,7 @@ Deploying the same module, assets and limits again creates no version.`,
 	cmd.Flags().StringVar(&assets, "assets", "", "assets archive served read-only at /assets")
 	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
 	addLimitFlags(cmd, &limits)
-	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default every tick; a spawn may set its own)")
+	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default 30 to players on deltas and every tick to the others; at or above the tick rate: every tick; a spawn may set its own)")
 	addServerFlags(cmd, &f, true)
 	return cmd
 }
