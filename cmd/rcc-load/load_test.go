@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/rcc-games/rcc/pkg/testenv"
 )
 
 // TestMain runs rcc-load itself when the test binary is started as the
@@ -23,9 +25,7 @@ func TestMain(m *testing.M) {
 // pinned with --executor-cpus, and the report has that process's CPU per
 // state and memory per player besides the executor's own figures.
 func TestSeparateLoad(t *testing.T) {
-	if _, err := exec.LookPath("taskset"); err != nil && os.Getenv("CI") != "true" {
-		t.Skip("taskset (util-linux) is not installed")
-	}
+	testenv.MustHaveCommand(t, "taskset", "make setup (Debian util-linux)")
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--self", "--separate", "--executor-cpus", "0",
 		"--module", "../../pkg/wasmhost/testdata/recorder.wasm", "--snapshot-hz", "60",
@@ -232,8 +232,9 @@ func TestParsePerfStat(t *testing.T) {
 // process's system calls, at least one write per state received (one
 // message per write at most, the coalesced ones aside).
 func TestSeparateLoadSyscalls(t *testing.T) {
-	if err := exec.Command("perf", "stat", "-e", "raw_syscalls:sys_enter", "true").Run(); err != nil && os.Getenv("CI") != "true" {
-		t.Skipf("perf cannot count system calls here (Linux perf, tracepoints): %v", err)
+	testenv.MustHaveCommand(t, "perf", "make setup (Debian linux-perf)")
+	if out, err := exec.Command("perf", "stat", "-e", "raw_syscalls:sys_enter", "true").CombinedOutput(); err != nil {
+		testenv.Unavailable(t, "perf counting system calls (tracepoints, perf_event_paranoid)", string(out))
 	}
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"--self", "--separate", "--executor-syscalls", "--full-states",
