@@ -30,6 +30,10 @@ APT_PACKAGES += gcc libgl1-mesa-dev libegl-dev libgl1-mesa-dri libegl-mesa0 \
 APT_PACKAGES += docker-compose iproute2
 # C games: clang for wasm32-wasi with wasi-libc and its builtins.
 APT_PACKAGES += clang lld wasi-libc libclang-rt-14-dev-wasm32
+# rcc-load --executor-syscalls and the state-sync benchmarks: Linux perf
+# counts the executor's system calls (perf stat on tracepoints); taskset
+# (util-linux) pins it with --executor-cpus.
+APT_PACKAGES += linux-perf util-linux
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPCURL_VERSION := v1.9.4

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rcc-games/rcc/pkg/auth"
-	"github.com/rcc-games/rcc/pkg/executor"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
 )
@@ -37,6 +35,10 @@ type config struct {
 	cpuProfile                        string
 	fullStates, check                 bool
 	snapshotHz                        int
+	socketWriteBuffer                 int
+	separate                          bool
+	executorCPUs, executorProfile     string
+	executorSyscalls                  bool
 }
 
 func (c *config) addFlags(cmd *cobra.Command) {
@@ -54,8 +56,13 @@ func (c *config) addFlags(cmd *cobra.Command) {
 	fs.StringVar(&c.output, "output", "table", "report format: table or json")
 	fs.BoolVar(&c.fullStates, "full-states", false, "ask for full states instead of deltas (protocol version 1's traffic)")
 	fs.BoolVar(&c.check, "check", false, "verify every reconstructed state against the full state of a witness player on full states, one per instance; a mismatch fails the run")
-	fs.IntVar(&c.snapshotHz, "snapshot-hz", 0, "with --self: states per second the instances send (default: every tick)")
+	fs.IntVar(&c.snapshotHz, "snapshot-hz", 0, "with --self: states per second the instances send (default: the executor's)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (load generator and, with --self, executor) to this file")
+	fs.IntVar(&c.socketWriteBuffer, "socket-write-buffer", 0, "with --self: kernel send buffer of each player's connection in bytes (default: the kernel's)")
+	fs.BoolVar(&c.separate, "separate", false, "with --self: run the executor in a process of its own and report that process's CPU and memory")
+	fs.StringVar(&c.executorCPUs, "executor-cpus", "", "with --separate: CPUs the executor process may run on, as taskset -c takes them (e.g. 1)")
+	fs.StringVar(&c.executorProfile, "executor-cpuprofile", "", "with --separate: write a CPU profile of the executor process to this file")
+	fs.BoolVar(&c.executorSyscalls, "executor-syscalls", false, "with --separate: count the executor process's system calls while measuring, with perf stat (Linux perf)")
 }
 
 func (c config) validate() error {
@@ -70,6 +77,12 @@ func (c config) validate() error {
 		return errors.New("--per-instance must be 1 to 79")
 	case c.snapshotHz < 0 || c.snapshotHz > 1000:
 		return errors.New("--snapshot-hz must be 0 to 1000")
+	case c.socketWriteBuffer < 0:
+		return errors.New("--socket-write-buffer must not be negative")
+	case !c.separate && (c.executorCPUs != "" || c.executorProfile != "" || c.executorSyscalls):
+		return errors.New("--executor-cpus, --executor-cpuprofile and --executor-syscalls need --separate")
+	case c.separate && !c.self:
+		return errors.New("--separate needs --self")
 	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):
 		return errors.New("--url, --executor-id, --instance and --key-dir are required without --self")
 	}
@@ -85,7 +98,9 @@ type target struct {
 	recorder   bool
 	// server, with --self, returns the executor's own figures.
 	server func() *serverReport
-	close  func()
+	// pid, with --separate, is the executor's process.
+	pid   int
+	close func()
 }
 
 // serverReport is what the executor saw, with --self.
@@ -95,16 +110,21 @@ type serverReport struct {
 	Skipped       uint64  `json:"frames_skipped"`
 	StatesDropped float64 `json:"state_frames_dropped"`
 	InputsDropped float64 `json:"inputs_dropped"`
-	TickP50       float64 `json:"tick_p50_ms"`
-	TickP99       float64 `json:"tick_p99_ms"`
+	// Coalesced counts the messages that went out in a write with others.
+	Coalesced float64 `json:"coalesced_messages"`
+	TickP50   float64 `json:"tick_p50_ms"`
+	TickP99   float64 `json:"tick_p99_ms"`
 }
 
 func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	var t *target
 	var err error
-	if cfg.self {
+	switch {
+	case cfg.separate:
+		t, err = separateTarget(ctx, cfg, stderr)
+	case cfg.self:
 		t, err = selfTarget(ctx, cfg)
-	} else {
+	default:
 		t, err = remoteTarget(cfg)
 	}
 	if err != nil {
@@ -113,6 +133,12 @@ func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	defer t.close()
 
 	rep := newReport(cfg)
+	var idle procStats
+	if t.pid != 0 {
+		if idle, err = readProc(t.pid); err != nil {
+			return nil, fmt.Errorf("the executor process: %w", err)
+		}
+	}
 	// One decoder for every player's deltas, as many at once as there are
 	// cores.
 	dec, err := protocol.NewDeltaDecoder(0)
@@ -163,12 +189,34 @@ func load(ctx context.Context, cfg config, stderr io.Writer) (*report, error) {
 	rep.begin()
 	close(start)
 	cpu0 := cpuTime()
+	var ex0 procStats
+	var sc *syscallCount
+	if t.pid != 0 {
+		ex0, _ = readProc(t.pid)
+		if cfg.executorSyscalls {
+			if sc, err = startSyscallCount(t.pid); err != nil {
+				return nil, err
+			}
+		}
+	}
 	select {
 	case <-time.After(cfg.duration):
 	case <-ctx.Done():
 	}
 	rep.end()
 	rep.cpu(cpuTime() - cpu0)
+	if t.pid != 0 {
+		if ex1, err := readProc(t.pid); err == nil {
+			rep.executor(ex1.cpu-ex0.cpu, idle.rss, ex1.rss, ex1.cpusList)
+		}
+		if sc != nil {
+			counts, err := sc.stop()
+			if err != nil {
+				return nil, err
+			}
+			rep.syscalls(counts)
+		}
+	}
 	if t.server != nil {
 		rep.Server = t.server()
 	}
@@ -245,69 +293,24 @@ func remoteTarget(cfg config) (*target, error) {
 	}, nil
 }
 
-// selfTarget starts an executor on loopback with enough instances.
+// selfTarget starts an executor in this process on loopback with enough
+// instances.
 func selfTarget(ctx context.Context, cfg config) (*target, error) {
-	wasm, err := os.ReadFile(cfg.module)
-	if err != nil {
-		return nil, fmt.Errorf("read module: %w", err)
-	}
-	pub, priv, err := ed25519.GenerateKey(nil)
+	_, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		return nil, err
 	}
 	iss, _ := auth.NewIssuer(priv, auth.Options{})
-	ver, _ := auth.NewVerifier(pub, auth.Options{})
-	ex, err := executor.New(ctx, executor.Config{
-		ID: "load", Verifier: ver,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
+	se, err := startSelf(ctx, cfg, priv)
 	if err != nil {
 		return nil, err
 	}
-	game := strings.TrimSuffix(filepath.Base(cfg.module), ".wasm")
-	n := (cfg.players + cfg.perInstance - 1) / cfg.perInstance
-	for i := range n {
-		seats := cfg.perInstance
-		if cfg.check {
-			seats++ // the witness
-		}
-		if err := ex.Start(ctx, executor.InstanceSpec{ID: fmt.Sprint("load-", i), Game: game, Module: wasm, MaxPlayers: seats, SnapshotHz: cfg.snapshotHz}); err != nil {
-			_ = ex.Close(ctx)
-			return nil, err
-		}
-	}
-	srv, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0"})
-	if err != nil {
-		_ = ex.Close(ctx)
-		return nil, err
-	}
-	srv.Serve(ctx, ex, nil)
 	return &target{
-		url: "ws://" + srv.WSAddr(), executorID: "load", issuer: iss,
-		instanceOf: func(i int) string { return fmt.Sprint("load-", i/cfg.perInstance) },
-		recorder:   game == "recorder",
-		server: func() *serverReport {
-			st := ex.Stats()
-			sr := &serverReport{Frames: st.Frames, Overruns: st.Overruns, Skipped: st.Skipped,
-				TickP50: ms(st.TickP50), TickP99: ms(st.TickP99)}
-			fams, _ := ex.Registry().Gather()
-			for _, f := range fams {
-				for _, m := range f.GetMetric() {
-					switch f.GetName() {
-					case "rcc_executor_state_frames_dropped_total":
-						sr.StatesDropped += m.GetCounter().GetValue()
-					case "rcc_executor_inputs_dropped_total":
-						sr.InputsDropped += m.GetCounter().GetValue()
-					}
-				}
-			}
-			return sr
-		},
-		close: func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), executor.DefaultShutdownTimeout)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		},
+		url: se.url, executorID: se.id, issuer: iss,
+		instanceOf: func(i int) string { return se.instances[i/cfg.perInstance] },
+		recorder:   se.recorder,
+		server:     se.report,
+		close:      func() { se.close(ctx) },
 	}, nil
 }
 
@@ -459,17 +462,33 @@ type report struct {
 	// CPUSeconds is the process's CPU time while measuring (with --self,
 	// the executor's and the load generator's together), CPUPerState
 	// that time per state received, in microseconds.
-	CPUSeconds  float64        `json:"cpu_seconds"`
-	CPUPerState float64        `json:"cpu_us_per_state"`
-	Check       *checkReport   `json:"check,omitempty"`
-	Closes      map[string]int `json:"closes"`
-	Errors      map[string]int `json:"errors"`
-	Latency     latencyReport  `json:"input_to_broadcast_ms"`
-	Exact       bool           `json:"latency_exact"`
-	Server      *serverReport  `json:"server,omitempty"`
-	lat         []time.Duration
-	measuring   bool
-	began       time.Time
+	CPUSeconds  float64 `json:"cpu_seconds"`
+	CPUPerState float64 `json:"cpu_us_per_state"`
+	// With --separate, the executor process's figures from /proc: its CPU
+	// time (utime+stime) over the same window and per state received,
+	// its resident memory at the end, before the players connected, and
+	// the difference per connected player, and the CPUs it could run on.
+	ExecutorCPUSeconds   float64 `json:"executor_cpu_seconds,omitempty"`
+	ExecutorCPUPerState  float64 `json:"executor_cpu_us_per_state,omitempty"`
+	ExecutorRSS          int64   `json:"executor_rss_bytes,omitempty"`
+	ExecutorIdleRSS      int64   `json:"executor_rss_before_players_bytes,omitempty"`
+	ExecutorRSSPerPlayer float64 `json:"executor_rss_per_player_bytes,omitempty"`
+	ExecutorCPUs         string  `json:"executor_cpus,omitempty"`
+	// ExecutorSyscalls, with --executor-syscalls, counts the executor
+	// process's system calls while measuring (total, and write, read,
+	// epoll_pwait and futex), ExecutorSyscallsPerState the same per
+	// state received.
+	ExecutorSyscalls         map[string]float64 `json:"executor_syscalls,omitempty"`
+	ExecutorSyscallsPerState map[string]float64 `json:"executor_syscalls_per_state,omitempty"`
+	Check                    *checkReport       `json:"check,omitempty"`
+	Closes                   map[string]int     `json:"closes"`
+	Errors                   map[string]int     `json:"errors"`
+	Latency                  latencyReport      `json:"input_to_broadcast_ms"`
+	Exact                    bool               `json:"latency_exact"`
+	Server                   *serverReport      `json:"server,omitempty"`
+	lat                      []time.Duration
+	measuring                bool
+	began                    time.Time
 }
 
 type latencyReport struct {
@@ -555,6 +574,31 @@ func (r *report) cpu(d time.Duration) {
 	r.mu.Unlock()
 }
 
+func (r *report) executor(cpu time.Duration, idleRSS, rss int64, cpus string) {
+	r.mu.Lock()
+	r.ExecutorCPUSeconds = cpu.Seconds()
+	if r.States > 0 {
+		r.ExecutorCPUPerState = float64(cpu.Microseconds()) / float64(r.States)
+	}
+	r.ExecutorRSS, r.ExecutorIdleRSS, r.ExecutorCPUs = rss, idleRSS, cpus
+	if r.Connected > 0 {
+		r.ExecutorRSSPerPlayer = float64(rss-idleRSS) / float64(r.Connected)
+	}
+	r.mu.Unlock()
+}
+
+func (r *report) syscalls(counts map[string]float64) {
+	r.mu.Lock()
+	r.ExecutorSyscalls = counts
+	if r.States > 0 {
+		r.ExecutorSyscallsPerState = map[string]float64{}
+		for k, v := range counts {
+			r.ExecutorSyscallsPerState[k] = v / float64(r.States)
+		}
+	}
+	r.mu.Unlock()
+}
+
 func (r *report) input() {
 	r.mu.Lock()
 	if r.measuring {
@@ -599,6 +643,15 @@ func (r *report) write(w io.Writer, format string) error {
 		fmt.Fprintf(tw, "bandwidth\t%.0f bytes/s per player (%d deltas, %d keyframes, %d full states)\n", r.BytesPerPlayer,
 			r.Deltas, r.Keyframes, max(0, r.States-int64(r.Deltas+r.Keyframes)))
 		fmt.Fprintf(tw, "cpu\t%.2f s, %.1f µs per state received\n", r.CPUSeconds, r.CPUPerState)
+		if r.ExecutorRSS > 0 {
+			fmt.Fprintf(tw, "executor process\t%.2f s CPU (CPUs %s), %.1f µs per state received; RSS %.1f MiB (%.1f before the players, %.1f KiB per player)\n",
+				r.ExecutorCPUSeconds, r.ExecutorCPUs, r.ExecutorCPUPerState, float64(r.ExecutorRSS)/(1<<20),
+				float64(r.ExecutorIdleRSS)/(1<<20), r.ExecutorRSSPerPlayer/1024)
+		}
+		if p := r.ExecutorSyscallsPerState; p != nil {
+			fmt.Fprintf(tw, "  system calls\t%.2f per state received (write %.2f, read %.2f, epoll_pwait %.2f, futex %.2f)\n",
+				p["total"], p["write"], p["read"], p["epoll_pwait"], p["futex"])
+		}
 	}
 	if c := r.Check; c != nil {
 		fmt.Fprintf(tw, "check\t%d states of %d frames matched the witness, %d did not, %d unchecked\n",
@@ -614,7 +667,7 @@ func (r *report) write(w io.Writer, format string) error {
 	if s := r.Server; s != nil {
 		fmt.Fprintf(tw, "executor	%d frames, %d overruns, %d skipped, tick p50 %.3f ms p99 %.3f ms\n",
 			s.Frames, s.Overruns, s.Skipped, s.TickP50, s.TickP99)
-		fmt.Fprintf(tw, "  dropped	%.0f state frames, %.0f inputs\n", s.StatesDropped, s.InputsDropped)
+		fmt.Fprintf(tw, "  dropped	%.0f state frames, %.0f inputs; %.0f messages coalesced\n", s.StatesDropped, s.InputsDropped, s.Coalesced)
 	}
 	for _, m := range []map[string]int{r.Closes, r.Errors} {
 		keys := make([]string, 0, len(m))

@@ -22,6 +22,13 @@
 //
 //	rcc-load --self --module pkg/wasmhost/testdata/recorder.wasm --players 200
 //
+// With --separate as well, that executor runs in a process of its own (a
+// child running the hidden `rcc-load serve`, optionally pinned to CPUs
+// with --executor-cpus through taskset), and the report adds that
+// process's CPU time per state received and its resident memory per
+// player, read from /proc: the executor's cost without the load
+// generator's.
+//
 // With the recorder test module (pkg/wasmhost/testdata/recorder.wasm) the
 // latency is exact: the time from sending an input to receiving the first
 // state that records it. With any other game it is the time from sending an
@@ -73,6 +80,7 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	cfg.addFlags(cmd)
+	cmd.AddCommand(newServeCmd())
 	return cmd
 }
 

@@ -93,7 +93,7 @@ version, and the command exits 1.`,
 	cmd.Flags().StringVar(&assets, "assets", "", "assets archive served read-only at /assets")
 	cmd.Flags().StringVar(&description, "description", "", "note kept with the version")
 	addLimitFlags(cmd, &limits)
-	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default every tick; a spawn may set its own)")
+	cmd.Flags().Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default 30 to players on deltas and every tick to the others; at or above the tick rate: every tick; a spawn may set its own)")
 	cmd.Flags().DurationVar(&checkpointEvery, "checkpoint-every", 0, "the instances' default checkpoint interval, to resume on another executor if theirs is lost (default none)")
 	cmd.Flags().BoolVar(&upgradeRunning, "upgrade-running", false, "then hot-upgrade every running instance of the game to the deployed version; exit 1 if any upgrade fails")
 	addServerFlags(cmd, &f, true)

@@ -187,7 +187,7 @@ func newInstanceSpawnCmd() *cobra.Command {
 	fl.Uint64Var(&seed, "seed", 0, "seed (default random)")
 	fl.BoolVar(&respawn, "respawn", false, "respawn on another executor if its executor is lost")
 	fl.BoolVar(&record, "record", false, "record the instance's input log on its executor (fetch it with instance input-log)")
-	fl.Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default the version's, or every tick)")
+	fl.Uint32Var(&snapshotHz, "snapshot-hz", 0, "states sent to the players per second (default the version's, or 30 to players on deltas and every tick to the others; at or above the tick rate: every tick)")
 	fl.DurationVar(&checkpointEvery, "checkpoint-every", 0, "ship a checkpoint this often, to resume on another executor if its executor is lost (default the version's, or none)")
 	addServerFlags(cmd, &f, true)
 	return cmd

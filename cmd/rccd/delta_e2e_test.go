@@ -188,7 +188,9 @@ func TestE2EDeltaAndFullStates(t *testing.T) {
 	// A proxy of its own for each player.
 	dproxy, fproxy := newGateProxy(t, u.Host), newGateProxy(t, u.Host)
 	c.deploy("arena", arena)
-	in := c.spawn(&rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600})
+	// A state every tick for both players (deltas default to 30 Hz), so
+	// that they receive the same frames.
+	in := c.spawn(&rccv1.SpawnRequest{Game: "arena", LeaseSeconds: 600, SnapshotHz: 60})
 	c.waitInstance(in.Id, "running", isState(rccv1.InstanceState_INSTANCE_STATE_RUNNING))
 
 	dr := &recorded{states: map[uint64][]byte{}}

@@ -115,11 +115,14 @@ func BenchmarkBroadcast(b *testing.B) {
 // BenchmarkBroadcastArena is BenchmarkBroadcast with real arena states
 // (16 players moving, pkg/protocol/testdata/arena-states.bin) to 16
 // clients, full and on deltas: the cost per client of each encoding, and
-// (B/delivered) the bytes each client gets per state.
+// (B/delivered) the bytes each client gets per state. With corked, the
+// clients are served through a corkListener, as Listen serves them: what
+// waits in a queue goes out in one write.
 func BenchmarkBroadcastArena(b *testing.B) {
 	states := arenaStates(b)
 	for _, delta := range []bool{false, true} {
 		b.Run(fmt.Sprintf("clients=16/delta=%v", delta), func(b *testing.B) { benchBroadcast(b, 16, states, delta) })
+		b.Run(fmt.Sprintf("clients=16/delta=%v/corked", delta), func(b *testing.B) { benchBroadcast(b, 16, states, delta, corked) })
 	}
 }
 
@@ -138,12 +141,12 @@ func arenaStates(t testing.TB) [][]byte {
 	return out
 }
 
-func benchBroadcast(b *testing.B, n int, states [][]byte, delta bool) {
+func benchBroadcast(b *testing.B, n int, states [][]byte, delta bool, opts ...harnessOption) {
 	const queue = 64
-	h := newHarness(b, func(c *Config, _ *httptestServer) {
+	h := newHarness(b, append([]harnessOption{func(c *Config, _ *httptestServer) {
 		c.ClientQueue, c.SlowClientFrames = queue, 1<<30
 		c.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
-	})
+	}}, opts...)...)
 	h.start(InstanceSpec{ID: "rec", Game: "recorder", Module: testModule(b, "recorder")})
 	// No h.run: the benchmark plays the scheduler's part.
 	received := make([]atomic.Int64, n)

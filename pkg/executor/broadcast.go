@@ -12,6 +12,14 @@ import (
 // on deltas gets a keyframe at least every 300 states (5 s at 60 Hz).
 const DefaultKeyframeInterval = 300
 
+// DefaultSnapshotHz is the snapshot rate of an instance whose version and
+// spawn set none, for clients on deltas (pkg/play and rcc-view, which
+// interpolate between states): 30 states a second, or every tick when the
+// instance ticks slower. Clients on State frames get every tick unless a
+// rate was set. A version or spawn asks for every tick with a snapshot_hz
+// at or above its tick rate.
+const DefaultSnapshotHz = 30
+
 // broadcast is one state an instance sends its players, shared by every
 // session's queue. Each encoding is made once, by the first writer that
 // needs it, and then written by every writer that needs the same: the full

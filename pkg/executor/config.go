@@ -185,9 +185,11 @@ type InstanceSpec struct {
 	MaxPlayers int
 	TickHz     int
 	Params     json.RawMessage
-	// SnapshotHz is how many states a second the players get (default
-	// and at most TickHz): inputs still reach the guest at every tick,
-	// and the states sent are spread evenly over the ticks.
+	// SnapshotHz is how many states a second the players get (at most
+	// TickHz; at or above it, every tick): inputs still reach the guest at
+	// every tick, and the states sent are spread evenly over the ticks.
+	// When 0, players on deltas get DefaultSnapshotHz and players on
+	// State frames every tick.
 	SnapshotHz int
 	// Assets, when set, are mounted read-only at /assets.
 	Assets fs.FS

@@ -1,8 +1,10 @@
 package executor
 
 import (
+	"errors"
 	"net"
 	"sync"
+	"time"
 )
 
 // corkListener accepts connections whose writes a session's writer can
@@ -35,6 +37,61 @@ type corkConn struct {
 	mu     sync.Mutex
 	corked bool
 	buf    []byte
+	// rd and wd are the read and write deadlines last set on Conn, under
+	// dmu (not mu, which a blocked write holds).
+	dmu    sync.Mutex
+	rd, wd time.Time
+}
+
+// deadlineSlack is how much later than asked a corkConn's deadline may
+// be, as a fraction of the time asked for: gorilla/websocket sets the
+// write deadline before every message (and the session the read deadline
+// after every input), and each set is a timer change in the runtime; a
+// deadline still in place that ends no earlier than asked and at most a
+// quarter of the wait later is kept instead.
+const deadlineSlack = 4
+
+// SetWriteDeadline sets the write deadline to t, or keeps the one set
+// when it ends between t and a quarter of the wait later.
+func (c *corkConn) SetWriteDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	return setDeadline(t, &c.wd, c.Conn.SetWriteDeadline)
+}
+
+// SetReadDeadline is SetWriteDeadline for reads.
+func (c *corkConn) SetReadDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	return setDeadline(t, &c.rd, c.Conn.SetReadDeadline)
+}
+
+// SetDeadline sets both deadlines.
+func (c *corkConn) SetDeadline(t time.Time) error {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	return errors.Join(setDeadline(t, &c.rd, c.Conn.SetReadDeadline), setDeadline(t, &c.wd, c.Conn.SetWriteDeadline))
+}
+
+// setDeadline sets the deadline that *cur records with set: to t plus a
+// quarter of the wait, unless *cur already ends between t and that.
+func setDeadline(t time.Time, cur *time.Time, set func(time.Time) error) error {
+	if t.IsZero() {
+		if cur.IsZero() {
+			return nil
+		}
+		*cur = time.Time{}
+		return set(t)
+	}
+	wait := time.Until(t)
+	if !cur.IsZero() && !cur.Before(t) && cur.Sub(t) <= wait/deadlineSlack {
+		return nil
+	}
+	if wait > 0 {
+		t = t.Add(wait / deadlineSlack)
+	}
+	*cur = t
+	return set(t)
 }
 
 // maxCorkBuffer is the largest buffer a corkConn keeps between bursts.

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -48,4 +49,62 @@ func TestCoalescedWrites(t *testing.T) {
 		v, _ := metricValue(h.scrape(), "rcc_executor_coalesced_messages_total")
 		return v == 5
 	})
+}
+
+// TestCorkDeadlines: a corkConn keeps a deadline in place when the one
+// asked for ends no later and at most a quarter of its wait earlier, and
+// otherwise sets the one asked for plus a quarter of the wait; a deadline
+// still ends a blocked read on a real connection, never before it was due.
+func TestCorkDeadlines(t *testing.T) {
+	var cur time.Time
+	var sets []time.Time
+	set := func(d time.Time) error { sets = append(sets, d); return nil }
+	now := time.Now()
+	_ = setDeadline(now.Add(4*time.Second), &cur, set)
+	if len(sets) != 1 || sets[0].Before(now.Add(4900*time.Millisecond)) || sets[0].After(now.Add(5*time.Second)) {
+		t.Fatalf("first deadline set %v, want about now+5s", sets)
+	}
+	for i := 1; i <= 10; i++ { // later asks within the quarter: kept
+		_ = setDeadline(now.Add(4*time.Second+time.Duration(i)*50*time.Millisecond), &cur, set)
+	}
+	if len(sets) != 1 {
+		t.Errorf("%d sets for asks the deadline in place covers", len(sets))
+	}
+	_ = setDeadline(now.Add(6*time.Second), &cur, set) // beyond it: set again
+	_ = setDeadline(now.Add(time.Second), &cur, set)   // much earlier: set again
+	_ = setDeadline(time.Time{}, &cur, set)            // none
+	_ = setDeadline(time.Time{}, &cur, set)            // none again: nothing to do
+	if len(sets) != 4 || !sets[1].After(now.Add(6*time.Second)) || !sets[2].Before(now.Add(2*time.Second)) || !sets[3].IsZero() {
+		t.Errorf("sets %v", sets)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			time.Sleep(2 * time.Second) // sends nothing
+			c.Close()
+		}
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	c := &corkConn{Conn: raw}
+	start := time.Now()
+	for range 5 {
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	}
+	_, err = c.Read(make([]byte, 1))
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("read: %v, want a timeout", err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > 1500*time.Millisecond {
+		t.Errorf("the read timed out after %v, want 200-250 ms (and scheduling)", d)
+	}
 }

@@ -138,12 +138,74 @@ func TestDeltaAndFullClients(t *testing.T) {
 	}
 }
 
+// TestDefaultSnapshotRate: with no snapshot rate set, a client on deltas
+// is told DefaultSnapshotHz and gets every other state of a 60 Hz
+// instance, each reconstructing the full client's state of that frame,
+// while a client on State frames (which cannot be told a rate) still gets
+// every tick; a rate at the tick rate gives the delta client every tick.
+func TestDefaultSnapshotRate(t *testing.T) {
+	h := newHarness(t)
+	h.start(InstanceSpec{ID: "default", Game: "arena", Module: arenaModule(t), MaxPlayers: 4, TickHz: 60})
+	h.start(InstanceSpec{ID: "every", Game: "arena", Module: arenaModule(t), MaxPlayers: 4, TickHz: 60, SnapshotHz: 60})
+	h.run()
+	dial := func(inst, player string) *client {
+		c := h.dialURL(h.url(inst, h.ticket(player, inst))+"&"+protocol.DeltaQuery+"="+protocol.DeltaZstd, nil)
+		w, ok := c.next().(*protocol.Welcome)
+		if !ok || !w.Delta {
+			t.Fatalf("%s: no welcome granting deltas", inst)
+		}
+		want := map[string]uint16{"default": DefaultSnapshotHz, "every": 60}[inst]
+		if w.SnapshotHz != want {
+			t.Errorf("%s: welcome says %d Hz, want %d", inst, w.SnapshotHz, want)
+		}
+		return c
+	}
+	full, _ := h.join("full", "default")
+	dc := dial("default", "delta")
+	ec := dial("every", "delta")
+
+	fullStates := map[uint64][]byte{}
+	var last uint64
+	for range 40 {
+		n, st, _ := full.nextAnyState(nil)
+		if last != 0 && n != last+1 {
+			t.Errorf("full client: frame %d after %d, want every tick", n, last)
+		}
+		fullStates[n], last = st, n
+	}
+	steps := func(c *client, name string, want uint64, compare bool) {
+		t.Helper()
+		r := newDeltaReader(t)
+		var last uint64
+		compared := 0
+		for range 20 {
+			n, st, _ := c.nextAnyState(r)
+			if last != 0 && n != last+want {
+				t.Errorf("%s: frame %d after %d, want a step of %d", name, n, last, want)
+			}
+			last = n
+			if f, ok := fullStates[n]; ok && compare {
+				compared++
+				if !bytes.Equal(st, f) {
+					t.Fatalf("%s: frame %d reconstructs other bytes than the full client's", name, n)
+				}
+			}
+		}
+		if compare && compared < 10 {
+			t.Errorf("%s: only %d frames seen by both clients", name, compared)
+		}
+	}
+	steps(dc, "default rate", 60/DefaultSnapshotHz, true)
+	steps(ec, "every tick", 1, false)
+}
+
 // TestDeltaAfterDrops: a client on deltas that stops reading has states
 // dropped; when it reads again, the next state is a keyframe (its base is
 // gone) and every state reconstructs.
 func TestDeltaAfterDrops(t *testing.T) {
 	h := newHarness(t, smallBuffers)
-	h.start(InstanceSpec{ID: "arena", Game: "arena", Module: arenaModule(t), MaxPlayers: 4})
+	// A state every tick, so that a gap in the frame numbers is a drop.
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Module: arenaModule(t), MaxPlayers: 4, TickHz: 60, SnapshotHz: 60})
 	h.run()
 	c := h.dialURL(h.url("arena", h.ticket("slow", "arena"))+"&delta=zstd", smallReadDialer)
 	if w, ok := c.next().(*protocol.Welcome); !ok || !w.Delta {

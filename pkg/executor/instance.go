@@ -171,12 +171,26 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 	return in
 }
 
-// snapshotHz is the rate the instance sends its state at.
+// snapshotHz is the rate the instance sends its state at to clients on
+// deltas: the spec's, else DefaultSnapshotHz, at most the tick rate.
 func (in *instance) snapshotHz() int {
-	if in.spec.SnapshotHz <= 0 || in.spec.SnapshotHz > in.spec.TickHz {
+	hz := in.spec.SnapshotHz
+	if hz <= 0 {
+		hz = DefaultSnapshotHz
+	}
+	return min(hz, in.spec.TickHz)
+}
+
+// fullSnapshotHz is the rate the instance sends its state at to clients
+// on State frames: the spec's when it sets one, else every tick. Such a
+// client cannot be told a rate (protocol version 1's welcome has no field
+// for it), so it gets the state of every tick unless a version or a spawn
+// asked for less.
+func (in *instance) fullSnapshotHz() int {
+	if in.spec.SnapshotHz <= 0 {
 		return in.spec.TickHz
 	}
-	return in.spec.SnapshotHz
+	return in.snapshotHz()
 }
 
 func (in *instance) status() InstanceStatus {
@@ -327,17 +341,26 @@ func (in *instance) runFrame(ctx context.Context) bool {
 		return false
 	}
 	// One broadcast of the state, shared by every client's queue, on the
-	// instance's snapshot grid.
+	// instance's snapshot grids: the deltas' (whose previous broadcast is
+	// the base of the next delta) and the State frames', which is every
+	// tick at the default rate.
+	toDelta := snapshotDue(n, in.spec.TickHz, in.snapshotHz())
+	toFull := snapshotDue(n, in.spec.TickHz, in.fullSnapshotHz())
+	if toFull && !toDelta && !slices.ContainsFunc(sessions, func(s *session) bool { return !s.delta }) {
+		toFull = false // no client on State frames to send it to
+	}
 	var b *broadcast
-	if snapshotDue(n, in.spec.TickHz, in.spec.SnapshotHz) {
+	if toDelta || toFull {
 		b = newBroadcast(n, stateBytes, in.last)
-		in.last = b
+		if toDelta {
+			in.last = b
+		}
 	}
 	for _, s := range sessions {
 		for _, note := range in.notes {
 			s.send(note)
 		}
-		if b != nil {
+		if b != nil && (s.delta && toDelta || !s.delta && toFull) {
 			s.sendState(b)
 		}
 	}

@@ -149,7 +149,9 @@ func TestUpgradeArenaScoring(t *testing.T) {
 	if _, err := h.ex.engine.Compile(context.Background(), v2); err != nil { // Upgrade then finds it compiled
 		t.Fatal(err)
 	}
-	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", Seed: 2, MaxPlayers: 4, Params: params, Module: arenaModule(t)})
+	// A state every tick, to see the frames on both sides of the upgrade.
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", Seed: 2, MaxPlayers: 4, Params: params, Module: arenaModule(t),
+		TickHz: 60, SnapshotHz: 60})
 	seen := &arenaSeen{frames: map[uint64]seenPlayer{}}
 	s, err := play.Connect(context.Background(), h.url("arena", h.ticket("alice", "arena")), play.Config{OnEvent: seen.onEvent("alice")})
 	if err != nil {

@@ -399,8 +399,9 @@ type Limits struct {
 	FrameFuel uint64 `protobuf:"varint,2,opt,name=frame_fuel,json=frameFuel,proto3" json:"frame_fuel,omitempty"`
 	// Linear memory cap in 64 KiB pages, at most 1024 (64 MiB, the default).
 	MemoryLimitPages uint32 `protobuf:"varint,3,opt,name=memory_limit_pages,json=memoryLimitPages,proto3" json:"memory_limit_pages,omitempty"`
-	// States sent to the players per second, at most the tick rate (the
-	// default, 0): inputs are still applied at every tick. A spawn may set
+	// States sent to the players per second, at most the tick rate (at or
+	// above it: every tick); inputs are still applied at every tick. 0: 30
+	// to players on deltas and every tick to the others. A spawn may set
 	// its own (SpawnRequest.snapshot_hz).
 	SnapshotHz uint32 `protobuf:"varint,4,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
 	// Checkpoint interval in milliseconds, the default of the version's
@@ -1130,7 +1131,8 @@ type Instance struct {
 	// GET {ws_url as http}/replays/{id} (docs/replay.md).
 	Record bool `protobuf:"varint,22,opt,name=record,proto3" json:"record,omitempty"`
 	// States sent to the players per second, set at spawn; 0: the version's
-	// (Limits.snapshot_hz), or every tick.
+	// (Limits.snapshot_hz), or the executor's default (30 to players on
+	// deltas, every tick to the others).
 	SnapshotHz uint32 `protobuf:"varint,23,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
 	// Checkpoint interval in milliseconds (the spawn's, or the version's
 	// default); 0: the instance is not checkpointed and is lost with its
@@ -1475,7 +1477,8 @@ type SpawnRequest struct {
 	// Record the instance's input log on its executor (docs/replay.md).
 	Record bool `protobuf:"varint,9,opt,name=record,proto3" json:"record,omitempty"`
 	// States sent to the players per second, at most the tick rate; 0: the
-	// version's (Limits.snapshot_hz), or every tick.
+	// version's (Limits.snapshot_hz), or the executor's default (30 to
+	// players on deltas, every tick to the others).
 	SnapshotHz uint32 `protobuf:"varint,10,opt,name=snapshot_hz,json=snapshotHz,proto3" json:"snapshot_hz,omitempty"`
 	// Ship a checkpoint of the instance to the coordinator every so many
 	// milliseconds, so that it resumes on another executor if its executor is
