@@ -79,6 +79,9 @@ type Config struct {
 	// oldest files of CacheDir removed; a module with a live instance is
 	// kept whatever its size.
 	CodeCacheBytes int64
+	// NoImages turns off starting instances from their module's image
+	// (docs/snapshots.md): every instance then runs _initialize.
+	NoImages bool
 }
 
 func (c Config) withDefaults() Config {
@@ -118,6 +121,8 @@ type Engine struct {
 	compiling    flight.Group[[32]byte, *Module]
 	compilations atomic.Uint64
 	evictions    atomic.Uint64
+	imageStarts  atomic.Uint64
+	initStarts   atomic.Uint64
 	diskMu       sync.Mutex // serialises pruning CacheDir
 
 	mu       sync.Mutex
@@ -176,6 +181,7 @@ type Module struct {
 	// reserved ones of every mutable global, the fuel, the module's own.
 	globals []string
 	size    int64 // bytes of code compiled
+	imaging imaging
 
 	// Guarded by engine.mu.
 	users   int    // live instances
@@ -203,6 +209,7 @@ func (m *Module) Close(ctx context.Context) error {
 	}
 	e.dropLocked(m)
 	e.mu.Unlock()
+	m.closeImages(ctx)
 	return m.compiled.Close(ctx)
 }
 
@@ -281,6 +288,7 @@ func (e *Engine) evictLocked() []*Module {
 // closeEvicted releases the compiled code of evicted modules.
 func closeEvicted(ctx context.Context, ms []*Module) {
 	for _, m := range ms {
+		m.closeImages(ctx)
 		_ = m.compiled.Close(ctx)
 	}
 }
@@ -379,6 +387,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, key, sum [32]byte) (*
 	}
 	m := &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel,
 		size: int64(len(code)), globals: globals}
+	m.setImaging(code)
 	e.mu.Lock()
 	e.modules[key] = m
 	e.cached += m.size

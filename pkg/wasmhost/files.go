@@ -18,6 +18,8 @@ type openFiles struct {
 	mu   sync.Mutex
 	open []string // names, one per open file
 	base int      // open when the instance was created (the preopen)
+	// opens counts the files ever opened, opensBase those at the baseline.
+	opens, opensBase int
 }
 
 // Open implements fs.FS.
@@ -28,6 +30,7 @@ func (o *openFiles) Open(name string) (fs.File, error) {
 	}
 	o.mu.Lock()
 	o.open = append(o.open, name)
+	o.opens++
 	o.mu.Unlock()
 	return &trackedFile{File: f, owner: o, name: name}, nil
 }
@@ -36,7 +39,16 @@ func (o *openFiles) Open(name string) (fs.File, error) {
 func (o *openFiles) baseline() {
 	o.mu.Lock()
 	o.base = len(o.open)
+	o.opensBase = o.opens
 	o.mu.Unlock()
+}
+
+// openedSinceBaseline is the number of files opened since the baseline,
+// closed since or not.
+func (o *openFiles) openedSinceBaseline() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.opens - o.opensBase
 }
 
 // held returns the names of the files opened since the baseline and still
