@@ -80,7 +80,10 @@ type Config struct {
 	// kept whatever its size.
 	CodeCacheBytes int64
 	// NoImages turns off starting instances from their module's image
-	// (docs/snapshots.md): every instance then runs _initialize.
+	// (docs/snapshots.md): every instance then runs _initialize. With
+	// images, a module that has run an instance also holds its variant
+	// without data segments, compiled once, which counts in
+	// CodeCacheBytes like the module.
 	NoImages bool
 }
 
