@@ -126,7 +126,15 @@ type Engine struct {
 	evictions    atomic.Uint64
 	imageStarts  atomic.Uint64
 	initStarts   atomic.Uint64
-	diskMu       sync.Mutex // serialises pruning CacheDir
+
+	// Background work (the compilation of modules' variants for images):
+	// Close cancels bgCtx and waits for it.
+	bgCtx    context.Context
+	bgStop   context.CancelFunc
+	bg       sync.WaitGroup
+	bgMu     sync.Mutex
+	bgClosed bool
+	diskMu   sync.Mutex // serialises pruning CacheDir
 
 	mu       sync.Mutex
 	modules  map[[32]byte]*Module
@@ -155,7 +163,25 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate WASI: %w", err)
 	}
-	return &Engine{cfg: cfg, rt: rt, cache: cache, modules: map[[32]byte]*Module{}}, nil
+	e := &Engine{cfg: cfg, rt: rt, cache: cache, modules: map[[32]byte]*Module{}}
+	e.bgCtx, e.bgStop = context.WithCancel(context.WithoutCancel(ctx))
+	return e, nil
+}
+
+// background runs f in a goroutine of its own with a context that Close
+// cancels, unless the engine is closing; it reports whether it did.
+func (e *Engine) background(f func(ctx context.Context)) bool {
+	e.bgMu.Lock()
+	defer e.bgMu.Unlock()
+	if e.bgClosed {
+		return false
+	}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		f(e.bgCtx)
+	}()
+	return true
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -163,6 +189,11 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // Close releases the runtime, every module and instance.
 func (e *Engine) Close(ctx context.Context) error {
+	e.bgMu.Lock()
+	e.bgClosed = true
+	e.bgMu.Unlock()
+	e.bgStop()
+	e.bg.Wait()
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
 		if cerr := e.cache.Close(ctx); err == nil {

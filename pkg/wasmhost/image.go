@@ -170,37 +170,47 @@ func (m *Module) setImaging(code []byte) {
 
 // compileVariant compiles the variant without data segments, once, in the
 // background of the first start: that start and those that follow before
-// it is ready take the usual way.
-func (m *Module) compileVariant(ctx context.Context) {
+// it is ready take the usual way. Closing the engine cancels it.
+func (m *Module) compileVariant() {
 	im := &m.imaging
 	im.once.Do(func() {
 		code := im.code
 		im.code = nil
-		go func() {
-			defer close(im.ready)
-			compiled, err := m.engine.rt.CompileModule(ctx, code)
-			e := m.engine
+		if !m.engine.background(func(ctx context.Context) { m.finishVariant(ctx, code) }) {
 			im.mu.Lock()
-			defer im.mu.Unlock()
-			if err != nil {
-				im.err = fmt.Errorf("compile the variant without data segments: %w", err)
-				return
-			}
-			e.mu.Lock()
-			closed := m.closed
-			if !closed {
-				m.size += int64(len(code))
-				e.cached += int64(len(code))
-			}
-			e.mu.Unlock()
-			if closed {
-				_ = compiled.Close(ctx)
-				im.err = ErrModuleClosed
-				return
-			}
-			im.variant = compiled
-		}()
+			im.err = fmt.Errorf("compile the variant without data segments: %w", ErrModuleClosed)
+			im.mu.Unlock()
+			close(im.ready)
+		}
 	})
+}
+
+// finishVariant compiles the variant's code and keeps it, unless the
+// module was closed meanwhile.
+func (m *Module) finishVariant(ctx context.Context, code []byte) {
+	im := &m.imaging
+	defer close(im.ready)
+	compiled, err := m.engine.rt.CompileModule(ctx, code)
+	e := m.engine
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if err != nil {
+		im.err = fmt.Errorf("compile the variant without data segments: %w", err)
+		return
+	}
+	e.mu.Lock()
+	closed := m.closed
+	if !closed {
+		m.size += int64(len(code))
+		e.cached += int64(len(code))
+	}
+	e.mu.Unlock()
+	if closed {
+		_ = compiled.Close(ctx)
+		im.err = ErrModuleClosed
+		return
+	}
+	im.variant = compiled
 }
 
 // PrepareImage makes the module ready to start instances of cfg's game
@@ -214,7 +224,7 @@ func (m *Module) PrepareImage(ctx context.Context, cfg InstanceConfig) error {
 	if m.engine.cfg.NoImages || !im.able {
 		return fmt.Errorf("module %s: %w", m.Hash()[:12], errImageOff)
 	}
-	m.compileVariant(context.WithoutCancel(ctx))
+	m.compileVariant()
 	select {
 	case <-im.ready:
 	case <-ctx.Done():
@@ -258,12 +268,12 @@ type imageStart struct {
 
 // readyImage returns the image an instance of cfg can start from, or nil.
 // The first call starts compiling the module's variant.
-func (m *Module) readyImage(ctx context.Context, cfg InstanceConfig, limit uint32) *imageStart {
+func (m *Module) readyImage(cfg InstanceConfig, limit uint32) *imageStart {
 	im := &m.imaging
 	if m.engine.cfg.NoImages || !im.able {
 		return nil
 	}
-	m.compileVariant(context.WithoutCancel(ctx))
+	m.compileVariant()
 	select {
 	case <-im.ready:
 	default:

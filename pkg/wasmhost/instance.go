@@ -136,7 +136,7 @@ func (c *virtualClock) read() int64 {
 // init returning non-zero is ReasonInitFailed.
 func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
 	limit := m.limitOf(cfg)
-	if img := m.readyImage(ctx, cfg, limit); img != nil {
+	if img := m.readyImage(cfg, limit); img != nil {
 		inst, err := m.startFromImage(ctx, cfg, limit, img)
 		if !errors.Is(err, errImageOff) {
 			return inst, err
