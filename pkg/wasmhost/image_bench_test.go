@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,11 +87,12 @@ type idleMemory struct {
 }
 
 // BenchmarkIdleRSS measures the memory of an idle arena instance both
-// ways: each op runs a fresh process of this test binary that compiles
-// arena, starts 64 instances that run one frame each with no player, and
-// reports the growth of its memory divided by 64. RSS counts a page shared
-// by several instances once per instance that maps it; PSS divides it
-// among them, so it is the memory the instances cost.
+// ways: each run (whatever b.N: -count gives several) runs a fresh
+// process of this test binary that compiles arena, starts 64 instances
+// that run one frame each with no player, and reports the growth of its
+// memory divided by 64. RSS counts a page shared by several instances once
+// per instance that maps it; PSS divides it among them, so it is the
+// memory the instances cost.
 func BenchmarkIdleRSS(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skipf("reads /proc/self, which %s lacks", runtime.GOOS)
@@ -100,42 +100,31 @@ func BenchmarkIdleRSS(b *testing.B) {
 	arenaBytes(b) // built before the children need it
 	for _, path := range startPaths {
 		b.Run(path.name, func(b *testing.B) {
-			var got []idleMemory
-			for range b.N {
-				cmd := exec.Command(os.Args[0], "-test.run", "^TestIdleRSSProcess$", "-test.v")
-				cmd.Env = append(os.Environ(), idleRSSEnv+"="+path.name)
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					b.Fatalf("child: %v\n%s", err, out)
-				}
-				var m idleMemory
-				found := false
-				sc := bufio.NewScanner(strings.NewReader(string(out)))
-				for sc.Scan() {
-					if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "idle-memory "); ok {
-						found = json.Unmarshal([]byte(rest), &m) == nil
-					}
-				}
-				if !found {
-					b.Fatalf("child printed no idle-memory line:\n%s", out)
-				}
-				if want := map[bool]int{true: 0, false: idleInstances}[path.cfg.NoImages]; m.FromImage != want {
-					b.Fatalf("%d instances from the image, want %d", m.FromImage, want)
-				}
-				got = append(got, m)
+			cmd := exec.Command(os.Args[0], "-test.run", "^TestIdleRSSProcess$", "-test.v")
+			cmd.Env = append(os.Environ(), idleRSSEnv+"="+path.name)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				b.Fatalf("child: %v\n%s", err, out)
 			}
-			median := func(f func(idleMemory) float64) float64 {
-				v := make([]float64, len(got))
-				for k, m := range got {
-					v[k] = f(m)
+			var m idleMemory
+			found := false
+			sc := bufio.NewScanner(strings.NewReader(string(out)))
+			for sc.Scan() {
+				if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "idle-memory "); ok {
+					found = json.Unmarshal([]byte(rest), &m) == nil
 				}
-				slices.Sort(v)
-				return v[len(v)/2] / (1 << 20)
 			}
-			b.ReportMetric(median(func(m idleMemory) float64 { return m.RSS }), "rss-MiB/inst")
-			b.ReportMetric(median(func(m idleMemory) float64 { return m.PSS }), "pss-MiB/inst")
-			b.ReportMetric(median(func(m idleMemory) float64 { return m.Anon }), "anon-MiB/inst")
-			b.ReportMetric(median(func(m idleMemory) float64 { return m.Shmem }), "shmem-MiB/inst")
+			if !found {
+				b.Fatalf("child printed no idle-memory line:\n%s", out)
+			}
+			if want := map[bool]int{true: 0, false: idleInstances}[path.cfg.NoImages]; m.FromImage != want {
+				b.Fatalf("%d instances from the image, want %d", m.FromImage, want)
+			}
+			const mib = 1 << 20
+			b.ReportMetric(m.RSS/mib, "rss-MiB/inst")
+			b.ReportMetric(m.PSS/mib, "pss-MiB/inst")
+			b.ReportMetric(m.Anon/mib, "anon-MiB/inst")
+			b.ReportMetric(m.Shmem/mib, "shmem-MiB/inst")
 		})
 	}
 }
