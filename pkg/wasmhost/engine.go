@@ -194,6 +194,15 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.bgMu.Unlock()
 	e.bgStop()
 	e.bg.Wait()
+	e.mu.Lock()
+	modules := make([]*Module, 0, len(e.modules))
+	for _, m := range e.modules {
+		modules = append(modules, m)
+	}
+	e.mu.Unlock()
+	for _, m := range modules {
+		m.closeImages(ctx)
+	}
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
 		if cerr := e.cache.Close(ctx); err == nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -293,4 +294,40 @@ func upgraded(t *testing.T, inst *Instance, to *Module, cfg InstanceConfig, fram
 	}
 	nw.ContinueFrom(frame)
 	return nw
+}
+
+// TestImageFilesClosed checks that an engine's images hold no file
+// descriptor once the engine is closed.
+func TestImageFilesClosed(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := fds()
+	e, err := NewEngine(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"recorder", "counter"} {
+		m := compile(t, e, name)
+		for _, game := range []string{"a", "b"} {
+			if err := m.PrepareImage(ctx, InstanceConfig{Game: game}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fds() < before+4 {
+		t.Fatalf("%d descriptors with 4 images, %d before: the images are not memfds", fds(), before)
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := fds(); after > before {
+		t.Fatalf("%d descriptors after the engine closed, %d before", after, before)
+	}
 }
