@@ -126,7 +126,7 @@ func runDev(ctx context.Context, cfg devConfig, out, logOut io.Writer) error {
 	}
 	defer c.Close()
 	ecfg := executorConfig{Coordinator: sc.GRPCAddr(), Name: cfg.Name, WSAddr: cfg.WSAddr,
-		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log}
+		MetricsAddr: cfg.MetricsAddr, DataDir: cfg.DataDir, Log: cfg.Log, StartImages: true}
 	se, err := startExecutor(ctx, ecfg, c, renewal{creds: creds}, log.With("component", "executor"))
 	if err != nil {
 		return err

@@ -53,6 +53,9 @@ type executorConfig struct {
 	// negative: no bound).
 	BlobCacheMiB int64
 	CodeCacheMiB int64
+	// StartImages starts instances from their module's image (the state
+	// after _initialize, mapped copy-on-write) where it applies.
+	StartImages bool
 	// SocketWriteBuffer is the kernel send buffer of each player's
 	// connection, in bytes (0: the kernel's, which grows to megabytes).
 	SocketWriteBuffer int
@@ -179,6 +182,7 @@ told: executor_shutdown); a second signal skips the wait.`,
 	f.DurationVar(&cfg.CheckpointInputsEvery, "checkpoint-inputs-every", executor.DefaultCheckpointInputsEvery, "how often a checkpointed instance's latest frames (joins, leaves, inputs) are shipped to the coordinator: at most that much play is lost with the executor")
 	f.Int64Var(&cfg.BlobCacheMiB, "blob-cache-mib", agent.DefaultBlobCacheBytes>>20, "most MiB of modules and assets kept in DATA-DIR/executor; the least recently used that no instance uses go first (negative: no bound)")
 	f.Int64Var(&cfg.CodeCacheMiB, "code-cache-mib", wasmhost.DefaultCodeCacheBytes>>20, "most MiB of compiled modules kept, in memory and in DATA-DIR/executor/compiled; the least recently used that no instance runs go first (negative: no bound)")
+	f.BoolVar(&cfg.StartImages, "start-images", true, "start instances from their module's image taken after _initialize, mapped copy-on-write (false: every instance runs _initialize)")
 	cfg.TLS.addFlags(f, "the players' endpoint (wss://)", false)
 	cfg.CoordTLS.addFlags(f)
 	setEnvName(cmd, "token", "RCC_EXECUTOR_TOKEN")
@@ -292,7 +296,8 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, rn
 		Client: c, Name: cfg.Name, WSURL: se.publicURL, Capacity: cfg.Capacity, Labels: labels, Version: buildinfo.Read().Short(),
 		DataDir: dir, Logger: log, BlobCacheBytes: mib(cfg.BlobCacheMiB), Credentials: rn.creds, OnTokenRenewed: rn.onRenew, MigrateOnDrain: cfg.DrainMigrate,
 		Executor: executor.Config{Logger: log, ReconnectGrace: cfg.ReconnectGrace, CheckpointInputsEvery: cfg.CheckpointInputsEvery,
-			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled"), CodeCacheBytes: mib(cfg.CodeCacheMiB)}},
+			Sandbox: wasmhost.Config{CacheDir: filepath.Join(dir, "compiled"), CodeCacheBytes: mib(cfg.CodeCacheMiB),
+				NoImages: !cfg.StartImages}},
 	})
 	if err != nil {
 		_ = srv.Shutdown(ctx)

@@ -203,7 +203,7 @@ func (ex *Executor) Start(ctx context.Context, spec InstanceSpec) error {
 		return fmt.Errorf("start instance %s: stopped while starting: %s", spec.ID, stop)
 	}
 	in.log.Info("instance running", "tick_hz", spec.TickHz, "max_players", spec.MaxPlayers,
-		"start_ms", float64(time.Since(start).Microseconds())/1000)
+		"start_ms", float64(time.Since(start).Microseconds())/1000, "start", startPath(w))
 	in.logs.event(0, EventStarted, fmt.Sprintf("running %s version %s at %d Hz, %d players at most",
 		spec.Game, spec.Version, spec.TickHz, spec.MaxPlayers))
 	ex.changed(in)
@@ -502,4 +502,14 @@ func (ex *Executor) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return mux
+}
+
+// startPath names the way an instance started, for the log and the
+// rcc_executor_instance_starts_total metric: from its module's image, or
+// by running _initialize.
+func startPath(w *wasmhost.Instance) string {
+	if w.FromImage() {
+		return "image"
+	}
+	return "initialize"
 }

@@ -124,6 +124,14 @@ func newMetrics(ex *Executor) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "rcc_executor_code_cache_modules", Help: "Compiled modules cached.",
 		}, func() float64 { return float64(cache().Modules) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rcc_executor_instance_starts_total", Help: "Instances started, by path: from their module's image (image) or by running _initialize (initialize).",
+			ConstLabels: prometheus.Labels{"path": "image"},
+		}, func() float64 { return float64(ex.engine.StartStats().FromImage) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rcc_executor_instance_starts_total", Help: "Instances started, by path: from their module's image (image) or by running _initialize (initialize).",
+			ConstLabels: prometheus.Labels{"path": "initialize"},
+		}, func() float64 { return float64(ex.engine.StartStats().Initialized) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

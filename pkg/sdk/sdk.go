@@ -55,6 +55,18 @@ func Register(g Game) {
 		panic("sdk: Register called twice")
 	}
 	theGuest.game = g
+	warmConfig()
+}
+
+// warmConfig parses a configuration like the host's, and its params, once
+// during package initialisation: encoding/json builds its caches for the
+// types init decodes then, in _initialize, so that init itself is quick,
+// the more so for an instance started from its module's image (the state
+// after _initialize, docs/snapshots.md), which has them built already.
+func warmConfig() {
+	cfg, _ := ParseConfig([]byte(`{"instance_id":"i","game":"g","version":"1","seed":1,"max_players":1,"tick_hz":60,"params":{}}`))
+	var v struct{}
+	_ = cfg.DecodeParams(&v)
 }
 
 // theGuest is the one guest of this module: the exports of the ABI are

@@ -13,6 +13,13 @@
 // ABI without compiling it and reports every problem it finds; it decodes the
 // module with pkg/wasmbin, the binary-format reader it shares with pkg/meter.
 //
+// A module's instances start from its image where they can: the first
+// start takes the instance's state right after _initialize (memory in a
+// sealed memfd, the mutable globals), and the later ones map that memory
+// copy-on-write into an instance of the module's variant without data
+// segments and run only init ([Module.PrepareImage], [Instance.FromImage],
+// [Engine.StartStats], [Config.NoImages]; docs/snapshots.md).
+//
 // One frame of an instance ([Instance.Frame]) runs, in this order: joins and
 // leaves, every queued input in arrival order, tick, serialize_state. Every
 // failure is an [*Error] carrying a reason (lifecycle.Reason) such as trap or
@@ -24,5 +31,7 @@
 // stdout and stderr captured as rate-limited, size-capped log lines, the
 // game's assets (if any) mounted read-only at /assets and nothing else; clocks
 // return virtual time (frame × step) and random_get is seeded from the
-// instance seed, so a run is reproducible from its module, seed and inputs.
+// instance seed from init on (before, during _initialize, it reads the
+// module's own stream), so a run is reproducible from its module, seed and
+// inputs.
 package wasmhost

@@ -79,6 +79,12 @@ type Config struct {
 	// oldest files of CacheDir removed; a module with a live instance is
 	// kept whatever its size.
 	CodeCacheBytes int64
+	// NoImages turns off starting instances from their module's image
+	// (docs/snapshots.md): every instance then runs _initialize. With
+	// images, a module that has run an instance also holds its variant
+	// without data segments, compiled once, which counts in
+	// CodeCacheBytes like the module.
+	NoImages bool
 }
 
 func (c Config) withDefaults() Config {
@@ -118,7 +124,17 @@ type Engine struct {
 	compiling    flight.Group[[32]byte, *Module]
 	compilations atomic.Uint64
 	evictions    atomic.Uint64
-	diskMu       sync.Mutex // serialises pruning CacheDir
+	imageStarts  atomic.Uint64
+	initStarts   atomic.Uint64
+
+	// Background work (the compilation of modules' variants for images):
+	// Close cancels bgCtx and waits for it.
+	bgCtx    context.Context
+	bgStop   context.CancelFunc
+	bg       sync.WaitGroup
+	bgMu     sync.Mutex
+	bgClosed bool
+	diskMu   sync.Mutex // serialises pruning CacheDir
 
 	mu       sync.Mutex
 	modules  map[[32]byte]*Module
@@ -147,7 +163,25 @@ func NewEngine(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate WASI: %w", err)
 	}
-	return &Engine{cfg: cfg, rt: rt, cache: cache, modules: map[[32]byte]*Module{}}, nil
+	e := &Engine{cfg: cfg, rt: rt, cache: cache, modules: map[[32]byte]*Module{}}
+	e.bgCtx, e.bgStop = context.WithCancel(context.WithoutCancel(ctx))
+	return e, nil
+}
+
+// background runs f in a goroutine of its own with a context that Close
+// cancels, unless the engine is closing; it reports whether it did.
+func (e *Engine) background(f func(ctx context.Context)) bool {
+	e.bgMu.Lock()
+	defer e.bgMu.Unlock()
+	if e.bgClosed {
+		return false
+	}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		f(e.bgCtx)
+	}()
+	return true
 }
 
 // Config returns the engine's configuration with defaults filled in.
@@ -155,6 +189,20 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // Close releases the runtime, every module and instance.
 func (e *Engine) Close(ctx context.Context) error {
+	e.bgMu.Lock()
+	e.bgClosed = true
+	e.bgMu.Unlock()
+	e.bgStop()
+	e.bg.Wait()
+	e.mu.Lock()
+	modules := make([]*Module, 0, len(e.modules))
+	for _, m := range e.modules {
+		modules = append(modules, m)
+	}
+	e.mu.Unlock()
+	for _, m := range modules {
+		m.closeImages(ctx)
+	}
 	err := e.rt.Close(ctx)
 	if e.cache != nil {
 		if cerr := e.cache.Close(ctx); err == nil {
@@ -176,6 +224,7 @@ type Module struct {
 	// reserved ones of every mutable global, the fuel, the module's own.
 	globals []string
 	size    int64 // bytes of code compiled
+	imaging imaging
 
 	// Guarded by engine.mu.
 	users   int    // live instances
@@ -203,6 +252,7 @@ func (m *Module) Close(ctx context.Context) error {
 	}
 	e.dropLocked(m)
 	e.mu.Unlock()
+	m.closeImages(ctx)
 	return m.compiled.Close(ctx)
 }
 
@@ -281,6 +331,7 @@ func (e *Engine) evictLocked() []*Module {
 // closeEvicted releases the compiled code of evicted modules.
 func closeEvicted(ctx context.Context, ms []*Module) {
 	for _, m := range ms {
+		m.closeImages(ctx)
 		_ = m.compiled.Close(ctx)
 	}
 }
@@ -379,6 +430,7 @@ func (e *Engine) compile(ctx context.Context, wasm []byte, key, sum [32]byte) (*
 	}
 	m := &Module{engine: e, compiled: compiled, key: key, sum: sum, report: report, metered: !e.cfg.NoFuel,
 		size: int64(len(code)), globals: globals}
+	m.setImaging(code)
 	e.mu.Lock()
 	e.modules[key] = m
 	e.cached += m.size

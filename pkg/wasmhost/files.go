@@ -23,6 +23,8 @@ type openFiles struct {
 	// /assets, and keeps it for the instance's life; a restore recreates
 	// it.
 	root bool
+	// opens counts the files ever opened, opensBase those at the baseline.
+	opens, opensBase int
 }
 
 // Open implements fs.FS.
@@ -38,6 +40,7 @@ func (o *openFiles) Open(name string) (fs.File, error) {
 		return &trackedFile{File: f, owner: o, name: name, root: true}, nil
 	}
 	o.open = append(o.open, name)
+	o.opens++
 	return &trackedFile{File: f, owner: o, name: name}, nil
 }
 
@@ -45,7 +48,16 @@ func (o *openFiles) Open(name string) (fs.File, error) {
 func (o *openFiles) baseline() {
 	o.mu.Lock()
 	o.base = len(o.open)
+	o.opensBase = o.opens
 	o.mu.Unlock()
+}
+
+// openedSinceBaseline is the number of files opened since the baseline,
+// closed since or not.
+func (o *openFiles) openedSinceBaseline() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.opens - o.opensBase
 }
 
 // held returns the names of the files opened since the baseline and still

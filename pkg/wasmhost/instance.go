@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -83,6 +84,8 @@ type Instance struct {
 	// modClosed is set once mod is closed and the module's use released.
 	modClosed bool
 	memory    *instanceMemory
+	// fromImage is set when the instance started from its module's image.
+	fromImage bool
 
 	alloc, tick, onInput, serialize, onJoin, onLeave api.Function
 
@@ -132,24 +135,40 @@ func (c *virtualClock) read() int64 {
 // exported, then init with the JSON configuration. A failure is an *Error;
 // init returning non-zero is ReasonInitFailed.
 func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
-	limit := m.engine.cfg.MemoryLimitPages
-	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
-		limit = cfg.MemoryLimitPages
+	limit := m.limitOf(cfg)
+	if img := m.readyImage(cfg, limit); img != nil {
+		inst, err := m.startFromImage(ctx, cfg, limit, img)
+		if !errors.Is(err, errImageOff) {
+			return inst, err
+		}
+		// The image could not be mapped: today's start is as correct.
 	}
-	inst, err := m.newInstance(ctx, cfg, limit)
+	inst, err := m.newInstance(ctx, cfg, limit, nil)
 	if err != nil {
 		return nil, err
 	}
 	if err := inst.start(ctx); err != nil {
 		return nil, err
 	}
+	m.engine.initStarts.Add(1)
 	return inst, nil
+}
+
+// limitOf is the memory cap of an instance of cfg, in pages.
+func (m *Module) limitOf(cfg InstanceConfig) uint32 {
+	limit := m.engine.cfg.MemoryLimitPages
+	if cfg.MemoryLimitPages > 0 && cfg.MemoryLimitPages < limit {
+		limit = cfg.MemoryLimitPages
+	}
+	return limit
 }
 
 // newInstance instantiates the module with the sandbox's configuration and
 // a memory cap of limit pages, and binds the exports, without calling any
-// of them: what Instantiate and Restore share.
-func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint32) (*Instance, error) {
+// of them: what Instantiate and Restore share. With an image, it
+// instantiates the module's variant without data segments, its memory
+// mapped copy-on-write from the image (see startFromImage).
+func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint32, img *imageStart) (*Instance, error) {
 	e := m.engine
 	if cfg.TickHz <= 0 {
 		cfg.TickHz = DefaultTickHz
@@ -170,17 +189,14 @@ func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint
 		frameFuel:  cmp.Or(cfg.FrameFuel, e.cfg.FrameFuel),
 	}
 
-	var seed [32]byte
-	binary.LittleEndian.PutUint64(seed[:8], cfg.Seed)
-	copy(seed[8:], "rcc random_get")
-	inst.random = rand.NewChaCha8(seed)
+	inst.random = rand.NewChaCha8(initializeSeed)
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithArgs(cfg.Game).
 		WithStdout(logs.writer(Stdout)).
 		WithStderr(logs.writer(Stderr)).
 		WithStartFunctions(). // _initialize is called by start, with the start's fuel budget
-		WithRandSource(inst.random).
+		WithRandSource(randomSource{inst}).
 		WithWalltime(func() (int64, int32) {
 			t := clock.read()
 			return t / 1e9, int32(t % 1e9)
@@ -199,7 +215,11 @@ func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint
 		return nil, err
 	}
 	inst.memory = &instanceMemory{limit: uint64(limit) * PageSize}
-	mod, err := e.rt.InstantiateModule(withMemory(ctx, inst.memory), m.compiled, mc)
+	compiled := m.compiled
+	if img != nil {
+		inst.memory.image, compiled = img.file, img.variant
+	}
+	mod, err := e.rt.InstantiateModule(withMemory(ctx, inst.memory), compiled, mc)
 	if err != nil {
 		// Linking cannot fail after Check: this is the module's own start
 		// function failing.
@@ -235,14 +255,50 @@ func (m *Module) newInstance(ctx context.Context, cfg InstanceConfig, limit uint
 	return inst, nil
 }
 
+// start calls _initialize, if exported, then init. Right after
+// _initialize, it takes the module's image when there is none yet (see
+// takeImage).
 func (i *Instance) start(ctx context.Context) error {
-	timeout := i.engine.cfg.InitTimeout
+	if err := i.initialize(ctx); err != nil {
+		return err
+	}
+	i.module.takeImage(i)
+	i.seedRandom()
+	return i.callInit(ctx)
+}
+
+// initialize calls _initialize, if exported, on the start's fuel budget.
+func (i *Instance) initialize(ctx context.Context) error {
 	i.setBudget(i.initFuel)
 	if fn := i.mod.ExportedFunction("_initialize"); fn != nil {
-		if err := i.call(ctx, "_initialize", fn, timeout); err != nil {
-			return err
-		}
+		return i.call(ctx, "_initialize", fn, i.engine.cfg.InitTimeout)
 	}
+	return nil
+}
+
+// seedRandom switches random_get to the instance's seeded stream. Until
+// then, through the module's start function and _initialize, it reads the
+// module's own stream, the same for every instance whatever its seed:
+// what a language runtime does at start-up then does not depend on the
+// instance, which is what lets one image of it serve every instance.
+func (i *Instance) seedRandom() {
+	var seed [32]byte
+	binary.LittleEndian.PutUint64(seed[:8], i.cfg.Seed)
+	copy(seed[8:], "rcc random_get")
+	i.random = rand.NewChaCha8(seed)
+}
+
+// initializeSeed seeds random_get during _initialize.
+var initializeSeed = [32]byte([]byte("rcc random_get of _initialize..."))
+
+// randomSource is the guest's random_get: the instance's current stream.
+type randomSource struct{ i *Instance }
+
+func (r randomSource) Read(p []byte) (int, error) { return r.i.random.Read(p) }
+
+// callInit calls init with the instance's configuration.
+func (i *Instance) callInit(ctx context.Context) error {
+	timeout := i.engine.cfg.InitTimeout
 	cfg, err := json.Marshal(initConfig{
 		InstanceID: i.cfg.InstanceID, Game: i.cfg.Game, Version: i.cfg.Version, Seed: i.cfg.Seed,
 		MaxPlayers: i.cfg.MaxPlayers, TickHz: i.cfg.TickHz, Params: i.cfg.Params,

@@ -147,3 +147,16 @@ func (c *logCapture) emit(stream Stream, line []byte) {
 
 // startCall resets the per-call flood budget.
 func (c *logCapture) startCall() { c.callSize = 0 }
+
+// quiet reports whether the guest has written nothing to its logs yet.
+func (c *logCapture) quiet() bool {
+	if c.callSize > 0 || c.lines.Load() > 0 || c.dropped.Load() > 0 {
+		return false
+	}
+	for _, w := range c.writers {
+		if len(w.partial) > 0 {
+			return false
+		}
+	}
+	return true
+}

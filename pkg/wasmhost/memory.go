@@ -21,6 +21,10 @@ type instanceMemory struct {
 	// instance touches it.
 	refused bool
 	release func([]byte)
+	// image, when set, is mapped copy-on-write over the start of the
+	// reservation; mapped says that it was.
+	image  *imageFile
+	mapped bool
 }
 
 // withMemory makes wazero back the next instantiation's memory with mem.
@@ -28,6 +32,9 @@ func withMemory(ctx context.Context, mem *instanceMemory) context.Context {
 	return experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(
 		func(_, _ uint64) experimental.LinearMemory {
 			mem.buf, mem.release = reserve(mem.limit)
+			if mem.image != nil && mem.buf != nil {
+				mem.mapped = mem.image.mapInto(mem.buf[:cap(mem.buf)])
+			}
 			return mem
 		}))
 }

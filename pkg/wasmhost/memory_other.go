@@ -4,3 +4,13 @@ package wasmhost
 
 // reserve reserves nothing off Linux: memory grows as an ordinary slice.
 func reserve(uint64) ([]byte, func([]byte)) { return nil, nil }
+
+// imageFile is an image's memory; off Linux there is none, and instances
+// start the usual way.
+type imageFile struct{}
+
+func newImageFile([]byte) (*imageFile, error) { return nil, errImageOff }
+
+func (*imageFile) mapInto([]byte) bool { return false }
+
+func (*imageFile) close() {}

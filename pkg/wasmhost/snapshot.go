@@ -148,7 +148,7 @@ func (m *Module) Restore(ctx context.Context, s *Snapshot, cfg InstanceConfig) (
 	cfg.InstanceID, cfg.Game, cfg.Version, cfg.Seed = s.InstanceID, s.Game, s.Version, s.Seed
 	cfg.MaxPlayers, cfg.TickHz, cfg.Params = s.MaxPlayers, s.TickHz, s.Params
 	cfg.InitFuel, cfg.FrameFuel, cfg.MemoryLimitPages = s.InitFuel, s.FrameFuel, s.MemoryLimitPages
-	inst, err := m.newInstance(ctx, cfg, s.MemoryLimitPages)
+	inst, err := m.newInstance(ctx, cfg, s.MemoryLimitPages, nil)
 	if err != nil {
 		return nil, err
 	}

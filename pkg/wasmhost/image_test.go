@@ -1,0 +1,333 @@
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
+)
+
+// imageModules are the modules whose image starts must match the usual
+// starts: every example game in build/games (Go, Rust, C,
+// AssemblyScript) and the hostile corpus of testdata.
+func imageModules(t *testing.T) map[string][]byte {
+	t.Helper()
+	mods := map[string][]byte{}
+	for _, game := range []string{"arena", "rust-tag", "c-coins", "as-chase"} {
+		mods[game] = gamebuildtest.Game(t, game)
+	}
+	files, _ := filepath.Glob("testdata/*.wasm")
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".wasm")
+		mods[name] = readModule(t, name)
+	}
+	return mods
+}
+
+// requireImages ends the test where images cannot be mapped.
+func requireImages(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("images are mapped from a memfd, which %s lacks: instances start the usual way there", runtime.GOOS)
+	}
+}
+
+// TestImageStartIsBitExact starts every module twice with the same seed,
+// configuration and inputs, on an engine without images and from the
+// image on one with them, and runs both side by side: every frame's state
+// bytes, the fuel used and the failure of those that fail must be the
+// same. Every module that can have an image (no start function) must
+// start from it.
+func TestImageStartIsBitExact(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	cfg := Config{InitFuel: 50_000_000}
+	plain := newEngine(t, Config{InitFuel: cfg.InitFuel, NoImages: true})
+	imaged := newEngine(t, cfg)
+	const frames = 40
+	var started []string
+	for name, wasm := range imageModules(t) {
+		a, err := plain.Compile(ctx, wasm)
+		if err != nil {
+			continue // refused by Check: not a game
+		}
+		b, err := imaged.Compile(ctx, wasm)
+		if err != nil {
+			t.Fatalf("%s compiles on one engine only: %v", name, err)
+		}
+		icfg := InstanceConfig{InstanceID: "i-" + name, Game: name, Seed: 7, MaxPlayers: 4}
+		if err := b.PrepareImage(ctx, icfg); err != nil {
+			t.Logf("%s: no image: %v", name, err)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			orig, errA := a.Instantiate(ctx, icfg)
+			img, errB := b.Instantiate(ctx, icfg)
+			if (errA == nil) != (errB == nil) {
+				t.Fatalf("start: usual %v, from the image %v", errA, errB)
+			}
+			if errA != nil {
+				sameFailure(t, "start", errA, errB)
+				return
+			}
+			defer orig.Close(ctx)
+			defer img.Close(ctx)
+			if orig.FromImage() || !img.FromImage() {
+				t.Fatalf("FromImage: usual %v, imaged %v", orig.FromImage(), img.FromImage())
+			}
+			started = append(started, name)
+			if a, b := orig.Stats(), img.Stats(); a.FuelUsed != b.FuelUsed || a.MemoryBytes != b.MemoryBytes {
+				t.Fatalf("after init: usual %+v, from the image %+v", a, b)
+			}
+			for f := uint64(1); f <= frames; f++ {
+				sa, errA := orig.Frame(ctx, events(f))
+				sa = bytes.Clone(sa)
+				sb, errB := img.Frame(ctx, events(f))
+				if (errA == nil) != (errB == nil) {
+					t.Fatalf("frame %d: usual %v, from the image %v", f, errA, errB)
+				}
+				if errA != nil {
+					sameFailure(t, "frame", errA, errB)
+					return
+				}
+				if !bytes.Equal(sa, sb) {
+					t.Fatalf("frame %d: state bytes differ:\nusual      %x\nfrom image %x", f, sa, sb)
+				}
+				if a, b := orig.Stats(), img.Stats(); a.FuelUsed != b.FuelUsed || a.MemoryBytes != b.MemoryBytes {
+					t.Fatalf("frame %d: usual %+v, from the image %+v", f, a, b)
+				}
+			}
+		})
+	}
+	for _, want := range []string{"arena", "rust-tag", "c-coins", "as-chase", "recorder", "big_memory", "chatty", "counter"} {
+		if !strings.Contains(" "+strings.Join(started, " ")+" ", " "+want+" ") {
+			t.Errorf("%s did not start from an image; those that did: %v", want, started)
+		}
+	}
+	if st := imaged.StartStats(); st.FromImage < uint64(len(started)) {
+		t.Errorf("StartStats %+v: fewer image starts than the %d seen", st, len(started))
+	}
+}
+
+func sameFailure(t *testing.T, what string, a, b error) {
+	t.Helper()
+	var ea, eb *Error
+	if !errors.As(a, &ea) || !errors.As(b, &eb) || ea.Reason != eb.Reason || ea.Call != eb.Call {
+		t.Fatalf("%s: usual failed with %v, from the image with %v", what, a, b)
+	}
+	t.Logf("both failed at %s: %v", what, a)
+}
+
+// TestImageCopyOnWrite checks that instances from one image share none of
+// their writes: one instance overwrites the image's memory, another
+// started before and one started after still read the image's bytes.
+func TestImageCopyOnWrite(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	m := compile(t, e, "recorder")
+	cfg := InstanceConfig{Game: "rec"}
+	if err := m.PrepareImage(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	one, two := instantiate(t, m, cfg), instantiate(t, m, cfg)
+	if !one.FromImage() || !two.FromImage() || !one.memory.mapped {
+		t.Fatalf("not from the image: %v %v", one.FromImage(), two.FromImage())
+	}
+	want := bytes.Clone(two.memory.buf)
+	for k := range one.memory.buf {
+		one.memory.buf[k] = 0xA5
+	}
+	if !bytes.Equal(two.memory.buf, want) {
+		t.Fatal("a write of one instance shows in the other")
+	}
+	three := instantiate(t, m, cfg)
+	if !three.FromImage() || !bytes.Equal(three.memory.buf, want) {
+		t.Fatal("a write of one instance shows in the image")
+	}
+	// The instance that wrote keeps its writes.
+	if one.memory.buf[0] != 0xA5 || one.memory.buf[len(one.memory.buf)-1] != 0xA5 {
+		t.Fatal("the writing instance lost its writes")
+	}
+}
+
+// TestImageSnapshotAndUpgrade snapshots an image-started arena, restores
+// it on an engine without images and upgrades another to the double-points
+// variant: both go on as their usual-start twins do.
+func TestImageSnapshotAndUpgrade(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	wasm := gamebuildtest.Arena(t)
+	imaged, plain := newEngine(t, Config{}), newEngine(t, Config{NoImages: true})
+	mi, err := imaged.Compile(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := plain.Compile(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := InstanceConfig{InstanceID: "a", Game: "arena", Seed: 42, MaxPlayers: 4}
+	if err := mi.PrepareImage(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	img, twin := instantiate(t, mi, cfg), instantiate(t, mp, cfg)
+	if !img.FromImage() {
+		t.Fatal("not from the image")
+	}
+	for f := uint64(1); f <= 10; f++ {
+		if _, err := img.Frame(ctx, events(f)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := twin.Frame(ctx, events(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restored := moved(t, img, mp)
+	for f := uint64(11); f <= 30; f++ {
+		a, err := twin.Frame(ctx, events(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = bytes.Clone(a)
+		b, err := restored.Frame(ctx, events(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("frame %d: the restored image-started instance differs from its twin", f)
+		}
+	}
+
+	variant := gamebuildtest.ArenaVariant(t, "arena_double_points")
+	vi, err := imaged.Compile(ctx, variant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp, err := plain.Compile(ctx, variant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := vi.PrepareImage(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	upImg := upgraded(t, restored, vi, cfg, 30)
+	if !upImg.FromImage() {
+		t.Fatal("the new version's instance did not start from its image")
+	}
+	upTwin := upgraded(t, twin, vp, cfg, 30)
+	for f := uint64(31); f <= 50; f++ {
+		a, err := upTwin.Frame(ctx, events(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a = bytes.Clone(a)
+		b, err := upImg.Frame(ctx, events(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Fatalf("frame %d after the upgrade: the image-started instance differs from its twin", f)
+		}
+	}
+}
+
+// TestImageOff checks the ways an instance starts as usual: images turned
+// off, and a module whose _initialize cannot be imaged.
+func TestImageOff(t *testing.T) {
+	ctx := context.Background()
+	off := newEngine(t, Config{NoImages: true})
+	m := compile(t, off, "recorder")
+	if err := m.PrepareImage(ctx, InstanceConfig{Game: "rec"}); !errors.Is(err, errImageOff) {
+		t.Fatalf("PrepareImage with images off: %v", err)
+	}
+	for range 2 {
+		if inst := instantiate(t, m, InstanceConfig{Game: "rec"}); inst.FromImage() {
+			t.Fatal("started from an image with images off")
+		}
+	}
+	if st := off.StartStats(); st.FromImage != 0 || st.Initialized != 2 {
+		t.Fatalf("StartStats %+v, want 2 initialized", st)
+	}
+	// The instance's own InitFuel below what _initialize spends: the usual
+	// start, which fails for lack of fuel.
+	requireImages(t)
+	on := newEngine(t, Config{})
+	wasm := gamebuildtest.Arena(t)
+	am, err := on.Compile(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := InstanceConfig{Game: "arena"}
+	if err := am.PrepareImage(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.InitFuel = 1000
+	if _, err := am.Instantiate(ctx, cfg); err == nil {
+		t.Fatal("an instance with 1000 fuel to start started")
+	}
+	// Another game name: another image, taken by its first start.
+	other := instantiate(t, am, InstanceConfig{Game: "arena2"})
+	if other.FromImage() {
+		t.Fatal("a game of another name started from arena's image")
+	}
+}
+
+// upgraded hands inst's saved state to a new instance of to, as the
+// executor's hot upgrade does.
+func upgraded(t *testing.T, inst *Instance, to *Module, cfg InstanceConfig, frame uint64) *Instance {
+	t.Helper()
+	ctx := context.Background()
+	state, err := inst.SaveState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw := instantiate(t, to, cfg)
+	if err := nw.LoadState(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	nw.ContinueFrom(frame)
+	return nw
+}
+
+// TestImageFilesClosed checks that an engine's images hold no file
+// descriptor once the engine is closed.
+func TestImageFilesClosed(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	fds := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
+	before := fds()
+	e, err := NewEngine(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"recorder", "counter"} {
+		m := compile(t, e, name)
+		for _, game := range []string{"a", "b"} {
+			if err := m.PrepareImage(ctx, InstanceConfig{Game: game}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fds() < before+4 {
+		t.Fatalf("%d descriptors with 4 images, %d before: the images are not memfds", fds(), before)
+	}
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := fds(); after > before {
+		t.Fatalf("%d descriptors after the engine closed, %d before", after, before)
+	}
+}
