@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -180,6 +181,9 @@ func (r *sendRing) loop() {
 	defer close(r.done)
 	var batch []*ringSend
 	for range r.wake {
+		// Let the writers woken with this one (a tick wakes every
+		// player's) hand over their sends first, to submit them together.
+		runtime.Gosched()
 		for {
 			r.mu.Lock()
 			n := min(len(r.pending), int(r.entries))
