@@ -17,12 +17,12 @@ import (
 
 // sendRing sends the writes of many players' connections through one
 // io_uring (ServeConfig.IOUring): the writers hand their bytes to the ring
-// and wait, and the ring's goroutine submits every write waiting at that
+// and wait, and the first of them submits every write waiting at that
 // moment as one batch of send SQEs in one io_uring_enter, which also
-// reaps their completions. Each send is non-blocking (MSG_DONTWAIT): a
+// reaps their completions (send). Each send is non-blocking (MSG_DONTWAIT): a
 // socket whose buffer is full completes at once with EAGAIN or a short
 // count, and its writer finishes the rest itself, waiting on Go's
-// netpoller under the connection's write deadline (ringConn.Write). Reads
+// netpoller under the connection's write deadline (ringWriter.write). Reads
 // stay on the netpoller.
 type sendRing struct {
 	fd                   int
@@ -42,9 +42,12 @@ type sendRing struct {
 	mu      sync.Mutex
 	pending []*ringSend
 	closed  bool
-	broken  bool          // io_uring_enter failed: sends fail
-	wake    chan struct{} // cap 1
-	done    chan struct{}
+	broken  bool        // io_uring_enter failed: sends fail
+	batch   []*ringSend // the submitter's, kept between batches
+	// submitting is set while a writer submits the pending sends; idle
+	// is signalled when it ends.
+	submitting bool
+	idle       sync.Cond
 }
 
 // ringSend is one write handed to the ring: what to send on fd, then its
@@ -95,7 +98,8 @@ func newSendRing() (*sendRing, error) {
 	if errno != 0 {
 		return nil, fmt.Errorf("io_uring_setup: %w", errno)
 	}
-	r := &sendRing{fd: int(fd), entries: p.sqEntries, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &sendRing{fd: int(fd), entries: p.sqEntries}
+	r.idle.L = &r.mu
 	fail := func(err error) (*sendRing, error) {
 		r.unmap()
 		unix.Close(r.fd)
@@ -131,7 +135,6 @@ func newSendRing() (*sendRing, error) {
 	for i := range array {
 		array[i] = uint32(i)
 	}
-	go r.loop()
 	return r, nil
 }
 
@@ -155,6 +158,11 @@ var errRingClosed = errors.New("executor: send ring closed")
 // returned: the bytes sent (maybe fewer than len(buf)), or an errno
 // (EAGAIN when the socket's buffer is full). req is the caller's, reused
 // between its sends; the caller keeps fd open until send returns.
+//
+// The first writer to find the ring idle submits: it lets the writers
+// woken with it (a tick wakes every player's) hand over their sends,
+// then submits all that wait, batch after batch until none is left, and
+// hands each its result; the others only wait.
 func (r *sendRing) send(req *ringSend, fd int, buf []byte) (int, error) {
 	req.fd, req.buf = fd, buf
 	r.mu.Lock()
@@ -163,11 +171,13 @@ func (r *sendRing) send(req *ringSend, fd int, buf []byte) (int, error) {
 		return 0, errRingClosed
 	}
 	r.pending = append(r.pending, req)
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	lead := !r.submitting
+	r.submitting = true
 	r.mu.Unlock()
+	if lead {
+		runtime.Gosched()
+		r.drain()
+	}
 	<-req.done
 	req.buf = nil
 	if req.res < 0 {
@@ -176,32 +186,28 @@ func (r *sendRing) send(req *ringSend, fd int, buf []byte) (int, error) {
 	return int(req.res), nil
 }
 
-// loop submits the waiting sends in batches until close.
-func (r *sendRing) loop() {
-	defer close(r.done)
-	var batch []*ringSend
-	for range r.wake {
-		// Let the writers woken with this one (a tick wakes every
-		// player's) hand over their sends first, to submit them together.
-		runtime.Gosched()
-		for {
-			r.mu.Lock()
-			n := min(len(r.pending), int(r.entries))
-			batch = append(batch[:0], r.pending[:n]...)
-			rest := copy(r.pending, r.pending[n:])
-			clear(r.pending[rest:])
-			r.pending = r.pending[:rest]
-			closed := r.closed
+// drain submits the waiting sends in batches until none is left.
+func (r *sendRing) drain() {
+	for {
+		r.mu.Lock()
+		n := min(len(r.pending), int(r.entries))
+		batch := append(r.batch[:0], r.pending[:n]...)
+		rest := copy(r.pending, r.pending[n:])
+		clear(r.pending[rest:])
+		r.pending = r.pending[:rest]
+		if len(batch) == 0 {
+			r.submitting = false
+			r.idle.Broadcast()
 			r.mu.Unlock()
-			if len(batch) == 0 {
-				if closed {
-					return
-				}
-				break
-			}
-			r.submit(batch)
-			clear(batch)
+			return
 		}
+		r.batch = nil // this submitter's until it is done with it
+		r.mu.Unlock()
+		r.submit(batch)
+		clear(batch)
+		r.mu.Lock()
+		r.batch = batch
+		r.mu.Unlock()
 	}
 }
 
@@ -260,7 +266,8 @@ func (r *sendRing) submit(batch []*ringSend) {
 	}
 }
 
-// close stops the ring once the sends handed to it are done.
+// close stops the ring once the sends handed to it are done; later
+// sends fail with errRingClosed.
 func (r *sendRing) close() {
 	r.mu.Lock()
 	if r.closed {
@@ -268,9 +275,10 @@ func (r *sendRing) close() {
 		return
 	}
 	r.closed = true
-	close(r.wake)
+	for r.submitting {
+		r.idle.Wait()
+	}
 	r.mu.Unlock()
-	<-r.done
 	r.unmap()
 	unix.Close(r.fd)
 }
