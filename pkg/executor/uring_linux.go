@@ -43,7 +43,7 @@ type sendRing struct {
 	pending []*ringSend
 	closed  bool
 	broken  bool        // io_uring_enter failed: sends fail
-	batch   []*ringSend // the submitter's, kept between batches
+	batch   []*ringSend // the submitter's alone, kept between batches
 	// submitting is set while a writer submits the pending sends; idle
 	// is signalled when it ends.
 	submitting bool
@@ -56,7 +56,8 @@ type ringSend struct {
 	fd   int
 	buf  []byte
 	res  int32
-	done chan struct{} // cap 1
+	done chan struct{} // cap 1: the result, or the submitting handed over
+	lead bool          // set when done hands over the submitting
 }
 
 // The io_uring constants and layouts used here (linux/io_uring.h).
@@ -161,8 +162,9 @@ var errRingClosed = errors.New("executor: send ring closed")
 //
 // The first writer to find the ring idle submits: it lets the writers
 // woken with it (a tick wakes every player's) hand over their sends,
-// then submits all that wait, batch after batch until none is left, and
-// hands each its result; the others only wait.
+// then submits all that wait in one batch and hands each its result.
+// Sends that arrived meanwhile are submitted by the next of their
+// writers, so that none waits long on the others.
 func (r *sendRing) send(req *ringSend, fd int, buf []byte) (int, error) {
 	req.fd, req.buf = fd, buf
 	r.mu.Lock()
@@ -176,9 +178,14 @@ func (r *sendRing) send(req *ringSend, fd int, buf []byte) (int, error) {
 	r.mu.Unlock()
 	if lead {
 		runtime.Gosched()
-		r.drain()
+		r.drain(req)
 	}
 	<-req.done
+	if req.lead { // handed the submitting: req is in the next batch
+		req.lead = false
+		r.drain(req)
+		<-req.done
+	}
 	req.buf = nil
 	if req.res < 0 {
 		return 0, syscall.Errno(-req.res)
@@ -186,10 +193,19 @@ func (r *sendRing) send(req *ringSend, fd int, buf []byte) (int, error) {
 	return int(req.res), nil
 }
 
-// drain submits the waiting sends in batches until none is left.
-func (r *sendRing) drain() {
+// drain submits the waiting sends, own among them, in batches: until
+// own's is done, then hands what is left to the first writer waiting.
+func (r *sendRing) drain(own *ringSend) {
+	sent := false
 	for {
 		r.mu.Lock()
+		if sent && len(r.pending) > 0 {
+			next := r.pending[0]
+			next.lead = true
+			r.mu.Unlock()
+			next.done <- struct{}{}
+			return
+		}
 		n := min(len(r.pending), int(r.entries))
 		batch := append(r.batch[:0], r.pending[:n]...)
 		rest := copy(r.pending, r.pending[n:])
@@ -201,13 +217,11 @@ func (r *sendRing) drain() {
 			r.mu.Unlock()
 			return
 		}
-		r.batch = nil // this submitter's until it is done with it
 		r.mu.Unlock()
+		sent = sent || slices.Contains(batch, own)
 		r.submit(batch)
 		clear(batch)
-		r.mu.Lock()
 		r.batch = batch
-		r.mu.Unlock()
 	}
 }
 
