@@ -239,7 +239,7 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 		return err
 	}
 	log.Info("executor started", "executor", se.agent.ID(), "name", cfg.Name, "coordinator", cfg.Coordinator,
-		"ws_addr", se.WSAddr(), "public_url", se.publicURL, "metrics_addr", se.MetricsAddr(), "data_dir", cfg.DataDir)
+		"ws_addr", se.WSAddr(), "public_url", se.publicURL, "metrics_addr", se.MetricsAddr(), "data_dir", cfg.DataDir, "io_uring", se.IOUring())
 	serveErr := serveUntil(ctx, log, map[string]<-chan error{"executor": se.Err()})
 	se.shutdown(ctx, cfg.DrainTimeout)
 	log.Info("executor stopped")

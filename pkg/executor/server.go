@@ -92,6 +92,10 @@ func (s *Server) WSAddr() string { return s.wsAddr }
 // TLS reports whether the players' endpoint serves TLS (wss://).
 func (s *Server) TLS() bool { return s.tls }
 
+// IOUring reports whether the players' writes go through io_uring
+// (ServeConfig.IOUring, and no TLS).
+func (s *Server) IOUring() bool { return s.ring != nil }
+
 // MetricsAddr is the address of /metrics and /healthz, "" when none.
 func (s *Server) MetricsAddr() string { return s.metricsAddr }
 
