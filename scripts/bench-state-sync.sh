@@ -10,6 +10,8 @@
 #   CASES="arena16-full60 arena16-delta60" RUNS=5 scripts/bench-state-sync.sh
 #   EXECUTOR_CPUS=1 LOAD_CPUS=0 scripts/bench-state-sync.sh   # pinned
 #   EXTRA=--executor-syscalls scripts/bench-state-sync.sh     # more flags
+#   CASES="rec256-delta60 rec256-delta60+uring" scripts/bench-state-sync.sh
+#                      # a case+uring is the case with --io-uring
 #
 # OUT (default a new temporary directory) keeps each run's JSON report
 # (CASE.ROUND.json) and the machine's load before each run (uptime.log).
@@ -52,10 +54,12 @@ duration=${DURATION:-5s}
 
 for round in $(seq "$runs"); do
   for c in "${cases[@]}"; do
-    [ -n "${flags[$c]:-}" ] || { echo "bench-state-sync: no case $c" >&2; exit 2; }
+    base=${c%+uring} more=
+    [ "$base" != "$c" ] && more=--io-uring
+    [ -n "${flags[$base]:-}" ] || { echo "bench-state-sync: no case $c" >&2; exit 2; }
     echo "$(date -u +%T) round $round $c: $(uptime)" | tee -a "$out/uptime.log" >&2
     # shellcheck disable=SC2086 # the flags are words
-    "${load[@]}" "$bin" --self --separate "${pin[@]}" ${flags[$c]} ${EXTRA:-} --duration "$duration" \
+    "${load[@]}" "$bin" --self --separate "${pin[@]}" ${flags[$base]} $more ${EXTRA:-} --duration "$duration" \
       --output json >"$out/$c.$round.json" 2>"$out/$c.$round.err" ||
       echo "bench-state-sync: $c round $round failed (see $out/$c.$round.err)" >&2
   done

@@ -36,6 +36,7 @@ type config struct {
 	fullStates, check                 bool
 	snapshotHz                        int
 	socketWriteBuffer                 int
+	ioUring                           bool
 	separate                          bool
 	executorCPUs, executorProfile     string
 	executorSyscalls                  bool
@@ -60,6 +61,7 @@ func (c *config) addFlags(cmd *cobra.Command) {
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (load generator and, with --self, executor) to this file")
 	fs.IntVar(&c.socketWriteBuffer, "socket-write-buffer", 0, "with --self: kernel send buffer of each player's connection in bytes (default: the kernel's)")
 	fs.BoolVar(&c.separate, "separate", false, "with --self: run the executor in a process of its own and report that process's CPU and memory")
+	fs.BoolVar(&c.ioUring, "io-uring", false, "with --self: send the players' states through io_uring in batches (Linux, experimental; rccd executor --io-uring)")
 	fs.StringVar(&c.executorCPUs, "executor-cpus", "", "with --separate: CPUs the executor process may run on, as taskset -c takes them (e.g. 1)")
 	fs.StringVar(&c.executorProfile, "executor-cpuprofile", "", "with --separate: write a CPU profile of the executor process to this file")
 	fs.BoolVar(&c.executorSyscalls, "executor-syscalls", false, "with --separate: count the executor process's system calls while measuring, with perf stat (Linux perf)")
@@ -81,6 +83,8 @@ func (c config) validate() error {
 		return errors.New("--socket-write-buffer must not be negative")
 	case !c.separate && (c.executorCPUs != "" || c.executorProfile != "" || c.executorSyscalls):
 		return errors.New("--executor-cpus, --executor-cpuprofile and --executor-syscalls need --separate")
+	case c.ioUring && !c.self:
+		return errors.New("--io-uring needs --self")
 	case c.separate && !c.self:
 		return errors.New("--separate needs --self")
 	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):

@@ -67,6 +67,34 @@ func TestSeparateLoad(t *testing.T) {
 	}
 }
 
+// TestSeparateLoadIOUring: with --io-uring the executor process sends its
+// players' states through io_uring, and every player gets them.
+func TestSeparateLoadIOUring(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"--self", "--separate", "--io-uring",
+		"--module", "../../pkg/wasmhost/testdata/recorder.wasm", "--snapshot-hz", "60",
+		"--players", "6", "--per-instance", "4", "--duration", "1s", "--rate", "30", "--output", "json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep struct {
+		Connected int `json:"connected"`
+		States    int `json:"states_received"`
+		Latency   struct {
+			Count int `json:"count"`
+		} `json:"input_to_broadcast_ms"`
+		Server *struct {
+			Dropped float64 `json:"state_frames_dropped"`
+		} `json:"server"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, stdout.String())
+	}
+	if rep.Connected != 6 || rep.States < 6*30 || rep.Latency.Count < 6*15 || rep.Server == nil || rep.Server.Dropped != 0 {
+		t.Errorf("report: %s", stdout.String())
+	}
+}
+
 // TestReadProc reads this process's own figures.
 func TestReadProc(t *testing.T) {
 	ps, err := readProc(os.Getpid())
@@ -184,6 +212,7 @@ func TestFlags(t *testing.T) {
 		{[]string{"--self", "extra"}, `unexpected argument "extra"`},
 		{[]string{"--self", "--executor-cpus", "1"}, "need --separate"},
 		{[]string{"--url", "ws://x", "--separate"}, "--separate needs --self"},
+		{[]string{"--url", "ws://x", "--io-uring"}, "--io-uring needs --self"},
 	}
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer

@@ -66,6 +66,7 @@ func newServeCmd() *cobra.Command {
 	fs.BoolVar(&cfg.check, "check", false, "one more seat per instance, for the witness")
 	fs.IntVar(&cfg.snapshotHz, "snapshot-hz", 0, "states per second the instances send (default: the executor's)")
 	fs.IntVar(&cfg.socketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes (default: the kernel's)")
+	fs.BoolVar(&cfg.ioUring, "io-uring", false, "send the players' states through io_uring in batches (Linux, experimental)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the executor to this file")
 	cfg.rate, cfg.output = 1, "json"
 	return cmd
@@ -168,7 +169,7 @@ func startSelf(ctx context.Context, cfg config, key ed25519.PrivateKey) (*selfEx
 		}
 		se.instances = append(se.instances, id)
 	}
-	srv, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0", SocketWriteBuffer: cfg.socketWriteBuffer})
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0", SocketWriteBuffer: cfg.socketWriteBuffer, IOUring: cfg.ioUring})
 	if err != nil {
 		_ = ex.Close(ctx)
 		return nil, err
@@ -217,6 +218,9 @@ func separateTarget(ctx context.Context, cfg config, stderr io.Writer) (*target,
 		"--socket-write-buffer", strconv.Itoa(cfg.socketWriteBuffer)}
 	if cfg.check {
 		args = append(args, "--check")
+	}
+	if cfg.ioUring {
+		args = append(args, "--io-uring")
 	}
 	if cfg.executorProfile != "" {
 		args = append(args, "--cpuprofile", cfg.executorProfile)

@@ -175,12 +175,18 @@ func metricSum(t testing.TB, addr, name string) float64 {
 // bytes at every frame both received, through states the executor drops
 // while the network holds them back, and through a cut connection and the
 // reconnection.
+// The same with --io-uring: the executor's sends through io_uring.
 func TestE2EDeltaAndFullStates(t *testing.T) {
+	t.Run("write", func(t *testing.T) { testE2EDeltaAndFullStates(t) })
+	t.Run("io_uring", func(t *testing.T) { testE2EDeltaAndFullStates(t, "--io-uring") })
+}
+
+func testE2EDeltaAndFullStates(t *testing.T, flags ...string) {
 	arena := arenaModule(t)
 	c := newCluster(t, "sqlite://"+filepath.Join(t.TempDir(), "rcc.db"))
 	// A small send buffer per player, so that a stalled player has states
 	// dropped within seconds.
-	x := c.executor("ex-a", "--socket-write-buffer", "4096")
+	x := c.executor("ex-a", append([]string{"--socket-write-buffer", "4096"}, flags...)...)
 	u, err := url.Parse(x.wsURL)
 	if err != nil {
 		t.Fatal(err)

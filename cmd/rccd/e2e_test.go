@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -327,6 +328,9 @@ func (c *cluster) executorIn(name, netns, wsAddr string, extra ...string) *execP
 		"--drain-timeout", "0s"}, c.executorTLSArgs(name)...)
 	p := startProcIn(c.t, netns, "executor "+name, []string{"RCC_EXECUTOR_TOKEN=" + string(tok)}, append(args, extra...)...)
 	rec := p.logLine("executor started")
+	if slices.Contains(extra, "--io-uring") && c.certs == nil && rec["io_uring"] != true {
+		c.t.Fatalf("executor %s started with --io-uring and no TLS does not send through io_uring: %v", name, rec)
+	}
 	return &execProc{proc: p, id: rec["executor"].(string), wsURL: rec["public_url"].(string), metrics: rec["metrics_addr"].(string)}
 }
 

@@ -59,6 +59,9 @@ type executorConfig struct {
 	// SocketWriteBuffer is the kernel send buffer of each player's
 	// connection, in bytes (0: the kernel's, which grows to megabytes).
 	SocketWriteBuffer int
+	// IOUring sends the players' plaintext connections' writes through
+	// one io_uring in batches (executor.ServeConfig.IOUring).
+	IOUring bool
 	// TLS is the players' endpoint's (--insecure covers the coordinator
 	// connection too); CoordTLS the connection to the coordinator.
 	TLS      listenTLS
@@ -176,6 +179,7 @@ told: executor_shutdown); a second signal skips the wait.`,
 	f.Uint32Var(&cfg.Capacity, "capacity", 0, "most instances the coordinator places here (0: no limit)")
 	f.StringArrayVar(&cfg.Labels, "label", nil, "executor label key=value (repeatable)")
 	f.DurationVar(&cfg.DrainTimeout, "drain-timeout", time.Minute, "on shutdown, how long to let instances end by themselves before stopping them")
+	f.BoolVar(&cfg.IOUring, "io-uring", false, "send the players' writes through one io_uring, the writes waiting at once as one batch of sends (Linux, experimental; not with TLS, whose connections keep their own writes)")
 	f.IntVar(&cfg.SocketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes, bounding the memory a stalled player holds and how soon the executor drops states for it (0: the kernel's default)")
 	f.BoolVar(&cfg.DrainMigrate, "drain-migrate", true, "on shutdown, first move the running instances to other executors, their players with them (live migration)")
 	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", executor.DefaultReconnectGrace, "how long a disconnected player keeps the avatar before the game gets the leave (negative: at once)")
@@ -239,7 +243,7 @@ func runExecutor(ctx context.Context, cfg executorConfig, logOut io.Writer) erro
 		return err
 	}
 	log.Info("executor started", "executor", se.agent.ID(), "name", cfg.Name, "coordinator", cfg.Coordinator,
-		"ws_addr", se.WSAddr(), "public_url", se.publicURL, "metrics_addr", se.MetricsAddr(), "data_dir", cfg.DataDir)
+		"ws_addr", se.WSAddr(), "public_url", se.publicURL, "metrics_addr", se.MetricsAddr(), "data_dir", cfg.DataDir, "io_uring", se.IOUring())
 	serveErr := serveUntil(ctx, log, map[string]<-chan error{"executor": se.Err()})
 	se.shutdown(ctx, cfg.DrainTimeout)
 	log.Info("executor stopped")
@@ -283,7 +287,7 @@ func startExecutor(ctx context.Context, cfg executorConfig, c *client.Client, rn
 	if err != nil {
 		return nil, err
 	}
-	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr, TLS: wsTLS, SocketWriteBuffer: cfg.SocketWriteBuffer})
+	srv, err := executor.Listen(executor.ServeConfig{WSAddr: cfg.WSAddr, MetricsAddr: cfg.MetricsAddr, TLS: wsTLS, SocketWriteBuffer: cfg.SocketWriteBuffer, IOUring: cfg.IOUring})
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 type corkListener struct {
 	net.Listener
 	sndbuf int
+	// ring, when set, sends every connection's writes (ServeConfig.IOUring).
+	ring *sendRing
 }
 
 func (l corkListener) Accept() (net.Conn, error) {
@@ -23,7 +25,11 @@ func (l corkListener) Accept() (net.Conn, error) {
 	if tc, ok := c.(*net.TCPConn); ok && l.sndbuf > 0 {
 		_ = tc.SetWriteBuffer(l.sndbuf)
 	}
-	return &corkConn{Conn: c}, nil
+	cc := &corkConn{Conn: c}
+	if l.ring != nil {
+		cc.ring = newRingWriter(l.ring, c)
+	}
+	return cc, nil
 }
 
 // corkConn is a player's connection that coalesces writes: between cork
@@ -41,6 +47,8 @@ type corkConn struct {
 	// dmu (not mu, which a blocked write holds).
 	dmu    sync.Mutex
 	rd, wd time.Time
+	// ring, when set, is the only path of the writes to Conn.
+	ring *ringWriter
 }
 
 // deadlineSlack is how much later than asked a corkConn's deadline may
@@ -104,6 +112,15 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		c.buf = append(c.buf, p...)
 		return len(p), nil
 	}
+	return c.write(p)
+}
+
+// write writes p to the connection: through the send ring when it has
+// one, else with the connection's Write. Callers hold mu.
+func (c *corkConn) write(p []byte) (int, error) {
+	if c.ring != nil {
+		return c.ring.write(p)
+	}
 	return c.Conn.Write(p)
 }
 
@@ -130,7 +147,7 @@ func (c *corkConn) uncork() (bool, error) {
 	if len(c.buf) == 0 {
 		return false, nil
 	}
-	_, err := c.Conn.Write(c.buf)
+	_, err := c.write(c.buf)
 	if cap(c.buf) > maxCorkBuffer {
 		c.buf = nil
 	} else {

@@ -16,8 +16,10 @@ func corked(_ *Config, srv *httptestServer) { srv.Listener = corkListener{Listen
 
 // TestCoalescedWrites: messages that wait in a client's queue together go
 // out in one write and reach the client whole and in order.
-func TestCoalescedWrites(t *testing.T) {
-	h := newHarness(t, corked)
+func TestCoalescedWrites(t *testing.T) { sendPaths(t, testCoalescedWrites) }
+
+func testCoalescedWrites(t *testing.T, path harnessOption) {
+	h := newHarness(t, corked, path)
 	h.start(InstanceSpec{ID: "rec", Game: "recorder", Module: testModule(t, "recorder"), MaxPlayers: 4})
 	c, _ := h.join("alice", "rec") // the scheduler is not running: no states
 	in := h.ex.lookup("rec")

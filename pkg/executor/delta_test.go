@@ -79,8 +79,10 @@ func withKeyframeInterval(n int) harnessOption {
 // snapshot rate; the first delta is a keyframe and keyframes come again
 // at the configured interval; the full client's welcome and frames are
 // those of a client of protocol version 1 with no deltas.
-func TestDeltaAndFullClients(t *testing.T) {
-	h := newHarness(t, withKeyframeInterval(4))
+func TestDeltaAndFullClients(t *testing.T) { sendPaths(t, testDeltaAndFullClients) }
+
+func testDeltaAndFullClients(t *testing.T, path harnessOption) {
+	h := newHarness(t, withKeyframeInterval(4), path)
 	h.start(InstanceSpec{ID: "arena", Game: "arena", Module: arenaModule(t), MaxPlayers: 4, TickHz: 60, SnapshotHz: 20})
 	h.run()
 	full, fw := h.join("full", "arena")
@@ -202,8 +204,10 @@ func TestDefaultSnapshotRate(t *testing.T) {
 // TestDeltaAfterDrops: a client on deltas that stops reading has states
 // dropped; when it reads again, the next state is a keyframe (its base is
 // gone) and every state reconstructs.
-func TestDeltaAfterDrops(t *testing.T) {
-	h := newHarness(t, smallBuffers)
+func TestDeltaAfterDrops(t *testing.T) { sendPaths(t, testDeltaAfterDrops) }
+
+func testDeltaAfterDrops(t *testing.T, path harnessOption) {
+	h := newHarness(t, smallBuffers, path)
 	// A state every tick, so that a gap in the frame numbers is a drop.
 	h.start(InstanceSpec{ID: "arena", Game: "arena", Module: arenaModule(t), MaxPlayers: 4, TickHz: 60, SnapshotHz: 60})
 	h.run()

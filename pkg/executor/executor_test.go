@@ -293,10 +293,12 @@ func TestInputRateLimit(t *testing.T) {
 	}
 }
 
-func TestSlowClientDroppedThenClosed(t *testing.T) {
+func TestSlowClientDroppedThenClosed(t *testing.T) { sendPaths(t, testSlowClientDroppedThenClosed) }
+
+func testSlowClientDroppedThenClosed(t *testing.T, path harnessOption) {
 	h := newHarness(t, smallBuffers, func(c *Config, _ *httptestServer) {
 		c.ClientQueue, c.SlowClientFrames, c.WriteTimeout = 4, 30, 20*time.Second
-	})
+	}, path)
 	h.start(arenaSpec(t, "arena", 4))
 	h.run()
 	slow := h.dialURL(h.url("arena", h.ticket("slow", "arena")), smallReadDialer)
