@@ -67,8 +67,9 @@ type Config struct {
 	// makes its own at its first delta and closes it at the end.
 	Decoder *protocol.DeltaDecoder
 	// OnEvent, when set, is called for every welcome, state, player
-	// joined or left, drop and end, from the goroutine that reads the
-	// connection: it must return quickly and must not call Close.
+	// joined or left, version change, drop and end, from the goroutine
+	// that reads the connection: it must return quickly and must not
+	// call Close.
 	OnEvent func(Event)
 	// HandshakeTimeout bounds the WebSocket upgrade (default 10 s);
 	// WelcomeTimeout the wait for the welcome after it (default 15 s: the
