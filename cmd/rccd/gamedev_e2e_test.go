@@ -258,6 +258,8 @@ func TestE2EGameDev(t *testing.T) {
 	if st := s.Stats(); st.Connects != 1 || st.Reconnects != 0 {
 		t.Fatalf("alice connected %d times, reconnected %d: want one session", st.Connects, st.Reconnects)
 	}
+	// The executor told her session of the new version (version_changed).
+	testenv.WaitFor(t, "alice's session to report version 2", 10*time.Second, func() bool { return s.Stats().GameVersion == "2" })
 
 	// A syntax error: printed with the compiler's message, the game goes
 	// on with version 2.
@@ -284,6 +286,10 @@ func TestE2EGameDev(t *testing.T) {
 	testenv.WaitFor(t, "alice to see the red floor", 30*time.Second, func() bool { _, ok := fw.seen(red); return ok })
 	if st := s.Stats(); st.Connects != 1 || st.Reconnects != 0 {
 		t.Fatalf("alice connected %d times, reconnected %d: want one session", st.Connects, st.Reconnects)
+	}
+	testenv.WaitFor(t, "alice's session to report version 3", 10*time.Second, func() bool { return s.Stats().GameVersion == "3" })
+	if st := s.Stats(); st.VersionChanges != 2 || st.Welcome.GameVersion != "1" {
+		t.Errorf("alice's session: %d version changes, welcome of version %q; want 2 on the first welcome's 1", st.VersionChanges, st.Welcome.GameVersion)
 	}
 	if _, _, ok := fw.now(); !ok {
 		t.Fatal("alice is no longer among the players")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
@@ -54,6 +55,7 @@ type probation struct {
 	old        *wasmhost.Instance
 	oldVersion string
 	oldModule  []byte
+	from       uint64 // the first frame the new version runs
 	left       int
 	frames     [][]wasmhost.Event
 	done       chan error // nil: kept
@@ -106,7 +108,7 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 		in.log.Warn("upgrade rolled back: load_state failed", "version", up.Version, "err", err)
 		return refuse("load_state failed, the old version goes on: %v", err)
 	}
-	p := &probation{old: old, oldVersion: in.spec.Version, oldModule: in.mig.module,
+	p := &probation{old: old, oldVersion: in.spec.Version, oldModule: in.mig.module, from: res.Frame + 1,
 		left: cmpOr(up.ProbationFrames, DefaultProbationFrames), done: make(chan error, 1)}
 	in.upg = p
 	in.wasm = nw
@@ -227,6 +229,7 @@ func (in *instance) probationFrame(ctx context.Context, stateBytes []byte, err e
 			in.upg = nil
 			_ = p.old.Close(ctx)
 			in.log.Info("upgrade kept", "version", in.spec.Version)
+			in.noteVersion(protocol.VersionUpgraded, p.from)
 			p.done <- nil
 		}
 		return stateBytes, nil
@@ -248,6 +251,26 @@ func (in *instance) probationFrame(ctx context.Context, stateBytes []byte, err e
 			return nil, err
 		}
 	}
+	in.noteVersion(protocol.VersionRolledBack, in.frame.Load()+1)
 	p.done <- failed
 	return stateBytes, nil
+}
+
+// noteVersion queues a version_changed frame for the players, sent with
+// the frame's joins and leaves just before its state: the version the
+// instance runs from now on, which computed the states from frame on. The
+// players learn of an upgrade once it is kept, so that no rollback can
+// belie them; a rollback tells them too, for a player welcomed during the
+// probation was told the new version. runFrame's goroutine calls it,
+// holding guestMu.
+func (in *instance) noteVersion(cause protocol.VersionCause, frame uint64) {
+	in.hostMu.Lock()
+	f := &protocol.VersionChanged{
+		Cause: cause, TickHz: uint16(in.spec.TickHz), SnapshotHz: uint16(in.snapshotHz()),
+		Frame: frame, GameVersion: in.spec.Version,
+	}
+	in.hostMu.Unlock()
+	if msg, err := protocol.Encode(f); err == nil {
+		in.notes = append(in.notes, msg)
+	}
 }

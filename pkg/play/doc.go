@@ -16,6 +16,7 @@
 // wants to show "connecting" while it happens, with Ready to wait.
 //
 // A session reads every frame: the welcome, states, player joined and left,
+// version changes (a hot upgrade of the instance: [Stats].GameVersion),
 // and the error frame before a close. States that are world snapshots (every
 // game on pkg/sdk) go into a [Buffer]; the raw bytes of the latest state are
 // kept for other games ([Session.LastState]). [Config.OnEvent] sees every

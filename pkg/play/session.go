@@ -67,8 +67,9 @@ type Config struct {
 	// makes its own at its first delta and closes it at the end.
 	Decoder *protocol.DeltaDecoder
 	// OnEvent, when set, is called for every welcome, state, player
-	// joined or left, drop and end, from the goroutine that reads the
-	// connection: it must return quickly and must not call Close.
+	// joined or left, version change, drop and end, from the goroutine
+	// that reads the connection: it must return quickly and must not
+	// call Close.
 	OnEvent func(Event)
 	// HandshakeTimeout bounds the WebSocket upgrade (default 10 s);
 	// WelcomeTimeout the wait for the welcome after it (default 15 s: the
@@ -173,6 +174,9 @@ const (
 	EventDisconnected
 	// EventClosed: the session ended (Err is why, nil after Close).
 	EventClosed
+	// EventVersion: the instance's game version changed under the
+	// connection, a hot upgrade kept or rolled back (Version set).
+	EventVersion
 )
 
 // Event is one thing that happened on a session, given to Config.OnEvent.
@@ -196,6 +200,8 @@ type Event struct {
 	Player string
 	// Err is why the connection or the session ended.
 	Err error
+	// Version is the version_changed frame of an EventVersion.
+	Version *protocol.VersionChanged
 }
 
 // Stats are a session's live figures, readable at any time.
@@ -203,8 +209,15 @@ type Stats struct {
 	// State is the connection's state.
 	State ConnState
 	// Welcome is the latest welcome (zero before the first): instance,
-	// player, game, tick rate, input limits, and Resumed.
+	// player, game, tick rate, input limits, and Resumed. A
+	// version_changed frame updates its tick and snapshot rates.
 	Welcome protocol.Welcome
+	// GameVersion is the game version the instance runs: the latest
+	// welcome's, or the latest version_changed frame's when one came
+	// after it (a hot upgrade kept or rolled back while connected).
+	// VersionChanges counts those frames.
+	GameVersion    string
+	VersionChanges int
 	// Connects counts accepted connections, Reconnects those after a
 	// drop; Attempts counts the attempts of the reconnection under way.
 	Connects, Reconnects, Attempts int
@@ -701,6 +714,7 @@ func (s *Session) welcomed(conn *websocket.Conn, w *protocol.Welcome, first bool
 	s.mu.Lock()
 	prev := s.st.Welcome.InstanceID
 	s.st.Welcome = *w
+	s.st.GameVersion = w.GameVersion
 	s.st.State, s.st.Err, s.st.Attempts = Connected, nil, 0
 	s.st.Connects++
 	if prev != w.InstanceID {
@@ -798,8 +812,28 @@ func (s *Session) serve(conn *websocket.Conn, w *protocol.Welcome) error {
 			if s.migrate(f) {
 				return errMoved
 			}
+		case *protocol.VersionChanged:
+			s.versionChanged(f, now)
 		}
 	}
+}
+
+// versionChanged takes a version_changed frame: the instance runs
+// another version from now on.
+func (s *Session) versionChanged(f *protocol.VersionChanged, now time.Time) {
+	s.mu.Lock()
+	from := s.st.GameVersion
+	s.st.GameVersion = f.GameVersion
+	s.st.VersionChanges++
+	if f.TickHz != 0 {
+		s.st.Welcome.TickHz = f.TickHz
+	}
+	if f.SnapshotHz != 0 {
+		s.st.Welcome.SnapshotHz = f.SnapshotHz
+	}
+	s.mu.Unlock()
+	s.log.Info("game version changed", "from", from, "to", f.GameVersion, "cause", f.Cause, "frame", f.Frame)
+	s.emit(Event{Kind: EventVersion, At: now, Version: f})
 }
 
 // applyDelta reconstructs the state of a Delta frame on base, the state

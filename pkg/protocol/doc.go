@@ -22,6 +22,10 @@
 // frames in place of [State]: each state as the XOR with the last state
 // the server sent it, compressed ([DeltaEncoder], [DeltaDecoder]).
 //
+// After a hot upgrade of the instance is kept, or rolled back, the server
+// sends every player a [VersionChanged] frame with the game version the
+// instance runs from then on.
+//
 // Encode a frame with [Append] or [Encode]; decode with [Decode], which
 // never panics on untrusted input and returns an error wrapping
 // [ErrMalformed] or [ErrTooLarge].

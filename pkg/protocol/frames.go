@@ -47,6 +47,8 @@ func (t Type) String() string {
 		return "migrate"
 	case TypeMigrateAck:
 		return "migrate_ack"
+	case TypeVersionChanged:
+		return "version_changed"
 	}
 	return fmt.Sprintf("type(0x%02x)", byte(t))
 }
@@ -83,7 +85,8 @@ var (
 )
 
 // Frame is one decoded frame: *Input, *Welcome, *State, *Delta,
-// *PlayerJoined, *PlayerLeft or *Error.
+// *PlayerJoined, *PlayerLeft, *Error, *Migrate, *MigrateAck or
+// *VersionChanged.
 type Frame interface {
 	// Type is the frame's type byte.
 	Type() Type
@@ -325,6 +328,9 @@ func Decode(b []byte) (Frame, error) {
 		return &Error{Code: CloseCode(binary.LittleEndian.Uint16(b[1:3])), Message: string(msg)}, nil
 	}
 	if f, ok, err := decodeMigration(b); ok {
+		return f, err
+	}
+	if f, ok, err := decodeVersionChanged(b); ok {
 		return f, err
 	}
 	return nil, fmt.Errorf("%w: unknown type 0x%02x", ErrMalformed, byte(t))

@@ -67,8 +67,8 @@ func (p *PlaySource) updateLines(st *play.Stats) {
 	game := p.name
 	if w.Game != "" {
 		game = w.Game
-		if w.GameVersion != "" {
-			game += " v" + w.GameVersion
+		if st.GameVersion != "" { // the welcome's, or a hot upgrade's since
+			game += " v" + st.GameVersion
 		}
 	}
 	p.lines = p.lines[:0]
