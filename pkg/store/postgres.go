@@ -212,9 +212,9 @@ func (e *pgEngine) inTx(ctx context.Context, fn func(conn) error) error {
 
 // The row locks of a join are FOR NO KEY UPDATE, the lock its UPDATE of
 // reserved takes anyway: unlike FOR UPDATE it does not conflict with the
-// KEY SHARE locks that inserting rows which reference an instance takes
-// (its seats, checkpoints, checkpoint inputs), so an instance shipping a
-// checkpoint is not skipped as if it had no room.
+// KEY SHARE lock that inserting a row which references an instance takes
+// (its checkpoint, its checkpoint inputs, shipped every second or so), so
+// an instance shipping a checkpoint is not skipped as if it had no room.
 func (e *pgEngine) lockClause() string { return " FOR NO KEY UPDATE OF i SKIP LOCKED" }
 
 func (e *pgEngine) waitLockClause() string { return " FOR NO KEY UPDATE OF i" }

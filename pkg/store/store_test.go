@@ -105,8 +105,8 @@ func TestClosedUnavailable(t *testing.T) {
 
 // TestPostgresJoinLockedInstance: on PostgreSQL a join does not take an
 // instance whose row another transaction holds for a moment as full. A
-// row held with KEY SHARE (what inserting a seat, a checkpoint or its
-// inputs takes on the instance they reference) is joined at once; a row
+// row held with KEY SHARE (what inserting a checkpoint or its inputs takes
+// on the instance they reference) is joined at once; a row
 // being updated (an executor's report of its players) is waited for and
 // joined; neither makes a new instance its players would be scattered to.
 func TestPostgresJoinLockedInstance(t *testing.T) {
