@@ -65,10 +65,4 @@ func notFound(err error) error {
 // one statement; Join falls back to its transaction when none has room.
 type fastJoiner interface {
 	joinExisting(ctx context.Context, q JoinQuery) (Instance, bool, error)
-	// waitLockClause is appended to the candidate query of that
-	// transaction: a row lock that waits for the rows joinExisting skipped
-	// (locked by a concurrent join or an instance's own update) rather
-	// than skipping them again, so a new instance is made only when no
-	// instance has room.
-	waitLockClause() string
 }

@@ -217,8 +217,6 @@ func (e *pgEngine) inTx(ctx context.Context, fn func(conn) error) error {
 // an instance shipping a checkpoint is not skipped as if it had no room.
 func (e *pgEngine) lockClause() string { return " FOR NO KEY UPDATE OF i SKIP LOCKED" }
 
-func (e *pgEngine) waitLockClause() string { return " FOR NO KEY UPDATE OF i" }
-
 func (e *pgEngine) versionLock(exclusive bool) string { return pgVersionLock(exclusive) }
 
 func (c pgConn) versionLock(exclusive bool) string { return pgVersionLock(exclusive) }
@@ -274,9 +272,7 @@ func (e *pgEngine) translate(err error) error {
 // room in one statement (one round trip, no explicit transaction): the
 // candidate row is locked with SKIP LOCKED, so concurrent joins spread over
 // instances instead of queueing on one row, and the UPDATE re-checks the
-// room under the lock. The lock is FOR NO KEY UPDATE (see lockClause); a
-// row still skipped (its instance updated at that moment) is waited for by
-// Join's transaction before it makes a new instance.
+// room under the lock. The lock is FOR NO KEY UPDATE (see lockClause).
 const joinExistingSQL = `
 WITH v AS (
 	SELECT CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE (SELECT MAX(version) FROM versions WHERE game = $1) END AS version

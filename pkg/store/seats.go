@@ -39,21 +39,22 @@ func (s *db) Join(ctx context.Context, q JoinQuery) (JoinResult, error) {
 			}
 			version = latest
 		}
+		_, fast := s.e.(fastJoiner)
 		limit := 1
 		if len(q.Labels) > 0 {
 			limit = 64
 		}
-		lock := s.e.lockClause()
-		if fj, ok := s.e.(fastJoiner); ok {
-			// joinExisting found no room, or skipped the rows locked at
-			// that moment (a concurrent join, an executor's report of its
-			// players): wait for those locks before deciding that no
-			// instance has room.
-			lock = fj.waitLockClause()
+		if fast {
+			// joinExisting just found no room: go straight to a new instance.
+			limit = 0
 		}
-		cands, err := joinCandidates(ctx, c, lock, q, version, limit)
-		if err != nil {
-			return err
+		var cands []Instance
+		if limit > 0 {
+			var err error
+			cands, err = joinCandidates(ctx, c, s.e.lockClause(), q, version, limit)
+			if err != nil {
+				return err
+			}
 		}
 		for _, in := range cands {
 			n, err := c.exec(ctx, `UPDATE instances SET reserved = reserved + 1, updated_at = ?
