@@ -170,8 +170,21 @@ func (g *gameDev) waitOutput(t testing.TB, what string, from int, re *regexp.Reg
 		if from > len(out) {
 			return false
 		}
-		m = re.FindStringSubmatch(out[from:])
-		return m != nil
+		if m = re.FindStringSubmatch(out[from:]); m != nil {
+			return true
+		}
+		select {
+		case <-g.done:
+			// game dev ended: what it has not printed it never will.
+			if out = g.out.String(); from <= len(out) {
+				if m = re.FindStringSubmatch(out[from:]); m != nil {
+					return true
+				}
+			}
+			t.Fatalf("rccctl game dev exited (%v) before %s", g.err, what)
+		default:
+		}
+		return false
 	})
 	return m
 }

@@ -110,41 +110,145 @@ func TestShadowSameVersion(t *testing.T) {
 	}
 }
 
+// arenaChaser connects player to the arena instance of h and has her run
+// to the orb nearest to her in the latest state she saw (jumping for one
+// out of reach) every 30 ms until the test ends: she scores all along,
+// where a player running a fixed circle runs out of orbs on it. What she
+// sees of herself is recorded in the returned arenaSeen.
+func arenaChaser(t *testing.T, h *harness, player string) *arenaSeen {
+	t.Helper()
+	seen := &arenaSeen{frames: map[uint64]seenPlayer{}}
+	record := seen.onEvent(player)
+	var mu sync.Mutex
+	var latest *world.Snapshot
+	s, err := play.Connect(context.Background(), h.url("arena", h.ticket(player, "arena")), play.Config{OnEvent: func(e play.Event) {
+		record(e)
+		if e.Kind == play.EventState && e.Snapshot != nil {
+			mu.Lock()
+			latest = e.Snapshot
+			mu.Unlock()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	t.Cleanup(func() { close(stop); <-done; s.Close() })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(30 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			snap := latest
+			mu.Unlock()
+			if snap != nil {
+				_ = s.SendController(chaseOrb(snap, player))
+			}
+		}
+	}()
+	testenv.WaitFor(t, player+"'s first states", 20*time.Second, func() bool {
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		return seen.last > 0
+	})
+	return seen
+}
+
+// chaseOrb is the controller input that runs player's avatar to the orb
+// nearest to it in snap, jumping for one overhead; nothing when she or the
+// orbs are not in snap.
+func chaseOrb(snap *world.Snapshot, player string) world.Controller {
+	p := snap.Player(player)
+	if p == nil {
+		return world.Controller{}
+	}
+	me := snap.Entity(p.Entity)
+	if me == nil {
+		return world.Controller{}
+	}
+	var best *world.Entity
+	bd := float32(math.MaxFloat32)
+	for i := range snap.Entities {
+		e := &snap.Entities[i]
+		if e.Shape != world.ShapeSphere {
+			continue
+		}
+		dx, dz := e.Position.X-me.Position.X, e.Position.Z-me.Position.Z
+		if d := dx*dx + dz*dz; d < bd {
+			best, bd = e, d
+		}
+	}
+	if best == nil {
+		return world.Controller{}
+	}
+	l := float32(math.Sqrt(float64(bd)))
+	if l < 1e-3 {
+		return world.Controller{Buttons: world.ButtonJump}
+	}
+	// At yaw 0, MoveX is world +X and MoveZ world -Z.
+	c := world.Controller{MoveX: (best.Position.X - me.Position.X) / l, MoveZ: -(best.Position.Z - me.Position.Z) / l}
+	if best.Position.Y > 2 && l < 1.5 {
+		c.Buttons = world.ButtonJump
+	}
+	return c
+}
+
 // TestShadowDoublePoints shadows a running arena with the variant whose
-// orbs score 2: the first frame that differs is at or after the frame of
-// the live instance's first points after the start (arena's saved state
-// carries scores and orbs, and the first orb taken is the first point).
+// orbs score 2: a player runs from orb to orb, so she scores during the
+// shadow run, and the first frame that differs is at or after the frame of
+// her first points after the start (arena's saved state carries scores,
+// orbs and its random streams: scoring is all that tells the versions
+// apart).
 func TestShadowDoublePoints(t *testing.T) {
 	h := newHarness(t)
 	h.run()
 	v2 := gamebuildtest.ArenaVariant(t, "arena_double_points")
-	// One player: every point scored is hers.
-	seen := arenaPlayers(t, h, 1)
+	// Compiled first, so the shadow starts as soon as it is asked for.
+	if _, err := h.ex.engine.Compile(context.Background(), v2); err != nil {
+		t.Fatal(err)
+	}
+	params := []byte(`{"arena_size":10,"orbs":64,"orb_respawn_s":0}`)
+	// A state every frame, to see the frame of each point; one player:
+	// every point scored is hers.
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", Seed: 2, MaxPlayers: 16, Params: params, Module: arenaModule(t),
+		TickHz: 60, SnapshotHz: 60})
+	seen := arenaChaser(t, h, "alice")
 	rep, err := h.ex.Shadow(context.Background(), "arena", ShadowSpec{
 		UpgradeSpec: UpgradeSpec{Version: "2", Module: v2}, Frames: 60 * 60})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", rep)
-	if rep.Start != ShadowStartLoadState || !rep.Differs || rep.Failure != "" {
-		t.Fatalf("report %+v: want a load_state start and a difference", rep)
-	}
-	// The last frame alice was seen with the score she had at the start:
-	// her first points came after it.
+	// alice's score at the shadow's start and the first frame after it
+	// at which it had grown: her first points in the shadow run.
 	seen.mu.Lock()
 	base, ok := seen.frames[rep.FromFrame]
-	var unchanged uint64
+	var firstPoint uint64
 	for f, p := range seen.frames {
-		if f >= rep.FromFrame && p.Score == base.Score && f > unchanged {
-			unchanged = f
+		if f > rep.FromFrame && f <= rep.FromFrame+uint64(rep.Frames) && p.Score > base.Score && (firstPoint == 0 || f < firstPoint) {
+			firstPoint = f
 		}
 	}
 	seen.mu.Unlock()
 	if !ok {
 		t.Fatalf("frame %d, the shadow's start, not seen", rep.FromFrame)
 	}
-	if rep.FirstDiffFrame <= unchanged {
-		t.Errorf("first difference at frame %d, but alice's score %d was unchanged until frame %d", rep.FirstDiffFrame, base.Score, unchanged)
+	if firstPoint == 0 {
+		t.Fatalf("alice scored nothing in the %d frames of the shadow run from frame %d (score %d): the versions could not differ", rep.Frames, rep.FromFrame, base.Score)
+	}
+	t.Logf("shadow from frame %d, alice's score %d; her first points at frame %d", rep.FromFrame, base.Score, firstPoint)
+	if rep.Start != ShadowStartLoadState || !rep.Differs || rep.Failure != "" {
+		t.Fatalf("report %+v: want a load_state start and a difference", rep)
+	}
+	if rep.FirstDiffFrame < firstPoint {
+		t.Errorf("first difference at frame %d, before alice's first points after the start (frame %d, score %d)", rep.FirstDiffFrame, firstPoint, base.Score)
 	}
 	if rep.DiffOffset < 0 || rep.DiffOffset > min(rep.LiveBytes, rep.CandidateBytes) || rep.LiveBytes == 0 {
 		t.Errorf("difference at offset %d of %d/%d bytes", rep.DiffOffset, rep.LiveBytes, rep.CandidateBytes)

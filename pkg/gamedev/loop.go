@@ -245,7 +245,9 @@ func (l *Loop) cycle(ctx context.Context) (cy Cycle) {
 	cctx, cancel = context.WithTimeout(ctx, max(l.cfg.CallTimeout, UpgradeTimeout))
 	defer cancel()
 	if l.noPair {
-		cy.Restarted, cy.Err = l.restartAll(cctx, cy.Version)
+		// A restart waits for its new instance as long as the loop runs
+		// (see spawnAndWait), not only UpgradeTimeout.
+		cy.Restarted, cy.Err = l.restartAll(ctx, cy.Version)
 		cy.Upgrade = time.Since(start)
 		return cy
 	}
@@ -265,7 +267,7 @@ func (l *Loop) cycle(ctx context.Context) (cy Cycle) {
 				why = after
 			}
 			l.sayNoPair("does not save its state for a hot upgrade (" + why + ")")
-			if in, err := l.restart(cctx, u.Instance); err != nil {
+			if in, err := l.restart(ctx, u.Instance); err != nil {
 				failed = append(failed, fmt.Errorf("restart %s: %w", u.ID, err))
 			} else {
 				cy.Restarted = append(cy.Restarted, u.ID+"→"+in.Id)
@@ -342,8 +344,8 @@ func (l *Loop) live(ctx context.Context) ([]*rccv1.Instance, error) {
 // about to, and waits for it to run.
 func (l *Loop) ensureInstance(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
-	defer cancel()
 	ins, err := l.live(cctx)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("list the instances of %s: %w", l.cfg.Game, callErr(err))
 	}
@@ -355,7 +357,7 @@ func (l *Loop) ensureInstance(ctx context.Context) error {
 	}
 	req := cloneSpawn(l.cfg.Spawn)
 	req.Game = l.cfg.Game
-	in, err := l.spawnAndWait(cctx, req)
+	in, err := l.spawnAndWait(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -369,15 +371,25 @@ func cloneSpawn(s *rccv1.SpawnRequest) *rccv1.SpawnRequest {
 		Params: s.Params, Seed: s.Seed, Respawn: s.Respawn, Record: s.Record, SnapshotHz: s.SnapshotHz}
 }
 
-// spawnAndWait spawns req and waits until the instance runs.
+// StartingNote is how often spawnAndWait says that an instance is still
+// starting.
+const StartingNote = 15 * time.Second
+
+// spawnAndWait spawns req and waits until the instance runs, fails or
+// stops, or ctx (the loop's) ends: a slow start (the executor compiling a
+// large module, a loaded machine) is waited for, said every StartingNote,
+// not taken for a failure. Each call to the coordinator gets CallTimeout.
 func (l *Loop) spawnAndWait(ctx context.Context, req *rccv1.SpawnRequest) (*rccv1.Instance, error) {
-	in, err := l.c.Instances.Spawn(ctx, req)
+	cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
+	in, err := l.c.Instances.Spawn(cctx, req)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("spawn %s: %w", req.Game, callErr(err))
 	}
 	l.spawned = append(l.spawned, in.Id)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	start, said := time.Now(), time.Duration(0)
 	for {
 		switch in.State {
 		case rccv1.InstanceState_INSTANCE_STATE_RUNNING:
@@ -386,22 +398,37 @@ func (l *Loop) spawnAndWait(ctx context.Context, req *rccv1.SpawnRequest) (*rccv
 			rccv1.InstanceState_INSTANCE_STATE_STOPPING, rccv1.InstanceState_INSTANCE_STATE_LOST:
 			return nil, fmt.Errorf("instance %s of %s is %s: %s", in.Id, req.Game, stateWord(in.State), in.Reason)
 		}
+		if waited := time.Since(start); waited-said >= StartingNote {
+			said = waited
+			fmt.Fprintf(l.cfg.Out, "instance %s of %s is still %s after %v; waiting for it (rccctl instance get %s)\n",
+				in.Id, req.Game, stateWord(in.State), waited.Round(time.Second), in.Id)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("instance %s of %s is still %s: %w", in.Id, req.Game, stateWord(in.State), ctx.Err())
 		case <-tick.C:
 		}
-		if in, err = l.c.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id}); err != nil {
-			return nil, callErr(err)
+		cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
+		next, err := l.c.Instances.Get(cctx, &rccv1.GetInstanceRequest{Id: in.Id})
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, callErr(err)
+			}
+			// A slow or unreachable coordinator: ask again.
+			continue
 		}
+		in = next
 	}
 }
 
 // restartAll restarts every running instance of the game that does not
 // run version.
 func (l *Loop) restartAll(ctx context.Context, version uint32) ([]string, error) {
-	ins, err := l.c.ListInstances(ctx, &rccv1.ListInstancesRequest{Game: l.cfg.Game,
+	cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
+	ins, err := l.c.ListInstances(cctx, &rccv1.ListInstancesRequest{Game: l.cfg.Game,
 		States: []rccv1.InstanceState{rccv1.InstanceState_INSTANCE_STATE_RUNNING}})
+	cancel()
 	if err != nil {
 		return nil, callErr(err)
 	}
@@ -423,7 +450,10 @@ func (l *Loop) restartAll(ctx context.Context, version uint32) ([]string, error)
 
 // restart stops in and spawns its like on the game's latest version.
 func (l *Loop) restart(ctx context.Context, in *rccv1.Instance) (*rccv1.Instance, error) {
-	if _, err := l.c.Instances.Stop(ctx, &rccv1.StopInstanceRequest{Id: in.Id, Reason: "restarted by rccctl game dev for a new version"}); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, l.cfg.CallTimeout)
+	_, err := l.c.Instances.Stop(cctx, &rccv1.StopInstanceRequest{Id: in.Id, Reason: "restarted by rccctl game dev for a new version"})
+	cancel()
+	if err != nil {
 		return nil, callErr(err)
 	}
 	l.spawned = slices.DeleteFunc(l.spawned, func(id string) bool { return id == in.Id })

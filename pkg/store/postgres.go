@@ -210,7 +210,12 @@ func (e *pgEngine) inTx(ctx context.Context, fn func(conn) error) error {
 	})
 }
 
-func (e *pgEngine) lockClause() string { return " FOR UPDATE OF i SKIP LOCKED" }
+// The row locks of a join are FOR NO KEY UPDATE, the lock its UPDATE of
+// reserved takes anyway: unlike FOR UPDATE it does not conflict with the
+// KEY SHARE lock that inserting a row which references an instance takes
+// (its checkpoint, its checkpoint inputs, shipped every second or so), so
+// an instance shipping a checkpoint is not skipped as if it had no room.
+func (e *pgEngine) lockClause() string { return " FOR NO KEY UPDATE OF i SKIP LOCKED" }
 
 func (e *pgEngine) versionLock(exclusive bool) string { return pgVersionLock(exclusive) }
 
@@ -267,7 +272,7 @@ func (e *pgEngine) translate(err error) error {
 // room in one statement (one round trip, no explicit transaction): the
 // candidate row is locked with SKIP LOCKED, so concurrent joins spread over
 // instances instead of queueing on one row, and the UPDATE re-checks the
-// room under the lock.
+// room under the lock. The lock is FOR NO KEY UPDATE (see lockClause).
 const joinExistingSQL = `
 WITH v AS (
 	SELECT CASE WHEN $2::bigint > 0 THEN $2::bigint ELSE (SELECT MAX(version) FROM versions WHERE game = $1) END AS version
@@ -278,7 +283,7 @@ WITH v AS (
 	AND e.state = 'active' AND e.last_heartbeat >= $3
 	AND i.labels::jsonb @> $4::jsonb
 	ORDER BY i.players + i.reserved DESC, i.created_at, i.id
-	LIMIT 1 FOR UPDATE OF i SKIP LOCKED
+	LIMIT 1 FOR NO KEY UPDATE OF i SKIP LOCKED
 ), upd AS (
 	UPDATE instances u SET reserved = u.reserved + 1, updated_at = $5
 	FROM cand WHERE u.id = cand.id AND u.players + u.reserved < u.max_players
