@@ -40,7 +40,7 @@ func TestE2EStartImages(t *testing.T) {
 			image := `rcc_executor_instance_starts_total{path="image"}`
 			initialize := `rcc_executor_instance_starts_total{path="initialize"}`
 			if tc.image {
-				// The first start compiles the variant in its background: a
+				// The second start compiles the variant in its background: a
 				// new instance every half second until one starts from the
 				// image.
 				spawn()

@@ -63,7 +63,8 @@ func TestUpgradeTellsPlayers(t *testing.T) {
 	if _, err := h.ex.engine.Compile(context.Background(), v2); err != nil { // Upgrade then finds it compiled
 		t.Fatal(err)
 	}
-	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", MaxPlayers: 4, Module: arenaModule(t)})
+	h.start(InstanceSpec{ID: "arena", Game: "arena", Version: "1", MaxPlayers: 4, Module: arenaModule(t),
+		SnapshotHz: 60}) // every tick: the test checks which state the frame follows
 	seen := map[string]*versionSeen{}
 	sessions := map[string]*play.Session{}
 	for name, cfg := range map[string]play.Config{"delta": {}, "full": {FullStates: true}} {

@@ -187,13 +187,22 @@ func (e *Engine) background(f func(ctx context.Context)) bool {
 // Config returns the engine's configuration with defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Close releases the runtime, every module and instance.
+// Close releases the runtime, every module and instance. A compilation in
+// the background (a module's variant for images) cannot be interrupted:
+// Close waits for it as long as ctx allows, and if ctx ends first returns
+// its error and leaves the runtime to the process's exit.
 func (e *Engine) Close(ctx context.Context) error {
 	e.bgMu.Lock()
 	e.bgClosed = true
 	e.bgMu.Unlock()
 	e.bgStop()
-	e.bg.Wait()
+	waited := make(chan struct{})
+	go func() { e.bg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		return fmt.Errorf("close the engine: a compilation in the background is still running: %w", ctx.Err())
+	}
 	e.mu.Lock()
 	modules := make([]*Module, 0, len(e.modules))
 	for _, m := range e.modules {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 
@@ -47,8 +48,9 @@ type imaging struct {
 	able bool
 	code []byte // the variant's code, until it is compiled
 
-	once  sync.Once
-	ready chan struct{} // closed when the variant's compilation ended
+	once   sync.Once
+	ready  chan struct{} // closed when the variant's compilation ended
+	starts atomic.Int32  // starts that asked for an image
 
 	mu      sync.Mutex
 	variant wazero.CompiledModule // nil until compiled, or if that failed
@@ -169,8 +171,10 @@ func (m *Module) setImaging(code []byte) {
 }
 
 // compileVariant compiles the variant without data segments, once, in the
-// background of the first start: that start and those that follow before
-// it is ready take the usual way. Closing the engine cancels it.
+// background of the second start (a module that only ever runs one
+// instance at a time never pays for a second compilation): that start and
+// those that follow before it is ready take the usual way. Closing the
+// engine cancels it.
 func (m *Module) compileVariant() {
 	im := &m.imaging
 	im.once.Do(func() {
@@ -223,6 +227,15 @@ func (m *Module) PrepareImage(ctx context.Context, cfg InstanceConfig) error {
 	im := &m.imaging
 	if m.engine.cfg.NoImages || !im.able {
 		return fmt.Errorf("module %s: %w", m.Hash()[:12], errImageOff)
+	}
+	// The first start takes the image; the variant is compiled from the
+	// second on, when the module shows it runs more than once.
+	if im.starts.Add(1) < 2 {
+		select {
+		case <-im.ready: // PrepareImage compiled it already
+		default:
+			return nil
+		}
 	}
 	m.compileVariant()
 	select {
