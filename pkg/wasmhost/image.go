@@ -228,15 +228,6 @@ func (m *Module) PrepareImage(ctx context.Context, cfg InstanceConfig) error {
 	if m.engine.cfg.NoImages || !im.able {
 		return fmt.Errorf("module %s: %w", m.Hash()[:12], errImageOff)
 	}
-	// The first start takes the image; the variant is compiled from the
-	// second on, when the module shows it runs more than once.
-	if im.starts.Add(1) < 2 {
-		select {
-		case <-im.ready: // PrepareImage compiled it already
-		default:
-			return nil
-		}
-	}
 	m.compileVariant()
 	select {
 	case <-im.ready:
@@ -285,6 +276,15 @@ func (m *Module) readyImage(cfg InstanceConfig, limit uint32) *imageStart {
 	im := &m.imaging
 	if m.engine.cfg.NoImages || !im.able {
 		return nil
+	}
+	// The first start takes the image; the variant is compiled from the
+	// second on, when the module shows it runs more than once.
+	if im.starts.Add(1) < 2 {
+		select {
+		case <-im.ready: // PrepareImage compiled it already
+		default:
+			return nil
+		}
 	}
 	m.compileVariant()
 	select {
