@@ -129,7 +129,7 @@ func TestHostileInstanceFailsAlone(t *testing.T) {
 		reason       string
 	}{
 		{"loop out of fuel", "tick_loop", wasmhost.Config{}, "fuel_exhausted"},
-		{"loop past deadline", "tick_loop", wasmhost.Config{NoFuel: true, WallClockGuard: true, CallTimeout: 100 * time.Millisecond}, "deadline_exceeded"},
+		{"loop past deadline", "tick_loop", wasmhost.Config{NoFuel: true, WallClockGuard: true, CallTimeout: 500 * time.Millisecond}, "deadline_exceeded"},
 		{"out of bounds", "out_of_bounds", wasmhost.Config{}, "trap"},
 	}
 	for _, tt := range tests {
