@@ -18,7 +18,6 @@ import (
 	"github.com/rcc-games/rcc/pkg/replay"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
-	"github.com/rcc-games/rcc/pkg/world"
 )
 
 // memoryCheckpoints keeps checkpoints as the coordinator's store does: the
@@ -306,22 +305,7 @@ func BenchmarkCheckpointArena(b *testing.B) {
 		defer s.Close()
 		sessions = append(sessions, s)
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	for i, s := range sessions {
-		go func() {
-			tick := time.NewTicker(time.Second / 30)
-			defer tick.Stop()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				_ = s.SendController(world.Controller{MoveX: float32((n/30+i)%3 - 1), MoveY: 1})
-			}
-		}()
-	}
+	defer walkPlayers(sessions)()
 	var sizes []int
 	snapshots := func() int {
 		sink.mu.Lock()

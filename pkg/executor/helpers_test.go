@@ -23,9 +23,11 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
+	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/testenv"
 	"github.com/rcc-games/rcc/pkg/wasmhost"
+	"github.com/rcc-games/rcc/pkg/world"
 )
 
 const testExecutorID = "exec-test"
@@ -413,4 +415,26 @@ func (p *pace) check(t testing.TB, n uint64) {
 	if st.State != StateRunning || 2*ran < control {
 		t.Errorf("%s is %s and ran %d frames while the control arena ran %d: want it running, at least half as many", p.id, st.State, ran, control)
 	}
+}
+
+// walkPlayers has every session send a controller input 30 times a
+// second, walking forward and turning every second, until the returned
+// func is called.
+func walkPlayers(sessions []*play.Session) (stop func()) {
+	done := make(chan struct{})
+	for i, s := range sessions {
+		go func() {
+			tick := time.NewTicker(time.Second / 30)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					return
+				case <-tick.C:
+				}
+				_ = s.SendController(world.Controller{MoveX: float32((n/30+i)%3 - 1), MoveY: 1})
+			}
+		}()
+	}
+	return func() { close(done) }
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/protocol"
 	"github.com/rcc-games/rcc/pkg/testenv"
-	"github.com/rcc-games/rcc/pkg/world"
 )
 
 // pair is two executors trusting the same coordinator key, both ticking.
@@ -307,22 +306,7 @@ func BenchmarkMigrationGap(b *testing.B) {
 		defer s.Close()
 		sessions = append(sessions, s)
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	for i, s := range sessions {
-		go func() {
-			tick := time.NewTicker(time.Second / 30)
-			defer tick.Stop()
-			for n := 0; ; n++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-				}
-				_ = s.SendController(world.Controller{MoveX: float32((n/30+i)%3 - 1), MoveY: 1})
-			}
-		}()
-	}
+	defer walkPlayers(sessions)()
 	var all, paused []time.Duration
 	hosts := []*harness{x, y}
 	for i := 0; b.Loop(); i++ {
