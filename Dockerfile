@@ -10,6 +10,8 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# wazero, patched (third_party/wazero/PATCHES.md), is a replaced module.
+COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 ARG VERSION=dev
