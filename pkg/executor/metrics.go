@@ -132,6 +132,9 @@ func newMetrics(ex *Executor) *metrics {
 			Name: "rcc_executor_instance_starts_total", Help: "Instances started, by path: from their module's image (image) or by running _initialize (initialize).",
 			ConstLabels: prometheus.Labels{"path": "initialize"},
 		}, func() float64 { return float64(ex.engine.StartStats().Initialized) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rcc_executor_instance_starts_pooled_total", Help: "Of the instances started from their module's image, those started in a memory reservation from the image's pool (given back by a stopped instance, or prepared ahead) rather than in a new mapping.",
+		}, func() float64 { return float64(ex.engine.StartStats().Pooled) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

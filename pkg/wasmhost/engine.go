@@ -125,6 +125,7 @@ type Engine struct {
 	compilations atomic.Uint64
 	evictions    atomic.Uint64
 	imageStarts  atomic.Uint64
+	pooledStarts atomic.Uint64
 	initStarts   atomic.Uint64
 
 	// Background work (the compilation of modules' variants for images):

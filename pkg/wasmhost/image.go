@@ -366,7 +366,17 @@ func (m *Module) startFromImage(ctx context.Context, cfg InstanceConfig, limit u
 		return nil, err
 	}
 	inst.fromImage = true
+	// Now that the start is over, the pool may prepare reservations for
+	// the next ones (the first start from an image learns what to prepare).
+	if inst.memory.pooled {
+		inst.memory.image.refill(inst.memory.limit)
+	} else {
+		inst.memory.image.learn(inst.memory.buf)
+	}
 	m.engine.imageStarts.Add(1)
+	if inst.memory.pooled {
+		m.engine.pooledStarts.Add(1)
+	}
 	return inst, nil
 }
 
@@ -430,9 +440,13 @@ type StartStats struct {
 	// _initialize (or without one, the module's data segments). Restored
 	// instances are in neither.
 	FromImage, Initialized uint64
+	// Pooled is the part of FromImage that started in a reservation from
+	// the image's pool (a closed instance's memory reset to the image, or
+	// one prepared ahead) rather than in a new mapping.
+	Pooled uint64
 }
 
 // StartStats returns the engine's counts of starts.
 func (e *Engine) StartStats() StartStats {
-	return StartStats{FromImage: e.imageStarts.Load(), Initialized: e.initStarts.Load()}
+	return StartStats{FromImage: e.imageStarts.Load(), Pooled: e.pooledStarts.Load(), Initialized: e.initStarts.Load()}
 }

@@ -27,16 +27,41 @@ var startPaths = []struct {
 
 // BenchmarkInstantiateImage measures Instantiate both ways side by side:
 // running _initialize then init, and from the image (mapping it, setting
-// the globals) then init. Each op is one start; the instance is closed
-// off the clock.
+// the globals) then init. Each op is one start, timed by itself. Three
+// starts from the image:
+//   - start=image: the instance is closed off the clock after each start,
+//     so the next one starts in a reservation of the image's pool (the
+//     memory the last one gave back, or one prepared ahead): a start after
+//     a stop.
+//   - start=image-mapped: no pool; each start maps the image anew and
+//     takes the faults of init: a start when no reservation is ready.
+//   - start=image-prepared: the instances stay open (closed at the end),
+//     so none gives its memory back, and the benchmark waits off the clock
+//     between starts until the pool has prepared its reservations: starts
+//     that come no faster than the pool prepares. pooled/op is the share of
+//     starts that found one.
 func BenchmarkInstantiateImage(b *testing.B) {
 	modules := map[string]func(testing.TB) []byte{
 		"module=small": func(tb testing.TB) []byte { return readModule(tb, "recorder") },
 		"module=arena": arenaBytes,
 	}
 	for _, mod := range []string{"module=small", "module=arena"} {
-		for _, path := range startPaths {
+		paths := startPaths[:len(startPaths):len(startPaths)]
+		for _, name := range []string{"start=image-mapped", "start=image-prepared"} {
+			paths = append(paths, struct {
+				name string
+				cfg  Config
+			}{name, Config{}})
+		}
+		for _, path := range paths {
 			b.Run(mod+"/"+path.name, func(b *testing.B) {
+				if path.name == "start=image-mapped" {
+					defer func(n int) { imagePoolSize = n }(imagePoolSize)
+					imagePoolSize = 0
+				}
+				keep := path.name == "start=image-prepared"
+				var kept []*Instance
+				pooled := 0
 				ctx := context.Background()
 				e := newEngine(b, path.cfg)
 				m, err := e.Compile(ctx, modules[mod](b))
@@ -63,10 +88,25 @@ func BenchmarkInstantiateImage(b *testing.B) {
 						b.Fatalf("FromImage %v with NoImages %v", inst.FromImage(), path.cfg.NoImages)
 					}
 					b.StopTimer()
-					inst.Close(ctx)
+					if inst.memory.pooled {
+						pooled++
+					}
+					if keep {
+						kept = append(kept, inst)
+						for inst.memory.image != nil && inst.memory.image.preparingNow() {
+							runtime.Gosched()
+						}
+					} else {
+						inst.Close(ctx)
+					}
 					b.StartTimer()
 				}
+				b.StopTimer()
+				for _, inst := range kept {
+					inst.Close(ctx)
+				}
 				reportP50(b, samples)
+				b.ReportMetric(float64(pooled)/float64(b.N), "pooled/op")
 			})
 		}
 	}

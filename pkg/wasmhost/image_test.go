@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -66,44 +67,55 @@ func TestImageStartIsBitExact(t *testing.T) {
 			t.Logf("%s: no image: %v", name, err)
 			continue
 		}
-		t.Run(name, func(t *testing.T) {
-			orig, errA := a.Instantiate(ctx, icfg)
-			img, errB := b.Instantiate(ctx, icfg)
-			if (errA == nil) != (errB == nil) {
-				t.Fatalf("start: usual %v, from the image %v", errA, errB)
-			}
-			if errA != nil {
-				sameFailure(t, "start", errA, errB)
-				return
-			}
-			defer orig.Close(ctx)
-			defer img.Close(ctx)
-			if orig.FromImage() || !img.FromImage() {
-				t.Fatalf("FromImage: usual %v, imaged %v", orig.FromImage(), img.FromImage())
-			}
-			started = append(started, name)
-			if a, b := orig.Stats(), img.Stats(); a.FuelUsed != b.FuelUsed || a.MemoryBytes != b.MemoryBytes {
-				t.Fatalf("after init: usual %+v, from the image %+v", a, b)
-			}
-			for f := uint64(1); f <= frames; f++ {
-				sa, errA := orig.Frame(ctx, events(f))
-				sa = bytes.Clone(sa)
-				sb, errB := img.Frame(ctx, events(f))
+		// Round 2 starts in a reservation of the image's pool (prepared
+		// ahead after round 1's start, or the memory round 1 gave back),
+		// with another seed: nothing of round 1 may show.
+		for round := 1; round <= 2; round++ {
+			icfg.Seed = uint64(6 + round)
+			t.Run(fmt.Sprintf("%s/round=%d", name, round), func(t *testing.T) {
+				orig, errA := a.Instantiate(ctx, icfg)
+				img, errB := b.Instantiate(ctx, icfg)
 				if (errA == nil) != (errB == nil) {
-					t.Fatalf("frame %d: usual %v, from the image %v", f, errA, errB)
+					t.Fatalf("start: usual %v, from the image %v", errA, errB)
 				}
 				if errA != nil {
-					sameFailure(t, "frame", errA, errB)
+					sameFailure(t, "start", errA, errB)
 					return
 				}
-				if !bytes.Equal(sa, sb) {
-					t.Fatalf("frame %d: state bytes differ:\nusual      %x\nfrom image %x", f, sa, sb)
+				defer orig.Close(ctx)
+				defer img.Close(ctx)
+				if orig.FromImage() || !img.FromImage() {
+					t.Fatalf("FromImage: usual %v, imaged %v", orig.FromImage(), img.FromImage())
+				}
+				if round == 2 && !img.memory.pooled {
+					t.Fatal("round 2 did not start in round 1's memory")
+				}
+				if round == 1 {
+					started = append(started, name)
 				}
 				if a, b := orig.Stats(), img.Stats(); a.FuelUsed != b.FuelUsed || a.MemoryBytes != b.MemoryBytes {
-					t.Fatalf("frame %d: usual %+v, from the image %+v", f, a, b)
+					t.Fatalf("after init: usual %+v, from the image %+v", a, b)
 				}
-			}
-		})
+				for f := uint64(1); f <= frames; f++ {
+					sa, errA := orig.Frame(ctx, events(f))
+					sa = bytes.Clone(sa)
+					sb, errB := img.Frame(ctx, events(f))
+					if (errA == nil) != (errB == nil) {
+						t.Fatalf("frame %d: usual %v, from the image %v", f, errA, errB)
+					}
+					if errA != nil {
+						sameFailure(t, "frame", errA, errB)
+						return
+					}
+					if !bytes.Equal(sa, sb) {
+						t.Fatalf("frame %d: state bytes differ:\nusual      %x\nfrom image %x", f, sa, sb)
+					}
+					if a, b := orig.Stats(), img.Stats(); a.FuelUsed != b.FuelUsed || a.MemoryBytes != b.MemoryBytes {
+						t.Fatalf("frame %d: usual %+v, from the image %+v", f, a, b)
+					}
+				}
+			})
+		}
 	}
 	for _, want := range []string{"arena", "rust-tag", "c-coins", "as-chase", "recorder", "big_memory", "chatty", "counter"} {
 		if !strings.Contains(" "+strings.Join(started, " ")+" ", " "+want+" ") {
@@ -154,6 +166,76 @@ func TestImageCopyOnWrite(t *testing.T) {
 	// The instance that wrote keeps its writes.
 	if one.memory.buf[0] != 0xA5 || one.memory.buf[len(one.memory.buf)-1] != 0xA5 {
 		t.Fatal("the writing instance lost its writes")
+	}
+}
+
+// TestImageRecycledMemory checks the reservations that closed instances
+// give back to their image: the next instance starts in one, and reads
+// exactly the image's bytes where the last one wrote every byte of its
+// memory, and zeros where it grew; an image keeps at most imagePoolSize of
+// them, and none once its module is closed. (Preparing ahead is off here,
+// so that every pooled reservation is a recycled one.)
+func TestImageRecycledMemory(t *testing.T) {
+	requireImages(t)
+	defer func(on bool) { imagePrepare = on }(imagePrepare)
+	imagePrepare = false
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	m := compile(t, e, "recorder")
+	cfg := InstanceConfig{Game: "rec"}
+	if err := m.PrepareImage(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	fresh := instantiate(t, m, cfg)
+	want := bytes.Clone(fresh.memory.buf)
+	file := fresh.memory.image
+
+	one := instantiate(t, m, cfg)
+	if one.memory.pooled {
+		t.Fatal("the first instance after the image started in recycled memory")
+	}
+	if _, ok := one.mem.Grow(3); !ok {
+		t.Fatal("cannot grow")
+	}
+	for k := range one.memory.buf {
+		one.memory.buf[k] = 0xA5
+	}
+	one.Close(ctx)
+
+	two := instantiate(t, m, cfg)
+	if !two.FromImage() || !two.memory.pooled {
+		t.Fatalf("not in the closed instance's memory: image %v, pooled %v", two.FromImage(), two.memory.pooled)
+	}
+	if !bytes.Equal(two.memory.buf, want) {
+		t.Fatal("the recycled memory is not the image's")
+	}
+	if _, ok := two.mem.Grow(3); !ok {
+		t.Fatal("cannot grow")
+	}
+	if tail := two.memory.buf[len(want):]; !bytes.Equal(tail, make([]byte, len(tail))) {
+		t.Fatal("the memory past the image is not zeros after the last instance wrote it")
+	}
+	if st := e.StartStats(); st.Pooled != 1 || st.FromImage != 3 {
+		t.Fatalf("StartStats %+v, want 3 from the image of which 1 pooled", st)
+	}
+
+	var many []*Instance
+	for range imagePoolSize + 3 {
+		many = append(many, instantiate(t, m, cfg))
+	}
+	for _, inst := range many {
+		inst.Close(ctx)
+	}
+	if pooled, _ := file.pooled(); pooled != imagePoolSize {
+		t.Fatalf("%d reservations pooled after %d closes, want %d", pooled, len(many), imagePoolSize)
+	}
+	two.Close(ctx)
+	fresh.Close(ctx)
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pooled, view := file.pooled(); pooled != 0 || view {
+		t.Fatalf("the closed module's image keeps %d reservations (view %v)", pooled, view)
 	}
 }
 

@@ -13,4 +13,16 @@ func newImageFile([]byte) (*imageFile, error) { return nil, errImageOff }
 
 func (*imageFile) mapInto([]byte) bool { return false }
 
+func (*imageFile) take(uint64) []byte { return nil }
+
+func (*imageFile) release([]byte) {}
+
 func (*imageFile) close() {}
+
+func (*imageFile) pooled() (int, bool) { return 0, false }
+
+func (*imageFile) refill(uint64) {}
+
+func (*imageFile) learn([]byte) {}
+
+func (*imageFile) preparingNow() bool { return false }

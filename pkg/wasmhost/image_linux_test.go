@@ -1,0 +1,87 @@
+package wasmhost
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
+)
+
+// TestImagePreparedMemory checks the reservations an image prepares ahead
+// once its first instance has started: the pool fills up in the
+// background, each reservation holds exactly the image's bytes, with the
+// pages the first init wrote already copied (private) and the ones it read
+// mapped, and the next start takes one.
+func TestImagePreparedMemory(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	m, err := e.Compile(ctx, gamebuildtest.Arena(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := InstanceConfig{Game: "arena", Seed: 3, MaxPlayers: 4}
+	if err := m.PrepareImage(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	first := instantiate(t, m, cfg)
+	defer first.Close(ctx)
+	file := first.memory.image
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if n, _ := file.pooled(); n == imagePoolSize {
+			break
+		}
+		if time.Now().After(deadline) {
+			n, _ := file.pooled()
+			t.Fatalf("%d reservations prepared in 30 s, want %d", n, imagePoolSize)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	file.mu.Lock()
+	written, read := file.written, file.read
+	file.mu.Unlock()
+	if len(written) == 0 || len(read) == 0 {
+		t.Fatalf("learnt %d written and %d read runs of pages from arena's init, want some of each", len(written), len(read))
+	}
+	buf := file.take(first.memory.limit)
+	if buf == nil {
+		t.Fatal("no reservation of the instance's size in the pool")
+	}
+	image := make([]byte, file.size)
+	if _, err := unix.Pread(file.fd, image, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf[:file.size], image) {
+		t.Fatal("a prepared reservation is not the image's bytes")
+	}
+	page := unix.Getpagesize()
+	entries, err := readPagemap(unsafe.Pointer(unsafe.SliceData(buf)), file.size/page, page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range written {
+		for off := r.off; off < r.off+r.len; off += page {
+			if e := entries[off/page]; e&pagePresent == 0 || e&pageFile != 0 {
+				t.Fatalf("page %d, written by init, is not copied ahead (pagemap %#x)", off/page, e)
+			}
+		}
+	}
+	for _, r := range read {
+		if e := entries[r.off/page]; e&pagePresent == 0 {
+			t.Fatalf("page %d, read by init, is not mapped ahead", r.off/page)
+		}
+	}
+	file.release(buf)
+
+	next := instantiate(t, m, cfg)
+	defer next.Close(ctx)
+	if !next.memory.pooled {
+		t.Fatal("the next start did not take a prepared reservation")
+	}
+}
