@@ -37,6 +37,7 @@ type config struct {
 	snapshotHz                        int
 	socketWriteBuffer                 int
 	ioUring                           bool
+	noImages                          bool
 	separate                          bool
 	executorCPUs, executorProfile     string
 	executorSyscalls                  bool
@@ -62,6 +63,7 @@ func (c *config) addFlags(cmd *cobra.Command) {
 	fs.IntVar(&c.socketWriteBuffer, "socket-write-buffer", 0, "with --self: kernel send buffer of each player's connection in bytes (default: the kernel's)")
 	fs.BoolVar(&c.separate, "separate", false, "with --self: run the executor in a process of its own and report that process's CPU and memory")
 	fs.BoolVar(&c.ioUring, "io-uring", false, "with --self: send the players' states through io_uring in batches (Linux, experimental; rccd executor --io-uring)")
+	fs.BoolVar(&c.noImages, "no-start-images", false, "with --self: every instance runs _initialize, none starts from its module's image (rccd executor --start-images=false)")
 	fs.StringVar(&c.executorCPUs, "executor-cpus", "", "with --separate: CPUs the executor process may run on, as taskset -c takes them (e.g. 1)")
 	fs.StringVar(&c.executorProfile, "executor-cpuprofile", "", "with --separate: write a CPU profile of the executor process to this file")
 	fs.BoolVar(&c.executorSyscalls, "executor-syscalls", false, "with --separate: count the executor process's system calls while measuring, with perf stat (Linux perf)")
@@ -85,6 +87,8 @@ func (c config) validate() error {
 		return errors.New("--executor-cpus, --executor-cpuprofile and --executor-syscalls need --separate")
 	case c.ioUring && !c.self:
 		return errors.New("--io-uring needs --self")
+	case c.noImages && !c.self:
+		return errors.New("--no-start-images needs --self")
 	case c.separate && !c.self:
 		return errors.New("--separate needs --self")
 	case !c.self && (c.url == "" || c.executorID == "" || c.instance == "" || c.keyDir == ""):

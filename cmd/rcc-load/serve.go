@@ -22,6 +22,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/cmdline"
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
 )
 
 // serveEnv, set in the environment of the executor process that
@@ -67,6 +68,7 @@ func newServeCmd() *cobra.Command {
 	fs.IntVar(&cfg.snapshotHz, "snapshot-hz", 0, "states per second the instances send (default: the executor's)")
 	fs.IntVar(&cfg.socketWriteBuffer, "socket-write-buffer", 0, "kernel send buffer of each player's connection in bytes (default: the kernel's)")
 	fs.BoolVar(&cfg.ioUring, "io-uring", false, "send the players' states through io_uring in batches (Linux, experimental)")
+	fs.BoolVar(&cfg.noImages, "no-start-images", false, "every instance runs _initialize, none starts from its module's image")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the executor to this file")
 	cfg.rate, cfg.output = 1, "json"
 	return cmd
@@ -149,7 +151,8 @@ func startSelf(ctx context.Context, cfg config, key ed25519.PrivateKey) (*selfEx
 	}
 	ex, err := executor.New(ctx, executor.Config{
 		ID: "load", Verifier: ver,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Sandbox: wasmhost.Config{NoImages: cfg.noImages},
 	})
 	if err != nil {
 		return nil, err
@@ -168,6 +171,13 @@ func startSelf(ctx context.Context, cfg config, key ed25519.PrivateKey) (*selfEx
 			return nil, err
 		}
 		se.instances = append(se.instances, id)
+	}
+	// What follows measures the steady state: the variant of the module
+	// that later starts would start from (compiled in the background from
+	// its second start) is compiled before any player connects.
+	if err := ex.WaitBackground(ctx); err != nil {
+		_ = ex.Close(ctx)
+		return nil, err
 	}
 	srv, err := executor.Listen(executor.ServeConfig{WSAddr: "127.0.0.1:0", SocketWriteBuffer: cfg.socketWriteBuffer, IOUring: cfg.ioUring})
 	if err != nil {
@@ -218,6 +228,9 @@ func separateTarget(ctx context.Context, cfg config, stderr io.Writer) (*target,
 		"--socket-write-buffer", strconv.Itoa(cfg.socketWriteBuffer)}
 	if cfg.check {
 		args = append(args, "--check")
+	}
+	if cfg.noImages {
+		args = append(args, "--no-start-images")
 	}
 	if cfg.ioUring {
 		args = append(args, "--io-uring")

@@ -130,6 +130,13 @@ func (ex *Executor) Run(ctx context.Context) error {
 	return nil
 }
 
+// WaitBackground waits until the sandbox's background work in flight (a
+// module's variant for images, compiled after its second start) is done,
+// or ctx ends.
+func (ex *Executor) WaitBackground(ctx context.Context) error {
+	return ex.engine.WaitBackground(ctx)
+}
+
 // Close releases the sandbox engine if New created it. Call it after Run
 // has returned.
 func (ex *Executor) Close(ctx context.Context) error {

@@ -185,6 +185,24 @@ func (e *Engine) background(f func(ctx context.Context)) bool {
 	return true
 }
 
+// WaitBackground waits until the engine's background work in flight (the
+// compilation of modules' variants for images) is done, or ctx ends. A
+// load test calls it so that what it measures is the steady state, not a
+// one-time compilation.
+func (e *Engine) WaitBackground(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		e.bg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Config returns the engine's configuration with defaults filled in.
 func (e *Engine) Config() Config { return e.cfg }
 
