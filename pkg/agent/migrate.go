@@ -12,6 +12,7 @@ import (
 
 	"github.com/rcc-games/rcc/pkg/auth"
 	"github.com/rcc-games/rcc/pkg/executor"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
 	rccv1 "github.com/rcc-games/rcc/proto/rcc/v1"
 )
 
@@ -56,6 +57,7 @@ func (a *Agent) upgrade(ctx context.Context, u *rccv1.UpgradeInstance) {
 	}
 	if err != nil {
 		r.Error = err.Error()
+		r.NoUpgradePair = errors.Is(err, wasmhost.ErrNoUpgrade)
 		log.Warn("instance upgrade failed", "err", err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -53,6 +54,9 @@ func TestUpgradeThroughCoordinator(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "load_state") {
 		t.Fatalf("upgrade to a version whose load_state traps: err = %v, want FAILED_PRECONDITION naming load_state", err)
 	}
+	if noUpgradePair(err) {
+		t.Errorf("a rolled-back upgrade carries the ErrorInfo %s: %v", rccv1.ReasonNoUpgradePair, err)
+	}
 	if got, _ := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id}); got.Version != 1 {
 		t.Errorf("after the refused upgrade the instance is at version %d", got.Version)
 	}
@@ -69,4 +73,26 @@ func TestUpgradeThroughCoordinator(t *testing.T) {
 	if _, err := e.admin.Instances.Upgrade(ctx, &rccv1.UpgradeInstanceRequest{Id: in.Id, Version: 3}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("upgrade to the version it runs: err = %v, want FAILED_PRECONDITION", err)
 	}
+	// Version 4 lacks the pair: refused with the ErrorInfo that tells a
+	// client so (rccctl game dev restarts the instance then).
+	e.deploy("counter", readModule(t, "../wasmhost/testdata/counter.wasm"))
+	_, err = e.admin.Instances.Upgrade(ctx, &rccv1.UpgradeInstanceRequest{Id: in.Id, Version: 4})
+	if status.Code(err) != codes.FailedPrecondition || !noUpgradePair(err) {
+		t.Fatalf("upgrade to a version without load_state: err = %v, want FAILED_PRECONDITION with the ErrorInfo %s", err, rccv1.ReasonNoUpgradePair)
+	}
+	if got, _ := e.admin.Instances.Get(ctx, &rccv1.GetInstanceRequest{Id: in.Id}); got.Version != 3 {
+		t.Errorf("after the refused upgrade the instance is at version %d, want 3", got.Version)
+	}
+}
+
+// noUpgradePair reports whether err's status carries the ErrorInfo of an
+// upgrade refused for want of the save_state/load_state pair.
+func noUpgradePair(err error) bool {
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Domain == rccv1.ErrorDomain && info.Reason == rccv1.ReasonNoUpgradePair {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -32,6 +33,9 @@ type migrations struct {
 type migrationResult struct {
 	in  store.Instance
 	err error
+	// noUpgradePair: err is an upgrade refused for want of the
+	// save_state/load_state pair.
+	noUpgradePair bool
 }
 
 // begin registers an order for executor about instance.
@@ -116,7 +120,13 @@ func (c *Coordinator) order(ctx context.Context, in store.Instance, what string,
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return in, status.Errorf(codes.FailedPrecondition, "instance %s: no %s, it runs as before on %s: %v", in.ID, what, in.ExecutorID, r.err)
+			st := status.Newf(codes.FailedPrecondition, "instance %s: no %s, it runs as before on %s: %v", in.ID, what, in.ExecutorID, r.err)
+			if r.noUpgradePair {
+				if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: rccv1.ReasonNoUpgradePair, Domain: rccv1.ErrorDomain}); err == nil {
+					st = d
+				}
+			}
+			return in, st.Err()
 		}
 		return r.in, nil
 	case <-t.C:

@@ -49,7 +49,7 @@ func (s *executorService) ReportUpgrade(ctx context.Context, req *rccv1.ReportUp
 	}
 	if req.Error != "" {
 		c.log.Warn("instance upgrade failed", "instance", req.InstanceId, "version", req.Version, "err", req.Error)
-		c.migrations.finish(req.InstanceId, migrationResult{err: errors.New(req.Error)})
+		c.migrations.finish(req.InstanceId, migrationResult{err: errors.New(req.Error), noUpgradePair: req.NoUpgradePair})
 		in, err := s.st.GetInstance(ctx, req.InstanceId)
 		if err != nil {
 			return nil, grpcError(err)

@@ -76,11 +76,11 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 		return res, fmt.Errorf("upgrade instance %s: it is %s, not running", id, st)
 	}
 	refuse := func(format string, args ...any) (UpgradeResult, error) {
-		return res, fmt.Errorf("upgrade instance %s to version %s: %w: %s", id, up.Version, ErrUpgrade, fmt.Sprintf(format, args...))
+		return res, fmt.Errorf("upgrade instance %s to version %s: %w: %w", id, up.Version, ErrUpgrade, fmt.Errorf(format, args...))
 	}
 	nw, spec, err := ex.startVersion(ctx, in, up)
 	if err != nil {
-		return refuse("%v", err)
+		return refuse("%w", err)
 	}
 
 	in.guestMu.Lock()
@@ -99,7 +99,7 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 		if old.Err() != nil { // save_state trapped: the instance has failed
 			in.end(ctx, StateFailed, saveErr)
 		}
-		return refuse("save_state: %v", saveErr)
+		return refuse("save_state: %w", saveErr)
 	}
 	res.StateBytes = len(saved)
 	if err != nil {
@@ -151,10 +151,10 @@ func (ex *Executor) startVersion(ctx context.Context, in *instance, up UpgradeSp
 		return nil, spec, errors.New("the instance has ended")
 	}
 	if save, _ := w.Module().SupportsUpgrade(); !save {
-		return nil, spec, fmt.Errorf("the running version %s does not export save_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md); stop and spawn the instance instead", in.spec.Version)
+		return nil, spec, noPair{fmt.Errorf("the running version %s does not export save_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md); stop and spawn the instance instead", in.spec.Version)}
 	}
 	if _, load := m.SupportsUpgrade(); !load {
-		return nil, spec, fmt.Errorf("version %s does not export load_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md)", up.Version)
+		return nil, spec, noPair{fmt.Errorf("version %s does not export load_state: a hot upgrade needs the save_state/load_state pair (docs/abi.md)", up.Version)}
 	}
 	nw, err := m.Instantiate(ctx, cfg)
 	if err != nil {
@@ -274,3 +274,12 @@ func (in *instance) noteVersion(cause protocol.VersionCause, frame uint64) {
 		in.notes = append(in.notes, msg)
 	}
 }
+
+// noPair is the error of a version that lacks half of the hot-upgrade pair:
+// errors.Is(err, wasmhost.ErrNoUpgrade) holds for it, as for the sandbox's
+// own refusals (a save_state that saves nothing), and its text is its own.
+type noPair struct{ error }
+
+func (e noPair) Is(target error) bool { return target == wasmhost.ErrNoUpgrade }
+
+func (e noPair) Unwrap() error { return e.error }

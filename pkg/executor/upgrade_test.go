@@ -13,6 +13,7 @@ import (
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
 	"github.com/rcc-games/rcc/pkg/play"
 	"github.com/rcc-games/rcc/pkg/testenv"
+	"github.com/rcc-games/rcc/pkg/wasmhost"
 	"github.com/rcc-games/rcc/pkg/world"
 )
 
@@ -43,13 +44,13 @@ func TestUpgradeRefusals(t *testing.T) {
 	h.run()
 	h.start(InstanceSpec{ID: "c", Game: "counter", Version: "1", Module: testModule(t, "counter")})
 	_, err := h.ex.Upgrade(context.Background(), "c", UpgradeSpec{Version: "2", Module: testModule(t, "upgradable")})
-	if !errors.Is(err, ErrUpgrade) || !strings.Contains(err.Error(), "does not export save_state") {
-		t.Errorf("upgrade from a version without save_state: err = %v", err)
+	if !errors.Is(err, ErrUpgrade) || !errors.Is(err, wasmhost.ErrNoUpgrade) || !strings.Contains(err.Error(), "does not export save_state") {
+		t.Errorf("upgrade from a version without save_state: err = %v, want ErrUpgrade and wasmhost.ErrNoUpgrade", err)
 	}
 	h.start(InstanceSpec{ID: "u", Game: "counter", Version: "1", Module: testModule(t, "upgradable")})
 	_, err = h.ex.Upgrade(context.Background(), "u", UpgradeSpec{Version: "2", Module: testModule(t, "counter")})
-	if !errors.Is(err, ErrUpgrade) || !strings.Contains(err.Error(), "does not export load_state") {
-		t.Errorf("upgrade to a version without load_state: err = %v", err)
+	if !errors.Is(err, ErrUpgrade) || !errors.Is(err, wasmhost.ErrNoUpgrade) || !strings.Contains(err.Error(), "does not export load_state") {
+		t.Errorf("upgrade to a version without load_state: err = %v, want ErrUpgrade and wasmhost.ErrNoUpgrade", err)
 	}
 	for _, id := range []string{"c", "u"} {
 		if st, _ := h.ex.Instance(id); st.State != StateRunning || st.Version != "1" {

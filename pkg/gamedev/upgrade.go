@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 
 	"github.com/rcc-games/rcc/pkg/client"
@@ -80,11 +81,17 @@ func UpgradeRunning(ctx context.Context, c *client.Client, game string, version 
 // wrapping ErrNoUpgradePair when a version lacks the pair.
 func upgradeError(err error) error {
 	msg := err.Error()
+	noPair := false
 	if st, ok := status.FromError(err); ok {
 		msg = st.Message()
+		for _, d := range st.Details() {
+			if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == rccv1.ErrorDomain && info.GetReason() == rccv1.ReasonNoUpgradePair {
+				noPair = true
+			}
+		}
 	}
-	// The executor's reason crosses the coordinator as text only.
-	if strings.Contains(msg, wasmhost.ErrNoUpgrade.Error()) || strings.Contains(msg, "does not export save_state") ||
+	// A coordinator older than the ErrorInfo says it in text only.
+	if noPair || strings.Contains(msg, wasmhost.ErrNoUpgrade.Error()) || strings.Contains(msg, "does not export save_state") ||
 		strings.Contains(msg, "does not export load_state") {
 		return fmt.Errorf("%w: %s", ErrNoUpgradePair, msg)
 	}

@@ -4341,9 +4341,15 @@ type ReportUpgradeRequest struct {
 	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
 	Version    uint32                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	// Empty when the instance runs the new version; else why it does not.
-	Error         string  `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
-	Frame         uint64  `protobuf:"varint,5,opt,name=frame,proto3" json:"frame,omitempty"`
-	PausedMs      float64 `protobuf:"fixed64,6,opt,name=paused_ms,json=pausedMs,proto3" json:"paused_ms,omitempty"`
+	Error    string  `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	Frame    uint64  `protobuf:"varint,5,opt,name=frame,proto3" json:"frame,omitempty"`
+	PausedMs float64 `protobuf:"fixed64,6,opt,name=paused_ms,json=pausedMs,proto3" json:"paused_ms,omitempty"`
+	// Set with error when the upgrade was refused because a version lacks
+	// the save_state/load_state pair or its save_state saves nothing: such an
+	// instance changes version only by a restart. The coordinator's Upgrade
+	// then fails with FAILED_PRECONDITION and an ErrorInfo of reason
+	// NO_UPGRADE_PAIR (domain rcc.games).
+	NoUpgradePair bool `protobuf:"varint,7,opt,name=no_upgrade_pair,json=noUpgradePair,proto3" json:"no_upgrade_pair,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4418,6 +4424,13 @@ func (x *ReportUpgradeRequest) GetPausedMs() float64 {
 		return x.PausedMs
 	}
 	return 0
+}
+
+func (x *ReportUpgradeRequest) GetNoUpgradePair() bool {
+	if x != nil {
+		return x.NoUpgradePair
+	}
+	return false
 }
 
 type ShadowInstanceRequest struct {
@@ -5784,7 +5797,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x0fUpgradeInstance\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12-\n" +
-	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\"\xbb\x01\n" +
+	"\aversion\x18\x02 \x01(\v2\x13.rcc.v1.GameVersionR\aversion\"\xe3\x01\n" +
 	"\x14ReportUpgradeRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x1f\n" +
@@ -5793,7 +5806,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\rR\aversion\x12\x14\n" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
-	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs\"z\n" +
+	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs\x12&\n" +
+	"\x0fno_upgrade_pair\x18\a \x01(\bR\rnoUpgradePair\"z\n" +
 	"\x15ShadowInstanceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x16\n" +
