@@ -85,3 +85,52 @@ func TestImagePreparedMemory(t *testing.T) {
 		t.Fatal("the next start did not take a prepared reservation")
 	}
 }
+
+// TestImageCloseDuringResets closes a module while instances of its image
+// close on other goroutines, each having written every byte of its memory
+// so that its reset copies the whole image back from the image's view, the
+// module's close coming a little later each round so that it lands during
+// the resets: nothing may read the view once it is unmapped (a crash), and
+// once all are closed the image holds no reservation and no view.
+func TestImageCloseDuringResets(t *testing.T) {
+	requireImages(t)
+	ctx := context.Background()
+	wasm := gamebuildtest.Arena(t)
+	for round := range 8 {
+		e := newEngine(t, Config{})
+		m, err := e.Compile(ctx, wasm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := InstanceConfig{Game: "arena", Seed: uint64(round)}
+		if err := m.PrepareImage(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		var insts []*Instance
+		for range 4 {
+			inst := instantiate(t, m, cfg)
+			for k := range inst.memory.buf {
+				inst.memory.buf[k] = 0xA5
+			}
+			insts = append(insts, inst)
+		}
+		file := insts[0].memory.image
+		done := make(chan struct{})
+		for _, inst := range insts {
+			go func() {
+				inst.Close(ctx)
+				done <- struct{}{}
+			}()
+		}
+		time.Sleep(time.Duration(round) * 100 * time.Microsecond)
+		if err := m.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for range insts {
+			<-done
+		}
+		if pooled, view := file.pooled(); pooled != 0 || view {
+			t.Fatalf("round %d: after every close the image holds %d reservations (view %v)", round, pooled, view)
+		}
+	}
+}

@@ -27,11 +27,13 @@ func reserve(limit uint64) ([]byte, func([]byte)) {
 // pages an instance does not write stay shared by all of them, in the
 // page cache, and a write copies the page for that instance alone.
 //
-// The reservation of an instance that started from the image goes back to
-// its image when the instance closes (recycle), reset to the image's
-// contents, and the next instance of the image starts in it (take): the
-// pages the last instance wrote are already its own, so the next `init`
-// does not fault on them one by one, and nothing is mapped.
+// The image keeps a pool of reservations for the next starts (take): the
+// reservation of an instance that started from the image goes back to it
+// when the instance closes, reset to the image's contents (recycle), and
+// new ones are prepared in the background with the pages the first init
+// touched already in place (learn, refill, prepare). Either way the next
+// init does not fault on those pages one by one, and nothing is mapped at
+// the start.
 type imageFile struct {
 	mu   sync.RWMutex // held by mapInto against close
 	fd   int          // -1 once closed
@@ -163,7 +165,11 @@ func (f *imageFile) recycle(buf []byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resetting--
-	if !reset || f.fd < 0 {
+	if f.fd < 0 {
+		f.dropViewLocked() // close left it to the last reset
+		return false
+	}
+	if !reset {
 		return false
 	}
 	f.pool = append(f.pool, full[:0])
@@ -355,7 +361,13 @@ func (f *imageFile) close() {
 		_ = syscall.Munmap(buf[:cap(buf)])
 	}
 	f.pool = nil
-	if f.view != nil {
+	f.dropViewLocked()
+}
+
+// dropViewLocked unmaps the view unless a reset is reading it (the last
+// one to finish after close drops it); f.mu is held.
+func (f *imageFile) dropViewLocked() {
+	if f.view != nil && f.resetting == 0 {
 		_ = unix.Munmap(f.view)
 		f.view = nil
 	}
