@@ -96,8 +96,10 @@ func TestImageCloseDuringResets(t *testing.T) {
 	requireImages(t)
 	ctx := context.Background()
 	wasm := gamebuildtest.Arena(t)
+	// One engine with a compilation cache: each round compiles arena (and
+	// its variant) again, from the cache after the first.
+	e := newEngine(t, Config{CacheDir: t.TempDir()})
 	for round := range 8 {
-		e := newEngine(t, Config{})
 		m, err := e.Compile(ctx, wasm)
 		if err != nil {
 			t.Fatal(err)
