@@ -20,7 +20,7 @@ import (
 func TestImagePreparedMemory(t *testing.T) {
 	requireImages(t)
 	ctx := context.Background()
-	e := newEngine(t, Config{})
+	e := newEngine(t, Config{CacheDir: sharedCacheDir(t)})
 	m, err := e.Compile(ctx, gamebuildtest.Arena(t))
 	if err != nil {
 		t.Fatal(err)
@@ -96,9 +96,9 @@ func TestImageCloseDuringResets(t *testing.T) {
 	requireImages(t)
 	ctx := context.Background()
 	wasm := gamebuildtest.Arena(t)
-	// One engine with a compilation cache: each round compiles arena (and
-	// its variant) again, from the cache after the first.
-	e := newEngine(t, Config{CacheDir: t.TempDir()})
+	// Each round compiles arena (and its variant) again, from the
+	// compilation cache.
+	e := newEngine(t, Config{CacheDir: sharedCacheDir(t)})
 	for round := range 8 {
 		m, err := e.Compile(ctx, wasm)
 		if err != nil {
@@ -111,9 +111,7 @@ func TestImageCloseDuringResets(t *testing.T) {
 		var insts []*Instance
 		for range 4 {
 			inst := instantiate(t, m, cfg)
-			for k := range inst.memory.buf {
-				inst.memory.buf[k] = 0xA5
-			}
+			copy(inst.memory.buf, bytes.Repeat([]byte{0xA5}, len(inst.memory.buf)))
 			insts = append(insts, inst)
 		}
 		file := insts[0].memory.image

@@ -29,6 +29,32 @@ func readModule(t testing.TB, name string) []byte {
 	return b
 }
 
+// sharedCache is a compilation cache directory that tests compiling the
+// same large module (arena) share, so that under the race detector it is
+// compiled once; TestMain removes it.
+var sharedCache struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func sharedCacheDir(t testing.TB) string {
+	t.Helper()
+	sharedCache.once.Do(func() { sharedCache.dir, sharedCache.err = os.MkdirTemp("", "wasmhost-test-cache-") })
+	if sharedCache.err != nil {
+		t.Fatal(sharedCache.err)
+	}
+	return sharedCache.dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedCache.dir != "" {
+		_ = os.RemoveAll(sharedCache.dir)
+	}
+	os.Exit(code)
+}
+
 func newEngine(t testing.TB, cfg Config) *Engine {
 	t.Helper()
 	ctx := context.Background()
