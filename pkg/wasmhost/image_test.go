@@ -136,18 +136,25 @@ func sameFailure(t *testing.T, what string, a, b error) {
 	t.Logf("both failed at %s: %v", what, a)
 }
 
+// imagedRecorder returns an engine, the recorder module compiled on it
+// with its image ready, and the configuration of the image.
+func imagedRecorder(t *testing.T) (*Engine, *Module, InstanceConfig) {
+	t.Helper()
+	e := newEngine(t, Config{})
+	m := compile(t, e, "recorder")
+	cfg := InstanceConfig{Game: "rec"}
+	if err := m.PrepareImage(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return e, m, cfg
+}
+
 // TestImageCopyOnWrite checks that instances from one image share none of
 // their writes: one instance overwrites the image's memory, another
 // started before and one started after still read the image's bytes.
 func TestImageCopyOnWrite(t *testing.T) {
 	requireImages(t)
-	ctx := context.Background()
-	e := newEngine(t, Config{})
-	m := compile(t, e, "recorder")
-	cfg := InstanceConfig{Game: "rec"}
-	if err := m.PrepareImage(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
+	_, m, cfg := imagedRecorder(t)
 	one, two := instantiate(t, m, cfg), instantiate(t, m, cfg)
 	if !one.FromImage() || !two.FromImage() || !one.memory.mapped {
 		t.Fatalf("not from the image: %v %v", one.FromImage(), two.FromImage())
@@ -180,12 +187,7 @@ func TestImageRecycledMemory(t *testing.T) {
 	defer func(on bool) { imagePrepare = on }(imagePrepare)
 	imagePrepare = false
 	ctx := context.Background()
-	e := newEngine(t, Config{})
-	m := compile(t, e, "recorder")
-	cfg := InstanceConfig{Game: "rec"}
-	if err := m.PrepareImage(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
+	e, m, cfg := imagedRecorder(t)
 	fresh := instantiate(t, m, cfg)
 	want := bytes.Clone(fresh.memory.buf)
 	file := fresh.memory.image
