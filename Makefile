@@ -64,6 +64,8 @@ setup:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 	@command -v $(GO) >/dev/null || { echo "setup: Go 1.26 is required (https://go.dev/doc/install)"; exit 1; }
+	@# Upstream wazero, whose spec tests pkg/meter runs (the build uses third_party/wazero).
+	@$(GO) mod download github.com/tetratelabs/wazero@$$($(GO) list -m -f '{{.Version}}' github.com/tetratelabs/wazero)
 	@test -x $(BIN)/grpcurl || { echo "setup: installing grpcurl $(GRPCURL_VERSION) into bin/"; \
 	  GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION); }
 	@scripts/setup-node.sh

@@ -190,6 +190,7 @@ type fakeExecutor struct {
 	running map[string]*rccv1.Instance
 	stops   map[string]string
 	paused  bool       // no heartbeats while set
+	sending sync.Mutex // held by the heartbeat loop while it sends one
 	ended   chan error // the assignment stream's end
 	beats   uint64
 	cancel  context.CancelFunc
@@ -248,6 +249,7 @@ func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 				return
 			case <-t.C:
 			}
+			f.sending.Lock() // pause waits for a heartbeat in flight
 			f.mu.Lock()
 			paused := f.paused
 			if !paused {
@@ -259,10 +261,10 @@ func (e *env) executor(name string, capacity uint32) *fakeExecutor {
 					Stats: fakeStats(f.beats)})
 			}
 			f.mu.Unlock()
-			if paused {
-				continue
+			if !paused {
+				_, _ = c.Executors.Heartbeat(ctx, &rccv1.HeartbeatRequest{ExecutorId: f.id, Stats: &rccv1.ExecutorStats{Instances: uint32(len(reports))}, Instances: reports})
 			}
-			_, _ = c.Executors.Heartbeat(ctx, &rccv1.HeartbeatRequest{ExecutorId: f.id, Stats: &rccv1.ExecutorStats{Instances: uint32(len(reports))}, Instances: reports})
+			f.sending.Unlock()
 		}
 	}()
 	e.t.Cleanup(f.close)
@@ -302,10 +304,15 @@ func (f *fakeExecutor) beatCount() uint64 {
 	return f.beats
 }
 
+// pause stops (or resumes) f's heartbeats; pausing returns once a
+// heartbeat in flight has been answered, so that none reaches the
+// coordinator after it (on a clock a test has moved on meanwhile).
 func (f *fakeExecutor) pause(p bool) {
 	f.mu.Lock()
 	f.paused = p
 	f.mu.Unlock()
+	f.sending.Lock()
+	f.sending.Unlock()
 }
 
 func code(err error) codes.Code { return status.Code(err) }

@@ -24,16 +24,28 @@ import (
 
 // wazeroSpecDir returns the directory of wazero's copy of the WebAssembly
 // spec tests (the .wast files compiled with wast2json) in the module cache.
+// The main module builds on a patched copy of wazero (third_party/wazero,
+// without tests): the spec tests are those of the upstream module of the
+// same version, which `make setup` downloads.
 func wazeroSpecDir() (string, error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
 		return "", errors.New("the go command is not on PATH: cannot locate wazero's spec tests")
 	}
-	out, err := exec.Command(gobin, "list", "-m", "-f", "{{.Dir}}", "github.com/tetratelabs/wazero").Output()
+	ver, err := exec.Command(gobin, "list", "-m", "-f", "{{.Version}}", "github.com/tetratelabs/wazero").Output()
 	if err != nil {
 		return "", fmt.Errorf("locate the wazero module: %w", err)
 	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "internal", "integration_test", "spectest")
+	mod := "github.com/tetratelabs/wazero@" + strings.TrimSpace(string(ver))
+	out, err := exec.Command(gobin, "mod", "download", "-json", mod).Output()
+	if err != nil {
+		return "", fmt.Errorf("wazero's spec tests are not in the module cache (make setup downloads %s): %w", mod, err)
+	}
+	var dl struct{ Dir string }
+	if err := json.Unmarshal(out, &dl); err != nil || dl.Dir == "" {
+		return "", fmt.Errorf("go mod download -json %s: no directory in %q", mod, out)
+	}
+	dir := filepath.Join(dl.Dir, "internal", "integration_test", "spectest")
 	if _, err := os.Stat(dir); err != nil {
 		return "", fmt.Errorf("wazero's spec tests are not in the module cache: %w", err)
 	}
