@@ -88,7 +88,7 @@ func TestImageStartIsBitExact(t *testing.T) {
 					t.Fatalf("FromImage: usual %v, imaged %v", orig.FromImage(), img.FromImage())
 				}
 				if round == 2 && !img.memory.pooled {
-					t.Fatal("round 2 did not start in round 1's memory")
+					t.Fatal("round 2 did not start in a reservation of the image's pool")
 				}
 				if round == 1 {
 					started = append(started, name)
