@@ -274,20 +274,7 @@ func TestImageSnapshotAndUpgrade(t *testing.T) {
 		}
 	}
 	restored := moved(t, img, mp)
-	for f := uint64(11); f <= 30; f++ {
-		a, err := twin.Frame(ctx, events(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a = bytes.Clone(a)
-		b, err := restored.Frame(ctx, events(f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(a, b) {
-			t.Fatalf("frame %d: the restored image-started instance differs from its twin", f)
-		}
-	}
+	sameFrames(t, twin, restored, 11, 30, "the restored image-started instance")
 
 	variant := gamebuildtest.ArenaVariant(t, "arena_double_points")
 	vi, err := imaged.Compile(ctx, variant)
@@ -306,18 +293,26 @@ func TestImageSnapshotAndUpgrade(t *testing.T) {
 		t.Fatal("the new version's instance did not start from its image")
 	}
 	upTwin := upgraded(t, twin, vp, cfg, 30)
-	for f := uint64(31); f <= 50; f++ {
-		a, err := upTwin.Frame(ctx, events(f))
+	sameFrames(t, upTwin, upImg, 31, 50, "after the upgrade, the image-started instance")
+}
+
+// sameFrames runs frames from to to (the events of each) on twin and got
+// side by side: got's state bytes must be twin's every frame.
+func sameFrames(t *testing.T, twin, got *Instance, from, to uint64, what string) {
+	t.Helper()
+	ctx := context.Background()
+	for f := from; f <= to; f++ {
+		a, err := twin.Frame(ctx, events(f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		a = bytes.Clone(a)
-		b, err := upImg.Frame(ctx, events(f))
+		b, err := got.Frame(ctx, events(f))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(a, b) {
-			t.Fatalf("frame %d after the upgrade: the image-started instance differs from its twin", f)
+			t.Fatalf("frame %d: %s differs from its twin", f, what)
 		}
 	}
 }
