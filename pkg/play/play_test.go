@@ -245,13 +245,19 @@ func TestJoinMoveDropAndResume(t *testing.T) {
 	}
 	start := avatar(t, alice, "alice")
 
-	// Forward at yaw 0 runs towards -Z.
-	if err := alice.SendController(world.Controller{MoveZ: 1}); err != nil {
+	// Forward at yaw 0 runs towards -Z, back towards +Z. The avatar runs
+	// towards the side of the arena with more room: the spawn is random,
+	// and one by a wall would leave no metre to run.
+	move, dir := world.Controller{MoveZ: 1}, float32(-1)
+	if start.Position.Z < 0 {
+		move, dir = world.Controller{MoveZ: -1}, 1
+	}
+	if err := alice.SendController(move); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitFor(t, "alice's avatar to run towards -Z", 10*time.Second, func() bool {
+	testenv.WaitFor(t, "alice's avatar to run a metre along Z", 10*time.Second, func() bool {
 		a := avatar(t, alice, "alice")
-		return a.ID == start.ID && a.Position.Z < start.Position.Z-1
+		return a.ID == start.ID && (a.Position.Z-start.Position.Z)*dir > 1
 	})
 	if err := alice.SendController(world.Controller{}); err != nil {
 		t.Fatal(err)
