@@ -810,7 +810,14 @@ func (a *Agent) run(ctx, fetchCtx context.Context, s *rccv1.StartInstance) {
 	if err == nil && s.GetCheckpoint() != nil {
 		// Its executor was lost: it goes on from its checkpoint.
 		var info *rccv1.CheckpointInfo
-		if spec.Resume, info, err = a.fetchCheckpoint(fetchCtx, id); err == nil {
+		spec.Resume, info, err = a.fetchCheckpoint(fetchCtx, id)
+		if err == nil && info.Version != 0 && info.Version != in.Version {
+			// The coordinator placed it on its snapshot's version
+			// (store.ExpireExecutors); a restore into another would
+			// fail, saying less.
+			err = fmt.Errorf("checkpoint: its snapshot is of version %d, the instance was assigned version %d", info.Version, in.Version)
+		}
+		if err == nil {
 			log.Info("resuming from a checkpoint", "frame", info.Frame, "last_frame", info.LastFrame, "snapshot_bytes", info.SnapshotSize)
 		}
 	}

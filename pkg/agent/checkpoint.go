@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"google.golang.org/grpc"
 
@@ -26,14 +27,18 @@ type checkpointSink struct{ a *Agent }
 var _ executor.CheckpointSink = checkpointSink{}
 
 // SaveSnapshot streams the snapshot to ExecutorService.SaveCheckpoint.
-func (s checkpointSink) SaveSnapshot(ctx context.Context, id string, frame uint64, snapshot []byte) error {
+func (s checkpointSink) SaveSnapshot(ctx context.Context, id, version string, frame uint64, snapshot []byte) error {
+	v, err := strconv.ParseUint(version, 10, 32)
+	if err != nil {
+		return fmt.Errorf("save checkpoint of %s: version %q: %w", id, version, err)
+	}
 	sum := sha256.Sum256(snapshot)
 	st, err := s.a.c.Executors.SaveCheckpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("save checkpoint of %s: %w", id, err)
 	}
 	err = st.Send(&rccv1.SaveCheckpointRequest{Part: &rccv1.SaveCheckpointRequest_Header{Header: &rccv1.SaveCheckpointHeader{
-		ExecutorId: s.a.id, InstanceId: id, Frame: frame, Sha256: hex.EncodeToString(sum[:]), Size: int64(len(snapshot))}}})
+		ExecutorId: s.a.id, InstanceId: id, Frame: frame, Version: uint32(v), Sha256: hex.EncodeToString(sum[:]), Size: int64(len(snapshot))}}})
 	for b := snapshot; err == nil && len(b) > 0; {
 		n := min(len(b), checkpointChunk)
 		err = st.Send(&rccv1.SaveCheckpointRequest{Part: &rccv1.SaveCheckpointRequest_Chunk{Chunk: b[:n]}})

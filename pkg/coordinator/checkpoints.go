@@ -52,7 +52,7 @@ func checkpointEvery(what string, msec uint32) (time.Duration, error) {
 
 func checkpointProto(cp store.Checkpoint) *rccv1.CheckpointInfo {
 	return &rccv1.CheckpointInfo{Frame: cp.Frame, SnapshotSha256: cp.SnapshotSHA256, SnapshotSize: cp.SnapshotSize,
-		LastFrame: cp.LastFrame, SavedAt: tsOf(cp.SavedAt)}
+		LastFrame: cp.LastFrame, SavedAt: tsOf(cp.SavedAt), Version: cp.Version}
 }
 
 func (s *executorService) SaveCheckpoint(stream rccv1.ExecutorService_SaveCheckpointServer) error {
@@ -98,7 +98,7 @@ func (s *executorService) SaveCheckpoint(stream rccv1.ExecutorService_SaveCheckp
 		return grpcError(err)
 	}
 	cp, err := s.st.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: h.InstanceId, ExecutorID: h.ExecutorId, Frame: h.Frame,
-		SnapshotSHA256: h.Sha256, SnapshotSize: h.Size, SavedAt: c.now()})
+		Version: h.Version, SnapshotSHA256: h.Sha256, SnapshotSize: h.Size, SavedAt: c.now()})
 	if err != nil {
 		return grpcError(err)
 	}

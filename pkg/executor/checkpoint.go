@@ -39,9 +39,9 @@ const checkpointTimeout = 30 * time.Second
 // to the coordinator's store.
 type CheckpointSink interface {
 	// SaveSnapshot stores the snapshot (the wasmhost snapshot format) of
-	// instance id after frame, replacing its previous one and the frames
-	// up to it.
-	SaveSnapshot(ctx context.Context, id string, frame uint64, snapshot []byte) error
+	// instance id after frame, taken of version of its game, replacing its
+	// previous one and the frames up to it.
+	SaveSnapshot(ctx context.Context, id, version string, frame uint64, snapshot []byte) error
 	// AppendInputs stores frames first to last of instance id, run after
 	// its snapshot, as input log lines (one replay.Frame a line).
 	AppendInputs(ctx context.Context, id string, first, last uint64, frames []byte) error
@@ -158,6 +158,7 @@ type checkpointer struct {
 // checkpointItem is one shipment: a snapshot (snap set) or frames.
 type checkpointItem struct {
 	snap        *wasmhost.Snapshot
+	version     string // the game's version the snapshot is of
 	frame       uint64 // the snapshot's
 	first, last uint64 // the frames'
 	lines       []byte
@@ -253,7 +254,7 @@ func (ck *checkpointer) snapshotDue(n uint64, now time.Time) {
 	ck.mu.Lock()
 	// The snapshot supersedes whatever was not shipped before it.
 	ck.lines, ck.first, ck.last = nil, 0, 0
-	ck.queue = append(ck.queue[:0], checkpointItem{snap: snap, frame: n})
+	ck.queue = append(ck.queue[:0], checkpointItem{snap: snap, version: in.spec.Version, frame: n})
 	ck.mu.Unlock()
 	select {
 	case ck.wake <- struct{}{}:
@@ -309,7 +310,7 @@ func (ck *checkpointer) ship(ctx context.Context) error {
 			var body bytes.Buffer
 			if _, err = it.snap.WriteTo(&body); err == nil {
 				m.checkpointBytes.Observe(float64(body.Len()))
-				err = ck.sink.SaveSnapshot(cctx, id, it.frame, body.Bytes())
+				err = ck.sink.SaveSnapshot(cctx, id, it.version, it.frame, body.Bytes())
 			}
 			if err == nil {
 				took := time.Since(start)

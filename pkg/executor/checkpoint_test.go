@@ -30,12 +30,13 @@ type memoryCheckpoints struct {
 	frames    []byte
 	last      uint64
 	snapshots int
+	versions  map[uint64]string // the version of each snapshot, by frame
 	lost      bool
 }
 
 var errExecutorGone = errors.New("the executor is gone")
 
-func (m *memoryCheckpoints) SaveSnapshot(_ context.Context, _ string, frame uint64, snapshot []byte) error {
+func (m *memoryCheckpoints) SaveSnapshot(_ context.Context, _, version string, frame uint64, snapshot []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.lost {
@@ -54,6 +55,10 @@ func (m *memoryCheckpoints) SaveSnapshot(_ context.Context, _ string, frame uint
 	m.frame, m.snapshot, m.frames = frame, bytes.Clone(snapshot), kept
 	m.last = max(m.last, frame)
 	m.snapshots++
+	if m.versions == nil {
+		m.versions = map[uint64]string{}
+	}
+	m.versions[frame] = version
 	return nil
 }
 
@@ -260,6 +265,47 @@ func TestCheckpointResumesElsewhere(t *testing.T) {
 
 // TestCheckpointResumeRefusesAnotherInstance: a snapshot of another
 // instance does not start this one.
+// TestCheckpointVersionFollowsUpgrade: the snapshots of a checkpointed
+// instance say which version they are of, before and after a hot upgrade,
+// so that a lost executor's instance resumes on the version its snapshot
+// holds (the store's "CheckpointAcrossUpgrade").
+func TestCheckpointVersionFollowsUpgrade(t *testing.T) {
+	sink := &memoryCheckpoints{}
+	h := newHarness(t, func(c *Config, _ *httptestServer) { c.Checkpoints = sink })
+	h.run()
+	module := testModule(t, "upgradable")
+	h.start(InstanceSpec{ID: "u", Game: "counter", Version: "1", Module: module, CheckpointEvery: 50 * time.Millisecond})
+	snapshots := func() int {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return sink.snapshots
+	}
+	testenv.WaitFor(t, "a snapshot of version 1", 10*time.Second, func() bool { return snapshots() >= 2 })
+	res, err := h.ex.Upgrade(context.Background(), "u", UpgradeSpec{Version: "2", Module: module})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshots()
+	testenv.WaitFor(t, "snapshots after the upgrade", 10*time.Second, func() bool { return snapshots() >= before+2 })
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	var old, upgraded int
+	for frame, v := range sink.versions {
+		want := "1"
+		if frame > res.Frame {
+			want, upgraded = "2", upgraded+1
+		} else {
+			old++
+		}
+		if v != want {
+			t.Errorf("the snapshot after frame %d is said to be of version %q; the upgrade's last frame of version 1 was %d", frame, v, res.Frame)
+		}
+	}
+	if old == 0 || upgraded == 0 {
+		t.Errorf("%d snapshots of version 1, %d of version 2; want both", old, upgraded)
+	}
+}
+
 func TestCheckpointResumeRefusesAnotherInstance(t *testing.T) {
 	sink := &memoryCheckpoints{}
 	a := newHarness(t, func(c *Config, _ *httptestServer) { c.Checkpoints = sink })

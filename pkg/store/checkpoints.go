@@ -14,7 +14,12 @@ type Checkpoint struct {
 	InstanceID string
 	ExecutorID string // the executor that shipped it
 	// Frame is the last frame the snapshot had run.
-	Frame          uint64
+	Frame uint64
+	// Version is the version of the game the snapshot is of: the
+	// instance's, unless the checkpoint was taken on one side of a hot
+	// upgrade and the instance's row on the other. SaveCheckpoint takes 0
+	// as the instance's version.
+	Version        uint32
 	SnapshotSHA256 string
 	SnapshotSize   int64
 	// LastFrame is the last frame of the inputs stored after it (Frame
@@ -30,17 +35,17 @@ type CheckpointInputs struct {
 	Frames                []byte
 }
 
-// checkAssigned fails with ErrConflict unless instance id is starting or
-// running on executor.
-func checkAssigned(ctx context.Context, c conn, id, executor string) error {
+// assigned returns instance id, failing with ErrConflict unless it is
+// starting or running on executor.
+func assigned(ctx context.Context, c conn, id, executor string) (Instance, error) {
 	in, err := getInstance(ctx, c, id)
 	if err != nil {
-		return err
+		return Instance{}, err
 	}
 	if in.ExecutorID != executor || (in.State != StateRunning && in.State != StateStarting) {
-		return fmt.Errorf("instance %s is %s on executor %q, not running on %s: %w", id, in.State, in.ExecutorID, executor, ErrConflict)
+		return Instance{}, fmt.Errorf("instance %s is %s on executor %q, not running on %s: %w", id, in.State, in.ExecutorID, executor, ErrConflict)
 	}
-	return nil
+	return in, nil
 }
 
 // dropUnusedBlob deletes blob sha unless a version or a checkpoint uses it.
@@ -54,19 +59,23 @@ func dropUnusedBlob(ctx context.Context, c conn, sha string) error {
 func (s *db) SaveCheckpoint(ctx context.Context, cp Checkpoint) (Checkpoint, error) {
 	var out Checkpoint
 	err := s.tx(ctx, func(c conn) error {
-		if err := checkAssigned(ctx, c, cp.InstanceID, cp.ExecutorID); err != nil {
+		in, err := assigned(ctx, c, cp.InstanceID, cp.ExecutorID)
+		if err != nil {
 			return err
 		}
+		if cp.Version == 0 {
+			cp.Version = in.Version
+		}
 		var old string
-		err := c.queryRow(ctx, `SELECT snapshot_sha256 FROM checkpoints WHERE instance_id = ?`, cp.InstanceID).Scan(&old)
+		err = c.queryRow(ctx, `SELECT snapshot_sha256 FROM checkpoints WHERE instance_id = ?`, cp.InstanceID).Scan(&old)
 		if err != nil && !isNoRows(err) {
 			return err
 		}
-		if _, err := c.exec(ctx, `INSERT INTO checkpoints (instance_id, executor_id, frame, snapshot_sha256, snapshot_size, saved_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET executor_id = excluded.executor_id,
-			frame = excluded.frame, snapshot_sha256 = excluded.snapshot_sha256, snapshot_size = excluded.snapshot_size,
-			saved_at = excluded.saved_at`,
-			cp.InstanceID, cp.ExecutorID, int64(cp.Frame), cp.SnapshotSHA256, cp.SnapshotSize, ms(cp.SavedAt)); err != nil {
+		if _, err := c.exec(ctx, `INSERT INTO checkpoints (instance_id, executor_id, frame, version, snapshot_sha256, snapshot_size, saved_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET executor_id = excluded.executor_id,
+			frame = excluded.frame, version = excluded.version, snapshot_sha256 = excluded.snapshot_sha256,
+			snapshot_size = excluded.snapshot_size, saved_at = excluded.saved_at`,
+			cp.InstanceID, cp.ExecutorID, int64(cp.Frame), int64(cp.Version), cp.SnapshotSHA256, cp.SnapshotSize, ms(cp.SavedAt)); err != nil {
 			return err
 		}
 		if _, err := c.exec(ctx, `DELETE FROM checkpoint_inputs WHERE instance_id = ? AND last_frame <= ?`, cp.InstanceID, int64(cp.Frame)); err != nil {
@@ -91,7 +100,7 @@ func (s *db) AppendCheckpointInputs(ctx context.Context, instanceID, executorID 
 		return fmt.Errorf("append checkpoint inputs: frames %d to %d", in.FirstFrame, in.LastFrame)
 	}
 	err := s.tx(ctx, func(c conn) error {
-		if err := checkAssigned(ctx, c, instanceID, executorID); err != nil {
+		if _, err := assigned(ctx, c, instanceID, executorID); err != nil {
 			return err
 		}
 		_, err := c.exec(ctx, `INSERT INTO checkpoint_inputs (instance_id, first_frame, last_frame, frames) VALUES (?, ?, ?, ?)
@@ -107,14 +116,14 @@ func (s *db) AppendCheckpointInputs(ctx context.Context, instanceID, executorID 
 
 func getCheckpoint(ctx context.Context, c conn, id string) (Checkpoint, error) {
 	cp := Checkpoint{InstanceID: id}
-	var frame, saved, last int64
-	err := c.queryRow(ctx, `SELECT executor_id, frame, snapshot_sha256, snapshot_size, saved_at,
+	var frame, version, saved, last int64
+	err := c.queryRow(ctx, `SELECT executor_id, frame, version, snapshot_sha256, snapshot_size, saved_at,
 		COALESCE((SELECT MAX(last_frame) FROM checkpoint_inputs i WHERE i.instance_id = c.instance_id AND i.first_frame > c.frame), 0)
-		FROM checkpoints c WHERE instance_id = ?`, id).Scan(&cp.ExecutorID, &frame, &cp.SnapshotSHA256, &cp.SnapshotSize, &saved, &last)
+		FROM checkpoints c WHERE instance_id = ?`, id).Scan(&cp.ExecutorID, &frame, &version, &cp.SnapshotSHA256, &cp.SnapshotSize, &saved, &last)
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("checkpoint of instance %s: %w", id, notFound(err))
 	}
-	cp.Frame, cp.SavedAt, cp.LastFrame = uint64(frame), fromMs(saved), uint64(max(last, frame))
+	cp.Frame, cp.Version, cp.SavedAt, cp.LastFrame = uint64(frame), uint32(version), fromMs(saved), uint64(max(last, frame))
 	return cp, nil
 }
 

@@ -260,10 +260,21 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 				if before.State == StateStopping {
 					state = StateStopped
 				}
+				// Resumed from its checkpoint by the executor the next
+				// AssignPending places it on, on the version the snapshot
+				// is of, unless that version is gone.
+				lostWhy := reason
+				var v Version
+				var why string
 				if state == StateLost && before.CheckpointFrame > 0 && before.LeaseExpiresAt.After(p.Now) {
-					// Resumed from its checkpoint by the executor the
-					// next AssignPending places it on.
-					why := fmt.Sprintf("executor %s lost; resuming from the checkpoint at frame %d", x.Name, before.CheckpointFrame)
+					if v, why, err = checkpointVersion(ctx, c, before, x.Name); err != nil {
+						return err
+					}
+					if v.Version == 0 {
+						lostWhy = why
+					}
+				}
+				if v.Version != 0 {
 					// Placed at once when an executor can take it, so
 					// that a player's Join finds it there.
 					to, err := pickExecutor(ctx, c, p)
@@ -274,8 +285,9 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 					if to != "" {
 						next = StateStarting
 					}
-					if _, err := c.exec(ctx, `UPDATE instances SET state = ?, executor_id = ?, reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
-						string(next), to, why, ms(p.Now), iid); err != nil {
+					if _, err := c.exec(ctx, `UPDATE instances SET state = ?, executor_id = ?, version = ?, module_sha256 = ?, reason = ?,
+						players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
+						string(next), to, int64(v.Version), v.ModuleSHA256, why, ms(p.Now), iid); err != nil {
 						return err
 					}
 					if _, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id = ?`, iid); err != nil {
@@ -289,7 +301,7 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 					continue
 				}
 				if _, err := c.exec(ctx, `UPDATE instances SET state = ?, reason = ?, players = 0, reserved = 0, updated_at = ? WHERE id = ?`,
-					string(state), reason, ms(p.Now), iid); err != nil {
+					string(state), lostWhy, ms(p.Now), iid); err != nil {
 					return err
 				}
 				if _, err := c.exec(ctx, `DELETE FROM seats WHERE instance_id = ?`, iid); err != nil {
@@ -325,4 +337,31 @@ func (s *db) ExpireExecutors(ctx context.Context, p Placement) (ExpiredExecutors
 		return ExpiredExecutors{}, fmt.Errorf("expire executors: %w", err)
 	}
 	return out, nil
+}
+
+// checkpointVersion returns the version lost instance in resumes on, the
+// one its checkpoint's snapshot is of, and the reason saying so; the zero
+// Version when that version has been removed since, with the reason the
+// instance is lost instead.
+func checkpointVersion(ctx context.Context, c conn, in Instance, executor string) (Version, string, error) {
+	cp, err := getCheckpoint(ctx, c, in.ID)
+	if err != nil {
+		return Version{}, "", err
+	}
+	why := fmt.Sprintf("executor %s lost; resuming from the checkpoint at frame %d", executor, cp.Frame)
+	want := cp.Version
+	if want == 0 { // stored before checkpoints had versions
+		want = in.Version
+	}
+	if want != in.Version {
+		// The executor died between a hot upgrade and the first snapshot
+		// on the other side of it: the upgrade is undone with the frames
+		// after the snapshot.
+		why += fmt.Sprintf(" of version %d (the upgrade to version %d came after it)", want, in.Version)
+	}
+	v, err := getVersionShared(ctx, c, in.Game, want)
+	if errors.Is(err, ErrNotFound) {
+		return Version{}, fmt.Sprintf("executor %s lost; its checkpoint at frame %d is of version %d, since removed", executor, cp.Frame, want), nil
+	}
+	return v, why, err
 }

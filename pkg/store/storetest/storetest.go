@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
@@ -58,6 +59,7 @@ func Run(t *testing.T, open Opener) {
 		{"MoveInstance", testMoveInstance},
 		{"UpgradeInstance", testUpgradeInstance},
 		{"Checkpoints", testCheckpoints},
+		{"CheckpointAcrossUpgrade", testCheckpointAcrossUpgrade},
 		{"JoinAgainKeepsOneSeat", testJoinAgain},
 	}
 	for _, tc := range tests {
@@ -1306,7 +1308,7 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	sha1, n1 := put("snapshot one")
 	cp := must[store.Checkpoint](t)(s.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: in.ID, ExecutorID: a.ID, Frame: 60,
 		SnapshotSHA256: sha1, SnapshotSize: n1, SavedAt: t0}))
-	if cp.Frame != 60 || cp.LastFrame != 60 || cp.SnapshotSHA256 != sha1 {
+	if cp.Frame != 60 || cp.LastFrame != 60 || cp.SnapshotSHA256 != sha1 || cp.Version != v.Version {
 		t.Fatalf("saved %+v", cp)
 	}
 	if _, err := s.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: in.ID, ExecutorID: "x-other", Frame: 61, SnapshotSHA256: sha1, SnapshotSize: n1}); !errors.Is(err, store.ErrConflict) {
@@ -1382,6 +1384,64 @@ func testCheckpoints(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetBlob(ctx, v.ModuleSHA256); err != nil {
 		t.Fatalf("the module's blob after the purge: %v", err)
+	}
+}
+
+// testCheckpointAcrossUpgrade: an instance lost with a checkpoint of
+// another version than its row's (its executor died between a hot upgrade
+// and the first snapshot on the other side of it) resumes on the version
+// the snapshot is of, and is lost with the reason when that version has
+// been removed.
+func testCheckpointAcrossUpgrade(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	v1 := deploy(t, s, "arena", "m1")
+	v2 := deploy(t, s, "arena", "m2")
+	deploy(t, s, "tag", "t1")
+	deploy(t, s, "tag", "t2")
+	a := register(t, s, "ex-a", 0, t0)
+	start := func(game string) store.Instance {
+		sp := spec(game)
+		sp.Version, sp.CheckpointEvery = 1, time.Second
+		in := must[store.Instance](t)(s.Spawn(ctx, sp, place(t0)))
+		return must[store.Instance](t)(s.ReportInstance(ctx, a.ID, store.InstanceReport{InstanceID: in.ID, State: store.StateRunning}, t0))
+	}
+	checkpoint := func(in store.Instance, version uint32) {
+		sha, _ := must2(t)(s.PutBlob(ctx, []byte("snapshot of "+in.ID), t0))
+		must[store.Checkpoint](t)(s.SaveCheckpoint(ctx, store.Checkpoint{InstanceID: in.ID, ExecutorID: a.ID, Frame: 60,
+			Version: version, SnapshotSHA256: sha, SnapshotSize: 1, SavedAt: t0}))
+	}
+	// Upgraded after its checkpoint of version 1.
+	behind := start("arena")
+	checkpoint(behind, 0)
+	must[store.Instance](t)(s.UpgradeInstance(ctx, behind.ID, a.ID, 2, t0))
+	// Its checkpoint of version 2 stored before the upgrade's record.
+	ahead := start("arena")
+	checkpoint(ahead, 2)
+	// Upgraded after its checkpoint of version 1, which is removed.
+	gone := start("tag")
+	checkpoint(gone, 0)
+	must[store.Instance](t)(s.UpgradeInstance(ctx, gone.ID, a.ID, 2, t0))
+	must[[]store.Version](t)(s.DeleteGame(ctx, "tag", 1))
+
+	b := register(t, s, "ex-b", 0, t0.Add(20*time.Second))
+	exp := must[store.ExpiredExecutors](t)(s.ExpireExecutors(ctx, place(t0.Add(20*time.Second))))
+	resumed := map[string]store.Instance{}
+	for _, in := range exp.Resumed {
+		resumed[in.ID] = in
+	}
+	if got := resumed[behind.ID]; got.Version != 1 || got.ModuleSHA256 != v1.ModuleSHA256 || got.ExecutorID != b.ID ||
+		!strings.Contains(string(got.Reason), "of version 1 (the upgrade to version 2 came after it)") {
+		t.Errorf("resumed behind its upgrade: %+v; want version 1 on %s, the reason saying so", got, b.ID)
+	}
+	if got := resumed[ahead.ID]; got.Version != 2 || got.ModuleSHA256 != v2.ModuleSHA256 || got.ExecutorID != b.ID {
+		t.Errorf("resumed ahead of its upgrade's record: %+v; want version 2 on %s", got, b.ID)
+	}
+	if len(exp.Lost) != 1 || exp.Lost[0].ID != gone.ID || exp.Lost[0].State != store.StateLost ||
+		!strings.Contains(string(exp.Lost[0].Reason), "its checkpoint at frame 60 is of version 1, since removed") {
+		t.Errorf("lost %+v; want %s, its checkpoint's version removed", exp.Lost, gone.ID)
+	}
+	if len(exp.Resumed) != 2 {
+		t.Errorf("resumed %d instances, want 2", len(exp.Resumed))
 	}
 }
 

@@ -4954,8 +4954,10 @@ type CheckpointInfo struct {
 	SnapshotSha256 string `protobuf:"bytes,2,opt,name=snapshot_sha256,json=snapshotSha256,proto3" json:"snapshot_sha256,omitempty"`
 	SnapshotSize   int64  `protobuf:"varint,3,opt,name=snapshot_size,json=snapshotSize,proto3" json:"snapshot_size,omitempty"`
 	// The last frame of the inputs logged after it (frame when none).
-	LastFrame     uint64                 `protobuf:"varint,4,opt,name=last_frame,json=lastFrame,proto3" json:"last_frame,omitempty"`
-	SavedAt       *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=saved_at,json=savedAt,proto3" json:"saved_at,omitempty"`
+	LastFrame uint64                 `protobuf:"varint,4,opt,name=last_frame,json=lastFrame,proto3" json:"last_frame,omitempty"`
+	SavedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=saved_at,json=savedAt,proto3" json:"saved_at,omitempty"`
+	// The version of the game the snapshot is of.
+	Version       uint32 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5023,6 +5025,13 @@ func (x *CheckpointInfo) GetSavedAt() *timestamppb.Timestamp {
 		return x.SavedAt
 	}
 	return nil
+}
+
+func (x *CheckpointInfo) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 type SaveCheckpointRequest struct {
@@ -5114,8 +5123,12 @@ type SaveCheckpointHeader struct {
 	// The last frame the snapshot had run.
 	Frame uint64 `protobuf:"varint,3,opt,name=frame,proto3" json:"frame,omitempty"`
 	// The snapshot's sha256 (hex) and size in bytes.
-	Sha256        string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
-	Size          int64  `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	Sha256 string `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Size   int64  `protobuf:"varint,5,opt,name=size,proto3" json:"size,omitempty"`
+	// The version of the game the snapshot is of: the instance's until a
+	// hot upgrade; 0 from an executor that does not say, taken as the
+	// instance's version when it is stored.
+	Version       uint32 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5181,6 +5194,13 @@ func (x *SaveCheckpointHeader) GetSha256() string {
 func (x *SaveCheckpointHeader) GetSize() int64 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *SaveCheckpointHeader) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
 	}
 	return 0
 }
@@ -5860,18 +5880,19 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x06run_id\x18\x02 \x01(\tR\x05runId\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12,\n" +
 	"\x06report\x18\x04 \x01(\v2\x14.rcc.v1.ShadowReportR\x06report\"\x16\n" +
-	"\x14ReportShadowResponse\"\xca\x01\n" +
+	"\x14ReportShadowResponse\"\xe4\x01\n" +
 	"\x0eCheckpointInfo\x12\x14\n" +
 	"\x05frame\x18\x01 \x01(\x04R\x05frame\x12'\n" +
 	"\x0fsnapshot_sha256\x18\x02 \x01(\tR\x0esnapshotSha256\x12#\n" +
 	"\rsnapshot_size\x18\x03 \x01(\x03R\fsnapshotSize\x12\x1d\n" +
 	"\n" +
 	"last_frame\x18\x04 \x01(\x04R\tlastFrame\x125\n" +
-	"\bsaved_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\asavedAt\"o\n" +
+	"\bsaved_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\asavedAt\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\rR\aversion\"o\n" +
 	"\x15SaveCheckpointRequest\x126\n" +
 	"\x06header\x18\x01 \x01(\v2\x1c.rcc.v1.SaveCheckpointHeaderH\x00R\x06header\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
-	"\x04part\"\x9a\x01\n" +
+	"\x04part\"\xb4\x01\n" +
 	"\x14SaveCheckpointHeader\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x1f\n" +
@@ -5879,7 +5900,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"instanceId\x12\x14\n" +
 	"\x05frame\x18\x03 \x01(\x04R\x05frame\x12\x16\n" +
 	"\x06sha256\x18\x04 \x01(\tR\x06sha256\x12\x12\n" +
-	"\x04size\x18\x05 \x01(\x03R\x04size\"P\n" +
+	"\x04size\x18\x05 \x01(\x03R\x04size\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\rR\aversion\"P\n" +
 	"\x16SaveCheckpointResponse\x126\n" +
 	"\n" +
 	"checkpoint\x18\x01 \x01(\v2\x16.rcc.v1.CheckpointInfoR\n" +
