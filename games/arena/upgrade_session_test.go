@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"testing"
 
 	"github.com/rcc-games/rcc/pkg/gamebuild/gamebuildtest"
@@ -31,35 +30,7 @@ func sessionInstance(t *testing.T, e *wasmhost.Engine, module []byte, version, p
 // chasing is the input of player who runs to the nearest orb of s, and
 // jumps for one out of reach.
 func chasing(s *world.Snapshot, player string) wasmhost.Event {
-	in := wasmhost.Event{Kind: wasmhost.EventInput, Player: player, Data: msg(0, 0, 0)}
-	p := s.Player(player)
-	if p == nil {
-		return in
-	}
-	me := s.Entity(p.Entity)
-	var best *world.Entity
-	bd := float32(math.MaxFloat32)
-	for i := range s.Entities {
-		e := &s.Entities[i]
-		if e.Shape != world.ShapeSphere {
-			continue
-		}
-		dx, dz := e.Position.X-me.Position.X, e.Position.Z-me.Position.Z
-		if d := dx*dx + dz*dz; d < bd {
-			best, bd = e, d
-		}
-	}
-	if me == nil || best == nil {
-		return in
-	}
-	dx, dz := best.Position.X-me.Position.X, best.Position.Z-me.Position.Z
-	l := float32(math.Sqrt(float64(bd)))
-	var jump byte
-	if best.Position.Y > 2 && l < 1.5 {
-		jump = 1
-	}
-	in.Data = msg(int8(dx/l*127), int8(dz/l*127), jump)
-	return in
+	return wasmhost.Event{Kind: wasmhost.EventInput, Player: player, Data: ctl(gamebuildtest.ChaseOrb(s, player))}
 }
 
 // TestUpgradeAfterLongSession: an arena upgraded to the double-points

@@ -149,7 +149,7 @@ func arenaChaser(t *testing.T, h *harness, player string) *arenaSeen {
 			snap := latest
 			mu.Unlock()
 			if snap != nil {
-				_ = s.SendController(chaseOrb(snap, player))
+				_ = s.SendController(gamebuildtest.ChaseOrb(snap, player))
 			}
 		}
 	}()
@@ -159,45 +159,6 @@ func arenaChaser(t *testing.T, h *harness, player string) *arenaSeen {
 		return seen.last > 0
 	})
 	return seen
-}
-
-// chaseOrb is the controller input that runs player's avatar to the orb
-// nearest to it in snap, jumping for one overhead; nothing when she or the
-// orbs are not in snap.
-func chaseOrb(snap *world.Snapshot, player string) world.Controller {
-	p := snap.Player(player)
-	if p == nil {
-		return world.Controller{}
-	}
-	me := snap.Entity(p.Entity)
-	if me == nil {
-		return world.Controller{}
-	}
-	var best *world.Entity
-	bd := float32(math.MaxFloat32)
-	for i := range snap.Entities {
-		e := &snap.Entities[i]
-		if e.Shape != world.ShapeSphere {
-			continue
-		}
-		dx, dz := e.Position.X-me.Position.X, e.Position.Z-me.Position.Z
-		if d := dx*dx + dz*dz; d < bd {
-			best, bd = e, d
-		}
-	}
-	if best == nil {
-		return world.Controller{}
-	}
-	l := float32(math.Sqrt(float64(bd)))
-	if l < 1e-3 {
-		return world.Controller{Buttons: world.ButtonJump}
-	}
-	// At yaw 0, MoveX is world +X and MoveZ world -Z.
-	c := world.Controller{MoveX: (best.Position.X - me.Position.X) / l, MoveZ: -(best.Position.Z - me.Position.Z) / l}
-	if best.Position.Y > 2 && l < 1.5 {
-		c.Buttons = world.ButtonJump
-	}
-	return c
 }
 
 // TestShadowDoublePoints shadows a running arena with the variant whose
