@@ -95,9 +95,11 @@ type InstanceStatus struct {
 type instance struct {
 	ex   *Executor
 	spec InstanceSpec // Module is dropped once started
-	log  *slog.Logger
-	step time.Duration
-	due  time.Time // owned by the scheduler
+	log  *slog.Logger // its records carry logVersion
+	// logVersion is spec.Version, for the log lines (logversion.go).
+	logVersion atomic.Pointer[string]
+	step       time.Duration
+	due        time.Time // owned by the scheduler
 
 	// guestMu guards the guest's side: it is held while the guest runs
 	// (a tick) and while it is closed, and guards wasm, events, data,
@@ -156,7 +158,6 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 	in := &instance{
 		ex:        ex,
 		spec:      spec,
-		log:       ex.log.With("instance", spec.ID, "game", spec.Game, "version", spec.Version),
 		step:      time.Second / time.Duration(spec.TickHz),
 		state:     StateStarting,
 		startedAt: time.Now(),
@@ -164,6 +165,9 @@ func newInstance(ex *Executor, spec InstanceSpec) *instance {
 		logs:      newLogRing(ex.cfg.LogEntries),
 		done:      make(chan struct{}),
 	}
+	version := spec.Version // a copy: the spec's changes under hostMu
+	in.logVersion.Store(&version)
+	in.log = slog.New(versionHandler{ex.log.With("instance", spec.ID, "game", spec.Game).Handler(), &in.logVersion})
 	in.mig.module = spec.Module // for a migration's target; the spec drops it
 	in.spec.Module = nil
 	in.ckpt = newCheckpointer(in)

@@ -115,7 +115,8 @@ func (ex *Executor) Upgrade(ctx context.Context, id string, up UpgradeSpec) (Upg
 	in.live.Store(nw)
 	in.mig.module = up.Module
 	in.hostMu.Lock()
-	in.spec.Version, in.spec.InitFuel, in.spec.FrameFuel, in.spec.MemoryLimitPages = spec.Version, spec.InitFuel, spec.FrameFuel, spec.MemoryLimitPages
+	in.setVersion(spec.Version)
+	in.spec.InitFuel, in.spec.FrameFuel, in.spec.MemoryLimitPages = spec.InitFuel, spec.FrameFuel, spec.MemoryLimitPages
 	in.hostMu.Unlock()
 	res.Paused = time.Since(start)
 	in.guestMu.Unlock()
@@ -242,7 +243,7 @@ func (in *instance) probationFrame(ctx context.Context, stateBytes []byte, err e
 	in.live.Store(p.old)
 	in.mig.module = p.oldModule
 	in.hostMu.Lock()
-	in.spec.Version = p.oldVersion
+	in.setVersion(p.oldVersion)
 	in.hostMu.Unlock()
 	in.log.Warn("upgrade rolled back: the new version failed", "frames", len(p.frames), "err", failed)
 	for _, f := range p.frames {

@@ -3,7 +3,9 @@ package executor
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -217,4 +219,41 @@ func TestUpgradeArenaScoring(t *testing.T) {
 func dist(a, b world.Vec3) float64 {
 	dx, dy, dz := a.X-b.X, a.Y-b.Y, a.Z-b.Z
 	return math.Sqrt(float64(dx*dx + dy*dy + dz*dz))
+}
+
+// TestUpgradeLogsTheNewVersion: after a hot upgrade, the log lines of the
+// instance, and of a session that was there before it, name the version
+// it runs.
+func TestUpgradeLogsTheNewVersion(t *testing.T) {
+	logs := &lockedBuffer{}
+	h := newHarness(t, func(c *Config, _ *httptestServer) { c.Logger = slog.New(slog.NewJSONHandler(logs, nil)) })
+	h.run()
+	module := testModule(t, "upgradable")
+	h.start(InstanceSpec{ID: "u", Game: "counter", Version: "1", Module: module})
+	h.join("a", "u")
+	if _, err := h.ex.Upgrade(context.Background(), "u", UpgradeSpec{Version: "2", Module: module}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ex.Stop(context.Background(), "u", "test over"); err != nil {
+		t.Fatal(err)
+	}
+	version := func(msg string) (string, bool) {
+		for _, line := range logs.lines() {
+			var rec struct{ Msg, Instance, Version string }
+			if json.Unmarshal(line, &rec) == nil && rec.Msg == msg && rec.Instance == "u" {
+				return rec.Version, true
+			}
+		}
+		return "", false
+	}
+	testenv.WaitFor(t, "the instance stopped, its player's connection closed", 10*time.Second, func() bool {
+		_, stopped := version("instance stopped")
+		_, closed := version("closing player connection")
+		return stopped && closed
+	})
+	for msg, want := range map[string]string{"instance running": "1", "instance stopped": "2", "closing player connection": "2"} {
+		if got, _ := version(msg); got != want {
+			t.Errorf("%q is logged with version %q, want %q", msg, got, want)
+		}
+	}
 }
