@@ -354,10 +354,11 @@ func checkpointVersion(ctx context.Context, c conn, in Instance, executor string
 		want = in.Version
 	}
 	if want != in.Version {
-		// The executor died between a hot upgrade and the first snapshot
-		// on the other side of it: the upgrade is undone with the frames
-		// after the snapshot.
-		why += fmt.Sprintf(" of version %d (the upgrade to version %d came after it)", want, in.Version)
+		// The executor died during a hot upgrade: between it and the
+		// first snapshot after it (the upgrade is undone with the frames
+		// after the snapshot), or between that snapshot and the upgrade's
+		// record.
+		why += fmt.Sprintf(" of version %d, the one its snapshot holds (the instance was on version %d: lost during a hot upgrade)", want, in.Version)
 	}
 	v, err := getVersionShared(ctx, c, in.Game, want)
 	if errors.Is(err, ErrNotFound) {

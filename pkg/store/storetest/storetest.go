@@ -1430,10 +1430,11 @@ func testCheckpointAcrossUpgrade(t *testing.T, s store.Store) {
 		resumed[in.ID] = in
 	}
 	if got := resumed[behind.ID]; got.Version != 1 || got.ModuleSHA256 != v1.ModuleSHA256 || got.ExecutorID != b.ID ||
-		!strings.Contains(string(got.Reason), "of version 1 (the upgrade to version 2 came after it)") {
+		!strings.Contains(string(got.Reason), "of version 1, the one its snapshot holds (the instance was on version 2: lost during a hot upgrade)") {
 		t.Errorf("resumed behind its upgrade: %+v; want version 1 on %s, the reason saying so", got, b.ID)
 	}
-	if got := resumed[ahead.ID]; got.Version != 2 || got.ModuleSHA256 != v2.ModuleSHA256 || got.ExecutorID != b.ID {
+	if got := resumed[ahead.ID]; got.Version != 2 || got.ModuleSHA256 != v2.ModuleSHA256 || got.ExecutorID != b.ID ||
+		!strings.Contains(string(got.Reason), "of version 2, the one its snapshot holds (the instance was on version 1") {
 		t.Errorf("resumed ahead of its upgrade's record: %+v; want version 2 on %s", got, b.ID)
 	}
 	if len(exp.Lost) != 1 || exp.Lost[0].ID != gone.ID || exp.Lost[0].State != store.StateLost ||
