@@ -19,6 +19,7 @@ func newInstanceShadowCmd() *cobra.Command {
 	var f serverFlags
 	var version, frames uint32
 	var dur time.Duration
+	var detach bool
 	cmd := &cobra.Command{
 		Use:               "shadow ID",
 		ValidArgsFunction: onlyFirst(completeInstanceIDs(&f, false)),
@@ -32,13 +33,15 @@ func newInstanceShadowCmd() *cobra.Command {
 			"(or none), where they differ, and the fuel and frame time of both sides. It exits 1 when a\n" +
 			"frame differed or the candidate failed (load_state refused, a trap, fuel exhausted, left\n" +
 			"behind), printing the report all the same; the instance and its players are not affected.\n" +
-			"Unless --timeout is given, the command waits for the run's length and a minute more.",
+			"Unless --timeout is given, the command waits for the run's length and a minute more.\n" +
+			"With --detach it returns once the run is ordered; the outcome is then an event \"shadow\"\n" +
+			"in the instance's log (rccctl instance logs ID).",
 		Args: cmdline.Args("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dur < 0 || dur > 10*time.Minute {
 				return usageError{Err: fmt.Errorf("--for %v: want at most 10m", dur)}
 			}
-			if !cmd.Flags().Changed("timeout") {
+			if !cmd.Flags().Changed("timeout") && !detach {
 				// The run's own length (its frames at 60 a second), and a
 				// minute for the candidate's fetch, compile and start.
 				run := dur
@@ -49,8 +52,17 @@ func newInstanceShadowCmd() *cobra.Command {
 			}
 			return f.withClient(cmd, func(ctx context.Context, c *client.Client) error {
 				rep, err := c.Instances.Shadow(ctx, &rccv1.ShadowInstanceRequest{Id: args[0], Version: version,
-					Frames: frames, DurationMs: uint64(dur.Milliseconds())})
+					Frames: frames, DurationMs: uint64(dur.Milliseconds()), Detach: detach})
 				if err != nil {
+					return err
+				}
+				if rep.Detached {
+					if f.output == "json" {
+						return writeJSON(cmd.OutOrStdout(), shadowOrderOut{InstanceID: rep.InstanceId, LiveVersion: rep.LiveVersion,
+							Version: rep.Version, Detached: true})
+					}
+					_, err := fmt.Fprintf(cmd.OutOrStdout(), "shadow run of version %d beside instance %s (version %d) ordered; its outcome goes to the instance's log: rccctl instance logs %s\n",
+						rep.Version, rep.InstanceId, rep.LiveVersion, rep.InstanceId)
 					return err
 				}
 				if f.output == "json" {
@@ -71,8 +83,18 @@ func newInstanceShadowCmd() *cobra.Command {
 	cmd.Flags().Uint32Var(&version, "version", 0, "the candidate version (default: the game's latest)")
 	cmd.Flags().Uint32Var(&frames, "frames", 0, "how many frames to compare (default 600 when --for is not given)")
 	cmd.Flags().DurationVar(&dur, "for", 0, "how long to run, at most 10m (the run ends at --frames or --for, the first reached)")
+	cmd.Flags().BoolVar(&detach, "detach", false, "return once the run is ordered; its outcome goes to the instance's log")
 	addServerFlags(cmd, &f, true)
 	return cmd
+}
+
+// shadowOrderOut is the answer to a detached shadow run (docs/cli.md,
+// "Shadow report").
+type shadowOrderOut struct {
+	InstanceID  string `json:"instance_id"`
+	LiveVersion uint32 `json:"live_version"`
+	Version     uint32 `json:"version"`
+	Detached    bool   `json:"detached"`
 }
 
 // shadowSideOut is one side of a shadow run.

@@ -92,6 +92,27 @@ func TestInstanceShadow(t *testing.T) {
 			}
 		}
 	})
+	t.Run("detached", func(t *testing.T) {
+		out := ctl(t, exitOK, "instance", "shadow", id, "--version", "1", "--frames", "60", "--detach", "-o", "json")
+		var o shadowOrderOut
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil || !o.Detached || o.InstanceID != id || o.Version != 1 || o.LiveVersion != 1 {
+			t.Fatalf("detached answer %+v (%v)\n%s", o, err, out)
+		}
+		// The outcome, which nobody waited for, is in the instance's log.
+		testenv.WaitFor(t, "the detached run's outcome in the instance's log", 60*time.Second, func() bool {
+			logs := ctl(t, exitOK, "instance", "logs", id, "--tail", "50")
+			return strings.Contains(logs, "shadow: shadow run of version 1 from frame") && strings.Contains(logs, ": 60 frames, no difference (ended: frames)")
+		})
+		if out := ctl(t, exitOK, "instance", "shadow", id, "--version", "2", "--detach"); !strings.Contains(out, "ordered; its outcome goes to the instance's log") {
+			t.Errorf("detached table answer:\n%s", out)
+		}
+		testenv.WaitFor(t, "the failed detached run in the instance's log", 60*time.Second, func() bool {
+			logs := ctl(t, exitOK, "instance", "logs", id, "--tail", "50")
+			return strings.Contains(logs, "shadow run of version 2 from frame") && strings.Contains(logs, "the candidate failed after 0 frames")
+		})
+	})
 	ctl(t, exitFail, "instance", "shadow", "i-nope", "--version", "1")
 	if out := ctl(t, exitOK, "instance", "get", id, "-o", "json"); !strings.Contains(out, `"state": "running"`) || !strings.Contains(out, `"version": 1`) {
 		t.Errorf("after the shadow runs:\n%s", out)

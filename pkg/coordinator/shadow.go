@@ -16,7 +16,8 @@ import (
 // Shadow runs (docs/snapshots.md, "Shadow runs"): the coordinator sends a
 // ShadowInstance order to the instance's executor on its assignment
 // stream, as for a migration, and the Shadow call waits for the
-// executor's ReportShadow. A run does not hold the instance's migration
+// executor's ReportShadow (a detached call returns at once, and the wait
+// goes on without it; the executor logs the outcome in the instance's log). A run does not hold the instance's migration
 // slot: the instance may move or be upgraded meanwhile, which ends the run.
 
 // maxShadowFor bounds a shadow run (the executor's bound,
@@ -115,6 +116,28 @@ func (s *instanceService) Shadow(ctx context.Context, req *rccv1.ShadowInstanceR
 	}
 	wait = min(wait, maxShadowFor) + migrateTimeout
 
+	if req.Detach {
+		// The call returns now; the wait for the report goes on here,
+		// bounded by wait, and the executor logs the outcome in the
+		// instance's log.
+		go func() {
+			rep, err := s.awaitShadow(context.WithoutCancel(ctx), in, v, req, wait)
+			if err != nil {
+				c.log.Warn("detached shadow run", "instance", in.ID, "candidate", v.Version, "err", err)
+				return
+			}
+			c.log.Info("detached shadow run ended", "instance", in.ID, "candidate", v.Version, "ended", rep.Ended,
+				"differs", rep.Differs, "failure", rep.Failure)
+		}()
+		return &rccv1.ShadowReport{InstanceId: in.ID, LiveVersion: in.Version, Version: v.Version, Detached: true}, nil
+	}
+	return s.awaitShadow(ctx, in, v, req, wait)
+}
+
+// awaitShadow orders the shadow run of in with candidate v from its
+// executor and waits up to wait for the report.
+func (s *instanceService) awaitShadow(ctx context.Context, in store.Instance, v store.Version, req *rccv1.ShadowInstanceRequest, wait time.Duration) (*rccv1.ShadowReport, error) {
+	c := s.c
 	runID := rand.Text()
 	order := &rccv1.Assignment{Kind: &rccv1.Assignment_Shadow{Shadow: &rccv1.ShadowInstance{
 		InstanceId: in.ID, Version: versionProto(v), Frames: req.Frames, DurationMs: req.DurationMs, RunId: runID}}}
@@ -123,7 +146,7 @@ func (s *instanceService) Shadow(ctx context.Context, req *rccv1.ShadowInstanceR
 	c.migrations.push(in.ExecutorID, order)
 	defer c.migrations.drop(in.ExecutorID, order)
 	c.log.Info("instance shadow run ordered", "instance", in.ID, "game", in.Game, "live", in.Version, "candidate", v.Version,
-		"frames", req.Frames, "duration_ms", req.DurationMs)
+		"frames", req.Frames, "duration_ms", req.DurationMs, "detached", req.Detach)
 	c.streams.wake(in.ExecutorID, in.ID)
 	t := time.NewTimer(wait)
 	defer t.Stop()

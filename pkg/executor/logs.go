@@ -32,6 +32,9 @@ const (
 	// EventDropped: lines the guest wrote past its log rate limit were
 	// dropped (the sandbox's limit, wasmhost.LogLimits).
 	EventDropped = "dropped"
+	// EventShadow: a shadow run of the instance ended (its outcome) or
+	// was refused.
+	EventShadow = "shadow"
 )
 
 // LogEntry is one entry of an instance's log.

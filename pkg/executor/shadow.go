@@ -177,13 +177,40 @@ func (in *instance) shadowLiveFrame(n uint64, stateBytes []byte, dur time.Durati
 // candidate that fails (load_state refused or trapping, a trap or fuel
 // running out in a frame) ends the run with a report naming the failure,
 // not an error; the live instance is not affected. Errors wrap ErrShadow
-// or ErrNotFound. Cancelling ctx ends the run early with its report.
+// or ErrNotFound. Cancelling ctx ends the run early with its report. The
+// outcome, or the refusal, is also an event "shadow" in the instance's log
+// (what a detached run's caller reads).
 func (ex *Executor) Shadow(ctx context.Context, id string, spec ShadowSpec) (ShadowReport, error) {
-	rep := ShadowReport{InstanceID: id, Version: spec.Version}
 	in := ex.lookup(id)
 	if in == nil {
-		return rep, fmt.Errorf("shadow instance %s: %w", id, ErrNotFound)
+		return ShadowReport{InstanceID: id, Version: spec.Version}, fmt.Errorf("shadow instance %s: %w", id, ErrNotFound)
 	}
+	rep, err := ex.shadow(ctx, in, spec)
+	in.logs.event(in.frame.Load(), EventShadow, shadowSummary(spec.Version, rep, err))
+	return rep, err
+}
+
+// shadowSummary is the log line of a shadow run of version that ended
+// with rep, or was refused with err.
+func shadowSummary(version string, rep ShadowReport, err error) string {
+	if err != nil {
+		return fmt.Sprintf("shadow run of version %s refused: %v", version, err)
+	}
+	head := fmt.Sprintf("shadow run of version %s from frame %d (%s)", version, rep.FromFrame, rep.Start)
+	switch {
+	case rep.Failure != "":
+		return fmt.Sprintf("%s: the candidate failed after %d frames: %s (ended: %s)", head, rep.Frames, rep.Failure, rep.Ended)
+	case rep.Differs:
+		return fmt.Sprintf("%s: first difference at frame %d, byte %d (live %d bytes, candidate %d); %d of %d frames differ (ended: %s)",
+			head, rep.FirstDiffFrame, rep.DiffOffset, rep.LiveBytes, rep.CandidateBytes, rep.DiffFrames, rep.Frames, rep.Ended)
+	default:
+		return fmt.Sprintf("%s: %d frames, no difference (ended: %s)", head, rep.Frames, rep.Ended)
+	}
+}
+
+func (ex *Executor) shadow(ctx context.Context, in *instance, spec ShadowSpec) (ShadowReport, error) {
+	id := in.spec.ID
+	rep := ShadowReport{InstanceID: id, Version: spec.Version}
 	refuse := func(format string, args ...any) (ShadowReport, error) {
 		return rep, fmt.Errorf("shadow instance %s with version %s: %w: %s", id, spec.Version, ErrShadow, fmt.Sprintf(format, args...))
 	}

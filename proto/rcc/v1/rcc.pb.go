@@ -4440,8 +4440,12 @@ type ShadowInstanceRequest struct {
 	Version uint32 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	// How many frames to compare and how long to run, at most 10 minutes;
 	// the run ends at the first reached. Neither: 600 frames.
-	Frames        uint32 `protobuf:"varint,3,opt,name=frames,proto3" json:"frames,omitempty"`
-	DurationMs    uint64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	Frames     uint32 `protobuf:"varint,3,opt,name=frames,proto3" json:"frames,omitempty"`
+	DurationMs uint64 `protobuf:"varint,4,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	// Return once the run is ordered, not when it ends: the answer has
+	// detached set and the instance and versions only; the executor writes
+	// the run's outcome to the instance's log (event "shadow").
+	Detach        bool `protobuf:"varint,5,opt,name=detach,proto3" json:"detach,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4502,6 +4506,13 @@ func (x *ShadowInstanceRequest) GetDurationMs() uint64 {
 		return x.DurationMs
 	}
 	return 0
+}
+
+func (x *ShadowInstanceRequest) GetDetach() bool {
+	if x != nil {
+		return x.Detach
+	}
+	return false
 }
 
 // ShadowInstance tells an executor to run a shadow of an instance.
@@ -4681,6 +4692,9 @@ type ShadowReport struct {
 	Failure       string  `protobuf:"bytes,16,opt,name=failure,proto3" json:"failure,omitempty"`
 	FailureReason string  `protobuf:"bytes,17,opt,name=failure_reason,json=failureReason,proto3" json:"failure_reason,omitempty"`
 	ElapsedMs     float64 `protobuf:"fixed64,18,opt,name=elapsed_ms,json=elapsedMs,proto3" json:"elapsed_ms,omitempty"`
+	// Set in the answer to a detached request: the run is ordered, its
+	// outcome goes to the instance's log.
+	Detached      bool `protobuf:"varint,19,opt,name=detached,proto3" json:"detached,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4839,6 +4853,13 @@ func (x *ShadowReport) GetElapsedMs() float64 {
 		return x.ElapsedMs
 	}
 	return 0
+}
+
+func (x *ShadowReport) GetDetached() bool {
+	if x != nil {
+		return x.Detached
+	}
+	return false
 }
 
 type ReportShadowRequest struct {
@@ -5827,13 +5848,14 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\x05error\x18\x04 \x01(\tR\x05error\x12\x14\n" +
 	"\x05frame\x18\x05 \x01(\x04R\x05frame\x12\x1b\n" +
 	"\tpaused_ms\x18\x06 \x01(\x01R\bpausedMs\x12&\n" +
-	"\x0fno_upgrade_pair\x18\a \x01(\bR\rnoUpgradePair\"z\n" +
+	"\x0fno_upgrade_pair\x18\a \x01(\bR\rnoUpgradePair\"\x92\x01\n" +
 	"\x15ShadowInstanceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\rR\aversion\x12\x16\n" +
 	"\x06frames\x18\x03 \x01(\rR\x06frames\x12\x1f\n" +
 	"\vduration_ms\x18\x04 \x01(\x04R\n" +
-	"durationMs\"\xb0\x01\n" +
+	"durationMs\x12\x16\n" +
+	"\x06detach\x18\x05 \x01(\bR\x06detach\"\xb0\x01\n" +
 	"\x0eShadowInstance\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12-\n" +
@@ -5847,7 +5869,7 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\bfuel_p50\x18\x01 \x01(\x03R\afuelP50\x12\x19\n" +
 	"\bfuel_p99\x18\x02 \x01(\x03R\afuelP99\x12\x1e\n" +
 	"\vtick_p50_ms\x18\x03 \x01(\x01R\ttickP50Ms\x12\x1e\n" +
-	"\vtick_p99_ms\x18\x04 \x01(\x01R\ttickP99Ms\"\xd7\x04\n" +
+	"\vtick_p99_ms\x18\x04 \x01(\x01R\ttickP99Ms\"\xf3\x04\n" +
 	"\fShadowReport\x12\x1f\n" +
 	"\vinstance_id\x18\x01 \x01(\tR\n" +
 	"instanceId\x12!\n" +
@@ -5873,7 +5895,8 @@ const file_rcc_v1_rcc_proto_rawDesc = "" +
 	"\afailure\x18\x10 \x01(\tR\afailure\x12%\n" +
 	"\x0efailure_reason\x18\x11 \x01(\tR\rfailureReason\x12\x1d\n" +
 	"\n" +
-	"elapsed_ms\x18\x12 \x01(\x01R\telapsedMs\"\x91\x01\n" +
+	"elapsed_ms\x18\x12 \x01(\x01R\telapsedMs\x12\x1a\n" +
+	"\bdetached\x18\x13 \x01(\bR\bdetached\"\x91\x01\n" +
 	"\x13ReportShadowRequest\x12\x1f\n" +
 	"\vexecutor_id\x18\x01 \x01(\tR\n" +
 	"executorId\x12\x15\n" +
