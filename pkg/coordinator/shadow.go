@@ -16,9 +16,10 @@ import (
 // Shadow runs (docs/snapshots.md, "Shadow runs"): the coordinator sends a
 // ShadowInstance order to the instance's executor on its assignment
 // stream, as for a migration, and the Shadow call waits for the
-// executor's ReportShadow (a detached call returns at once, and the wait
-// goes on without it; the executor logs the outcome in the instance's log). A run does not hold the instance's migration
-// slot: the instance may move or be upgraded meanwhile, which ends the run.
+// executor's ReportShadow (a detached call returns at once and the wait
+// goes on without it; the executor logs the outcome in the instance's
+// log). A run does not hold the instance's migration slot: the instance
+// may move or be upgraded meanwhile, which ends the run.
 
 // maxShadowFor bounds a shadow run (the executor's bound,
 // executor.MaxShadowFor).

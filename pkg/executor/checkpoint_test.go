@@ -76,6 +76,13 @@ func (m *memoryCheckpoints) AppendInputs(_ context.Context, _ string, first, las
 	return nil
 }
 
+// saved is how many snapshots were stored.
+func (m *memoryCheckpoints) saved() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.snapshots
+}
+
 // lose ends the shipments and returns what was shipped.
 func (m *memoryCheckpoints) lose() (snapFrame, last uint64, r *Resume) {
 	m.mu.Lock()
@@ -263,8 +270,6 @@ func TestCheckpointResumesElsewhere(t *testing.T) {
 	t.Logf("the joined log replays bit-exact through frame %d (%d frames after the resume)", res.Frames, after)
 }
 
-// TestCheckpointResumeRefusesAnotherInstance: a snapshot of another
-// instance does not start this one.
 // TestCheckpointVersionFollowsUpgrade: the snapshots of a checkpointed
 // instance say which version they are of, before and after a hot upgrade,
 // so that a lost executor's instance resumes on the version its snapshot
@@ -275,18 +280,13 @@ func TestCheckpointVersionFollowsUpgrade(t *testing.T) {
 	h.run()
 	module := testModule(t, "upgradable")
 	h.start(InstanceSpec{ID: "u", Game: "counter", Version: "1", Module: module, CheckpointEvery: 50 * time.Millisecond})
-	snapshots := func() int {
-		sink.mu.Lock()
-		defer sink.mu.Unlock()
-		return sink.snapshots
-	}
-	testenv.WaitFor(t, "a snapshot of version 1", 10*time.Second, func() bool { return snapshots() >= 2 })
+	testenv.WaitFor(t, "a snapshot of version 1", 10*time.Second, func() bool { return sink.saved() >= 2 })
 	res, err := h.ex.Upgrade(context.Background(), "u", UpgradeSpec{Version: "2", Module: module})
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := snapshots()
-	testenv.WaitFor(t, "snapshots after the upgrade", 10*time.Second, func() bool { return snapshots() >= before+2 })
+	before := sink.saved()
+	testenv.WaitFor(t, "snapshots after the upgrade", 10*time.Second, func() bool { return sink.saved() >= before+2 })
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
 	var old, upgraded int
@@ -306,17 +306,15 @@ func TestCheckpointVersionFollowsUpgrade(t *testing.T) {
 	}
 }
 
+// TestCheckpointResumeRefusesAnotherInstance: a snapshot of another
+// instance does not start this one.
 func TestCheckpointResumeRefusesAnotherInstance(t *testing.T) {
 	sink := &memoryCheckpoints{}
 	a := newHarness(t, func(c *Config, _ *httptestServer) { c.Checkpoints = sink })
 	a.run()
 	module := testModule(t, "counter")
 	a.start(InstanceSpec{ID: "one", Game: "counter", Version: "1", Module: module, CheckpointEvery: 100 * time.Millisecond})
-	testenv.WaitFor(t, "a snapshot", 30*time.Second, func() bool {
-		sink.mu.Lock()
-		defer sink.mu.Unlock()
-		return sink.snapshots > 0
-	})
+	testenv.WaitFor(t, "a snapshot", 30*time.Second, func() bool { return sink.saved() > 0 })
 	_, _, resume := sink.lose()
 	err := a.ex.Start(context.Background(), InstanceSpec{ID: "two", Game: "counter", Version: "1", Module: module, Resume: resume})
 	if !errors.Is(err, ErrBadResume) {
@@ -353,14 +351,9 @@ func BenchmarkCheckpointArena(b *testing.B) {
 	}
 	defer walkPlayers(sessions)()
 	var sizes []int
-	snapshots := func() int {
-		sink.mu.Lock()
-		defer sink.mu.Unlock()
-		return sink.snapshots
-	}
 	for b.Loop() {
-		n := snapshots()
-		testenv.WaitFor(b, "the next snapshot", 10*time.Second, func() bool { return snapshots() > n })
+		n := sink.saved()
+		testenv.WaitFor(b, "the next snapshot", 10*time.Second, func() bool { return sink.saved() > n })
 		sink.mu.Lock()
 		sizes = append(sizes, len(sink.snapshot))
 		sink.mu.Unlock()
